@@ -1,0 +1,2 @@
+DROP TABLE service_meta;
+DROP TABLE authorities;

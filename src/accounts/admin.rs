@@ -1,0 +1,110 @@
+//! Account administration: `GET /api/v1/accounts`, suspend and reactivate.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::domain::{AccountStatus, AdviserKind, Role};
+use super::store;
+use crate::access::Caller;
+use crate::error::ApiError;
+use crate::log::{Actor, Event, Kind, Subject};
+use crate::server::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountSummary {
+    id: String,
+    role: Role,
+    email: String,
+    display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authority_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adviser_kind: Option<AdviserKind>,
+    status: AccountStatus,
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
+    responses((status = 200, body = [AccountSummary])), security(("bearer" = [])))]
+pub async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    let accounts = state
+        .db
+        .run(|conn| store::all_accounts(conn).map_err(ApiError::from))
+        .await?;
+    let summaries: Vec<AccountSummary> = accounts
+        .into_iter()
+        .map(|a| AccountSummary {
+            id: a.id,
+            role: a.role,
+            email: a.email,
+            display_name: a.display_name,
+            authority_code: a.authority_code,
+            adviser_kind: a.adviser_kind,
+            status: a.status,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(summaries))
+}
+
+async fn set_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    status: AccountStatus,
+) -> Result<HttpResponse, ApiError> {
+    if id == caller.account_id {
+        return Err(ApiError::unprocessable(
+            "cannot-change-own-status",
+            "an admin cannot suspend or reactivate their own account",
+        ));
+    }
+    let log = state.log.clone();
+    let admin = caller.account_id.clone();
+    state
+        .db
+        .write(move |conn| -> Result<(), ApiError> {
+            let account = store::account(conn, &id)?.ok_or(ApiError::NotFound)?;
+            store::set_status(conn, &id, status)?;
+            let kind = match status {
+                AccountStatus::Suspended => Kind::AccountSuspended,
+                AccountStatus::Active => Kind::AccountReactivated,
+            };
+            crate::log::record(
+                conn,
+                &log,
+                Event {
+                    kind,
+                    actor: Actor::Account(&admin),
+                    subject: Subject::Account(&id),
+                    authority: account.authority_code.as_deref(),
+                },
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Suspends an account: it is refused at once, its tokens included.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/suspend", tag = "accounts",
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn suspend(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_status(state, caller, id.into_inner(), AccountStatus::Suspended).await
+}
+
+/// Reactivates a suspended account; it must sign in again.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/reactivate", tag = "accounts",
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_status(state, caller, id.into_inner(), AccountStatus::Active).await
+}

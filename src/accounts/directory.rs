@@ -1,0 +1,75 @@
+//! `GET /api/v1/authorities` and `GET /api/v1/advisers`.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::domain::AdviserKind;
+use super::store;
+use crate::access::Caller;
+use crate::error::ApiError;
+use crate::server::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthorityEntry {
+    /// ONS GSS code.
+    code: &'static str,
+    name: &'static str,
+    region: &'static str,
+}
+
+#[utoipa::path(get, path = "/api/v1/authorities", tag = "directory",
+    responses((status = 200, body = [AuthorityEntry])), security(("bearer" = [])))]
+pub async fn authorities(_caller: Caller) -> HttpResponse {
+    let list: Vec<AuthorityEntry> = crate::authorities::all()
+        .iter()
+        .map(|a| AuthorityEntry {
+            code: &a.code,
+            name: &a.name,
+            region: &a.region,
+        })
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdviserEntry {
+    id: String,
+    display_name: String,
+    kind: AdviserKind,
+    age_recipient: String,
+    /// Queries waiting for or accepted by this adviser: how busy they are.
+    open_queries: i64,
+}
+
+/// The advisers the calling IRO may ask: active, accepting, with a key, and not conflicted
+/// with the IRO's authority.
+#[utoipa::path(get, path = "/api/v1/advisers", tag = "directory",
+    responses((status = 200, body = [AdviserEntry])), security(("bearer" = [])))]
+pub async fn advisers(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let authority = caller
+        .authority
+        .ok_or_else(|| ApiError::Internal("an IRO without an authority".into()))?;
+    let (list, open) = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let list = store::eligible_advisers(conn, &authority, None)?;
+            let open = crate::queries::store::open_queries_by_adviser(conn)?;
+            Ok((list, open))
+        })
+        .await?;
+    let entries: Vec<AdviserEntry> = list
+        .into_iter()
+        .map(|a| AdviserEntry {
+            open_queries: open.get(&a.id).copied().unwrap_or(0),
+            id: a.id,
+            display_name: a.display_name,
+            kind: a.kind,
+            age_recipient: a.age_recipient,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(entries))
+}

@@ -1,0 +1,380 @@
+//! Invitations (`POST /api/v1/invitations`, `iro-advice admin invite`) and turning one into
+//! an account (`POST /api/v1/accounts`). Tokens are single-use, expire, and are stored only
+//! as hashes.
+
+use actix_web::{web, HttpResponse};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::domain::{AdviserKind, DisplayName, Email, Password, Role};
+use super::{passwords, store};
+use crate::access::Caller;
+use crate::authorities::AuthorityCode;
+use crate::db::schema::invitations;
+use crate::db::{write_transaction, DbConnection};
+use crate::error::ApiError;
+use crate::keys::{random_token, token_hash};
+use crate::log::{Actor, Event, Kind, LogKeys, Receipt, Subject};
+use crate::mail;
+use crate::server::AppState;
+
+/// Who is invited, checked as a whole: every role gets exactly the attributes it needs.
+#[derive(Debug, Clone)]
+pub struct Invitee {
+    pub role: Role,
+    pub email: Email,
+    pub authority: Option<AuthorityCode>,
+    pub adviser_kind: Option<AdviserKind>,
+}
+
+impl Invitee {
+    pub fn new(
+        role: Role,
+        email: Email,
+        authority: Option<AuthorityCode>,
+        adviser_kind: Option<AdviserKind>,
+    ) -> Result<Self, String> {
+        match (role, adviser_kind, &authority) {
+            (Role::Iro, None, Some(_)) => {}
+            (Role::Iro, _, None) => {
+                return Err("an IRO needs the authority_code of their employer".into())
+            }
+            (Role::Adviser, None, _) => {
+                return Err("an adviser needs adviser_kind: solicitor or peer".into())
+            }
+            (Role::Adviser, Some(AdviserKind::Peer), None) => {
+                return Err("a peer adviser needs the authority_code of their employer".into())
+            }
+            (Role::Adviser, Some(AdviserKind::Solicitor), Some(_)) => {
+                return Err(
+                    "a solicitor has no employing authority; declare conflicts instead".into(),
+                )
+            }
+            (Role::Adviser, Some(_), _) => {}
+            (_, Some(_), _) => return Err("only advisers have an adviser_kind".into()),
+            (Role::Nairo | Role::Admin, None, Some(_)) => {
+                return Err(format!("a {role} account has no authority_code"))
+            }
+            (Role::Nairo | Role::Admin, None, None) => {}
+        }
+        Ok(Invitee {
+            role,
+            email,
+            authority,
+            adviser_kind,
+        })
+    }
+}
+
+pub struct CreatedInvitation {
+    pub token: String,
+    pub expires_at: NaiveDateTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvitationError {
+    #[error("an account with that email already exists")]
+    AccountExists,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Log(#[from] crate::log::LogError),
+}
+
+/// Creates an invitation, and its email in the outbox in the same transaction when
+/// `public_url` is given. Call inside a write transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    log: &LogKeys,
+    invitee: &Invitee,
+    invited_by: Option<&str>,
+    valid_days: i64,
+    notify: Option<&str>,
+) -> Result<CreatedInvitation, InvitationError> {
+    if store::email_exists(conn, invitee.email.as_str())? {
+        return Err(InvitationError::AccountExists);
+    }
+    let token = random_token();
+    let now = store::now();
+    let expires_at = now + Duration::days(valid_days);
+    let id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(invitations::table)
+        .values((
+            invitations::id.eq(&id),
+            invitations::token_hash.eq(token_hash(&token)),
+            invitations::role.eq(invitee.role.as_str()),
+            invitations::email.eq(invitee.email.as_str()),
+            invitations::authority_code.eq(invitee.authority.as_ref().map(AuthorityCode::as_str)),
+            invitations::adviser_kind.eq(invitee.adviser_kind.map(AdviserKind::as_str)),
+            invitations::invited_by.eq(invited_by),
+            invitations::created_at.eq(now),
+            invitations::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    crate::log::record(
+        conn,
+        log,
+        Event {
+            kind: Kind::AccountInvited,
+            actor: invited_by.map_or(Actor::Operator, Actor::Account),
+            subject: Subject::Invitation(&id),
+            authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
+        },
+    )?;
+    if let Some(public_url) = notify {
+        mail::enqueue(
+            conn,
+            &invitee.email,
+            public_url,
+            mail::Notice::Invitation { token: &token },
+        )?;
+    }
+    Ok(CreatedInvitation { token, expires_at })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct InvitationRequest {
+    role: Role,
+    #[schema(value_type = String)]
+    email: Email,
+    #[schema(value_type = Option<String>)]
+    authority_code: Option<AuthorityCode>,
+    adviser_kind: Option<AdviserKind>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationCreated {
+    token: String,
+    expires_at: String,
+}
+
+/// Invites someone. Admins may invite any role; NAIRO reviewers may invite IROs only.
+#[utoipa::path(post, path = "/api/v1/invitations", tag = "accounts", request_body = InvitationRequest,
+    responses((status = 201, body = InvitationCreated), (status = 403, body = crate::error::Problem),
+              (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn invite(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<InvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    if caller.role == Role::Nairo && body.role != Role::Iro {
+        return Err(ApiError::Forbidden);
+    }
+    let invitee = Invitee::new(
+        body.role,
+        body.email,
+        body.authority_code,
+        body.adviser_kind,
+    )
+    .map_err(|e| ApiError::unprocessable("invalid-invitation", e))?;
+    let valid_days = state.settings.accounts.invitation_days;
+    let public_url = state.settings.public_url.clone();
+    let log = state.log.clone();
+    let created = state
+        .db
+        .write(move |conn| {
+            create(
+                conn,
+                &log,
+                &invitee,
+                Some(&caller.account_id),
+                valid_days,
+                Some(&public_url),
+            )
+            .map_err(|e| match e {
+                InvitationError::AccountExists => {
+                    ApiError::conflict("account-exists", e.to_string())
+                }
+                InvitationError::Database(d) => d.into(),
+                InvitationError::Log(l) => l.into(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(InvitationCreated {
+        token: created.token,
+        expires_at: created.expires_at.and_utc().to_rfc3339(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AccountRequest {
+    invitation: String,
+    password: String,
+    #[schema(value_type = String)]
+    display_name: DisplayName,
+    #[schema(value_type = Option<String>)]
+    notification_email: Option<Email>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountCreated {
+    id: String,
+    role: Role,
+    receipt: Receipt,
+}
+
+struct OpenInvitation {
+    id: String,
+    invitee: Invitee,
+}
+
+fn open_invitation(conn: &mut DbConnection, token: &str) -> Result<OpenInvitation, ApiError> {
+    let row = invitations::table
+        .filter(invitations::token_hash.eq(token_hash(token)))
+        .filter(invitations::used_at.is_null())
+        .filter(invitations::expires_at.gt(store::now()))
+        .select((
+            invitations::id,
+            invitations::role,
+            invitations::email,
+            invitations::authority_code,
+            invitations::adviser_kind,
+        ))
+        .first::<(String, String, String, Option<String>, Option<String>)>(conn)
+        .optional()?;
+    // Unknown, used and expired invitations are refused alike.
+    let (id, role, email, authority, kind) = row.ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid-invitation",
+            "the invitation is unknown, used or expired",
+        )
+    })?;
+    let corrupt = |e: String| ApiError::Internal(format!("stored invitation: {e}"));
+    let invitee = Invitee::new(
+        store::parse_stored(&role)?,
+        Email::parse(&email).map_err(corrupt)?,
+        authority
+            .map(|a| AuthorityCode::parse(&a))
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+        kind.as_deref().map(store::parse_stored).transpose()?,
+    )
+    .map_err(corrupt)?;
+    Ok(OpenInvitation { id, invitee })
+}
+
+/// Turns an invitation into an account.
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = AccountRequest,
+    responses((status = 201, body = AccountCreated), (status = 400, body = crate::error::Problem)))]
+pub async fn accept(
+    state: web::Data<AppState>,
+    body: web::Json<AccountRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let AccountRequest {
+        invitation,
+        password,
+        display_name,
+        notification_email,
+    } = body.into_inner();
+    let password =
+        Password::new(password).map_err(|e| ApiError::bad_request("weak-password", e))?;
+    let token = invitation.clone();
+    // Check the invitation before spending an argon2 hash on it.
+    let open = state
+        .db
+        .run(move |conn| open_invitation(conn, &token))
+        .await?;
+    if password.equals_email(&open.invitee.email) {
+        return Err(ApiError::bad_request(
+            "weak-password",
+            "the password must not be the email address",
+        ));
+    }
+    let hash = web::block(move || passwords::hash(&password))
+        .await
+        .map_err(|_| ApiError::Internal("hashing failed".into()))?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let account_id = id.clone();
+    let role = open.invitee.role;
+    let log = state.log.clone();
+    let receipt = state
+        .db
+        .write(move |conn| {
+            // Re-read inside the transaction: the invitation may have been used meanwhile.
+            let open = open_invitation(conn, &invitation)?;
+            let invitee = &open.invitee;
+            if store::email_exists(conn, invitee.email.as_str())? {
+                return Err(ApiError::conflict(
+                    "account-exists",
+                    "an account with that email already exists",
+                ));
+            }
+            store::insert_account(
+                conn,
+                &store::NewAccount {
+                    id: &account_id,
+                    role: invitee.role,
+                    email: invitee.email.as_str(),
+                    display_name: display_name.as_str(),
+                    password_hash: &hash,
+                    authority_code: invitee.authority.as_ref().map(AuthorityCode::as_str),
+                    adviser_kind: invitee.adviser_kind,
+                    notification_email: notification_email.as_ref().map(Email::as_str),
+                },
+            )?;
+            diesel::update(
+                invitations::table
+                    .find(&open.id)
+                    .filter(invitations::used_at.is_null()),
+            )
+            .set(invitations::used_at.eq(store::now()))
+            .execute(conn)?;
+            Ok(crate::log::record(
+                conn,
+                &log,
+                Event {
+                    kind: Kind::AccountCreated,
+                    actor: Actor::Account(&account_id),
+                    subject: Subject::Account(&account_id),
+                    authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
+                },
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(AccountCreated { id, role, receipt }))
+}
+
+/// For the command line: an invitation made directly in the database, no email sent.
+pub fn create_from_cli(
+    conn: &mut DbConnection,
+    log: &LogKeys,
+    invitee: &Invitee,
+    valid_days: i64,
+) -> Result<CreatedInvitation, InvitationError> {
+    write_transaction(conn, |conn| {
+        create(conn, log, invitee, None, valid_days, None)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email() -> Email {
+        Email::parse("someone@example.org").unwrap()
+    }
+
+    fn code() -> Option<AuthorityCode> {
+        Some(AuthorityCode::parse("E06000019").unwrap())
+    }
+
+    #[test]
+    fn each_role_gets_exactly_the_attributes_it_needs() {
+        assert!(Invitee::new(Role::Iro, email(), code(), None).is_ok());
+        assert!(Invitee::new(Role::Iro, email(), None, None).is_err());
+        assert!(Invitee::new(Role::Iro, email(), code(), Some(AdviserKind::Peer)).is_err());
+        assert!(Invitee::new(Role::Adviser, email(), None, Some(AdviserKind::Solicitor)).is_ok());
+        assert!(
+            Invitee::new(Role::Adviser, email(), code(), Some(AdviserKind::Solicitor)).is_err()
+        );
+        assert!(Invitee::new(Role::Adviser, email(), code(), Some(AdviserKind::Peer)).is_ok());
+        assert!(Invitee::new(Role::Adviser, email(), None, Some(AdviserKind::Peer)).is_err());
+        assert!(Invitee::new(Role::Adviser, email(), None, None).is_err());
+        assert!(Invitee::new(Role::Admin, email(), None, None).is_ok());
+        assert!(Invitee::new(Role::Nairo, email(), code(), None).is_err());
+    }
+}

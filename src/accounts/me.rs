@@ -1,0 +1,275 @@
+//! The caller's own account: `GET /api/v1/me`, TOTP enrolment, key, conflicts, availability.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::domain::{AdviserKind, AgeRecipient, Role};
+use super::{store, totp};
+use crate::access::Caller;
+use crate::authorities::AuthorityCode;
+use crate::ciphertext::AgeArmored;
+use crate::error::ApiError;
+use crate::server::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    id: String,
+    role: Role,
+    email: String,
+    display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authority_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adviser_kind: Option<AdviserKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age_recipient: Option<String>,
+    totp_enabled: bool,
+    /// Advisers only: whether new queries may be routed to them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepting: Option<bool>,
+    /// Advisers only: authorities they have declared a conflict with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflicts: Option<Vec<String>>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "me",
+    responses((status = 200, body = Me)), security(("bearer" = [])))]
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let me = state
+        .db
+        .run(move |conn| -> Result<Me, ApiError> {
+            let a = store::account(conn, &caller.account_id)?.ok_or(ApiError::Unauthenticated)?;
+            let is_adviser = a.role == Role::Adviser;
+            let conflicts = if is_adviser {
+                Some(store::conflicts(conn, &a.id)?)
+            } else {
+                None
+            };
+            Ok(Me {
+                id: a.id,
+                role: a.role,
+                email: a.email,
+                display_name: a.display_name,
+                authority_code: a.authority_code,
+                adviser_kind: a.adviser_kind,
+                age_recipient: a.age_recipient,
+                totp_enabled: a.totp_enabled,
+                accepting: is_adviser.then_some(a.accepting),
+                conflicts,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(me))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TotpEnrolment {
+    /// Base32, for typing into an authenticator app.
+    secret: String,
+    otpauth_uri: String,
+}
+
+/// Starts TOTP enrolment with a new secret. Refused once TOTP is enabled, so that a stolen
+/// access token cannot replace the second factor.
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "me",
+    responses((status = 200, body = TotpEnrolment), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn totp_begin(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let secret = totp::new_secret();
+    let sealed = state.totp.seal(&caller.account_id, &secret);
+    let id = caller.account_id.clone();
+    let email = state
+        .db
+        .write(move |conn| -> Result<String, ApiError> {
+            let (_, enabled, _) = store::totp_state(conn, &id)?;
+            if enabled {
+                return Err(ApiError::conflict(
+                    "totp-already-enabled",
+                    "TOTP is already enabled for this account",
+                ));
+            }
+            store::store_pending_totp(conn, &id, &sealed)?;
+            Ok(store::account(conn, &id)?
+                .map(|a| a.email)
+                .unwrap_or_default())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(TotpEnrolment {
+        secret: totp::base32(&secret),
+        otpauth_uri: totp::otpauth_uri(&secret, &email),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TotpCode {
+    code: String,
+}
+
+/// Confirms enrolment with a current code; from then on login needs a code too.
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "me", request_body = TotpCode,
+    responses((status = 204), (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn totp_confirm(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<TotpCode>,
+) -> Result<HttpResponse, ApiError> {
+    let code = body.into_inner().code;
+    let sealer = state.totp.clone();
+    let id = caller.account_id;
+    state
+        .db
+        .write(move |conn| -> Result<(), ApiError> {
+            let (sealed, enabled, last_step) = store::totp_state(conn, &id)?;
+            if enabled {
+                return Err(ApiError::conflict(
+                    "totp-already-enabled",
+                    "TOTP is already enabled for this account",
+                ));
+            }
+            let secret = sealed.and_then(|s| sealer.open(&id, &s)).ok_or_else(|| {
+                ApiError::unprocessable(
+                    "totp-not-started",
+                    "start enrolment with POST /api/v1/me/totp",
+                )
+            })?;
+            let step = totp::matching_step(&secret, &code, last_step).ok_or_else(|| {
+                ApiError::unprocessable("totp-code-invalid", "the code does not match")
+            })?;
+            if !store::use_totp_step(conn, &id, step, true)? {
+                return Err(ApiError::unprocessable(
+                    "totp-code-invalid",
+                    "the code does not match",
+                ));
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct KeyRequest {
+    #[schema(value_type = String)]
+    age_recipient: AgeRecipient,
+    /// The user's age identity, encrypted by the client with an age passphrase (scrypt),
+    /// ASCII-armored.
+    #[schema(value_type = Option<String>)]
+    wrapped_identity: Option<AgeArmored>,
+}
+
+/// Registers the caller's age public key, and optionally a passphrase-wrapped copy of the
+/// identity for a browser to unwrap locally.
+#[utoipa::path(put, path = "/api/v1/me/key", tag = "me", request_body = KeyRequest,
+    responses((status = 204), (status = 400, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn put_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<KeyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let KeyRequest {
+        age_recipient,
+        wrapped_identity,
+    } = body.into_inner();
+    // It is never decrypted here; it must only be what it claims: a passphrase-wrapped file.
+    if let Some(w) = &wrapped_identity {
+        if w.stanza_types() != ["scrypt"] {
+            return Err(ApiError::bad_request(
+                "not-age",
+                "wrapped_identity must be encrypted to an age passphrase (scrypt) alone",
+            ));
+        }
+    }
+    state
+        .db
+        .write(move |conn| {
+            store::set_key(
+                conn,
+                &caller.account_id,
+                age_recipient.as_str(),
+                wrapped_identity.as_ref().map(AgeArmored::as_str),
+            )
+            .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WrappedIdentity {
+    wrapped_identity: String,
+}
+
+/// The caller's passphrase-wrapped identity, for a client to unwrap locally.
+#[utoipa::path(get, path = "/api/v1/me/key", tag = "me",
+    responses((status = 200, body = WrappedIdentity), (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn get_wrapped_identity(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let wrapped = state
+        .db
+        .run(move |conn| store::wrapped_identity(conn, &caller.account_id).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(WrappedIdentity {
+        wrapped_identity: wrapped,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConflictsRequest {
+    #[schema(value_type = Vec<String>)]
+    authority_codes: Vec<AuthorityCode>,
+}
+
+/// Replaces the authorities the adviser acts for or works for. A peer adviser is always
+/// conflicted with their own employer, whether listed or not.
+#[utoipa::path(put, path = "/api/v1/me/conflicts", tag = "me", request_body = ConflictsRequest,
+    responses((status = 204), (status = 400, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn put_conflicts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ConflictsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut codes = body.into_inner().authority_codes;
+    codes.sort();
+    codes.dedup();
+    state
+        .db
+        .write(move |conn| {
+            store::set_conflicts(conn, &caller.account_id, &codes).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AvailabilityRequest {
+    accepting: bool,
+}
+
+/// Whether the adviser takes new queries (for leave, or a full caseload).
+#[utoipa::path(put, path = "/api/v1/me/availability", tag = "me", request_body = AvailabilityRequest,
+    responses((status = 204)), security(("bearer" = [])))]
+pub async fn put_availability(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<AvailabilityRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let accepting = body.into_inner().accepting;
+    state
+        .db
+        .write(move |conn| {
+            store::set_accepting(conn, &caller.account_id, accepting).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

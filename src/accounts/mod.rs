@@ -1,0 +1,13 @@
+//! Accounts and access: invitations, passwords, sessions, TOTP, keys, conflicts, and the
+//! directory of authorities and advisers.
+
+pub mod admin;
+pub mod auth;
+pub mod directory;
+pub mod domain;
+pub mod invitations;
+pub mod me;
+pub mod passwords;
+pub mod store;
+pub mod tokens;
+pub mod totp;

@@ -1,0 +1,615 @@
+//! Data access for accounts, sessions, TOTP state and login throttling.
+
+use std::str::FromStr;
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::domain::{AccountStatus, AdviserKind, Role};
+use crate::authorities::AuthorityCode;
+use crate::db::schema::{accounts, adviser_conflicts, login_failures, refresh_tokens, sessions};
+use crate::db::DbConnection;
+use crate::keys::{random_token, token_hash};
+
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// Reads a stored vocabulary value; a value the code does not know is a corrupt row.
+pub fn parse_stored<T: FromStr>(value: &str) -> QueryResult<T> {
+    value.parse::<T>().map_err(|_| {
+        diesel::result::Error::DeserializationError(
+            format!("unexpected stored value {value:?}").into(),
+        )
+    })
+}
+
+fn parse_authority(code: Option<String>) -> QueryResult<Option<AuthorityCode>> {
+    code.map(|c| {
+        AuthorityCode::parse(&c)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+    })
+    .transpose()
+}
+
+pub struct NewAccount<'a> {
+    pub id: &'a str,
+    pub role: Role,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub authority_code: Option<&'a str>,
+    pub adviser_kind: Option<AdviserKind>,
+    pub notification_email: Option<&'a str>,
+}
+
+pub fn insert_account(conn: &mut DbConnection, a: &NewAccount<'_>) -> QueryResult<()> {
+    diesel::insert_into(accounts::table)
+        .values((
+            accounts::id.eq(a.id),
+            accounts::role.eq(a.role.as_str()),
+            accounts::email.eq(a.email),
+            accounts::display_name.eq(a.display_name),
+            accounts::password_hash.eq(a.password_hash),
+            accounts::authority_code.eq(a.authority_code),
+            accounts::adviser_kind.eq(a.adviser_kind.map(AdviserKind::as_str)),
+            accounts::status.eq(AccountStatus::Active.as_str()),
+            accounts::accepting.eq(true),
+            accounts::notification_email.eq(a.notification_email),
+            accounts::totp_enabled.eq(false),
+            accounts::totp_last_step.eq(0i64),
+            accounts::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn email_exists(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        accounts::table.filter(accounts::email.eq(email)),
+    ))
+    .get_result(conn)
+}
+
+/// What a request needs to know about its caller.
+pub struct AuthAccount {
+    pub id: String,
+    pub role: Role,
+    pub authority: Option<AuthorityCode>,
+    pub adviser_kind: Option<AdviserKind>,
+    pub totp_enabled: bool,
+}
+
+/// The account, if it is active and the session is alive.
+pub fn active_account_in_session(
+    conn: &mut DbConnection,
+    account_id: &str,
+    session_id: &str,
+) -> QueryResult<Option<AuthAccount>> {
+    let row = accounts::table
+        .inner_join(sessions::table)
+        .filter(accounts::id.eq(account_id))
+        .filter(accounts::status.eq(AccountStatus::Active.as_str()))
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::revoked_at.is_null())
+        .select((
+            accounts::id,
+            accounts::role,
+            accounts::authority_code,
+            accounts::adviser_kind,
+            accounts::totp_enabled,
+        ))
+        .first::<(String, String, Option<String>, Option<String>, bool)>(conn)
+        .optional()?;
+    row.map(|(id, role, authority, kind, totp_enabled)| {
+        Ok(AuthAccount {
+            id,
+            role: parse_stored(&role)?,
+            authority: parse_authority(authority)?,
+            adviser_kind: kind.as_deref().map(parse_stored).transpose()?,
+            totp_enabled,
+        })
+    })
+    .transpose()
+}
+
+/// What a login attempt needs.
+pub struct LoginAccount {
+    pub id: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub active: bool,
+    pub totp_enabled: bool,
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_last_step: i64,
+}
+
+pub fn login_account(conn: &mut DbConnection, email: &str) -> QueryResult<Option<LoginAccount>> {
+    let row = accounts::table
+        .filter(accounts::email.eq(email))
+        .select((
+            accounts::id,
+            accounts::role,
+            accounts::password_hash,
+            accounts::status,
+            accounts::totp_enabled,
+            accounts::totp_secret,
+            accounts::totp_last_step,
+        ))
+        .first::<(String, String, String, String, bool, Option<Vec<u8>>, i64)>(conn)
+        .optional()?;
+    row.map(
+        |(id, role, password_hash, status, totp_enabled, totp_secret, totp_last_step)| {
+            Ok(LoginAccount {
+                id,
+                role: parse_stored(&role)?,
+                password_hash,
+                active: status == AccountStatus::Active.as_str(),
+                totp_enabled,
+                totp_secret,
+                totp_last_step,
+            })
+        },
+    )
+    .transpose()
+}
+
+/// One account as its owner or an admin sees it.
+pub struct AccountView {
+    pub id: String,
+    pub role: Role,
+    pub email: String,
+    pub display_name: String,
+    pub authority_code: Option<String>,
+    pub adviser_kind: Option<AdviserKind>,
+    pub status: AccountStatus,
+    pub accepting: bool,
+    pub age_recipient: Option<String>,
+    pub totp_enabled: bool,
+}
+
+type AccountViewRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    bool,
+    Option<String>,
+    bool,
+);
+
+fn account_view(
+    (
+        id,
+        role,
+        email,
+        display_name,
+        authority_code,
+        kind,
+        status,
+        accepting,
+        age_recipient,
+        totp_enabled,
+    ): AccountViewRow,
+) -> QueryResult<AccountView> {
+    Ok(AccountView {
+        id,
+        role: parse_stored(&role)?,
+        email,
+        display_name,
+        authority_code,
+        adviser_kind: kind.as_deref().map(parse_stored).transpose()?,
+        status: parse_stored(&status)?,
+        accepting,
+        age_recipient,
+        totp_enabled,
+    })
+}
+
+macro_rules! account_view_columns {
+    () => {
+        (
+            accounts::id,
+            accounts::role,
+            accounts::email,
+            accounts::display_name,
+            accounts::authority_code,
+            accounts::adviser_kind,
+            accounts::status,
+            accounts::accepting,
+            accounts::age_recipient,
+            accounts::totp_enabled,
+        )
+    };
+}
+
+pub fn account(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AccountView>> {
+    accounts::table
+        .find(id)
+        .select(account_view_columns!())
+        .first::<AccountViewRow>(conn)
+        .optional()?
+        .map(account_view)
+        .transpose()
+}
+
+pub fn all_accounts(conn: &mut DbConnection) -> QueryResult<Vec<AccountView>> {
+    accounts::table
+        .order((accounts::role, accounts::email))
+        .select(account_view_columns!())
+        .load::<AccountViewRow>(conn)?
+        .into_iter()
+        .map(account_view)
+        .collect()
+}
+
+/// Sets an account's status; suspending also ends every session. False if no such account.
+pub fn set_status(conn: &mut DbConnection, id: &str, status: AccountStatus) -> QueryResult<bool> {
+    let updated = diesel::update(accounts::table.find(id))
+        .set(accounts::status.eq(status.as_str()))
+        .execute(conn)?;
+    if updated > 0 && status == AccountStatus::Suspended {
+        diesel::update(
+            sessions::table
+                .filter(sessions::account_id.eq(id))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now()))
+        .execute(conn)?;
+    }
+    Ok(updated > 0)
+}
+
+pub fn set_key(
+    conn: &mut DbConnection,
+    id: &str,
+    recipient: &str,
+    wrapped_identity: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::age_recipient.eq(recipient),
+            accounts::wrapped_identity.eq(wrapped_identity),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn wrapped_identity(conn: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+    accounts::table
+        .find(id)
+        .select(accounts::wrapped_identity)
+        .first(conn)
+}
+
+pub fn set_accepting(conn: &mut DbConnection, id: &str, accepting: bool) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::accepting.eq(accepting))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Replaces an adviser's declared conflicts; call inside a write transaction.
+pub fn set_conflicts(
+    conn: &mut DbConnection,
+    adviser_id: &str,
+    codes: &[AuthorityCode],
+) -> QueryResult<()> {
+    diesel::delete(adviser_conflicts::table.filter(adviser_conflicts::adviser_id.eq(adviser_id)))
+        .execute(conn)?;
+    // One row at a time: diesel's MultiConnection has no batch insert.
+    for code in codes {
+        diesel::insert_into(adviser_conflicts::table)
+            .values((
+                adviser_conflicts::adviser_id.eq(adviser_id),
+                adviser_conflicts::authority_code.eq(code.as_str()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn conflicts(conn: &mut DbConnection, adviser_id: &str) -> QueryResult<Vec<String>> {
+    adviser_conflicts::table
+        .filter(adviser_conflicts::adviser_id.eq(adviser_id))
+        .select(adviser_conflicts::authority_code)
+        .order(adviser_conflicts::authority_code)
+        .load(conn)
+}
+
+/// An adviser an IRO may ask.
+pub struct EligibleAdviser {
+    pub id: String,
+    pub display_name: String,
+    pub kind: AdviserKind,
+    pub age_recipient: String,
+}
+
+/// Advisers who are active, accepting, have a key, and are not conflicted with the
+/// authority: neither by declaration nor by being employed there (peer advisers).
+pub fn eligible_advisers(
+    conn: &mut DbConnection,
+    authority: &AuthorityCode,
+    only: Option<&str>,
+) -> QueryResult<Vec<EligibleAdviser>> {
+    let declared = adviser_conflicts::table
+        .filter(adviser_conflicts::authority_code.eq(authority.as_str()))
+        .select(adviser_conflicts::adviser_id);
+    let mut query = accounts::table
+        .filter(accounts::role.eq(Role::Adviser.as_str()))
+        .filter(accounts::status.eq(AccountStatus::Active.as_str()))
+        .filter(accounts::accepting.eq(true))
+        .filter(accounts::age_recipient.is_not_null())
+        .filter(
+            accounts::authority_code
+                .is_null()
+                .or(accounts::authority_code.ne(authority.as_str())),
+        )
+        .filter(accounts::id.ne_all(declared))
+        .order((accounts::display_name, accounts::id))
+        .select((
+            accounts::id,
+            accounts::display_name,
+            accounts::adviser_kind,
+            accounts::age_recipient,
+        ))
+        .into_boxed();
+    if let Some(id) = only {
+        query = query.filter(accounts::id.eq(id.to_owned()));
+    }
+    query
+        .load::<(String, String, Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, display_name, kind, recipient)| {
+            Ok(EligibleAdviser {
+                id,
+                display_name,
+                kind: parse_stored(kind.as_deref().unwrap_or_default())?,
+                age_recipient: recipient.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+// --- TOTP state ---
+
+pub fn totp_state(conn: &mut DbConnection, id: &str) -> QueryResult<(Option<Vec<u8>>, bool, i64)> {
+    accounts::table
+        .find(id)
+        .select((
+            accounts::totp_secret,
+            accounts::totp_enabled,
+            accounts::totp_last_step,
+        ))
+        .first(conn)
+}
+
+pub fn store_pending_totp(conn: &mut DbConnection, id: &str, sealed: &[u8]) -> QueryResult<()> {
+    diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::totp_enabled.eq(false)),
+    )
+    .set(accounts::totp_secret.eq(sealed))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Records that a code of `step` was used, enabling TOTP if `enable`. Conditional on the
+/// stored step being older, so two instances cannot both accept one code.
+pub fn use_totp_step(
+    conn: &mut DbConnection,
+    id: &str,
+    step: i64,
+    enable: bool,
+) -> QueryResult<bool> {
+    let target = accounts::table
+        .find(id)
+        .filter(accounts::totp_last_step.lt(step));
+    let updated = if enable {
+        diesel::update(target)
+            .set((
+                accounts::totp_last_step.eq(step),
+                accounts::totp_enabled.eq(true),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set(accounts::totp_last_step.eq(step))
+            .execute(conn)?
+    };
+    Ok(updated == 1)
+}
+
+// --- sessions and refresh tokens ---
+
+pub struct IssuedSession {
+    pub session_id: String,
+    pub refresh_token: String,
+}
+
+pub fn create_session(
+    conn: &mut DbConnection,
+    account_id: &str,
+    refresh_days: i64,
+) -> QueryResult<IssuedSession> {
+    let session_id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&session_id),
+            sessions::account_id.eq(account_id),
+            sessions::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    let refresh_token = insert_refresh_token(conn, &session_id, refresh_days)?;
+    Ok(IssuedSession {
+        session_id,
+        refresh_token,
+    })
+}
+
+fn insert_refresh_token(
+    conn: &mut DbConnection,
+    session_id: &str,
+    refresh_days: i64,
+) -> QueryResult<String> {
+    let token = random_token();
+    let now = now();
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(token_hash(&token)),
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::created_at.eq(now),
+            refresh_tokens::expires_at.eq(now + Duration::days(refresh_days)),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+pub enum Rotation {
+    /// A new refresh token for the same session, and who it is for.
+    Rotated {
+        account_id: String,
+        role: Role,
+        session_id: String,
+        refresh_token: String,
+    },
+    /// Unknown, expired, revoked, or the account is not active.
+    Refused,
+    /// The token had been used already: the whole family is now revoked.
+    ReuseDetected,
+}
+
+/// Exchanges a refresh token for a new one; call inside a write transaction.
+pub fn rotate_refresh_token(
+    conn: &mut DbConnection,
+    token: &str,
+    refresh_days: i64,
+) -> QueryResult<Rotation> {
+    let hash = token_hash(token);
+    let found = refresh_tokens::table
+        .inner_join(sessions::table.inner_join(accounts::table))
+        .filter(refresh_tokens::token_hash.eq(&hash))
+        .select((
+            refresh_tokens::session_id,
+            refresh_tokens::expires_at,
+            refresh_tokens::used_at,
+            sessions::revoked_at,
+            accounts::id,
+            accounts::role,
+            accounts::status,
+        ))
+        .first::<(
+            String,
+            NaiveDateTime,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+            String,
+            String,
+            String,
+        )>(conn)
+        .optional()?;
+    let Some((session_id, expires_at, used_at, revoked_at, account_id, role, status)) = found
+    else {
+        return Ok(Rotation::Refused);
+    };
+    if revoked_at.is_some() {
+        return Ok(Rotation::Refused);
+    }
+    // Marking the token used is conditional, so of two concurrent uses only one rotates and
+    // the other is treated as the reuse it is.
+    let marked = diesel::update(
+        refresh_tokens::table
+            .find(&hash)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now()))
+    .execute(conn)?;
+    if used_at.is_some() || marked == 0 {
+        revoke_session(conn, &session_id)?;
+        return Ok(Rotation::ReuseDetected);
+    }
+    if expires_at <= now() || status != AccountStatus::Active.as_str() {
+        return Ok(Rotation::Refused);
+    }
+    let refresh_token = insert_refresh_token(conn, &session_id, refresh_days)?;
+    Ok(Rotation::Rotated {
+        account_id,
+        role: parse_stored(&role)?,
+        session_id,
+        refresh_token,
+    })
+}
+
+pub fn revoke_session(conn: &mut DbConnection, session_id: &str) -> QueryResult<()> {
+    diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now()))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Ends the session a refresh token (current or already rotated) belongs to.
+pub fn revoke_session_of_token(conn: &mut DbConnection, token: &str) -> QueryResult<()> {
+    let session: Option<String> = refresh_tokens::table
+        .find(token_hash(token))
+        .select(refresh_tokens::session_id)
+        .first(conn)
+        .optional()?;
+    match session {
+        Some(id) => revoke_session(conn, &id),
+        None => Ok(()),
+    }
+}
+
+// --- login throttling ---
+
+/// Failures for `subject` since `since`, and the oldest of them.
+pub fn recent_failures(
+    conn: &mut DbConnection,
+    subject: &str,
+    since: NaiveDateTime,
+) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    login_failures::table
+        .filter(login_failures::subject.eq(subject))
+        .filter(login_failures::failed_at.gt(since))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(login_failures::failed_at),
+        ))
+        .first(conn)
+}
+
+pub fn record_failure(conn: &mut DbConnection, subject: &str) -> QueryResult<()> {
+    diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::subject.eq(subject),
+            login_failures::failed_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Forgets a subject's failures after a success, and everyone's once they are too old to
+/// matter.
+pub fn clear_failures(
+    conn: &mut DbConnection,
+    subject: &str,
+    older_than: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::delete(
+        login_failures::table.filter(
+            login_failures::subject
+                .eq(subject)
+                .or(login_failures::failed_at.lt(older_than)),
+        ),
+    )
+    .execute(conn)
+    .map(drop)
+}

@@ -1,0 +1,169 @@
+//! The English and Welsh local authorities with children's services, from
+//! `reference/authorities.csv` (mySociety, MIT licence; see reference/README.md).
+//!
+//! The list is compiled into the binary and is the source of truth; every start brings the
+//! `authorities` table into line with it so that SQL can join and group on it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::db::schema::authorities;
+use crate::db::{meta, write_transaction, DbConnection};
+
+const CSV: &str = include_str!("../reference/authorities.csv");
+const SYNCED_KEY: &str = "authorities_sha256";
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Queryable, Insertable, Selectable)]
+#[diesel(table_name = authorities)]
+pub struct Authority {
+    pub code: String,
+    pub name: String,
+    pub official_name: String,
+    pub nation: String,
+    pub region: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "population_2020")]
+    pub population: i64,
+}
+
+/// Every authority, in code order.
+pub fn all() -> &'static [Authority] {
+    static LIST: OnceLock<Vec<Authority>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut reader = csv::Reader::from_reader(CSV.as_bytes());
+        let mut list: Vec<Authority> = reader
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .expect("reference/authorities.csv is well-formed");
+        list.sort_by(|a, b| a.code.cmp(&b.code));
+        list
+    })
+}
+
+/// An ONS code of an authority in the reference list.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AuthorityCode(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0:?} is not the ONS code of an English or Welsh authority with children's services")]
+pub struct UnknownAuthority(pub String);
+
+impl AuthorityCode {
+    pub fn parse(code: &str) -> Result<Self, UnknownAuthority> {
+        let code = code.trim().to_ascii_uppercase();
+        all()
+            .binary_search_by(|a| a.code.as_str().cmp(&code))
+            .map(|_| AuthorityCode(code.clone()))
+            .map_err(|_| UnknownAuthority(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn authority(&self) -> &'static Authority {
+        let list = all();
+        let i = list
+            .binary_search_by(|a| a.code.as_str().cmp(&self.0))
+            .expect("an AuthorityCode is always in the list");
+        &list[i]
+    }
+}
+
+impl fmt::Display for AuthorityCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthorityCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        AuthorityCode::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+fn fingerprint() -> String {
+    let digest = Sha256::digest(CSV.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Brings the table into line with the reference list; a no-op when it already is.
+/// Rows are updated in place, never deleted, because other tables refer to them.
+pub fn sync(conn: &mut DbConnection) -> QueryResult<usize> {
+    let wanted = fingerprint();
+    if meta::get(conn, SYNCED_KEY)?.as_deref() == Some(wanted.as_str()) {
+        return Ok(0);
+    }
+    write_transaction(conn, |conn| {
+        let stored: BTreeMap<String, Authority> = authorities::table
+            .select(Authority::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|a| (a.code.clone(), a))
+            .collect();
+        let mut changed = 0;
+        for authority in all() {
+            match stored.get(&authority.code) {
+                Some(existing) if existing == authority => {}
+                Some(_) => {
+                    diesel::update(authorities::table.find(&authority.code))
+                        .set((
+                            authorities::name.eq(&authority.name),
+                            authorities::official_name.eq(&authority.official_name),
+                            authorities::nation.eq(&authority.nation),
+                            authorities::region.eq(&authority.region),
+                            authorities::kind.eq(&authority.kind),
+                            authorities::population.eq(authority.population),
+                        ))
+                        .execute(conn)?;
+                    changed += 1;
+                }
+                None => {
+                    diesel::insert_into(authorities::table)
+                        .values(authority)
+                        .execute(conn)?;
+                    changed += 1;
+                }
+            }
+        }
+        meta::set(conn, SYNCED_KEY, &wanted)?;
+        Ok(changed)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_list_has_every_authority_once() {
+        let list = all();
+        assert_eq!(list.len(), 175);
+        assert_eq!(list.iter().filter(|a| a.nation == "England").count(), 153);
+        assert_eq!(list.iter().filter(|a| a.nation == "Wales").count(), 22);
+        let mut codes: Vec<_> = list.iter().map(|a| &a.code).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), 175);
+        let bcp = AuthorityCode::parse("E06000058").unwrap();
+        assert_eq!(bcp.authority().name, "Bournemouth, Christchurch and Poole");
+    }
+
+    #[test]
+    fn codes_parse_only_when_listed() {
+        assert_eq!(
+            AuthorityCode::parse(" e06000019 ").unwrap().as_str(),
+            "E06000019"
+        );
+        assert!(AuthorityCode::parse("E06999999").is_err());
+        assert!(AuthorityCode::parse("").is_err());
+        assert!(AuthorityCode::parse("Herefordshire").is_err());
+    }
+}

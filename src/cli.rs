@@ -1,0 +1,263 @@
+//! The `iro-advice` command line.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::accounts::domain::{AdviserKind, Email, Role};
+use crate::accounts::invitations::{self, Invitee};
+use crate::authorities::AuthorityCode;
+use crate::config::Settings;
+use crate::keys::Keys;
+use crate::server::{self, Application};
+
+#[derive(Parser)]
+#[command(
+    name = "iro-advice",
+    version,
+    about = "Independent legal advice for IROs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pending migrations, then serve HTTPS until SIGTERM or Ctrl-C.
+    Serve,
+    /// Run pending migrations only.
+    Migrate,
+    /// Operator commands that act on the database directly.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// The end-to-end client: encrypts and decrypts on this machine.
+    Client(crate::client::ClientArgs),
+    /// The request log.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Receipts.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Recompute the whole log from the database and check every stored checkpoint; exits
+    /// non-zero naming the first bad index.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Verify a receipt offline, with the log's verifier key alone.
+    Verify {
+        file: std::path::PathBuf,
+        /// The verifier key (`name+id+key`), or a file holding it.
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an invitation and print its token on the last line (bootstraps the first admin).
+    Invite {
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        email: String,
+        /// ONS code of the employing authority (IROs and peer advisers).
+        #[arg(long)]
+        authority: Option<String>,
+        #[arg(long, value_name = "solicitor|peer")]
+        adviser_kind: Option<AdviserKind>,
+    },
+    /// Erase a query's content (messages and attachments) or a pressure report's narrative,
+    /// for an erasure request. The log keeps its leaves.
+    Erase {
+        #[arg(
+            long,
+            conflicts_with = "pressure_report",
+            required_unless_present = "pressure_report"
+        )]
+        query: Option<String>,
+        #[arg(long)]
+        pressure_report: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The client and receipt verification need none of the server's settings.
+    let command = match cli.command {
+        Command::Client(args) => {
+            return match crate::client::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::Receipt(ReceiptCommand::Verify { file, key }) => {
+            return match verify_receipt(&file, &key) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        other => other,
+    };
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    crate::telemetry::init(&settings);
+    let result = match command {
+        Command::Serve => serve(settings),
+        Command::Migrate => migrate(&settings),
+        Command::Admin(AdminCommand::Invite {
+            role,
+            email,
+            authority,
+            adviser_kind,
+        }) => invite(&settings, role, &email, authority.as_deref(), adviser_kind),
+        Command::Admin(AdminCommand::Erase {
+            query,
+            pressure_report,
+        }) => erase(&settings, query.as_deref(), pressure_report.as_deref()),
+        Command::Log(LogCommand::Verify) => verify_log(&settings),
+        Command::Client(_) | Command::Receipt(_) => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("iro-advice: {e}");
+    ExitCode::FAILURE
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+fn serve(settings: Settings) -> CliResult {
+    actix_web::rt::System::new().block_on(async move {
+        let listen = settings.listen;
+        let public_url = settings.public_url.clone();
+        let profile = settings.profile.clone();
+        let app = Application::build(settings).await?;
+        tracing::info!(%listen, %public_url, %profile, "serving HTTPS");
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn migrate(settings: &Settings) -> CliResult {
+    let db = server::prepare_database(settings)?;
+    println!("database ({}) is up to date", db.backend().name());
+    Ok(())
+}
+
+fn invite(
+    settings: &Settings,
+    role: Role,
+    email: &str,
+    authority: Option<&str>,
+    adviser_kind: Option<AdviserKind>,
+) -> CliResult {
+    let email = Email::parse(email).map_err(|e| format!("--email {e}"))?;
+    let authority = authority
+        .map(AuthorityCode::parse)
+        .transpose()
+        .map_err(|e| format!("--authority: {e}"))?;
+    let invitee = Invitee::new(role, email, authority, adviser_kind)?;
+    let db = server::prepare_database(settings)?;
+    let log = server::log_keys(
+        settings,
+        &Keys::load_or_create(&settings.accounts.keys_dir)?,
+    )?;
+    let created = invitations::create_from_cli(
+        &mut *db.get()?,
+        &log,
+        &invitee,
+        settings.accounts.invitation_days,
+    )?;
+    println!(
+        "invitation for a {role} account, valid until {} UTC; redeem it with POST /api/v1/accounts:",
+        created.expires_at.format("%Y-%m-%d %H:%M")
+    );
+    println!("{}", created.token);
+    Ok(())
+}
+
+fn verify_receipt(file: &std::path::Path, key: &str) -> CliResult {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let receipt: crate::log::Receipt = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a receipt: {e}", file.display()))?;
+    let vkey = match std::fs::read_to_string(key) {
+        Ok(contents) => contents.trim().to_owned(),
+        Err(_) => key.trim().to_owned(),
+    };
+    let checkpoint = receipt.verify(&vkey)?;
+    println!(
+        "receipt verified: leaf {} is in the log {} of {} leaves, root {}",
+        receipt.leaf_index,
+        checkpoint.origin,
+        checkpoint.size,
+        crate::keys::hex(&checkpoint.root)
+    );
+    Ok(())
+}
+
+fn verify_log(settings: &Settings) -> CliResult {
+    let db = server::prepare_database(settings)?;
+    let log = server::log_keys(
+        settings,
+        &Keys::load_or_create(&settings.accounts.keys_dir)?,
+    )?;
+    let verifier = crate::log::note::Verifier::parse(&log.signer.verifier_key())?;
+    match crate::log::verify::verify(&mut *db.get()?, &verifier) {
+        Ok(report) => {
+            println!(
+                "log verified: {} leaves, {} signed checkpoints, all consistent",
+                report.leaves, report.checkpoints
+            );
+            Ok(())
+        }
+        Err(e) => match e.index() {
+            Some(index) => Err(format!("log verification FAILED at index {index}: {e}").into()),
+            None => Err(e.into()),
+        },
+    }
+}
+
+fn erase(settings: &Settings, query: Option<&str>, pressure_report: Option<&str>) -> CliResult {
+    let db = server::prepare_database(settings)?;
+    let log = server::log_keys(
+        settings,
+        &Keys::load_or_create(&settings.accounts.keys_dir)?,
+    )?;
+    let mut conn = db.get()?;
+    let (what, erased) = match (query, pressure_report) {
+        (Some(id), _) => (
+            format!("query {id}"),
+            crate::queries::erasure::erase_query(&mut conn, &log, id, crate::log::Actor::Operator)?,
+        ),
+        (None, Some(id)) => (
+            format!("pressure report {id}"),
+            crate::queries::erasure::erase_pressure_report(
+                &mut conn,
+                &log,
+                id,
+                crate::log::Actor::Operator,
+            )?,
+        ),
+        (None, None) => return Err("name --query or --pressure-report".into()),
+    };
+    if erased {
+        println!("erased the content of {what}; its log leaves remain");
+    } else {
+        println!("{what} had no content left to erase");
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! The client's profile directory: server address, trusted certificate, tokens and the age
+//! identity, all owner-only.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ClientError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub server: String,
+    pub email: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub struct Profile {
+    pub dir: PathBuf,
+}
+
+impl Profile {
+    /// `--profile-dir`, else `$XDG_CONFIG_HOME/iro-advice`, else `~/.config/iro-advice`.
+    pub fn locate(explicit: Option<&Path>) -> Result<Self, ClientError> {
+        let dir = match explicit {
+            Some(d) => d.to_owned(),
+            None => {
+                let base = std::env::var_os("XDG_CONFIG_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+                    .ok_or_else(|| ClientError::Profile("no --profile-dir and no HOME".into()))?;
+                base.join("iro-advice")
+            }
+        };
+        Ok(Profile { dir })
+    }
+
+    pub fn ensure_dir(&self) -> Result<(), ClientError> {
+        crate::fsutil::create_private_dir(&self.dir).map_err(|e| ClientError::io(&self.dir, e))
+    }
+
+    pub fn identity_path(&self) -> PathBuf {
+        self.dir.join("identity.txt")
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    fn read_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        name: &str,
+        missing: &str,
+    ) -> Result<T, ClientError> {
+        let path = self.dir.join(name);
+        let text =
+            std::fs::read_to_string(&path).map_err(|_| ClientError::Profile(missing.to_owned()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| ClientError::Profile(format!("{}: {e}", path.display())))
+    }
+
+    fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), ClientError> {
+        self.ensure_dir()?;
+        let path = self.dir.join(name);
+        let text = serde_json::to_vec_pretty(value).expect("serialisable");
+        crate::fsutil::write_private(&path, &text).map_err(|e| ClientError::io(&path, e))
+    }
+
+    pub fn settings(&self) -> Result<Settings, ClientError> {
+        self.read_json(
+            "profile.json",
+            "not logged in: run `iro-advice client login` first",
+        )
+    }
+
+    pub fn save_settings(&self, settings: &Settings) -> Result<(), ClientError> {
+        self.write_json("profile.json", settings)
+    }
+
+    pub fn tokens(&self) -> Result<Tokens, ClientError> {
+        self.read_json(
+            "tokens.json",
+            "not logged in: run `iro-advice client login` first",
+        )
+    }
+
+    pub fn save_tokens(&self, tokens: &Tokens) -> Result<(), ClientError> {
+        self.write_json("tokens.json", tokens)
+    }
+
+    pub fn save_ca(&self, pem: &[u8]) -> Result<(), ClientError> {
+        self.ensure_dir()?;
+        let path = self.ca_path();
+        crate::fsutil::write_private(&path, pem).map_err(|e| ClientError::io(&path, e))
+    }
+}

@@ -1,0 +1,340 @@
+//! One code path for SQLite and PostgreSQL.
+//!
+//! `DbConnection` is diesel's `MultiConnection` over both backends. The backend is chosen from
+//! the URL scheme here, never by letting diesel try each variant in turn (SQLite would happily
+//! "open" a postgres:// URL as a file name). Per-backend SQL, where the portable query builder
+//! cannot express something, lives in this module only.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::{DatabaseSettings, Secret};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Serialises concurrent `migrate` runs of several instances against one PostgreSQL.
+const MIGRATION_LOCK_KEY: i64 = 0x1_20AD_71CE;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A database URL whose scheme has been checked. The URL itself may hold a password.
+#[derive(Debug, Clone)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(Secret<String>),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(
+                    "sqlite:// needs a file path, e.g. sqlite://./data/iro-advice.db".into(),
+                );
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(Secret::new(url.to_owned())))
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("background task failed")]
+    Blocking,
+}
+
+/// Opens connections of the backend named by the URL, and prepares SQLite ones.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+    busy_timeout_ms: u32,
+}
+
+impl ConnectionManager {
+    fn open(&self) -> Result<DbConnection, DbError> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                // WAL lets readers run beside the one writer; busy_timeout makes a second
+                // writer wait for the lock instead of failing.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url.expose())
+                .map(DbConnection::Postgres)
+                .map_err(|e| DbError::Connect(e.to_string())),
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.open().map_err(|e| match e {
+            DbError::Query(q) => r2d2::Error::QueryError(q),
+            other => r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(
+                other.to_string(),
+            )),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        use diesel::r2d2::R2D2Connection;
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}
+
+pub type Conn = PooledConnection<ConnectionManager>;
+
+/// The pool, shared by every request handler and background task.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl Database {
+    /// Connects, failing at once with a clear error when the database cannot be reached.
+    pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
+        if let DatabaseUrl::Sqlite(path) = &settings.url {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| DbError::Connect(format!("{}: {e}", parent.display())))?;
+            }
+        }
+        let manager = ConnectionManager {
+            url: settings.url.clone(),
+            busy_timeout_ms: settings.sqlite_busy_timeout_ms,
+        };
+        // Prove the URL works before building the pool, so a bad one gives its own error
+        // rather than a pool time-out.
+        manager.open()?;
+        let pool = Pool::builder()
+            .max_size(settings.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .error_handler(Box::new(r2d2::LoggingErrorHandler))
+            .build_unchecked(manager);
+        Ok(Database {
+            pool,
+            backend: settings.url.backend(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn get(&self) -> Result<Conn, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a connection on the blocking thread pool, never on an async worker.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| E::from(DbError::Blocking))?
+    }
+
+    /// Like `run`, inside a write transaction (see [`write_transaction`]).
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, f)).await
+    }
+
+    /// True when a connection can be had and answers, within `timeout`.
+    pub async fn is_ready(&self, timeout: Duration) -> bool {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || match pool.get_timeout(timeout) {
+            Ok(mut conn) => conn.batch_execute("SELECT 1").is_ok(),
+            Err(_) => false,
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Runs the pending migrations of this backend; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, DbError> {
+        let mut conn = self.get()?;
+        let migrate_err =
+            |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+        match &mut *conn {
+            DbConnection::Sqlite(c) => {
+                let ran = c
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map_err(migrate_err)?;
+                Ok(ran.len())
+            }
+            DbConnection::Postgres(c) => {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+                let ran = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len());
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+                ran.map_err(migrate_err)
+            }
+        }
+    }
+}
+
+/// Runs `f` in a transaction that holds the write lock from its first statement.
+///
+/// On SQLite a plain (deferred) transaction that reads and then writes can fail with
+/// "database is locked" no matter the busy timeout, because the lock upgrade cannot wait.
+/// `BEGIN IMMEDIATE` takes the write lock up front, so concurrent writers queue instead.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    transaction_as(conn, "BEGIN IMMEDIATE", "BEGIN", f)
+}
+
+/// Runs `f` on one consistent snapshot of the database, so that a long read (log
+/// verification, a statistics report) never mixes rows from before and after a concurrent
+/// write. SQLite in WAL mode fixes a read transaction's snapshot at its first read.
+pub fn snapshot_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    transaction_as(
+        conn,
+        "BEGIN DEFERRED",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        f,
+    )
+}
+
+fn transaction_as<T, E, F>(conn: &mut DbConnection, sqlite: &str, postgres: &str, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    // The MultiConnection's transaction manager delegates to the inner connection's, so
+    // beginning on the inner one and committing through the outer one stay in step.
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, sqlite)?,
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(c, postgres)?,
+    }
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => match Manager::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(commit_err) => {
+                let _ = Manager::rollback_transaction(conn);
+                Err(commit_err.into())
+            }
+        },
+        Err(e) => {
+            Manager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Small key-value table for the service's own bookkeeping.
+pub mod meta {
+    use super::schema::service_meta::dsl::*;
+    use super::DbConnection;
+    use diesel::prelude::*;
+
+    pub fn get(conn: &mut DbConnection, name: &str) -> QueryResult<Option<String>> {
+        service_meta.find(name).select(value).first(conn).optional()
+    }
+
+    /// Inserts or replaces `name` in one statement.
+    pub fn set(conn: &mut DbConnection, name: &str, new_value: &str) -> QueryResult<()> {
+        // The upsert is built on the inner connection: diesel's MultiConnection has no
+        // `on_conflict`, though each backend does.
+        let row = (key.eq(name), value.eq(new_value));
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(service_meta)
+                .values(row)
+                .on_conflict(key)
+                .do_update()
+                .set(value.eq(new_value))
+                .execute(c),
+            DbConnection::Postgres(c) => diesel::insert_into(service_meta)
+                .values(row)
+                .on_conflict(key)
+                .do_update()
+                .set(value.eq(new_value))
+                .execute(c),
+        }
+        .map(drop)
+    }
+}

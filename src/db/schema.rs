@@ -1,0 +1,242 @@
+// Portable column types only, so one schema serves both backends.
+
+diesel::table! {
+    authorities (code) {
+        code -> Text,
+        name -> Text,
+        official_name -> Text,
+        nation -> Text,
+        region -> Text,
+        kind -> Text,
+        population -> BigInt,
+    }
+}
+
+diesel::table! {
+    service_meta (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        role -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        authority_code -> Nullable<Text>,
+        adviser_kind -> Nullable<Text>,
+        status -> Text,
+        accepting -> Bool,
+        notification_email -> Nullable<Text>,
+        age_recipient -> Nullable<Text>,
+        wrapped_identity -> Nullable<Text>,
+        totp_secret -> Nullable<Binary>,
+        totp_enabled -> Bool,
+        totp_last_step -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    adviser_conflicts (adviser_id, authority_code) {
+        adviser_id -> Text,
+        authority_code -> Text,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        token_hash -> Text,
+        role -> Text,
+        email -> Text,
+        authority_code -> Nullable<Text>,
+        adviser_kind -> Nullable<Text>,
+        invited_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        subject -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claim -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    queries (id) {
+        id -> Text,
+        iro_id -> Text,
+        adviser_id -> Text,
+        authority_code -> Text,
+        category -> Text,
+        stage -> Text,
+        urgency -> Text,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        created_at -> Timestamp,
+        routed_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        first_reply_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    query_declines (query_id, adviser_id) {
+        query_id -> Text,
+        adviser_id -> Text,
+        reason -> Text,
+        declined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        query_id -> Text,
+        sender_id -> Text,
+        sender_role -> Text,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Text,
+        query_id -> Text,
+        uploader_id -> Text,
+        size -> BigInt,
+        state -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachment_chunks (attachment_id, seq) {
+        attachment_id -> Text,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    log_leaves (idx) {
+        idx -> BigInt,
+        data -> Binary,
+        kind -> Text,
+        actor -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    log_nodes (level, idx) {
+        level -> Integer,
+        idx -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    log_checkpoints (size) {
+        size -> BigInt,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    log_head (id) {
+        id -> Integer,
+        size -> BigInt,
+    }
+}
+
+diesel::table! {
+    pressure_reports (id) {
+        id -> Text,
+        iro_id -> Text,
+        authority_code -> Text,
+        kind -> Text,
+        occurred_on -> Date,
+        narrative -> Nullable<Text>,
+        shared_with_nairo -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> authorities (authority_code));
+diesel::joinable!(adviser_conflicts -> accounts (adviser_id));
+diesel::joinable!(sessions -> accounts (account_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(query_declines -> queries (query_id));
+diesel::joinable!(messages -> queries (query_id));
+diesel::joinable!(attachments -> queries (query_id));
+diesel::joinable!(attachment_chunks -> attachments (attachment_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    authorities,
+    service_meta,
+    accounts,
+    adviser_conflicts,
+    invitations,
+    sessions,
+    refresh_tokens,
+    login_failures,
+    outbox,
+    queries,
+    query_declines,
+    messages,
+    attachments,
+    attachment_chunks,
+    log_leaves,
+    log_nodes,
+    log_checkpoints,
+    log_head,
+    pressure_reports,
+);

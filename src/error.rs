@@ -1,0 +1,269 @@
+//! The API's error type and its one translation into `application/problem+json` (RFC 9457).
+//!
+//! Every failure a client can see, including the framework's own (404, 405, 413, bad JSON),
+//! leaves through [`ApiError`] or the catch-all in [`problem_for_framework_errors`], so each
+//! carries a stable `type` a script can match on.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::DbError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, e.g. `urn:iro-advice:problem:not-found`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("the request body is larger than this endpoint accepts ({limit} bytes)")]
+    PayloadTooLarge { limit: usize },
+    #[error("expected {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    #[error("the database is not available")]
+    Unavailable,
+    #[error("a valid access token is required")]
+    Unauthenticated,
+    #[error("this account may not do that")]
+    Forbidden,
+    #[error("enrol in TOTP (POST /api/v1/me/totp) before using the service")]
+    TotpEnrolmentRequired,
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A refusal particular to one endpoint, with its own stable slug.
+    #[error("{detail}")]
+    Rejected {
+        status: StatusCode,
+        slug: &'static str,
+        detail: String,
+    },
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The last segment of the problem `type`; never changes once published.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            ApiError::NotFound => "not-found",
+            ApiError::MethodNotAllowed => "method-not-allowed",
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::InvalidJson(_) => "invalid-json",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
+            ApiError::Unavailable => "service-unavailable",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden => "forbidden",
+            ApiError::TotpEnrolmentRequired => "totp-enrolment-required",
+            ApiError::TooManyAttempts { .. } => "too-many-attempts",
+            ApiError::Rejected { slug, .. } => slug,
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::NotFound => "Not found",
+            ApiError::MethodNotAllowed => "Method not allowed",
+            ApiError::BadRequest(_) => "Bad request",
+            ApiError::InvalidJson(_) => "Invalid JSON body",
+            ApiError::PayloadTooLarge { .. } => "Request body too large",
+            ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
+            ApiError::Unavailable => "Service unavailable",
+            ApiError::Unauthenticated => "Authentication required",
+            ApiError::Forbidden => "Forbidden",
+            ApiError::TotpEnrolmentRequired => "TOTP enrolment required",
+            ApiError::TooManyAttempts { .. } => "Too many attempts",
+            ApiError::Rejected { .. } => "Request refused",
+            ApiError::Internal(_) => "Internal error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let detail = match self {
+            // Internal details stay in the server's log, not in the answer.
+            ApiError::Internal(_) | ApiError::NotFound | ApiError::MethodNotAllowed => None,
+            other => Some(other.to_string()),
+        };
+        Problem {
+            kind: problem_type(self.slug()),
+            title: self.title().to_owned(),
+            status: self.status_code().as_u16(),
+            detail,
+        }
+    }
+}
+
+pub fn problem_type(slug: &str) -> String {
+    format!("urn:iro-advice:problem:{slug}")
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BadRequest(_) | ApiError::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden | ApiError::TotpEnrolmentRequired => StatusCode::FORBIDDEN,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Rejected { status, .. } => *status,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(reason) = self {
+            tracing::error!(%reason, "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(PROBLEM_JSON);
+        match self {
+            ApiError::Unauthenticated => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl ApiError {
+    pub fn bad_request(slug: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Rejected {
+            status: StatusCode::BAD_REQUEST,
+            slug,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unprocessable(slug: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Rejected {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            slug,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(slug: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            slug,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Pool(_) | DbError::Connect(_) => ApiError::Unavailable,
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::from(DbError::Query(e))
+    }
+}
+
+/// JSON extractor failures (malformed, wrong shape, too large) as problems.
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::OverflowKnownLength { limit, .. } | J::Overflow { limit } => {
+            ApiError::PayloadTooLarge { limit: *limit }
+        }
+        J::ContentType => ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        },
+        J::Deserialize(e) => ApiError::InvalidJson(e.to_string()),
+        other => ApiError::BadRequest(other.to_string()),
+    };
+    api.into()
+}
+
+/// Query-string and path extractor failures as problems.
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(err.to_string()).into()
+}
+
+pub fn path_error(_: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    // A malformed id is indistinguishable from one that does not exist.
+    ApiError::NotFound.into()
+}
+
+/// Replaces any error response that is not already a problem (the router's 404 and 405, a
+/// payload error raised below the extractors) with one, so no bare error leaves the server.
+pub fn problem_for_framework_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let api = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: 0 },
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable,
+        s if s.is_client_error() => {
+            ApiError::BadRequest(s.canonical_reason().unwrap_or("bad request").to_owned())
+        }
+        _ => ApiError::Internal(format!("unhandled {status}")),
+    };
+    let mut problem = api.problem();
+    problem.status = status.as_u16();
+    problem.detail = None;
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let (req, mut response) = res.into_parts();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    let response = response.set_body(BoxBody::new(body));
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}

@@ -1,0 +1,243 @@
+//! The log's storage: leaves, perfect-subtree hashes, signed checkpoints, and the head row
+//! whose lock serialises appends across instances.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use diesel::prelude::*;
+
+use super::merkle::{self, Hash, SubtreeHashes};
+use super::note::Checkpoint;
+use super::{Kind, LogError, LogKeys, Receipt};
+use crate::accounts::store::now;
+use crate::db::schema::{log_checkpoints, log_head, log_leaves, log_nodes};
+use crate::db::DbConnection;
+
+fn to_hash(bytes: Vec<u8>) -> QueryResult<Hash> {
+    bytes.try_into().map_err(|_| {
+        diesel::result::Error::DeserializationError("a stored hash is not 32 bytes".into())
+    })
+}
+
+pub fn node(conn: &mut DbConnection, level: u32, index: u64) -> QueryResult<Hash> {
+    let bytes: Vec<u8> = log_nodes::table
+        .find((level as i32, index as i64))
+        .select(log_nodes::hash)
+        .first(conn)?;
+    to_hash(bytes)
+}
+
+/// Answers ranges from stored perfect subtrees.
+pub struct Stored<'c> {
+    pub conn: &'c mut DbConnection,
+}
+
+impl SubtreeHashes for Stored<'_> {
+    type Error = diesel::result::Error;
+    fn subtree(&mut self, start: u64, end: u64) -> QueryResult<Hash> {
+        merkle::range_hash(start, end, &mut |level, index| {
+            node(self.conn, level, index)
+        })
+    }
+}
+
+/// The current tree size.
+pub fn size(conn: &mut DbConnection) -> QueryResult<u64> {
+    log_head::table
+        .find(1)
+        .select(log_head::size)
+        .first::<i64>(conn)
+        .map(|s| s as u64)
+}
+
+/// The latest signed checkpoint, if any.
+pub fn latest_checkpoint(conn: &mut DbConnection) -> QueryResult<Option<(u64, String)>> {
+    log_checkpoints::table
+        .order(log_checkpoints::size.desc())
+        .select((log_checkpoints::size, log_checkpoints::note))
+        .first::<(i64, String)>(conn)
+        .optional()
+        .map(|o| o.map(|(s, n)| (s as u64, n)))
+}
+
+fn checkpoint_root(note: &str) -> Option<Hash> {
+    let body = note.split("\n\n").next()?;
+    Checkpoint::parse(&format!("{body}\n")).ok().map(|c| c.root)
+}
+
+/// The right edge of the tree of `size` leaves: the roots of its perfect subtrees, largest
+/// (leftmost) first, in one query.
+fn frontier(conn: &mut DbConnection, size: u64) -> QueryResult<Vec<Hash>> {
+    let mut wanted = Vec::new();
+    let mut start = 0u64;
+    for level in (0..64u32).rev() {
+        if size & (1 << level) != 0 {
+            wanted.push((level as i32, (start >> level) as i64));
+            start += 1 << level;
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = log_nodes::table
+        .select((log_nodes::level, log_nodes::idx, log_nodes::hash))
+        .into_boxed();
+    for (level, idx) in &wanted {
+        query = query.or_filter(log_nodes::level.eq(*level).and(log_nodes::idx.eq(*idx)));
+    }
+    let found: std::collections::HashMap<(i32, i64), Vec<u8>> = query
+        .load::<(i32, i64, Vec<u8>)>(conn)?
+        .into_iter()
+        .map(|(l, i, h)| ((l, i), h))
+        .collect();
+    wanted
+        .iter()
+        .map(|key| {
+            found
+                .get(key)
+                .cloned()
+                .ok_or(diesel::result::Error::NotFound)
+                .and_then(to_hash)
+        })
+        .collect()
+}
+
+fn fold_root(frontier: &[Hash]) -> Hash {
+    let mut iter = frontier.iter().rev();
+    match iter.next() {
+        None => merkle::empty_root(),
+        Some(last) => iter.fold(*last, |acc, left| merkle::node_hash(left, &acc)),
+    }
+}
+
+/// Appends a leaf, extends the stored subtrees, signs the new checkpoint and returns the
+/// receipt. Must run inside a write transaction: the head row's lock is held to its end.
+///
+/// Everything is computed from the tree's right edge, read in one query: the old root (to
+/// check against the last signature), the subtrees the new leaf completes, the new root, and
+/// the new leaf's inclusion proof (the old edge, smallest first).
+pub fn append(
+    conn: &mut DbConnection,
+    keys: &LogKeys,
+    kind: Kind,
+    data: &[u8],
+    actor: &[u8],
+) -> Result<Receipt, LogError> {
+    // Touching the head row first takes its lock on PostgreSQL (SQLite's immediate
+    // transaction already holds the database's), so appends are strictly serial.
+    diesel::update(log_head::table.find(1))
+        .set(log_head::size.eq(log_head::size))
+        .execute(conn)?;
+    let index = size(conn)?;
+    let edge = frontier(conn, index).map_err(|e| match e {
+        diesel::result::Error::NotFound => LogError::Inconsistent,
+        other => LogError::Database(other),
+    })?;
+
+    // Never sign a checkpoint inconsistent with the last one: the stored tree must still
+    // produce the last signed root before anything is added to it.
+    if index > 0 {
+        let note: Option<String> = log_checkpoints::table
+            .find(index as i64)
+            .select(log_checkpoints::note)
+            .first(conn)
+            .optional()?;
+        let signed_root = note
+            .as_deref()
+            .and_then(checkpoint_root)
+            .ok_or(LogError::Inconsistent)?;
+        if fold_root(&edge) != signed_root {
+            return Err(LogError::Inconsistent);
+        }
+    }
+
+    let leaf = merkle::leaf_hash(data);
+    let created_at = now();
+    diesel::insert_into(log_leaves::table)
+        .values((
+            log_leaves::idx.eq(index as i64),
+            log_leaves::data.eq(data),
+            log_leaves::kind.eq(kind.as_str()),
+            log_leaves::actor.eq(actor),
+            log_leaves::created_at.eq(created_at),
+        ))
+        .execute(conn)?;
+    // The new leaf, and every perfect subtree it completes, from the edge in memory.
+    let mut new_edge = edge.clone();
+    let (mut level, mut position, mut hash) = (0u32, index, leaf);
+    loop {
+        diesel::insert_into(log_nodes::table)
+            .values((
+                log_nodes::level.eq(level as i32),
+                log_nodes::idx.eq(position as i64),
+                log_nodes::hash.eq(hash.to_vec()),
+            ))
+            .execute(conn)?;
+        if position & 1 == 0 {
+            break;
+        }
+        let left = new_edge.pop().ok_or(LogError::Inconsistent)?;
+        hash = merkle::node_hash(&left, &hash);
+        level += 1;
+        position >>= 1;
+    }
+    new_edge.push(hash);
+    let new_size = index + 1;
+    let note = keys.signer.sign(
+        &Checkpoint {
+            origin: keys.signer.name().to_owned(),
+            size: new_size,
+            root: fold_root(&new_edge),
+        }
+        .text(),
+    );
+    diesel::insert_into(log_checkpoints::table)
+        .values((
+            log_checkpoints::size.eq(new_size as i64),
+            log_checkpoints::note.eq(&note),
+            log_checkpoints::created_at.eq(created_at),
+        ))
+        .execute(conn)?;
+    diesel::update(log_head::table.find(1))
+        .set(log_head::size.eq(new_size as i64))
+        .execute(conn)?;
+    let proof: Vec<Hash> = edge.into_iter().rev().collect();
+    Ok(Receipt {
+        leaf_index: index,
+        leaf_data: B64.encode(data),
+        checkpoint: note,
+        inclusion_proof: super::encode_hashes(&proof),
+    })
+}
+
+pub fn inclusion(conn: &mut DbConnection, index: u64, size: u64) -> QueryResult<Vec<Hash>> {
+    merkle::inclusion_proof(&mut Stored { conn }, index, size)
+}
+
+pub fn consistency(conn: &mut DbConnection, old: u64, new: u64) -> QueryResult<Vec<Hash>> {
+    merkle::consistency_proof(&mut Stored { conn }, old, new)
+}
+
+/// Receipts for every leaf an actor caused, against the latest checkpoint.
+pub fn receipts_for(conn: &mut DbConnection, actor: &[u8]) -> QueryResult<Vec<Receipt>> {
+    let Some((size, note)) = latest_checkpoint(conn)? else {
+        return Ok(Vec::new());
+    };
+    let leaves: Vec<(i64, Vec<u8>)> = log_leaves::table
+        .filter(log_leaves::actor.eq(actor))
+        .filter(log_leaves::idx.lt(size as i64))
+        .order(log_leaves::idx)
+        .select((log_leaves::idx, log_leaves::data))
+        .load(conn)?;
+    leaves
+        .into_iter()
+        .map(|(idx, data)| {
+            let proof = inclusion(conn, idx as u64, size)?;
+            Ok(Receipt {
+                leaf_index: idx as u64,
+                leaf_data: B64.encode(data),
+                checkpoint: note.clone(),
+                inclusion_proof: super::encode_hashes(&proof),
+            })
+        })
+        .collect()
+}

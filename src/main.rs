@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    iro_advice::cli::main()
+}

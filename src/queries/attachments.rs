@@ -1,0 +1,391 @@
+//! Attachments: binary age streams, received and served in chunks with constant memory and
+//! kept in the database so that every instance can serve every one. No file name is stored.
+//!
+//! An upload is written as an invisible `uploading` row and becomes `complete` only once the
+//! whole stream has arrived and has the form of an age file. Anything short of that — a
+//! dropped connection, too many bytes, something that is not age — removes every chunk, and
+//! a sweeper removes uploads that a crashed process left behind.
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use futures_util::StreamExt;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::domain::QueryStatus;
+use super::{notify, store, visible, wrong_state};
+use crate::access::Caller;
+use crate::accounts::domain::Role;
+use crate::accounts::store::now;
+use crate::ciphertext::StreamCheck;
+use crate::db::schema::{attachment_chunks, attachments, queries};
+use crate::db::{Database, DbConnection, DbError};
+use crate::error::ApiError;
+use crate::log::{Kind, Receipt};
+use crate::server::AppState;
+
+/// Bytes per stored chunk: the most either side holds in memory for one transfer.
+pub const CHUNK_BYTES: usize = 1024 * 1024;
+/// Uploads still `uploading` after this long were abandoned.
+const ABANDONED_AFTER_MINUTES: i64 = 60;
+
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentCreated {
+    id: String,
+    size: i64,
+    /// For a new attachment; a re-encryption for routing is part of the route, not an act.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt: Option<Receipt>,
+}
+
+/// Complete attachments of a query: (id, size, created_at).
+pub fn list(
+    conn: &mut DbConnection,
+    query_id: &str,
+) -> QueryResult<Vec<(String, i64, NaiveDateTime)>> {
+    attachments::table
+        .filter(attachments::query_id.eq(query_id))
+        .filter(attachments::state.eq("complete"))
+        .order((attachments::created_at, attachments::id))
+        .select((attachments::id, attachments::size, attachments::created_at))
+        .load(conn)
+}
+
+fn may_attach(role: Role, status: QueryStatus) -> bool {
+    super::messages::may_write(role, status)
+}
+
+fn start_upload(conn: &mut DbConnection, query_id: &str, uploader: &str) -> QueryResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(attachments::table)
+        .values((
+            attachments::id.eq(&id),
+            attachments::query_id.eq(query_id),
+            attachments::uploader_id.eq(uploader),
+            attachments::size.eq(0i64),
+            attachments::state.eq("uploading"),
+            attachments::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+fn discard(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::delete(attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(attachments::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Removes uploads abandoned by a process that stopped mid-way.
+pub fn sweep_abandoned(conn: &mut DbConnection) -> QueryResult<usize> {
+    let cutoff = now() - Duration::minutes(ABANDONED_AFTER_MINUTES);
+    let stale: Vec<String> = attachments::table
+        .filter(attachments::state.eq("uploading"))
+        .filter(attachments::created_at.lt(cutoff))
+        .select(attachments::id)
+        .load(conn)?;
+    for id in &stale {
+        discard(conn, id)?;
+    }
+    Ok(stale.len())
+}
+
+/// Receives a request body into a new `uploading` attachment, checking size and form as it
+/// goes. On any failure the partial upload is gone before the error is returned.
+async fn receive(
+    db: &Database,
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    query_id: &str,
+    uploader: &str,
+    max: u64,
+) -> Result<(String, u64), ApiError> {
+    let too_large = || ApiError::PayloadTooLarge {
+        limit: max as usize,
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(too_large());
+    }
+    let (q, u) = (query_id.to_owned(), uploader.to_owned());
+    let id = db
+        .write(move |conn| start_upload(conn, &q, &u).map_err(ApiError::from))
+        .await?;
+    let result = receive_chunks(db, &mut payload, &id, max).await;
+    match result {
+        Ok(size) => Ok((id, size)),
+        Err(e) => {
+            let gone = id.clone();
+            db.write(move |conn| discard(conn, &gone).map_err(ApiError::from))
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+async fn receive_chunks(
+    db: &Database,
+    payload: &mut web::Payload,
+    id: &str,
+    max: u64,
+) -> Result<u64, ApiError> {
+    let mut check = StreamCheck::default();
+    let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
+    let mut total: u64 = 0;
+    let mut seq: i32 = 0;
+    loop {
+        let piece = payload.next().await;
+        let last = piece.is_none();
+        if let Some(piece) = piece {
+            let piece =
+                piece.map_err(|e| ApiError::bad_request("upload-incomplete", e.to_string()))?;
+            total += piece.len() as u64;
+            if total > max {
+                return Err(ApiError::PayloadTooLarge {
+                    limit: max as usize,
+                });
+            }
+            check
+                .feed(&piece)
+                .map_err(|e| ApiError::bad_request("not-age", e.to_string()))?;
+            buffer.extend_from_slice(&piece);
+        }
+        while buffer.len() >= CHUNK_BYTES || (last && !buffer.is_empty()) {
+            let take = buffer.len().min(CHUNK_BYTES);
+            let chunk: Vec<u8> = buffer.drain(..take).collect();
+            let (attachment, n) = (id.to_owned(), seq);
+            db.write(move |conn| {
+                diesel::insert_into(attachment_chunks::table)
+                    .values((
+                        attachment_chunks::attachment_id.eq(attachment),
+                        attachment_chunks::seq.eq(n),
+                        attachment_chunks::data.eq(chunk),
+                    ))
+                    .execute(conn)
+                    .map_err(ApiError::from)
+            })
+            .await?;
+            seq += 1;
+        }
+        if last {
+            break;
+        }
+    }
+    check
+        .finish()
+        .map_err(|e| ApiError::bad_request("not-age", e.to_string()))?;
+    Ok(total)
+}
+
+/// Adds an attachment (a binary age stream as the request body).
+#[utoipa::path(post, path = "/api/v1/queries/{id}/attachments", tag = "queries", params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a binary age stream"),
+    responses((status = 201, body = AttachmentCreated), (status = 400, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 413, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn upload(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let query_id = id.into_inner();
+    let who = caller.clone();
+    let qid = query_id.clone();
+    let q = state.db.run(move |conn| visible(conn, &who, &qid)).await?;
+    if !may_attach(caller.role, q.status) {
+        return Err(wrong_state(format!(
+            "no {} attachment on a {} query",
+            caller.role, q.status
+        )));
+    }
+    let max = state.settings.queries.max_attachment_bytes;
+    let (attachment, size) =
+        receive(&state.db, &req, payload, &q.id, &caller.account_id, max).await?;
+    let public_url = state.settings.public_url.clone();
+    let done = attachment.clone();
+    let log = state.log.clone();
+    let finished = state
+        .db
+        .write(move |conn| -> Result<Receipt, ApiError> {
+            // The query may have moved on while the bytes arrived.
+            let q = visible(conn, &caller, &query_id)?;
+            if !may_attach(caller.role, q.status) {
+                return Err(wrong_state(format!(
+                    "no {} attachment on a {} query",
+                    caller.role, q.status
+                )));
+            }
+            diesel::update(attachments::table.find(&done))
+                .set((
+                    attachments::state.eq("complete"),
+                    attachments::size.eq(size as i64),
+                ))
+                .execute(conn)?;
+            let counterpart = if caller.role == Role::Iro {
+                &q.adviser_id
+            } else {
+                &q.iro_id
+            };
+            notify(conn, counterpart, &public_url)?;
+            super::record(conn, &log, Kind::AttachmentAdded, &caller.account_id, &q)
+        })
+        .await;
+    let receipt = match finished {
+        Ok(receipt) => receipt,
+        Err(e) => {
+            let gone = attachment.clone();
+            state
+                .db
+                .write(move |conn| discard(conn, &gone).map_err(ApiError::from))
+                .await?;
+            return Err(e);
+        }
+    };
+    Ok(HttpResponse::Created().json(AttachmentCreated {
+        id: attachment,
+        size: size as i64,
+        receipt: Some(receipt),
+    }))
+}
+
+/// The attachment, with the query it belongs to, if the caller may see that query.
+fn visible_attachment(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+) -> Result<(store::Query, i64), ApiError> {
+    let row: Option<(String, i64)> = attachments::table
+        .find(id)
+        .filter(attachments::state.eq("complete"))
+        .select((attachments::query_id, attachments::size))
+        .first(conn)
+        .optional()?;
+    let (query_id, size) = row.ok_or(ApiError::NotFound)?;
+    Ok((visible(conn, caller, &query_id)?, size))
+}
+
+fn read_chunk(conn: &mut DbConnection, id: &str, seq: i32) -> QueryResult<Option<Vec<u8>>> {
+    attachment_chunks::table
+        .find((id, seq))
+        .select(attachment_chunks::data)
+        .first(conn)
+        .optional()
+}
+
+/// The binary age stream, one stored chunk at a time.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "queries", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream", description = "the binary age stream"),
+              (status = 404, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn download(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let lookup = id.clone();
+    let (_, size) = state
+        .db
+        .run(move |conn| visible_attachment(conn, &caller, &lookup))
+        .await?;
+    let db = state.db.clone();
+    let chunks = futures_util::stream::unfold(Some(0i32), move |seq| {
+        let (db, id) = (db.clone(), id.clone());
+        async move {
+            let seq = seq?;
+            let next = db
+                .run(move |conn| read_chunk(conn, &id, seq).map_err(DbError::from))
+                .await;
+            match next {
+                Ok(Some(bytes)) => Some((Ok::<_, DbError>(Bytes::from(bytes)), Some(seq + 1))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .no_chunking(size as u64)
+        .streaming(chunks))
+}
+
+/// Replaces an attachment's stream with one re-encrypted for a new adviser, before the IRO
+/// routes the query to them. The IRO only, and only while the query can be routed.
+#[utoipa::path(put, path = "/api/v1/attachments/{id}", tag = "queries", params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a binary age stream"),
+    responses((status = 200, body = AttachmentCreated), (status = 400, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+              (status = 413, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (who, lookup) = (caller.clone(), id.clone());
+    let (q, _) = state
+        .db
+        .run(move |conn| visible_attachment(conn, &who, &lookup))
+        .await?;
+    if !q.status.routable() {
+        return Err(wrong_state(
+            "attachments are re-encrypted only while the query can be routed",
+        ));
+    }
+    let max = state.settings.queries.max_attachment_bytes;
+    let (staging, size) = receive(&state.db, &req, payload, &q.id, &caller.account_id, max).await?;
+    let (target, staged) = (id.clone(), staging.clone());
+    let swapped = state
+        .db
+        .write(move |conn| -> Result<(), ApiError> {
+            let status: String = queries::table
+                .find(&q.id)
+                .select(queries::status)
+                .first(conn)?;
+            if !crate::accounts::store::parse_stored::<QueryStatus>(&status)?.routable() {
+                return Err(wrong_state(
+                    "the query changed while the attachment was uploaded",
+                ));
+            }
+            diesel::delete(
+                attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(&target)),
+            )
+            .execute(conn)?;
+            diesel::update(
+                attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(&staged)),
+            )
+            .set(attachment_chunks::attachment_id.eq(&target))
+            .execute(conn)?;
+            diesel::update(attachments::table.find(&target))
+                .set(attachments::size.eq(size as i64))
+                .execute(conn)?;
+            diesel::delete(attachments::table.find(&staged)).execute(conn)?;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = swapped {
+        state
+            .db
+            .write(move |conn| discard(conn, &staging).map_err(ApiError::from))
+            .await?;
+        return Err(e);
+    }
+    Ok(HttpResponse::Ok().json(AttachmentCreated {
+        id,
+        size: size as i64,
+        receipt: None,
+    }))
+}

@@ -1,0 +1,109 @@
+//! Unanswered queries are a form of pressure too: an adviser who has not accepted within the
+//! configured time is reminded, and the IRO told they may route the query elsewhere. Each
+//! query is reminded once per adviser, however many instances run the check.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use diesel::prelude::*;
+
+use super::domain::{QueryStatus, Urgency};
+use crate::accounts::store::now;
+use crate::config::Settings;
+use crate::db::schema::queries;
+use crate::db::{write_transaction, Database, DbConnection};
+use crate::error::ApiError;
+use crate::log::{Actor, Event, Kind, LogKeys, Subject};
+
+/// Sends the reminders that are due; returns how many queries were reminded.
+pub fn send_due(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    log: &LogKeys,
+) -> Result<usize, ApiError> {
+    let now = now();
+    let routine_due = now - Duration::minutes(settings.queries.reminder_routine_minutes);
+    let urgent_due = now - Duration::minutes(settings.queries.reminder_urgent_minutes);
+    let due: Vec<(String, String, String, String)> = queries::table
+        .filter(queries::status.eq(QueryStatus::Submitted.as_str()))
+        .filter(queries::reminded_at.is_null())
+        .filter(
+            queries::urgency
+                .eq(Urgency::Routine.as_str())
+                .and(queries::routed_at.le(routine_due))
+                .or(queries::urgency
+                    .eq(Urgency::Urgent.as_str())
+                    .and(queries::routed_at.le(urgent_due))),
+        )
+        .select((
+            queries::id,
+            queries::iro_id,
+            queries::adviser_id,
+            queries::authority_code,
+        ))
+        .load(conn)?;
+    let mut sent = 0;
+    for (id, iro, adviser, authority) in due {
+        let reminded = write_transaction(conn, |conn| -> Result<bool, ApiError> {
+            // Conditional, so that of several instances only one reminds.
+            let claimed = diesel::update(
+                queries::table
+                    .find(&id)
+                    .filter(queries::reminded_at.is_null())
+                    .filter(queries::status.eq(QueryStatus::Submitted.as_str()))
+                    .filter(queries::adviser_id.eq(&adviser)),
+            )
+            .set(queries::reminded_at.eq(now))
+            .execute(conn)?;
+            if claimed == 0 {
+                return Ok(false);
+            }
+            super::notify(conn, &adviser, &settings.public_url)?;
+            super::notify(conn, &iro, &settings.public_url)?;
+            crate::log::record(
+                conn,
+                log,
+                Event {
+                    kind: Kind::ReminderSent,
+                    actor: Actor::System,
+                    subject: Subject::Query(&id),
+                    authority: Some(&authority),
+                },
+            )?;
+            Ok(true)
+        })?;
+        if reminded {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+/// Runs the reminder check, and the sweep of abandoned uploads, until the process stops.
+pub fn spawn(db: Database, settings: Arc<Settings>, log: Arc<LogKeys>) {
+    let every = StdDuration::from_secs(settings.queries.reminder_check_secs);
+    actix_web::rt::spawn(async move {
+        loop {
+            let (s, l) = (settings.clone(), log.clone());
+            let result = db
+                .run(move |conn| -> Result<(usize, usize, usize), ApiError> {
+                    let reminded = send_due(conn, &s, &l)?;
+                    let swept = super::attachments::sweep_abandoned(conn)?;
+                    let erased =
+                        super::erasure::apply_retention(conn, &l, s.queries.retention_days)
+                            .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    Ok((reminded, swept, erased))
+                })
+                .await;
+            match result {
+                Ok((0, 0, 0)) => {}
+                Ok((reminded, swept, erased)) => {
+                    tracing::info!(reminded, swept, erased, "query housekeeping")
+                }
+                Err(e) => tracing::warn!(error = %e, "query housekeeping failed"),
+            }
+            actix_web::rt::time::sleep(every).await;
+        }
+    });
+}

@@ -1,0 +1,395 @@
+//! Data access for queries, messages and declines.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::domain::{Category, DeclineReason, Outcome, QueryStatus, Stage, Urgency};
+use crate::accounts::domain::Role;
+use crate::accounts::store::{now, parse_stored};
+use crate::db::schema::{accounts, messages, queries, query_declines};
+use crate::db::DbConnection;
+
+/// A query's metadata, as stored.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub id: String,
+    pub iro_id: String,
+    pub adviser_id: String,
+    pub authority_code: String,
+    pub category: Category,
+    pub stage: Stage,
+    pub urgency: Urgency,
+    pub status: QueryStatus,
+    pub outcome: Option<Outcome>,
+    pub created_at: NaiveDateTime,
+    pub routed_at: NaiveDateTime,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+type QueryRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    NaiveDateTime,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+macro_rules! query_columns {
+    () => {
+        (
+            queries::id,
+            queries::iro_id,
+            queries::adviser_id,
+            queries::authority_code,
+            queries::category,
+            queries::stage,
+            queries::urgency,
+            queries::status,
+            queries::outcome,
+            queries::created_at,
+            queries::routed_at,
+            queries::accepted_at,
+            queries::closed_at,
+        )
+    };
+}
+
+fn query_from(row: QueryRow) -> QueryResult<Query> {
+    let (
+        id,
+        iro_id,
+        adviser_id,
+        authority_code,
+        category,
+        stage,
+        urgency,
+        status,
+        outcome,
+        created_at,
+        routed_at,
+        accepted_at,
+        closed_at,
+    ) = row;
+    Ok(Query {
+        id,
+        iro_id,
+        adviser_id,
+        authority_code,
+        category: parse_stored(&category)?,
+        stage: parse_stored(&stage)?,
+        urgency: parse_stored(&urgency)?,
+        status: parse_stored(&status)?,
+        outcome: outcome.as_deref().map(parse_stored).transpose()?,
+        created_at,
+        routed_at,
+        accepted_at,
+        closed_at,
+    })
+}
+
+/// The query, if `account` may see it: its IRO, or its current adviser unless they have
+/// declined it. Anyone else gets `None`, exactly as for a query that does not exist.
+pub fn visible_query(
+    conn: &mut DbConnection,
+    id: &str,
+    account: &str,
+    role: Role,
+) -> QueryResult<Option<Query>> {
+    let base = queries::table.find(id).select(query_columns!());
+    let row = match role {
+        Role::Iro => base
+            .filter(queries::iro_id.eq(account))
+            .first::<QueryRow>(conn)
+            .optional()?,
+        Role::Adviser => base
+            .filter(queries::adviser_id.eq(account))
+            .filter(queries::status.ne(QueryStatus::Declined.as_str()))
+            .first::<QueryRow>(conn)
+            .optional()?,
+        Role::Nairo | Role::Admin => None,
+    };
+    row.map(query_from).transpose()
+}
+
+/// A list entry: the query and the names of the people on it.
+pub struct Listed {
+    pub query: Query,
+    pub iro_name: String,
+    pub adviser_name: String,
+    pub messages: i64,
+}
+
+pub fn list_for(conn: &mut DbConnection, account: &str, role: Role) -> QueryResult<Vec<Listed>> {
+    let rows = match role {
+        Role::Iro => queries::table
+            .filter(queries::iro_id.eq(account))
+            .order((queries::created_at.desc(), queries::id))
+            .select(query_columns!())
+            .load::<QueryRow>(conn)?,
+        Role::Adviser => queries::table
+            .filter(queries::adviser_id.eq(account))
+            .filter(queries::status.ne(QueryStatus::Declined.as_str()))
+            .order((queries::created_at.desc(), queries::id))
+            .select(query_columns!())
+            .load::<QueryRow>(conn)?,
+        Role::Nairo | Role::Admin => Vec::new(),
+    };
+    let mut listed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let query = query_from(row)?;
+        let iro_name = display_name(conn, &query.iro_id)?;
+        let adviser_name = display_name(conn, &query.adviser_id)?;
+        let messages = messages::table
+            .filter(messages::query_id.eq(&query.id))
+            .count()
+            .get_result(conn)?;
+        listed.push(Listed {
+            query,
+            iro_name,
+            adviser_name,
+            messages,
+        });
+    }
+    Ok(listed)
+}
+
+pub fn display_name(conn: &mut DbConnection, account: &str) -> QueryResult<String> {
+    accounts::table
+        .find(account)
+        .select(accounts::display_name)
+        .first(conn)
+}
+
+pub struct NewQuery<'a> {
+    pub id: &'a str,
+    pub iro_id: &'a str,
+    pub adviser_id: &'a str,
+    pub authority_code: &'a str,
+    pub category: Category,
+    pub stage: Stage,
+    pub urgency: Urgency,
+}
+
+pub fn insert_query(conn: &mut DbConnection, q: &NewQuery<'_>) -> QueryResult<()> {
+    let now = now();
+    diesel::insert_into(queries::table)
+        .values((
+            queries::id.eq(q.id),
+            queries::iro_id.eq(q.iro_id),
+            queries::adviser_id.eq(q.adviser_id),
+            queries::authority_code.eq(q.authority_code),
+            queries::category.eq(q.category.as_str()),
+            queries::stage.eq(q.stage.as_str()),
+            queries::urgency.eq(q.urgency.as_str()),
+            queries::status.eq(QueryStatus::Submitted.as_str()),
+            queries::created_at.eq(now),
+            queries::routed_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn insert_message(
+    conn: &mut DbConnection,
+    query_id: &str,
+    sender_id: &str,
+    sender_role: Role,
+    body: &str,
+) -> QueryResult<(String, NaiveDateTime)> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = now();
+    diesel::insert_into(messages::table)
+        .values((
+            messages::id.eq(&id),
+            messages::query_id.eq(query_id),
+            messages::sender_id.eq(sender_id),
+            messages::sender_role.eq(sender_role.as_str()),
+            messages::body.eq(body),
+            messages::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    if sender_role == Role::Adviser {
+        diesel::update(
+            queries::table
+                .find(query_id)
+                .filter(queries::first_reply_at.is_null()),
+        )
+        .set(queries::first_reply_at.eq(now))
+        .execute(conn)?;
+    }
+    Ok((id, now))
+}
+
+pub struct StoredMessage {
+    pub id: String,
+    pub sender_role: Role,
+    pub body: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn messages_of(conn: &mut DbConnection, query_id: &str) -> QueryResult<Vec<StoredMessage>> {
+    messages::table
+        .filter(messages::query_id.eq(query_id))
+        .order((messages::created_at, messages::id))
+        .select((
+            messages::id,
+            messages::sender_role,
+            messages::body,
+            messages::created_at,
+        ))
+        .load::<(String, String, Option<String>, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(id, role, body, created_at)| {
+            Ok(StoredMessage {
+                id,
+                sender_role: parse_stored(&role)?,
+                body,
+                created_at,
+            })
+        })
+        .collect()
+}
+
+/// Moves a query from `from` to `to`, only if it is still in `from`: concurrent
+/// transitions cannot both succeed. False if it had moved on.
+pub fn transition(
+    conn: &mut DbConnection,
+    id: &str,
+    from: &[QueryStatus],
+    to: QueryStatus,
+) -> QueryResult<bool> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let target = queries::table.find(id).filter(queries::status.eq_any(from));
+    let now = now();
+    let updated = match to {
+        QueryStatus::Accepted => diesel::update(target)
+            .set((
+                queries::status.eq(to.as_str()),
+                queries::accepted_at.eq(now),
+            ))
+            .execute(conn)?,
+        _ => diesel::update(target)
+            .set(queries::status.eq(to.as_str()))
+            .execute(conn)?,
+    };
+    Ok(updated == 1)
+}
+
+pub fn close(conn: &mut DbConnection, id: &str, outcome: Outcome) -> QueryResult<bool> {
+    let updated = diesel::update(
+        queries::table
+            .find(id)
+            .filter(queries::status.ne(QueryStatus::Closed.as_str())),
+    )
+    .set((
+        queries::status.eq(QueryStatus::Closed.as_str()),
+        queries::outcome.eq(outcome.as_str()),
+        queries::closed_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn record_decline(
+    conn: &mut DbConnection,
+    query_id: &str,
+    adviser_id: &str,
+    reason: DeclineReason,
+) -> QueryResult<()> {
+    diesel::insert_into(query_declines::table)
+        .values((
+            query_declines::query_id.eq(query_id),
+            query_declines::adviser_id.eq(adviser_id),
+            query_declines::reason.eq(reason.as_str()),
+            query_declines::declined_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn has_declined(
+    conn: &mut DbConnection,
+    query_id: &str,
+    adviser_id: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        query_declines::table
+            .filter(query_declines::query_id.eq(query_id))
+            .filter(query_declines::adviser_id.eq(adviser_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Hands the query to another adviser, only if it is still routable.
+pub fn reroute(conn: &mut DbConnection, id: &str, adviser_id: &str) -> QueryResult<bool> {
+    let updated = diesel::update(queries::table.find(id).filter(queries::status.eq_any([
+        QueryStatus::Submitted.as_str(),
+        QueryStatus::Declined.as_str(),
+    ])))
+    .set((
+        queries::adviser_id.eq(adviser_id),
+        queries::status.eq(QueryStatus::Submitted.as_str()),
+        queries::routed_at.eq(now()),
+        queries::accepted_at.eq(None::<NaiveDateTime>),
+        queries::reminded_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn replace_message_body(
+    conn: &mut DbConnection,
+    query_id: &str,
+    message_id: &str,
+    body: &str,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        messages::table
+            .find(message_id)
+            .filter(messages::query_id.eq(query_id)),
+    )
+    .set(messages::body.eq(body))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// An account's age recipient, if it has registered one.
+pub fn recipient(conn: &mut DbConnection, account: &str) -> QueryResult<Option<String>> {
+    accounts::table
+        .find(account)
+        .select(accounts::age_recipient)
+        .first(conn)
+}
+
+/// Where notifications for an account go: its notification address, else its login email.
+pub fn notification_address(conn: &mut DbConnection, account: &str) -> QueryResult<String> {
+    let (email, notify): (String, Option<String>) = accounts::table
+        .find(account)
+        .select((accounts::email, accounts::notification_email))
+        .first(conn)?;
+    Ok(notify.unwrap_or(email))
+}
+
+/// How many queries each adviser has waiting or accepted.
+pub fn open_queries_by_adviser(
+    conn: &mut DbConnection,
+) -> QueryResult<std::collections::HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = queries::table
+        .filter(queries::status.eq_any([
+            QueryStatus::Submitted.as_str(),
+            QueryStatus::Accepted.as_str(),
+        ]))
+        .group_by(queries::adviser_id)
+        .select((queries::adviser_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}

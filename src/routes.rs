@@ -1,0 +1,211 @@
+//! Every route of the service, in one table: from a URL to its handler and to who may call
+//! it, in one step. Nothing is reachable that is not listed here, and nothing can be listed
+//! without its [`Access`]; `configure` wraps each resource in [`Authorize`].
+
+use std::collections::BTreeMap;
+
+use actix_web::http::Method;
+use actix_web::{web, Route};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::access::{Access, Authorize};
+use crate::accounts::domain::Role::{Admin, Adviser, Iro, Nairo};
+use crate::accounts::{admin, auth, directory, invitations, me};
+use crate::log::handlers as log;
+use crate::pressure;
+use crate::queries::{ask, attachments, messages, read, transitions};
+use crate::server::JSON_LIMIT;
+use crate::{error, health};
+
+/// One route: method, path pattern, who may call it, its handler, and the largest JSON
+/// body it takes.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub json_limit: usize,
+    route: fn() -> Route,
+}
+
+macro_rules! endpoint {
+    ($method:ident $path:literal, $access:expr, $handler:path) => {
+        endpoint!($method $path, $access, $handler, JSON_LIMIT)
+    };
+    ($method:ident $path:literal, $access:expr, $handler:path, $limit:expr) => {
+        Endpoint {
+            method: Method::$method,
+            path: $path,
+            access: $access,
+            json_limit: $limit,
+            route: || web::route().method(Method::$method).to($handler),
+        }
+    };
+}
+
+/// A message body: an armored age file of up to 512 KiB, in JSON.
+const MESSAGE_LIMIT: usize = 600 * 1024;
+/// Routing carries every message of a query again.
+const ROUTE_LIMIT: usize = 16 * 1024 * 1024;
+
+const ANY: Access = Access::ANY_ACCOUNT;
+const ENROLLING: Access = Access::Enrolling;
+const PUBLIC: Access = Access::Public;
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint!(GET "/healthz", PUBLIC, health::healthz),
+        endpoint!(GET "/readyz", PUBLIC, health::readyz),
+        endpoint!(GET "/api/v1/openapi.json", PUBLIC, health::openapi),
+        // accounts
+        endpoint!(POST "/api/v1/accounts", PUBLIC, invitations::accept),
+        endpoint!(GET "/api/v1/accounts", Access::Roles(&[Admin]), admin::list),
+        endpoint!(POST "/api/v1/accounts/{id}/suspend", Access::Roles(&[Admin]), admin::suspend),
+        endpoint!(POST "/api/v1/accounts/{id}/reactivate", Access::Roles(&[Admin]), admin::reactivate),
+        endpoint!(POST "/api/v1/invitations", Access::Roles(&[Admin, Nairo]), invitations::invite),
+        // sessions
+        endpoint!(POST "/api/v1/auth/login", PUBLIC, auth::login),
+        endpoint!(POST "/api/v1/auth/refresh", PUBLIC, auth::refresh),
+        endpoint!(POST "/api/v1/auth/logout", PUBLIC, auth::logout),
+        // the caller's own account
+        endpoint!(GET "/api/v1/me", ENROLLING, me::me),
+        endpoint!(POST "/api/v1/me/totp", ENROLLING, me::totp_begin),
+        endpoint!(POST "/api/v1/me/totp/confirm", ENROLLING, me::totp_confirm),
+        endpoint!(PUT "/api/v1/me/key", ANY, me::put_key),
+        endpoint!(GET "/api/v1/me/key", ANY, me::get_wrapped_identity),
+        endpoint!(PUT "/api/v1/me/conflicts", Access::Roles(&[Adviser]), me::put_conflicts),
+        endpoint!(PUT "/api/v1/me/availability", Access::Roles(&[Adviser]), me::put_availability),
+        // directory
+        endpoint!(GET "/api/v1/authorities", ANY, directory::authorities),
+        endpoint!(GET "/api/v1/advisers", Access::Roles(&[Iro]), directory::advisers),
+        // queries
+        endpoint!(POST "/api/v1/queries", Access::Roles(&[Iro]), ask::ask, MESSAGE_LIMIT),
+        endpoint!(GET "/api/v1/queries", Access::Roles(&[Iro, Adviser]), read::list),
+        endpoint!(GET "/api/v1/queries/{id}", Access::Roles(&[Iro, Adviser]), read::show),
+        endpoint!(POST "/api/v1/queries/{id}/accept", Access::Roles(&[Adviser]), transitions::accept),
+        endpoint!(POST "/api/v1/queries/{id}/decline", Access::Roles(&[Adviser]), transitions::decline),
+        endpoint!(POST "/api/v1/queries/{id}/route", Access::Roles(&[Iro]), transitions::route, ROUTE_LIMIT),
+        endpoint!(POST "/api/v1/queries/{id}/close", Access::Roles(&[Iro]), transitions::close),
+        endpoint!(POST "/api/v1/queries/{id}/messages", Access::Roles(&[Iro, Adviser]), messages::post, MESSAGE_LIMIT),
+        endpoint!(POST "/api/v1/queries/{id}/attachments", Access::Roles(&[Iro, Adviser]), attachments::upload),
+        endpoint!(GET "/api/v1/attachments/{id}", Access::Roles(&[Iro, Adviser]), attachments::download),
+        endpoint!(PUT "/api/v1/attachments/{id}", Access::Roles(&[Iro]), attachments::replace),
+        // pressure reports
+        endpoint!(POST "/api/v1/pressure-reports", Access::Roles(&[Iro]), pressure::report, MESSAGE_LIMIT),
+        endpoint!(GET "/api/v1/pressure-reports", Access::Roles(&[Iro, Nairo]), pressure::list),
+        endpoint!(GET "/api/v1/nairo/recipient", ANY, pressure::nairo_recipient),
+        // the request log
+        endpoint!(GET "/api/v1/me/receipts", ANY, log::receipts),
+        endpoint!(GET "/api/v1/log/checkpoint", PUBLIC, log::checkpoint),
+        endpoint!(GET "/api/v1/log/key", PUBLIC, log::key),
+        endpoint!(GET "/api/v1/log/proof/inclusion", PUBLIC, log::inclusion),
+        endpoint!(GET "/api/v1/log/proof/consistency", PUBLIC, log::consistency),
+    ]
+}
+
+/// Registers every endpoint, one resource per path so that a known path with another
+/// method answers 405, each wrapped in the authorisation its methods declare.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut by_path: BTreeMap<&'static str, Vec<Endpoint>> = BTreeMap::new();
+    for e in endpoints() {
+        by_path.entry(e.path).or_default().push(e);
+    }
+    for (path, group) in by_path {
+        let rules = group.iter().map(|e| (e.method.clone(), e.access)).collect();
+        let limit = group
+            .iter()
+            .map(|e| e.json_limit)
+            .max()
+            .unwrap_or(JSON_LIMIT);
+        let mut resource = web::resource(path).app_data(
+            web::JsonConfig::default()
+                .limit(limit)
+                .error_handler(error::json_error),
+        );
+        for e in &group {
+            resource = resource.route((e.route)());
+        }
+        cfg.service(resource.wrap(Authorize::new(rules)));
+    }
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "iro-advice",
+        description = "Independent legal advice for Independent Reviewing Officers: \
+                       end-to-end encrypted queries, a tamper-evident request log, \
+                       and disclosure-controlled statistics for NAIRO."
+    ),
+    paths(
+        health::healthz, health::readyz, health::openapi,
+        invitations::accept, admin::list, admin::suspend, admin::reactivate, invitations::invite,
+        auth::login, auth::refresh, auth::logout,
+        me::me, me::totp_begin, me::totp_confirm, me::put_key, me::get_wrapped_identity,
+        me::put_conflicts, me::put_availability,
+        directory::authorities, directory::advisers,
+        ask::ask, read::list, read::show, transitions::accept, transitions::decline,
+        transitions::route, transitions::close, messages::post,
+                attachments::upload, attachments::download, attachments::replace,
+        pressure::report, pressure::list, pressure::nairo_recipient,
+        log::receipts, log::checkpoint, log::key, log::inclusion, log::consistency,
+    ),
+    components(schemas(error::Problem)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_is_documented_and_every_documented_path_exists() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for e in endpoints() {
+            let method = e.method.as_str().to_lowercase();
+            assert!(
+                paths.get(e.path).and_then(|p| p.get(&method)).is_some(),
+                "{} {} is not in the OpenAPI document",
+                e.method,
+                e.path
+            );
+        }
+        let count: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(
+            count,
+            endpoints().len(),
+            "the document lists a route that does not exist"
+        );
+    }
+
+    #[test]
+    fn no_path_and_method_is_declared_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for e in endpoints() {
+            assert!(
+                seen.insert((e.method.clone(), e.path)),
+                "{} {}",
+                e.method,
+                e.path
+            );
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The HTTPS server: state, middleware, binding and graceful shutdown.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{self, DefaultHeaders, ErrorHandlers, Next};
+use actix_web::{web, App, HttpServer};
+
+use crate::accounts::tokens::TokenKeys;
+use crate::accounts::totp::Sealer;
+use crate::config::Settings;
+use crate::db::{Database, DbError};
+use crate::error::{self, ApiError};
+use crate::keys::{KeyError, Keys};
+use crate::log::LogKeys;
+use crate::mail::{MailError, Mailer};
+use crate::tls::TlsError;
+use crate::{authorities, routes};
+
+/// Default largest JSON body; routes that take more say so themselves.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Database,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+    pub totp: Arc<Sealer>,
+    pub log: Arc<LogKeys>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error("IRO_ADVICE_LOG_ORIGIN: {0}")]
+    LogKey(crate::log::note::NoteError),
+    #[error("IRO_ADVICE_LISTEN: cannot listen on {addr}: {reason}")]
+    Bind { addr: String, reason: String },
+    #[error("IRO_ADVICE_DATA_DIR: cannot create {path}: {reason}")]
+    DataDir { path: String, reason: String },
+}
+
+/// Opens the database, brings its schema and reference data up to date.
+pub fn prepare_database(settings: &Settings) -> Result<Database, StartError> {
+    crate::fsutil::create_private_dir(&settings.data_dir).map_err(|e| StartError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let db = Database::connect(&settings.database)?;
+    let ran = db.migrate()?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    authorities::sync(&mut *db.get()?).map_err(DbError::from)?;
+    Ok(db)
+}
+
+/// The request log's keys, from the keys directory and the configured origin.
+pub fn log_keys(settings: &Settings, keys: &Keys) -> Result<LogKeys, StartError> {
+    LogKeys::new(&settings.log_origin, &keys.log_pkcs8, &keys.log_pseudonym)
+        .map_err(StartError::LogKey)
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let settings = Arc::new(settings);
+        let db = prepare_database(&settings)?;
+        let keys = Keys::load_or_create(&settings.accounts.keys_dir)?;
+        let log = Arc::new(log_keys(&settings, &keys)?);
+        let mailer = Arc::new(Mailer::new(&settings)?);
+        let tls = crate::tls::server_config(&settings)?;
+        let listener = TcpListener::bind(settings.listen).map_err(|e| StartError::Bind {
+            addr: settings.listen.to_string(),
+            reason: e.to_string(),
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartError::Bind {
+                addr: settings.listen.to_string(),
+                reason: e.to_string(),
+            })?
+            .port();
+
+        crate::mail::spawn_sender(db.clone(), mailer, &settings.mail);
+        crate::queries::reminders::spawn(db.clone(), settings.clone(), log.clone());
+        let state = web::Data::new(AppState {
+            tokens: TokenKeys::new(
+                &keys,
+                &settings.public_url,
+                settings.accounts.access_token_minutes,
+            ),
+            totp: Arc::new(Sealer::new(&keys.totp_seal)),
+            log,
+            db,
+            settings: settings.clone(),
+        });
+        let workers = match settings.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(JSON_LIMIT)
+                        .error_handler(error::json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .app_data(web::PayloadConfig::default().limit(JSON_LIMIT))
+                .configure(routes::configure)
+                .default_service(web::to(|| async { Err::<String, _>(ApiError::NotFound) }))
+                .wrap(ErrorHandlers::new().default_handler(error::problem_for_framework_errors))
+                .wrap(security_headers())
+                .wrap(middleware::from_fn(log_request))
+        })
+        .workers(workers)
+        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .listen_rustls_0_23(listener, tls)
+        .map_err(|e| StartError::Bind {
+            addr: settings.listen.to_string(),
+            reason: e.to_string(),
+        })?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// A handle to stop the server from elsewhere (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Strict-Transport-Security",
+            "max-age=63072000; includeSubDomains",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .add(("Cache-Control", "no-store"))
+        .add(("Cross-Origin-Resource-Policy", "same-origin"))
+}
+
+/// Logs the route pattern (never the concrete path, which may carry ids), the status and
+/// the time taken. No address, user agent, header or body is ever logged.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let pattern = req
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let res = next.call(req).await?;
+    let status = res.status();
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        tracing::error!(%method, route = %pattern, status = status.as_u16(), millis, "request");
+    } else {
+        tracing::info!(%method, route = %pattern, status = status.as_u16(), millis, "request");
+    }
+    Ok(res)
+}

@@ -1,0 +1,129 @@
+//! The server's TLS: rustls with the ring provider, TLS 1.2 and 1.3 only.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::ServerConfig;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Settings, TlsFiles, TlsSource};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("{setting}: cannot read {path}: {reason}")]
+    Read {
+        setting: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("{setting}: {path} holds no {what}")]
+    Empty {
+        setting: &'static str,
+        path: PathBuf,
+        what: &'static str,
+    },
+    #[error("IRO_ADVICE_TLS_CERT: the certificate and key do not make a usable pair: {0}")]
+    Config(#[from] rustls::Error),
+    #[error("cannot write the development certificate under {path}: {reason}")]
+    Generate { path: PathBuf, reason: String },
+}
+
+/// The one crypto provider used by every TLS endpoint in the process, client or server.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Builds the server configuration, generating a development certificate if allowed and
+/// none exists yet.
+pub fn server_config(settings: &Settings) -> Result<ServerConfig, TlsError> {
+    let files = match &settings.tls {
+        TlsSource::Files(files) => files.clone(),
+        TlsSource::Generated => ensure_dev_certificate(&settings.data_dir)?,
+    };
+    let certs = read_certs(&files.cert)?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| TlsError::Read {
+        setting: "IRO_ADVICE_TLS_KEY",
+        path: files.key.clone(),
+        reason: e.to_string(),
+    })?;
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    // actix-web adds the h2 and http/1.1 ALPN protocols itself when it binds.
+    Ok(config)
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| TlsError::Read {
+            setting: "IRO_ADVICE_TLS_CERT",
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::Empty {
+            setting: "IRO_ADVICE_TLS_CERT",
+            path: path.to_owned(),
+            what: "certificate",
+        });
+    }
+    Ok(certs)
+}
+
+/// Where the development certificate lives under a data directory.
+pub fn dev_certificate_files(data_dir: &Path) -> TlsFiles {
+    let dir = data_dir.join("tls");
+    TlsFiles {
+        cert: dir.join("dev-cert.pem"),
+        key: dir.join("dev-key.pem"),
+    }
+}
+
+/// Returns the development certificate's files, creating a self-signed certificate for
+/// 127.0.0.1 and localhost on first use.
+pub fn ensure_dev_certificate(data_dir: &Path) -> Result<TlsFiles, TlsError> {
+    let files = dev_certificate_files(data_dir);
+    if files.cert.is_file() && files.key.is_file() {
+        return Ok(files);
+    }
+    let fail = |reason: String| TlsError::Generate {
+        path: files.cert.clone(),
+        reason,
+    };
+    let certified = rcgen::generate_simple_self_signed(vec![
+        "127.0.0.1".to_owned(),
+        "localhost".to_owned(),
+        "::1".to_owned(),
+    ])
+    .map_err(|e| fail(e.to_string()))?;
+    let dir = files.cert.parent().expect("tls dir");
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    crate::fsutil::write_private(&files.key, certified.signing_key.serialize_pem().as_bytes())
+        .map_err(|e| fail(e.to_string()))?;
+    std::fs::write(&files.cert, certified.cert.pem()).map_err(|e| fail(e.to_string()))?;
+    tracing::info!(
+        certificate = %files.cert.display(),
+        sha256 = %fingerprint(certified.cert.der()),
+        "generated a self-signed development certificate; trust it with `--ca {}`",
+        files.cert.display()
+    );
+    Ok(files)
+}
+
+/// The SHA-256 fingerprint of the first certificate in a PEM file, as colon-separated hex.
+pub fn certificate_fingerprint(path: &Path) -> Result<String, TlsError> {
+    let certs = read_certs(path)?;
+    Ok(fingerprint(&certs[0]))
+}
+
+fn fingerprint(der: &[u8]) -> String {
+    Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}

@@ -1,0 +1,801 @@
+//! Accounts and access over HTTPS: invitations, sign-up, sessions, TOTP, throttling, keys,
+//! conflicts and the adviser directory.
+
+use std::io::Write;
+
+use iro_advice::accounts::domain::{AdviserKind, Role};
+use serde_json::{json, Value};
+
+use crate::both_databases;
+use crate::helpers::{assert_problem, json, totp_code, unique_name, TestApp, PASSWORD};
+
+both_databases!(
+    the_whole_account_flow_works,
+    privileged_roles_must_enrol_in_totp_first,
+    forged_and_expired_tokens_are_refused,
+    a_totp_code_is_accepted_once,
+    a_reused_refresh_token_revokes_its_family,
+    logout_ends_the_session_at_once,
+    repeated_failures_lock_out_known_and_unknown_emails_alike,
+    invitations_are_single_use_expire_and_leave_nothing_when_refused,
+    nairo_may_invite_iros_only,
+    keys_must_be_age_and_wrapped_identities_passphrase_protected,
+    the_directory_lists_only_eligible_advisers,
+    oversized_and_malformed_bodies_are_problems,
+);
+
+async fn the_whole_account_flow_works(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let nairo = app.user(&admin, Role::Nairo, None, None).await;
+
+    let me = json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+    assert_eq!(me["role"], "iro");
+    assert_eq!(me["authority_code"], "E06000019");
+    assert_eq!(me["email"], iro.email);
+    assert_eq!(me["totp_enabled"], false);
+    let me = json(app.get_auth("/api/v1/me", &adviser.access).await, 200).await;
+    assert_eq!(me["adviser_kind"], "solicitor");
+    assert_eq!(me["totp_enabled"], true);
+    assert_eq!(me["accepting"], true);
+
+    let accounts = json(app.get_auth("/api/v1/accounts", &admin.access).await, 200).await;
+    let accounts = accounts.as_array().unwrap();
+    assert_eq!(accounts.len(), 4);
+    for user in [&admin, &iro, &adviser, &nairo] {
+        let row = accounts
+            .iter()
+            .find(|a| a["id"] == user.id.as_str())
+            .unwrap();
+        assert_eq!(row["role"], user.role.as_str());
+        assert_eq!(row["status"], "active");
+    }
+
+    // Suspension refuses the account at once, the tokens it already holds included.
+    let res = app
+        .post_json(
+            &format!("/api/v1/accounts/{}/suspend", iro.id),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_problem(
+        app.get_auth("/api/v1/me", &iro.access).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    assert_problem(
+        app.login(&iro.email, PASSWORD, None).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": iro.refresh}),
+        )
+        .await;
+    assert_problem(res, 401, "unauthenticated").await;
+    let accounts = json(app.get_auth("/api/v1/accounts", &admin.access).await, 200).await;
+    let row = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == iro.id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["status"], "suspended");
+
+    let res = app
+        .post_json(
+            &format!("/api/v1/accounts/{}/reactivate", iro.id),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let tokens = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let iro_access = tokens["access_token"].as_str().unwrap().to_owned();
+    json(app.get_auth("/api/v1/me", &iro_access).await, 200).await;
+
+    // An unknown account id is a 404 problem; an admin cannot suspend themselves.
+    let res = app
+        .post_json(
+            "/api/v1/accounts/no-such-id/suspend",
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+    let res = app
+        .post_json(
+            &format!("/api/v1/accounts/{}/suspend", admin.id),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
+    assert_problem(res, 422, "cannot-change-own-status").await;
+
+    let authorities = json(app.get_auth("/api/v1/authorities", &iro_access).await, 200).await;
+    let authorities = authorities.as_array().unwrap();
+    assert_eq!(authorities.len(), 175);
+    assert!(authorities
+        .iter()
+        .any(|a| a["code"] == "W06000015" && a["region"] == "Wales"));
+}
+
+async fn privileged_roles_must_enrol_in_totp_first(app: TestApp) {
+    let admin = app.admin().await;
+    let email = format!("{}@adviser.test", unique_name("adviser"));
+    let invited = json(
+        app.post_json(
+            "/api/v1/invitations",
+            Some(&admin.access),
+            &json!({"role": "adviser", "email": email, "adviser_kind": "peer", "authority_code": "E08000025"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    app.sign_up(invited["token"].as_str().unwrap(), PASSWORD)
+        .await;
+    let tokens = json(app.login(&email, PASSWORD, None).await, 200).await;
+    let access = tokens["access_token"].as_str().unwrap();
+
+    // Before enrolment: only /me and the enrolment endpoints answer.
+    json(app.get_auth("/api/v1/me", access).await, 200).await;
+    assert_problem(
+        app.get_auth("/api/v1/authorities", access).await,
+        403,
+        "totp-enrolment-required",
+    )
+    .await;
+    let res = app
+        .put_json(
+            "/api/v1/me/conflicts",
+            access,
+            &json!({"authority_codes": []}),
+        )
+        .await;
+    assert_problem(res, 403, "totp-enrolment-required").await;
+
+    // A wrong code does not enrol.
+    let enrolment = json(
+        app.post_json("/api/v1/me/totp", Some(access), &json!({}))
+            .await,
+        200,
+    )
+    .await;
+    assert!(enrolment["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    let res = app
+        .post_json(
+            "/api/v1/me/totp/confirm",
+            Some(access),
+            &json!({"code": "12345"}),
+        )
+        .await;
+    assert_problem(res, 422, "totp-code-invalid").await;
+    assert_problem(
+        app.get_auth("/api/v1/authorities", access).await,
+        403,
+        "totp-enrolment-required",
+    )
+    .await;
+
+    let secret = app.enrol_totp(access).await;
+    json(app.get_auth("/api/v1/authorities", access).await, 200).await;
+    // Once enabled, the second factor cannot be replaced with only an access token.
+    let res = app
+        .post_json("/api/v1/me/totp", Some(access), &json!({}))
+        .await;
+    assert_problem(res, 409, "totp-already-enabled").await;
+    // And login now needs a code.
+    assert_problem(
+        app.login(&email, PASSWORD, None).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    json(
+        app.login(&email, PASSWORD, Some(&totp_code(&secret, 1)))
+            .await,
+        200,
+    )
+    .await;
+
+    // The secret is sealed at rest: the database holds neither it nor its base32 form.
+    use diesel::prelude::*;
+    use iro_advice::db::schema::accounts;
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    let sealed: Option<Vec<u8>> = accounts::table
+        .filter(accounts::email.eq(&email))
+        .select(accounts::totp_secret)
+        .first(&mut *conn)
+        .unwrap();
+    let sealed = sealed.unwrap();
+    assert!(!sealed.windows(secret.len()).any(|w| w == secret.as_slice()));
+    let b32 = enrolment["secret"].as_str().unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains(b32));
+}
+
+fn forge(claims: &Value, header: jsonwebtoken::Header, key: &jsonwebtoken::EncodingKey) -> String {
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+async fn forged_and_expired_tokens_are_refused(app: TestApp) {
+    use base64::Engine;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let admin = app.admin().await;
+    json(app.get_auth("/api/v1/me", &admin.access).await, 200).await;
+
+    let genuine: Value =
+        serde_json::from_slice(&b64.decode(admin.access.split('.').nth(1).unwrap()).unwrap())
+            .unwrap();
+    let keys = iro_advice::keys::Keys::load_or_create(&app.settings.accounts.keys_dir).unwrap();
+    let real_key = EncodingKey::from_ed_der(&keys.access_token_pkcs8);
+    let now = chrono::Utc::now().timestamp();
+
+    // Sanity: the real key with the genuine claims is accepted, so each refusal below is
+    // down to the one thing changed.
+    let resigned = forge(&genuine, Header::new(Algorithm::EdDSA), &real_key);
+    json(app.get_auth("/api/v1/me", &resigned).await, 200).await;
+
+    let mut expired = genuine.clone();
+    expired["iat"] = json!(now - 3600);
+    expired["exp"] = json!(now - 60);
+    let mut wrong_audience = genuine.clone();
+    wrong_audience["aud"] = json!("https://elsewhere.example/api/v1");
+    let mut wrong_issuer = genuine.clone();
+    wrong_issuer["iss"] = json!("https://elsewhere.example");
+    let other_pkcs8 =
+        ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+    let other_key = EncodingKey::from_ed_der(other_pkcs8.as_ref());
+    let none_token = format!(
+        "{}.{}.",
+        b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        b64.encode(serde_json::to_vec(&genuine).unwrap())
+    );
+    // The classic confusion: HMAC keyed with the server's public key.
+    let hmac_token = forge(
+        &genuine,
+        Header::new(Algorithm::HS256),
+        &EncodingKey::from_secret(&keys.access_token_public),
+    );
+
+    for (what, token) in [
+        (
+            "expired",
+            forge(&expired, Header::new(Algorithm::EdDSA), &real_key),
+        ),
+        (
+            "wrong audience",
+            forge(&wrong_audience, Header::new(Algorithm::EdDSA), &real_key),
+        ),
+        (
+            "wrong issuer",
+            forge(&wrong_issuer, Header::new(Algorithm::EdDSA), &real_key),
+        ),
+        (
+            "another key",
+            forge(&genuine, Header::new(Algorithm::EdDSA), &other_key),
+        ),
+        ("alg none", none_token),
+        ("HS256", hmac_token),
+        ("garbage", "not.a.token".to_owned()),
+    ] {
+        let res = app.get_auth("/api/v1/me", &token).await;
+        assert_eq!(res.status(), 401, "{what} was not refused");
+        assert!(res.headers().contains_key("www-authenticate"), "{what}");
+    }
+    let res = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_problem(res, 401, "unauthenticated").await;
+}
+
+async fn a_totp_code_is_accepted_once(app: TestApp) {
+    let admin = app.admin().await;
+    let secret = admin.totp_secret.clone().unwrap();
+    let code = totp_code(&secret, 1);
+    json(app.login(&admin.email, PASSWORD, Some(&code)).await, 200).await;
+    assert_problem(
+        app.login(&admin.email, PASSWORD, Some(&code)).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    // The code used to enrol is older still, and refused too.
+    let enrol_code = totp_code(&secret, 0);
+    assert_problem(
+        app.login(&admin.email, PASSWORD, Some(&enrol_code)).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({"refresh_token": token}),
+    )
+    .await
+}
+
+async fn a_reused_refresh_token_revokes_its_family(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("W06000015"), None).await;
+    let first = json(refresh(&app, &iro.refresh).await, 200).await;
+    let second_refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    let second_access = first["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_refresh, iro.refresh, "rotated");
+    assert_eq!(first["token_type"], "Bearer");
+    assert_eq!(first["expires_in"], 600);
+    json(app.get_auth("/api/v1/me", &second_access).await, 200).await;
+
+    // The old token again: refused, and everything in its family dies with it.
+    assert_problem(refresh(&app, &iro.refresh).await, 401, "unauthenticated").await;
+    assert_problem(refresh(&app, &second_refresh).await, 401, "unauthenticated").await;
+    assert_problem(
+        app.get_auth("/api/v1/me", &second_access).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    assert_problem(
+        app.get_auth("/api/v1/me", &iro.access).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    // Another session of the same account is untouched.
+    let other = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    json(
+        app.get_auth("/api/v1/me", other["access_token"].as_str().unwrap())
+            .await,
+        200,
+    )
+    .await;
+    assert_problem(refresh(&app, "made-up").await, 401, "unauthenticated").await;
+}
+
+async fn logout_ends_the_session_at_once(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E09000033"), None).await;
+    let res = app
+        .post_json(
+            "/api/v1/auth/logout",
+            None,
+            &json!({"refresh_token": iro.refresh}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_problem(
+        app.get_auth("/api/v1/me", &iro.access).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    assert_problem(refresh(&app, &iro.refresh).await, 401, "unauthenticated").await;
+}
+
+async fn repeated_failures_lock_out_known_and_unknown_emails_alike(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let unknown = format!("{}@nobody.test", unique_name("ghost"));
+
+    let mut known_bodies = Vec::new();
+    let mut unknown_bodies = Vec::new();
+    for _ in 0..5 {
+        known_bodies.push(
+            assert_problem(
+                app.login(&iro.email, "wrong password!!", None).await,
+                401,
+                "unauthenticated",
+            )
+            .await,
+        );
+        unknown_bodies.push(
+            assert_problem(
+                app.login(&unknown, "wrong password!!", None).await,
+                401,
+                "unauthenticated",
+            )
+            .await,
+        );
+    }
+    assert_eq!(
+        known_bodies, unknown_bodies,
+        "known and unknown emails are answered alike"
+    );
+
+    for email in [&iro.email, &unknown] {
+        // Even the right password is refused now.
+        let res = app.login(email, PASSWORD, None).await;
+        let retry_after: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(retry_after > 0 && retry_after <= 15 * 60, "{retry_after}");
+        assert_problem(res, 429, "too-many-attempts").await;
+    }
+    // Other accounts are not affected; the lock is per email, case-insensitively.
+    json(
+        app.login(
+            &admin.email,
+            PASSWORD,
+            Some(&totp_code(admin.totp_secret.as_ref().unwrap(), 1)),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let res = app.login(&iro.email.to_uppercase(), PASSWORD, None).await;
+    assert_eq!(res.status(), 429);
+}
+
+async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: TestApp) {
+    let email = format!("{}@iro.test", unique_name("iro"));
+    let token = app.cli_invitation(Role::Iro, &email, Some("E06000019"), None);
+    let before = app.count("accounts");
+
+    for (password, slug) in [
+        ("short", "weak-password"),
+        (email.as_str(), "weak-password"),
+    ] {
+        let res = app
+            .post_json(
+                "/api/v1/accounts",
+                None,
+                &json!({"invitation": token, "password": password, "display_name": "X"}),
+            )
+            .await;
+        assert_problem(res, 400, slug).await;
+    }
+    let res = app
+        .post_json(
+            "/api/v1/accounts",
+            None,
+            &json!({"invitation": token, "password": PASSWORD, "display_name": ""}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid-json").await;
+    assert_eq!(app.count("accounts"), before, "refusals store nothing");
+
+    let created = app.sign_up(&token, PASSWORD).await;
+    assert_eq!(created["role"], "iro");
+    let res = app
+        .post_json(
+            "/api/v1/accounts",
+            None,
+            &json!({"invitation": token, "password": PASSWORD, "display_name": "Again"}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid-invitation").await;
+    assert_eq!(app.count("accounts"), before + 1);
+
+    // An expired invitation is refused exactly like an unknown one.
+    let late = app.cli_invitation(
+        Role::Iro,
+        &format!("{}@iro.test", unique_name("late")),
+        Some("E06000019"),
+        None,
+    );
+    {
+        use diesel::prelude::*;
+        use iro_advice::db::schema::invitations;
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::update(
+            invitations::table
+                .filter(invitations::token_hash.eq(iro_advice::keys::token_hash(&late))),
+        )
+        .set(
+            invitations::expires_at
+                .eq(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1)),
+        )
+        .execute(&mut *conn)
+        .unwrap();
+    }
+    let res = app
+        .post_json(
+            "/api/v1/accounts",
+            None,
+            &json!({"invitation": late, "password": PASSWORD, "display_name": "Late"}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid-invitation").await;
+    assert_eq!(app.count("accounts"), before + 1);
+
+    // Stored only as a hash.
+    use diesel::prelude::*;
+    use iro_advice::db::schema::invitations;
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    let stored: Vec<String> = invitations::table
+        .select(invitations::token_hash)
+        .load(&mut *conn)
+        .unwrap();
+    assert!(!stored.iter().any(|h| h == &token || h == &late));
+}
+
+async fn nairo_may_invite_iros_only(app: TestApp) {
+    let admin = app.admin().await;
+    let nairo = app.user(&admin, Role::Nairo, None, None).await;
+    let before = app.count("invitations");
+    let mail_before = app.count("outbox");
+    let res = app
+        .post_json(
+            "/api/v1/invitations",
+            Some(&nairo.access),
+            &json!({"role": "adviser", "email": "x@adviser.test", "adviser_kind": "solicitor"}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    let res = app
+        .post_json(
+            "/api/v1/invitations",
+            Some(&nairo.access),
+            &json!({"role": "iro", "email": "x@iro.test"}),
+        )
+        .await;
+    assert_problem(res, 422, "invalid-invitation").await;
+    let res = app
+        .post_json(
+            "/api/v1/invitations",
+            Some(&nairo.access),
+            &json!({"role": "iro", "email": "x@iro.test", "authority_code": "E99999999"}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid-json").await;
+    assert_eq!(
+        app.count("invitations"),
+        before,
+        "refused invitations store nothing"
+    );
+    assert_eq!(app.count("outbox"), mail_before, "and send nothing");
+
+    let res = app
+        .post_json(
+            "/api/v1/invitations",
+            Some(&nairo.access),
+            &json!({"role": "iro", "email": "x@iro.test", "authority_code": "E06000019"}),
+        )
+        .await;
+    let body = json(res, 201).await;
+    assert_eq!(body["token"].as_str().unwrap().len(), 43);
+    assert!(body["expires_at"].as_str().is_some());
+    // Inviting an existing account's email is a conflict.
+    let res = app
+        .post_json(
+            "/api/v1/invitations",
+            Some(&admin.access),
+            &json!({"role": "nairo", "email": nairo.email}),
+        )
+        .await;
+    assert_problem(res, 409, "account-exists").await;
+}
+
+fn passphrase_wrapped(identity: &age::x25519::Identity) -> String {
+    use age::secrecy::ExposeSecret;
+    let mut recipient =
+        age::scrypt::Recipient::new("correct horse battery staple".to_owned().into());
+    recipient.set_work_factor(10);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .unwrap();
+    let mut out = Vec::new();
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
+    let mut writer = encryptor.wrap_output(armor).unwrap();
+    writer
+        .write_all(identity.to_string().expose_secret().as_bytes())
+        .unwrap();
+    writer.finish().unwrap().finish().unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn encrypted_to_key(identity: &age::x25519::Identity) -> String {
+    crate::queries::armored("not a passphrase-wrapped identity", &[identity.to_public()])
+}
+
+async fn keys_must_be_age_and_wrapped_identities_passphrase_protected(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+
+    for body in [
+        json!({"age_recipient": "age1notarealkey"}),
+        json!({"age_recipient": recipient, "wrapped_identity": "-----BEGIN AGE ENCRYPTED FILE-----\nnope\n-----END AGE ENCRYPTED FILE-----\n"}),
+        json!({"age_recipient": recipient, "wrapped_identity": encrypted_to_key(&identity)}),
+        json!({"age_recipient": recipient, "wrapped_identity": "plain text"}),
+    ] {
+        let res = app.put_json("/api/v1/me/key", &iro.access, &body).await;
+        assert_eq!(res.status(), 400, "{body}");
+        let me = json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+        assert!(
+            me.get("age_recipient").is_none(),
+            "nothing stored after a refusal"
+        );
+    }
+    assert_problem(
+        app.get_auth("/api/v1/me/key", &iro.access).await,
+        404,
+        "not-found",
+    )
+    .await;
+
+    let wrapped = passphrase_wrapped(&identity);
+    let res = app
+        .put_json(
+            "/api/v1/me/key",
+            &iro.access,
+            &json!({"age_recipient": recipient, "wrapped_identity": wrapped}),
+        )
+        .await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    let me = json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+    assert_eq!(me["age_recipient"], recipient);
+    let back = json(app.get_auth("/api/v1/me/key", &iro.access).await, 200).await;
+    assert_eq!(back["wrapped_identity"], wrapped);
+}
+
+async fn the_directory_lists_only_eligible_advisers(app: TestApp) {
+    let admin = app.admin().await;
+    // The IRO works for Herefordshire (E06000019).
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let solicitor = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let conflicted = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let same_employer = app
+        .user(
+            &admin,
+            Role::Adviser,
+            Some("E06000019"),
+            Some(AdviserKind::Peer),
+        )
+        .await;
+    let other_peer = app
+        .user(
+            &admin,
+            Role::Adviser,
+            Some("E08000025"),
+            Some(AdviserKind::Peer),
+        )
+        .await;
+    // Never registers a key, so is never listed.
+    let _keyless = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let on_leave = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let suspended = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    for a in [
+        &solicitor,
+        &conflicted,
+        &same_employer,
+        &other_peer,
+        &on_leave,
+        &suspended,
+    ] {
+        app.register_key(a).await;
+    }
+    let res = app
+        .put_json(
+            "/api/v1/me/conflicts",
+            &conflicted.access,
+            &json!({"authority_codes": ["E06000019", "E08000025"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app
+        .put_json(
+            "/api/v1/me/conflicts",
+            &conflicted.access,
+            &json!({"authority_codes": ["NOTACODE"]}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid-json").await;
+    let me = json(app.get_auth("/api/v1/me", &conflicted.access).await, 200).await;
+    assert_eq!(
+        me["conflicts"],
+        json!(["E06000019", "E08000025"]),
+        "a refused update changes nothing"
+    );
+    let res = app
+        .put_json(
+            "/api/v1/me/availability",
+            &on_leave.access,
+            &json!({"accepting": false}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    app.post_json(
+        &format!("/api/v1/accounts/{}/suspend", suspended.id),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+
+    let listed = json(app.get_auth("/api/v1/advisers", &iro.access).await, 200).await;
+    let mut ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut expected = vec![solicitor.id.as_str(), other_peer.id.as_str()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == other_peer.id.as_str())
+        .unwrap();
+    assert_eq!(entry["kind"], "peer");
+    assert!(entry["age_recipient"].as_str().unwrap().starts_with("age1"));
+
+    // Advisers themselves may not browse the directory.
+    assert_problem(
+        app.get_auth("/api/v1/advisers", &solicitor.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
+
+async fn oversized_and_malformed_bodies_are_problems(app: TestApp) {
+    let huge = "x".repeat(200 * 1024);
+    let res = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "a@b.test", "password": huge}),
+        )
+        .await;
+    assert_problem(res, 413, "payload-too-large").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 400, "invalid-json").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 415, "unsupported-media-type").await;
+    assert_eq!(
+        app.count("login_failures"),
+        0,
+        "nothing recorded for refused bodies"
+    );
+}

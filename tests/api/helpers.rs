@@ -1,0 +1,505 @@
+//! The integration harness: the real server, on a free port, over real TLS, against a fresh
+//! database: a new SQLite file per test, and, when `TEST_DATABASE_URL` names a PostgreSQL
+//! server, a database created for the test and dropped after it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use iro_advice::config::Settings;
+use iro_advice::server::Application;
+use tempfile::TempDir;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(TestApp)` once per database, as `<name>::sqlite` and
+/// `<name>::postgres`.
+#[macro_export]
+macro_rules! both_databases {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
+                super::$test(app).await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                match $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                    Some(app) => super::$test(app).await,
+                    None => eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped"),
+                }
+            }
+        }
+    )*};
+}
+
+/// A PostgreSQL database that exists for one test.
+pub struct PgTestDb {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgTestDb {
+    pub fn create() -> Option<Self> {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let name = unique_name("iro_advice_test");
+        let mut conn = PgConnection::establish(&admin_url)
+            .expect("TEST_DATABASE_URL must name a reachable PostgreSQL server");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create test database");
+        let url = replace_database(&admin_url, &name);
+        Some(PgTestDb {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// Runs SQL against the server as the administrator (not inside the test database).
+    pub fn admin(&self, sql: &str) {
+        let mut conn = PgConnection::establish(&self.admin_url).expect("admin connection");
+        diesel::sql_query(sql).execute(&mut conn).expect(sql);
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{host_part}/{name}{query}")
+}
+
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    pub data_dir: TempDir,
+    pub pg: Option<PgTestDb>,
+    handle: ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command at once; the future only waits for it to finish.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Settings for a test instance, with `extra` laid over the harness's own variables.
+pub fn test_settings(
+    data_dir: &std::path::Path,
+    database_url: &str,
+    extra: &[(&str, &str)],
+) -> Settings {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("IRO_ADVICE_DATA_DIR".into(), data_dir.display().to_string()),
+        ("IRO_ADVICE_LISTEN".into(), "127.0.0.1:0".into()),
+        ("IRO_ADVICE_WORKERS".into(), "2".into()),
+        ("DATABASE_URL".into(), database_url.into()),
+        ("IRO_ADVICE_PROFILE".into(), "dev".into()),
+    ]);
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Settings::load(|k| vars.get(k).cloned()).expect("test settings")
+}
+
+/// Starts the server; `None` for PostgreSQL when no server is configured for tests.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+    capture_logs();
+    let data_dir = tempfile::tempdir().unwrap();
+    let (pg, url) = match backend {
+        Backend::Sqlite => (
+            None,
+            format!("sqlite://{}", data_dir.path().join("test.db").display()),
+        ),
+        Backend::Postgres => {
+            let pg = PgTestDb::create()?;
+            let url = pg.url.clone();
+            (Some(pg), url)
+        }
+    };
+    let settings = test_settings(data_dir.path(), &url, extra);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("the server starts");
+    let port = app.port();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let cert = data_dir.path().join("tls/dev-cert.pem");
+    let client = https_client(&cert);
+    Some(TestApp {
+        backend,
+        base: format!("https://127.0.0.1:{port}"),
+        port,
+        client,
+        settings,
+        data_dir,
+        pg,
+        handle,
+    })
+}
+
+/// An HTTPS client that trusts exactly the given certificate, through rustls with ring.
+pub fn https_client(ca_pem: &std::path::Path) -> reqwest::Client {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_pem).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut tls = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// The log keys the server uses, read from its keys directory.
+    pub fn log_keys(&self) -> iro_advice::log::LogKeys {
+        let keys =
+            iro_advice::keys::Keys::load_or_create(&self.settings.accounts.keys_dir).unwrap();
+        iro_advice::server::log_keys(&self.settings, &keys).unwrap()
+    }
+
+    pub fn database(&self) -> iro_advice::db::Database {
+        iro_advice::db::Database::connect(&self.settings.database).unwrap()
+    }
+}
+
+/// Reads a JSON body, asserting the status first so a failure shows what came back.
+pub async fn json(res: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// Asserts a problem+json answer with the given status and `type` slug.
+pub async fn assert_problem(res: reqwest::Response, status: u16, slug: &str) -> serde_json::Value {
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert_eq!(content_type, "application/problem+json");
+    let body = json(res, status).await;
+    assert_eq!(
+        body["type"],
+        format!("urn:iro-advice:problem:{slug}"),
+        "{body}"
+    );
+    assert_eq!(body["status"], status);
+    body
+}
+
+// --- log capture: every test's server logs go to one buffer that tests can search ---
+
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct CaptureWriter;
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing subscriber once, at the production level plus this crate's debug.
+pub fn capture_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,iro_advice=debug"))
+            .with_writer(|| CaptureWriter)
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+// --- accounts: the flows most tests start from ---
+
+use iro_advice::accounts::domain::{AdviserKind, Email, Role};
+use iro_advice::accounts::invitations::{self, Invitee};
+use iro_advice::authorities::AuthorityCode;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "a long enough passphrase";
+
+/// A signed-in account with everything a test may need to act as it.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub role: Role,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+    pub totp_secret: Option<Vec<u8>>,
+}
+
+pub fn totp_code(secret: &[u8], offset_steps: i64) -> String {
+    let t = totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret.to_vec(),
+        None,
+        String::new(),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    t.generate((now + offset_steps * 30) as u64)
+}
+
+impl TestApp {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An invitation made the way `iro-advice admin invite` makes one.
+    pub fn cli_invitation(
+        &self,
+        role: Role,
+        email: &str,
+        authority: Option<&str>,
+        kind: Option<AdviserKind>,
+    ) -> String {
+        let invitee = Invitee::new(
+            role,
+            Email::parse(email).unwrap(),
+            authority.map(|a| AuthorityCode::parse(a).unwrap()),
+            kind,
+        )
+        .unwrap();
+        let db = self.database();
+        let mut conn = db.get().unwrap();
+        invitations::create_from_cli(&mut conn, &self.log_keys(), &invitee, 7)
+            .unwrap()
+            .token
+    }
+
+    pub async fn sign_up(&self, invitation: &str, password: &str) -> Value {
+        let res = self
+            .post_json(
+                "/api/v1/accounts",
+                None,
+                &json!({"invitation": invitation, "password": password, "display_name": "Test Person"}),
+            )
+            .await;
+        json(res, 201).await
+    }
+
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        totp: Option<&str>,
+    ) -> reqwest::Response {
+        let mut body = json!({"email": email, "password": password});
+        if let Some(code) = totp {
+            body["totp_code"] = json!(code);
+        }
+        self.post_json("/api/v1/auth/login", None, &body).await
+    }
+
+    /// Enrols the user in TOTP with the current code; returns the secret.
+    pub async fn enrol_totp(&self, access: &str) -> Vec<u8> {
+        let enrolment = json(
+            self.post_json("/api/v1/me/totp", Some(access), &json!({}))
+                .await,
+            200,
+        )
+        .await;
+        let secret = totp_rs::Secret::Encoded(enrolment["secret"].as_str().unwrap().to_owned())
+            .to_bytes()
+            .unwrap();
+        let res = self
+            .post_json(
+                "/api/v1/me/totp/confirm",
+                Some(access),
+                &json!({"code": totp_code(&secret, 0)}),
+            )
+            .await;
+        assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+        secret
+    }
+
+    async fn finish_sign_up(&self, invitation: &str, role: Role, email: &str) -> User {
+        let created = self.sign_up(invitation, PASSWORD).await;
+        let tokens = json(self.login(email, PASSWORD, None).await, 200).await;
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let totp_secret = if role.requires_totp() {
+            Some(self.enrol_totp(&access).await)
+        } else {
+            None
+        };
+        User {
+            id: created["id"].as_str().unwrap().to_owned(),
+            role,
+            email: email.to_owned(),
+            access,
+            refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
+            totp_secret,
+        }
+    }
+
+    /// The first admin, bootstrapped from the command line and enrolled in TOTP.
+    pub async fn admin(&self) -> User {
+        let email = format!("{}@admin.test", unique_name("admin"));
+        let token = self.cli_invitation(Role::Admin, &email, None, None);
+        self.finish_sign_up(&token, Role::Admin, &email).await
+    }
+
+    /// A user invited by `admin` through the API, signed in and (where required) enrolled.
+    pub async fn user(
+        &self,
+        admin: &User,
+        role: Role,
+        authority: Option<&str>,
+        kind: Option<AdviserKind>,
+    ) -> User {
+        let email = format!("{}@{}.test", unique_name(role.as_str()), role.as_str());
+        let mut body = json!({"role": role.as_str(), "email": email});
+        if let Some(a) = authority {
+            body["authority_code"] = json!(a);
+        }
+        if let Some(k) = kind {
+            body["adviser_kind"] = json!(k.as_str());
+        }
+        let invited = json(
+            self.post_json("/api/v1/invitations", Some(&admin.access), &body)
+                .await,
+            201,
+        )
+        .await;
+        self.finish_sign_up(invited["token"].as_str().unwrap(), role, &email)
+            .await
+    }
+
+    /// Registers a fresh age key for the user; returns the identity.
+    pub async fn register_key(&self, user: &User) -> age::x25519::Identity {
+        let identity = age::x25519::Identity::generate();
+        let res = self
+            .put_json(
+                "/api/v1/me/key",
+                &user.access,
+                &json!({"age_recipient": identity.to_public().to_string()}),
+            )
+            .await;
+        assert_eq!(res.status(), 204);
+        identity
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let db = self.database();
+        let mut conn = db.get().unwrap();
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+            .get_result::<Count>(&mut *conn)
+            .unwrap()
+            .n
+    }
+}

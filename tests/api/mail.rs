@@ -1,0 +1,271 @@
+//! Notification mail: a real SMTP conversation over STARTTLS on loopback, the outbox's
+//! patience with a server that is down, the file fallback, and logs free of secrets.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{
+    captured_logs, json, spawn_app_with, unique_name, Backend, TestApp, PASSWORD,
+};
+use crate::smtp::SmtpServer;
+
+fn smtp_settings(server_port: u16, ca: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "IRO_ADVICE_SMTP_URL",
+            format!("smtp://127.0.0.1:{server_port}"),
+        ),
+        ("IRO_ADVICE_SMTP_CA", ca.to_owned()),
+        ("IRO_ADVICE_MAIL_POLL_MS", "50".into()),
+        ("IRO_ADVICE_MAIL_RETRY_BASE_SECS", "1".into()),
+    ]
+}
+
+async fn app_with(backend: Backend, extra: &[(&'static str, String)]) -> Option<TestApp> {
+    let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    spawn_app_with(backend, &pairs).await
+}
+
+async fn invite_iro(app: &TestApp) -> (String, String) {
+    let admin = app.admin().await;
+    let email = format!("{}@iro.test", unique_name("iro"));
+    let body = json(
+        app.post_json(
+            "/api/v1/invitations",
+            Some(&admin.access),
+            &json!({"role": "iro", "email": email, "authority_code": "E06000019"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    (email, body["token"].as_str().unwrap().to_owned())
+}
+
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$body(crate::helpers::Backend::Sqlite).await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if std::env::var("TEST_DATABASE_URL").is_err() {
+                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped");
+                    return;
+                }
+                super::$body(crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+on_both!(
+    an_invitation_arrives_over_smtp_with_starttls,
+    invitation_over_smtp
+);
+on_both!(
+    mail_waits_in_the_outbox_while_the_server_is_down,
+    mail_survives_an_outage
+);
+
+async fn invitation_over_smtp(backend: Backend) {
+    let smtp = SmtpServer::start(0);
+    let app = app_with(
+        backend,
+        &smtp_settings(smtp.port, smtp.ca().to_str().unwrap()),
+    )
+    .await
+    .unwrap();
+    let (email, token) = invite_iro(&app).await;
+    let got = smtp.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(got.len(), 1);
+    let mail = &got[0];
+    assert!(mail.over_tls, "delivered only after STARTTLS");
+    assert_eq!(mail.to, vec![email.clone()]);
+    assert!(
+        mail.data
+            .contains("Subject: Something is waiting for you on IRO Advice"),
+        "{}",
+        mail.data
+    );
+    assert!(
+        unfold(&mail.data).contains(&format!("/open#{token}")),
+        "{}",
+        mail.data
+    );
+    // Nothing about the role, the authority or anything else.
+    for leak in ["iro.test", "Herefordshire", "E06000019", "invit", "role"] {
+        let body = mail.data.split("\r\n\r\n").nth(1).unwrap_or_default();
+        assert!(!body.contains(leak), "the body mentions {leak:?}: {body}");
+    }
+    // Delivered mail is marked sent and its address and text are forgotten.
+    wait_until(|| pending(&app) == 0).await;
+    use diesel::prelude::*;
+    use iro_advice::db::schema::outbox;
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    let rows: Vec<(String, String)> = outbox::table
+        .select((outbox::recipient, outbox::body))
+        .load(&mut *conn)
+        .unwrap();
+    assert!(rows.iter().all(|(r, b)| r.is_empty() && b.is_empty()));
+}
+
+/// Undoes quoted-printable soft line breaks, which a mail client would.
+fn unfold(mail: &str) -> String {
+    mail.replace("=\r\n", "")
+}
+
+fn pending(app: &TestApp) -> i64 {
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    iro_advice::mail::pending_count(&mut conn).unwrap()
+}
+
+async fn wait_until(mut done: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("condition not reached in 15 s");
+}
+
+async fn mail_survives_an_outage(backend: Backend) {
+    // A port with nothing listening: the mail server is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ca_holder = SmtpServer::start(0);
+    let app = app_with(
+        backend,
+        &smtp_settings(port, ca_holder.ca().to_str().unwrap()),
+    )
+    .await
+    .unwrap();
+    let (email, _) = invite_iro(&app).await;
+    let attempts = || {
+        use diesel::prelude::*;
+        use iro_advice::db::schema::outbox;
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        outbox::table
+            .select(diesel::dsl::max(outbox::attempts))
+            .first::<Option<i32>>(&mut *conn)
+            .unwrap()
+            .unwrap_or(0)
+    };
+    wait_until(|| attempts() >= 1).await;
+    assert_eq!(pending(&app), 1, "the mail waits in the outbox");
+
+    // The server comes back, with the same certificate, on the same port.
+    let smtp = SmtpServer::start_with_ca_of(&ca_holder, port);
+    let got = smtp.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(got[0].to, vec![email]);
+    wait_until(|| pending(&app) == 0).await;
+    // Exactly once, however many times the sender looked.
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.received().len(), 1);
+}
+
+#[actix_web::test]
+async fn without_smtp_mail_is_written_as_eml_files() {
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, &[("IRO_ADVICE_MAIL_POLL_MS", "50")])
+        .await
+        .unwrap();
+    let (_, token) = invite_iro(&app).await;
+    let dir = app.data_dir.path().join("outbox");
+    wait_until(|| {
+        std::fs::read_dir(&dir)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+    })
+    .await;
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(file.extension().unwrap(), "eml");
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains("Subject: Something is waiting for you on IRO Advice"));
+    assert!(unfold(&text).contains(&token));
+}
+
+#[actix_web::test]
+async fn secrets_never_reach_the_logs() {
+    let smtp = SmtpServer::start(0);
+    let app = app_with(
+        Backend::Sqlite,
+        &smtp_settings(smtp.port, smtp.ca().to_str().unwrap()),
+    )
+    .await
+    .unwrap();
+    let admin = app.admin().await;
+    let (email, token) = invite_iro(&app).await;
+    smtp.wait_for(1, Duration::from_secs(15)).await;
+    app.sign_up(&token, PASSWORD).await;
+    let tokens = json(app.login(&email, PASSWORD, None).await, 200).await;
+    let refreshed = json(
+        app.post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": tokens["refresh_token"]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // A reuse, a failed login and a suspension, so the warning paths log too.
+    app.post_json(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({"refresh_token": tokens["refresh_token"]}),
+    )
+    .await;
+    app.login(&email, "the wrong password", None).await;
+    json(
+        app.post_json("/api/v1/me/totp", Some(&admin.access), &json!({}))
+            .await,
+        409,
+    )
+    .await;
+
+    let logs = captured_logs();
+    assert!(
+        logs.contains("/api/v1/auth/login"),
+        "the requests were logged"
+    );
+    for secret in [
+        PASSWORD,
+        "the wrong password",
+        email.as_str(),
+        admin.email.as_str(),
+        token.as_str(),
+        admin.access.as_str(),
+        admin.refresh.as_str(),
+        tokens["access_token"].as_str().unwrap(),
+        tokens["refresh_token"].as_str().unwrap(),
+        refreshed["refresh_token"].as_str().unwrap(),
+    ] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+    let totp_b32 = totp_rs::Secret::Raw(admin.totp_secret.clone().unwrap())
+        .to_encoded()
+        .to_string();
+    assert!(
+        !logs.contains(&totp_b32),
+        "the TOTP secret reached the logs"
+    );
+    assert!(
+        !logs.contains("@iro.test") && !logs.contains("@admin.test"),
+        "an email reached the logs"
+    );
+}
