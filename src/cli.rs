@@ -39,6 +39,29 @@ enum Command {
     /// Receipts.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// Synthetic data, for trying the service out (refused under the production profile).
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Fill an empty database with clearly synthetic accounts, queries, pressure reports
+    /// and their log events, spread over past months.
+    Seed {
+        /// How many IROs (advisers are added in proportion).
+        #[arg(long, default_value_t = 600)]
+        iros: usize,
+        /// How many queries, up to 1,000,000.
+        #[arg(long, default_value_t = 20_000)]
+        queries: usize,
+        /// The first month of activity, YYYY-MM (default: two years ago).
+        #[arg(long)]
+        from: Option<crate::statistics::period::Month>,
+        /// The same number gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -124,6 +147,12 @@ pub fn main() -> ExitCode {
             pressure_report,
         }) => erase(&settings, query.as_deref(), pressure_report.as_deref()),
         Command::Log(LogCommand::Verify) => verify_log(&settings),
+        Command::Demo(DemoCommand::Seed {
+            iros,
+            queries,
+            from,
+            seed,
+        }) => demo_seed(&settings, iros, queries, from, seed),
         Command::Client(_) | Command::Receipt(_) => unreachable!("handled above"),
     };
     match result {
@@ -150,6 +179,50 @@ fn serve(settings: Settings) -> CliResult {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+fn demo_seed(
+    settings: &Settings,
+    iros: usize,
+    queries: usize,
+    from: Option<crate::statistics::period::Month>,
+    seed: u64,
+) -> CliResult {
+    if !settings.allow_demo_data {
+        return Err(crate::demo::DemoError::Refused(settings.profile.clone()).into());
+    }
+    let from = from.unwrap_or_else(|| {
+        let today = crate::accounts::store::now().date();
+        crate::statistics::period::Month::of(today - chrono::Duration::days(730))
+    });
+    let db = server::prepare_database(settings)?;
+    let log = server::log_keys(
+        settings,
+        &Keys::load_or_create(&settings.accounts.keys_dir)?,
+    )?;
+    let options = crate::demo::SeedOptions {
+        iros,
+        queries,
+        from,
+        seed,
+        reminder_routine_minutes: settings.queries.reminder_routine_minutes,
+        reminder_urgent_minutes: settings.queries.reminder_urgent_minutes,
+    };
+    let started = std::time::Instant::now();
+    let s = crate::demo::seed(&mut *db.get()?, &log, &options)?;
+    println!(
+        "seeded from {from}: {} IROs, {} advisers, {} queries, {} declines, {} pressure reports; \
+         the log now holds {} leaves ({:.1} s). Every account is synthetic (@{}).",
+        s.iros,
+        s.advisers,
+        s.queries,
+        s.declines,
+        s.pressure_reports,
+        s.log_leaves,
+        started.elapsed().as_secs_f64(),
+        crate::demo::DEMO_DOMAIN
+    );
+    Ok(())
 }
 
 fn migrate(settings: &Settings) -> CliResult {

@@ -53,6 +53,7 @@ pub const ENVIRONMENT: &[(&str, &str, &str)] = &[
     ("IRO_ADVICE_MAIL_RETRY_BASE_SECS", "mail", "retry_base_secs"),
     ("IRO_ADVICE_MAIL_POLL_MS", "mail", "poll_interval_ms"),
     ("IRO_ADVICE_NAIRO_RECIPIENT", "nairo", "recipient"),
+    ("IRO_ADVICE_STATS_ROUND_TO", "statistics", "round_totals_to"),
     ("IRO_ADVICE_LOG_FORMAT", "log", "format"),
     ("IRO_ADVICE_LOG_LEVEL", "log", "level"),
 ];
@@ -133,6 +134,8 @@ pub struct Settings {
     pub queries: QuerySettings,
     pub mail: MailSettings,
     pub nairo_recipient: Option<String>,
+    /// National and regional totals in statistics are rounded to a multiple of this (1: none).
+    pub stats_round_to: u64,
     /// The request log's checkpoint origin (and signing key name).
     pub log_origin: String,
 }
@@ -183,6 +186,7 @@ struct RawSettings {
     request_log: RawRequestLog,
     mail: RawMail,
     nairo: RawNairo,
+    statistics: RawStatistics,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +258,12 @@ struct RawMail {
 #[serde(deny_unknown_fields)]
 struct RawNairo {
     recipient: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStatistics {
+    round_totals_to: u64,
 }
 
 impl Settings {
@@ -493,6 +503,13 @@ impl Settings {
             }
         }
 
+        if raw.statistics.round_totals_to == 0 || raw.statistics.round_totals_to > 100 {
+            return Err(invalid(
+                "IRO_ADVICE_STATS_ROUND_TO",
+                "must be from 1 (no rounding) to 100",
+            ));
+        }
+
         Ok(Settings {
             profile,
             listen,
@@ -531,6 +548,7 @@ impl Settings {
                 poll_interval_ms: raw.mail.poll_interval_ms.max(10),
             },
             nairo_recipient,
+            stats_round_to: raw.statistics.round_totals_to,
             log_origin,
         })
     }

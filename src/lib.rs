@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod fsutil;
 pub mod health;

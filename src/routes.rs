@@ -16,6 +16,7 @@ use crate::log::handlers as log;
 use crate::pressure;
 use crate::queries::{ask, attachments, messages, read, transitions};
 use crate::server::JSON_LIMIT;
+use crate::statistics::access as stats;
 use crate::{error, health};
 
 /// One route: method, path pattern, who may call it, its handler, and the largest JSON
@@ -100,6 +101,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET "/api/v1/log/key", PUBLIC, log::key),
         endpoint!(GET "/api/v1/log/proof/inclusion", PUBLIC, log::inclusion),
         endpoint!(GET "/api/v1/log/proof/consistency", PUBLIC, log::consistency),
+        // statistics
+        endpoint!(GET "/api/v1/stats/access", Access::Roles(&[Nairo, Admin]), stats::access),
     ]
 }
 
@@ -161,6 +164,7 @@ impl Modify for BearerAuth {
                 attachments::upload, attachments::download, attachments::replace,
         pressure::report, pressure::list, pressure::nairo_recipient,
         log::receipts, log::checkpoint, log::key, log::inclusion, log::consistency,
+        stats::access,
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth)

@@ -159,6 +159,22 @@ enum ClientCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// NAIRO's access report, disclosure-controlled, for periods that have ended.
+    Stats {
+        #[arg(long, value_name = "authority|region", default_value = "region")]
+        by: crate::statistics::report::By,
+        #[arg(long, value_name = "month|quarter", default_value = "quarter")]
+        period: crate::statistics::period::PeriodLength,
+        /// First month, YYYY-MM.
+        #[arg(long)]
+        from: crate::statistics::period::Month,
+        /// Last month, YYYY-MM.
+        #[arg(long)]
+        to: crate::statistics::period::Month,
+        /// Also write the report as CSV to this file.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
 }
 
 /// What a command prints: text for people, JSON with `--json`.
@@ -240,6 +256,17 @@ async fn dispatch(profile: Profile, command: ClientCommand) -> Result<Output, Cl
                     share_with_nairo,
                 } => pressure(&api, kind, date, narrative.as_deref(), share_with_nairo).await,
                 ClientCommand::Receipts { out } => receipts(&api, out.as_deref()).await,
+                ClientCommand::Stats {
+                    by,
+                    period,
+                    from,
+                    to,
+                    csv,
+                } => {
+                    let path =
+                        format!("/api/v1/stats/access?by={by}&period={period}&from={from}&to={to}");
+                    stats(&api, &path, csv.as_deref()).await
+                }
             }
         }
     }
@@ -729,6 +756,90 @@ async fn receipts(api: &Api, out: Option<&Path>) -> Result<Output, ClientError> 
         ));
     }
     Ok(Output::new(text, list))
+}
+
+async fn stats(api: &Api, path: &str, csv: Option<&Path>) -> Result<Output, ClientError> {
+    let report: Value = api.get(path).await?;
+    let mut text = format!(
+        "Access to advice by {}, per {}, {} to {}.\nRules: {}.\n",
+        s(&report["by"]),
+        s(&report["period"]),
+        s(&report["from"]),
+        s(&report["to"]),
+        report["rules"]
+            .as_array()
+            .map(|r| r.iter().map(s).collect::<Vec<_>>().join("; "))
+            .unwrap_or_default()
+    );
+    if let Some(left) = report["not_yet_ended"].as_array().filter(|l| !l.is_empty()) {
+        let left: Vec<String> = left.iter().map(s).collect();
+        text.push_str(&format!(
+            "Not yet ended, so left out: {}.\n",
+            left.join(", ")
+        ));
+    }
+    for p in report["periods"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "\n== {} ({} to {})\n",
+            s(&p["period"]),
+            s(&p["start"]),
+            s(&p["end"])
+        ));
+        for t in p["tables"].as_array().into_iter().flatten() {
+            text.push_str(&format!("\n-- {}", s(&t["measure"])));
+            if let Some(rules) = t["rules_applied"].as_array().filter(|r| !r.is_empty()) {
+                let rules: Vec<String> = rules.iter().map(s).collect();
+                text.push_str(&format!(" ({})", rules.join("; ")));
+            }
+            text.push('\n');
+            let columns: Vec<String> = t["columns"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(s)
+                .collect();
+            let mut rows = vec![std::iter::once("area".to_owned())
+                .chain(columns.iter().cloned())
+                .chain(std::iter::once("total".to_owned()))
+                .collect::<Vec<_>>()];
+            for r in t["rows"].as_array().into_iter().flatten() {
+                rows.push(
+                    std::iter::once(s(&r["name"]))
+                        .chain(r["cells"].as_array().into_iter().flatten().map(s))
+                        .chain(std::iter::once(s(&r["total"])))
+                        .collect(),
+                );
+            }
+            rows.push(
+                std::iter::once("England and Wales".to_owned())
+                    .chain(t["totals"].as_array().into_iter().flatten().map(s))
+                    .chain(std::iter::once(s(&t["total"])))
+                    .collect(),
+            );
+            text.push_str(&table(&rows));
+            text.push('\n');
+        }
+        let m = &p["median_hours_to_first_reply"];
+        text.push_str("\n-- median hours from submission to first reply\n");
+        let mut rows = vec![vec!["area".to_owned(), "median_hours".to_owned()]];
+        for r in m["rows"].as_array().into_iter().flatten() {
+            rows.push(vec![s(&r["name"]), s(&r["median_hours"])]);
+        }
+        rows.push(vec!["England and Wales".to_owned(), s(&m["national"])]);
+        text.push_str(&table(&rows));
+        text.push('\n');
+    }
+    if let Some(file) = csv {
+        let res = api
+            .request(Method::GET, &format!("{path}&format=csv"))
+            .await?
+            .send()
+            .await?;
+        let body = check(res).await?.bytes().await?;
+        std::fs::write(file, &body).map_err(|e| ClientError::io(file, e))?;
+        text.push_str(&format!("\nCSV written to {}.\n", file.display()));
+    }
+    Ok(Output::new(text, report))
 }
 
 #[cfg(test)]

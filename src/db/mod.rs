@@ -113,10 +113,35 @@ impl ConnectionManager {
                 ))?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url.expose())
+            DatabaseUrl::Postgres(url) => PgConnection::establish(&without_gssapi(url.expose()))
                 .map(DbConnection::Postgres)
                 .map_err(|e| DbError::Connect(e.to_string())),
         }
+    }
+}
+
+/// Runs the same diesel code on whichever connection is inside, for the statements the
+/// `MultiConnection` cannot build itself (multi-row inserts, upserts).
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Turns off GSSAPI encryption unless the URL asks for it. libpq's default ("prefer") calls
+/// into Kerberos on every connect, and Kerberos aborts the process when a connect on one
+/// thread meets its teardown at exit on another, which short-lived commands hit.
+fn without_gssapi(url: &str) -> String {
+    if url.contains("gssencmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&gssencmode=disable")
+    } else {
+        format!("{url}?gssencmode=disable")
     }
 }
 
@@ -171,7 +196,9 @@ impl Database {
         manager.open()?;
         let pool = Pool::builder()
             .max_size(settings.pool_size)
-            .min_idle(Some(1))
+            // No connections opened in the background: a command that exits while one is
+            // being opened would race the client library's teardown.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build_unchecked(manager);
@@ -279,7 +306,12 @@ where
     )
 }
 
-fn transaction_as<T, E, F>(conn: &mut DbConnection, sqlite: &str, postgres: &str, f: F) -> Result<T, E>
+fn transaction_as<T, E, F>(
+    conn: &mut DbConnection,
+    sqlite: &str,
+    postgres: &str,
+    f: F,
+) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,

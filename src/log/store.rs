@@ -109,19 +109,9 @@ fn fold_root(frontier: &[Hash]) -> Hash {
     }
 }
 
-/// Appends a leaf, extends the stored subtrees, signs the new checkpoint and returns the
-/// receipt. Must run inside a write transaction: the head row's lock is held to its end.
-///
-/// Everything is computed from the tree's right edge, read in one query: the old root (to
-/// check against the last signature), the subtrees the new leaf completes, the new root, and
-/// the new leaf's inclusion proof (the old edge, smallest first).
-pub fn append(
-    conn: &mut DbConnection,
-    keys: &LogKeys,
-    kind: Kind,
-    data: &[u8],
-    actor: &[u8],
-) -> Result<Receipt, LogError> {
+/// Locks the log for appending and returns its size and right edge, after checking that the
+/// stored tree still gives the last signed root: never sign on top of a tree that changed.
+fn locked_edge(conn: &mut DbConnection) -> Result<(u64, Vec<Hash>), LogError> {
     // Touching the head row first takes its lock on PostgreSQL (SQLite's immediate
     // transaction already holds the database's), so appends are strictly serial.
     diesel::update(log_head::table.find(1))
@@ -132,9 +122,6 @@ pub fn append(
         diesel::result::Error::NotFound => LogError::Inconsistent,
         other => LogError::Database(other),
     })?;
-
-    // Never sign a checkpoint inconsistent with the last one: the stored tree must still
-    // produce the last signed root before anything is added to it.
     if index > 0 {
         let note: Option<String> = log_checkpoints::table
             .find(index as i64)
@@ -149,7 +136,128 @@ pub fn append(
             return Err(LogError::Inconsistent);
         }
     }
+    Ok((index, edge))
+}
 
+/// Signs the checkpoint of the tree whose right edge is `edge`, stores it and moves the head.
+fn sign_and_advance(
+    conn: &mut DbConnection,
+    keys: &LogKeys,
+    new_size: u64,
+    edge: &[Hash],
+    at: chrono::NaiveDateTime,
+) -> QueryResult<String> {
+    let note = keys.signer.sign(
+        &Checkpoint {
+            origin: keys.signer.name().to_owned(),
+            size: new_size,
+            root: fold_root(edge),
+        }
+        .text(),
+    );
+    diesel::insert_into(log_checkpoints::table)
+        .values((
+            log_checkpoints::size.eq(new_size as i64),
+            log_checkpoints::note.eq(&note),
+            log_checkpoints::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::update(log_head::table.find(1))
+        .set(log_head::size.eq(new_size as i64))
+        .execute(conn)?;
+    Ok(note)
+}
+
+/// One leaf of a batch: what [`append`] takes, and when the act happened.
+pub struct BatchLeaf {
+    pub kind: Kind,
+    pub data: Vec<u8>,
+    pub actor: Vec<u8>,
+    pub at: chrono::NaiveDateTime,
+}
+
+/// Appends many leaves and signs one checkpoint, for the batch's final size. Each act is
+/// still its own leaf; only the signature is shared, so no per-act receipt is produced.
+/// For loading many past acts at once (the demo seed); live acts use [`append`].
+pub fn append_batch(
+    conn: &mut DbConnection,
+    keys: &LogKeys,
+    batch: &[BatchLeaf],
+) -> Result<u64, LogError> {
+    let (start, mut edge) = locked_edge(conn)?;
+    if batch.is_empty() {
+        return Ok(start);
+    }
+    let mut nodes: Vec<(i32, i64, Vec<u8>)> = Vec::with_capacity(batch.len() * 2);
+    for (offset, leaf) in batch.iter().enumerate() {
+        let (mut level, mut position, mut hash) =
+            (0u32, start + offset as u64, merkle::leaf_hash(&leaf.data));
+        loop {
+            nodes.push((level as i32, position as i64, hash.to_vec()));
+            if position & 1 == 0 {
+                break;
+            }
+            let left = edge.pop().ok_or(LogError::Inconsistent)?;
+            hash = merkle::node_hash(&left, &hash);
+            level += 1;
+            position >>= 1;
+        }
+        edge.push(hash);
+    }
+    // Several rows per statement, under SQLite's limit of 32,766 bound values.
+    for (chunk_no, chunk) in batch.chunks(2_000).enumerate() {
+        let first = start as i64 + (chunk_no * 2_000) as i64;
+        let rows: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, leaf)| {
+                (
+                    log_leaves::idx.eq(first + i as i64),
+                    log_leaves::data.eq(&leaf.data),
+                    log_leaves::kind.eq(leaf.kind.as_str()),
+                    log_leaves::actor.eq(&leaf.actor),
+                    log_leaves::created_at.eq(leaf.at),
+                )
+            })
+            .collect();
+        crate::db::on_backend!(conn, |c| diesel::insert_into(log_leaves::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    for chunk in nodes.chunks(5_000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(level, idx, hash)| {
+                (
+                    log_nodes::level.eq(*level),
+                    log_nodes::idx.eq(*idx),
+                    log_nodes::hash.eq(hash),
+                )
+            })
+            .collect();
+        crate::db::on_backend!(conn, |c| diesel::insert_into(log_nodes::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    let new_size = start + batch.len() as u64;
+    sign_and_advance(conn, keys, new_size, &edge, now())?;
+    Ok(new_size)
+}
+
+/// Appends a leaf, extends the stored subtrees, signs the new checkpoint and returns the
+/// receipt. Must run inside a write transaction: the head row's lock is held to its end.
+///
+/// Everything is computed from the tree's right edge, read in one query: the old root (to
+/// check against the last signature), the subtrees the new leaf completes, the new root, and
+/// the new leaf's inclusion proof (the old edge, smallest first).
+pub fn append(
+    conn: &mut DbConnection,
+    keys: &LogKeys,
+    kind: Kind,
+    data: &[u8],
+    actor: &[u8],
+) -> Result<Receipt, LogError> {
+    let (index, edge) = locked_edge(conn)?;
     let leaf = merkle::leaf_hash(data);
     let created_at = now();
     diesel::insert_into(log_leaves::table)
@@ -181,25 +289,7 @@ pub fn append(
         position >>= 1;
     }
     new_edge.push(hash);
-    let new_size = index + 1;
-    let note = keys.signer.sign(
-        &Checkpoint {
-            origin: keys.signer.name().to_owned(),
-            size: new_size,
-            root: fold_root(&new_edge),
-        }
-        .text(),
-    );
-    diesel::insert_into(log_checkpoints::table)
-        .values((
-            log_checkpoints::size.eq(new_size as i64),
-            log_checkpoints::note.eq(&note),
-            log_checkpoints::created_at.eq(created_at),
-        ))
-        .execute(conn)?;
-    diesel::update(log_head::table.find(1))
-        .set(log_head::size.eq(new_size as i64))
-        .execute(conn)?;
+    let note = sign_and_advance(conn, keys, index + 1, &new_edge, created_at)?;
     let proof: Vec<Hash> = edge.into_iter().rev().collect();
     Ok(Receipt {
         leaf_index: index,

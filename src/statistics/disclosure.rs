@@ -6,8 +6,10 @@
 //!    totals shown. Wherever a row or column (with its total) has exactly one suppressed
 //!    cell, the smallest other cell in it is suppressed too, until no row or column has
 //!    exactly one; a line with no other cell to hide has its total hidden instead.
-//! 3. Totals are rounded to the nearest `round_to` (5 by default) once no cell can be
-//!    derived from them.
+//! 3. National and regional totals are rounded to the nearest `round_to` (5 by default)
+//!    once no cell can be derived from them. Which totals those are depends on the table:
+//!    column totals are always national; row totals are regional only in a table by region.
+//!    Rounding a total can only widen what a reader can work out, never narrow it.
 //!
 //! These rules are applied to any table; the statistics module decides what its rows and
 //! columns are (authorities or regions, periods, categories …).
@@ -60,10 +62,28 @@ pub struct Controlled {
 pub const RULE_PRIMARY: &str = "counts of 1 to 4 shown as c";
 pub const RULE_SECONDARY: &str =
     "further cells shown as c so that none can be worked out from the totals";
-pub const RULE_ROUNDING: &str = "totals rounded to the nearest 5";
+pub const RULE_ROUNDING: &str = "national and regional totals rounded to the nearest 5";
+
+/// To what multiple each kind of total is rounded (1: not rounded).
+#[derive(Debug, Clone, Copy)]
+pub struct Rounding {
+    /// The total of each row.
+    pub rows: u64,
+    /// The total of each column, and the grand total.
+    pub columns: u64,
+}
+
+impl Rounding {
+    pub fn all(to: u64) -> Self {
+        Rounding {
+            rows: to,
+            columns: to,
+        }
+    }
+}
 
 /// Applies the rules to a table of counts (`cells[row][column]`).
-pub fn control(cells: &[Vec<u64>], round_to: u64) -> Controlled {
+pub fn control(cells: &[Vec<u64>], rounding: Rounding) -> Controlled {
     let rows = cells.len();
     let cols = cells.first().map_or(0, Vec::len);
     let row_sum: Vec<u64> = cells.iter().map(|r| r.iter().sum()).collect();
@@ -166,21 +186,16 @@ pub fn control(cells: &[Vec<u64>], round_to: u64) -> Controlled {
         applied.push(RULE_SECONDARY);
     }
 
-    let round = |n: u64| {
-        if round_to > 1 {
-            (n + round_to / 2) / round_to * round_to
-        } else {
-            n
-        }
-    };
-    let show_total = |n: u64, hide: bool| {
+    let show_total = |n: u64, hide: bool, to: u64| {
         if hide {
             Cell::Suppressed
+        } else if to > 1 {
+            Cell::Count((n + to / 2) / to * to)
         } else {
-            Cell::Count(round(n))
+            Cell::Count(n)
         }
     };
-    if round_to > 1 {
+    if rounding.columns > 1 || (rounding.rows > 1 && rows > 0) {
         applied.push(RULE_ROUNDING);
     }
     Controlled {
@@ -203,14 +218,14 @@ pub fn control(cells: &[Vec<u64>], round_to: u64) -> Controlled {
         row_totals: row_sum
             .iter()
             .zip(&row_hidden)
-            .map(|(n, h)| show_total(*n, *h))
+            .map(|(n, h)| show_total(*n, *h, rounding.rows))
             .collect(),
         column_totals: col_sum
             .iter()
             .zip(&col_hidden)
-            .map(|(n, h)| show_total(*n, *h))
+            .map(|(n, h)| show_total(*n, *h, rounding.columns))
             .collect(),
-        total: show_total(grand, grand_hidden),
+        total: show_total(grand, grand_hidden, rounding.columns),
         applied,
     }
 }
@@ -354,7 +369,7 @@ mod tests {
                 })
                 .collect();
             let round_to = if case % 2 == 0 { 5 } else { 1 };
-            let c = control(&table, round_to);
+            let c = control(&table, Rounding::all(round_to));
             for (i, row) in c.cells.iter().enumerate() {
                 for (j, cell) in row.iter().enumerate() {
                     if let Cell::Count(n) = cell {
@@ -384,7 +399,7 @@ mod tests {
 
     #[test]
     fn a_lone_small_count_takes_its_neighbours_with_it() {
-        let c = control(&[vec![3, 10, 20], vec![12, 30, 40]], 1);
+        let c = control(&[vec![3, 10, 20], vec![12, 30, 40]], Rounding::all(1));
         assert_eq!(c.cells[0][0], Cell::Suppressed);
         // Its row and column would give it away: the smallest others go too.
         assert_eq!(c.cells[0][1], Cell::Suppressed);
@@ -393,7 +408,7 @@ mod tests {
         assert_eq!(c.cells[0][2], Cell::Count(20));
         assert_eq!(c.applied, vec![RULE_PRIMARY, RULE_SECONDARY]);
         // Zeros are shown: they are not small numbers of people.
-        let z = control(&[vec![0, 10], vec![10, 20]], 5);
+        let z = control(&[vec![0, 10], vec![10, 20]], Rounding::all(5));
         assert_eq!(z.cells[0][0], Cell::Count(0));
         assert_eq!(z.total, Cell::Count(40));
         assert_eq!(z.applied, vec![RULE_ROUNDING]);

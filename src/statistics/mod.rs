@@ -1,4 +1,9 @@
 //! Statistics for NAIRO: counts by authority or region and period, under disclosure control.
-//! (The report endpoint and the synthetic-data seed are still to come; see issue 6.)
+//!
+//! `GET /api/v1/stats/access` is [`access::access`]; the numbers are computed in
+//! [`report`], and every table passes through [`disclosure`] before it is returned.
 
+pub mod access;
 pub mod disclosure;
+pub mod period;
+pub mod report;

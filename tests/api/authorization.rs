@@ -72,6 +72,7 @@ const TABLE: &[(&str, &str, Expect)] = &[
     ("GET", "/api/v1/log/key", Public),
     ("GET", "/api/v1/log/proof/inclusion", Public),
     ("GET", "/api/v1/log/proof/consistency", Public),
+    ("GET", "/api/v1/stats/access", Roles(&[Nairo, Admin])),
 ];
 
 both_databases!(every_route_answers_exactly_who_it_should);

@@ -10,3 +10,4 @@ mod log;
 mod mail;
 mod queries;
 mod smtp;
+mod statistics;

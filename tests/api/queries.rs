@@ -55,7 +55,7 @@ pub fn decrypt(armored: &str, identity: &age::x25519::Identity) -> String {
 }
 
 /// One person's command-line client, with its own profile directory.
-struct Cli {
+pub(crate) struct Cli {
     profile: tempfile::TempDir,
     password: String,
 }
@@ -86,7 +86,7 @@ impl Cli {
         }
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         self.run(args)
             .unwrap_or_else(|e| panic!("client {args:?} failed: {e}"))
     }
@@ -108,7 +108,7 @@ impl Cli {
     }
 
     /// Logs in (with the next TOTP code when the account has one) and makes a key.
-    fn setup(app: &TestApp, user: &User) -> Cli {
+    pub(crate) fn setup(app: &TestApp, user: &User) -> Cli {
         let cli = Cli::new();
         let ca = app.data_dir.path().join("tls/dev-cert.pem");
         let mut args = vec![

@@ -1,0 +1,190 @@
+//! `GET /api/v1/stats/access`: the access report, as JSON or CSV.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::period::{Month, PeriodLength};
+use super::report::{
+    self, AccessReport, AccessRequest, Area, By, Median, MedianRow, ReportSettings,
+};
+use crate::accounts::store::now;
+use crate::db::snapshot_transaction;
+use crate::error::ApiError;
+use crate::server::AppState;
+
+/// The longest range one report covers, in months.
+pub const MAX_MONTHS: i64 = 120;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AccessParams {
+    /// `authority` or `region` (default `region`).
+    by: Option<String>,
+    /// `month` or `quarter` (default `quarter`).
+    period: Option<String>,
+    /// First month, `YYYY-MM`.
+    from: Option<String>,
+    /// Last month, `YYYY-MM`; periods that have not ended are left out.
+    to: Option<String>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+fn invalid(detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid-statistics-request", detail)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+impl AccessParams {
+    pub fn parse(self) -> Result<(AccessRequest, Format), ApiError> {
+        let by = match self.by.as_deref() {
+            None => By::Region,
+            Some(s) => s.parse().map_err(|e| invalid(format!("by: {e}")))?,
+        };
+        let length = match self.period.as_deref() {
+            None => PeriodLength::Quarter,
+            Some(s) => s.parse().map_err(|e| invalid(format!("period: {e}")))?,
+        };
+        let month = |name: &str, v: Option<String>| -> Result<Month, ApiError> {
+            v.ok_or_else(|| invalid(format!("{name} is required (YYYY-MM)")))?
+                .parse()
+                .map_err(|e| invalid(format!("{name}: {e}")))
+        };
+        let (from, to) = (month("from", self.from)?, month("to", self.to)?);
+        if from > to {
+            return Err(invalid("from must not be after to"));
+        }
+        if from.span(to) > MAX_MONTHS {
+            return Err(invalid(format!(
+                "a report covers at most {MAX_MONTHS} months"
+            )));
+        }
+        let format = match self.format.as_deref() {
+            None | Some("json") => Format::Json,
+            Some("csv") => Format::Csv,
+            Some(other) => return Err(invalid(format!("format {other:?} is not json or csv"))),
+        };
+        Ok((
+            AccessRequest {
+                by,
+                length,
+                from,
+                to,
+            },
+            format,
+        ))
+    }
+}
+
+/// Disclosure-controlled counts of access to advice, for ended periods only.
+#[utoipa::path(get, path = "/api/v1/stats/access", tag = "statistics", params(AccessParams),
+    responses(
+        (status = 200, body = AccessReport, description = "JSON, or text/csv with format=csv"),
+        (status = 400, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn access(
+    state: web::Data<AppState>,
+    params: web::Query<AccessParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (request, format) = params.into_inner().parse()?;
+    let settings = ReportSettings {
+        round_totals_to: state.settings.stats_round_to,
+        reminder_routine_minutes: state.settings.queries.reminder_routine_minutes,
+        reminder_urgent_minutes: state.settings.queries.reminder_urgent_minutes,
+    };
+    let report = state
+        .db
+        .run(move |conn| -> Result<AccessReport, ApiError> {
+            // One snapshot, so that the tables of one report agree with each other.
+            Ok(snapshot_transaction(conn, |conn| {
+                report::build(conn, &request, &settings, now())
+            })?)
+        })
+        .await?;
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(report),
+        Format::Csv => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(to_csv(&report)),
+    })
+}
+
+/// One line per published number: tidy, so that a spreadsheet or R reads it as it is. Each
+/// line carries the rules that changed something in its table.
+pub fn to_csv(report: &AccessReport) -> String {
+    const NATIONAL: Area = Area {
+        code: None,
+        name: String::new(),
+        region: String::new(),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "period",
+        "measure",
+        "area_code",
+        "area",
+        "region",
+        "column",
+        "value",
+        "rules_applied",
+    ])
+    .expect("writing to memory");
+    for p in &report.periods {
+        let mut line = |measure: &str, area: &Area, column: &str, value: String, rules: &str| {
+            let name = if area.name.is_empty() {
+                "England and Wales"
+            } else {
+                &area.name
+            };
+            let code = area.code.as_deref().unwrap_or("");
+            w.write_record([
+                &p.period,
+                measure,
+                code,
+                name,
+                &area.region,
+                column,
+                &value,
+                rules,
+            ])
+            .expect("writing to memory");
+        };
+        for t in &p.tables {
+            let rules = t.rules_applied.join("; ");
+            let columns = t.columns.iter().copied().chain(["total"]);
+            for row in &t.rows {
+                for (column, cell) in columns.clone().zip(row.cells.iter().chain([&row.total])) {
+                    line(t.measure, &row.area, column, cell.to_string(), &rules);
+                }
+            }
+            for (column, cell) in columns.zip(t.totals.iter().chain([&t.total])) {
+                line(t.measure, &NATIONAL, column, cell.to_string(), &rules);
+            }
+        }
+        let m = &p.median_hours_to_first_reply;
+        let rules = m.rules_applied.join("; ");
+        let national = MedianRow {
+            area: NATIONAL,
+            median_hours: m.national,
+        };
+        for row in m.rows.iter().chain([&national]) {
+            let value = match row.median_hours {
+                Median::Hours(h) => format!("{h}"),
+                Median::Suppressed => "c".into(),
+            };
+            line(
+                "median_hours_to_first_reply",
+                &row.area,
+                "median_hours",
+                value,
+                &rules,
+            );
+        }
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 text")
+}

@@ -1,0 +1,732 @@
+//! The access report: what NAIRO may see of how IROs get advice, by authority or region and
+//! period, with every number computed by the database and every table put through
+//! [`disclosure`](super::disclosure) before it leaves this module.
+//!
+//! An authority with fewer than 3 registered IROs at the end of a period has no row of its
+//! own in that period: its numbers go into "Other authorities in <region>". The rule is the
+//! same in SQL (an authority has its own row from the period its third IRO registered in)
+//! and in the registered-IRO counts, which say the same thing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::disclosure::{self, Cell, Rounding};
+use super::period::{Month, Period, PeriodLength};
+use crate::db::{Backend, DbConnection};
+use crate::pressure::PressureKind;
+use crate::queries::domain::{Category, DeclineReason, Outcome, Stage};
+use crate::vocabulary::string_enum;
+
+string_enum!(
+    /// What the rows of a report are.
+    By {
+        Authority = "authority",
+        Region = "region",
+    }
+);
+
+/// An authority needs this many registered IROs to have a row of its own.
+pub const MIN_IROS_FOR_OWN_ROW: u64 = 3;
+/// A median is published only when at least this many values stand behind it.
+pub const MIN_VALUES_FOR_MEDIAN: i64 = 5;
+
+pub const RULE_SMALL_AUTHORITIES: &str =
+    "authorities with fewer than 3 registered IROs are shown only within their region";
+pub const RULE_MEDIANS: &str = "medians shown only where at least 5 values stand behind them";
+pub const RULE_ENDED: &str = "only periods that have ended are reported";
+
+/// A parsed request for a report.
+#[derive(Debug, Clone)]
+pub struct AccessRequest {
+    pub by: By,
+    pub length: PeriodLength,
+    pub from: Month,
+    pub to: Month,
+}
+
+/// What the report needs from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportSettings {
+    pub round_totals_to: u64,
+    pub reminder_routine_minutes: i64,
+    pub reminder_urgent_minutes: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessReport {
+    pub by: By,
+    pub period: PeriodLength,
+    pub from: String,
+    pub to: String,
+    /// Every rule the service applies to this report.
+    pub rules: Vec<&'static str>,
+    pub round_totals_to: u64,
+    /// Periods asked for that have not ended yet, so are not reported.
+    pub not_yet_ended: Vec<String>,
+    pub periods: Vec<PeriodReport>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeriodReport {
+    pub period: String,
+    pub start: String,
+    /// The last day of the period.
+    pub end: String,
+    pub tables: Vec<Table>,
+    pub median_hours_to_first_reply: Medians,
+}
+
+/// A row of a report: an authority, a region, or the authorities of a region too small to
+/// show on their own.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Area {
+    /// The ONS code of an authority; absent for a region or a group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub name: String,
+    pub region: String,
+}
+
+/// One measure for one period, after disclosure control.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Table {
+    pub measure: &'static str,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Row>,
+    /// National totals per column.
+    #[schema(value_type = Vec<Object>)]
+    pub totals: Vec<Cell>,
+    #[schema(value_type = Object)]
+    pub total: Cell,
+    /// The rules that changed something in this table.
+    pub rules_applied: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Row {
+    #[serde(flatten)]
+    pub area: Area,
+    /// Counts, or `"c"` where withheld.
+    #[schema(value_type = Vec<Object>)]
+    pub cells: Vec<Cell>,
+    #[schema(value_type = Object)]
+    pub total: Cell,
+}
+
+/// A median in hours, or `"c"` where too few values stand behind it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Median {
+    Hours(f64),
+    Suppressed,
+}
+
+impl Serialize for Median {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Median::Hours(h) => s.serialize_f64(*h),
+            Median::Suppressed => s.serialize_str("c"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Medians {
+    pub rows: Vec<MedianRow>,
+    #[schema(value_type = Object)]
+    pub national: Median,
+    pub rules_applied: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MedianRow {
+    #[serde(flatten)]
+    pub area: Area,
+    #[schema(value_type = Object)]
+    pub median_hours: Median,
+}
+
+/// The measures that are counts, each a table with its own columns.
+struct CountMeasure {
+    name: &'static str,
+    /// FROM clause; its rows are the things counted.
+    from: &'static str,
+    authority: &'static str,
+    time: &'static str,
+    column: &'static str,
+    columns: Vec<&'static str>,
+    /// An extra condition, built per request.
+    filter: Option<fn(&mut Sql, &ReportSettings, NaiveDateTime) -> String>,
+}
+
+fn vocabulary<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|v| name(*v)).collect()
+}
+
+fn count_measures() -> Vec<CountMeasure> {
+    let queries = |name, column, columns| CountMeasure {
+        name,
+        from: "queries q",
+        authority: "q.authority_code",
+        time: "q.created_at",
+        column,
+        columns,
+        filter: None,
+    };
+    let mut outcomes = vocabulary(Outcome::ALL, Outcome::as_str);
+    outcomes.push("open");
+    vec![
+        queries(
+            "queries_by_category",
+            "q.category",
+            vocabulary(Category::ALL, Category::as_str),
+        ),
+        queries(
+            "queries_by_stage",
+            "q.stage",
+            vocabulary(Stage::ALL, Stage::as_str),
+        ),
+        queries(
+            "queries_by_outcome",
+            "COALESCE(q.outcome, 'open')",
+            outcomes,
+        ),
+        CountMeasure {
+            filter: Some(not_accepted_in_time),
+            ..queries(
+                "not_accepted_within_reminder_time",
+                "'queries'",
+                vec!["queries"],
+            )
+        },
+        CountMeasure {
+            name: "declines_by_reason",
+            from: "query_declines d JOIN queries q ON q.id = d.query_id",
+            authority: "q.authority_code",
+            time: "d.declined_at",
+            column: "d.reason",
+            columns: vocabulary(DeclineReason::ALL, DeclineReason::as_str),
+            filter: None,
+        },
+        CountMeasure {
+            name: "pressure_reports_by_kind",
+            from: "pressure_reports p",
+            authority: "p.authority_code",
+            time: "p.created_at",
+            column: "p.kind",
+            columns: vocabulary(PressureKind::ALL, PressureKind::as_str),
+            filter: None,
+        },
+    ]
+}
+
+/// A query waited longer than its reminder time, from submission, for an adviser to accept
+/// it: never accepted and still open past that time, or accepted (or closed) only after it.
+fn not_accepted_in_time(sql: &mut Sql, settings: &ReportSettings, now: NaiveDateTime) -> String {
+    let now = sql.param(Param::Timestamp(now));
+    let waited = sql.hours(
+        &format!("COALESCE(q.accepted_at, q.closed_at, {now})"),
+        "q.created_at",
+    );
+    let urgent = sql.param(Param::Double(
+        settings.reminder_urgent_minutes as f64 / 60.0,
+    ));
+    let routine = sql.param(Param::Double(
+        settings.reminder_routine_minutes as f64 / 60.0,
+    ));
+    format!("{waited} > CASE q.urgency WHEN 'urgent' THEN {urgent} ELSE {routine} END")
+}
+
+enum Param {
+    Timestamp(NaiveDateTime),
+    Double(f64),
+}
+
+/// Raw SQL for one backend: the few expressions that differ, and numbered placeholders
+/// (`?1` on SQLite, `$1` on PostgreSQL) with their values, bound in order.
+struct Sql {
+    backend: Backend,
+    length: PeriodLength,
+    params: Vec<Param>,
+}
+
+impl Sql {
+    fn param(&mut self, p: Param) -> String {
+        self.params.push(p);
+        match self.backend {
+            Backend::Sqlite => format!("?{}", self.params.len()),
+            Backend::Postgres => format!("${}", self.params.len()),
+        }
+    }
+
+    /// The period key of a timestamp, exactly as [`PeriodLength::periods`] names it.
+    fn period(&self, t: &str) -> String {
+        match (self.backend, self.length) {
+            (Backend::Sqlite, PeriodLength::Month) => format!("strftime('%Y-%m', {t})"),
+            (Backend::Sqlite, PeriodLength::Quarter) => format!(
+                "(strftime('%Y', {t}) || '-Q' || ((CAST(strftime('%m', {t}) AS INTEGER) + 2) / 3))"
+            ),
+            (Backend::Postgres, PeriodLength::Month) => format!("to_char({t}, 'YYYY-MM')"),
+            (Backend::Postgres, PeriodLength::Quarter) => format!("to_char({t}, 'YYYY-\"Q\"Q')"),
+        }
+    }
+
+    /// Hours from `earlier` to `later`, as a floating-point number.
+    fn hours(&self, later: &str, earlier: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("((julianday({later}) - julianday({earlier})) * 24.0)"),
+            Backend::Postgres => format!(
+                "CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0 AS DOUBLE PRECISION)"
+            ),
+        }
+    }
+
+    /// The row a fact about `authority` at `time` belongs to, with the joins it needs.
+    fn area(&self, by: By, authority: &str, time: &str) -> (String, String) {
+        match by {
+            By::Region => (
+                "au.region".into(),
+                format!("JOIN authorities au ON au.code = {authority}"),
+            ),
+            By::Authority => (
+                format!(
+                    "CASE WHEN e.own_row_from IS NOT NULL AND e.own_row_from <= {} \
+                     THEN {authority} ELSE 'region:' || au.region END",
+                    self.period(time)
+                ),
+                format!(
+                    "JOIN authorities au ON au.code = {authority} \
+                     LEFT JOIN own_rows e ON e.authority_code = {authority}"
+                ),
+            ),
+        }
+    }
+
+    /// The period from which each authority has its own row: the one its third IRO
+    /// registered in.
+    fn own_rows_cte(&self) -> String {
+        format!(
+            "own_rows AS (SELECT authority_code, {} AS own_row_from FROM \
+             (SELECT authority_code, created_at, ROW_NUMBER() OVER \
+             (PARTITION BY authority_code ORDER BY created_at, id) AS nth \
+             FROM accounts WHERE role = 'iro') r WHERE nth = {MIN_IROS_FOR_OWN_ROW})",
+            self.period("created_at")
+        )
+    }
+
+    fn load<U>(self, conn: &mut DbConnection, text: &str) -> QueryResult<Vec<U>>
+    where
+        U: QueryableByName<<DbConnection as diesel::Connection>::Backend> + 'static,
+    {
+        let mut query = diesel::sql_query(text.to_owned()).into_boxed();
+        for p in self.params {
+            query = match p {
+                Param::Timestamp(t) => query.bind::<Timestamp, _>(t),
+                Param::Double(d) => query.bind::<Double, _>(d),
+            };
+        }
+        query.load(conn)
+    }
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = Text)]
+    area: String,
+    #[diesel(sql_type = Text)]
+    period: String,
+    #[diesel(sql_type = Text)]
+    col: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct MedianRowSql {
+    #[diesel(sql_type = Text)]
+    area: String,
+    #[diesel(sql_type = Text)]
+    period: String,
+    #[diesel(sql_type = Double)]
+    median: f64,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct RegistrationRow {
+    #[diesel(sql_type = Text)]
+    authority: String,
+    #[diesel(sql_type = Text)]
+    registered: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    first_asked: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn midnight(d: NaiveDate) -> NaiveDateTime {
+    d.and_hms_opt(0, 0, 0).expect("midnight exists")
+}
+
+/// Builds the report; run it on one snapshot of the database.
+pub fn build(
+    conn: &mut DbConnection,
+    request: &AccessRequest,
+    settings: &ReportSettings,
+    now: NaiveDateTime,
+) -> QueryResult<AccessReport> {
+    let backend = match conn {
+        DbConnection::Sqlite(_) => Backend::Sqlite,
+        DbConnection::Postgres(_) => Backend::Postgres,
+    };
+    let (ended, not_yet): (Vec<Period>, Vec<Period>) = request
+        .length
+        .periods(request.from, request.to)
+        .into_iter()
+        .partition(|p| midnight(p.end) <= now);
+    let mut rules = vec![
+        RULE_ENDED,
+        disclosure::RULE_PRIMARY,
+        disclosure::RULE_SECONDARY,
+    ];
+    if settings.round_totals_to > 1 {
+        rules.push(disclosure::RULE_ROUNDING);
+    }
+    if request.by == By::Authority {
+        rules.push(RULE_SMALL_AUTHORITIES);
+    }
+    rules.push(RULE_MEDIANS);
+    let mut report = AccessReport {
+        by: request.by,
+        period: request.length,
+        from: request.from.to_string(),
+        to: request.to.to_string(),
+        rules,
+        round_totals_to: settings.round_totals_to,
+        not_yet_ended: not_yet.into_iter().map(|p| p.key).collect(),
+        periods: Vec::new(),
+    };
+    let (Some(first), Some(last)) = (ended.first(), ended.last()) else {
+        return Ok(report);
+    };
+    let (start, end) = (midnight(first.start), midnight(last.end));
+    let new_sql = || Sql {
+        backend,
+        length: request.length,
+        params: Vec::new(),
+    };
+
+    // Registered IROs, per authority, by the period they registered in and the period they
+    // first asked in: enough to count, for every period, who was registered and who had
+    // never asked, and so which authorities have a row of their own.
+    let registrations: Vec<RegistrationRow> = {
+        let mut sql = new_sql();
+        let end_param = sql.param(Param::Timestamp(end));
+        let text = format!(
+            "WITH firsts AS (SELECT iro_id, MIN(created_at) AS first_at FROM queries GROUP BY iro_id) \
+             SELECT a.authority_code AS authority, {registered} AS registered, \
+             {first_asked} AS first_asked, COUNT(*) AS n \
+             FROM accounts a LEFT JOIN firsts f ON f.iro_id = a.id \
+             WHERE a.role = 'iro' AND a.created_at < {end_param} \
+             GROUP BY a.authority_code, {registered}, {first_asked}",
+            registered = sql.period("a.created_at"),
+            first_asked = sql.period("f.first_at"),
+        );
+        sql.load(conn, &text)?
+    };
+
+    let mut counts: HashMap<&'static str, Vec<CountRow>> = HashMap::new();
+    let measures = count_measures();
+    for m in &measures {
+        let mut sql = new_sql();
+        let (area, joins) = sql.area(request.by, m.authority, m.time);
+        let (s, e) = (
+            sql.param(Param::Timestamp(start)),
+            sql.param(Param::Timestamp(end)),
+        );
+        let extra = match m.filter {
+            Some(f) => format!("AND {}", f(&mut sql, settings, now)),
+            None => String::new(),
+        };
+        let with = match request.by {
+            By::Authority => format!("WITH {} ", sql.own_rows_cte()),
+            By::Region => String::new(),
+        };
+        let text = format!(
+            "{with}SELECT {area} AS area, {period} AS period, {column} AS col, COUNT(*) AS n \
+             FROM {from} {joins} \
+             WHERE {time} >= {s} AND {time} < {e} {extra} \
+             GROUP BY 1, 2, 3",
+            period = sql.period(m.time),
+            column = m.column,
+            from = m.from,
+            time = m.time,
+        );
+        counts.insert(m.name, sql.load(conn, &text)?);
+    }
+
+    let median_sql = |national: bool| {
+        let mut sql = new_sql();
+        let (area, joins) = if national {
+            ("'national'".to_owned(), String::new())
+        } else {
+            sql.area(request.by, "q.authority_code", "q.created_at")
+        };
+        let (s, e) = (
+            sql.param(Param::Timestamp(start)),
+            sql.param(Param::Timestamp(end)),
+        );
+        let own_rows = match (request.by, national) {
+            (By::Authority, false) => format!("{}, ", sql.own_rows_cte()),
+            _ => String::new(),
+        };
+        // The middle value, or the mean of the middle two: the same on both databases
+        // (PostgreSQL's percentile_cont has no SQLite counterpart).
+        let text = format!(
+            "WITH {own_rows}d AS (SELECT {area} AS area, {period} AS period, {hours} AS h \
+             FROM queries q {joins} \
+             WHERE q.first_reply_at IS NOT NULL AND q.created_at >= {s} AND q.created_at < {e}), \
+             r AS (SELECT area, period, h, \
+             ROW_NUMBER() OVER (PARTITION BY area, period ORDER BY h) AS nth, \
+             COUNT(*) OVER (PARTITION BY area, period) AS n FROM d) \
+             SELECT area, period, AVG(h) AS median, MAX(n) AS n FROM r \
+             WHERE nth IN ((n + 1) / 2, (n + 2) / 2) GROUP BY area, period",
+            period = sql.period("q.created_at"),
+            hours = sql.hours("q.first_reply_at", "q.created_at"),
+        );
+        (sql, text)
+    };
+    let (sql, text) = median_sql(false);
+    let medians: Vec<MedianRowSql> = sql.load(conn, &text)?;
+    let (sql, text) = median_sql(true);
+    let national_medians: Vec<MedianRowSql> = sql.load(conn, &text)?;
+
+    let authorities: Vec<(String, String, String)> = crate::db::schema::authorities::table
+        .select((
+            crate::db::schema::authorities::code,
+            crate::db::schema::authorities::name,
+            crate::db::schema::authorities::region,
+        ))
+        .load(conn)?;
+    let region_of: HashMap<&str, &str> = authorities
+        .iter()
+        .map(|(code, _, region)| (code.as_str(), region.as_str()))
+        .collect();
+
+    for period in &ended {
+        // Registered and never-asked IROs per authority at the period's end.
+        let mut registered: HashMap<&str, u64> = HashMap::new();
+        let mut never_asked: HashMap<&str, u64> = HashMap::new();
+        for r in &registrations {
+            if r.registered <= period.key {
+                *registered.entry(&r.authority).or_default() += r.n as u64;
+                if r.first_asked
+                    .as_deref()
+                    .is_none_or(|f| f > period.key.as_str())
+                {
+                    *never_asked.entry(&r.authority).or_default() += r.n as u64;
+                }
+            }
+        }
+        let areas = areas_for(request.by, &authorities, &registered);
+        let index: HashMap<&str, usize> = areas
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| (key.as_str(), i))
+            .collect();
+        let area_of_authority = |code: &str| -> String {
+            let region = region_of.get(code).copied().unwrap_or_default();
+            match request.by {
+                By::Region => region.to_owned(),
+                By::Authority
+                    if registered.get(code).copied().unwrap_or(0) >= MIN_IROS_FOR_OWN_ROW =>
+                {
+                    code.to_owned()
+                }
+                By::Authority => format!("region:{region}"),
+            }
+        };
+        let row_rounding = match request.by {
+            By::Region => settings.round_totals_to,
+            By::Authority => 1,
+        };
+        let rounding = Rounding {
+            rows: row_rounding,
+            columns: settings.round_totals_to,
+        };
+
+        let mut tables = Vec::new();
+        for m in &measures {
+            let mut cells = vec![vec![0u64; m.columns.len()]; areas.len()];
+            for row in counts[m.name].iter().filter(|r| r.period == period.key) {
+                let (Some(&i), Some(j)) = (
+                    index.get(row.area.as_str()),
+                    m.columns.iter().position(|c| *c == row.col),
+                ) else {
+                    return Err(diesel::result::Error::DeserializationError(
+                        format!("{} row for an unknown area or column", m.name).into(),
+                    ));
+                };
+                cells[i][j] += row.n as u64;
+            }
+            tables.push(table(m.name, m.columns.clone(), &areas, &cells, rounding));
+        }
+        for (name, per_authority) in [
+            ("registered_iros", &registered),
+            ("registered_iros_never_asked", &never_asked),
+        ] {
+            let mut cells = vec![vec![0u64; 1]; areas.len()];
+            for (code, n) in per_authority.iter() {
+                let key = area_of_authority(code);
+                let Some(&i) = index.get(key.as_str()) else {
+                    continue;
+                };
+                cells[i][0] += *n;
+            }
+            tables.push(table(name, vec!["iros"], &areas, &cells, rounding));
+        }
+
+        let median = |m: Option<&MedianRowSql>| match m {
+            Some(m) if m.n >= MIN_VALUES_FOR_MEDIAN => {
+                Median::Hours((m.median * 10.0).round() / 10.0)
+            }
+            _ => Median::Suppressed,
+        };
+        let by_area: HashMap<&str, &MedianRowSql> = medians
+            .iter()
+            .filter(|m| m.period == period.key)
+            .map(|m| (m.area.as_str(), m))
+            .collect();
+        let rows: Vec<MedianRow> = areas
+            .iter()
+            .map(|(key, area)| MedianRow {
+                area: area.clone(),
+                median_hours: median(by_area.get(key.as_str()).copied()),
+            })
+            .collect();
+        let national = median(national_medians.iter().find(|m| m.period == period.key));
+        let withheld = rows.iter().any(|r| r.median_hours == Median::Suppressed)
+            || national == Median::Suppressed;
+        tables_sorted(&mut tables);
+        report.periods.push(PeriodReport {
+            period: period.key.clone(),
+            start: period.start.to_string(),
+            end: period
+                .end
+                .pred_opt()
+                .expect("a period ends after it starts")
+                .to_string(),
+            tables,
+            median_hours_to_first_reply: Medians {
+                rows,
+                national,
+                rules_applied: if withheld {
+                    vec![RULE_MEDIANS]
+                } else {
+                    Vec::new()
+                },
+            },
+        });
+    }
+    Ok(report)
+}
+
+/// Tables in the order the issue lists the measures, so the output reads the same each time.
+fn tables_sorted(tables: &mut [Table]) {
+    const ORDER: &[&str] = &[
+        "queries_by_category",
+        "queries_by_stage",
+        "queries_by_outcome",
+        "not_accepted_within_reminder_time",
+        "declines_by_reason",
+        "pressure_reports_by_kind",
+        "registered_iros",
+        "registered_iros_never_asked",
+    ];
+    tables.sort_by_key(|t| ORDER.iter().position(|o| *o == t.measure));
+}
+
+/// The rows of one period: every region, or every authority with its own row grouped by
+/// region and followed by the region's other authorities together.
+fn areas_for(
+    by: By,
+    authorities: &[(String, String, String)],
+    registered: &HashMap<&str, u64>,
+) -> Vec<(String, Area)> {
+    let mut regions: BTreeMap<&str, Vec<&(String, String, String)>> = BTreeMap::new();
+    for a in authorities {
+        regions.entry(a.2.as_str()).or_default().push(a);
+    }
+    let mut out = Vec::new();
+    for (region, mut members) in regions {
+        match by {
+            By::Region => out.push((
+                region.to_owned(),
+                Area {
+                    code: None,
+                    name: region.to_owned(),
+                    region: region.to_owned(),
+                },
+            )),
+            By::Authority => {
+                members.sort_by(|a, b| a.1.cmp(&b.1));
+                let (own, rest): (Vec<_>, Vec<_>) = members.into_iter().partition(|a| {
+                    registered.get(a.0.as_str()).copied().unwrap_or(0) >= MIN_IROS_FOR_OWN_ROW
+                });
+                for (code, name, region) in own {
+                    out.push((
+                        code.clone(),
+                        Area {
+                            code: Some(code.clone()),
+                            name: name.clone(),
+                            region: region.clone(),
+                        },
+                    ));
+                }
+                if !rest.is_empty() {
+                    out.push((
+                        format!("region:{region}"),
+                        Area {
+                            code: None,
+                            name: format!("Other authorities in {region}"),
+                            region: region.to_owned(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn table(
+    measure: &'static str,
+    columns: Vec<&'static str>,
+    areas: &[(String, Area)],
+    cells: &[Vec<u64>],
+    rounding: Rounding,
+) -> Table {
+    let controlled = disclosure::control(cells, rounding);
+    Table {
+        measure,
+        columns,
+        rows: areas
+            .iter()
+            .zip(controlled.cells)
+            .zip(controlled.row_totals)
+            .map(|(((_, area), cells), total)| Row {
+                area: area.clone(),
+                cells,
+                total,
+            })
+            .collect(),
+        totals: controlled.column_totals,
+        total: controlled.total,
+        rules_applied: controlled.applied,
+    }
+}
