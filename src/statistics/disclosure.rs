@@ -84,6 +84,17 @@ impl Rounding {
 
 /// Applies the rules to a table of counts (`cells[row][column]`).
 pub fn control(cells: &[Vec<u64>], rounding: Rounding) -> Controlled {
+    control_with_hidden_rows(cells, rounding, &vec![false; cells.len()])
+}
+
+/// As [`control`], with the totals of some rows withheld from the start. Tables that share
+/// their row totals (queries by category, by stage, by outcome) must withhold the same ones,
+/// or one table would give back a total that another withholds to protect its cells.
+pub fn control_with_hidden_rows(
+    cells: &[Vec<u64>],
+    rounding: Rounding,
+    forced_rows: &[bool],
+) -> Controlled {
     let rows = cells.len();
     let cols = cells.first().map_or(0, Vec::len);
     let row_sum: Vec<u64> = cells.iter().map(|r| r.iter().sum()).collect();
@@ -98,7 +109,7 @@ pub fn control(cells: &[Vec<u64>], rounding: Rounding) -> Controlled {
         .collect();
     let mut row_hidden: Vec<bool> = row_sum.iter().map(|n| primary(*n)).collect();
     let mut col_hidden: Vec<bool> = col_sum.iter().map(|n| primary(*n)).collect();
-    let grand_hidden = primary(grand);
+    let mut grand_hidden = primary(grand);
     let mut applied = Vec::new();
     if hidden.iter().flatten().any(|h| *h)
         || row_hidden.iter().chain(&col_hidden).any(|h| *h)
@@ -111,8 +122,23 @@ pub fn control(cells: &[Vec<u64>], rounding: Rounding) -> Controlled {
     // none or at least two of its cells. The totals line (row totals, column totals, grand
     // total) is a line too.
     let mut secondary = false;
+    for (hide, forced) in row_hidden.iter_mut().zip(forced_rows) {
+        if *forced && !*hide {
+            *hide = true;
+            secondary = true;
+        }
+    }
     loop {
         let mut changed = false;
+        // A withheld row total whose cells are all shown is their sum.
+        for r in 0..rows {
+            if row_hidden[r] && !hidden[r].iter().any(|h| *h) {
+                if let Some(c) = (0..cols).min_by_key(|c| (cells[r][*c], *c)) {
+                    hidden[r][c] = true;
+                    changed = true;
+                }
+            }
+        }
         for r in 0..rows {
             if row_hidden[r] {
                 continue;
@@ -160,9 +186,13 @@ pub fn control(cells: &[Vec<u64>], rounding: Rounding) -> Controlled {
                         }
                     }
                     changed = true;
+                } else {
+                    // The only row: its total is the grand total.
+                    grand_hidden = true;
+                    changed = true;
                 }
             }
-            if col_hidden.iter().filter(|h| **h).count() == 1 {
+            if !grand_hidden && col_hidden.iter().filter(|h| **h).count() == 1 {
                 let pick = (0..cols)
                     .filter(|c| !col_hidden[*c])
                     .min_by_key(|c| (!(0..rows).any(|r| hidden[r][*c]), col_sum[*c], *c));
@@ -173,6 +203,9 @@ pub fn control(cells: &[Vec<u64>], rounding: Rounding) -> Controlled {
                             hidden[r][c] = true;
                         }
                     }
+                    changed = true;
+                } else {
+                    grand_hidden = true;
                     changed = true;
                 }
             }
@@ -369,7 +402,15 @@ mod tests {
                 })
                 .collect();
             let round_to = if case % 2 == 0 { 5 } else { 1 };
-            let c = control(&table, Rounding::all(round_to));
+            // A third of the cases start with some row totals withheld, as when tables
+            // that share row totals are made consistent.
+            let forced: Vec<bool> = (0..rows)
+                .map(|_| case % 3 == 0 && rng.next() % 5 == 0)
+                .collect();
+            let c = control_with_hidden_rows(&table, Rounding::all(round_to), &forced);
+            for (r, f) in forced.iter().enumerate() {
+                assert!(!f || c.row_totals[r] == Cell::Suppressed, "case {case}");
+            }
             for (i, row) in c.cells.iter().enumerate() {
                 for (j, cell) in row.iter().enumerate() {
                     if let Cell::Count(n) = cell {

@@ -15,7 +15,7 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::disclosure::{self, Cell, Rounding};
+use super::disclosure::{self, Cell, Controlled, Rounding};
 use super::period::{Month, Period, PeriodLength};
 use crate::db::{Backend, DbConnection};
 use crate::pressure::PressureKind;
@@ -29,6 +29,13 @@ string_enum!(
         Region = "region",
     }
 );
+
+/// Tables whose row totals are the same numbers (the queries submitted per area).
+const SHARED_ROW_TOTALS: &[&str] = &[
+    "queries_by_category",
+    "queries_by_stage",
+    "queries_by_outcome",
+];
 
 /// An authority needs this many registered IROs to have a row of its own.
 pub const MIN_IROS_FOR_OWN_ROW: u64 = 3;
@@ -662,7 +669,7 @@ pub fn build(
             columns: settings.round_totals_to,
         };
 
-        let mut tables = Vec::new();
+        let mut counted: Vec<(&CountMeasure, Vec<Vec<u64>>)> = Vec::new();
         for m in &measures {
             let mut cells = vec![vec![0u64; m.columns.len()]; areas.len()];
             for row in counts[m.name].iter().filter(|r| r.period == period.key) {
@@ -676,7 +683,39 @@ pub fn build(
                 };
                 cells[i][j] += row.n as u64;
             }
-            tables.push(table(m.name, m.columns.clone(), &areas, &cells, rounding));
+            counted.push((m, cells));
+        }
+        // The tables of queries share their row totals (queries per area): each withholds
+        // every total that any of them must, until they agree.
+        let shares = |m: &CountMeasure| SHARED_ROW_TOTALS.contains(&m.name);
+        let mut forced = vec![false; areas.len()];
+        let shared: Vec<Controlled> = loop {
+            let controlled: Vec<Controlled> = counted
+                .iter()
+                .filter(|(m, _)| shares(m))
+                .map(|(_, cells)| disclosure::control_with_hidden_rows(cells, rounding, &forced))
+                .collect();
+            let union: Vec<bool> = (0..areas.len())
+                .map(|r| {
+                    controlled
+                        .iter()
+                        .any(|c| c.row_totals[r] == Cell::Suppressed)
+                })
+                .collect();
+            if union == forced {
+                break controlled;
+            }
+            forced = union;
+        };
+        let mut shared = shared.into_iter();
+        let mut tables = Vec::new();
+        for (m, cells) in &counted {
+            let controlled = if shares(m) {
+                shared.next().expect("one per shared table")
+            } else {
+                disclosure::control(cells, rounding)
+            };
+            tables.push(table(m.name, m.columns.clone(), &areas, controlled));
         }
         for (name, per_authority) in [
             ("registered_iros", &registered),
@@ -690,7 +729,8 @@ pub fn build(
                 };
                 cells[i][0] += *n;
             }
-            tables.push(table(name, vec!["iros"], &areas, &cells, rounding));
+            let controlled = disclosure::control(&cells, rounding);
+            tables.push(table(name, vec!["iros"], &areas, controlled));
         }
 
         let median = |m: Option<&MedianRowSql>| match m {
@@ -810,10 +850,8 @@ fn table(
     measure: &'static str,
     columns: Vec<&'static str>,
     areas: &[(String, Area)],
-    cells: &[Vec<u64>],
-    rounding: Rounding,
+    controlled: Controlled,
 ) -> Table {
-    let controlled = disclosure::control(cells, rounding);
     Table {
         measure,
         columns,

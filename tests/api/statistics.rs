@@ -215,6 +215,28 @@ fn assert_no_small_numbers(report: &Value) {
     }
 }
 
+/// The three tables of queries publish the same row totals, or withhold them alike: one
+/// must not give back a total another withholds to protect its cells.
+fn assert_shared_totals_agree(p: &Value) {
+    let t = table(p, "queries_by_category");
+    for name in ["queries_by_stage", "queries_by_outcome"] {
+        let other = table(p, name);
+        let pairs = t["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(other["rows"].as_array().unwrap());
+        for (a, b) in pairs {
+            assert_eq!(a["name"], b["name"]);
+            assert_eq!(
+                a["total"], b["total"],
+                "{} {} total in {name}",
+                p["period"], a["name"]
+            );
+        }
+    }
+}
+
 /// A published cell agrees with the test's own count: the same number, or `c`.
 fn check(cell: &Value, expected: u64, what: &str) -> bool {
     match cell {
@@ -344,6 +366,8 @@ async fn regional_quarters_match_independent_counts(app: TestApp) {
             "grand total"
         ));
 
+        assert_shared_totals_agree(p);
+
         // Outcomes: a query without one is still open.
         let t = table(p, "queries_by_outcome");
         let columns = columns_of(t);
@@ -450,6 +474,7 @@ async fn authorities_with_few_iros_appear_only_within_their_region(app: TestApp)
             .filter(|(_, n)| **n >= 3)
             .map(|(a, _)| *a)
             .collect();
+        assert_shared_totals_agree(p);
         let t = table(p, "queries_by_category");
         let columns = columns_of(t);
         let shown: HashSet<&str> = t["rows"]
