@@ -715,6 +715,24 @@ async fn demo_seed_refuses_a_database_in_use_and_production(app: TestApp) {
     );
     assert_eq!((app.count("accounts"), app.count("log_leaves")), before);
 
+    // Sizes and months out of range are refused before anything is read or written.
+    let next_month = month_of(Utc::now().date_naive() + Duration::days(32));
+    for (args, says) in [
+        (vec!["--queries", "1000001"], "at most 1,000,000"),
+        (vec!["--iros", "0"], "at least 1"),
+        (
+            vec!["--from", next_month.as_str()],
+            "before the current one",
+        ),
+        (vec!["--from", "2026-13"], "YYYY-MM"),
+    ] {
+        let out = cli(&app, &[&["demo", "seed"][..], &args].concat(), "dev");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    assert_eq!((app.count("accounts"), app.count("log_leaves")), before);
+
     // The service still answers as before.
     let res = app.get_auth("/api/v1/me", &admin.access).await;
     assert_eq!(res.status(), 200);
