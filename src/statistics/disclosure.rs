@@ -62,7 +62,8 @@ pub struct Controlled {
 pub const RULE_PRIMARY: &str = "counts of 1 to 4 shown as c";
 pub const RULE_SECONDARY: &str =
     "further cells shown as c so that none can be worked out from the totals";
-pub const RULE_ROUNDING: &str = "national and regional totals rounded to the nearest 5";
+pub const RULE_ROUNDING: &str =
+    "national and regional totals rounded to the nearest multiple of round_totals_to";
 
 /// To what multiple each kind of total is rounded (1: not rounded).
 #[derive(Debug, Clone, Copy)]
