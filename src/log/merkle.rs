@@ -247,6 +247,17 @@ impl Frontier {
         completed
     }
 
+    /// Resumes from a stored right edge (the roots of the perfect subtrees, largest first) of
+    /// a tree of `size` leaves; `None` when the edge does not have that tree's shape.
+    pub fn resume(size: u64, edge: Vec<Hash>) -> Option<Self> {
+        (edge.len() == size.count_ones() as usize).then_some(Frontier { size, stack: edge })
+    }
+
+    /// The right edge: the roots of the perfect subtrees, largest first.
+    pub fn edge(&self) -> &[Hash] {
+        &self.stack
+    }
+
     pub fn root(&self) -> Hash {
         let mut iter = self.stack.iter().rev();
         match iter.next() {

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use diesel::prelude::*;
 
-use super::merkle::{self, Hash, SubtreeHashes};
+use super::merkle::{self, Frontier, Hash, SubtreeHashes};
 use super::note::Checkpoint;
 use super::{Kind, LogError, LogKeys, Receipt};
 use crate::accounts::store::now;
@@ -66,7 +66,7 @@ fn checkpoint_root(note: &str) -> Option<Hash> {
 
 /// The right edge of the tree of `size` leaves: the roots of its perfect subtrees, largest
 /// (leftmost) first, in one query.
-fn frontier(conn: &mut DbConnection, size: u64) -> QueryResult<Vec<Hash>> {
+fn right_edge(conn: &mut DbConnection, size: u64) -> QueryResult<Vec<Hash>> {
     let mut wanted = Vec::new();
     let mut start = 0u64;
     for level in (0..64u32).rev() {
@@ -101,27 +101,20 @@ fn frontier(conn: &mut DbConnection, size: u64) -> QueryResult<Vec<Hash>> {
         .collect()
 }
 
-fn fold_root(frontier: &[Hash]) -> Hash {
-    let mut iter = frontier.iter().rev();
-    match iter.next() {
-        None => merkle::empty_root(),
-        Some(last) => iter.fold(*last, |acc, left| merkle::node_hash(left, &acc)),
-    }
-}
-
-/// Locks the log for appending and returns its size and right edge, after checking that the
-/// stored tree still gives the last signed root: never sign on top of a tree that changed.
-fn locked_edge(conn: &mut DbConnection) -> Result<(u64, Vec<Hash>), LogError> {
+/// Locks the log for appending and returns its right edge, after checking that the stored
+/// tree still gives the last signed root: never sign on top of a tree that changed.
+fn locked_frontier(conn: &mut DbConnection) -> Result<Frontier, LogError> {
     // Touching the head row first takes its lock on PostgreSQL (SQLite's immediate
     // transaction already holds the database's), so appends are strictly serial.
     diesel::update(log_head::table.find(1))
         .set(log_head::size.eq(log_head::size))
         .execute(conn)?;
     let index = size(conn)?;
-    let edge = frontier(conn, index).map_err(|e| match e {
+    let edge = right_edge(conn, index).map_err(|e| match e {
         diesel::result::Error::NotFound => LogError::Inconsistent,
         other => LogError::Database(other),
     })?;
+    let frontier = Frontier::resume(index, edge).ok_or(LogError::Inconsistent)?;
     if index > 0 {
         let note: Option<String> = log_checkpoints::table
             .find(index as i64)
@@ -132,38 +125,38 @@ fn locked_edge(conn: &mut DbConnection) -> Result<(u64, Vec<Hash>), LogError> {
             .as_deref()
             .and_then(checkpoint_root)
             .ok_or(LogError::Inconsistent)?;
-        if fold_root(&edge) != signed_root {
+        if frontier.root() != signed_root {
             return Err(LogError::Inconsistent);
         }
     }
-    Ok((index, edge))
+    Ok(frontier)
 }
 
-/// Signs the checkpoint of the tree whose right edge is `edge`, stores it and moves the head.
+/// Signs the checkpoint of the tree `frontier` ends, stores it and moves the head.
 fn sign_and_advance(
     conn: &mut DbConnection,
     keys: &LogKeys,
-    new_size: u64,
-    edge: &[Hash],
+    frontier: &Frontier,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<String> {
+    let size = frontier.size();
     let note = keys.signer.sign(
         &Checkpoint {
             origin: keys.signer.name().to_owned(),
-            size: new_size,
-            root: fold_root(edge),
+            size,
+            root: frontier.root(),
         }
         .text(),
     );
     diesel::insert_into(log_checkpoints::table)
         .values((
-            log_checkpoints::size.eq(new_size as i64),
+            log_checkpoints::size.eq(size as i64),
             log_checkpoints::note.eq(&note),
             log_checkpoints::created_at.eq(at),
         ))
         .execute(conn)?;
     diesel::update(log_head::table.find(1))
-        .set(log_head::size.eq(new_size as i64))
+        .set(log_head::size.eq(size as i64))
         .execute(conn)?;
     Ok(note)
 }
@@ -184,26 +177,15 @@ pub fn append_batch(
     keys: &LogKeys,
     batch: &[BatchLeaf],
 ) -> Result<u64, LogError> {
-    let (start, mut edge) = locked_edge(conn)?;
+    let mut frontier = locked_frontier(conn)?;
+    let start = frontier.size();
     if batch.is_empty() {
         return Ok(start);
     }
-    let mut nodes: Vec<(i32, i64, Vec<u8>)> = Vec::with_capacity(batch.len() * 2);
-    for (offset, leaf) in batch.iter().enumerate() {
-        let (mut level, mut position, mut hash) =
-            (0u32, start + offset as u64, merkle::leaf_hash(&leaf.data));
-        loop {
-            nodes.push((level as i32, position as i64, hash.to_vec()));
-            if position & 1 == 0 {
-                break;
-            }
-            let left = edge.pop().ok_or(LogError::Inconsistent)?;
-            hash = merkle::node_hash(&left, &hash);
-            level += 1;
-            position >>= 1;
-        }
-        edge.push(hash);
-    }
+    let nodes: Vec<(u32, u64, Hash)> = batch
+        .iter()
+        .flat_map(|leaf| frontier.push(merkle::leaf_hash(&leaf.data)))
+        .collect();
     // Several rows per statement, under SQLite's limit of 32,766 bound values.
     for (chunk_no, chunk) in batch.chunks(2_000).enumerate() {
         let first = start as i64 + (chunk_no * 2_000) as i64;
@@ -229,9 +211,9 @@ pub fn append_batch(
             .iter()
             .map(|(level, idx, hash)| {
                 (
-                    log_nodes::level.eq(*level),
-                    log_nodes::idx.eq(*idx),
-                    log_nodes::hash.eq(hash),
+                    log_nodes::level.eq(*level as i32),
+                    log_nodes::idx.eq(*idx as i64),
+                    log_nodes::hash.eq(&hash[..]),
                 )
             })
             .collect();
@@ -239,9 +221,8 @@ pub fn append_batch(
             .values(&rows)
             .execute(c))?;
     }
-    let new_size = start + batch.len() as u64;
-    sign_and_advance(conn, keys, new_size, &edge, now())?;
-    Ok(new_size)
+    sign_and_advance(conn, keys, &frontier, now())?;
+    Ok(frontier.size())
 }
 
 /// Appends a leaf, extends the stored subtrees, signs the new checkpoint and returns the
@@ -257,7 +238,10 @@ pub fn append(
     data: &[u8],
     actor: &[u8],
 ) -> Result<Receipt, LogError> {
-    let (index, edge) = locked_edge(conn)?;
+    let mut frontier = locked_frontier(conn)?;
+    let index = frontier.size();
+    // The new leaf's inclusion proof is the old edge, smallest first.
+    let proof: Vec<Hash> = frontier.edge().iter().rev().copied().collect();
     let leaf = merkle::leaf_hash(data);
     let created_at = now();
     diesel::insert_into(log_leaves::table)
@@ -269,10 +253,8 @@ pub fn append(
             log_leaves::created_at.eq(created_at),
         ))
         .execute(conn)?;
-    // The new leaf, and every perfect subtree it completes, from the edge in memory.
-    let mut new_edge = edge.clone();
-    let (mut level, mut position, mut hash) = (0u32, index, leaf);
-    loop {
+    // The new leaf, and every perfect subtree it completes.
+    for (level, position, hash) in frontier.push(leaf) {
         diesel::insert_into(log_nodes::table)
             .values((
                 log_nodes::level.eq(level as i32),
@@ -280,17 +262,8 @@ pub fn append(
                 log_nodes::hash.eq(hash.to_vec()),
             ))
             .execute(conn)?;
-        if position & 1 == 0 {
-            break;
-        }
-        let left = new_edge.pop().ok_or(LogError::Inconsistent)?;
-        hash = merkle::node_hash(&left, &hash);
-        level += 1;
-        position >>= 1;
     }
-    new_edge.push(hash);
-    let note = sign_and_advance(conn, keys, index + 1, &new_edge, created_at)?;
-    let proof: Vec<Hash> = edge.into_iter().rev().collect();
+    let note = sign_and_advance(conn, keys, &frontier, created_at)?;
     Ok(Receipt {
         leaf_index: index,
         leaf_data: B64.encode(data),
