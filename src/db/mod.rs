@@ -113,9 +113,15 @@ impl ConnectionManager {
                 ))?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(&without_gssapi(url.expose()))
-                .map(DbConnection::Postgres)
-                .map_err(|e| DbError::Connect(e.to_string())),
+            // GSSAPI encryption off unless the URL asks for it: libpq's default ("prefer")
+            // calls into Kerberos on every connect, and Kerberos aborts the process when a
+            // connect on one thread meets its teardown at exit on another, which short-lived
+            // commands hit.
+            DatabaseUrl::Postgres(url) => {
+                PgConnection::establish(&with_default_param(url.expose(), "gssencmode", "disable"))
+                    .map(DbConnection::Postgres)
+                    .map_err(|e| DbError::Connect(e.to_string()))
+            }
         }
     }
 }
@@ -132,16 +138,23 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
-/// Turns off GSSAPI encryption unless the URL asks for it. libpq's default ("prefer") calls
-/// into Kerberos on every connect, and Kerberos aborts the process when a connect on one
-/// thread meets its teardown at exit on another, which short-lived commands hit.
-fn without_gssapi(url: &str) -> String {
-    if url.contains("gssencmode=") {
+/// A PostgreSQL URL with `key=value` added to its parameters, unless it sets `key` already.
+pub fn with_default_param(url: &str, key: &str, value: &str) -> String {
+    if url.contains(&format!("{key}=")) {
         url.to_owned()
     } else if url.contains('?') {
-        format!("{url}&gssencmode=disable")
+        format!("{url}&{key}={value}")
     } else {
-        format!("{url}?gssencmode=disable")
+        format!("{url}?{key}={value}")
+    }
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+            DbConnection::Postgres(_) => Backend::Postgres,
+        }
     }
 }
 
@@ -353,20 +366,12 @@ pub mod meta {
         // The upsert is built on the inner connection: diesel's MultiConnection has no
         // `on_conflict`, though each backend does.
         let row = (key.eq(name), value.eq(new_value));
-        match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(service_meta)
-                .values(row)
-                .on_conflict(key)
-                .do_update()
-                .set(value.eq(new_value))
-                .execute(c),
-            DbConnection::Postgres(c) => diesel::insert_into(service_meta)
-                .values(row)
-                .on_conflict(key)
-                .do_update()
-                .set(value.eq(new_value))
-                .execute(c),
-        }
+        super::on_backend!(conn, |c| diesel::insert_into(service_meta)
+            .values(row)
+            .on_conflict(key)
+            .do_update()
+            .set(value.eq(new_value))
+            .execute(c))
         .map(drop)
     }
 }

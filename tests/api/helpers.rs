@@ -48,7 +48,15 @@ pub struct PgTestDb {
 
 impl PgTestDb {
     pub fn create() -> Option<Self> {
-        let admin_url = without_tls(&std::env::var("TEST_DATABASE_URL").ok()?);
+        // The test server is on loopback: no TLS to it unless the URL asks. libpq's OpenSSL
+        // state is torn down at process exit while servers of finished tests may still be
+        // closing their connections on other threads, which can abort the test binary after
+        // every test passed.
+        let admin_url = iro_advice::db::with_default_param(
+            &std::env::var("TEST_DATABASE_URL").ok()?,
+            "sslmode",
+            "disable",
+        );
         let name = unique_name("iro_advice_test");
         let mut conn = PgConnection::establish(&admin_url)
             .expect("TEST_DATABASE_URL must name a reachable PostgreSQL server");
@@ -79,19 +87,6 @@ impl Drop for PgTestDb {
             ))
             .execute(&mut conn);
         }
-    }
-}
-
-/// The test server is on loopback: no TLS to it unless the URL asks. libpq's OpenSSL state is
-/// torn down at process exit while servers of finished tests may still be closing their
-/// connections on other threads, which can abort the test binary after every test passed.
-fn without_tls(url: &str) -> String {
-    if url.contains("sslmode=") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&sslmode=disable")
-    } else {
-        format!("{url}?sslmode=disable")
     }
 }
 
