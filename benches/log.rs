@@ -7,24 +7,16 @@
 //! `BENCH_DATABASE_URL` a PostgreSQL server to create a scratch database on (default
 //! postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
 
-use std::time::{Duration, Instant};
+mod support;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
-use iro_advice::config::Settings;
+use std::time::Instant;
+
 use iro_advice::db::write_transaction;
 use iro_advice::log::{self, merkle, note::Verifier, Actor, Event, Kind, Subject};
 
-fn settings(data: &std::path::Path, url: &str) -> Settings {
-    let vars = [
-        ("IRO_ADVICE_DATA_DIR", data.display().to_string()),
-        ("DATABASE_URL", url.to_owned()),
-    ];
-    Settings::load(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
-}
-
 fn run(name: &str, url: &str, leaves: u64, bare_rate: f64) {
     let data = tempfile::tempdir().unwrap();
-    let settings = settings(data.path(), url);
+    let settings = support::settings(data.path(), url);
     let db = iro_advice::server::prepare_database(&settings).unwrap();
     let keys = iro_advice::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
     let log_keys = iro_advice::server::log_keys(&settings, &keys).unwrap();
@@ -129,21 +121,7 @@ fn main() {
     let sqlite = format!("sqlite://{}", sqlite_dir.path().join("log.db").display());
     run("sqlite", &sqlite, leaves, bare);
 
-    let admin = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    match PgConnection::establish(&admin) {
-        Ok(mut conn) => {
-            let name = format!("iro_advice_log_bench_{}", std::process::id());
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .unwrap();
-            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-            run("postgres", &url, leaves, bare);
-            std::thread::sleep(Duration::from_millis(200));
-            diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .unwrap();
-        }
-        Err(_) => println!("[postgres] skipped: no server at BENCH_DATABASE_URL"),
-    }
+    support::with_scratch_postgres("iro_advice_log_bench", |url| {
+        run("postgres", url, leaves, bare)
+    });
 }

@@ -8,25 +8,18 @@
 //! server to create a scratch database on (default postgres://postgres@127.0.0.1:5432/postgres;
 //! skipped when unreachable). Also reported: how long the seed takes.
 
+mod support;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
-use iro_advice::config::Settings;
+use diesel::RunQueryDsl;
 use iro_advice::db::{snapshot_transaction, Backend};
 use iro_advice::demo::{self, SeedOptions};
 use iro_advice::statistics::period::{Month, PeriodLength};
 use iro_advice::statistics::report::{self, AccessRequest, By, ReportSettings};
 
 const RUNS: usize = 3;
-
-fn settings(data: &std::path::Path, url: &str) -> Settings {
-    let vars = [
-        ("IRO_ADVICE_DATA_DIR", data.display().to_string()),
-        ("DATABASE_URL", url.to_owned()),
-    ];
-    Settings::load(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
-}
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
@@ -55,7 +48,7 @@ fn tool(program: &str, args: &[&str], script: &std::path::Path) -> Option<(Durat
 
 fn run(name: &str, url: &str, queries: usize, cli: (&str, Vec<String>)) {
     let data = tempfile::tempdir().unwrap();
-    let settings = settings(data.path(), url);
+    let settings = support::settings(data.path(), url);
     let db = iro_advice::server::prepare_database(&settings).unwrap();
     let keys = iro_advice::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
     let log_keys = iro_advice::server::log_keys(&settings, &keys).unwrap();
@@ -162,29 +155,8 @@ fn main() {
         ("sqlite3", vec![path.display().to_string()]),
     );
 
-    let admin = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    match PgConnection::establish(&admin) {
-        Ok(mut conn) => {
-            let name = format!("iro_advice_stats_bench_{}", std::process::id());
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .unwrap();
-            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-            run(
-                "postgres",
-                &url,
-                queries,
-                (
-                    "psql",
-                    vec!["-q".into(), "-A".into(), "-t".into(), url.clone()],
-                ),
-            );
-            std::thread::sleep(Duration::from_millis(200));
-            diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .unwrap();
-        }
-        Err(_) => println!("[postgres] skipped: no server at BENCH_DATABASE_URL"),
-    }
+    support::with_scratch_postgres("iro_advice_stats_bench", |url| {
+        let psql = vec!["-q".into(), "-A".into(), "-t".into(), url.to_owned()];
+        run("postgres", url, queries, ("psql", psql));
+    });
 }

@@ -758,88 +758,72 @@ async fn receipts(api: &Api, out: Option<&Path>) -> Result<Output, ClientError> 
     Ok(Output::new(text, list))
 }
 
+/// Prints the report as tables and, on request, writes it as CSV: both from one answer, so
+/// that the two always agree and the server builds the report once.
 async fn stats(api: &Api, path: &str, csv: Option<&Path>) -> Result<Output, ClientError> {
-    let report: Value = api.get(path).await?;
+    use crate::statistics::report::AccessReport;
+    let report: AccessReport = api.get(path).await?;
     let mut text = format!(
         "Access to advice by {}, per {}, {} to {}.\nRules: {}.\n",
-        s(&report["by"]),
-        s(&report["period"]),
-        s(&report["from"]),
-        s(&report["to"]),
-        report["rules"]
-            .as_array()
-            .map(|r| r.iter().map(s).collect::<Vec<_>>().join("; "))
-            .unwrap_or_default()
+        report.by,
+        report.period,
+        report.from,
+        report.to,
+        report.rules.join("; ")
     );
-    if let Some(left) = report["not_yet_ended"].as_array().filter(|l| !l.is_empty()) {
-        let left: Vec<String> = left.iter().map(s).collect();
+    if !report.not_yet_ended.is_empty() {
         text.push_str(&format!(
             "Not yet ended, so left out: {}.\n",
-            left.join(", ")
+            report.not_yet_ended.join(", ")
         ));
     }
-    for p in report["periods"].as_array().into_iter().flatten() {
-        text.push_str(&format!(
-            "\n== {} ({} to {})\n",
-            s(&p["period"]),
-            s(&p["start"]),
-            s(&p["end"])
-        ));
-        for t in p["tables"].as_array().into_iter().flatten() {
-            text.push_str(&format!("\n-- {}", s(&t["measure"])));
-            if let Some(rules) = t["rules_applied"].as_array().filter(|r| !r.is_empty()) {
-                let rules: Vec<String> = rules.iter().map(s).collect();
-                text.push_str(&format!(" ({})", rules.join("; ")));
+    const NATIONAL: &str = "England and Wales";
+    for p in &report.periods {
+        text.push_str(&format!("\n== {} ({} to {})\n", p.period, p.start, p.end));
+        for t in &p.tables {
+            text.push_str(&format!("\n-- {}", t.measure));
+            if !t.rules_applied.is_empty() {
+                text.push_str(&format!(" ({})", t.rules_applied.join("; ")));
             }
             text.push('\n');
-            let columns: Vec<String> = t["columns"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(s)
-                .collect();
-            let mut rows = vec![std::iter::once("area".to_owned())
-                .chain(columns.iter().cloned())
-                .chain(std::iter::once("total".to_owned()))
+            let line = |area: &str, cells: &[crate::statistics::disclosure::Cell], total| {
+                std::iter::once(area.to_owned())
+                    .chain(cells.iter().chain([total]).map(ToString::to_string))
+                    .collect::<Vec<_>>()
+            };
+            let mut rows = vec![std::iter::once("area")
+                .chain(t.columns.iter().map(String::as_str))
+                .chain(["total"])
+                .map(str::to_owned)
                 .collect::<Vec<_>>()];
-            for r in t["rows"].as_array().into_iter().flatten() {
-                rows.push(
-                    std::iter::once(s(&r["name"]))
-                        .chain(r["cells"].as_array().into_iter().flatten().map(s))
-                        .chain(std::iter::once(s(&r["total"])))
-                        .collect(),
-                );
-            }
-            rows.push(
-                std::iter::once("England and Wales".to_owned())
-                    .chain(t["totals"].as_array().into_iter().flatten().map(s))
-                    .chain(std::iter::once(s(&t["total"])))
-                    .collect(),
+            rows.extend(
+                t.rows
+                    .iter()
+                    .map(|r| line(&r.area.name, &r.cells, &r.total)),
             );
+            rows.push(line(NATIONAL, &t.totals, &t.total));
             text.push_str(&table(&rows));
             text.push('\n');
         }
-        let m = &p["median_hours_to_first_reply"];
+        let m = &p.median_hours_to_first_reply;
         text.push_str("\n-- median hours from submission to first reply\n");
         let mut rows = vec![vec!["area".to_owned(), "median_hours".to_owned()]];
-        for r in m["rows"].as_array().into_iter().flatten() {
-            rows.push(vec![s(&r["name"]), s(&r["median_hours"])]);
-        }
-        rows.push(vec!["England and Wales".to_owned(), s(&m["national"])]);
+        rows.extend(
+            m.rows
+                .iter()
+                .map(|r| vec![r.area.name.clone(), r.median_hours.to_string()]),
+        );
+        rows.push(vec![NATIONAL.to_owned(), m.national.to_string()]);
         text.push_str(&table(&rows));
         text.push('\n');
     }
     if let Some(file) = csv {
-        let res = api
-            .request(Method::GET, &format!("{path}&format=csv"))
-            .await?
-            .send()
-            .await?;
-        let body = check(res).await?.bytes().await?;
-        std::fs::write(file, &body).map_err(|e| ClientError::io(file, e))?;
+        let body = crate::statistics::access::to_csv(&report);
+        std::fs::write(file, body).map_err(|e| ClientError::io(file, e))?;
         text.push_str(&format!("\nCSV written to {}.\n", file.display()));
     }
-    Ok(Output::new(text, report))
+    let json = serde_json::to_value(&report).expect("serialisable");
+    Ok(Output::new(text, json))
 }
 
 #[cfg(test)]

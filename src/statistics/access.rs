@@ -5,9 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::period::{Month, PeriodLength};
-use super::report::{
-    self, AccessReport, AccessRequest, Area, By, Median, MedianRow, ReportSettings,
-};
+use super::report::{self, AccessReport, AccessRequest, Area, By, MedianRow, ReportSettings};
 use crate::accounts::store::now;
 use crate::db::snapshot_transaction;
 use crate::error::ApiError;
@@ -156,14 +154,14 @@ pub fn to_csv(report: &AccessReport) -> String {
         };
         for t in &p.tables {
             let rules = t.rules_applied.join("; ");
-            let columns = t.columns.iter().copied().chain(["total"]);
+            let columns = t.columns.iter().map(String::as_str).chain(["total"]);
             for row in &t.rows {
                 for (column, cell) in columns.clone().zip(row.cells.iter().chain([&row.total])) {
-                    line(t.measure, &row.area, column, cell.to_string(), &rules);
+                    line(&t.measure, &row.area, column, cell.to_string(), &rules);
                 }
             }
             for (column, cell) in columns.zip(t.totals.iter().chain([&t.total])) {
-                line(t.measure, &NATIONAL, column, cell.to_string(), &rules);
+                line(&t.measure, &NATIONAL, column, cell.to_string(), &rules);
             }
         }
         let m = &p.median_hours_to_first_reply;
@@ -173,10 +171,7 @@ pub fn to_csv(report: &AccessReport) -> String {
             median_hours: m.national,
         };
         for row in m.rows.iter().chain([&national]) {
-            let value = match row.median_hours {
-                Median::Hours(h) => format!("{h}"),
-                Median::Suppressed => "c".into(),
-            };
+            let value = row.median_hours.to_string();
             line(
                 "median_hours_to_first_reply",
                 &row.area,

@@ -14,7 +14,7 @@
 //! These rules are applied to any table; the statistics module decides what its rows and
 //! columns are (authorities or regions, periods, categories …).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A published value: a count, or `c` where it is withheld.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,30 @@ impl Serialize for Cell {
         match self {
             Cell::Count(n) => s.serialize_u64(*n),
             Cell::Suppressed => s.serialize_str("c"),
+        }
+    }
+}
+
+/// A published value as it reads in JSON: a number, or `"c"` where withheld.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum Published<T> {
+    Value(T),
+    Withheld(Withheld),
+}
+
+/// The one word a withheld value is written as.
+#[derive(Deserialize)]
+pub enum Withheld {
+    #[serde(rename = "c")]
+    C,
+}
+
+impl<'de> Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Published::<u64>::deserialize(d)? {
+            Published::Value(n) => Ok(Cell::Count(n)),
+            Published::Withheld(_) => Ok(Cell::Suppressed),
         }
     }
 }

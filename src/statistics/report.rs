@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::disclosure::{self, Cell, Controlled, Rounding};
@@ -64,21 +64,21 @@ pub struct ReportSettings {
     pub reminder_urgent_minutes: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccessReport {
     pub by: By,
     pub period: PeriodLength,
     pub from: String,
     pub to: String,
     /// Every rule the service applies to this report.
-    pub rules: Vec<&'static str>,
+    pub rules: Vec<String>,
     pub round_totals_to: u64,
     /// Periods asked for that have not ended yet, so are not reported.
     pub not_yet_ended: Vec<String>,
     pub periods: Vec<PeriodReport>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PeriodReport {
     pub period: String,
     pub start: String,
@@ -90,7 +90,7 @@ pub struct PeriodReport {
 
 /// A row of a report: an authority, a region, or the authorities of a region too small to
 /// show on their own.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Area {
     /// The ONS code of an authority; absent for a region or a group.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,10 +100,10 @@ pub struct Area {
 }
 
 /// One measure for one period, after disclosure control.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Table {
-    pub measure: &'static str,
-    pub columns: Vec<&'static str>,
+    pub measure: String,
+    pub columns: Vec<String>,
     pub rows: Vec<Row>,
     /// National totals per column.
     #[schema(value_type = Vec<Object>)]
@@ -111,10 +111,10 @@ pub struct Table {
     #[schema(value_type = Object)]
     pub total: Cell,
     /// The rules that changed something in this table.
-    pub rules_applied: Vec<&'static str>,
+    pub rules_applied: Vec<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Row {
     #[serde(flatten)]
     pub area: Area,
@@ -141,15 +141,33 @@ impl Serialize for Median {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+impl<'de> Deserialize<'de> for Median {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match disclosure::Published::<f64>::deserialize(d)? {
+            disclosure::Published::Value(h) => Ok(Median::Hours(h)),
+            disclosure::Published::Withheld(_) => Ok(Median::Suppressed),
+        }
+    }
+}
+
+impl std::fmt::Display for Median {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Median::Hours(h) => write!(f, "{h}"),
+            Median::Suppressed => f.write_str("c"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Medians {
     pub rows: Vec<MedianRow>,
     #[schema(value_type = Object)]
     pub national: Median,
-    pub rules_applied: Vec<&'static str>,
+    pub rules_applied: Vec<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MedianRow {
     #[serde(flatten)]
     pub area: Area,
@@ -574,10 +592,7 @@ pub fn build(
     settings: &ReportSettings,
     now: NaiveDateTime,
 ) -> QueryResult<AccessReport> {
-    let backend = match conn {
-        DbConnection::Sqlite(_) => Backend::Sqlite,
-        DbConnection::Postgres(_) => Backend::Postgres,
-    };
+    let backend = conn.backend();
     let (ended, not_yet) = split_periods(request, now);
     let mut rules = vec![
         RULE_ENDED,
@@ -596,7 +611,7 @@ pub fn build(
         period: request.length,
         from: request.from.to_string(),
         to: request.to.to_string(),
-        rules,
+        rules: rules.into_iter().map(str::to_owned).collect(),
         round_totals_to: settings.round_totals_to,
         not_yet_ended: not_yet.into_iter().map(|p| p.key).collect(),
         periods: Vec::new(),
@@ -615,16 +630,14 @@ pub fn build(
     let national_medians: Vec<MedianRowSql> = plan.national_medians.load(conn)?;
     let measures = count_measures();
 
-    let authorities: Vec<(String, String, String)> = crate::db::schema::authorities::table
-        .select((
-            crate::db::schema::authorities::code,
-            crate::db::schema::authorities::name,
-            crate::db::schema::authorities::region,
-        ))
-        .load(conn)?;
+    // The reference list the authorities table is synced from at every start.
+    let authorities: Vec<(&str, &str, &str)> = crate::authorities::all()
+        .iter()
+        .map(|a| (a.code.as_str(), a.name.as_str(), a.region.as_str()))
+        .collect();
     let region_of: HashMap<&str, &str> = authorities
         .iter()
-        .map(|(code, _, region)| (code.as_str(), region.as_str()))
+        .map(|(code, _, region)| (*code, *region))
         .collect();
 
     for period in &ended {
@@ -648,17 +661,9 @@ pub fn build(
             .enumerate()
             .map(|(i, (key, _))| (key.as_str(), i))
             .collect();
-        let area_of_authority = |code: &str| -> String {
+        let area_of_authority = |code: &str| {
             let region = region_of.get(code).copied().unwrap_or_default();
-            match request.by {
-                By::Region => region.to_owned(),
-                By::Authority
-                    if registered.get(code).copied().unwrap_or(0) >= MIN_IROS_FOR_OWN_ROW =>
-                {
-                    code.to_owned()
-                }
-                By::Authority => format!("region:{region}"),
-            }
+            area_key(request.by, code, region, &registered)
         };
         let row_rounding = match request.by {
             By::Region => settings.round_totals_to,
@@ -754,7 +759,6 @@ pub fn build(
         let national = median(national_medians.iter().find(|m| m.period == period.key));
         let withheld = rows.iter().any(|r| r.median_hours == Median::Suppressed)
             || national == Median::Suppressed;
-        tables_sorted(&mut tables);
         report.periods.push(PeriodReport {
             period: period.key.clone(),
             start: period.start.to_string(),
@@ -768,7 +772,7 @@ pub fn build(
                 rows,
                 national,
                 rules_applied: if withheld {
-                    vec![RULE_MEDIANS]
+                    vec![RULE_MEDIANS.to_owned()]
                 } else {
                     Vec::new()
                 },
@@ -778,31 +782,28 @@ pub fn build(
     Ok(report)
 }
 
-/// Tables in the order the issue lists the measures, so the output reads the same each time.
-fn tables_sorted(tables: &mut [Table]) {
-    const ORDER: &[&str] = &[
-        "queries_by_category",
-        "queries_by_stage",
-        "queries_by_outcome",
-        "not_accepted_within_reminder_time",
-        "declines_by_reason",
-        "pressure_reports_by_kind",
-        "registered_iros",
-        "registered_iros_never_asked",
-    ];
-    tables.sort_by_key(|t| ORDER.iter().position(|o| *o == t.measure));
+/// The row an authority's facts go into in one period: the rule the SQL's `areas` table
+/// applies too.
+fn area_key(by: By, code: &str, region: &str, registered: &HashMap<&str, u64>) -> String {
+    match by {
+        By::Region => region.to_owned(),
+        By::Authority if registered.get(code).copied().unwrap_or(0) >= MIN_IROS_FOR_OWN_ROW => {
+            code.to_owned()
+        }
+        By::Authority => format!("region:{region}"),
+    }
 }
 
 /// The rows of one period: every region, or every authority with its own row grouped by
 /// region and followed by the region's other authorities together.
 fn areas_for(
     by: By,
-    authorities: &[(String, String, String)],
+    authorities: &[(&str, &str, &str)],
     registered: &HashMap<&str, u64>,
 ) -> Vec<(String, Area)> {
-    let mut regions: BTreeMap<&str, Vec<&(String, String, String)>> = BTreeMap::new();
+    let mut regions: BTreeMap<&str, Vec<&(&str, &str, &str)>> = BTreeMap::new();
     for a in authorities {
-        regions.entry(a.2.as_str()).or_default().push(a);
+        regions.entry(a.2).or_default().push(a);
     }
     let mut out = Vec::new();
     for (region, mut members) in regions {
@@ -816,17 +817,17 @@ fn areas_for(
                 },
             )),
             By::Authority => {
-                members.sort_by(|a, b| a.1.cmp(&b.1));
-                let (own, rest): (Vec<_>, Vec<_>) = members.into_iter().partition(|a| {
-                    registered.get(a.0.as_str()).copied().unwrap_or(0) >= MIN_IROS_FOR_OWN_ROW
-                });
+                members.sort_by_key(|a| a.1);
+                let (own, rest): (Vec<_>, Vec<_>) = members
+                    .into_iter()
+                    .partition(|(code, _, region)| area_key(by, code, region, registered) == *code);
                 for (code, name, region) in own {
                     out.push((
-                        code.clone(),
+                        code.to_string(),
                         Area {
-                            code: Some(code.clone()),
-                            name: name.clone(),
-                            region: region.clone(),
+                            code: Some(code.to_string()),
+                            name: name.to_string(),
+                            region: region.to_string(),
                         },
                     ));
                 }
@@ -853,8 +854,8 @@ fn table(
     controlled: Controlled,
 ) -> Table {
     Table {
-        measure,
-        columns,
+        measure: measure.to_owned(),
+        columns: columns.into_iter().map(str::to_owned).collect(),
         rows: areas
             .iter()
             .zip(controlled.cells)
@@ -867,7 +868,7 @@ fn table(
             .collect(),
         totals: controlled.column_totals,
         total: controlled.total,
-        rules_applied: controlled.applied,
+        rules_applied: controlled.applied.into_iter().map(str::to_owned).collect(),
     }
 }
 
@@ -902,10 +903,10 @@ mod tests {
 
     #[test]
     fn small_authorities_are_grouped_within_their_region() {
-        let authorities = vec![
-            ("E1".to_owned(), "Bigtown".to_owned(), "North".to_owned()),
-            ("E2".to_owned(), "Smallville".to_owned(), "North".to_owned()),
-            ("E3".to_owned(), "Midcity".to_owned(), "South".to_owned()),
+        let authorities = [
+            ("E1", "Bigtown", "North"),
+            ("E2", "Smallville", "North"),
+            ("E3", "Midcity", "South"),
         ];
         let registered: HashMap<&str, u64> = [("E1", 3), ("E2", 2), ("E3", 7)].into();
         let areas = areas_for(By::Authority, &authorities, &registered);

@@ -1,0 +1,36 @@
+//! What the database benchmarks share: settings for a scratch data directory, and a scratch
+//! PostgreSQL database created for one run and dropped after it.
+
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use iro_advice::config::Settings;
+
+pub fn settings(data: &std::path::Path, url: &str) -> Settings {
+    let vars = [
+        ("IRO_ADVICE_DATA_DIR", data.display().to_string()),
+        ("DATABASE_URL", url.to_owned()),
+    ];
+    Settings::load(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap()
+}
+
+/// Runs `f` with the URL of a new database on `BENCH_DATABASE_URL` (default
+/// postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards; says so and skips
+/// when no server answers.
+pub fn with_scratch_postgres(prefix: &str, f: impl FnOnce(&str)) {
+    let admin = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let Ok(mut conn) = PgConnection::establish(&admin) else {
+        println!("[postgres] skipped: no server at BENCH_DATABASE_URL");
+        return;
+    };
+    let name = format!("{prefix}_{}", std::process::id());
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .unwrap();
+    f(&format!("{}/{name}", admin.rsplit_once('/').unwrap().0));
+    std::thread::sleep(Duration::from_millis(200));
+    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .unwrap();
+}
