@@ -77,7 +77,7 @@ fn run(name: &str, url: &str, queries: usize, cli: (&str, Vec<String>)) {
         diesel::sql_query("ANALYZE").execute(&mut *conn).unwrap();
     }
     let report_settings = ReportSettings {
-        round_totals_to: settings.stats_round_to,
+        round_totals_to: settings.statistics.round_totals_to,
         reminder_routine_minutes: settings.queries.reminder_routine_minutes,
         reminder_urgent_minutes: settings.queries.reminder_urgent_minutes,
     };
@@ -96,7 +96,7 @@ fn run(name: &str, url: &str, queries: usize, cli: (&str, Vec<String>)) {
             from,
             to: Month::of(today),
         };
-        let now = iro_advice::accounts::store::now();
+        let now = iro_advice::db::now();
         let mut times = Vec::new();
         let mut cells = 0;
         for _ in 0..RUNS {

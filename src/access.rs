@@ -17,9 +17,9 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 
 use crate::accounts::domain::{AdviserKind, Role};
 use crate::accounts::store;
+use crate::app::AppState;
 use crate::authorities::AuthorityCode;
 use crate::error::ApiError;
-use crate::server::AppState;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,50 @@ impl FromRequest for Caller {
         ready(req.extensions().get::<Caller>().cloned().ok_or_else(|| {
             ApiError::Internal("a handler asked for a Caller on a public route".into())
         }))
+    }
+}
+
+/// The caller on a route only IROs may call, with the authority every IRO has: services
+/// that act for an IRO take this, so none of them checks for a missing authority.
+#[derive(Debug, Clone)]
+pub struct IroCaller {
+    pub caller: Caller,
+    pub authority: AuthorityCode,
+}
+
+impl std::ops::Deref for IroCaller {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl TryFrom<Caller> for IroCaller {
+    type Error = ApiError;
+
+    fn try_from(caller: Caller) -> Result<Self, ApiError> {
+        match (caller.role, caller.authority.clone()) {
+            (Role::Iro, Some(authority)) => Ok(IroCaller { caller, authority }),
+            // The route table lets only IROs reach a handler that asks for an IroCaller,
+            // and every IRO account is created with an authority.
+            (Role::Iro, None) => Err(ApiError::Internal("an IRO without an authority".into())),
+            _ => Err(ApiError::Internal(
+                "a handler for IROs is reachable by another role".into(),
+            )),
+        }
+    }
+}
+
+impl FromRequest for IroCaller {
+    type Error = ApiError;
+    type Future = Ready<Result<IroCaller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(
+            Caller::from_request(req, payload)
+                .into_inner()
+                .and_then(IroCaller::try_from),
+        )
     }
 }
 

@@ -170,8 +170,8 @@ type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 fn serve(settings: Settings) -> CliResult {
     actix_web::rt::System::new().block_on(async move {
-        let listen = settings.listen;
-        let public_url = settings.public_url.clone();
+        let listen = settings.server.listen;
+        let public_url = settings.server.public_url.clone();
         let profile = settings.profile.clone();
         let app = Application::build(settings).await?;
         tracing::info!(%listen, %public_url, %profile, "serving HTTPS");
@@ -188,11 +188,11 @@ fn demo_seed(
     from: Option<crate::statistics::period::Month>,
     seed: u64,
 ) -> CliResult {
-    if !settings.allow_demo_data {
+    if !settings.server.allow_demo_data {
         return Err(crate::demo::DemoError::Refused(settings.profile.clone()).into());
     }
     let from = from.unwrap_or_else(|| {
-        let today = crate::accounts::store::now().date();
+        let today = crate::db::now().date();
         crate::statistics::period::Month::of(today - chrono::Duration::days(730))
     });
     let db = server::prepare_database(settings)?;

@@ -1,7 +1,10 @@
 //! Settings: embedded `config/default.toml`, a profile overlay, then environment variables.
 //!
-//! Validation happens here, once, so that the rest of the program holds settings that are
-//! known to be usable, and a wrong setting stops the process with one line naming it.
+//! Every setting is declared once, in [`DECLARED`]: its place in the TOML files and the
+//! environment variable laid over it. The environment overlay, the name an error gives, and
+//! the README's settings table (a test compares them) all come from that list. Each section
+//! then parses its raw TOML form into its validated type, so the rest of the program holds
+//! settings known to be usable, and a wrong setting stops the process with one line naming it.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -9,69 +12,110 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::db::DatabaseUrl;
-
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 const EMBEDDED_PROFILES: &[(&str, &str)] = &[
     ("dev", include_str!("../config/dev.toml")),
     ("production", include_str!("../config/production.toml")),
 ];
 
-/// Environment variables and the setting each one overrides.
-pub const ENVIRONMENT: &[(&str, &str, &str)] = &[
-    ("DATABASE_URL", "database", "url"),
-    ("IRO_ADVICE_DATA_DIR", "server", "data_dir"),
-    ("IRO_ADVICE_LISTEN", "server", "listen"),
-    ("IRO_ADVICE_PUBLIC_URL", "server", "public_url"),
-    ("IRO_ADVICE_TLS_CERT", "server", "tls_cert"),
-    ("IRO_ADVICE_TLS_KEY", "server", "tls_key"),
-    ("IRO_ADVICE_WORKERS", "server", "workers"),
-    ("IRO_ADVICE_KEYS_DIR", "accounts", "keys_dir"),
-    (
-        "IRO_ADVICE_MAX_ATTACHMENT_MB",
+/// One setting an operator may change: its `[section] key` in the TOML files and, when it
+/// has one, the environment variable that overrides both files.
+#[derive(Debug, Clone, Copy)]
+pub struct Declaration {
+    pub section: &'static str,
+    pub key: &'static str,
+    pub env: Option<&'static str>,
+}
+
+const fn env(section: &'static str, key: &'static str, var: &'static str) -> Declaration {
+    Declaration {
+        section,
+        key,
+        env: Some(var),
+    }
+}
+
+const fn file(section: &'static str, key: &'static str) -> Declaration {
+    Declaration {
+        section,
+        key,
+        env: None,
+    }
+}
+
+/// Every setting, once. A key in the TOML files that is not here is refused.
+pub const DECLARED: &[Declaration] = &[
+    env("server", "listen", "IRO_ADVICE_LISTEN"),
+    env("server", "public_url", "IRO_ADVICE_PUBLIC_URL"),
+    env("server", "data_dir", "IRO_ADVICE_DATA_DIR"),
+    env("server", "tls_cert", "IRO_ADVICE_TLS_CERT"),
+    env("server", "tls_key", "IRO_ADVICE_TLS_KEY"),
+    file("server", "dev_certificate"),
+    env("server", "workers", "IRO_ADVICE_WORKERS"),
+    file("server", "shutdown_timeout_secs"),
+    file("server", "allow_demo_data"),
+    env("database", "url", "DATABASE_URL"),
+    file("database", "pool_size"),
+    file("database", "connect_timeout_secs"),
+    file("database", "sqlite_busy_timeout_ms"),
+    env("log", "format", "IRO_ADVICE_LOG_FORMAT"),
+    env("log", "level", "IRO_ADVICE_LOG_LEVEL"),
+    file("accounts", "invitation_days"),
+    file("accounts", "access_token_minutes"),
+    file("accounts", "refresh_token_days"),
+    env("accounts", "keys_dir", "IRO_ADVICE_KEYS_DIR"),
+    env(
         "queries",
         "max_attachment_mb",
+        "IRO_ADVICE_MAX_ATTACHMENT_MB",
     ),
-    (
-        "IRO_ADVICE_REMINDER_ROUTINE_MINUTES",
+    env(
         "queries",
         "reminder_routine_minutes",
+        "IRO_ADVICE_REMINDER_ROUTINE_MINUTES",
     ),
-    (
-        "IRO_ADVICE_REMINDER_URGENT_MINUTES",
+    env(
         "queries",
         "reminder_urgent_minutes",
+        "IRO_ADVICE_REMINDER_URGENT_MINUTES",
     ),
-    (
-        "IRO_ADVICE_REMINDER_CHECK_SECS",
+    env(
         "queries",
         "reminder_check_secs",
+        "IRO_ADVICE_REMINDER_CHECK_SECS",
     ),
-    ("IRO_ADVICE_SMTP_URL", "mail", "smtp_url"),
-    ("IRO_ADVICE_SMTP_CA", "mail", "smtp_ca"),
-    ("IRO_ADVICE_MAIL_FROM", "mail", "from"),
-    ("IRO_ADVICE_MAIL_RETRY_BASE_SECS", "mail", "retry_base_secs"),
-    ("IRO_ADVICE_MAIL_POLL_MS", "mail", "poll_interval_ms"),
-    ("IRO_ADVICE_NAIRO_RECIPIENT", "nairo", "recipient"),
-    ("IRO_ADVICE_STATS_ROUND_TO", "statistics", "round_totals_to"),
-    ("IRO_ADVICE_LOG_FORMAT", "log", "format"),
-    ("IRO_ADVICE_LOG_LEVEL", "log", "level"),
+    env("queries", "retention_days", "IRO_ADVICE_RETENTION_DAYS"),
+    env("request_log", "origin", "IRO_ADVICE_LOG_ORIGIN"),
+    env("mail", "smtp_url", "IRO_ADVICE_SMTP_URL"),
+    env("mail", "smtp_ca", "IRO_ADVICE_SMTP_CA"),
+    env("mail", "from", "IRO_ADVICE_MAIL_FROM"),
+    env("mail", "retry_base_secs", "IRO_ADVICE_MAIL_RETRY_BASE_SECS"),
+    env("mail", "poll_interval_ms", "IRO_ADVICE_MAIL_POLL_MS"),
+    env("nairo", "recipient", "IRO_ADVICE_NAIRO_RECIPIENT"),
+    env("statistics", "round_totals_to", "IRO_ADVICE_STATS_ROUND_TO"),
 ];
+
+/// Variables that choose which files are read rather than overriding a setting in them.
+pub const FILE_SELECTORS: &[&str] = &["IRO_ADVICE_PROFILE", "IRO_ADVICE_CONFIG_DIR"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{setting}: {reason}")]
-    Invalid {
-        setting: &'static str,
-        reason: String,
-    },
+    Invalid { setting: String, reason: String },
     #[error("IRO_ADVICE_PROFILE: no profile named {0:?} (no config/{0}.toml and none built in)")]
     UnknownProfile(String),
     #[error("{file}: {reason}")]
     File { file: String, reason: String },
 }
 
-fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+/// A refusal of the setting at `[section] key`, named as an operator would set it: its
+/// environment variable, or `section.key` for a setting only the files hold.
+fn invalid(section: &'static str, key: &'static str, reason: impl Into<String>) -> ConfigError {
+    let setting = DECLARED
+        .iter()
+        .find(|d| d.section == section && d.key == key)
+        .and_then(|d| d.env)
+        .map_or_else(|| format!("{section}.{key}"), str::to_owned);
     ConfigError::Invalid {
         setting,
         reason: reason.into(),
@@ -94,6 +138,34 @@ impl<T> Secret<T> {
 impl<T> fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
+    }
+}
+
+/// Which database, and where. A PostgreSQL URL may hold a password.
+#[derive(Debug, Clone)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(Secret<String>),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(
+                    "sqlite:// needs a file path, e.g. sqlite://./data/iro-advice.db".into(),
+                );
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(Secret::new(url.to_owned())))
+        } else {
+            Err("must start with sqlite:// or postgres://".into())
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres(_))
     }
 }
 
@@ -120,24 +192,42 @@ pub enum TlsSource {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub profile: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub accounts: AccountSettings,
+    pub queries: QuerySettings,
+    pub request_log: RequestLogSettings,
+    pub mail: MailSettings,
+    pub nairo: NairoSettings,
+    pub statistics: StatisticsSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
     pub listen: SocketAddr,
+    /// The service's own address, without a trailing slash.
     pub public_url: String,
     pub data_dir: PathBuf,
     pub tls: TlsSource,
+    /// 0: one per core.
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
     pub allow_demo_data: bool,
-    pub database: DatabaseSettings,
-    pub log_format: LogFormat,
-    pub log_level: String,
-    pub accounts: AccountSettings,
-    pub queries: QuerySettings,
-    pub mail: MailSettings,
-    pub nairo_recipient: Option<String>,
-    /// National and regional totals in statistics are rounded to a multiple of this (1: none).
-    pub stats_round_to: u64,
-    /// The request log's checkpoint origin (and signing key name).
-    pub log_origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: DatabaseUrl,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+    pub sqlite_busy_timeout_ms: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
 }
 
 #[derive(Debug, Clone)]
@@ -154,7 +244,14 @@ pub struct QuerySettings {
     pub reminder_routine_minutes: i64,
     pub reminder_urgent_minutes: i64,
     pub reminder_check_secs: u64,
+    /// 0 keeps content until an erasure request.
     pub retention_days: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestLogSettings {
+    /// The checkpoint origin (and signing key name).
+    pub origin: String,
 }
 
 #[derive(Debug, Clone)]
@@ -167,14 +264,18 @@ pub struct MailSettings {
 }
 
 #[derive(Debug, Clone)]
-pub struct DatabaseSettings {
-    pub url: DatabaseUrl,
-    pub pool_size: u32,
-    pub connect_timeout_secs: u64,
-    pub sqlite_busy_timeout_ms: u32,
+pub struct NairoSettings {
+    /// NAIRO's age X25519 recipient, served to clients.
+    pub recipient: Option<String>,
 }
 
-// The raw shape of the TOML files, before validation.
+#[derive(Debug, Clone)]
+pub struct StatisticsSettings {
+    /// National and regional totals are rounded to a multiple of this (1: none).
+    pub round_totals_to: u64,
+}
+
+// The raw shape of the TOML files, before validation: one struct per section.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSettings {
@@ -266,6 +367,290 @@ struct RawStatistics {
     round_totals_to: u64,
 }
 
+fn readable_file(section: &'static str, key: &'static str, path: &Path) -> Result<(), ConfigError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(invalid(
+            section,
+            key,
+            format!("{} is not a readable file", path.display()),
+        ))
+    }
+}
+
+/// The server section needs the profile's name only to say why a certificate is missing.
+impl TryFrom<(RawServer, &str)> for ServerSettings {
+    type Error = ConfigError;
+
+    fn try_from((raw, profile): (RawServer, &str)) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+            invalid(
+                "server",
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:8443", raw.listen),
+            )
+        })?;
+        let public_url = raw.public_url.trim_end_matches('/').to_owned();
+        if !public_url.starts_with("https://") || public_url.len() <= "https://".len() {
+            return Err(invalid(
+                "server",
+                "public_url",
+                "must be an https:// address",
+            ));
+        }
+        if raw.data_dir.is_empty() {
+            return Err(invalid("server", "data_dir", "must not be empty"));
+        }
+        let tls = match (raw.tls_cert.is_empty(), raw.tls_key.is_empty()) {
+            (false, false) => {
+                let files = TlsFiles {
+                    cert: PathBuf::from(raw.tls_cert),
+                    key: PathBuf::from(raw.tls_key),
+                };
+                readable_file("server", "tls_cert", &files.cert)?;
+                readable_file("server", "tls_key", &files.key)?;
+                TlsSource::Files(files)
+            }
+            (true, true) if raw.dev_certificate => TlsSource::Generated,
+            (true, true) => {
+                return Err(invalid(
+                    "server",
+                    "tls_cert",
+                    format!(
+                        "a certificate is required under the {profile} profile \
+                         (set IRO_ADVICE_TLS_CERT and IRO_ADVICE_TLS_KEY to PEM files)"
+                    ),
+                ))
+            }
+            (false, true) => {
+                return Err(invalid(
+                    "server",
+                    "tls_key",
+                    "IRO_ADVICE_TLS_CERT is set but its key is not",
+                ))
+            }
+            (true, false) => {
+                return Err(invalid(
+                    "server",
+                    "tls_cert",
+                    "IRO_ADVICE_TLS_KEY is set but the certificate is not",
+                ))
+            }
+        };
+        Ok(ServerSettings {
+            listen,
+            public_url,
+            data_dir: PathBuf::from(raw.data_dir),
+            tls,
+            workers: raw.workers,
+            shutdown_timeout_secs: raw.shutdown_timeout_secs,
+            allow_demo_data: raw.allow_demo_data,
+        })
+    }
+}
+
+/// An empty URL means the SQLite file in the data directory.
+impl TryFrom<(RawDatabase, &ServerSettings)> for DatabaseSettings {
+    type Error = ConfigError;
+
+    fn try_from((raw, server): (RawDatabase, &ServerSettings)) -> Result<Self, ConfigError> {
+        let url = if raw.url.is_empty() {
+            format!(
+                "sqlite://{}",
+                server.data_dir.join("iro-advice.db").display()
+            )
+        } else {
+            raw.url
+        };
+        let url = DatabaseUrl::parse(&url).map_err(|reason| invalid("database", "url", reason))?;
+        if raw.pool_size == 0 {
+            return Err(invalid("database", "pool_size", "must be at least 1"));
+        }
+        Ok(DatabaseSettings {
+            url,
+            pool_size: raw.pool_size,
+            connect_timeout_secs: raw.connect_timeout_secs.max(1),
+            sqlite_busy_timeout_ms: raw.sqlite_busy_timeout_ms,
+        })
+    }
+}
+
+impl TryFrom<RawLog> for LogSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawLog) -> Result<Self, ConfigError> {
+        let format = match raw.format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(invalid(
+                    "log",
+                    "format",
+                    format!("{other:?} is neither \"text\" nor \"json\""),
+                ))
+            }
+        };
+        if tracing_subscriber::EnvFilter::try_new(&raw.level).is_err() {
+            return Err(invalid("log", "level", "is not a level or filter"));
+        }
+        Ok(LogSettings {
+            format,
+            level: raw.level,
+        })
+    }
+}
+
+/// An empty keys directory means `<data dir>/keys`.
+impl TryFrom<(RawAccounts, &ServerSettings)> for AccountSettings {
+    type Error = ConfigError;
+
+    fn try_from((raw, server): (RawAccounts, &ServerSettings)) -> Result<Self, ConfigError> {
+        for (key, value) in [
+            ("invitation_days", raw.invitation_days),
+            ("access_token_minutes", raw.access_token_minutes),
+            ("refresh_token_days", raw.refresh_token_days),
+        ] {
+            if value < 1 {
+                return Err(invalid("accounts", key, "must be at least 1"));
+            }
+        }
+        let keys_dir = if raw.keys_dir.is_empty() {
+            server.data_dir.join("keys")
+        } else {
+            PathBuf::from(raw.keys_dir)
+        };
+        Ok(AccountSettings {
+            invitation_days: raw.invitation_days,
+            access_token_minutes: raw.access_token_minutes,
+            refresh_token_days: raw.refresh_token_days,
+            keys_dir,
+        })
+    }
+}
+
+impl TryFrom<RawQueries> for QuerySettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawQueries) -> Result<Self, ConfigError> {
+        if raw.max_attachment_mb == 0 || raw.max_attachment_mb > 4096 {
+            return Err(invalid(
+                "queries",
+                "max_attachment_mb",
+                "must be from 1 to 4096",
+            ));
+        }
+        for (key, value) in [
+            ("reminder_routine_minutes", raw.reminder_routine_minutes),
+            ("reminder_urgent_minutes", raw.reminder_urgent_minutes),
+            ("retention_days", raw.retention_days),
+        ] {
+            if value < 0 {
+                return Err(invalid("queries", key, "cannot be negative"));
+            }
+        }
+        Ok(QuerySettings {
+            max_attachment_bytes: raw.max_attachment_mb * 1024 * 1024,
+            reminder_routine_minutes: raw.reminder_routine_minutes,
+            reminder_urgent_minutes: raw.reminder_urgent_minutes,
+            reminder_check_secs: raw.reminder_check_secs.max(1),
+            retention_days: raw.retention_days,
+        })
+    }
+}
+
+/// An empty origin is derived from the public URL.
+impl TryFrom<(RawRequestLog, &ServerSettings)> for RequestLogSettings {
+    type Error = ConfigError;
+
+    fn try_from((raw, server): (RawRequestLog, &ServerSettings)) -> Result<Self, ConfigError> {
+        let origin = if raw.origin.is_empty() {
+            format!("{}/log", server.public_url.trim_start_matches("https://"))
+        } else {
+            raw.origin
+        };
+        // The origin is the first line of every checkpoint and the signing key's name in
+        // the note format, where '+' separates fields and spaces end them.
+        if origin.contains(|c: char| c == '+' || c.is_whitespace() || c.is_control()) {
+            return Err(invalid(
+                "request_log",
+                "origin",
+                "must not contain '+' or spaces",
+            ));
+        }
+        Ok(RequestLogSettings { origin })
+    }
+}
+
+impl TryFrom<RawMail> for MailSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawMail) -> Result<Self, ConfigError> {
+        let smtp_url = if raw.smtp_url.is_empty() {
+            None
+        } else if raw.smtp_url.starts_with("smtp://") || raw.smtp_url.starts_with("smtps://") {
+            Some(Secret::new(raw.smtp_url))
+        } else {
+            return Err(invalid(
+                "mail",
+                "smtp_url",
+                "must start with smtp:// or smtps://",
+            ));
+        };
+        let smtp_ca = Some(raw.smtp_ca)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        if let Some(ca) = &smtp_ca {
+            readable_file("mail", "smtp_ca", ca)?;
+        }
+        if raw.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("mail", "from", "is not a mailbox"));
+        }
+        Ok(MailSettings {
+            smtp_url,
+            smtp_ca,
+            from: raw.from,
+            retry_base_secs: raw.retry_base_secs.max(1),
+            poll_interval_ms: raw.poll_interval_ms.max(10),
+        })
+    }
+}
+
+impl TryFrom<RawNairo> for NairoSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawNairo) -> Result<Self, ConfigError> {
+        let recipient = Some(raw.recipient.trim().to_owned()).filter(|r| !r.is_empty());
+        if let Some(r) = &recipient {
+            if r.parse::<age::x25519::Recipient>().is_err() {
+                return Err(invalid(
+                    "nairo",
+                    "recipient",
+                    "must be an age X25519 recipient (age1...)",
+                ));
+            }
+        }
+        Ok(NairoSettings { recipient })
+    }
+}
+
+impl TryFrom<RawStatistics> for StatisticsSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawStatistics) -> Result<Self, ConfigError> {
+        if raw.round_totals_to == 0 || raw.round_totals_to > 100 {
+            return Err(invalid(
+                "statistics",
+                "round_totals_to",
+                "must be from 1 (no rounding) to 100",
+            ));
+        }
+        Ok(StatisticsSettings {
+            round_totals_to: raw.round_totals_to,
+        })
+    }
+}
+
 impl Settings {
     /// Loads settings from the process environment and `./config` (or `IRO_ADVICE_CONFIG_DIR`).
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -283,10 +668,10 @@ impl Settings {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(invalid(
-                "IRO_ADVICE_PROFILE",
-                "only letters, digits, '-' and '_' are allowed",
-            ));
+            return Err(ConfigError::Invalid {
+                setting: "IRO_ADVICE_PROFILE".into(),
+                reason: "only letters, digits, '-' and '_' are allowed".into(),
+            });
         }
         let config_dir = lookup("IRO_ADVICE_CONFIG_DIR").unwrap_or_else(|| "config".to_owned());
 
@@ -300,23 +685,7 @@ impl Settings {
             },
         };
         merge(&mut merged, overlay);
-        for (var, section, key) in ENVIRONMENT {
-            if let Some(value) = lookup(var) {
-                let table = merged
-                    .entry(section.to_string())
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                if let toml::Value::Table(t) = table {
-                    let typed = match t.get(*key) {
-                        Some(toml::Value::Integer(_)) => value
-                            .parse::<i64>()
-                            .map(toml::Value::Integer)
-                            .map_err(|_| invalid(var, "must be a whole number"))?,
-                        _ => toml::Value::String(value),
-                    };
-                    t.insert(key.to_string(), typed);
-                }
-            }
-        }
+        overlay_environment(&mut merged, &lookup)?;
         let raw: RawSettings =
             toml::Value::Table(merged)
                 .try_into()
@@ -324,234 +693,65 @@ impl Settings {
                     file: format!("config/default.toml + config/{profile}.toml"),
                     reason: e.message().to_owned(),
                 })?;
-        Self::validate(profile, raw)
+        Self::try_from((raw, profile))
     }
+}
 
-    fn validate(profile: String, raw: RawSettings) -> Result<Self, ConfigError> {
-        let listen: SocketAddr = raw.server.listen.parse().map_err(|_| {
-            invalid(
-                "IRO_ADVICE_LISTEN",
-                format!(
-                    "{:?} is not an address like 127.0.0.1:8443",
-                    raw.server.listen
-                ),
-            )
-        })?;
-        let public_url = raw.server.public_url.trim_end_matches('/').to_owned();
-        if !public_url.starts_with("https://") || public_url.len() <= "https://".len() {
-            return Err(invalid(
-                "IRO_ADVICE_PUBLIC_URL",
-                "must be an https:// address",
-            ));
-        }
-        if raw.server.data_dir.is_empty() {
-            return Err(invalid("IRO_ADVICE_DATA_DIR", "must not be empty"));
-        }
-        let data_dir = PathBuf::from(&raw.server.data_dir);
+impl TryFrom<(RawSettings, String)> for Settings {
+    type Error = ConfigError;
 
-        let tls = match (
-            raw.server.tls_cert.is_empty(),
-            raw.server.tls_key.is_empty(),
-        ) {
-            (false, false) => TlsSource::Files(TlsFiles {
-                cert: PathBuf::from(raw.server.tls_cert),
-                key: PathBuf::from(raw.server.tls_key),
-            }),
-            (true, true) if raw.server.dev_certificate => TlsSource::Generated,
-            (true, true) => {
-                return Err(invalid(
-                    "IRO_ADVICE_TLS_CERT",
-                    format!(
-                        "a certificate is required under the {profile} profile \
-                         (set IRO_ADVICE_TLS_CERT and IRO_ADVICE_TLS_KEY to PEM files)"
-                    ),
-                ))
-            }
-            (false, true) => {
-                return Err(invalid(
-                    "IRO_ADVICE_TLS_KEY",
-                    "IRO_ADVICE_TLS_CERT is set but its key is not",
-                ))
-            }
-            (true, false) => {
-                return Err(invalid(
-                    "IRO_ADVICE_TLS_CERT",
-                    "IRO_ADVICE_TLS_KEY is set but the certificate is not",
-                ))
-            }
-        };
-        if let TlsSource::Files(files) = &tls {
-            if !files.cert.is_file() {
-                return Err(invalid(
-                    "IRO_ADVICE_TLS_CERT",
-                    format!("{} is not a readable file", files.cert.display()),
-                ));
-            }
-            if !files.key.is_file() {
-                return Err(invalid(
-                    "IRO_ADVICE_TLS_KEY",
-                    format!("{} is not a readable file", files.key.display()),
-                ));
-            }
-        }
-
-        let database_url = if raw.database.url.is_empty() {
-            format!("sqlite://{}", data_dir.join("iro-advice.db").display())
-        } else {
-            raw.database.url
-        };
-        let url =
-            DatabaseUrl::parse(&database_url).map_err(|reason| invalid("DATABASE_URL", reason))?;
-        if raw.database.pool_size == 0 {
-            return Err(invalid("database.pool_size", "must be at least 1"));
-        }
-
-        let log_format = match raw.log.format.as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => {
-                return Err(invalid(
-                    "IRO_ADVICE_LOG_FORMAT",
-                    format!("{other:?} is neither \"text\" nor \"json\""),
-                ))
-            }
-        };
-        let log_level = raw.log.level;
-        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-            return Err(invalid("IRO_ADVICE_LOG_LEVEL", "is not a level or filter"));
-        }
-
-        let smtp_url = if raw.mail.smtp_url.is_empty() {
-            None
-        } else if raw.mail.smtp_url.starts_with("smtp://")
-            || raw.mail.smtp_url.starts_with("smtps://")
-        {
-            Some(Secret::new(raw.mail.smtp_url))
-        } else {
-            return Err(invalid(
-                "IRO_ADVICE_SMTP_URL",
-                "must start with smtp:// or smtps://",
-            ));
-        };
-        let smtp_ca = Some(raw.mail.smtp_ca)
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from);
-        if let Some(ca) = &smtp_ca {
-            if !ca.is_file() {
-                return Err(invalid(
-                    "IRO_ADVICE_SMTP_CA",
-                    format!("{} is not a readable file", ca.display()),
-                ));
-            }
-        }
-        if raw.mail.from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(invalid("IRO_ADVICE_MAIL_FROM", "is not a mailbox"));
-        }
-        for (setting, value) in [
-            ("accounts.invitation_days", raw.accounts.invitation_days),
-            (
-                "accounts.access_token_minutes",
-                raw.accounts.access_token_minutes,
-            ),
-            (
-                "accounts.refresh_token_days",
-                raw.accounts.refresh_token_days,
-            ),
-        ] {
-            if value < 1 {
-                return Err(invalid(setting, "must be at least 1"));
-            }
-        }
-        if raw.queries.max_attachment_mb == 0 || raw.queries.max_attachment_mb > 4096 {
-            return Err(invalid(
-                "IRO_ADVICE_MAX_ATTACHMENT_MB",
-                "must be from 1 to 4096",
-            ));
-        }
-        if raw.queries.reminder_routine_minutes < 0 || raw.queries.reminder_urgent_minutes < 0 {
-            return Err(invalid(
-                "IRO_ADVICE_REMINDER_ROUTINE_MINUTES",
-                "reminder times cannot be negative",
-            ));
-        }
-        if raw.queries.retention_days < 0 {
-            return Err(invalid("IRO_ADVICE_RETENTION_DAYS", "cannot be negative"));
-        }
-        let log_origin = if raw.request_log.origin.is_empty() {
-            format!("{}/log", public_url.trim_start_matches("https://"))
-        } else {
-            raw.request_log.origin.clone()
-        };
-        if log_origin.contains(|c: char| c == '+' || c.is_whitespace() || c.is_control()) {
-            return Err(invalid(
-                "IRO_ADVICE_LOG_ORIGIN",
-                "must not contain '+' or spaces",
-            ));
-        }
-        let keys_dir = if raw.accounts.keys_dir.is_empty() {
-            data_dir.join("keys")
-        } else {
-            PathBuf::from(raw.accounts.keys_dir)
-        };
-        let nairo_recipient = Some(raw.nairo.recipient.trim().to_owned()).filter(|r| !r.is_empty());
-        if let Some(r) = &nairo_recipient {
-            if r.parse::<age::x25519::Recipient>().is_err() {
-                return Err(invalid(
-                    "IRO_ADVICE_NAIRO_RECIPIENT",
-                    "must be an age X25519 recipient (age1...)",
-                ));
-            }
-        }
-
-        if raw.statistics.round_totals_to == 0 || raw.statistics.round_totals_to > 100 {
-            return Err(invalid(
-                "IRO_ADVICE_STATS_ROUND_TO",
-                "must be from 1 (no rounding) to 100",
-            ));
-        }
-
+    fn try_from((raw, profile): (RawSettings, String)) -> Result<Self, ConfigError> {
+        let server = ServerSettings::try_from((raw.server, profile.as_str()))?;
         Ok(Settings {
+            database: DatabaseSettings::try_from((raw.database, &server))?,
+            log: raw.log.try_into()?,
+            accounts: AccountSettings::try_from((raw.accounts, &server))?,
+            queries: raw.queries.try_into()?,
+            request_log: RequestLogSettings::try_from((raw.request_log, &server))?,
+            mail: raw.mail.try_into()?,
+            nairo: raw.nairo.try_into()?,
+            statistics: raw.statistics.try_into()?,
+            server,
             profile,
-            listen,
-            public_url,
-            data_dir,
-            tls,
-            workers: raw.server.workers,
-            shutdown_timeout_secs: raw.server.shutdown_timeout_secs,
-            allow_demo_data: raw.server.allow_demo_data,
-            database: DatabaseSettings {
-                url,
-                pool_size: raw.database.pool_size,
-                connect_timeout_secs: raw.database.connect_timeout_secs.max(1),
-                sqlite_busy_timeout_ms: raw.database.sqlite_busy_timeout_ms,
-            },
-            log_format,
-            log_level,
-            accounts: AccountSettings {
-                invitation_days: raw.accounts.invitation_days,
-                access_token_minutes: raw.accounts.access_token_minutes,
-                refresh_token_days: raw.accounts.refresh_token_days,
-                keys_dir,
-            },
-            queries: QuerySettings {
-                max_attachment_bytes: raw.queries.max_attachment_mb * 1024 * 1024,
-                reminder_routine_minutes: raw.queries.reminder_routine_minutes,
-                reminder_urgent_minutes: raw.queries.reminder_urgent_minutes,
-                reminder_check_secs: raw.queries.reminder_check_secs.max(1),
-                retention_days: raw.queries.retention_days,
-            },
-            mail: MailSettings {
-                smtp_url,
-                smtp_ca,
-                from: raw.mail.from,
-                retry_base_secs: raw.mail.retry_base_secs.max(1),
-                poll_interval_ms: raw.mail.poll_interval_ms.max(10),
-            },
-            nairo_recipient,
-            stats_round_to: raw.statistics.round_totals_to,
-            log_origin,
         })
     }
+}
+
+/// Lays each declared variable that is set over its TOML key, typed as the default is, so
+/// `IRO_ADVICE_WORKERS=many` is refused by name rather than deep inside deserialisation.
+fn overlay_environment(
+    merged: &mut toml::Table,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for d in DECLARED {
+        let Some(var) = d.env else { continue };
+        let Some(value) = lookup(var) else { continue };
+        let section = merged
+            .entry(d.section.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(table) = section else {
+            return Err(ConfigError::File {
+                file: "config".into(),
+                reason: format!("[{}] is not a table", d.section),
+            });
+        };
+        let typed = match table.get(d.key) {
+            // Every number the service takes is a count, a size or a time: none is negative.
+            Some(toml::Value::Integer(_)) => value
+                .trim()
+                .parse::<u32>()
+                .map(|n| toml::Value::Integer(n.into()))
+                .map_err(|_| invalid(d.section, d.key, "must be a whole number, 0 or more"))?,
+            Some(toml::Value::Boolean(_)) => value
+                .trim()
+                .parse::<bool>()
+                .map(toml::Value::Boolean)
+                .map_err(|_| invalid(d.section, d.key, "must be true or false"))?,
+            _ => toml::Value::String(value),
+        };
+        table.insert(d.key.to_owned(), typed);
+    }
+    Ok(())
 }
 
 fn parse_toml(file: &str, text: &str) -> Result<toml::Table, ConfigError> {
@@ -575,7 +775,7 @@ fn merge(base: &mut toml::Table, overlay: toml::Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use std::collections::{BTreeSet, HashMap};
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = vars
@@ -589,10 +789,10 @@ mod tests {
     fn dev_profile_defaults_to_sqlite_and_a_generated_certificate() {
         let s = load(&[("IRO_ADVICE_CONFIG_DIR", "/nonexistent")]).unwrap();
         assert_eq!(s.profile, "dev");
-        assert_eq!(s.listen.to_string(), "127.0.0.1:8443");
-        assert!(matches!(s.tls, TlsSource::Generated));
-        assert_eq!(s.database.url.backend(), crate::db::Backend::Sqlite);
-        assert!(s.allow_demo_data);
+        assert_eq!(s.server.listen.to_string(), "127.0.0.1:8443");
+        assert!(matches!(s.server.tls, TlsSource::Generated));
+        assert!(!s.database.url.is_postgres());
+        assert!(s.server.allow_demo_data);
     }
 
     #[test]
@@ -609,27 +809,132 @@ mod tests {
             ("DATABASE_URL", "postgres://u@localhost/x"),
         ])
         .unwrap();
-        assert_eq!(s.listen.port(), 9000);
-        assert_eq!(s.workers, 3);
-        assert_eq!(s.database.url.backend(), crate::db::Backend::Postgres);
+        assert_eq!(s.server.listen.port(), 9000);
+        assert_eq!(s.server.workers, 3);
+        assert!(s.database.url.is_postgres());
         let err = load(&[("IRO_ADVICE_WORKERS", "many")]).unwrap_err();
         assert!(err.to_string().starts_with("IRO_ADVICE_WORKERS:"));
     }
 
-    #[test]
-    fn bad_values_name_their_setting() {
-        for (var, value) in [
-            ("IRO_ADVICE_LISTEN", "nowhere"),
-            ("DATABASE_URL", "mysql://x"),
-            ("IRO_ADVICE_PUBLIC_URL", "http://plain"),
-            ("IRO_ADVICE_LOG_FORMAT", "xml"),
-            ("IRO_ADVICE_SMTP_URL", "ftp://x"),
-            ("IRO_ADVICE_NAIRO_RECIPIENT", "not-a-key"),
-            ("IRO_ADVICE_PROFILE", "nosuch"),
-        ] {
-            let err = load(&[(var, value)]).unwrap_err().to_string();
-            assert!(err.starts_with(var), "{var}: {err}");
+    /// A value for every variable that differs from its default and is valid, and one that
+    /// is not. Files that must exist are this source file.
+    fn values(var: &str) -> (&'static str, Option<&'static str>) {
+        let here = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        match var {
+            "IRO_ADVICE_LISTEN" => ("0.0.0.0:9443", Some("nowhere")),
+            "IRO_ADVICE_PUBLIC_URL" => ("https://advice.example.org", Some("http://plain")),
+            "IRO_ADVICE_DATA_DIR" => ("/srv/iro", Some("")),
+            "IRO_ADVICE_TLS_CERT" | "IRO_ADVICE_TLS_KEY" => (here, Some("/nonexistent/cert.pem")),
+            "IRO_ADVICE_WORKERS" => ("3", Some("many")),
+            "DATABASE_URL" => ("postgres://u@db/x", Some("mysql://x")),
+            "IRO_ADVICE_LOG_FORMAT" => ("json", Some("xml")),
+            "IRO_ADVICE_LOG_LEVEL" => ("debug", Some("[[[")),
+            // Any path will do; an empty one means the default.
+            "IRO_ADVICE_KEYS_DIR" => ("/srv/keys", None),
+            "IRO_ADVICE_MAX_ATTACHMENT_MB" => ("10", Some("0")),
+            "IRO_ADVICE_REMINDER_ROUTINE_MINUTES" | "IRO_ADVICE_REMINDER_URGENT_MINUTES" => {
+                ("7", Some("-1"))
+            }
+            "IRO_ADVICE_REMINDER_CHECK_SECS" => ("5", Some("-5")),
+            "IRO_ADVICE_RETENTION_DAYS" => ("30", Some("-5")),
+            "IRO_ADVICE_LOG_ORIGIN" => ("advice.example.org/log", Some("a + b")),
+            "IRO_ADVICE_SMTP_URL" => ("smtps://mail:465", Some("ftp://x")),
+            "IRO_ADVICE_SMTP_CA" => (here, Some("/nonexistent/ca.pem")),
+            "IRO_ADVICE_MAIL_FROM" => ("Advice <a@example.org>", Some("not a mailbox")),
+            "IRO_ADVICE_MAIL_RETRY_BASE_SECS" | "IRO_ADVICE_MAIL_POLL_MS" => ("77", Some("soon")),
+            "IRO_ADVICE_NAIRO_RECIPIENT" => (
+                "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+                Some("not-a-key"),
+            ),
+            "IRO_ADVICE_STATS_ROUND_TO" => ("10", Some("0")),
+            other => panic!("no test values for {other}: add them here"),
         }
+    }
+
+    #[test]
+    fn every_variable_changes_its_setting_and_a_bad_value_names_it() {
+        let base = format!("{:?}", load(&[]).unwrap());
+        for d in DECLARED {
+            let Some(var) = d.env else { continue };
+            let (good, bad) = values(var);
+            // The key and certificate are only taken in pairs.
+            let pair = match var {
+                "IRO_ADVICE_TLS_CERT" => Some(("IRO_ADVICE_TLS_KEY", good)),
+                "IRO_ADVICE_TLS_KEY" => Some(("IRO_ADVICE_TLS_CERT", good)),
+                _ => None,
+            };
+            let mut vars = vec![(var, good)];
+            vars.extend(pair);
+            let changed = format!(
+                "{:?}",
+                load(&vars).unwrap_or_else(|e| panic!("{var}={good}: {e}"))
+            );
+            assert_ne!(changed, base, "{var} changed nothing");
+
+            let Some(bad) = bad else { continue };
+            let mut vars = vec![(var, bad)];
+            vars.extend(pair);
+            let err = load(&vars)
+                .expect_err(&format!("{var}={bad:?} was accepted"))
+                .to_string();
+            assert!(err.starts_with(&format!("{var}:")), "{var}={bad:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+
+    #[test]
+    fn retention_and_origin_come_from_the_environment() {
+        let s = load(&[
+            ("IRO_ADVICE_RETENTION_DAYS", "30"),
+            ("IRO_ADVICE_LOG_ORIGIN", "advice.example.org/log"),
+        ])
+        .unwrap();
+        assert_eq!(s.queries.retention_days, 30);
+        assert_eq!(s.request_log.origin, "advice.example.org/log");
+    }
+
+    #[test]
+    fn the_readme_documents_exactly_the_declared_variables() {
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("README has a Configuration section");
+        let documented: BTreeSet<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .filter_map(|l| l.split('|').nth(1))
+            .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+            .collect();
+        let declared: BTreeSet<&str> = DECLARED
+            .iter()
+            .filter_map(|d| d.env)
+            .chain(FILE_SELECTORS.iter().copied())
+            .collect();
+        assert_eq!(documented, declared);
+    }
+
+    #[test]
+    fn every_declared_key_is_in_the_default_file_and_no_other() {
+        let defaults = parse_toml("default", DEFAULT_TOML).unwrap();
+        let mut in_file = BTreeSet::new();
+        for (section, table) in &defaults {
+            for key in table.as_table().unwrap().keys() {
+                in_file.insert((section.clone(), key.clone()));
+            }
+        }
+        let declared: BTreeSet<(String, String)> = DECLARED
+            .iter()
+            .map(|d| (d.section.to_owned(), d.key.to_owned()))
+            .collect();
+        assert_eq!(in_file, declared);
+    }
+
+    #[test]
+    fn file_only_settings_are_named_by_their_path() {
+        let err = invalid("database", "pool_size", "must be at least 1").to_string();
+        assert_eq!(err, "database.pool_size: must be at least 1");
     }
 
     #[test]

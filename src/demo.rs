@@ -19,8 +19,8 @@ use diesel::prelude::*;
 
 use crate::accounts::domain::Password;
 use crate::accounts::passwords;
-use crate::accounts::store::now;
 use crate::authorities;
+use crate::db::now;
 use crate::db::schema::{accounts, pressure_reports, queries, query_declines};
 use crate::db::{on_backend, write_transaction, DbConnection};
 use crate::log::store::{append_batch, BatchLeaf};

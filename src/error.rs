@@ -29,6 +29,70 @@ pub struct Problem {
     pub detail: Option<String>,
 }
 
+macro_rules! problem_types {
+    ($($variant:ident = $slug:literal, $title:literal;)*) => {
+        /// Every kind of problem the API reports: the closed set of `type`s a client may
+        /// match on. A slug never changes once published.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemType {
+            $($variant,)*
+        }
+
+        impl ProblemType {
+            pub const ALL: &'static [ProblemType] = &[$(ProblemType::$variant,)*];
+
+            /// The last segment of the problem `type`.
+            pub fn slug(self) -> &'static str {
+                match self {
+                    $(ProblemType::$variant => $slug,)*
+                }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(ProblemType::$variant => $title,)*
+                }
+            }
+
+            /// The full `type` URI.
+            pub fn uri(self) -> String {
+                problem_type(self.slug())
+            }
+        }
+    };
+}
+
+problem_types! {
+    NotFound = "not-found", "Not found";
+    MethodNotAllowed = "method-not-allowed", "Method not allowed";
+    BadRequest = "bad-request", "Bad request";
+    InvalidJson = "invalid-json", "Invalid JSON body";
+    PayloadTooLarge = "payload-too-large", "Request body too large";
+    UnsupportedMediaType = "unsupported-media-type", "Unsupported media type";
+    ServiceUnavailable = "service-unavailable", "Service unavailable";
+    Unauthenticated = "unauthenticated", "Authentication required";
+    Forbidden = "forbidden", "Forbidden";
+    TotpEnrolmentRequired = "totp-enrolment-required", "TOTP enrolment required";
+    TooManyAttempts = "too-many-attempts", "Too many attempts";
+    Internal = "internal", "Internal error";
+    NotAge = "not-age", "Not an acceptable age file";
+    WeakPassword = "weak-password", "Password too weak";
+    InvalidInvitation = "invalid-invitation", "Invalid invitation";
+    AccountExists = "account-exists", "Account exists";
+    CannotChangeOwnStatus = "cannot-change-own-status", "Cannot change own status";
+    TotpAlreadyEnabled = "totp-already-enabled", "TOTP already enabled";
+    TotpNotStarted = "totp-not-started", "TOTP enrolment not started";
+    TotpCodeInvalid = "totp-code-invalid", "TOTP code invalid";
+    AdviserNotEligible = "adviser-not-eligible", "Adviser not eligible";
+    MessagesMismatch = "messages-mismatch", "Messages do not match the query";
+    QueryState = "query-state", "Not possible in the query's state";
+    UploadIncomplete = "upload-incomplete", "Upload incomplete";
+    InvalidDate = "invalid-date", "Invalid date";
+    NairoRecipientUnset = "nairo-recipient-unset", "No NAIRO key configured";
+    InvalidProofRequest = "invalid-proof-request", "Invalid proof request";
+    InvalidStatisticsRequest = "invalid-statistics-request", "Invalid statistics request";
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("not found")]
@@ -53,11 +117,11 @@ pub enum ApiError {
     TotpEnrolmentRequired,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
-    /// A refusal particular to one endpoint, with its own stable slug.
+    /// A refusal particular to one endpoint, with its own problem type.
     #[error("{detail}")]
     Rejected {
         status: StatusCode,
-        slug: &'static str,
+        problem: ProblemType,
         detail: String,
     },
     #[error("internal error")]
@@ -65,41 +129,28 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The last segment of the problem `type`; never changes once published.
-    pub fn slug(&self) -> &'static str {
+    /// What kind of problem this is.
+    pub fn problem_type(&self) -> ProblemType {
         match self {
-            ApiError::NotFound => "not-found",
-            ApiError::MethodNotAllowed => "method-not-allowed",
-            ApiError::BadRequest(_) => "bad-request",
-            ApiError::InvalidJson(_) => "invalid-json",
-            ApiError::PayloadTooLarge { .. } => "payload-too-large",
-            ApiError::UnsupportedMediaType { .. } => "unsupported-media-type",
-            ApiError::Unavailable => "service-unavailable",
-            ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Forbidden => "forbidden",
-            ApiError::TotpEnrolmentRequired => "totp-enrolment-required",
-            ApiError::TooManyAttempts { .. } => "too-many-attempts",
-            ApiError::Rejected { slug, .. } => slug,
-            ApiError::Internal(_) => "internal",
+            ApiError::NotFound => ProblemType::NotFound,
+            ApiError::MethodNotAllowed => ProblemType::MethodNotAllowed,
+            ApiError::BadRequest(_) => ProblemType::BadRequest,
+            ApiError::InvalidJson(_) => ProblemType::InvalidJson,
+            ApiError::PayloadTooLarge { .. } => ProblemType::PayloadTooLarge,
+            ApiError::UnsupportedMediaType { .. } => ProblemType::UnsupportedMediaType,
+            ApiError::Unavailable => ProblemType::ServiceUnavailable,
+            ApiError::Unauthenticated => ProblemType::Unauthenticated,
+            ApiError::Forbidden => ProblemType::Forbidden,
+            ApiError::TotpEnrolmentRequired => ProblemType::TotpEnrolmentRequired,
+            ApiError::TooManyAttempts { .. } => ProblemType::TooManyAttempts,
+            ApiError::Rejected { problem, .. } => *problem,
+            ApiError::Internal(_) => ProblemType::Internal,
         }
     }
 
-    fn title(&self) -> &'static str {
-        match self {
-            ApiError::NotFound => "Not found",
-            ApiError::MethodNotAllowed => "Method not allowed",
-            ApiError::BadRequest(_) => "Bad request",
-            ApiError::InvalidJson(_) => "Invalid JSON body",
-            ApiError::PayloadTooLarge { .. } => "Request body too large",
-            ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
-            ApiError::Unavailable => "Service unavailable",
-            ApiError::Unauthenticated => "Authentication required",
-            ApiError::Forbidden => "Forbidden",
-            ApiError::TotpEnrolmentRequired => "TOTP enrolment required",
-            ApiError::TooManyAttempts { .. } => "Too many attempts",
-            ApiError::Rejected { .. } => "Request refused",
-            ApiError::Internal(_) => "Internal error",
-        }
+    /// The last segment of the problem `type`; never changes once published.
+    pub fn slug(&self) -> &'static str {
+        self.problem_type().slug()
     }
 
     pub fn problem(&self) -> Problem {
@@ -110,7 +161,7 @@ impl ApiError {
         };
         Problem {
             kind: problem_type(self.slug()),
-            title: self.title().to_owned(),
+            title: self.problem_type().title().to_owned(),
             status: self.status_code().as_u16(),
             detail,
         }
@@ -158,26 +209,26 @@ impl ResponseError for ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(slug: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(problem: ProblemType, detail: impl Into<String>) -> Self {
         ApiError::Rejected {
             status: StatusCode::BAD_REQUEST,
-            slug,
+            problem,
             detail: detail.into(),
         }
     }
 
-    pub fn unprocessable(slug: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unprocessable(problem: ProblemType, detail: impl Into<String>) -> Self {
         ApiError::Rejected {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            slug,
+            problem,
             detail: detail.into(),
         }
     }
 
-    pub fn conflict(slug: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(problem: ProblemType, detail: impl Into<String>) -> Self {
         ApiError::Rejected {
             status: StatusCode::CONFLICT,
-            slug,
+            problem,
             detail: detail.into(),
         }
     }

@@ -12,10 +12,10 @@ use utoipa::{Modify, OpenApi};
 use crate::access::{Access, Authorize};
 use crate::accounts::domain::Role::{Admin, Adviser, Iro, Nairo};
 use crate::accounts::{admin, auth, directory, invitations, me};
+use crate::app::JSON_LIMIT;
 use crate::log::handlers as log;
 use crate::pressure;
 use crate::queries::{ask, attachments, messages, read, transitions};
-use crate::server::JSON_LIMIT;
 use crate::statistics::access as stats;
 use crate::{error, health};
 

@@ -12,6 +12,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::accounts::tokens::TokenKeys;
 use crate::accounts::totp::Sealer;
+use crate::app::{AppState, JSON_LIMIT};
 use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::error::{self, ApiError};
@@ -20,18 +21,6 @@ use crate::log::LogKeys;
 use crate::mail::{MailError, Mailer};
 use crate::tls::TlsError;
 use crate::{authorities, routes};
-
-/// Default largest JSON body; routes that take more say so themselves.
-pub const JSON_LIMIT: usize = 64 * 1024;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Database,
-    pub settings: Arc<Settings>,
-    pub tokens: TokenKeys,
-    pub totp: Arc<Sealer>,
-    pub log: Arc<LogKeys>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -47,15 +36,19 @@ pub enum StartError {
     LogKey(crate::log::note::NoteError),
     #[error("IRO_ADVICE_LISTEN: cannot listen on {addr}: {reason}")]
     Bind { addr: String, reason: String },
+    #[error("the OpenAPI document cannot be rendered: {0}")]
+    Openapi(String),
     #[error("IRO_ADVICE_DATA_DIR: cannot create {path}: {reason}")]
     DataDir { path: String, reason: String },
 }
 
 /// Opens the database, brings its schema and reference data up to date.
 pub fn prepare_database(settings: &Settings) -> Result<Database, StartError> {
-    crate::fsutil::create_private_dir(&settings.data_dir).map_err(|e| StartError::DataDir {
-        path: settings.data_dir.display().to_string(),
-        reason: e.to_string(),
+    crate::fsutil::create_private_dir(&settings.server.data_dir).map_err(|e| {
+        StartError::DataDir {
+            path: settings.server.data_dir.display().to_string(),
+            reason: e.to_string(),
+        }
     })?;
     let db = Database::connect(&settings.database)?;
     let ran = db.migrate()?;
@@ -68,8 +61,12 @@ pub fn prepare_database(settings: &Settings) -> Result<Database, StartError> {
 
 /// The request log's keys, from the keys directory and the configured origin.
 pub fn log_keys(settings: &Settings, keys: &Keys) -> Result<LogKeys, StartError> {
-    LogKeys::new(&settings.log_origin, &keys.log_pkcs8, &keys.log_pseudonym)
-        .map_err(StartError::LogKey)
+    LogKeys::new(
+        &settings.request_log.origin,
+        &keys.log_pkcs8,
+        &keys.log_pseudonym,
+    )
+    .map_err(StartError::LogKey)
 }
 
 /// A bound, ready-to-run server.
@@ -86,32 +83,36 @@ impl Application {
         let log = Arc::new(log_keys(&settings, &keys)?);
         let mailer = Arc::new(Mailer::new(&settings)?);
         let tls = crate::tls::server_config(&settings)?;
-        let listener = TcpListener::bind(settings.listen).map_err(|e| StartError::Bind {
-            addr: settings.listen.to_string(),
+        let listener = TcpListener::bind(settings.server.listen).map_err(|e| StartError::Bind {
+            addr: settings.server.listen.to_string(),
             reason: e.to_string(),
         })?;
         let port = listener
             .local_addr()
             .map_err(|e| StartError::Bind {
-                addr: settings.listen.to_string(),
+                addr: settings.server.listen.to_string(),
                 reason: e.to_string(),
             })?
             .port();
 
         crate::mail::spawn_sender(db.clone(), mailer, &settings.mail);
-        crate::queries::reminders::spawn(db.clone(), settings.clone(), log.clone());
         let state = web::Data::new(AppState {
             tokens: TokenKeys::new(
                 &keys,
-                &settings.public_url,
+                &settings.server.public_url,
                 settings.accounts.access_token_minutes,
             ),
             totp: Arc::new(Sealer::new(&keys.totp_seal)),
             log,
             db,
             settings: settings.clone(),
+            openapi: Arc::new(
+                serde_json::to_string(&routes::openapi())
+                    .map_err(|e| StartError::Openapi(e.to_string()))?,
+            ),
         });
-        let workers = match settings.workers {
+        crate::queries::reminders::spawn(state.db.clone(), settings.clone(), state.context());
+        let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
@@ -133,10 +134,10 @@ impl Application {
                 .wrap(middleware::from_fn(log_request))
         })
         .workers(workers)
-        .shutdown_timeout(settings.shutdown_timeout_secs)
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .listen_rustls_0_23(listener, tls)
         .map_err(|e| StartError::Bind {
-            addr: settings.listen.to_string(),
+            addr: settings.server.listen.to_string(),
             reason: e.to_string(),
         })?
         .run();

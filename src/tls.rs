@@ -38,9 +38,9 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// Builds the server configuration, generating a development certificate if allowed and
 /// none exists yet.
 pub fn server_config(settings: &Settings) -> Result<ServerConfig, TlsError> {
-    let files = match &settings.tls {
+    let files = match &settings.server.tls {
         TlsSource::Files(files) => files.clone(),
-        TlsSource::Generated => ensure_dev_certificate(&settings.data_dir)?,
+        TlsSource::Generated => ensure_dev_certificate(&settings.server.data_dir)?,
     };
     let certs = read_certs(&files.cert)?;
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| TlsError::Read {

@@ -7,9 +7,9 @@ use utoipa::ToSchema;
 use super::domain::{AccountStatus, AdviserKind, Role};
 use super::store;
 use crate::access::Caller;
-use crate::error::ApiError;
+use crate::app::AppState;
+use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Subject};
-use crate::server::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct AccountSummary {
@@ -54,31 +54,25 @@ async fn set_status(
 ) -> Result<HttpResponse, ApiError> {
     if id == caller.account_id {
         return Err(ApiError::unprocessable(
-            "cannot-change-own-status",
+            ProblemType::CannotChangeOwnStatus,
             "an admin cannot suspend or reactivate their own account",
         ));
     }
-    let log = state.log.clone();
     let admin = caller.account_id.clone();
     state
-        .db
-        .write(move |conn| -> Result<(), ApiError> {
-            let account = store::account(conn, &id)?.ok_or(ApiError::NotFound)?;
-            store::set_status(conn, &id, status)?;
+        .write(move |tx| -> Result<(), ApiError> {
+            let account = store::account(tx.conn, &id)?.ok_or(ApiError::NotFound)?;
+            store::set_status(tx.conn, &id, status)?;
             let kind = match status {
                 AccountStatus::Suspended => Kind::AccountSuspended,
                 AccountStatus::Active => Kind::AccountReactivated,
             };
-            crate::log::record(
-                conn,
-                &log,
-                Event {
-                    kind,
-                    actor: Actor::Account(&admin),
-                    subject: Subject::Account(&id),
-                    authority: account.authority_code.as_deref(),
-                },
-            )?;
+            tx.record(Event {
+                kind,
+                actor: Actor::Account(&admin),
+                subject: Subject::Account(&id),
+                authority: account.authority_code.as_deref(),
+            })?;
             Ok(())
         })
         .await?;

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use super::domain::{Email, Password, Role};
 use super::store::{self, Rotation};
 use super::{passwords, totp};
+use crate::app::AppState;
 use crate::db::write_transaction;
 use crate::error::ApiError;
-use crate::server::AppState;
 
 /// Failed logins allowed per email within the window before 429.
 pub const MAX_FAILURES: i64 = 5;
@@ -76,12 +76,12 @@ pub async fn login(
         .db
         .run(
             move |conn| -> Result<(String, Role, store::IssuedSession), ApiError> {
-                let window_start = store::now() - Duration::minutes(WINDOW_MINUTES);
+                let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
                 let (failures, oldest) = store::recent_failures(conn, &subject, window_start)?;
                 if failures >= MAX_FAILURES {
                     let until =
-                        oldest.unwrap_or_else(store::now) + Duration::minutes(WINDOW_MINUTES);
-                    let secs = (until - store::now()).num_seconds().max(1) as u64;
+                        oldest.unwrap_or_else(crate::db::now) + Duration::minutes(WINDOW_MINUTES);
+                    let secs = (until - crate::db::now()).num_seconds().max(1) as u64;
                     return Err(ApiError::TooManyAttempts {
                         retry_after_secs: secs,
                     });

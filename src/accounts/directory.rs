@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 
 use super::domain::AdviserKind;
 use super::store;
-use crate::access::Caller;
+use crate::access::{Caller, IroCaller};
+use crate::app::AppState;
 use crate::error::ApiError;
-use crate::server::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct AuthorityEntry {
@@ -48,11 +48,9 @@ pub struct AdviserEntry {
     responses((status = 200, body = [AdviserEntry])), security(("bearer" = [])))]
 pub async fn advisers(
     state: web::Data<AppState>,
-    caller: Caller,
+    iro: IroCaller,
 ) -> Result<HttpResponse, ApiError> {
-    let authority = caller
-        .authority
-        .ok_or_else(|| ApiError::Internal("an IRO without an authority".into()))?;
+    let authority = iro.authority;
     let (list, open) = state
         .db
         .run(move |conn| -> Result<_, ApiError> {

@@ -11,14 +11,14 @@ use utoipa::ToSchema;
 use super::domain::{AdviserKind, DisplayName, Email, Password, Role};
 use super::{passwords, store};
 use crate::access::Caller;
+use crate::app::{AppState, Tx};
 use crate::authorities::AuthorityCode;
 use crate::db::schema::invitations;
 use crate::db::{write_transaction, DbConnection};
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemType};
 use crate::keys::{random_token, token_hash};
 use crate::log::{Actor, Event, Kind, LogKeys, Receipt, Subject};
 use crate::mail;
-use crate::server::AppState;
 
 /// Who is invited, checked as a whole: every role gets exactly the attributes it needs.
 #[derive(Debug, Clone)]
@@ -83,6 +83,18 @@ pub enum InvitationError {
     Log(#[from] crate::log::LogError),
 }
 
+impl From<InvitationError> for ApiError {
+    fn from(e: InvitationError) -> Self {
+        match e {
+            InvitationError::AccountExists => {
+                ApiError::conflict(ProblemType::AccountExists, e.to_string())
+            }
+            InvitationError::Database(d) => d.into(),
+            InvitationError::Log(l) => l.into(),
+        }
+    }
+}
+
 /// Creates an invitation, and its email in the outbox in the same transaction when
 /// `public_url` is given. Call inside a write transaction.
 pub fn create(
@@ -97,7 +109,7 @@ pub fn create(
         return Err(InvitationError::AccountExists);
     }
     let token = random_token();
-    let now = store::now();
+    let now = crate::db::now();
     let expires_at = now + Duration::days(valid_days);
     let id = uuid::Uuid::new_v4().to_string();
     diesel::insert_into(invitations::table)
@@ -170,28 +182,20 @@ pub async fn invite(
         body.authority_code,
         body.adviser_kind,
     )
-    .map_err(|e| ApiError::unprocessable("invalid-invitation", e))?;
+    .map_err(|e| ApiError::unprocessable(ProblemType::InvalidInvitation, e))?;
     let valid_days = state.settings.accounts.invitation_days;
-    let public_url = state.settings.public_url.clone();
-    let log = state.log.clone();
     let created = state
-        .db
-        .write(move |conn| {
-            create(
-                conn,
+        .write(move |tx| -> Result<_, ApiError> {
+            let public_url = tx.public_url().to_owned();
+            let log = tx.log_keys();
+            Ok(create(
+                tx.conn,
                 &log,
                 &invitee,
                 Some(&caller.account_id),
                 valid_days,
                 Some(&public_url),
-            )
-            .map_err(|e| match e {
-                InvitationError::AccountExists => {
-                    ApiError::conflict("account-exists", e.to_string())
-                }
-                InvitationError::Database(d) => d.into(),
-                InvitationError::Log(l) => l.into(),
-            })
+            )?)
         })
         .await?;
     Ok(HttpResponse::Created().json(InvitationCreated {
@@ -226,7 +230,7 @@ fn open_invitation(conn: &mut DbConnection, token: &str) -> Result<OpenInvitatio
     let row = invitations::table
         .filter(invitations::token_hash.eq(token_hash(token)))
         .filter(invitations::used_at.is_null())
-        .filter(invitations::expires_at.gt(store::now()))
+        .filter(invitations::expires_at.gt(crate::db::now()))
         .select((
             invitations::id,
             invitations::role,
@@ -239,19 +243,19 @@ fn open_invitation(conn: &mut DbConnection, token: &str) -> Result<OpenInvitatio
     // Unknown, used and expired invitations are refused alike.
     let (id, role, email, authority, kind) = row.ok_or_else(|| {
         ApiError::bad_request(
-            "invalid-invitation",
+            ProblemType::InvalidInvitation,
             "the invitation is unknown, used or expired",
         )
     })?;
     let corrupt = |e: String| ApiError::Internal(format!("stored invitation: {e}"));
     let invitee = Invitee::new(
-        store::parse_stored(&role)?,
+        crate::db::parse_stored(&role)?,
         Email::parse(&email).map_err(corrupt)?,
         authority
             .map(|a| AuthorityCode::parse(&a))
             .transpose()
             .map_err(|e| corrupt(e.to_string()))?,
-        kind.as_deref().map(store::parse_stored).transpose()?,
+        kind.as_deref().map(crate::db::parse_stored).transpose()?,
     )
     .map_err(corrupt)?;
     Ok(OpenInvitation { id, invitee })
@@ -271,7 +275,7 @@ pub async fn accept(
         notification_email,
     } = body.into_inner();
     let password =
-        Password::new(password).map_err(|e| ApiError::bad_request("weak-password", e))?;
+        Password::new(password).map_err(|e| ApiError::bad_request(ProblemType::WeakPassword, e))?;
     let token = invitation.clone();
     // Check the invitation before spending an argon2 hash on it.
     let open = state
@@ -280,62 +284,65 @@ pub async fn accept(
         .await?;
     if password.equals_email(&open.invitee.email) {
         return Err(ApiError::bad_request(
-            "weak-password",
+            ProblemType::WeakPassword,
             "the password must not be the email address",
         ));
     }
     let hash = web::block(move || passwords::hash(&password))
         .await
         .map_err(|_| ApiError::Internal("hashing failed".into()))?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let account_id = id.clone();
     let role = open.invitee.role;
-    let log = state.log.clone();
-    let receipt = state
-        .db
-        .write(move |conn| {
-            // Re-read inside the transaction: the invitation may have been used meanwhile.
-            let open = open_invitation(conn, &invitation)?;
-            let invitee = &open.invitee;
-            if store::email_exists(conn, invitee.email.as_str())? {
-                return Err(ApiError::conflict(
-                    "account-exists",
-                    "an account with that email already exists",
-                ));
-            }
-            store::insert_account(
-                conn,
-                &store::NewAccount {
-                    id: &account_id,
-                    role: invitee.role,
-                    email: invitee.email.as_str(),
-                    display_name: display_name.as_str(),
-                    password_hash: &hash,
-                    authority_code: invitee.authority.as_ref().map(AuthorityCode::as_str),
-                    adviser_kind: invitee.adviser_kind,
-                    notification_email: notification_email.as_ref().map(Email::as_str),
-                },
-            )?;
-            diesel::update(
-                invitations::table
-                    .find(&open.id)
-                    .filter(invitations::used_at.is_null()),
-            )
-            .set(invitations::used_at.eq(store::now()))
-            .execute(conn)?;
-            Ok(crate::log::record(
-                conn,
-                &log,
-                Event {
-                    kind: Kind::AccountCreated,
-                    actor: Actor::Account(&account_id),
-                    subject: Subject::Account(&account_id),
-                    authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
-                },
-            )?)
-        })
+    let (id, receipt) = state
+        .write(move |tx| create_account(tx, &invitation, &display_name, notification_email, &hash))
         .await?;
     Ok(HttpResponse::Created().json(AccountCreated { id, role, receipt }))
+}
+
+/// Uses the invitation to create its account, in one transaction with its log leaf.
+fn create_account(
+    tx: &mut Tx<'_>,
+    invitation: &str,
+    display_name: &DisplayName,
+    notification_email: Option<Email>,
+    password_hash: &str,
+) -> Result<(String, Receipt), ApiError> {
+    // Re-read inside the transaction: the invitation may have been used meanwhile.
+    let open = open_invitation(tx.conn, invitation)?;
+    let invitee = &open.invitee;
+    if store::email_exists(tx.conn, invitee.email.as_str())? {
+        return Err(ApiError::conflict(
+            ProblemType::AccountExists,
+            "an account with that email already exists",
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    store::insert_account(
+        tx.conn,
+        &store::NewAccount {
+            id: &id,
+            role: invitee.role,
+            email: invitee.email.as_str(),
+            display_name: display_name.as_str(),
+            password_hash,
+            authority_code: invitee.authority.as_ref().map(AuthorityCode::as_str),
+            adviser_kind: invitee.adviser_kind,
+            notification_email: notification_email.as_ref().map(Email::as_str),
+        },
+    )?;
+    diesel::update(
+        invitations::table
+            .find(&open.id)
+            .filter(invitations::used_at.is_null()),
+    )
+    .set(invitations::used_at.eq(tx.now()))
+    .execute(tx.conn)?;
+    let receipt = tx.record(Event {
+        kind: Kind::AccountCreated,
+        actor: Actor::Account(&id),
+        subject: Subject::Account(&id),
+        authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
+    })?;
+    Ok((id, receipt))
 }
 
 /// For the command line: an invitation made directly in the database, no email sent.

@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 use super::domain::{AdviserKind, AgeRecipient, Role};
 use super::{store, totp};
 use crate::access::Caller;
+use crate::app::AppState;
 use crate::authorities::AuthorityCode;
 use crate::ciphertext::AgeArmored;
-use crate::error::ApiError;
-use crate::server::AppState;
+use crate::error::{ApiError, ProblemType};
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
@@ -88,7 +88,7 @@ pub async fn totp_begin(
             let (_, enabled, _) = store::totp_state(conn, &id)?;
             if enabled {
                 return Err(ApiError::conflict(
-                    "totp-already-enabled",
+                    ProblemType::TotpAlreadyEnabled,
                     "TOTP is already enabled for this account",
                 ));
             }
@@ -127,22 +127,22 @@ pub async fn totp_confirm(
             let (sealed, enabled, last_step) = store::totp_state(conn, &id)?;
             if enabled {
                 return Err(ApiError::conflict(
-                    "totp-already-enabled",
+                    ProblemType::TotpAlreadyEnabled,
                     "TOTP is already enabled for this account",
                 ));
             }
             let secret = sealed.and_then(|s| sealer.open(&id, &s)).ok_or_else(|| {
                 ApiError::unprocessable(
-                    "totp-not-started",
+                    ProblemType::TotpNotStarted,
                     "start enrolment with POST /api/v1/me/totp",
                 )
             })?;
             let step = totp::matching_step(&secret, &code, last_step).ok_or_else(|| {
-                ApiError::unprocessable("totp-code-invalid", "the code does not match")
+                ApiError::unprocessable(ProblemType::TotpCodeInvalid, "the code does not match")
             })?;
             if !store::use_totp_step(conn, &id, step, true)? {
                 return Err(ApiError::unprocessable(
-                    "totp-code-invalid",
+                    ProblemType::TotpCodeInvalid,
                     "the code does not match",
                 ));
             }
@@ -180,7 +180,7 @@ pub async fn put_key(
     if let Some(w) = &wrapped_identity {
         if w.stanza_types() != ["scrypt"] {
             return Err(ApiError::bad_request(
-                "not-age",
+                ProblemType::NotAge,
                 "wrapped_identity must be encrypted to an age passphrase (scrypt) alone",
             ));
         }

@@ -1,28 +1,13 @@
 //! Data access for accounts, sessions, TOTP state and login throttling.
 
-use std::str::FromStr;
-
-use chrono::{Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::domain::{AccountStatus, AdviserKind, Role};
 use crate::authorities::AuthorityCode;
 use crate::db::schema::{accounts, adviser_conflicts, login_failures, refresh_tokens, sessions};
-use crate::db::DbConnection;
+use crate::db::{now, parse_stored, DbConnection};
 use crate::keys::{random_token, token_hash};
-
-pub fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
-}
-
-/// Reads a stored vocabulary value; a value the code does not know is a corrupt row.
-pub fn parse_stored<T: FromStr>(value: &str) -> QueryResult<T> {
-    value.parse::<T>().map_err(|_| {
-        diesel::result::Error::DeserializationError(
-            format!("unexpected stored value {value:?}").into(),
-        )
-    })
-}
 
 fn parse_authority(code: Option<String>) -> QueryResult<Option<AuthorityCode>> {
     code.map(|c| {
@@ -612,4 +597,13 @@ pub fn clear_failures(
     )
     .execute(conn)
     .map(drop)
+}
+
+/// Where notifications for an account go: its notification address, else its login email.
+pub fn notification_address(conn: &mut DbConnection, account: &str) -> QueryResult<String> {
+    let (email, notify): (String, Option<String>) = accounts::table
+        .find(account)
+        .select((accounts::email, accounts::notification_email))
+        .first(conn)?;
+    Ok(notify.unwrap_or(email))
 }

@@ -7,7 +7,6 @@
 
 pub mod schema;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -17,7 +16,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::config::{DatabaseSettings, Secret};
+use crate::config::{DatabaseSettings, DatabaseUrl};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -31,6 +30,20 @@ pub enum DbConnection {
     Postgres(PgConnection),
 }
 
+/// The service's clock: UTC, as stored in every timestamp column.
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+/// Reads a stored vocabulary value; a value the code does not know is a corrupt row.
+pub fn parse_stored<T: std::str::FromStr>(value: &str) -> diesel::QueryResult<T> {
+    value.parse::<T>().map_err(|_| {
+        diesel::result::Error::DeserializationError(
+            format!("unexpected stored value {value:?}").into(),
+        )
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -42,37 +55,6 @@ impl Backend {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
-        }
-    }
-}
-
-/// A database URL whose scheme has been checked. The URL itself may hold a password.
-#[derive(Debug, Clone)]
-pub enum DatabaseUrl {
-    Sqlite(PathBuf),
-    Postgres(Secret<String>),
-}
-
-impl DatabaseUrl {
-    pub fn parse(url: &str) -> Result<Self, String> {
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(
-                    "sqlite:// needs a file path, e.g. sqlite://./data/iro-advice.db".into(),
-                );
-            }
-            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(DatabaseUrl::Postgres(Secret::new(url.to_owned())))
-        } else {
-            Err("must start with sqlite:// or postgres://".into())
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
-            DatabaseUrl::Postgres(_) => Backend::Postgres,
         }
     }
 }
@@ -217,7 +199,10 @@ impl Database {
             .build_unchecked(manager);
         Ok(Database {
             pool,
-            backend: settings.url.backend(),
+            backend: match settings.url {
+                DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+                DatabaseUrl::Postgres(_) => Backend::Postgres,
+            },
         })
     }
 

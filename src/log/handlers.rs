@@ -7,8 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::note::Checkpoint;
 use super::{encode_hashes, merkle, store, Actor, Receipt};
 use crate::access::Caller;
-use crate::error::ApiError;
-use crate::server::AppState;
+use crate::app::AppState;
+use crate::error::{ApiError, ProblemType};
 
 /// The latest signed checkpoint, as a C2SP signed note.
 #[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "log",
@@ -59,7 +59,7 @@ pub struct InclusionProof {
 }
 
 fn bad_proof(detail: String) -> ApiError {
-    ApiError::bad_request("invalid-proof-request", detail)
+    ApiError::bad_request(ProblemType::InvalidProofRequest, detail)
 }
 
 #[utoipa::path(get, path = "/api/v1/log/proof/inclusion", tag = "log", params(InclusionParams),

@@ -25,7 +25,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ring::hmac;
 
-use crate::accounts::store::now;
+use crate::db::now;
 use crate::db::DbConnection;
 pub use receipt::Receipt;
 

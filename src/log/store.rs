@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::merkle::{self, Frontier, Hash, SubtreeHashes};
 use super::note::Checkpoint;
 use super::{Kind, LogError, LogKeys, Receipt};
-use crate::accounts::store::now;
+use crate::db::now;
 use crate::db::schema::{log_checkpoints, log_head, log_leaves, log_nodes};
 use crate::db::DbConnection;
 

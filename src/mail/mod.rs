@@ -19,8 +19,8 @@ use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsPar
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::accounts::domain::Email;
-use crate::accounts::store::now;
 use crate::config::{MailSettings, Settings};
+use crate::db::now;
 use crate::db::schema::outbox;
 use crate::db::{write_transaction, Database, DbConnection, DbError};
 
@@ -205,7 +205,7 @@ impl Mailer {
         let transport = match &settings.mail.smtp_url {
             Some(url) => Transport::Smtp(smtp_transport(url.expose(), &settings.mail)?),
             None => {
-                let dir = settings.data_dir.join("outbox");
+                let dir = settings.server.data_dir.join("outbox");
                 crate::fsutil::create_private_dir(&dir)
                     .map_err(|e| MailError::Dir(e.to_string()))?;
                 Transport::Files(AsyncFileTransport::new(dir))

@@ -8,14 +8,14 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::Caller;
+use crate::access::{Caller, IroCaller};
 use crate::accounts::domain::Role;
-use crate::accounts::store::{now, parse_stored};
+use crate::app::{AppState, Tx};
 use crate::ciphertext::AgeArmored;
+use crate::db::parse_stored;
 use crate::db::schema::pressure_reports;
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Receipt, Subject};
-use crate::server::AppState;
 use crate::vocabulary::string_enum;
 
 string_enum!(
@@ -49,71 +49,76 @@ pub struct ReportCreated {
     receipt: Receipt,
 }
 
+/// Records a pressure report for the IRO, in one transaction with its log leaf; returns the
+/// report's id and the receipt. `nairo_configured` says whether sharing is possible at all.
+pub fn record_report(
+    tx: &mut Tx<'_>,
+    iro: &IroCaller,
+    req: ReportRequest,
+    nairo_configured: bool,
+) -> Result<(String, Receipt), ApiError> {
+    if req.occurred_on > tx.now().date() {
+        return Err(ApiError::unprocessable(
+            ProblemType::InvalidDate,
+            "occurred_on is in the future",
+        ));
+    }
+    if req.occurred_on < EARLIEST {
+        return Err(ApiError::unprocessable(
+            ProblemType::InvalidDate,
+            "occurred_on is before 2000",
+        ));
+    }
+    if let Some(n) = &req.narrative {
+        crate::queries::service::check_recipients(n)?;
+    }
+    if req.share_with_nairo && !nairo_configured {
+        return Err(ApiError::unprocessable(
+            ProblemType::NairoRecipientUnset,
+            "this service has no NAIRO key configured, so nothing can be shared with NAIRO",
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    diesel::insert_into(pressure_reports::table)
+        .values((
+            pressure_reports::id.eq(&id),
+            pressure_reports::iro_id.eq(&iro.account_id),
+            pressure_reports::authority_code.eq(iro.authority.as_str()),
+            pressure_reports::kind.eq(req.kind.as_str()),
+            pressure_reports::occurred_on.eq(req.occurred_on),
+            pressure_reports::narrative.eq(req.narrative.as_ref().map(AgeArmored::as_str)),
+            pressure_reports::shared_with_nairo.eq(req.share_with_nairo),
+            pressure_reports::created_at.eq(tx.now()),
+        ))
+        .execute(tx.conn)?;
+    let receipt = tx.record(Event {
+        kind: Kind::PressureReported,
+        actor: Actor::Account(&iro.account_id),
+        subject: Subject::PressureReport(&id),
+        authority: Some(iro.authority.as_str()),
+    })?;
+    Ok((id, receipt))
+}
+
+/// No report of pressure can predate the service's subject matter by this much.
+const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => panic!("2000-01-01 is a date"),
+};
+
 #[utoipa::path(post, path = "/api/v1/pressure-reports", tag = "pressure", request_body = ReportRequest,
     responses((status = 201, body = ReportCreated), (status = 400, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn report(
     state: web::Data<AppState>,
-    caller: Caller,
+    iro: IroCaller,
     body: web::Json<ReportRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let nairo_configured = state.settings.nairo.recipient.is_some();
     let req = body.into_inner();
-    let today = now().date();
-    if req.occurred_on > today {
-        return Err(ApiError::unprocessable(
-            "invalid-date",
-            "occurred_on is in the future",
-        ));
-    }
-    if req.occurred_on < NaiveDate::from_ymd_opt(2000, 1, 1).expect("a date") {
-        return Err(ApiError::unprocessable(
-            "invalid-date",
-            "occurred_on is before 2000",
-        ));
-    }
-    if let Some(n) = &req.narrative {
-        crate::queries::ask::check_recipients(n)?;
-    }
-    if req.share_with_nairo && state.settings.nairo_recipient.is_none() {
-        return Err(ApiError::unprocessable(
-            "nairo-recipient-unset",
-            "this service has no NAIRO key configured, so nothing can be shared with NAIRO",
-        ));
-    }
-    let authority = caller
-        .authority
-        .clone()
-        .ok_or_else(|| ApiError::Internal("an IRO without an authority".into()))?;
-    let id = uuid::Uuid::new_v4().to_string();
-    let report_id = id.clone();
-    let log = state.log.clone();
-    let receipt = state
-        .db
-        .write(move |conn| -> Result<Receipt, ApiError> {
-            diesel::insert_into(pressure_reports::table)
-                .values((
-                    pressure_reports::id.eq(&report_id),
-                    pressure_reports::iro_id.eq(&caller.account_id),
-                    pressure_reports::authority_code.eq(authority.as_str()),
-                    pressure_reports::kind.eq(req.kind.as_str()),
-                    pressure_reports::occurred_on.eq(req.occurred_on),
-                    pressure_reports::narrative.eq(req.narrative.as_ref().map(AgeArmored::as_str)),
-                    pressure_reports::shared_with_nairo.eq(req.share_with_nairo),
-                    pressure_reports::created_at.eq(now()),
-                ))
-                .execute(conn)?;
-            Ok(crate::log::record(
-                conn,
-                &log,
-                Event {
-                    kind: Kind::PressureReported,
-                    actor: Actor::Account(&caller.account_id),
-                    subject: Subject::PressureReport(&report_id),
-                    authority: Some(authority.as_str()),
-                },
-            )?)
-        })
+    let (id, receipt) = state
+        .write(move |tx| record_report(tx, &iro, req, nairo_configured))
         .await?;
     Ok(HttpResponse::Created().json(ReportCreated { id, receipt }))
 }
@@ -200,7 +205,8 @@ pub async fn nairo_recipient(
 ) -> Result<HttpResponse, ApiError> {
     let recipient = state
         .settings
-        .nairo_recipient
+        .nairo
+        .recipient
         .clone()
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(NairoRecipient {

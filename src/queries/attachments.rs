@@ -16,16 +16,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::domain::QueryStatus;
-use super::{notify, store, visible, wrong_state};
+use super::service::{self, may_write, visible, wrong_state};
+use super::store;
 use crate::access::Caller;
-use crate::accounts::domain::Role;
-use crate::accounts::store::now;
+use crate::app::{AppState, Tx};
 use crate::ciphertext::StreamCheck;
 use crate::db::schema::{attachment_chunks, attachments, queries};
-use crate::db::{Database, DbConnection, DbError};
-use crate::error::ApiError;
-use crate::log::{Kind, Receipt};
-use crate::server::AppState;
+use crate::db::{now, Database, DbConnection, DbError};
+use crate::error::{ApiError, ProblemType};
+use crate::log::Receipt;
 
 /// Bytes per stored chunk: the most either side holds in memory for one transfer.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
@@ -54,8 +53,80 @@ pub fn list(
         .load(conn)
 }
 
-fn may_attach(role: Role, status: QueryStatus) -> bool {
-    super::messages::may_write(role, status)
+/// Who may attach follows who may write.
+fn check_may_attach(caller: &Caller, q: &store::Query) -> Result<(), ApiError> {
+    if may_write(caller.role, q.status) {
+        Ok(())
+    } else {
+        Err(wrong_state(format!(
+            "no {} attachment on a {} query",
+            caller.role, q.status
+        )))
+    }
+}
+
+/// Marks a received upload complete and records it, unless the query moved on while the
+/// bytes arrived.
+fn complete_upload(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    query_id: &str,
+    attachment: &str,
+    size: u64,
+) -> Result<Receipt, ApiError> {
+    let q = visible(tx.conn, caller, query_id)?;
+    check_may_attach(caller, &q)?;
+    diesel::update(attachments::table.find(attachment))
+        .set((
+            attachments::state.eq("complete"),
+            attachments::size.eq(size as i64),
+        ))
+        .execute(tx.conn)?;
+    service::attachment_added(tx, caller, &q)
+}
+
+/// Puts the staged stream in place of the attachment's, unless the query stopped being
+/// routable while it was uploaded.
+fn swap_in_replacement(
+    conn: &mut DbConnection,
+    query_id: &str,
+    target: &str,
+    staged: &str,
+    size: u64,
+) -> Result<(), ApiError> {
+    let status: String = queries::table
+        .find(query_id)
+        .select(queries::status)
+        .first(conn)?;
+    if !crate::db::parse_stored::<QueryStatus>(&status)?.routable() {
+        return Err(wrong_state(
+            "the query changed while the attachment was uploaded",
+        ));
+    }
+    diesel::delete(attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(target)))
+        .execute(conn)?;
+    diesel::update(attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(staged)))
+        .set(attachment_chunks::attachment_id.eq(target))
+        .execute(conn)?;
+    diesel::update(attachments::table.find(target))
+        .set(attachments::size.eq(size as i64))
+        .execute(conn)?;
+    diesel::delete(attachments::table.find(staged)).execute(conn)?;
+    Ok(())
+}
+
+/// Runs `f`; when it fails, removes the upload `id` left behind before passing the error on.
+async fn or_discard<T>(
+    db: &Database,
+    id: &str,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if result.is_err() {
+        let gone = id.to_owned();
+        db.write(move |conn| discard(conn, &gone).map_err(ApiError::from))
+            .await?;
+    }
+    result
 }
 
 fn start_upload(conn: &mut DbConnection, query_id: &str, uploader: &str) -> QueryResult<String> {
@@ -120,15 +191,8 @@ async fn receive(
         .write(move |conn| start_upload(conn, &q, &u).map_err(ApiError::from))
         .await?;
     let result = receive_chunks(db, &mut payload, &id, max).await;
-    match result {
-        Ok(size) => Ok((id, size)),
-        Err(e) => {
-            let gone = id.clone();
-            db.write(move |conn| discard(conn, &gone).map_err(ApiError::from))
-                .await?;
-            Err(e)
-        }
-    }
+    let size = or_discard(db, &id, result).await?;
+    Ok((id, size))
 }
 
 async fn receive_chunks(
@@ -145,8 +209,8 @@ async fn receive_chunks(
         let piece = payload.next().await;
         let last = piece.is_none();
         if let Some(piece) = piece {
-            let piece =
-                piece.map_err(|e| ApiError::bad_request("upload-incomplete", e.to_string()))?;
+            let piece = piece
+                .map_err(|e| ApiError::bad_request(ProblemType::UploadIncomplete, e.to_string()))?;
             total += piece.len() as u64;
             if total > max {
                 return Err(ApiError::PayloadTooLarge {
@@ -155,7 +219,7 @@ async fn receive_chunks(
             }
             check
                 .feed(&piece)
-                .map_err(|e| ApiError::bad_request("not-age", e.to_string()))?;
+                .map_err(|e| ApiError::bad_request(ProblemType::NotAge, e.to_string()))?;
             buffer.extend_from_slice(&piece);
         }
         while buffer.len() >= CHUNK_BYTES || (last && !buffer.is_empty()) {
@@ -181,7 +245,7 @@ async fn receive_chunks(
     }
     check
         .finish()
-        .map_err(|e| ApiError::bad_request("not-age", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(ProblemType::NotAge, e.to_string()))?;
     Ok(total)
 }
 
@@ -199,58 +263,17 @@ pub async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let query_id = id.into_inner();
-    let who = caller.clone();
-    let qid = query_id.clone();
-    let q = state.db.run(move |conn| visible(conn, &who, &qid)).await?;
-    if !may_attach(caller.role, q.status) {
-        return Err(wrong_state(format!(
-            "no {} attachment on a {} query",
-            caller.role, q.status
-        )));
-    }
+    let (who, lookup) = (caller.clone(), query_id.clone());
+    let q = state.read(move |conn| visible(conn, &who, &lookup)).await?;
+    check_may_attach(&caller, &q)?;
     let max = state.settings.queries.max_attachment_bytes;
     let (attachment, size) =
         receive(&state.db, &req, payload, &q.id, &caller.account_id, max).await?;
-    let public_url = state.settings.public_url.clone();
     let done = attachment.clone();
-    let log = state.log.clone();
     let finished = state
-        .db
-        .write(move |conn| -> Result<Receipt, ApiError> {
-            // The query may have moved on while the bytes arrived.
-            let q = visible(conn, &caller, &query_id)?;
-            if !may_attach(caller.role, q.status) {
-                return Err(wrong_state(format!(
-                    "no {} attachment on a {} query",
-                    caller.role, q.status
-                )));
-            }
-            diesel::update(attachments::table.find(&done))
-                .set((
-                    attachments::state.eq("complete"),
-                    attachments::size.eq(size as i64),
-                ))
-                .execute(conn)?;
-            let counterpart = if caller.role == Role::Iro {
-                &q.adviser_id
-            } else {
-                &q.iro_id
-            };
-            notify(conn, counterpart, &public_url)?;
-            super::record(conn, &log, Kind::AttachmentAdded, &caller.account_id, &q)
-        })
+        .write(move |tx| complete_upload(tx, &caller, &query_id, &done, size))
         .await;
-    let receipt = match finished {
-        Ok(receipt) => receipt,
-        Err(e) => {
-            let gone = attachment.clone();
-            state
-                .db
-                .write(move |conn| discard(conn, &gone).map_err(ApiError::from))
-                .await?;
-            return Err(e);
-        }
-    };
+    let receipt = or_discard(&state.db, &attachment, finished).await?;
     Ok(HttpResponse::Created().json(AttachmentCreated {
         id: attachment,
         size: size as i64,
@@ -350,39 +373,9 @@ pub async fn replace(
     let (target, staged) = (id.clone(), staging.clone());
     let swapped = state
         .db
-        .write(move |conn| -> Result<(), ApiError> {
-            let status: String = queries::table
-                .find(&q.id)
-                .select(queries::status)
-                .first(conn)?;
-            if !crate::accounts::store::parse_stored::<QueryStatus>(&status)?.routable() {
-                return Err(wrong_state(
-                    "the query changed while the attachment was uploaded",
-                ));
-            }
-            diesel::delete(
-                attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(&target)),
-            )
-            .execute(conn)?;
-            diesel::update(
-                attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(&staged)),
-            )
-            .set(attachment_chunks::attachment_id.eq(&target))
-            .execute(conn)?;
-            diesel::update(attachments::table.find(&target))
-                .set(attachments::size.eq(size as i64))
-                .execute(conn)?;
-            diesel::delete(attachments::table.find(&staged)).execute(conn)?;
-            Ok(())
-        })
+        .write(move |conn| swap_in_replacement(conn, &q.id, &target, &staged, size))
         .await;
-    if let Err(e) = swapped {
-        state
-            .db
-            .write(move |conn| discard(conn, &staging).map_err(ApiError::from))
-            .await?;
-        return Err(e);
-    }
+    or_discard(&state.db, &staging, swapped).await?;
     Ok(HttpResponse::Ok().json(AttachmentCreated {
         id,
         size: size as i64,

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use diesel::prelude::*;
 
-use crate::accounts::store::now;
+use crate::db::now;
 use crate::db::schema::{attachment_chunks, attachments, messages, pressure_reports, queries};
 use crate::db::{write_transaction, DbConnection};
 use crate::log::{Actor, Event, Kind, LogError, LogKeys, Subject};

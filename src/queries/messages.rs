@@ -4,14 +4,12 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::domain::QueryStatus;
-use super::{notify, store, visible, wrong_state};
+use super::service;
 use crate::access::Caller;
-use crate::accounts::domain::Role;
+use crate::app::AppState;
 use crate::ciphertext::AgeArmored;
 use crate::error::ApiError;
-use crate::log::{Kind, Receipt};
-use crate::server::AppState;
+use crate::log::Receipt;
 
 #[derive(Deserialize, ToSchema)]
 pub struct MessageRequest {
@@ -26,16 +24,6 @@ pub struct MessageCreated {
     receipt: Receipt,
 }
 
-/// The IRO may write while the query waits or is accepted; the adviser once they have
-/// accepted it.
-pub fn may_write(role: Role, status: QueryStatus) -> bool {
-    match role {
-        Role::Iro => matches!(status, QueryStatus::Submitted | QueryStatus::Accepted),
-        Role::Adviser => status == QueryStatus::Accepted,
-        Role::Nairo | Role::Admin => false,
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/queries/{id}/messages", tag = "queries", params(("id" = String, Path)),
     request_body = MessageRequest,
     responses((status = 201, body = MessageCreated), (status = 400, body = crate::error::Problem),
@@ -47,35 +35,12 @@ pub async fn post(
     id: web::Path<String>,
     body: web::Json<MessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let body = body.into_inner().body;
-    super::ask::check_recipients(&body)?;
-    let public_url = state.settings.public_url.clone();
-    let log = state.log.clone();
-    let ((message_id, created_at), receipt) = state
-        .db
-        .write(move |conn| {
-            let q = visible(conn, &caller, &id)?;
-            if !may_write(caller.role, q.status) {
-                return Err(wrong_state(format!(
-                    "no {} message on a {} query",
-                    caller.role, q.status
-                )));
-            }
-            let created =
-                store::insert_message(conn, &q.id, &caller.account_id, caller.role, body.as_str())?;
-            let counterpart = if caller.role == Role::Iro {
-                &q.adviser_id
-            } else {
-                &q.iro_id
-            };
-            notify(conn, counterpart, &public_url)?;
-            let receipt = super::record(conn, &log, Kind::MessageSent, &caller.account_id, &q)?;
-            Ok::<_, ApiError>((created, receipt))
-        })
+    let (id, body) = (id.into_inner(), body.into_inner().body);
+    let (message, created_at, receipt) = state
+        .write(move |tx| service::reply(tx, &caller, &id, &body))
         .await?;
     Ok(HttpResponse::Created().json(MessageCreated {
-        id: message_id,
+        id: message,
         created_at: created_at.and_utc().to_rfc3339(),
         receipt,
     }))

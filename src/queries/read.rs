@@ -9,8 +9,8 @@ use super::domain::{Category, Outcome, QueryStatus, Stage, Urgency};
 use super::{attachments, store};
 use crate::access::Caller;
 use crate::accounts::domain::Role;
+use crate::app::AppState;
 use crate::error::ApiError;
-use crate::server::AppState;
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339()
@@ -112,7 +112,7 @@ pub async fn show(
     let detail = state
         .db
         .run(move |conn| -> Result<QueryDetail, ApiError> {
-            let q = super::visible(conn, &caller, &id)?;
+            let q = super::service::visible(conn, &caller, &id)?;
             let iro_name = store::display_name(conn, &q.iro_id)?;
             let adviser_name = store::display_name(conn, &q.adviser_id)?;
             let iro_recipient = store::recipient(conn, &q.iro_id)?;

@@ -9,18 +9,19 @@ use chrono::Duration;
 use diesel::prelude::*;
 
 use super::domain::{QueryStatus, Urgency};
-use crate::accounts::store::now;
+use crate::app::{Tx, WriteContext};
 use crate::config::Settings;
+use crate::db::now;
 use crate::db::schema::queries;
 use crate::db::{write_transaction, Database, DbConnection};
 use crate::error::ApiError;
-use crate::log::{Actor, Event, Kind, LogKeys, Subject};
+use crate::log::{Actor, Event, Kind, Subject};
 
 /// Sends the reminders that are due; returns how many queries were reminded.
 pub fn send_due(
     conn: &mut DbConnection,
     settings: &Settings,
-    log: &LogKeys,
+    context: &WriteContext,
 ) -> Result<usize, ApiError> {
     let now = now();
     let routine_due = now - Duration::minutes(settings.queries.reminder_routine_minutes);
@@ -46,6 +47,7 @@ pub fn send_due(
     let mut sent = 0;
     for (id, iro, adviser, authority) in due {
         let reminded = write_transaction(conn, |conn| -> Result<bool, ApiError> {
+            let mut tx = Tx::new(conn, context);
             // Conditional, so that of several instances only one reminds.
             let claimed = diesel::update(
                 queries::table
@@ -55,22 +57,18 @@ pub fn send_due(
                     .filter(queries::adviser_id.eq(&adviser)),
             )
             .set(queries::reminded_at.eq(now))
-            .execute(conn)?;
+            .execute(tx.conn)?;
             if claimed == 0 {
                 return Ok(false);
             }
-            super::notify(conn, &adviser, &settings.public_url)?;
-            super::notify(conn, &iro, &settings.public_url)?;
-            crate::log::record(
-                conn,
-                log,
-                Event {
-                    kind: Kind::ReminderSent,
-                    actor: Actor::System,
-                    subject: Subject::Query(&id),
-                    authority: Some(&authority),
-                },
-            )?;
+            tx.notify(&adviser)?;
+            tx.notify(&iro)?;
+            tx.record(Event {
+                kind: Kind::ReminderSent,
+                actor: Actor::System,
+                subject: Subject::Query(&id),
+                authority: Some(&authority),
+            })?;
             Ok(true)
         })?;
         if reminded {
@@ -81,17 +79,17 @@ pub fn send_due(
 }
 
 /// Runs the reminder check, and the sweep of abandoned uploads, until the process stops.
-pub fn spawn(db: Database, settings: Arc<Settings>, log: Arc<LogKeys>) {
+pub fn spawn(db: Database, settings: Arc<Settings>, context: WriteContext) {
     let every = StdDuration::from_secs(settings.queries.reminder_check_secs);
     actix_web::rt::spawn(async move {
         loop {
-            let (s, l) = (settings.clone(), log.clone());
+            let (s, c) = (settings.clone(), context.clone());
             let result = db
                 .run(move |conn| -> Result<(usize, usize, usize), ApiError> {
-                    let reminded = send_due(conn, &s, &l)?;
+                    let reminded = send_due(conn, &s, &c)?;
                     let swept = super::attachments::sweep_abandoned(conn)?;
                     let erased =
-                        super::erasure::apply_retention(conn, &l, s.queries.retention_days)
+                        super::erasure::apply_retention(conn, &c.log, s.queries.retention_days)
                             .map_err(|e| ApiError::Internal(e.to_string()))?;
                     Ok((reminded, swept, erased))
                 })

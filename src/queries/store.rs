@@ -5,9 +5,9 @@ use diesel::prelude::*;
 
 use super::domain::{Category, DeclineReason, Outcome, QueryStatus, Stage, Urgency};
 use crate::accounts::domain::Role;
-use crate::accounts::store::{now, parse_stored};
 use crate::db::schema::{accounts, messages, queries, query_declines};
 use crate::db::DbConnection;
+use crate::db::{now, parse_stored};
 
 /// A query's metadata, as stored.
 #[derive(Debug, Clone)]
@@ -368,15 +368,6 @@ pub fn recipient(conn: &mut DbConnection, account: &str) -> QueryResult<Option<S
         .find(account)
         .select(accounts::age_recipient)
         .first(conn)
-}
-
-/// Where notifications for an account go: its notification address, else its login email.
-pub fn notification_address(conn: &mut DbConnection, account: &str) -> QueryResult<String> {
-    let (email, notify): (String, Option<String>) = accounts::table
-        .find(account)
-        .select((accounts::email, accounts::notification_email))
-        .first(conn)?;
-    Ok(notify.unwrap_or(email))
 }
 
 /// How many queries each adviser has waiting or accepted.

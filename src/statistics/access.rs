@@ -6,10 +6,10 @@ use utoipa::IntoParams;
 
 use super::period::{Month, PeriodLength};
 use super::report::{self, AccessReport, AccessRequest, Area, By, MedianRow, ReportSettings};
-use crate::accounts::store::now;
+use crate::app::AppState;
+use crate::db::now;
 use crate::db::snapshot_transaction;
-use crate::error::ApiError;
-use crate::server::AppState;
+use crate::error::{ApiError, ProblemType};
 
 /// The longest range one report covers, in months.
 pub const MAX_MONTHS: i64 = 120;
@@ -29,7 +29,7 @@ pub struct AccessParams {
 }
 
 fn invalid(detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid-statistics-request", detail)
+    ApiError::bad_request(ProblemType::InvalidStatisticsRequest, detail)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub async fn access(
 ) -> Result<HttpResponse, ApiError> {
     let (request, format) = params.into_inner().parse()?;
     let settings = ReportSettings {
-        round_totals_to: state.settings.stats_round_to,
+        round_totals_to: state.settings.statistics.round_totals_to,
         reminder_routine_minutes: state.settings.queries.reminder_routine_minutes,
         reminder_urgent_minutes: state.settings.queries.reminder_urgent_minutes,
     };

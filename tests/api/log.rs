@@ -600,7 +600,7 @@ fn log_verify(app: &TestApp) -> (bool, String) {
         .env_clear()
         .env("DATABASE_URL", url)
         .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
-        .env("IRO_ADVICE_PUBLIC_URL", &app.settings.public_url)
+        .env("IRO_ADVICE_PUBLIC_URL", &app.settings.server.public_url)
         .output()
         .unwrap();
     let text = format!(
@@ -712,7 +712,7 @@ async fn log_verify_finds_tampering_and_survives_erasure(app: TestApp) {
             },
         )
         .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
-        .env("IRO_ADVICE_PUBLIC_URL", &app.settings.public_url)
+        .env("IRO_ADVICE_PUBLIC_URL", &app.settings.server.public_url)
         .output()
         .unwrap();
     assert!(

@@ -34,7 +34,7 @@ fn cli(app: &TestApp, args: &[&str], profile: &str) -> Output {
         .env("DATABASE_URL", url)
         .env("IRO_ADVICE_PROFILE", profile)
         .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
-        .env("IRO_ADVICE_PUBLIC_URL", &app.settings.public_url)
+        .env("IRO_ADVICE_PUBLIC_URL", &app.settings.server.public_url)
         .env(
             "IRO_ADVICE_TLS_CERT",
             app.data_dir.path().join("tls/dev-cert.pem"),

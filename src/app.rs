@@ -1,0 +1,127 @@
+//! The application's state and its write context.
+//!
+//! [`AppState`] is what every handler can reach; it knows nothing of routes or of the HTTP
+//! server, so handlers and services depend on it and never the other way round
+//! (`server → routes → handlers → services → app/db`). [`Tx`] is one write transaction with
+//! what an act needs beside the connection (the log's keys, the public URL, the clock), so a
+//! service writes `tx.record(…)` and `tx.notify(…)` without plumbing.
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+
+use crate::accounts::domain::Email;
+use crate::accounts::tokens::TokenKeys;
+use crate::accounts::totp::Sealer;
+use crate::config::Settings;
+use crate::db::{Database, DbConnection, DbError};
+use crate::error::ApiError;
+use crate::log::{Event, LogError, LogKeys, Receipt};
+use crate::mail::{self, Notice};
+
+/// Default largest JSON body; routes that take more say so in the route table.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Database,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+    pub totp: Arc<Sealer>,
+    pub log: Arc<LogKeys>,
+    /// The OpenAPI document, rendered once at start by the layer that knows the routes.
+    pub openapi: Arc<String>,
+}
+
+impl AppState {
+    /// What a write transaction carries besides its connection.
+    pub fn context(&self) -> WriteContext {
+        WriteContext {
+            log: self.log.clone(),
+            public_url: self.settings.server.public_url.clone(),
+        }
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool: everything it records and
+    /// notifies commits with the act, or nothing does.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let context = self.context();
+        self.db
+            .write(move |conn| f(&mut Tx::new(conn, &context)))
+            .await
+    }
+
+    /// Runs `f` with a connection on the blocking pool, for reads.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.db.run(f).await
+    }
+}
+
+/// The keys and addresses an act needs inside its transaction; cheap to clone.
+#[derive(Clone)]
+pub struct WriteContext {
+    pub log: Arc<LogKeys>,
+    pub public_url: String,
+}
+
+/// One write transaction and its context.
+pub struct Tx<'a> {
+    pub conn: &'a mut DbConnection,
+    context: &'a WriteContext,
+    now: NaiveDateTime,
+}
+
+impl<'a> Tx<'a> {
+    pub fn new(conn: &'a mut DbConnection, context: &'a WriteContext) -> Self {
+        Tx {
+            conn,
+            context,
+            now: crate::db::now(),
+        }
+    }
+
+    /// The time of this act: one instant for everything the transaction writes.
+    pub fn now(&self) -> NaiveDateTime {
+        self.now
+    }
+
+    /// The log's keys, for code that appends outside [`Tx::record`] (the command line shares
+    /// the invitation code with the API).
+    pub fn log_keys(&self) -> Arc<LogKeys> {
+        self.context.log.clone()
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.context.public_url
+    }
+
+    /// Appends the act to the request log, in this transaction; returns its receipt.
+    pub fn record(&mut self, event: Event<'_>) -> Result<Receipt, LogError> {
+        crate::log::record(self.conn, &self.context.log, event)
+    }
+
+    /// Tells an account that something is waiting, at the address it chose for notices, in
+    /// this transaction so that a mail server that is down loses nothing.
+    pub fn notify(&mut self, account: &str) -> Result<(), ApiError> {
+        let address = crate::accounts::store::notification_address(self.conn, account)?;
+        let email = Email::parse(&address)
+            .map_err(|e| ApiError::Internal(format!("stored address: {e}")))?;
+        self.send(&email, Notice::Waiting)
+    }
+
+    /// Queues a notice to an address (an invitee's, who has no account yet).
+    pub fn send(&mut self, to: &Email, notice: Notice<'_>) -> Result<(), ApiError> {
+        mail::enqueue(self.conn, to, &self.context.public_url, notice)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,285 @@
+//! What happens to a query, as plain functions over one write transaction and a typed
+//! caller: asked, accepted, declined, routed, answered, closed. The HTTP handlers only adapt
+//! requests to these, so each rule can be tested on both databases without HTTPS.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+
+use super::domain::{Category, DeclineReason, Outcome, QueryStatus, Stage, Urgency};
+use super::store::{self, NewQuery, Query};
+use crate::access::{Caller, IroCaller};
+use crate::accounts::domain::Role;
+use crate::accounts::store::eligible_advisers;
+use crate::app::Tx;
+use crate::ciphertext::AgeArmored;
+use crate::db::DbConnection;
+use crate::error::{ApiError, ProblemType};
+use crate::log::{Actor, Event, Kind, Receipt, Subject};
+
+/// The query if the caller may see it; otherwise 404, as if it did not exist.
+pub fn visible(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Query, ApiError> {
+    store::visible_query(conn, id, &caller.account_id, caller.role)?.ok_or(ApiError::NotFound)
+}
+
+/// A refusal because the query is not in a state that allows the act.
+pub fn wrong_state(detail: impl Into<String>) -> ApiError {
+    ApiError::conflict(ProblemType::QueryState, detail)
+}
+
+/// Refuses ciphertext that a passphrase, rather than people's keys, can open.
+pub fn check_recipients(body: &AgeArmored) -> Result<(), ApiError> {
+    if body.stanza_types().iter().any(|t| t == "scrypt") {
+        return Err(ApiError::bad_request(
+            ProblemType::NotAge,
+            "encrypt to the participants' age keys, not to a passphrase",
+        ));
+    }
+    Ok(())
+}
+
+/// Records an act on a query in the log, in the act's transaction; returns the receipt.
+pub fn record(
+    tx: &mut Tx<'_>,
+    kind: Kind,
+    actor: &str,
+    query: &Query,
+) -> Result<Receipt, ApiError> {
+    Ok(tx.record(Event {
+        kind,
+        actor: Actor::Account(actor),
+        subject: Subject::Query(&query.id),
+        authority: Some(&query.authority_code),
+    })?)
+}
+
+/// The other participant of a query, from the caller's side.
+fn counterpart<'q>(caller: &Caller, query: &'q Query) -> &'q str {
+    if caller.role == Role::Iro {
+        &query.adviser_id
+    } else {
+        &query.iro_id
+    }
+}
+
+fn not_eligible() -> ApiError {
+    ApiError::unprocessable(
+        ProblemType::AdviserNotEligible,
+        "that adviser cannot take this query (unknown, unavailable, without a key, or conflicted with your authority)",
+    )
+}
+
+pub struct AskInput {
+    pub adviser_id: String,
+    pub category: Category,
+    pub stage: Stage,
+    pub urgency: Urgency,
+    pub body: AgeArmored,
+}
+
+/// An IRO asks an adviser; returns the new query's id and the receipt.
+pub fn ask(
+    tx: &mut Tx<'_>,
+    iro: &IroCaller,
+    input: AskInput,
+) -> Result<(String, Receipt), ApiError> {
+    check_recipients(&input.body)?;
+    // Checked again here, whatever the client was shown: active, accepting, keyed, and not
+    // conflicted with the IRO's authority.
+    if eligible_advisers(tx.conn, &iro.authority, Some(&input.adviser_id))?.is_empty() {
+        return Err(not_eligible());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    store::insert_query(
+        tx.conn,
+        &NewQuery {
+            id: &id,
+            iro_id: &iro.account_id,
+            adviser_id: &input.adviser_id,
+            authority_code: iro.authority.as_str(),
+            category: input.category,
+            stage: input.stage,
+            urgency: input.urgency,
+        },
+    )?;
+    store::insert_message(
+        tx.conn,
+        &id,
+        &iro.account_id,
+        Role::Iro,
+        input.body.as_str(),
+    )?;
+    tx.notify(&input.adviser_id)?;
+    let receipt = tx.record(Event {
+        kind: Kind::QuerySubmitted,
+        actor: Actor::Account(&iro.account_id),
+        subject: Subject::Query(&id),
+        authority: Some(iro.authority.as_str()),
+    })?;
+    Ok((id, receipt))
+}
+
+/// The adviser's answer to a query put to them: from `submitted` to `to`, telling the IRO.
+fn answer(
+    tx: &mut Tx<'_>,
+    adviser: &Caller,
+    id: &str,
+    to: QueryStatus,
+    kind: Kind,
+) -> Result<(Query, Receipt), ApiError> {
+    let q = visible(tx.conn, adviser, id)?;
+    if !store::transition(tx.conn, &q.id, &[QueryStatus::Submitted], to)? {
+        return Err(wrong_state(format!(
+            "a {} query cannot become {to}",
+            q.status
+        )));
+    }
+    tx.notify(&q.iro_id)?;
+    let receipt = record(tx, kind, &adviser.account_id, &q)?;
+    Ok((q, receipt))
+}
+
+/// The adviser takes the query on.
+pub fn accept(tx: &mut Tx<'_>, adviser: &Caller, id: &str) -> Result<Receipt, ApiError> {
+    answer(tx, adviser, id, QueryStatus::Accepted, Kind::QueryAccepted).map(|(_, r)| r)
+}
+
+/// The adviser declines; the IRO may then route the query elsewhere. The adviser no longer
+/// sees it.
+pub fn decline(
+    tx: &mut Tx<'_>,
+    adviser: &Caller,
+    id: &str,
+    reason: DeclineReason,
+) -> Result<Receipt, ApiError> {
+    let (q, receipt) = answer(tx, adviser, id, QueryStatus::Declined, Kind::QueryDeclined)?;
+    store::record_decline(tx.conn, &q.id, &adviser.account_id, reason)?;
+    Ok(receipt)
+}
+
+pub struct RouteInput {
+    pub adviser_id: String,
+    /// Every message of the query, re-encrypted to the IRO and the new adviser: (id, body).
+    pub messages: Vec<(String, AgeArmored)>,
+}
+
+/// The IRO hands the query to another adviser, after a decline or while it waits unaccepted.
+pub fn route(
+    tx: &mut Tx<'_>,
+    iro: &IroCaller,
+    id: &str,
+    input: RouteInput,
+) -> Result<Receipt, ApiError> {
+    for (_, body) in &input.messages {
+        check_recipients(body)?;
+    }
+    let q = visible(tx.conn, iro, id)?;
+    if !q.status.routable() {
+        return Err(wrong_state(format!(
+            "a {} query cannot be routed",
+            q.status
+        )));
+    }
+    if input.adviser_id == q.adviser_id || store::has_declined(tx.conn, &q.id, &input.adviser_id)? {
+        return Err(ApiError::unprocessable(
+            ProblemType::AdviserNotEligible,
+            "that adviser already has, or has declined, this query",
+        ));
+    }
+    if eligible_advisers(tx.conn, &iro.authority, Some(&input.adviser_id))?.is_empty() {
+        return Err(not_eligible());
+    }
+    replace_every_message(tx, &q, &input.messages)?;
+    if !store::reroute(tx.conn, &q.id, &input.adviser_id)? {
+        return Err(wrong_state("the query changed while it was being routed"));
+    }
+    tx.notify(&input.adviser_id)?;
+    record(tx, Kind::QueryRouted, &iro.account_id, &q)
+}
+
+/// Exactly every message, once: a message left out would stay unreadable to the new
+/// adviser, one added would be a message nobody sent.
+fn replace_every_message(
+    tx: &mut Tx<'_>,
+    q: &Query,
+    messages: &[(String, AgeArmored)],
+) -> Result<(), ApiError> {
+    let stored: HashSet<String> = store::messages_of(tx.conn, &q.id)?
+        .into_iter()
+        .filter(|m| m.body.is_some())
+        .map(|m| m.id)
+        .collect();
+    let given: HashSet<&String> = messages.iter().map(|(id, _)| id).collect();
+    if given.len() != messages.len() || given != stored.iter().collect() {
+        return Err(ApiError::unprocessable(
+            ProblemType::MessagesMismatch,
+            "give every message of the query exactly once, re-encrypted",
+        ));
+    }
+    for (message, body) in messages {
+        store::replace_message_body(tx.conn, &q.id, message, body.as_str())?;
+    }
+    Ok(())
+}
+
+/// The IRO closes the query with its outcome.
+pub fn close(
+    tx: &mut Tx<'_>,
+    iro: &IroCaller,
+    id: &str,
+    outcome: Outcome,
+) -> Result<Receipt, ApiError> {
+    let q = visible(tx.conn, iro, id)?;
+    if !store::close(tx.conn, &q.id, outcome)? {
+        return Err(wrong_state("the query is already closed"));
+    }
+    // The adviser hears of it only if they were working on it.
+    if q.status == QueryStatus::Accepted {
+        tx.notify(&q.adviser_id)?;
+    }
+    record(tx, Kind::QueryClosed, &iro.account_id, &q)
+}
+
+/// The IRO may write while the query waits or is accepted; the adviser once they have
+/// accepted it.
+pub fn may_write(role: Role, status: QueryStatus) -> bool {
+    match role {
+        Role::Iro => matches!(status, QueryStatus::Submitted | QueryStatus::Accepted),
+        Role::Adviser => status == QueryStatus::Accepted,
+        Role::Nairo | Role::Admin => false,
+    }
+}
+
+/// A reply, either way; returns the message's id, its time and the receipt.
+pub fn reply(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    id: &str,
+    body: &AgeArmored,
+) -> Result<(String, NaiveDateTime, Receipt), ApiError> {
+    check_recipients(body)?;
+    let q = visible(tx.conn, caller, id)?;
+    if !may_write(caller.role, q.status) {
+        return Err(wrong_state(format!(
+            "no {} message on a {} query",
+            caller.role, q.status
+        )));
+    }
+    let (message, created_at) = store::insert_message(
+        tx.conn,
+        &q.id,
+        &caller.account_id,
+        caller.role,
+        body.as_str(),
+    )?;
+    tx.notify(counterpart(caller, &q))?;
+    let receipt = record(tx, Kind::MessageSent, &caller.account_id, &q)?;
+    Ok((message, created_at, receipt))
+}
+
+/// Tells the other participant an attachment arrived and records it; the upload itself is
+/// streamed outside any transaction.
+pub fn attachment_added(tx: &mut Tx<'_>, caller: &Caller, q: &Query) -> Result<Receipt, ApiError> {
+    tx.notify(counterpart(caller, q))?;
+    record(tx, Kind::AttachmentAdded, &caller.account_id, q)
+}
