@@ -118,7 +118,7 @@ fn verify_snapshot(conn: &mut DbConnection, verifier: &Verifier) -> Result<Repor
                 if *size != frontier.size() {
                     break;
                 }
-                let (size, root) = roots.next().expect("peeked");
+                let (size, root) = roots.next().expect("peek just returned Some");
                 if root != frontier.root() {
                     return Err(VerifyError::Root {
                         size,

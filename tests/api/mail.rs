@@ -51,11 +51,8 @@ macro_rules! on_both {
                 super::$body(crate::helpers::Backend::Sqlite).await;
             }
             #[actix_web::test]
+            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
             async fn postgres() {
-                if std::env::var("TEST_DATABASE_URL").is_err() {
-                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped");
-                    return;
-                }
                 super::$body(crate::helpers::Backend::Postgres).await;
             }
         }
