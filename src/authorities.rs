@@ -47,9 +47,26 @@ pub fn all() -> &'static [Authority] {
 }
 
 /// An ONS code of an authority in the reference list.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
 #[serde(transparent)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub struct AuthorityCode(String);
+
+// A stored code that is no longer in the reference list is a corrupt row.
+crate::vocabulary::stored_as_text!(AuthorityCode, |v| v.as_str(), |s| {
+    AuthorityCode::parse(&s).map_err(|e| e.to_string())
+});
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{0:?} is not the ONS code of an English or Welsh authority with children's services")]

@@ -274,7 +274,9 @@ impl World {
         // Who asks: 15% of IROs never do (40% where they are under pressure); the rest ask
         // at rates that vary a good deal from one IRO to the next.
         let askers = Weighted::new((0..o.iros).filter_map(|i| {
-            let authority = world.accounts[i].authority.expect("every seeded IRO has an authority");
+            let authority = world.accounts[i]
+                .authority
+                .expect("every seeded IRO has an authority");
             let never = if pressured.contains(&authority) {
                 0.4
             } else {
@@ -313,7 +315,9 @@ impl World {
             for q in 0..o.queries {
                 let iro = rng.pick(&askers);
                 let account = &world.accounts[iro as usize];
-                let authority = account.authority.expect("every seeded IRO has an authority");
+                let authority = account
+                    .authority
+                    .expect("every seeded IRO has an authority");
                 let created = at(rng, account.registered);
                 world.add_query(
                     rng,
@@ -330,7 +334,11 @@ impl World {
         // Pressure reports: one for every dozen queries, most from the pressured authorities.
         let from_pressured: Vec<u32> = (0..o.iros as u32)
             .filter(|i| {
-                pressured.contains(&world.accounts[*i as usize].authority.expect("every seeded IRO has an authority"))
+                pressured.contains(
+                    &world.accounts[*i as usize]
+                        .authority
+                        .expect("every seeded IRO has an authority"),
+                )
             })
             .collect();
         for p in 0..o.queries / 12 {
@@ -340,7 +348,9 @@ impl World {
                 rng.below(o.iros) as u32
             };
             let account = &world.accounts[iro as usize];
-            let authority = account.authority.expect("every seeded IRO has an authority");
+            let authority = account
+                .authority
+                .expect("every seeded IRO has an authority");
             let reported = at(rng, account.registered);
             let occurred = (reported - rng.hours(72.0)).date().max(start.date());
             world.pressure.push((
@@ -573,7 +583,8 @@ impl World {
                         queries::id.eq(&q.id),
                         queries::iro_id.eq(id(q.iro)),
                         queries::adviser_id.eq(id(q.adviser)),
-                        queries::authority_code.eq(code(q.authority).expect("every seeded IRO has an authority")),
+                        queries::authority_code
+                            .eq(code(q.authority).expect("every seeded IRO has an authority")),
                         queries::category.eq(q.category.as_str()),
                         queries::stage.eq(q.stage.as_str()),
                         queries::urgency.eq(q.urgency.as_str()),
@@ -615,7 +626,8 @@ impl World {
                     (
                         pressure_reports::id.eq(pid),
                         pressure_reports::iro_id.eq(id(*iro)),
-                        pressure_reports::authority_code.eq(code(*authority).expect("every seeded IRO has an authority")),
+                        pressure_reports::authority_code
+                            .eq(code(*authority).expect("every seeded IRO has an authority")),
                         pressure_reports::kind.eq(kind.as_str()),
                         pressure_reports::occurred_on.eq(*occurred),
                         pressure_reports::shared_with_nairo.eq(*shared),

@@ -100,7 +100,10 @@ pub fn ensure_dev_certificate(data_dir: &Path) -> Result<TlsFiles, TlsError> {
         "::1".to_owned(),
     ])
     .map_err(|e| fail(e.to_string()))?;
-    let dir = files.cert.parent().expect("the dev certificate path has a parent directory");
+    let dir = files
+        .cert
+        .parent()
+        .expect("the dev certificate path has a parent directory");
     std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
     crate::fsutil::write_private(&files.key, certified.signing_key.serialize_pem().as_bytes())
         .map_err(|e| fail(e.to_string()))?;

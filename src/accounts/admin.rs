@@ -8,6 +8,7 @@ use super::domain::{AccountStatus, AdviserKind, Role};
 use super::store;
 use crate::access::Caller;
 use crate::app::AppState;
+use crate::authorities::AuthorityCode;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Subject};
 
@@ -38,7 +39,7 @@ pub async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpRes
             role: a.role,
             email: a.email,
             display_name: a.display_name,
-            authority_code: a.authority_code,
+            authority_code: a.authority_code.map(|c| c.as_str().to_owned()),
             adviser_kind: a.adviser_kind,
             status: a.status,
         })
@@ -71,7 +72,7 @@ async fn set_status(
                 kind,
                 actor: Actor::Account(&admin),
                 subject: Subject::Account(&id),
-                authority: account.authority_code.as_deref(),
+                authority: account.authority_code.as_ref().map(AuthorityCode::as_str),
             })?;
             Ok(())
         })

@@ -98,7 +98,7 @@ pub async fn login(
                     }
                 };
                 let account = match account {
-                    Some(a) if verified && a.active => a,
+                    Some(a) if verified && a.active() => a,
                     _ => {
                         store::record_failure(conn, &subject)?;
                         return Err(ApiError::Unauthenticated);

@@ -221,6 +221,16 @@ pub struct AccountCreated {
     receipt: Receipt,
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = invitations)]
+struct StoredInvitation {
+    id: String,
+    role: Role,
+    email: String,
+    authority_code: Option<AuthorityCode>,
+    adviser_kind: Option<AdviserKind>,
+}
+
 struct OpenInvitation {
     id: String,
     invitee: Invitee,
@@ -231,17 +241,11 @@ fn open_invitation(conn: &mut DbConnection, token: &str) -> Result<OpenInvitatio
         .filter(invitations::token_hash.eq(token_hash(token)))
         .filter(invitations::used_at.is_null())
         .filter(invitations::expires_at.gt(crate::db::now()))
-        .select((
-            invitations::id,
-            invitations::role,
-            invitations::email,
-            invitations::authority_code,
-            invitations::adviser_kind,
-        ))
-        .first::<(String, String, String, Option<String>, Option<String>)>(conn)
+        .select(StoredInvitation::as_select())
+        .first(conn)
         .optional()?;
     // Unknown, used and expired invitations are refused alike.
-    let (id, role, email, authority, kind) = row.ok_or_else(|| {
+    let row = row.ok_or_else(|| {
         ApiError::bad_request(
             ProblemType::InvalidInvitation,
             "the invitation is unknown, used or expired",
@@ -249,15 +253,13 @@ fn open_invitation(conn: &mut DbConnection, token: &str) -> Result<OpenInvitatio
     })?;
     let corrupt = |e: String| ApiError::Internal(format!("stored invitation: {e}"));
     let invitee = Invitee::new(
-        crate::db::parse_stored(&role)?,
-        Email::parse(&email).map_err(corrupt)?,
-        authority
-            .map(|a| AuthorityCode::parse(&a))
-            .transpose()
-            .map_err(|e| corrupt(e.to_string()))?,
-        kind.as_deref().map(crate::db::parse_stored).transpose()?,
+        row.role,
+        Email::parse(&row.email).map_err(corrupt)?,
+        row.authority_code,
+        row.adviser_kind,
     )
     .map_err(corrupt)?;
+    let id = row.id;
     Ok(OpenInvitation { id, invitee })
 }
 

@@ -51,7 +51,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
                 role: a.role,
                 email: a.email,
                 display_name: a.display_name,
-                authority_code: a.authority_code,
+                authority_code: a.authority_code.map(|c| c.as_str().to_owned()),
                 adviser_kind: a.adviser_kind,
                 age_recipient: a.age_recipient,
                 totp_enabled: a.totp_enabled,

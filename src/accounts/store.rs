@@ -6,16 +6,8 @@ use diesel::prelude::*;
 use super::domain::{AccountStatus, AdviserKind, Role};
 use crate::authorities::AuthorityCode;
 use crate::db::schema::{accounts, adviser_conflicts, login_failures, refresh_tokens, sessions};
-use crate::db::{now, parse_stored, DbConnection};
+use crate::db::{now, DbConnection};
 use crate::keys::{random_token, token_hash};
-
-fn parse_authority(code: Option<String>) -> QueryResult<Option<AuthorityCode>> {
-    code.map(|c| {
-        AuthorityCode::parse(&c)
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-    })
-    .transpose()
-}
 
 pub struct NewAccount<'a> {
     pub id: &'a str,
@@ -57,9 +49,12 @@ pub fn email_exists(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
 }
 
 /// What a request needs to know about its caller.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
 pub struct AuthAccount {
     pub id: String,
     pub role: Role,
+    #[diesel(column_name = authority_code)]
     pub authority: Option<AuthorityCode>,
     pub adviser_kind: Option<AdviserKind>,
     pub totp_enabled: bool,
@@ -71,81 +66,53 @@ pub fn active_account_in_session(
     account_id: &str,
     session_id: &str,
 ) -> QueryResult<Option<AuthAccount>> {
-    let row = accounts::table
+    accounts::table
         .inner_join(sessions::table)
         .filter(accounts::id.eq(account_id))
-        .filter(accounts::status.eq(AccountStatus::Active.as_str()))
+        .filter(accounts::status.eq(AccountStatus::Active))
         .filter(sessions::id.eq(session_id))
         .filter(sessions::revoked_at.is_null())
-        .select((
-            accounts::id,
-            accounts::role,
-            accounts::authority_code,
-            accounts::adviser_kind,
-            accounts::totp_enabled,
-        ))
-        .first::<(String, String, Option<String>, Option<String>, bool)>(conn)
-        .optional()?;
-    row.map(|(id, role, authority, kind, totp_enabled)| {
-        Ok(AuthAccount {
-            id,
-            role: parse_stored(&role)?,
-            authority: parse_authority(authority)?,
-            adviser_kind: kind.as_deref().map(parse_stored).transpose()?,
-            totp_enabled,
-        })
-    })
-    .transpose()
+        .select(AuthAccount::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// What a login attempt needs.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
 pub struct LoginAccount {
     pub id: String,
     pub role: Role,
     pub password_hash: String,
-    pub active: bool,
+    pub status: AccountStatus,
     pub totp_enabled: bool,
     pub totp_secret: Option<Vec<u8>>,
     pub totp_last_step: i64,
 }
 
+impl LoginAccount {
+    pub fn active(&self) -> bool {
+        self.status == AccountStatus::Active
+    }
+}
+
 pub fn login_account(conn: &mut DbConnection, email: &str) -> QueryResult<Option<LoginAccount>> {
-    let row = accounts::table
+    accounts::table
         .filter(accounts::email.eq(email))
-        .select((
-            accounts::id,
-            accounts::role,
-            accounts::password_hash,
-            accounts::status,
-            accounts::totp_enabled,
-            accounts::totp_secret,
-            accounts::totp_last_step,
-        ))
-        .first::<(String, String, String, String, bool, Option<Vec<u8>>, i64)>(conn)
-        .optional()?;
-    row.map(
-        |(id, role, password_hash, status, totp_enabled, totp_secret, totp_last_step)| {
-            Ok(LoginAccount {
-                id,
-                role: parse_stored(&role)?,
-                password_hash,
-                active: status == AccountStatus::Active.as_str(),
-                totp_enabled,
-                totp_secret,
-                totp_last_step,
-            })
-        },
-    )
-    .transpose()
+        .select(LoginAccount::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// One account as its owner or an admin sees it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
 pub struct AccountView {
     pub id: String,
     pub role: Role,
     pub email: String,
     pub display_name: String,
-    pub authority_code: Option<String>,
+    pub authority_code: Option<AuthorityCode>,
     pub adviser_kind: Option<AdviserKind>,
     pub status: AccountStatus,
     pub accepting: bool,
@@ -153,82 +120,19 @@ pub struct AccountView {
     pub totp_enabled: bool,
 }
 
-type AccountViewRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    bool,
-    Option<String>,
-    bool,
-);
-
-fn account_view(
-    (
-        id,
-        role,
-        email,
-        display_name,
-        authority_code,
-        kind,
-        status,
-        accepting,
-        age_recipient,
-        totp_enabled,
-    ): AccountViewRow,
-) -> QueryResult<AccountView> {
-    Ok(AccountView {
-        id,
-        role: parse_stored(&role)?,
-        email,
-        display_name,
-        authority_code,
-        adviser_kind: kind.as_deref().map(parse_stored).transpose()?,
-        status: parse_stored(&status)?,
-        accepting,
-        age_recipient,
-        totp_enabled,
-    })
-}
-
-macro_rules! account_view_columns {
-    () => {
-        (
-            accounts::id,
-            accounts::role,
-            accounts::email,
-            accounts::display_name,
-            accounts::authority_code,
-            accounts::adviser_kind,
-            accounts::status,
-            accounts::accepting,
-            accounts::age_recipient,
-            accounts::totp_enabled,
-        )
-    };
-}
-
 pub fn account(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AccountView>> {
     accounts::table
         .find(id)
-        .select(account_view_columns!())
-        .first::<AccountViewRow>(conn)
-        .optional()?
-        .map(account_view)
-        .transpose()
+        .select(AccountView::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn all_accounts(conn: &mut DbConnection) -> QueryResult<Vec<AccountView>> {
     accounts::table
         .order((accounts::role, accounts::email))
-        .select(account_view_columns!())
-        .load::<AccountViewRow>(conn)?
-        .into_iter()
-        .map(account_view)
-        .collect()
+        .select(AccountView::as_select())
+        .load(conn)
 }
 
 /// Sets an account's status; suspending also ends every session. False if no such account.
@@ -313,6 +217,18 @@ pub struct EligibleAdviser {
     pub age_recipient: String,
 }
 
+#[derive(Queryable)]
+struct AdviserRow {
+    id: String,
+    display_name: String,
+    adviser_kind: Option<AdviserKind>,
+    age_recipient: Option<String>,
+}
+
+fn corrupt(what: &str) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(what.to_owned().into())
+}
+
 /// Advisers who are active, accepting, have a key, and are not conflicted with the
 /// authority: neither by declaration nor by being employed there (peer advisers).
 pub fn eligible_advisers(
@@ -346,14 +262,18 @@ pub fn eligible_advisers(
         query = query.filter(accounts::id.eq(id.to_owned()));
     }
     query
-        .load::<(String, String, Option<String>, Option<String>)>(conn)?
+        .load::<AdviserRow>(conn)?
         .into_iter()
-        .map(|(id, display_name, kind, recipient)| {
+        .map(|row| {
             Ok(EligibleAdviser {
-                id,
-                display_name,
-                kind: parse_stored(kind.as_deref().unwrap_or_default())?,
-                age_recipient: recipient.unwrap_or_default(),
+                id: row.id,
+                // Every adviser account is created with a kind; the filters above leave only
+                // advisers with a key.
+                kind: row
+                    .adviser_kind
+                    .ok_or_else(|| corrupt("an adviser without a kind"))?,
+                display_name: row.display_name,
+                age_recipient: row.age_recipient.unwrap_or_default(),
             })
         })
         .collect()
@@ -468,6 +388,18 @@ pub enum Rotation {
     ReuseDetected,
 }
 
+/// A refresh token with its session and account, in the order the query selects them.
+#[derive(Queryable)]
+struct RefreshRow {
+    session_id: String,
+    expires_at: NaiveDateTime,
+    used_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+    account_id: String,
+    role: Role,
+    status: AccountStatus,
+}
+
 /// Exchanges a refresh token for a new one; call inside a write transaction.
 pub fn rotate_refresh_token(
     conn: &mut DbConnection,
@@ -487,17 +419,17 @@ pub fn rotate_refresh_token(
             accounts::role,
             accounts::status,
         ))
-        .first::<(
-            String,
-            NaiveDateTime,
-            Option<NaiveDateTime>,
-            Option<NaiveDateTime>,
-            String,
-            String,
-            String,
-        )>(conn)
+        .first::<RefreshRow>(conn)
         .optional()?;
-    let Some((session_id, expires_at, used_at, revoked_at, account_id, role, status)) = found
+    let Some(RefreshRow {
+        session_id,
+        expires_at,
+        used_at,
+        revoked_at,
+        account_id,
+        role,
+        status,
+    }) = found
     else {
         return Ok(Rotation::Refused);
     };
@@ -517,13 +449,13 @@ pub fn rotate_refresh_token(
         revoke_session(conn, &session_id)?;
         return Ok(Rotation::ReuseDetected);
     }
-    if expires_at <= now() || status != AccountStatus::Active.as_str() {
+    if expires_at <= now() || status != AccountStatus::Active {
         return Ok(Rotation::Refused);
     }
     let refresh_token = insert_refresh_token(conn, &session_id, refresh_days)?;
     Ok(Rotation::Rotated {
         account_id,
-        role: parse_stored(&role)?,
+        role,
         session_id,
         refresh_token,
     })

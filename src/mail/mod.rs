@@ -85,6 +85,8 @@ pub fn pending_count(conn: &mut DbConnection) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = outbox)]
 struct Claimed {
     id: String,
     recipient: String,
@@ -123,21 +125,9 @@ fn claim_next(conn: &mut DbConnection, claim: &str) -> QueryResult<Option<Claime
         }
         outbox::table
             .find(&id)
-            .select((
-                outbox::id,
-                outbox::recipient,
-                outbox::body,
-                outbox::attempts,
-            ))
-            .first::<(String, String, String, i32)>(conn)
-            .map(|(id, recipient, body, attempts)| {
-                Some(Claimed {
-                    id,
-                    recipient,
-                    body,
-                    attempts,
-                })
-            })
+            .select(Claimed::as_select())
+            .first(conn)
+            .map(Some)
     })
 }
 

@@ -12,8 +12,8 @@ use crate::access::{Caller, IroCaller};
 use crate::accounts::domain::Role;
 use crate::app::{AppState, Tx};
 use crate::ciphertext::AgeArmored;
-use crate::db::parse_stored;
 use crate::db::schema::pressure_reports;
+use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Receipt, Subject};
 use crate::vocabulary::string_enum;
@@ -139,55 +139,55 @@ pub struct ReportView {
 #[utoipa::path(get, path = "/api/v1/pressure-reports", tag = "pressure",
     responses((status = 200, body = [ReportView])), security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    type Row = (
-        String,
-        String,
-        NaiveDate,
-        String,
-        Option<String>,
-        bool,
-        chrono::NaiveDateTime,
-    );
-    let rows = state
-        .db
-        .run(move |conn| -> Result<Vec<Row>, ApiError> {
-            let query = pressure_reports::table
-                .order((pressure_reports::created_at.desc(), pressure_reports::id))
-                .select((
-                    pressure_reports::id,
-                    pressure_reports::kind,
-                    pressure_reports::occurred_on,
-                    pressure_reports::authority_code,
-                    pressure_reports::narrative,
-                    pressure_reports::shared_with_nairo,
-                    pressure_reports::created_at,
-                ))
-                .into_boxed();
-            let query = match caller.role {
-                Role::Iro => query.filter(pressure_reports::iro_id.eq(caller.account_id)),
-                Role::Nairo => query.filter(pressure_reports::shared_with_nairo.eq(true)),
-                Role::Adviser | Role::Admin => return Ok(Vec::new()),
-            };
-            Ok(query.load(conn)?)
-        })
+    let reports = state
+        .read(move |conn| visible_reports(conn, &caller))
         .await?;
-    let views = rows
-        .into_iter()
-        .map(
-            |(id, kind, occurred_on, authority_code, narrative, shared, created_at)| {
-                Ok(ReportView {
-                    id,
-                    kind: parse_stored(&kind)?,
-                    occurred_on: occurred_on.to_string(),
-                    authority_code,
-                    narrative,
-                    shared_with_nairo: shared,
-                    created_at: created_at.and_utc().to_rfc3339(),
-                })
-            },
-        )
-        .collect::<Result<Vec<_>, diesel::result::Error>>()?;
+    let views: Vec<ReportView> = reports.into_iter().map(ReportView::from).collect();
     Ok(HttpResponse::Ok().json(views))
+}
+
+/// A stored pressure report, as its IRO (or NAIRO, when shared) may see it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = pressure_reports)]
+pub struct StoredReport {
+    id: String,
+    kind: PressureKind,
+    occurred_on: NaiveDate,
+    authority_code: String,
+    narrative: Option<String>,
+    shared_with_nairo: bool,
+    created_at: chrono::NaiveDateTime,
+}
+
+impl From<StoredReport> for ReportView {
+    fn from(r: StoredReport) -> Self {
+        ReportView {
+            id: r.id,
+            kind: r.kind,
+            occurred_on: r.occurred_on.to_string(),
+            authority_code: r.authority_code,
+            narrative: r.narrative,
+            shared_with_nairo: r.shared_with_nairo,
+            created_at: r.created_at.and_utc().to_rfc3339(),
+        }
+    }
+}
+
+/// An IRO's own reports; for NAIRO, those shared with it; nobody else's, newest first.
+pub fn visible_reports(
+    conn: &mut DbConnection,
+    caller: &Caller,
+) -> Result<Vec<StoredReport>, ApiError> {
+    let query = pressure_reports::table
+        .order((pressure_reports::created_at.desc(), pressure_reports::id))
+        .select(StoredReport::as_select())
+        .into_boxed();
+    let query = match caller.role {
+        Role::Iro => query.filter(pressure_reports::iro_id.eq(caller.account_id.clone())),
+        Role::Nairo => query.filter(pressure_reports::shared_with_nairo.eq(true)),
+        Role::Adviser | Role::Admin => return Ok(Vec::new()),
+    };
+    Ok(query.load(conn)?)
 }
 
 #[derive(Serialize, ToSchema)]

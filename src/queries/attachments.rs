@@ -40,16 +40,22 @@ pub struct AttachmentCreated {
     receipt: Option<Receipt>,
 }
 
-/// Complete attachments of a query: (id, size, created_at).
-pub fn list(
-    conn: &mut DbConnection,
-    query_id: &str,
-) -> QueryResult<Vec<(String, i64, NaiveDateTime)>> {
+/// A complete attachment, as a query's participants see it listed.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = attachments)]
+pub struct ListedAttachment {
+    pub id: String,
+    pub size: i64,
+    pub created_at: NaiveDateTime,
+}
+
+/// Complete attachments of a query, oldest first.
+pub fn list(conn: &mut DbConnection, query_id: &str) -> QueryResult<Vec<ListedAttachment>> {
     attachments::table
         .filter(attachments::query_id.eq(query_id))
         .filter(attachments::state.eq("complete"))
         .order((attachments::created_at, attachments::id))
-        .select((attachments::id, attachments::size, attachments::created_at))
+        .select(ListedAttachment::as_select())
         .load(conn)
 }
 
@@ -287,14 +293,20 @@ fn visible_attachment(
     caller: &Caller,
     id: &str,
 ) -> Result<(store::Query, i64), ApiError> {
-    let row: Option<(String, i64)> = attachments::table
+    #[derive(Queryable, Selectable)]
+    #[diesel(table_name = attachments)]
+    struct Owner {
+        query_id: String,
+        size: i64,
+    }
+    let owner = attachments::table
         .find(id)
         .filter(attachments::state.eq("complete"))
-        .select((attachments::query_id, attachments::size))
+        .select(Owner::as_select())
         .first(conn)
-        .optional()?;
-    let (query_id, size) = row.ok_or(ApiError::NotFound)?;
-    Ok((visible(conn, caller, &query_id)?, size))
+        .optional()?
+        .ok_or(ApiError::NotFound)?;
+    Ok((visible(conn, caller, &owner.query_id)?, owner.size))
 }
 
 fn read_chunk(conn: &mut DbConnection, id: &str, seq: i32) -> QueryResult<Option<Vec<u8>>> {

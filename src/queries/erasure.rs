@@ -28,12 +28,21 @@ pub fn erase_query(
     actor: Actor<'_>,
 ) -> Result<bool, EraseError> {
     write_transaction(conn, |conn| {
-        let row: Option<(String, Option<chrono::NaiveDateTime>)> = queries::table
+        #[derive(Queryable, Selectable)]
+        #[diesel(table_name = queries)]
+        struct Erasable {
+            authority_code: String,
+            erased_at: Option<chrono::NaiveDateTime>,
+        }
+        let Erasable {
+            authority_code: authority,
+            erased_at,
+        } = queries::table
             .find(id)
-            .select((queries::authority_code, queries::erased_at))
+            .select(Erasable::as_select())
             .first(conn)
-            .optional()?;
-        let (authority, erased_at) = row.ok_or(EraseError::NotFound)?;
+            .optional()?
+            .ok_or(EraseError::NotFound)?;
         if erased_at.is_some() {
             return Ok(false);
         }
@@ -76,15 +85,21 @@ pub fn erase_pressure_report(
     actor: Actor<'_>,
 ) -> Result<bool, EraseError> {
     write_transaction(conn, |conn| {
-        let row: Option<(String, Option<String>)> = pressure_reports::table
+        #[derive(Queryable, Selectable)]
+        #[diesel(table_name = pressure_reports)]
+        struct Erasable {
+            authority_code: String,
+            narrative: Option<String>,
+        }
+        let Erasable {
+            authority_code: authority,
+            narrative,
+        } = pressure_reports::table
             .find(id)
-            .select((
-                pressure_reports::authority_code,
-                pressure_reports::narrative,
-            ))
+            .select(Erasable::as_select())
             .first(conn)
-            .optional()?;
-        let (authority, narrative) = row.ok_or(EraseError::NotFound)?;
+            .optional()?
+            .ok_or(EraseError::NotFound)?;
         if narrative.is_none() {
             return Ok(false);
         }

@@ -128,10 +128,10 @@ pub async fn show(
                 .collect();
             let attachments = attachments::list(conn, &q.id)?
                 .into_iter()
-                .map(|(id, size, created_at)| AttachmentView {
-                    id,
-                    size,
-                    created_at: rfc3339(created_at),
+                .map(|a| AttachmentView {
+                    id: a.id,
+                    size: a.size,
+                    created_at: rfc3339(a.created_at),
                 })
                 .collect();
             Ok(QueryDetail {

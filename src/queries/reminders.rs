@@ -26,7 +26,15 @@ pub fn send_due(
     let now = now();
     let routine_due = now - Duration::minutes(settings.queries.reminder_routine_minutes);
     let urgent_due = now - Duration::minutes(settings.queries.reminder_urgent_minutes);
-    let due: Vec<(String, String, String, String)> = queries::table
+    #[derive(Queryable, Selectable)]
+    #[diesel(table_name = queries)]
+    struct Due {
+        id: String,
+        iro_id: String,
+        adviser_id: String,
+        authority_code: String,
+    }
+    let due: Vec<Due> = queries::table
         .filter(queries::status.eq(QueryStatus::Submitted.as_str()))
         .filter(queries::reminded_at.is_null())
         .filter(
@@ -37,15 +45,16 @@ pub fn send_due(
                     .eq(Urgency::Urgent.as_str())
                     .and(queries::routed_at.le(urgent_due))),
         )
-        .select((
-            queries::id,
-            queries::iro_id,
-            queries::adviser_id,
-            queries::authority_code,
-        ))
+        .select(Due::as_select())
         .load(conn)?;
     let mut sent = 0;
-    for (id, iro, adviser, authority) in due {
+    for Due {
+        id,
+        iro_id: iro,
+        adviser_id: adviser,
+        authority_code: authority,
+    } in due
+    {
         let reminded = write_transaction(conn, |conn| -> Result<bool, ApiError> {
             let mut tx = Tx::new(conn, context);
             // Conditional, so that of several instances only one reminds.

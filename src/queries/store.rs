@@ -5,12 +5,13 @@ use diesel::prelude::*;
 
 use super::domain::{Category, DeclineReason, Outcome, QueryStatus, Stage, Urgency};
 use crate::accounts::domain::Role;
+use crate::db::now;
 use crate::db::schema::{accounts, messages, queries, query_declines};
 use crate::db::DbConnection;
-use crate::db::{now, parse_stored};
 
 /// A query's metadata, as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = queries)]
 pub struct Query {
     pub id: String,
     pub iro_id: String,
@@ -27,75 +28,6 @@ pub struct Query {
     pub closed_at: Option<NaiveDateTime>,
 }
 
-type QueryRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    NaiveDateTime,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-);
-
-macro_rules! query_columns {
-    () => {
-        (
-            queries::id,
-            queries::iro_id,
-            queries::adviser_id,
-            queries::authority_code,
-            queries::category,
-            queries::stage,
-            queries::urgency,
-            queries::status,
-            queries::outcome,
-            queries::created_at,
-            queries::routed_at,
-            queries::accepted_at,
-            queries::closed_at,
-        )
-    };
-}
-
-fn query_from(row: QueryRow) -> QueryResult<Query> {
-    let (
-        id,
-        iro_id,
-        adviser_id,
-        authority_code,
-        category,
-        stage,
-        urgency,
-        status,
-        outcome,
-        created_at,
-        routed_at,
-        accepted_at,
-        closed_at,
-    ) = row;
-    Ok(Query {
-        id,
-        iro_id,
-        adviser_id,
-        authority_code,
-        category: parse_stored(&category)?,
-        stage: parse_stored(&stage)?,
-        urgency: parse_stored(&urgency)?,
-        status: parse_stored(&status)?,
-        outcome: outcome.as_deref().map(parse_stored).transpose()?,
-        created_at,
-        routed_at,
-        accepted_at,
-        closed_at,
-    })
-}
-
 /// The query, if `account` may see it: its IRO, or its current adviser unless they have
 /// declined it. Anyone else gets `None`, exactly as for a query that does not exist.
 pub fn visible_query(
@@ -104,20 +36,19 @@ pub fn visible_query(
     account: &str,
     role: Role,
 ) -> QueryResult<Option<Query>> {
-    let base = queries::table.find(id).select(query_columns!());
-    let row = match role {
+    let base = queries::table.find(id).select(Query::as_select());
+    match role {
         Role::Iro => base
             .filter(queries::iro_id.eq(account))
-            .first::<QueryRow>(conn)
-            .optional()?,
+            .first(conn)
+            .optional(),
         Role::Adviser => base
             .filter(queries::adviser_id.eq(account))
-            .filter(queries::status.ne(QueryStatus::Declined.as_str()))
-            .first::<QueryRow>(conn)
-            .optional()?,
-        Role::Nairo | Role::Admin => None,
-    };
-    row.map(query_from).transpose()
+            .filter(queries::status.ne(QueryStatus::Declined))
+            .first(conn)
+            .optional(),
+        Role::Nairo | Role::Admin => Ok(None),
+    }
 }
 
 /// A list entry: the query and the names of the people on it.
@@ -129,23 +60,22 @@ pub struct Listed {
 }
 
 pub fn list_for(conn: &mut DbConnection, account: &str, role: Role) -> QueryResult<Vec<Listed>> {
-    let rows = match role {
+    let queries = match role {
         Role::Iro => queries::table
             .filter(queries::iro_id.eq(account))
             .order((queries::created_at.desc(), queries::id))
-            .select(query_columns!())
-            .load::<QueryRow>(conn)?,
+            .select(Query::as_select())
+            .load(conn)?,
         Role::Adviser => queries::table
             .filter(queries::adviser_id.eq(account))
-            .filter(queries::status.ne(QueryStatus::Declined.as_str()))
+            .filter(queries::status.ne(QueryStatus::Declined))
             .order((queries::created_at.desc(), queries::id))
-            .select(query_columns!())
-            .load::<QueryRow>(conn)?,
+            .select(Query::as_select())
+            .load(conn)?,
         Role::Nairo | Role::Admin => Vec::new(),
     };
-    let mut listed = Vec::with_capacity(rows.len());
-    for row in rows {
-        let query = query_from(row)?;
+    let mut listed = Vec::with_capacity(queries.len());
+    for query in queries {
         let iro_name = display_name(conn, &query.iro_id)?;
         let adviser_name = display_name(conn, &query.adviser_id)?;
         let messages = messages::table
@@ -229,6 +159,8 @@ pub fn insert_message(
     Ok((id, now))
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = messages)]
 pub struct StoredMessage {
     pub id: String,
     pub sender_role: Role,
@@ -240,23 +172,8 @@ pub fn messages_of(conn: &mut DbConnection, query_id: &str) -> QueryResult<Vec<S
     messages::table
         .filter(messages::query_id.eq(query_id))
         .order((messages::created_at, messages::id))
-        .select((
-            messages::id,
-            messages::sender_role,
-            messages::body,
-            messages::created_at,
-        ))
-        .load::<(String, String, Option<String>, NaiveDateTime)>(conn)?
-        .into_iter()
-        .map(|(id, role, body, created_at)| {
-            Ok(StoredMessage {
-                id,
-                sender_role: parse_stored(&role)?,
-                body,
-                created_at,
-            })
-        })
-        .collect()
+        .select(StoredMessage::as_select())
+        .load(conn)
 }
 
 /// Moves a query from `from` to `to`, only if it is still in `from`: concurrent
