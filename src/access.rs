@@ -15,7 +15,7 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 
-use crate::accounts::domain::{AdviserKind, Role};
+use crate::accounts::domain::{AccountId, AdviserKind, Role};
 use crate::accounts::store;
 use crate::app::AppState;
 use crate::authorities::AuthorityCode;
@@ -41,7 +41,7 @@ impl Access {
 /// The authenticated account behind a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub role: Role,
     pub authority: Option<AuthorityCode>,
     pub adviser_kind: Option<AdviserKind>,
@@ -121,7 +121,7 @@ async fn authenticate(
     let claims = token
         .and_then(|t| state.tokens.verify(&t))
         .ok_or(ApiError::Unauthenticated)?;
-    let account_id = claims.sub.clone();
+    let account_id = AccountId::from_string(claims.sub.clone());
     let session_id = claims.sid.clone();
     // One query per request, so a suspension or logout takes effect at once on every
     // instance, with no session state held in memory.

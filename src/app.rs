@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
-use crate::accounts::domain::Email;
+use crate::accounts::domain::{AccountId, Email};
 use crate::accounts::tokens::TokenKeys;
 use crate::accounts::totp::Sealer;
 use crate::config::Settings;
@@ -112,7 +112,7 @@ impl<'a> Tx<'a> {
 
     /// Tells an account that something is waiting, at the address it chose for notices, in
     /// this transaction so that a mail server that is down loses nothing.
-    pub fn notify(&mut self, account: &str) -> Result<(), ApiError> {
+    pub fn notify(&mut self, account: &AccountId) -> Result<(), ApiError> {
         let address = crate::accounts::store::notification_address(self.conn, account)?;
         let email = Email::parse(&address)
             .map_err(|e| ApiError::Internal(format!("stored address: {e}")))?;

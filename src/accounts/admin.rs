@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::domain::{AccountStatus, AdviserKind, Role};
+use super::domain::{AccountId, AccountStatus, AdviserKind, Role};
 use super::store;
 use crate::access::Caller;
 use crate::app::AppState;
@@ -14,7 +14,7 @@ use crate::log::{Actor, Event, Kind, Subject};
 
 #[derive(Serialize, ToSchema)]
 pub struct AccountSummary {
-    id: String,
+    id: AccountId,
     role: Role,
     email: String,
     display_name: String,
@@ -50,7 +50,7 @@ pub async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpRes
 async fn set_status(
     state: web::Data<AppState>,
     caller: Caller,
-    id: String,
+    id: AccountId,
     status: AccountStatus,
 ) -> Result<HttpResponse, ApiError> {
     if id == caller.account_id {
@@ -70,8 +70,8 @@ async fn set_status(
             };
             tx.record(Event {
                 kind,
-                actor: Actor::Account(&admin),
-                subject: Subject::Account(&id),
+                actor: Actor::Account(admin.as_str()),
+                subject: Subject::Account(id.as_str()),
                 authority: account.authority_code.as_ref().map(AuthorityCode::as_str),
             })?;
             Ok(())
@@ -87,7 +87,7 @@ async fn set_status(
 pub async fn suspend(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<AccountId>,
 ) -> Result<HttpResponse, ApiError> {
     set_status(state, caller, id.into_inner(), AccountStatus::Suspended).await
 }
@@ -99,7 +99,7 @@ pub async fn suspend(
 pub async fn reactivate(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<AccountId>,
 ) -> Result<HttpResponse, ApiError> {
     set_status(state, caller, id.into_inner(), AccountStatus::Active).await
 }

@@ -5,7 +5,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::domain::{Email, Password, Role};
+use super::domain::{AccountId, Email, Password, Role};
 use super::store::{self, Rotation};
 use super::{passwords, totp};
 use crate::app::AppState;
@@ -75,7 +75,7 @@ pub async fn login(
     let (account_id, role, issued) = state
         .db
         .run(
-            move |conn| -> Result<(String, Role, store::IssuedSession), ApiError> {
+            move |conn| -> Result<(AccountId, Role, store::IssuedSession), ApiError> {
                 let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
                 let (failures, oldest) = store::recent_failures(conn, &subject, window_start)?;
                 if failures >= MAX_FAILURES {
@@ -108,7 +108,7 @@ pub async fn login(
                     let secret = account
                         .totp_secret
                         .as_deref()
-                        .and_then(|s| sealer.open(&account.id, s));
+                        .and_then(|s| sealer.open(account.id.as_str(), s));
                     let step = match (secret, totp_code.as_deref()) {
                         (Some(secret), Some(code)) => {
                             totp::matching_step(&secret, code, account.totp_last_step)
@@ -134,7 +134,7 @@ pub async fn login(
         .await?;
     Ok(HttpResponse::Ok().json(pair(
         &state,
-        &account_id,
+        account_id.as_str(),
         role,
         &issued.session_id,
         issued.refresh_token,
@@ -170,7 +170,7 @@ pub async fn refresh(
             refresh_token,
         } => Ok(HttpResponse::Ok().json(pair(
             &state,
-            &account_id,
+            account_id.as_str(),
             role,
             &session_id,
             refresh_token,

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::domain::AdviserKind;
+use super::domain::{AccountId, AdviserKind};
 use super::store;
 use crate::access::{Caller, IroCaller};
 use crate::app::AppState;
@@ -34,7 +34,7 @@ pub async fn authorities(_caller: Caller) -> HttpResponse {
 
 #[derive(Serialize, ToSchema)]
 pub struct AdviserEntry {
-    id: String,
+    id: AccountId,
     display_name: String,
     kind: AdviserKind,
     age_recipient: String,

@@ -5,7 +5,17 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::vocabulary::string_enum;
+use crate::vocabulary::{id_type, string_enum};
+
+id_type!(
+    /// An account.
+    AccountId
+);
+
+id_type!(
+    /// A signed-in session of an account.
+    SessionId
+);
 
 string_enum!(
     /// What an account may do.

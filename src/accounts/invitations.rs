@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::domain::{AdviserKind, DisplayName, Email, Password, Role};
+use super::domain::{AccountId, AdviserKind, DisplayName, Email, Password, Role};
 use super::{passwords, store};
 use crate::access::Caller;
 use crate::app::{AppState, Tx};
@@ -192,7 +192,7 @@ pub async fn invite(
                 tx.conn,
                 &log,
                 &invitee,
-                Some(&caller.account_id),
+                Some(caller.account_id.as_str()),
                 valid_days,
                 Some(&public_url),
             )?)
@@ -216,7 +216,7 @@ pub struct AccountRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct AccountCreated {
-    id: String,
+    id: AccountId,
     role: Role,
     receipt: Receipt,
 }
@@ -307,7 +307,7 @@ fn create_account(
     display_name: &DisplayName,
     notification_email: Option<Email>,
     password_hash: &str,
-) -> Result<(String, Receipt), ApiError> {
+) -> Result<(AccountId, Receipt), ApiError> {
     // Re-read inside the transaction: the invitation may have been used meanwhile.
     let open = open_invitation(tx.conn, invitation)?;
     let invitee = &open.invitee;
@@ -317,7 +317,7 @@ fn create_account(
             "an account with that email already exists",
         ));
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = AccountId::generate();
     store::insert_account(
         tx.conn,
         &store::NewAccount {
@@ -340,8 +340,8 @@ fn create_account(
     .execute(tx.conn)?;
     let receipt = tx.record(Event {
         kind: Kind::AccountCreated,
-        actor: Actor::Account(&id),
-        subject: Subject::Account(&id),
+        actor: Actor::Account(id.as_str()),
+        subject: Subject::Account(id.as_str()),
         authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
     })?;
     Ok((id, receipt))

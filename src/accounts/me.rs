@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::domain::{AdviserKind, AgeRecipient, Role};
+use super::domain::{AccountId, AdviserKind, AgeRecipient, Role};
 use super::{store, totp};
 use crate::access::Caller;
 use crate::app::AppState;
@@ -14,7 +14,7 @@ use crate::error::{ApiError, ProblemType};
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
-    id: String,
+    id: AccountId,
     role: Role,
     email: String,
     display_name: String,
@@ -80,7 +80,7 @@ pub async fn totp_begin(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let secret = totp::new_secret();
-    let sealed = state.totp.seal(&caller.account_id, &secret);
+    let sealed = state.totp.seal(caller.account_id.as_str(), &secret);
     let id = caller.account_id.clone();
     let email = state
         .db
@@ -131,12 +131,14 @@ pub async fn totp_confirm(
                     "TOTP is already enabled for this account",
                 ));
             }
-            let secret = sealed.and_then(|s| sealer.open(&id, &s)).ok_or_else(|| {
-                ApiError::unprocessable(
-                    ProblemType::TotpNotStarted,
-                    "start enrolment with POST /api/v1/me/totp",
-                )
-            })?;
+            let secret = sealed
+                .and_then(|s| sealer.open(id.as_str(), &s))
+                .ok_or_else(|| {
+                    ApiError::unprocessable(
+                        ProblemType::TotpNotStarted,
+                        "start enrolment with POST /api/v1/me/totp",
+                    )
+                })?;
             let step = totp::matching_step(&secret, &code, last_step).ok_or_else(|| {
                 ApiError::unprocessable(ProblemType::TotpCodeInvalid, "the code does not match")
             })?;

@@ -3,14 +3,14 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::domain::{AccountStatus, AdviserKind, Role};
+use super::domain::{AccountId, AccountStatus, AdviserKind, Role};
 use crate::authorities::AuthorityCode;
 use crate::db::schema::{accounts, adviser_conflicts, login_failures, refresh_tokens, sessions};
 use crate::db::{now, DbConnection};
 use crate::keys::{random_token, token_hash};
 
 pub struct NewAccount<'a> {
-    pub id: &'a str,
+    pub id: &'a AccountId,
     pub role: Role,
     pub email: &'a str,
     pub display_name: &'a str,
@@ -52,7 +52,7 @@ pub fn email_exists(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = accounts)]
 pub struct AuthAccount {
-    pub id: String,
+    pub id: AccountId,
     pub role: Role,
     #[diesel(column_name = authority_code)]
     pub authority: Option<AuthorityCode>,
@@ -63,7 +63,7 @@ pub struct AuthAccount {
 /// The account, if it is active and the session is alive.
 pub fn active_account_in_session(
     conn: &mut DbConnection,
-    account_id: &str,
+    account_id: &AccountId,
     session_id: &str,
 ) -> QueryResult<Option<AuthAccount>> {
     accounts::table
@@ -81,7 +81,7 @@ pub fn active_account_in_session(
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = accounts)]
 pub struct LoginAccount {
-    pub id: String,
+    pub id: AccountId,
     pub role: Role,
     pub password_hash: String,
     pub status: AccountStatus,
@@ -108,7 +108,7 @@ pub fn login_account(conn: &mut DbConnection, email: &str) -> QueryResult<Option
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = accounts)]
 pub struct AccountView {
-    pub id: String,
+    pub id: AccountId,
     pub role: Role,
     pub email: String,
     pub display_name: String,
@@ -120,7 +120,7 @@ pub struct AccountView {
     pub totp_enabled: bool,
 }
 
-pub fn account(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AccountView>> {
+pub fn account(conn: &mut DbConnection, id: &AccountId) -> QueryResult<Option<AccountView>> {
     accounts::table
         .find(id)
         .select(AccountView::as_select())
@@ -136,7 +136,11 @@ pub fn all_accounts(conn: &mut DbConnection) -> QueryResult<Vec<AccountView>> {
 }
 
 /// Sets an account's status; suspending also ends every session. False if no such account.
-pub fn set_status(conn: &mut DbConnection, id: &str, status: AccountStatus) -> QueryResult<bool> {
+pub fn set_status(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    status: AccountStatus,
+) -> QueryResult<bool> {
     let updated = diesel::update(accounts::table.find(id))
         .set(accounts::status.eq(status.as_str()))
         .execute(conn)?;
@@ -154,7 +158,7 @@ pub fn set_status(conn: &mut DbConnection, id: &str, status: AccountStatus) -> Q
 
 pub fn set_key(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     recipient: &str,
     wrapped_identity: Option<&str>,
 ) -> QueryResult<()> {
@@ -167,14 +171,14 @@ pub fn set_key(
         .map(drop)
 }
 
-pub fn wrapped_identity(conn: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+pub fn wrapped_identity(conn: &mut DbConnection, id: &AccountId) -> QueryResult<Option<String>> {
     accounts::table
         .find(id)
         .select(accounts::wrapped_identity)
         .first(conn)
 }
 
-pub fn set_accepting(conn: &mut DbConnection, id: &str, accepting: bool) -> QueryResult<()> {
+pub fn set_accepting(conn: &mut DbConnection, id: &AccountId, accepting: bool) -> QueryResult<()> {
     diesel::update(accounts::table.find(id))
         .set(accounts::accepting.eq(accepting))
         .execute(conn)
@@ -184,7 +188,7 @@ pub fn set_accepting(conn: &mut DbConnection, id: &str, accepting: bool) -> Quer
 /// Replaces an adviser's declared conflicts; call inside a write transaction.
 pub fn set_conflicts(
     conn: &mut DbConnection,
-    adviser_id: &str,
+    adviser_id: &AccountId,
     codes: &[AuthorityCode],
 ) -> QueryResult<()> {
     diesel::delete(adviser_conflicts::table.filter(adviser_conflicts::adviser_id.eq(adviser_id)))
@@ -201,7 +205,7 @@ pub fn set_conflicts(
     Ok(())
 }
 
-pub fn conflicts(conn: &mut DbConnection, adviser_id: &str) -> QueryResult<Vec<String>> {
+pub fn conflicts(conn: &mut DbConnection, adviser_id: &AccountId) -> QueryResult<Vec<String>> {
     adviser_conflicts::table
         .filter(adviser_conflicts::adviser_id.eq(adviser_id))
         .select(adviser_conflicts::authority_code)
@@ -211,7 +215,7 @@ pub fn conflicts(conn: &mut DbConnection, adviser_id: &str) -> QueryResult<Vec<S
 
 /// An adviser an IRO may ask.
 pub struct EligibleAdviser {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
     pub kind: AdviserKind,
     pub age_recipient: String,
@@ -219,7 +223,7 @@ pub struct EligibleAdviser {
 
 #[derive(Queryable)]
 struct AdviserRow {
-    id: String,
+    id: AccountId,
     display_name: String,
     adviser_kind: Option<AdviserKind>,
     age_recipient: Option<String>,
@@ -234,7 +238,7 @@ fn corrupt(what: &str) -> diesel::result::Error {
 pub fn eligible_advisers(
     conn: &mut DbConnection,
     authority: &AuthorityCode,
-    only: Option<&str>,
+    only: Option<&AccountId>,
 ) -> QueryResult<Vec<EligibleAdviser>> {
     let declared = adviser_conflicts::table
         .filter(adviser_conflicts::authority_code.eq(authority.as_str()))
@@ -281,7 +285,10 @@ pub fn eligible_advisers(
 
 // --- TOTP state ---
 
-pub fn totp_state(conn: &mut DbConnection, id: &str) -> QueryResult<(Option<Vec<u8>>, bool, i64)> {
+pub fn totp_state(
+    conn: &mut DbConnection,
+    id: &AccountId,
+) -> QueryResult<(Option<Vec<u8>>, bool, i64)> {
     accounts::table
         .find(id)
         .select((
@@ -292,7 +299,11 @@ pub fn totp_state(conn: &mut DbConnection, id: &str) -> QueryResult<(Option<Vec<
         .first(conn)
 }
 
-pub fn store_pending_totp(conn: &mut DbConnection, id: &str, sealed: &[u8]) -> QueryResult<()> {
+pub fn store_pending_totp(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    sealed: &[u8],
+) -> QueryResult<()> {
     diesel::update(
         accounts::table
             .find(id)
@@ -307,7 +318,7 @@ pub fn store_pending_totp(conn: &mut DbConnection, id: &str, sealed: &[u8]) -> Q
 /// stored step being older, so two instances cannot both accept one code.
 pub fn use_totp_step(
     conn: &mut DbConnection,
-    id: &str,
+    id: &AccountId,
     step: i64,
     enable: bool,
 ) -> QueryResult<bool> {
@@ -338,7 +349,7 @@ pub struct IssuedSession {
 
 pub fn create_session(
     conn: &mut DbConnection,
-    account_id: &str,
+    account_id: &AccountId,
     refresh_days: i64,
 ) -> QueryResult<IssuedSession> {
     let session_id = uuid::Uuid::new_v4().to_string();
@@ -377,7 +388,7 @@ fn insert_refresh_token(
 pub enum Rotation {
     /// A new refresh token for the same session, and who it is for.
     Rotated {
-        account_id: String,
+        account_id: AccountId,
         role: Role,
         session_id: String,
         refresh_token: String,
@@ -395,7 +406,7 @@ struct RefreshRow {
     expires_at: NaiveDateTime,
     used_at: Option<NaiveDateTime>,
     revoked_at: Option<NaiveDateTime>,
-    account_id: String,
+    account_id: AccountId,
     role: Role,
     status: AccountStatus,
 }
@@ -532,7 +543,7 @@ pub fn clear_failures(
 }
 
 /// Where notifications for an account go: its notification address, else its login email.
-pub fn notification_address(conn: &mut DbConnection, account: &str) -> QueryResult<String> {
+pub fn notification_address(conn: &mut DbConnection, account: &AccountId) -> QueryResult<String> {
     let (email, notify): (String, Option<String>) = accounts::table
         .find(account)
         .select((accounts::email, accounts::notification_email))

@@ -128,7 +128,7 @@ pub async fn receipts(
 ) -> Result<HttpResponse, ApiError> {
     let actor = state
         .log
-        .actor_pseudonym(Actor::Account(&caller.account_id));
+        .actor_pseudonym(Actor::Account(caller.account_id.as_str()));
     let receipts = state
         .db
         .run(move |conn| store::receipts_for(conn, &actor).map_err(ApiError::from))

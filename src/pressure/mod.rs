@@ -93,7 +93,7 @@ pub fn record_report(
         .execute(tx.conn)?;
     let receipt = tx.record(Event {
         kind: Kind::PressureReported,
-        actor: Actor::Account(&iro.account_id),
+        actor: Actor::Account(iro.account_id.as_str()),
         subject: Subject::PressureReport(&id),
         authority: Some(iro.authority.as_str()),
     })?;

@@ -4,9 +4,10 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::domain::{Category, QueryStatus, Stage, Urgency};
+use super::domain::{Category, QueryId, QueryStatus, Stage, Urgency};
 use super::service::{self, AskInput};
 use crate::access::IroCaller;
+use crate::accounts::domain::AccountId;
 use crate::app::AppState;
 use crate::ciphertext::AgeArmored;
 use crate::error::ApiError;
@@ -14,7 +15,7 @@ use crate::log::Receipt;
 
 #[derive(Deserialize, ToSchema)]
 pub struct AskRequest {
-    adviser_id: String,
+    adviser_id: AccountId,
     category: Category,
     stage: Stage,
     urgency: Urgency,
@@ -25,7 +26,7 @@ pub struct AskRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct Asked {
-    pub id: String,
+    pub id: QueryId,
     pub status: QueryStatus,
     pub receipt: Receipt,
 }

@@ -15,10 +15,11 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::domain::QueryStatus;
+use super::domain::{AttachmentId, QueryId, QueryStatus};
 use super::service::{self, may_write, visible, wrong_state};
 use super::store;
 use crate::access::Caller;
+use crate::accounts::domain::AccountId;
 use crate::app::{AppState, Tx};
 use crate::ciphertext::StreamCheck;
 use crate::db::schema::{attachment_chunks, attachments, queries};
@@ -33,7 +34,7 @@ const ABANDONED_AFTER_MINUTES: i64 = 60;
 
 #[derive(Serialize, ToSchema)]
 pub struct AttachmentCreated {
-    id: String,
+    id: AttachmentId,
     size: i64,
     /// For a new attachment; a re-encryption for routing is part of the route, not an act.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,13 +45,13 @@ pub struct AttachmentCreated {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = attachments)]
 pub struct ListedAttachment {
-    pub id: String,
+    pub id: AttachmentId,
     pub size: i64,
     pub created_at: NaiveDateTime,
 }
 
 /// Complete attachments of a query, oldest first.
-pub fn list(conn: &mut DbConnection, query_id: &str) -> QueryResult<Vec<ListedAttachment>> {
+pub fn list(conn: &mut DbConnection, query_id: &QueryId) -> QueryResult<Vec<ListedAttachment>> {
     attachments::table
         .filter(attachments::query_id.eq(query_id))
         .filter(attachments::state.eq("complete"))
@@ -76,8 +77,8 @@ fn check_may_attach(caller: &Caller, q: &store::Query) -> Result<(), ApiError> {
 fn complete_upload(
     tx: &mut Tx<'_>,
     caller: &Caller,
-    query_id: &str,
-    attachment: &str,
+    query_id: &QueryId,
+    attachment: &AttachmentId,
     size: u64,
 ) -> Result<Receipt, ApiError> {
     let q = visible(tx.conn, caller, query_id)?;
@@ -95,9 +96,9 @@ fn complete_upload(
 /// routable while it was uploaded.
 fn swap_in_replacement(
     conn: &mut DbConnection,
-    query_id: &str,
-    target: &str,
-    staged: &str,
+    query_id: &QueryId,
+    target: &AttachmentId,
+    staged: &AttachmentId,
     size: u64,
 ) -> Result<(), ApiError> {
     let status: String = queries::table
@@ -124,7 +125,7 @@ fn swap_in_replacement(
 /// Runs `f`; when it fails, removes the upload `id` left behind before passing the error on.
 async fn or_discard<T>(
     db: &Database,
-    id: &str,
+    id: &AttachmentId,
     result: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     if result.is_err() {
@@ -135,8 +136,12 @@ async fn or_discard<T>(
     result
 }
 
-fn start_upload(conn: &mut DbConnection, query_id: &str, uploader: &str) -> QueryResult<String> {
-    let id = uuid::Uuid::new_v4().to_string();
+fn start_upload(
+    conn: &mut DbConnection,
+    query_id: &QueryId,
+    uploader: &AccountId,
+) -> QueryResult<AttachmentId> {
+    let id = AttachmentId::generate();
     diesel::insert_into(attachments::table)
         .values((
             attachments::id.eq(&id),
@@ -150,7 +155,7 @@ fn start_upload(conn: &mut DbConnection, query_id: &str, uploader: &str) -> Quer
     Ok(id)
 }
 
-fn discard(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+fn discard(conn: &mut DbConnection, id: &AttachmentId) -> QueryResult<()> {
     diesel::delete(attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(id)))
         .execute(conn)?;
     diesel::delete(attachments::table.find(id)).execute(conn)?;
@@ -160,7 +165,7 @@ fn discard(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
 /// Removes uploads abandoned by a process that stopped mid-way.
 pub fn sweep_abandoned(conn: &mut DbConnection) -> QueryResult<usize> {
     let cutoff = now() - Duration::minutes(ABANDONED_AFTER_MINUTES);
-    let stale: Vec<String> = attachments::table
+    let stale: Vec<AttachmentId> = attachments::table
         .filter(attachments::state.eq("uploading"))
         .filter(attachments::created_at.lt(cutoff))
         .select(attachments::id)
@@ -177,10 +182,10 @@ async fn receive(
     db: &Database,
     req: &HttpRequest,
     mut payload: web::Payload,
-    query_id: &str,
-    uploader: &str,
+    query_id: &QueryId,
+    uploader: &AccountId,
     max: u64,
-) -> Result<(String, u64), ApiError> {
+) -> Result<(AttachmentId, u64), ApiError> {
     let too_large = || ApiError::PayloadTooLarge {
         limit: max as usize,
     };
@@ -204,7 +209,7 @@ async fn receive(
 async fn receive_chunks(
     db: &Database,
     payload: &mut web::Payload,
-    id: &str,
+    id: &AttachmentId,
     max: u64,
 ) -> Result<u64, ApiError> {
     let mut check = StreamCheck::default();
@@ -264,7 +269,7 @@ async fn receive_chunks(
 pub async fn upload(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<QueryId>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -291,12 +296,12 @@ pub async fn upload(
 fn visible_attachment(
     conn: &mut DbConnection,
     caller: &Caller,
-    id: &str,
+    id: &AttachmentId,
 ) -> Result<(store::Query, i64), ApiError> {
     #[derive(Queryable, Selectable)]
     #[diesel(table_name = attachments)]
     struct Owner {
-        query_id: String,
+        query_id: QueryId,
         size: i64,
     }
     let owner = attachments::table
@@ -309,7 +314,11 @@ fn visible_attachment(
     Ok((visible(conn, caller, &owner.query_id)?, owner.size))
 }
 
-fn read_chunk(conn: &mut DbConnection, id: &str, seq: i32) -> QueryResult<Option<Vec<u8>>> {
+fn read_chunk(
+    conn: &mut DbConnection,
+    id: &AttachmentId,
+    seq: i32,
+) -> QueryResult<Option<Vec<u8>>> {
     attachment_chunks::table
         .find((id, seq))
         .select(attachment_chunks::data)
@@ -325,7 +334,7 @@ fn read_chunk(conn: &mut DbConnection, id: &str, seq: i32) -> QueryResult<Option
 pub async fn download(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<AttachmentId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let lookup = id.clone();
@@ -365,7 +374,7 @@ pub async fn download(
 pub async fn replace(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<AttachmentId>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {

@@ -1,6 +1,21 @@
 //! The query vocabulary, exactly as API.md names it.
 
-use crate::vocabulary::string_enum;
+use crate::vocabulary::{id_type, string_enum};
+
+id_type!(
+    /// A query.
+    QueryId
+);
+
+id_type!(
+    /// A message of a query.
+    MessageId
+);
+
+id_type!(
+    /// An attachment of a query.
+    AttachmentId
+);
 
 string_enum!(
     /// What the question is about.

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::domain::{MessageId, QueryId};
 use super::service;
 use crate::access::Caller;
 use crate::app::AppState;
@@ -19,7 +20,7 @@ pub struct MessageRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct MessageCreated {
-    id: String,
+    id: MessageId,
     created_at: String,
     receipt: Receipt,
 }
@@ -32,7 +33,7 @@ pub struct MessageCreated {
 pub async fn post(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<QueryId>,
     body: web::Json<MessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, body) = (id.into_inner(), body.into_inner().body);

@@ -5,10 +5,12 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::domain::{Category, Outcome, QueryStatus, Stage, Urgency};
+use super::domain::{
+    AttachmentId, Category, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
+};
 use super::{attachments, store};
 use crate::access::Caller;
-use crate::accounts::domain::Role;
+use crate::accounts::domain::{AccountId, Role};
 use crate::app::AppState;
 use crate::error::ApiError;
 
@@ -18,7 +20,7 @@ fn rfc3339(t: NaiveDateTime) -> String {
 
 #[derive(Serialize, ToSchema)]
 pub struct QuerySummary {
-    id: String,
+    id: QueryId,
     status: QueryStatus,
     category: Category,
     stage: Stage,
@@ -27,7 +29,7 @@ pub struct QuerySummary {
     outcome: Option<Outcome>,
     authority_code: String,
     iro_name: String,
-    adviser_id: String,
+    adviser_id: AccountId,
     adviser_name: String,
     message_count: i64,
     created_at: String,
@@ -73,7 +75,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
 
 #[derive(Serialize, ToSchema)]
 pub struct MessageView {
-    id: String,
+    id: MessageId,
     sender_role: Role,
     created_at: String,
     /// Armored age ciphertext; absent once the query's content has been erased.
@@ -83,7 +85,7 @@ pub struct MessageView {
 
 #[derive(Serialize, ToSchema)]
 pub struct AttachmentView {
-    id: String,
+    id: AttachmentId,
     size: i64,
     created_at: String,
 }
@@ -106,7 +108,7 @@ pub struct QueryDetail {
 pub async fn show(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<QueryId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let detail = state

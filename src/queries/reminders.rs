@@ -8,7 +8,8 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use diesel::prelude::*;
 
-use super::domain::{QueryStatus, Urgency};
+use super::domain::{QueryId, QueryStatus, Urgency};
+use crate::accounts::domain::AccountId;
 use crate::app::{Tx, WriteContext};
 use crate::config::Settings;
 use crate::db::now;
@@ -29,9 +30,9 @@ pub fn send_due(
     #[derive(Queryable, Selectable)]
     #[diesel(table_name = queries)]
     struct Due {
-        id: String,
-        iro_id: String,
-        adviser_id: String,
+        id: QueryId,
+        iro_id: AccountId,
+        adviser_id: AccountId,
         authority_code: String,
     }
     let due: Vec<Due> = queries::table
@@ -75,7 +76,7 @@ pub fn send_due(
             tx.record(Event {
                 kind: Kind::ReminderSent,
                 actor: Actor::System,
-                subject: Subject::Query(&id),
+                subject: Subject::Query(id.as_str()),
                 authority: Some(&authority),
             })?;
             Ok(true)

@@ -6,9 +6,12 @@ use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
 
-use super::domain::{Category, DeclineReason, Outcome, QueryStatus, Stage, Urgency};
+use super::domain::{
+    Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
+};
 use super::store::{self, NewQuery, Query};
 use crate::access::{Caller, IroCaller};
+use crate::accounts::domain::AccountId;
 use crate::accounts::domain::Role;
 use crate::accounts::store::eligible_advisers;
 use crate::app::Tx;
@@ -18,7 +21,7 @@ use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Receipt, Subject};
 
 /// The query if the caller may see it; otherwise 404, as if it did not exist.
-pub fn visible(conn: &mut DbConnection, caller: &Caller, id: &str) -> Result<Query, ApiError> {
+pub fn visible(conn: &mut DbConnection, caller: &Caller, id: &QueryId) -> Result<Query, ApiError> {
     store::visible_query(conn, id, &caller.account_id, caller.role)?.ok_or(ApiError::NotFound)
 }
 
@@ -42,19 +45,19 @@ pub fn check_recipients(body: &AgeArmored) -> Result<(), ApiError> {
 pub fn record(
     tx: &mut Tx<'_>,
     kind: Kind,
-    actor: &str,
+    actor: &AccountId,
     query: &Query,
 ) -> Result<Receipt, ApiError> {
     Ok(tx.record(Event {
         kind,
-        actor: Actor::Account(actor),
-        subject: Subject::Query(&query.id),
+        actor: Actor::Account(actor.as_str()),
+        subject: Subject::Query(query.id.as_str()),
         authority: Some(&query.authority_code),
     })?)
 }
 
 /// The other participant of a query, from the caller's side.
-fn counterpart<'q>(caller: &Caller, query: &'q Query) -> &'q str {
+fn counterpart<'q>(caller: &Caller, query: &'q Query) -> &'q AccountId {
     if caller.role == Role::Iro {
         &query.adviser_id
     } else {
@@ -70,7 +73,7 @@ fn not_eligible() -> ApiError {
 }
 
 pub struct AskInput {
-    pub adviser_id: String,
+    pub adviser_id: AccountId,
     pub category: Category,
     pub stage: Stage,
     pub urgency: Urgency,
@@ -82,14 +85,14 @@ pub fn ask(
     tx: &mut Tx<'_>,
     iro: &IroCaller,
     input: AskInput,
-) -> Result<(String, Receipt), ApiError> {
+) -> Result<(QueryId, Receipt), ApiError> {
     check_recipients(&input.body)?;
     // Checked again here, whatever the client was shown: active, accepting, keyed, and not
     // conflicted with the IRO's authority.
     if eligible_advisers(tx.conn, &iro.authority, Some(&input.adviser_id))?.is_empty() {
         return Err(not_eligible());
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = QueryId::generate();
     store::insert_query(
         tx.conn,
         &NewQuery {
@@ -112,8 +115,8 @@ pub fn ask(
     tx.notify(&input.adviser_id)?;
     let receipt = tx.record(Event {
         kind: Kind::QuerySubmitted,
-        actor: Actor::Account(&iro.account_id),
-        subject: Subject::Query(&id),
+        actor: Actor::Account(iro.account_id.as_str()),
+        subject: Subject::Query(id.as_str()),
         authority: Some(iro.authority.as_str()),
     })?;
     Ok((id, receipt))
@@ -123,7 +126,7 @@ pub fn ask(
 fn answer(
     tx: &mut Tx<'_>,
     adviser: &Caller,
-    id: &str,
+    id: &QueryId,
     to: QueryStatus,
     kind: Kind,
 ) -> Result<(Query, Receipt), ApiError> {
@@ -140,7 +143,7 @@ fn answer(
 }
 
 /// The adviser takes the query on.
-pub fn accept(tx: &mut Tx<'_>, adviser: &Caller, id: &str) -> Result<Receipt, ApiError> {
+pub fn accept(tx: &mut Tx<'_>, adviser: &Caller, id: &QueryId) -> Result<Receipt, ApiError> {
     answer(tx, adviser, id, QueryStatus::Accepted, Kind::QueryAccepted).map(|(_, r)| r)
 }
 
@@ -149,7 +152,7 @@ pub fn accept(tx: &mut Tx<'_>, adviser: &Caller, id: &str) -> Result<Receipt, Ap
 pub fn decline(
     tx: &mut Tx<'_>,
     adviser: &Caller,
-    id: &str,
+    id: &QueryId,
     reason: DeclineReason,
 ) -> Result<Receipt, ApiError> {
     let (q, receipt) = answer(tx, adviser, id, QueryStatus::Declined, Kind::QueryDeclined)?;
@@ -158,16 +161,16 @@ pub fn decline(
 }
 
 pub struct RouteInput {
-    pub adviser_id: String,
+    pub adviser_id: AccountId,
     /// Every message of the query, re-encrypted to the IRO and the new adviser: (id, body).
-    pub messages: Vec<(String, AgeArmored)>,
+    pub messages: Vec<(MessageId, AgeArmored)>,
 }
 
 /// The IRO hands the query to another adviser, after a decline or while it waits unaccepted.
 pub fn route(
     tx: &mut Tx<'_>,
     iro: &IroCaller,
-    id: &str,
+    id: &QueryId,
     input: RouteInput,
 ) -> Result<Receipt, ApiError> {
     for (_, body) in &input.messages {
@@ -202,14 +205,14 @@ pub fn route(
 fn replace_every_message(
     tx: &mut Tx<'_>,
     q: &Query,
-    messages: &[(String, AgeArmored)],
+    messages: &[(MessageId, AgeArmored)],
 ) -> Result<(), ApiError> {
-    let stored: HashSet<String> = store::messages_of(tx.conn, &q.id)?
+    let stored: HashSet<MessageId> = store::messages_of(tx.conn, &q.id)?
         .into_iter()
         .filter(|m| m.body.is_some())
         .map(|m| m.id)
         .collect();
-    let given: HashSet<&String> = messages.iter().map(|(id, _)| id).collect();
+    let given: HashSet<&MessageId> = messages.iter().map(|(id, _)| id).collect();
     if given.len() != messages.len() || given != stored.iter().collect() {
         return Err(ApiError::unprocessable(
             ProblemType::MessagesMismatch,
@@ -226,7 +229,7 @@ fn replace_every_message(
 pub fn close(
     tx: &mut Tx<'_>,
     iro: &IroCaller,
-    id: &str,
+    id: &QueryId,
     outcome: Outcome,
 ) -> Result<Receipt, ApiError> {
     let q = visible(tx.conn, iro, id)?;
@@ -254,9 +257,9 @@ pub fn may_write(role: Role, status: QueryStatus) -> bool {
 pub fn reply(
     tx: &mut Tx<'_>,
     caller: &Caller,
-    id: &str,
+    id: &QueryId,
     body: &AgeArmored,
-) -> Result<(String, NaiveDateTime, Receipt), ApiError> {
+) -> Result<(MessageId, NaiveDateTime, Receipt), ApiError> {
     check_recipients(body)?;
     let q = visible(tx.conn, caller, id)?;
     if !may_write(caller.role, q.status) {

@@ -3,7 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::domain::{Category, DeclineReason, Outcome, QueryStatus, Stage, Urgency};
+use super::domain::{
+    Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
+};
+use crate::accounts::domain::AccountId;
 use crate::accounts::domain::Role;
 use crate::db::now;
 use crate::db::schema::{accounts, messages, queries, query_declines};
@@ -13,9 +16,9 @@ use crate::db::DbConnection;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = queries)]
 pub struct Query {
-    pub id: String,
-    pub iro_id: String,
-    pub adviser_id: String,
+    pub id: QueryId,
+    pub iro_id: AccountId,
+    pub adviser_id: AccountId,
     pub authority_code: String,
     pub category: Category,
     pub stage: Stage,
@@ -32,8 +35,8 @@ pub struct Query {
 /// declined it. Anyone else gets `None`, exactly as for a query that does not exist.
 pub fn visible_query(
     conn: &mut DbConnection,
-    id: &str,
-    account: &str,
+    id: &QueryId,
+    account: &AccountId,
     role: Role,
 ) -> QueryResult<Option<Query>> {
     let base = queries::table.find(id).select(Query::as_select());
@@ -59,7 +62,11 @@ pub struct Listed {
     pub messages: i64,
 }
 
-pub fn list_for(conn: &mut DbConnection, account: &str, role: Role) -> QueryResult<Vec<Listed>> {
+pub fn list_for(
+    conn: &mut DbConnection,
+    account: &AccountId,
+    role: Role,
+) -> QueryResult<Vec<Listed>> {
     let queries = match role {
         Role::Iro => queries::table
             .filter(queries::iro_id.eq(account))
@@ -92,7 +99,7 @@ pub fn list_for(conn: &mut DbConnection, account: &str, role: Role) -> QueryResu
     Ok(listed)
 }
 
-pub fn display_name(conn: &mut DbConnection, account: &str) -> QueryResult<String> {
+pub fn display_name(conn: &mut DbConnection, account: &AccountId) -> QueryResult<String> {
     accounts::table
         .find(account)
         .select(accounts::display_name)
@@ -100,9 +107,9 @@ pub fn display_name(conn: &mut DbConnection, account: &str) -> QueryResult<Strin
 }
 
 pub struct NewQuery<'a> {
-    pub id: &'a str,
-    pub iro_id: &'a str,
-    pub adviser_id: &'a str,
+    pub id: &'a QueryId,
+    pub iro_id: &'a AccountId,
+    pub adviser_id: &'a AccountId,
     pub authority_code: &'a str,
     pub category: Category,
     pub stage: Stage,
@@ -130,12 +137,12 @@ pub fn insert_query(conn: &mut DbConnection, q: &NewQuery<'_>) -> QueryResult<()
 
 pub fn insert_message(
     conn: &mut DbConnection,
-    query_id: &str,
-    sender_id: &str,
+    query_id: &QueryId,
+    sender_id: &AccountId,
     sender_role: Role,
     body: &str,
-) -> QueryResult<(String, NaiveDateTime)> {
-    let id = uuid::Uuid::new_v4().to_string();
+) -> QueryResult<(MessageId, NaiveDateTime)> {
+    let id = MessageId::generate();
     let now = now();
     diesel::insert_into(messages::table)
         .values((
@@ -162,13 +169,13 @@ pub fn insert_message(
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = messages)]
 pub struct StoredMessage {
-    pub id: String,
+    pub id: MessageId,
     pub sender_role: Role,
     pub body: Option<String>,
     pub created_at: NaiveDateTime,
 }
 
-pub fn messages_of(conn: &mut DbConnection, query_id: &str) -> QueryResult<Vec<StoredMessage>> {
+pub fn messages_of(conn: &mut DbConnection, query_id: &QueryId) -> QueryResult<Vec<StoredMessage>> {
     messages::table
         .filter(messages::query_id.eq(query_id))
         .order((messages::created_at, messages::id))
@@ -180,7 +187,7 @@ pub fn messages_of(conn: &mut DbConnection, query_id: &str) -> QueryResult<Vec<S
 /// transitions cannot both succeed. False if it had moved on.
 pub fn transition(
     conn: &mut DbConnection,
-    id: &str,
+    id: &QueryId,
     from: &[QueryStatus],
     to: QueryStatus,
 ) -> QueryResult<bool> {
@@ -201,7 +208,7 @@ pub fn transition(
     Ok(updated == 1)
 }
 
-pub fn close(conn: &mut DbConnection, id: &str, outcome: Outcome) -> QueryResult<bool> {
+pub fn close(conn: &mut DbConnection, id: &QueryId, outcome: Outcome) -> QueryResult<bool> {
     let updated = diesel::update(
         queries::table
             .find(id)
@@ -218,8 +225,8 @@ pub fn close(conn: &mut DbConnection, id: &str, outcome: Outcome) -> QueryResult
 
 pub fn record_decline(
     conn: &mut DbConnection,
-    query_id: &str,
-    adviser_id: &str,
+    query_id: &QueryId,
+    adviser_id: &AccountId,
     reason: DeclineReason,
 ) -> QueryResult<()> {
     diesel::insert_into(query_declines::table)
@@ -235,8 +242,8 @@ pub fn record_decline(
 
 pub fn has_declined(
     conn: &mut DbConnection,
-    query_id: &str,
-    adviser_id: &str,
+    query_id: &QueryId,
+    adviser_id: &AccountId,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         query_declines::table
@@ -247,7 +254,7 @@ pub fn has_declined(
 }
 
 /// Hands the query to another adviser, only if it is still routable.
-pub fn reroute(conn: &mut DbConnection, id: &str, adviser_id: &str) -> QueryResult<bool> {
+pub fn reroute(conn: &mut DbConnection, id: &QueryId, adviser_id: &AccountId) -> QueryResult<bool> {
     let updated = diesel::update(queries::table.find(id).filter(queries::status.eq_any([
         QueryStatus::Submitted.as_str(),
         QueryStatus::Declined.as_str(),
@@ -265,8 +272,8 @@ pub fn reroute(conn: &mut DbConnection, id: &str, adviser_id: &str) -> QueryResu
 
 pub fn replace_message_body(
     conn: &mut DbConnection,
-    query_id: &str,
-    message_id: &str,
+    query_id: &QueryId,
+    message_id: &MessageId,
     body: &str,
 ) -> QueryResult<bool> {
     let updated = diesel::update(
@@ -280,7 +287,7 @@ pub fn replace_message_body(
 }
 
 /// An account's age recipient, if it has registered one.
-pub fn recipient(conn: &mut DbConnection, account: &str) -> QueryResult<Option<String>> {
+pub fn recipient(conn: &mut DbConnection, account: &AccountId) -> QueryResult<Option<String>> {
     accounts::table
         .find(account)
         .select(accounts::age_recipient)
@@ -290,8 +297,8 @@ pub fn recipient(conn: &mut DbConnection, account: &str) -> QueryResult<Option<S
 /// How many queries each adviser has waiting or accepted.
 pub fn open_queries_by_adviser(
     conn: &mut DbConnection,
-) -> QueryResult<std::collections::HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> = queries::table
+) -> QueryResult<std::collections::HashMap<AccountId, i64>> {
+    let rows: Vec<(AccountId, i64)> = queries::table
         .filter(queries::status.eq_any([
             QueryStatus::Submitted.as_str(),
             QueryStatus::Accepted.as_str(),

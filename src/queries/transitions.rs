@@ -5,9 +5,10 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::domain::{DeclineReason, Outcome, QueryStatus};
+use super::domain::{DeclineReason, MessageId, Outcome, QueryId, QueryStatus};
 use super::service::{self, RouteInput};
 use crate::access::{Caller, IroCaller};
+use crate::accounts::domain::AccountId;
 use crate::app::AppState;
 use crate::ciphertext::AgeArmored;
 use crate::error::ApiError;
@@ -15,7 +16,7 @@ use crate::log::Receipt;
 
 #[derive(Serialize, ToSchema)]
 pub struct StatusView {
-    id: String,
+    id: QueryId,
     status: QueryStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     outcome: Option<Outcome>,
@@ -23,7 +24,7 @@ pub struct StatusView {
 }
 
 fn status_view(
-    id: String,
+    id: QueryId,
     status: QueryStatus,
     outcome: Option<Outcome>,
     receipt: Receipt,
@@ -44,7 +45,7 @@ fn status_view(
 pub async fn accept(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<QueryId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let query = id.clone();
@@ -69,7 +70,7 @@ pub struct DeclineRequest {
 pub async fn decline(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<QueryId>,
     body: web::Json<DeclineRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -82,14 +83,14 @@ pub async fn decline(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReencryptedMessage {
-    id: String,
+    id: MessageId,
     #[schema(value_type = String)]
     body: AgeArmored,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RouteRequest {
-    adviser_id: String,
+    adviser_id: AccountId,
     /// Every message of the query, re-encrypted by the IRO's client to the IRO and the new
     /// adviser.
     messages: Vec<ReencryptedMessage>,
@@ -104,7 +105,7 @@ pub struct RouteRequest {
 pub async fn route(
     state: web::Data<AppState>,
     iro: IroCaller,
-    id: web::Path<String>,
+    id: web::Path<QueryId>,
     body: web::Json<RouteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -134,7 +135,7 @@ pub struct CloseRequest {
 pub async fn close(
     state: web::Data<AppState>,
     iro: IroCaller,
-    id: web::Path<String>,
+    id: web::Path<QueryId>,
     body: web::Json<CloseRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
