@@ -7,6 +7,9 @@
 //!
 //! Run with `cargo bench --bench auth`. The server runs in-process over real TLS on SQLite.
 
+// Tests and benchmarks stop at the first surprise; only the service must not.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use iro_advice::accounts::domain::{Email, Password, Role};

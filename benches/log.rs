@@ -7,6 +7,9 @@
 //! `BENCH_DATABASE_URL` a PostgreSQL server to create a scratch database on (default
 //! postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
 
+// Tests and benchmarks stop at the first surprise; only the service must not.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Instant;

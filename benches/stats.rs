@@ -8,6 +8,9 @@
 //! server to create a scratch database on (default postgres://postgres@127.0.0.1:5432/postgres;
 //! skipped when unreachable). Also reported: how long the seed takes.
 
+// Tests and benchmarks stop at the first surprise; only the service must not.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::process::{Command, Stdio};

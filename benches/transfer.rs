@@ -5,6 +5,9 @@
 //! Run with `cargo bench --bench transfer` (needs Debian's `age` package). The server runs as
 //! its own process, over real TLS, on SQLite.
 
+// Tests and benchmarks stop at the first surprise; only the service must not.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,5 +1,8 @@
 //! Integration tests: every test runs against SQLite and, when configured, PostgreSQL.
 
+// Tests and benchmarks stop at the first surprise; only the service must not.
+#![allow(clippy::unwrap_used)]
+
 mod helpers;
 
 mod accounts;
