@@ -10,7 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::DbError;
@@ -18,7 +18,7 @@ use crate::db::DbError;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     /// Stable identifier of the kind of problem, e.g. `urn:iro-advice:problem:not-found`.
     #[serde(rename = "type")]

@@ -3,36 +3,20 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::error::{ApiError, Problem};
-
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// Always `ok` when the process answers.
-    status: &'static str,
-    /// `sqlite` or `postgres`.
-    database: &'static str,
-    version: &'static str,
-}
+use crate::wire::{Health, Readiness};
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "service",
     responses((status = 200, body = Health)))]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {
-        status: "ok",
-        database: state.db.backend().name(),
-        version: env!("CARGO_PKG_VERSION"),
+        status: "ok".into(),
+        database: state.db.backend().name().into(),
+        version: env!("CARGO_PKG_VERSION").into(),
     })
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Readiness {
-    /// Always `ready`; otherwise the answer is a 503 problem.
-    status: &'static str,
 }
 
 /// The database answers, so requests can be served.
@@ -41,7 +25,9 @@ pub struct Readiness {
               (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.db.is_ready(Duration::from_secs(2)).await {
-        Ok(HttpResponse::Ok().json(Readiness { status: "ready" }))
+        Ok(HttpResponse::Ok().json(Readiness {
+            status: "ready".into(),
+        }))
     } else {
         Err(ApiError::Unavailable)
     }

@@ -26,3 +26,4 @@ pub mod statistics;
 pub mod telemetry;
 pub mod tls;
 pub mod vocabulary;
+pub mod wire;

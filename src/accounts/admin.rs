@@ -1,29 +1,15 @@
 //! Account administration: `GET /api/v1/accounts`, suspend and reactivate.
 
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::domain::{AccountId, AccountStatus, AdviserKind, Role};
+use super::domain::{AccountId, AccountStatus};
 use super::store;
 use crate::access::Caller;
 use crate::app::AppState;
 use crate::authorities::AuthorityCode;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Subject};
-
-#[derive(Serialize, ToSchema)]
-pub struct AccountSummary {
-    id: AccountId,
-    role: Role,
-    email: String,
-    display_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    authority_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    adviser_kind: Option<AdviserKind>,
-    status: AccountStatus,
-}
+use crate::wire::AccountSummary;
 
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
     responses((status = 200, body = [AccountSummary])), security(("bearer" = [])))]

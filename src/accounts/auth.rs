@@ -2,8 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::Duration;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::domain::{AccountId, Email, Password, Role};
 use super::store::{self, Rotation};
@@ -11,26 +9,11 @@ use super::{passwords, totp};
 use crate::app::AppState;
 use crate::db::write_transaction;
 use crate::error::ApiError;
+use crate::wire::{LoginRequest, RefreshRequest, TokenPair};
 
 /// Failed logins allowed per email within the window before 429.
 pub const MAX_FAILURES: i64 = 5;
 pub const WINDOW_MINUTES: i64 = 15;
-
-#[derive(Deserialize, ToSchema)]
-pub struct LoginRequest {
-    email: String,
-    password: String,
-    totp_code: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenPair {
-    access_token: String,
-    refresh_token: String,
-    token_type: &'static str,
-    /// Seconds until the access token expires.
-    expires_in: i64,
-}
 
 fn pair(
     state: &AppState,
@@ -42,7 +25,7 @@ fn pair(
     TokenPair {
         access_token: state.tokens.issue(account_id, role, session_id),
         refresh_token,
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: state.tokens.lifetime_secs(),
     }
 }
@@ -139,11 +122,6 @@ pub async fn login(
         &issued.session_id,
         issued.refresh_token,
     )))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct RefreshRequest {
-    refresh_token: String,
 }
 
 /// Exchanges a refresh token for a new pair. A refresh token presented a second time

@@ -1,22 +1,12 @@
 //! `GET /api/v1/authorities` and `GET /api/v1/advisers`.
 
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::domain::{AccountId, AdviserKind};
 use super::store;
 use crate::access::{Caller, IroCaller};
 use crate::app::AppState;
 use crate::error::ApiError;
-
-#[derive(Serialize, ToSchema)]
-pub struct AuthorityEntry {
-    /// ONS GSS code.
-    code: &'static str,
-    name: &'static str,
-    region: &'static str,
-}
+use crate::wire::{AdviserEntry, AuthorityEntry};
 
 #[utoipa::path(get, path = "/api/v1/authorities", tag = "directory",
     responses((status = 200, body = [AuthorityEntry])), security(("bearer" = [])))]
@@ -24,22 +14,12 @@ pub async fn authorities(_caller: Caller) -> HttpResponse {
     let list: Vec<AuthorityEntry> = crate::authorities::all()
         .iter()
         .map(|a| AuthorityEntry {
-            code: &a.code,
-            name: &a.name,
-            region: &a.region,
+            code: a.code.clone(),
+            name: a.name.clone(),
+            region: a.region.clone(),
         })
         .collect();
     HttpResponse::Ok().json(list)
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AdviserEntry {
-    id: AccountId,
-    display_name: String,
-    kind: AdviserKind,
-    age_recipient: String,
-    /// Queries waiting for or accepted by this adviser: how busy they are.
-    open_queries: i64,
 }
 
 /// The advisers the calling IRO may ask: active, accepting, with a key, and not conflicted

@@ -5,8 +5,6 @@
 use actix_web::{web, HttpResponse};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::domain::{AccountId, AdviserKind, DisplayName, Email, Password, Role};
 use super::{passwords, store};
@@ -19,6 +17,7 @@ use crate::error::{ApiError, ProblemType};
 use crate::keys::{random_token, token_hash};
 use crate::log::{Actor, Event, Kind, LogKeys, Receipt, Subject};
 use crate::mail;
+use crate::wire::{AccountCreated, AccountRequest, InvitationCreated, InvitationRequest};
 
 /// Who is invited, checked as a whole: every role gets exactly the attributes it needs.
 #[derive(Debug, Clone)]
@@ -146,22 +145,6 @@ pub fn create(
     Ok(CreatedInvitation { token, expires_at })
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct InvitationRequest {
-    role: Role,
-    #[schema(value_type = String)]
-    email: Email,
-    #[schema(value_type = Option<String>)]
-    authority_code: Option<AuthorityCode>,
-    adviser_kind: Option<AdviserKind>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct InvitationCreated {
-    token: String,
-    expires_at: String,
-}
-
 /// Invites someone. Admins may invite any role; NAIRO reviewers may invite IROs only.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "accounts", request_body = InvitationRequest,
     responses((status = 201, body = InvitationCreated), (status = 403, body = crate::error::Problem),
@@ -202,23 +185,6 @@ pub async fn invite(
         token: created.token,
         expires_at: created.expires_at.and_utc().to_rfc3339(),
     }))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct AccountRequest {
-    invitation: String,
-    password: String,
-    #[schema(value_type = String)]
-    display_name: DisplayName,
-    #[schema(value_type = Option<String>)]
-    notification_email: Option<Email>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AccountCreated {
-    id: AccountId,
-    role: Role,
-    receipt: Receipt,
 }
 
 #[derive(Queryable, Selectable)]

@@ -1,37 +1,16 @@
 //! The caller's own account: `GET /api/v1/me`, TOTP enrolment, key, conflicts, availability.
 
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::domain::{AccountId, AdviserKind, AgeRecipient, Role};
+use super::domain::Role;
 use super::{store, totp};
 use crate::access::Caller;
 use crate::app::AppState;
-use crate::authorities::AuthorityCode;
 use crate::ciphertext::AgeArmored;
 use crate::error::{ApiError, ProblemType};
-
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    id: AccountId,
-    role: Role,
-    email: String,
-    display_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    authority_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    adviser_kind: Option<AdviserKind>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    age_recipient: Option<String>,
-    totp_enabled: bool,
-    /// Advisers only: whether new queries may be routed to them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    accepting: Option<bool>,
-    /// Advisers only: authorities they have declared a conflict with.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    conflicts: Option<Vec<String>>,
-}
+use crate::wire::{
+    AvailabilityRequest, ConflictsRequest, KeyRequest, Me, TotpCode, TotpEnrolment, WrappedIdentity,
+};
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
     responses((status = 200, body = Me)), security(("bearer" = [])))]
@@ -61,13 +40,6 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
         })
         .await?;
     Ok(HttpResponse::Ok().json(me))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TotpEnrolment {
-    /// Base32, for typing into an authenticator app.
-    secret: String,
-    otpauth_uri: String,
 }
 
 /// Starts TOTP enrolment with a new secret. Refused once TOTP is enabled, so that a stolen
@@ -102,11 +74,6 @@ pub async fn totp_begin(
         secret: totp::base32(&secret),
         otpauth_uri: totp::otpauth_uri(&secret, &email),
     }))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct TotpCode {
-    code: String,
 }
 
 /// Confirms enrolment with a current code; from then on login needs a code too.
@@ -154,16 +121,6 @@ pub async fn totp_confirm(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct KeyRequest {
-    #[schema(value_type = String)]
-    age_recipient: AgeRecipient,
-    /// The user's age identity, encrypted by the client with an age passphrase (scrypt),
-    /// ASCII-armored.
-    #[schema(value_type = Option<String>)]
-    wrapped_identity: Option<AgeArmored>,
-}
-
 /// Registers the caller's age public key, and optionally a passphrase-wrapped copy of the
 /// identity for a browser to unwrap locally.
 #[utoipa::path(put, path = "/api/v1/me/key", tag = "me", request_body = KeyRequest,
@@ -202,11 +159,6 @@ pub async fn put_key(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct WrappedIdentity {
-    wrapped_identity: String,
-}
-
 /// The caller's passphrase-wrapped identity, for a client to unwrap locally.
 #[utoipa::path(get, path = "/api/v1/me/key", tag = "me",
     responses((status = 200, body = WrappedIdentity), (status = 404, body = crate::error::Problem)),
@@ -223,12 +175,6 @@ pub async fn get_wrapped_identity(
     Ok(HttpResponse::Ok().json(WrappedIdentity {
         wrapped_identity: wrapped,
     }))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct ConflictsRequest {
-    #[schema(value_type = Vec<String>)]
-    authority_codes: Vec<AuthorityCode>,
 }
 
 /// Replaces the authorities the adviser acts for or works for. A peer adviser is always
@@ -251,11 +197,6 @@ pub async fn put_conflicts(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct AvailabilityRequest {
-    accepting: bool,
 }
 
 /// Whether the adviser takes new queries (for leave, or a full caseload).

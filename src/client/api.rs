@@ -6,7 +6,10 @@ use std::time::Duration;
 use base64::Engine;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::Serialize;
+
+use crate::error::Problem;
+use crate::wire::RefreshRequest;
 
 use super::profile::{Profile, Tokens};
 use super::ClientError;
@@ -59,15 +62,14 @@ pub async fn check(res: Response) -> Result<Response, ClientError> {
         return Ok(res);
     }
     let status = res.status().as_u16();
-    let problem: Value = res.json().await.unwrap_or_default();
+    // Anything that is not a problem document (a proxy's page, say) is reported by status.
+    let problem: Option<Problem> = res.json().await.ok();
     Err(ClientError::Api {
         status,
-        kind: problem["type"].as_str().unwrap_or("").to_owned(),
-        detail: problem["detail"]
-            .as_str()
-            .or_else(|| problem["title"].as_str())
-            .unwrap_or("")
-            .to_owned(),
+        kind: problem.as_ref().map(|p| p.kind.clone()).unwrap_or_default(),
+        detail: problem
+            .map(|p| p.detail.unwrap_or(p.title))
+            .unwrap_or_default(),
     })
 }
 
@@ -78,11 +80,15 @@ fn expires_soon(access_token: &str) -> bool {
     let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload) else {
         return true;
     };
-    let Ok(claims) = serde_json::from_slice::<Value>(&bytes) else {
+    /// The one claim the client reads; the server checks the rest.
+    #[derive(serde::Deserialize)]
+    struct Expiry {
+        exp: i64,
+    }
+    let Ok(claims) = serde_json::from_slice::<Expiry>(&bytes) else {
         return true;
     };
-    let exp = claims["exp"].as_i64().unwrap_or(0);
-    exp - chrono::Utc::now().timestamp() < 60
+    claims.exp - chrono::Utc::now().timestamp() < 60
 }
 
 impl Api {
@@ -110,7 +116,9 @@ impl Api {
         let res = self
             .http
             .post(format!("{}/api/v1/auth/refresh", self.base))
-            .json(&serde_json::json!({"refresh_token": tokens.refresh_token}))
+            .json(&RefreshRequest {
+                refresh_token: tokens.refresh_token,
+            })
             .send()
             .await?;
         let res = check(res).await.map_err(|_| {
@@ -136,21 +144,30 @@ impl Api {
         Ok(check(res).await?.json().await?)
     }
 
-    pub async fn send_json(
+    /// Sends `body` as JSON and reads the answer as `T`.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
-        method: Method,
         path: &str,
-        body: &Value,
-    ) -> Result<Value, ClientError> {
-        let res = self.request(method, path).await?.json(body).send().await?;
-        let res = check(res).await?;
-        if res.status() == reqwest::StatusCode::NO_CONTENT {
-            return Ok(Value::Null);
-        }
-        Ok(res.json().await.unwrap_or(Value::Null))
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let res = self
+            .request(Method::POST, path)
+            .await?
+            .json(body)
+            .send()
+            .await?;
+        Ok(check(res).await?.json().await?)
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
-        self.send_json(Method::POST, path, body).await
+    /// Sends `body` as JSON to a route that answers 204 No Content.
+    pub async fn put<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ClientError> {
+        let res = self
+            .request(Method::PUT, path)
+            .await?
+            .json(body)
+            .send()
+            .await?;
+        check(res).await?;
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use age::secrecy::{ExposeSecret, SecretString};
 
 use super::ClientError;
+use crate::ciphertext::AgeArmored;
 
 fn crypto(e: impl std::fmt::Display) -> ClientError {
     ClientError::Crypto(e.to_string())
@@ -89,7 +90,7 @@ pub fn load_identity(path: &Path) -> Result<age::x25519::Identity, ClientError> 
 pub fn encrypt_armored(
     plain: &[u8],
     recipients: &[age::x25519::Recipient],
-) -> Result<String, ClientError> {
+) -> Result<AgeArmored, ClientError> {
     let encryptor = age::Encryptor::with_recipients(as_dyn(recipients)).map_err(crypto)?;
     let mut out = Vec::new();
     let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
@@ -97,7 +98,13 @@ pub fn encrypt_armored(
     let mut w = encryptor.wrap_output(armor).map_err(crypto)?;
     w.write_all(plain).map_err(crypto)?;
     w.finish().and_then(|a| a.finish()).map_err(crypto)?;
-    String::from_utf8(out).map_err(crypto)
+    armored(&String::from_utf8(out).map_err(crypto)?)
+}
+
+/// Text this client encrypted, as the API takes it: checked by the same parser the server
+/// uses, so a message that would be refused is never sent.
+pub fn armored(text: &str) -> Result<AgeArmored, ClientError> {
+    AgeArmored::parse(text).map_err(crypto)
 }
 
 pub fn decrypt_armored(

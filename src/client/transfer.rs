@@ -8,11 +8,11 @@ use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::Method;
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::api::{check, Api};
 use super::{crypto, ClientError};
+use crate::wire::AttachmentCreated;
 
 /// Bytes per piece handed between the worker and the network.
 const PIECE: usize = 256 * 1024;
@@ -104,7 +104,7 @@ async fn stream_up(
     path: &str,
     method: Method,
     produce: impl FnOnce(ChannelWriter) -> Result<(), ClientError> + Send + 'static,
-) -> Result<Value, ClientError> {
+) -> Result<AttachmentCreated, ClientError> {
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
     let worker = std::thread::spawn(move || {
         produce(ChannelWriter {
@@ -134,7 +134,7 @@ pub async fn upload(
     method: Method,
     file: &Path,
     recipients: &[age::x25519::Recipient],
-) -> Result<Value, ClientError> {
+) -> Result<AttachmentCreated, ClientError> {
     let input = std::fs::File::open(file).map_err(|e| ClientError::io(file, e))?;
     let len = input
         .metadata()
@@ -236,7 +236,7 @@ pub async fn reencrypt(
     id: &str,
     identity: &age::x25519::Identity,
     recipients: &[age::x25519::Recipient],
-) -> Result<Value, ClientError> {
+) -> Result<AttachmentCreated, ClientError> {
     let res = check(
         api.request(Method::GET, &format!("/api/v1/attachments/{id}"))
             .await?

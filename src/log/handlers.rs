@@ -1,14 +1,15 @@
 //! The log's public face: checkpoint, verifier key, proofs; and an account's receipts.
 
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::note::Checkpoint;
 use super::{encode_hashes, merkle, store, Actor, Receipt};
 use crate::access::Caller;
 use crate::app::AppState;
 use crate::error::{ApiError, ProblemType};
+use crate::wire::{ConsistencyProof, InclusionProof};
 
 /// The latest signed checkpoint, as a C2SP signed note.
 #[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "log",
@@ -50,14 +51,6 @@ pub struct InclusionParams {
     size: u64,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct InclusionProof {
-    leaf_index: u64,
-    tree_size: u64,
-    /// Base64 SHA-256 hashes, as RFC 9162 defines the path.
-    hashes: Vec<String>,
-}
-
 fn bad_proof(detail: String) -> ApiError {
     ApiError::bad_request(ProblemType::InvalidProofRequest, detail)
 }
@@ -90,11 +83,6 @@ pub async fn inclusion(
 pub struct ConsistencyParams {
     from: u64,
     to: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ConsistencyProof {
-    hashes: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/log/proof/consistency", tag = "log", params(ConsistencyParams),

@@ -5,8 +5,6 @@
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::access::{Caller, IroCaller};
 use crate::accounts::domain::Role;
@@ -17,6 +15,7 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Receipt, Subject};
 use crate::vocabulary::string_enum;
+use crate::wire::{NairoRecipient, ReportCreated, ReportRequest, ReportView};
 
 string_enum!(
     /// What kind of pressure.
@@ -29,25 +28,6 @@ string_enum!(
         Other = "other",
     }
 );
-
-#[derive(Deserialize, ToSchema)]
-pub struct ReportRequest {
-    kind: PressureKind,
-    /// The day it happened, `YYYY-MM-DD`; not in the future.
-    #[schema(value_type = String)]
-    occurred_on: NaiveDate,
-    /// Armored age ciphertext, to the IRO and, when shared, to NAIRO's recipient.
-    #[schema(value_type = Option<String>)]
-    narrative: Option<AgeArmored>,
-    #[serde(default)]
-    share_with_nairo: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ReportCreated {
-    id: String,
-    receipt: Receipt,
-}
 
 /// Records a pressure report for the IRO, in one transaction with its log leaf; returns the
 /// report's id and the receipt. `nairo_configured` says whether sharing is possible at all.
@@ -123,18 +103,6 @@ pub async fn report(
     Ok(HttpResponse::Created().json(ReportCreated { id, receipt }))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ReportView {
-    id: String,
-    kind: PressureKind,
-    occurred_on: String,
-    authority_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    narrative: Option<String>,
-    shared_with_nairo: bool,
-    created_at: String,
-}
-
 /// An IRO sees their own reports; a NAIRO reviewer only those shared with NAIRO.
 #[utoipa::path(get, path = "/api/v1/pressure-reports", tag = "pressure",
     responses((status = 200, body = [ReportView])), security(("bearer" = [])))]
@@ -188,11 +156,6 @@ pub fn visible_reports(
         Role::Adviser | Role::Admin => return Ok(Vec::new()),
     };
     Ok(query.load(conn)?)
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NairoRecipient {
-    age_recipient: String,
 }
 
 /// NAIRO's age public key, to encrypt a shared narrative to.

@@ -1,35 +1,13 @@
 //! `POST /api/v1/queries`: an IRO asks an adviser.
 
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::domain::{Category, QueryId, QueryStatus, Stage, Urgency};
+use super::domain::QueryStatus;
 use super::service::{self, AskInput};
 use crate::access::IroCaller;
-use crate::accounts::domain::AccountId;
 use crate::app::AppState;
-use crate::ciphertext::AgeArmored;
 use crate::error::ApiError;
-use crate::log::Receipt;
-
-#[derive(Deserialize, ToSchema)]
-pub struct AskRequest {
-    adviser_id: AccountId,
-    category: Category,
-    stage: Stage,
-    urgency: Urgency,
-    /// The question, ASCII-armored age ciphertext encrypted to the IRO and the adviser.
-    #[schema(value_type = String)]
-    body: AgeArmored,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Asked {
-    pub id: QueryId,
-    pub status: QueryStatus,
-    pub receipt: Receipt,
-}
+use crate::wire::{AskRequest, Asked};
 
 #[utoipa::path(post, path = "/api/v1/queries", tag = "queries", request_body = AskRequest,
     responses((status = 201, body = Asked), (status = 400, body = crate::error::Problem),

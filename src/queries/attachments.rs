@@ -12,8 +12,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use futures_util::StreamExt;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::domain::{AttachmentId, QueryId, QueryStatus};
 use super::service::{self, may_write, visible, wrong_state};
@@ -26,20 +24,12 @@ use crate::db::schema::{attachment_chunks, attachments, queries};
 use crate::db::{now, Database, DbConnection, DbError};
 use crate::error::{ApiError, ProblemType};
 use crate::log::Receipt;
+use crate::wire::AttachmentCreated;
 
 /// Bytes per stored chunk: the most either side holds in memory for one transfer.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
 /// Uploads still `uploading` after this long were abandoned.
 const ABANDONED_AFTER_MINUTES: i64 = 60;
-
-#[derive(Serialize, ToSchema)]
-pub struct AttachmentCreated {
-    id: AttachmentId,
-    size: i64,
-    /// For a new attachment; a re-encryption for routing is part of the route, not an act.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    receipt: Option<Receipt>,
-}
 
 /// A complete attachment, as a query's participants see it listed.
 #[derive(Queryable, Selectable)]

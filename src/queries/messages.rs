@@ -1,29 +1,13 @@
 //! `POST /api/v1/queries/{id}/messages`: a reply, either way.
 
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::domain::{MessageId, QueryId};
+use super::domain::QueryId;
 use super::service;
 use crate::access::Caller;
 use crate::app::AppState;
-use crate::ciphertext::AgeArmored;
 use crate::error::ApiError;
-use crate::log::Receipt;
-
-#[derive(Deserialize, ToSchema)]
-pub struct MessageRequest {
-    #[schema(value_type = String)]
-    body: AgeArmored,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MessageCreated {
-    id: MessageId,
-    created_at: String,
-    receipt: Receipt,
-}
+use crate::wire::{MessageCreated, MessageRequest};
 
 #[utoipa::path(post, path = "/api/v1/queries/{id}/messages", tag = "queries", params(("id" = String, Path)),
     request_body = MessageRequest,

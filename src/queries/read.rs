@@ -2,42 +2,16 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::domain::{
-    AttachmentId, Category, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
-};
+use super::domain::QueryId;
 use super::{attachments, store};
 use crate::access::Caller;
-use crate::accounts::domain::{AccountId, Role};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::wire::{AttachmentView, MessageView, QueryDetail, QuerySummary};
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339()
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct QuerySummary {
-    id: QueryId,
-    status: QueryStatus,
-    category: Category,
-    stage: Stage,
-    urgency: Urgency,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<Outcome>,
-    authority_code: String,
-    iro_name: String,
-    adviser_id: AccountId,
-    adviser_name: String,
-    message_count: i64,
-    created_at: String,
-    routed_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    accepted_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    closed_at: Option<String>,
 }
 
 /// The caller's own queries (IRO) or those addressed to them (adviser), newest first.
@@ -71,34 +45,6 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MessageView {
-    id: MessageId,
-    sender_role: Role,
-    created_at: String,
-    /// Armored age ciphertext; absent once the query's content has been erased.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AttachmentView {
-    id: AttachmentId,
-    size: i64,
-    created_at: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct QueryDetail {
-    #[serde(flatten)]
-    summary: QuerySummary,
-    /// The participants' age public keys, to encrypt replies and attachments to.
-    iro_recipient: Option<String>,
-    adviser_recipient: Option<String>,
-    messages: Vec<MessageView>,
-    attachments: Vec<AttachmentView>,
 }
 
 #[utoipa::path(get, path = "/api/v1/queries/{id}", tag = "queries",

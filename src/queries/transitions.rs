@@ -2,26 +2,14 @@
 //! in [`super::service`]; these adapt requests to them.
 
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use super::domain::{DeclineReason, MessageId, Outcome, QueryId, QueryStatus};
+use super::domain::{Outcome, QueryId, QueryStatus};
 use super::service::{self, RouteInput};
 use crate::access::{Caller, IroCaller};
-use crate::accounts::domain::AccountId;
 use crate::app::AppState;
-use crate::ciphertext::AgeArmored;
 use crate::error::ApiError;
 use crate::log::Receipt;
-
-#[derive(Serialize, ToSchema)]
-pub struct StatusView {
-    id: QueryId,
-    status: QueryStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outcome: Option<Outcome>,
-    receipt: Receipt,
-}
+use crate::wire::{CloseRequest, DeclineRequest, RouteRequest, StatusView};
 
 fn status_view(
     id: QueryId,
@@ -55,11 +43,6 @@ pub async fn accept(
     Ok(status_view(id, QueryStatus::Accepted, None, receipt))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct DeclineRequest {
-    reason: DeclineReason,
-}
-
 /// The adviser declines; the IRO may then route the query to someone else. The adviser no
 /// longer sees it.
 #[utoipa::path(post, path = "/api/v1/queries/{id}/decline", tag = "queries", params(("id" = String, Path)),
@@ -79,21 +62,6 @@ pub async fn decline(
         .write(move |tx| service::decline(tx, &caller, &query, reason))
         .await?;
     Ok(status_view(id, QueryStatus::Declined, None, receipt))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct ReencryptedMessage {
-    id: MessageId,
-    #[schema(value_type = String)]
-    body: AgeArmored,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct RouteRequest {
-    adviser_id: AccountId,
-    /// Every message of the query, re-encrypted by the IRO's client to the IRO and the new
-    /// adviser.
-    messages: Vec<ReencryptedMessage>,
 }
 
 /// The IRO hands the query to another adviser, after a decline or while it waits unaccepted.
@@ -119,11 +87,6 @@ pub async fn route(
         .write(move |tx| service::route(tx, &iro, &query, input))
         .await?;
     Ok(status_view(id, QueryStatus::Submitted, None, receipt))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct CloseRequest {
-    outcome: Outcome,
 }
 
 /// The IRO closes the query with its outcome.

@@ -1,0 +1,109 @@
+//! `client login` and `client keygen`: the profile's server, tokens and age identity.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::api::{check, http_client, Api};
+use super::crypto::{self, armored};
+use super::profile::{Profile, Settings, Tokens};
+use super::{read_file, ClientError, Output};
+use crate::accounts::domain::AgeRecipient;
+use crate::wire::{KeyRequest, LoginRequest};
+
+pub async fn login(
+    profile: Profile,
+    server: String,
+    email: String,
+    ca: Option<PathBuf>,
+    totp: Option<String>,
+) -> Result<Output, ClientError> {
+    let server = server.trim_end_matches('/').to_owned();
+    let ca_pem = ca.as_deref().map(read_file).transpose()?;
+    let http = http_client(ca_pem.as_deref())?;
+    let password = match std::env::var("IRO_ADVICE_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => rpassword::prompt_password("Password: ")
+            .map_err(|e| ClientError::Profile(e.to_string()))?,
+    };
+    let mut body = LoginRequest {
+        email: email.clone(),
+        password,
+        totp_code: totp.clone(),
+    };
+    let url = format!("{server}/api/v1/auth/login");
+    let mut res = check(http.post(&url).json(&body).send().await?).await;
+    // Refused without a code, at a terminal: the account may need one, so ask and try once
+    // more (the server answers every wrong detail alike, so it cannot say which).
+    if let (Err(ClientError::Api { status: 401, .. }), None) = (&res, &totp) {
+        use std::io::IsTerminal;
+        if std::io::stdin().is_terminal() {
+            let code = rpassword::prompt_password("TOTP code (from your authenticator app): ")
+                .map_err(|e| ClientError::Profile(e.to_string()))?;
+            body.totp_code = Some(code.trim().to_owned());
+            res = check(http.post(&url).json(&body).send().await?).await;
+        }
+    }
+    let tokens: Tokens = res?.json().await?;
+    if let Some(pem) = &ca_pem {
+        profile.save_ca(pem)?;
+    }
+    profile.save_settings(&Settings {
+        server: server.clone(),
+        email: email.clone(),
+    })?;
+    profile.save_tokens(&tokens)?;
+    Output::new(
+        format!("Signed in to {server} as {email}."),
+        json!({"server": server, "email": email}),
+    )
+}
+
+/// The passphrase for a new identity file, from the environment or asked twice.
+fn new_passphrase() -> Result<String, ClientError> {
+    if let Ok(p) = std::env::var("IRO_ADVICE_IDENTITY_PASSPHRASE") {
+        return Ok(p);
+    }
+    let p = rpassword::prompt_password("New passphrase for your identity: ")
+        .map_err(|e| ClientError::Profile(e.to_string()))?;
+    let again =
+        rpassword::prompt_password("Again: ").map_err(|e| ClientError::Profile(e.to_string()))?;
+    if p != again {
+        return Err(ClientError::Profile("the passphrases differ".into()));
+    }
+    Ok(p)
+}
+
+pub async fn keygen(api: &Api, passphrase: bool, force: bool) -> Result<Output, ClientError> {
+    let path = api.profile().identity_path();
+    if path.exists() && !force {
+        return Err(ClientError::Profile(format!(
+            "{} already exists; replacing it makes queries encrypted to it unreadable here (use --force)",
+            path.display()
+        )));
+    }
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let text = crypto::identity_file_text(&identity);
+    let (file, wrapped_identity) = if passphrase {
+        let wrapped = crypto::encrypt_with_passphrase(text.as_bytes(), &new_passphrase()?)?;
+        let for_server = armored(&wrapped)?;
+        (wrapped.into_bytes(), Some(for_server))
+    } else {
+        (text.into_bytes(), None)
+    };
+    let body = KeyRequest {
+        age_recipient: AgeRecipient::parse(&recipient).map_err(ClientError::Crypto)?,
+        wrapped_identity,
+    };
+    api.profile().ensure_dir()?;
+    crate::fsutil::write_private(&path, &file).map_err(|e| ClientError::io(&path, e))?;
+    api.put("/api/v1/me/key", &body).await?;
+    Output::new(
+        format!(
+            "Wrote {} and registered your public key:\n{recipient}",
+            path.display()
+        ),
+        json!({"identity": path, "age_recipient": recipient}),
+    )
+}

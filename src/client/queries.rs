@@ -1,0 +1,385 @@
+//! Queries from the command line: advisers, ask, inbox, show, reply, the query's path,
+//! attachments. Everything is encrypted and decrypted here; the server sees ciphertext.
+
+use std::path::{Path, PathBuf};
+
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::json;
+
+use super::api::Api;
+use super::crypto::{self, decrypt_armored, encrypt_armored};
+use super::profile::Profile;
+use super::render::{table, to_the_minute};
+use super::{own_identity, read_file, transfer, ClientError, Output};
+use crate::accounts::domain::{AccountId, Role};
+use crate::queries::domain::{Category, MessageId, Stage, Urgency};
+use crate::wire::{
+    AdviserEntry, AskRequest, AttachmentView, MessageCreated, MessageRequest, QueryDetail,
+    QuerySummary, ReencryptedMessage, RouteRequest, StatusView,
+};
+
+pub async fn advisers(api: &Api) -> Result<Output, ClientError> {
+    let list: Vec<AdviserEntry> = api.get("/api/v1/advisers").await?;
+    let mut rows = vec![vec!["ID".into(), "NAME".into(), "KIND".into()]];
+    for a in &list {
+        rows.push(vec![
+            a.id.to_string(),
+            a.display_name.clone(),
+            a.kind.to_string(),
+        ]);
+    }
+    Output::new(table(&rows), list)
+}
+
+/// Capitalised pairs ("Jane Smith") that may be a child's name.
+fn looks_like_names(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let capitalised = |w: &str| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        let mut chars = w.chars();
+        matches!(chars.next(), Some(c) if c.is_uppercase())
+            && w.len() > 1
+            && chars.all(|c| c.is_lowercase())
+    };
+    let mut found: Vec<String> = words
+        .windows(2)
+        .filter(|pair| capitalised(pair[0]) && capitalised(pair[1]))
+        .map(|pair| {
+            format!("{} {}", pair[0], pair[1])
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_owned()
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+const CHILD_NAME_REMINDER: &str =
+    "Reminder: do not name the child. Use initials or a description (\"the 9-year-old\").";
+
+fn question_text(body: Option<PathBuf>, profile: &Profile) -> Result<Vec<u8>, ClientError> {
+    if let Some(path) = body {
+        return read_file(&path);
+    }
+    let draft = profile.dir.join("draft.txt");
+    crate::fsutil::write_private(
+        &draft,
+        format!("\n# {CHILD_NAME_REMINDER}\n# Lines starting with # are left out. Save and close to send.\n").as_bytes(),
+    )
+    .map_err(|e| ClientError::io(&draft, e))?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let status = std::process::Command::new(&editor)
+        .arg(&draft)
+        .status()
+        .map_err(|e| ClientError::Profile(format!("cannot start {editor}: {e}")))?;
+    let text = std::fs::read_to_string(&draft).map_err(|e| ClientError::io(&draft, e))?;
+    // The draft is plaintext: it does not outlive the command.
+    let _ = std::fs::remove_file(&draft);
+    if !status.success() {
+        return Err(ClientError::Profile(
+            "the editor failed; nothing was sent".into(),
+        ));
+    }
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if kept.trim().is_empty() {
+        return Err(ClientError::Profile(
+            "the question is empty; nothing was sent".into(),
+        ));
+    }
+    Ok(kept.into_bytes())
+}
+
+/// What a new query is about, and to whom it goes.
+pub struct Question {
+    pub adviser: String,
+    pub category: Category,
+    pub stage: Stage,
+    pub urgency: Urgency,
+}
+
+pub async fn ask(
+    api: &Api,
+    question: Question,
+    body: Option<PathBuf>,
+    attach: &[PathBuf],
+) -> Result<Output, ClientError> {
+    let (chosen, _, recipients) = with_adviser(api, &question.adviser).await?;
+    eprintln!("{CHILD_NAME_REMINDER}");
+    let text = question_text(body, api.profile())?;
+    let names = looks_like_names(&String::from_utf8_lossy(&text));
+    if !names.is_empty() {
+        eprintln!(
+            "Warning: this may name someone: {}. Check before you send.",
+            names.join(", ")
+        );
+    }
+    let request = AskRequest {
+        adviser_id: chosen.id.clone(),
+        category: question.category,
+        stage: question.stage,
+        urgency: question.urgency,
+        body: encrypt_armored(&text, &recipients)?,
+    };
+    let created: crate::wire::Asked = api.post("/api/v1/queries", &request).await?;
+    let id = created.id;
+    let mut attachments = Vec::new();
+    for file in attach {
+        attachments.push(
+            transfer::upload(
+                api,
+                &format!("/api/v1/queries/{id}/attachments"),
+                Method::POST,
+                file,
+                &recipients,
+            )
+            .await?,
+        );
+    }
+    Output::new(
+        format!(
+            "Asked {}; {} attachment(s).\n{id}",
+            chosen.display_name,
+            attachments.len()
+        ),
+        json!({"id": id, "status": created.status, "attachments": attachments}),
+    )
+}
+
+pub async fn inbox(api: &Api) -> Result<Output, ClientError> {
+    let list: Vec<QuerySummary> = api.get("/api/v1/queries").await?;
+    let mut rows = vec![vec![
+        "ID".into(),
+        "STATUS".into(),
+        "URGENCY".into(),
+        "CATEGORY".into(),
+        "IRO".into(),
+        "ADVISER".into(),
+        "MESSAGES".into(),
+        "CREATED".into(),
+    ]];
+    for q in &list {
+        rows.push(vec![
+            q.id.to_string(),
+            q.status.to_string(),
+            q.urgency.to_string(),
+            q.category.to_string(),
+            q.iro_name.clone(),
+            q.adviser_name.clone(),
+            q.message_count.to_string(),
+            to_the_minute(&q.created_at),
+        ]);
+    }
+    Output::new(table(&rows), list)
+}
+
+/// A query as `show` prints it with `--json`: its messages decrypted.
+#[derive(Serialize)]
+struct ShownQuery {
+    #[serde(flatten)]
+    summary: QuerySummary,
+    iro_recipient: Option<String>,
+    adviser_recipient: Option<String>,
+    messages: Vec<ShownMessage>,
+    attachments: Vec<AttachmentView>,
+}
+
+#[derive(Serialize)]
+struct ShownMessage {
+    id: MessageId,
+    sender_role: Role,
+    created_at: String,
+    text: String,
+}
+
+pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
+    let identity = own_identity(api)?;
+    let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
+    let q = &detail.summary;
+    let mut text = format!(
+        "Query {}\nstatus {}, {} {}, stage {}, authority {}\nIRO {}, adviser {}\n",
+        q.id,
+        q.status,
+        q.urgency,
+        q.category,
+        q.stage,
+        q.authority_code,
+        q.iro_name,
+        q.adviser_name,
+    );
+    let mut messages = Vec::with_capacity(detail.messages.len());
+    for m in detail.messages {
+        let plain = match &m.body {
+            Some(body) => match decrypt_armored(body, &identity) {
+                Ok(p) => String::from_utf8_lossy(&p).into_owned(),
+                Err(e) => format!("[{e}]"),
+            },
+            None => "[erased]".into(),
+        };
+        text.push_str(&format!(
+            "\n--- {} at {}\n{}\n",
+            m.sender_role, m.created_at, plain
+        ));
+        messages.push(ShownMessage {
+            id: m.id,
+            sender_role: m.sender_role,
+            created_at: m.created_at,
+            text: plain,
+        });
+    }
+    if !detail.attachments.is_empty() {
+        text.push_str("\nAttachments (fetch with `client fetch ID --out FILE`):\n");
+        for a in &detail.attachments {
+            text.push_str(&format!("  {}  {} bytes encrypted\n", a.id, a.size));
+        }
+    }
+    let shown = ShownQuery {
+        summary: detail.summary,
+        iro_recipient: detail.iro_recipient,
+        adviser_recipient: detail.adviser_recipient,
+        messages,
+        attachments: detail.attachments,
+    };
+    Output::new(text, shown)
+}
+
+/// The query's participants' keys, for replies and attachments.
+async fn participants(api: &Api, id: &str) -> Result<Vec<age::x25519::Recipient>, ClientError> {
+    let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
+    let mut out = Vec::new();
+    for (key, value) in [
+        ("iro_recipient", &detail.iro_recipient),
+        ("adviser_recipient", &detail.adviser_recipient),
+    ] {
+        let r = value.as_deref().ok_or_else(|| {
+            ClientError::Profile(format!("the query's {key} has no key registered"))
+        })?;
+        out.push(crypto::recipient(r)?);
+    }
+    Ok(out)
+}
+
+pub async fn reply(api: &Api, id: &str, body: &Path) -> Result<Output, ClientError> {
+    let recipients = participants(api, id).await?;
+    let request = MessageRequest {
+        body: encrypt_armored(&read_file(body)?, &recipients)?,
+    };
+    let created: MessageCreated = api
+        .post(&format!("/api/v1/queries/{id}/messages"), &request)
+        .await?;
+    Output::new(format!("Sent.\n{}", created.id), created)
+}
+
+pub async fn transition(
+    api: &Api,
+    id: &str,
+    action: &str,
+    body: &impl Serialize,
+) -> Result<Output, ClientError> {
+    let result: StatusView = api
+        .post(&format!("/api/v1/queries/{id}/{action}"), body)
+        .await?;
+    Output::new(format!("Query {id} is now {}.", result.status), result)
+}
+
+/// An adviser this IRO may ask, the IRO's identity, and the keys to encrypt to for both.
+async fn with_adviser(
+    api: &Api,
+    adviser: &str,
+) -> Result<
+    (
+        AdviserEntry,
+        age::x25519::Identity,
+        Vec<age::x25519::Recipient>,
+    ),
+    ClientError,
+> {
+    let identity = own_identity(api)?;
+    let advisers: Vec<AdviserEntry> = api.get("/api/v1/advisers").await?;
+    let wanted = AccountId::from_string(adviser.to_owned());
+    let chosen = advisers
+        .into_iter()
+        .find(|a| a.id == wanted)
+        .ok_or_else(|| {
+            ClientError::Profile(format!("{adviser} is not among the advisers you may ask"))
+        })?;
+    let recipients = vec![
+        identity.to_public(),
+        crypto::recipient(&chosen.age_recipient)?,
+    ];
+    Ok((chosen, identity, recipients))
+}
+
+pub async fn route(api: &Api, id: &str, adviser: &str) -> Result<Output, ClientError> {
+    let (chosen, identity, recipients) = with_adviser(api, adviser).await?;
+    let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
+    // Attachments first: if routing then fails, they are still readable by the IRO.
+    for a in &detail.attachments {
+        transfer::reencrypt(api, a.id.as_str(), &identity, &recipients).await?;
+    }
+    let mut messages = Vec::new();
+    for m in detail.messages {
+        let Some(body) = m.body else {
+            continue;
+        };
+        let plain = decrypt_armored(&body, &identity)?;
+        messages.push(ReencryptedMessage {
+            id: m.id,
+            body: encrypt_armored(&plain, &recipients)?,
+        });
+    }
+    let request = RouteRequest {
+        adviser_id: chosen.id.clone(),
+        messages,
+    };
+    let result: StatusView = api
+        .post(&format!("/api/v1/queries/{id}/route"), &request)
+        .await?;
+    Output::new(
+        format!("Query {id} routed to {}.", chosen.display_name),
+        result,
+    )
+}
+
+pub async fn attach(api: &Api, id: &str, file: &Path) -> Result<Output, ClientError> {
+    let recipients = participants(api, id).await?;
+    let created = transfer::upload(
+        api,
+        &format!("/api/v1/queries/{id}/attachments"),
+        Method::POST,
+        file,
+        &recipients,
+    )
+    .await?;
+    Output::new(format!("Attached.\n{}", created.id), created)
+}
+
+pub async fn fetch(api: &Api, attachment: &str, out: &Path) -> Result<Output, ClientError> {
+    let identity = own_identity(api)?;
+    let written = transfer::download(api, attachment, out, &identity).await?;
+    Output::new(
+        format!("Wrote {} ({written} bytes).", out.display()),
+        json!({"out": out, "bytes": written}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capitalised_pairs_are_flagged_as_possible_names() {
+        let found = looks_like_names("The plan for Jane Smith drifted. Review held in March.");
+        assert_eq!(found, vec!["Jane Smith".to_owned()]);
+        assert!(looks_like_names("the 9-year-old's placement was moved without review").is_empty());
+        // Acronyms and single capitals are not names.
+        assert!(looks_like_names("The IRO wrote to the DCS").is_empty());
+    }
+}

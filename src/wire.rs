@@ -1,0 +1,381 @@
+//! The API's request and response bodies, shared by the server's handlers, its OpenAPI
+//! document and the command-line client: one definition each, so the client reads what the
+//! server writes through the same types, never as untyped JSON.
+//!
+//! Fields that carry domain values use the domain types, so a request that deserialises is
+//! already parsed (an `AgeArmored` is a well-formed age file, an `AuthorityCode` is in the
+//! reference list).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::domain::{
+    AccountId, AccountStatus, AdviserKind, AgeRecipient, DisplayName, Email, Role,
+};
+use crate::authorities::AuthorityCode;
+use crate::ciphertext::AgeArmored;
+use crate::log::Receipt;
+use crate::pressure::PressureKind;
+use crate::queries::domain::{
+    AttachmentId, Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
+};
+
+// The service
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    pub version: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Readiness {
+    /// Always `ready`; otherwise the answer is a 503 problem.
+    pub status: String,
+}
+
+// Accounts
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AccountSummary {
+    pub id: AccountId,
+    pub role: Role,
+    pub email: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adviser_kind: Option<AdviserKind>,
+    pub status: AccountStatus,
+}
+
+// Sessions
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+// The directory
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AuthorityEntry {
+    /// ONS GSS code.
+    pub code: String,
+    pub name: String,
+    pub region: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AdviserEntry {
+    pub id: AccountId,
+    pub display_name: String,
+    pub kind: AdviserKind,
+    pub age_recipient: String,
+    /// Queries waiting for or accepted by this adviser: how busy they are.
+    pub open_queries: i64,
+}
+
+// Invitations
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct InvitationRequest {
+    pub role: Role,
+    #[schema(value_type = String)]
+    pub email: Email,
+    #[schema(value_type = Option<String>)]
+    pub authority_code: Option<AuthorityCode>,
+    pub adviser_kind: Option<AdviserKind>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct InvitationCreated {
+    pub token: String,
+    pub expires_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AccountRequest {
+    pub invitation: String,
+    pub password: String,
+    #[schema(value_type = String)]
+    pub display_name: DisplayName,
+    #[schema(value_type = Option<String>)]
+    pub notification_email: Option<Email>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AccountCreated {
+    pub id: AccountId,
+    pub role: Role,
+    pub receipt: Receipt,
+}
+
+// The caller's own account
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub id: AccountId,
+    pub role: Role,
+    pub email: String,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adviser_kind: Option<AdviserKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_recipient: Option<String>,
+    pub totp_enabled: bool,
+    /// Advisers only: whether new queries may be routed to them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepting: Option<bool>,
+    /// Advisers only: authorities they have declared a conflict with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TotpEnrolment {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TotpCode {
+    pub code: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct KeyRequest {
+    #[schema(value_type = String)]
+    pub age_recipient: AgeRecipient,
+    /// The user's age identity, encrypted by the client with an age passphrase (scrypt),
+    /// ASCII-armored.
+    #[schema(value_type = Option<String>)]
+    pub wrapped_identity: Option<AgeArmored>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WrappedIdentity {
+    pub wrapped_identity: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConflictsRequest {
+    #[schema(value_type = Vec<String>)]
+    pub authority_codes: Vec<AuthorityCode>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AvailabilityRequest {
+    pub accepting: bool,
+}
+
+// Queries
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AskRequest {
+    pub adviser_id: AccountId,
+    pub category: Category,
+    pub stage: Stage,
+    pub urgency: Urgency,
+    /// The question, ASCII-armored age ciphertext encrypted to the IRO and the adviser.
+    #[schema(value_type = String)]
+    pub body: AgeArmored,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Asked {
+    pub id: QueryId,
+    pub status: QueryStatus,
+    pub receipt: Receipt,
+}
+
+// A query's path
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct StatusView {
+    pub id: QueryId,
+    pub status: QueryStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    pub receipt: Receipt,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DeclineRequest {
+    pub reason: DeclineReason,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReencryptedMessage {
+    pub id: MessageId,
+    #[schema(value_type = String)]
+    pub body: AgeArmored,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RouteRequest {
+    pub adviser_id: AccountId,
+    /// Every message of the query, re-encrypted by the IRO's client to the IRO and the new
+    /// adviser.
+    pub messages: Vec<ReencryptedMessage>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CloseRequest {
+    pub outcome: Outcome,
+}
+
+// Messages
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessageRequest {
+    #[schema(value_type = String)]
+    pub body: AgeArmored,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessageCreated {
+    pub id: MessageId,
+    pub created_at: String,
+    pub receipt: Receipt,
+}
+
+// Reading queries
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct QuerySummary {
+    pub id: QueryId,
+    pub status: QueryStatus,
+    pub category: Category,
+    pub stage: Stage,
+    pub urgency: Urgency,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    pub authority_code: String,
+    pub iro_name: String,
+    pub adviser_id: AccountId,
+    pub adviser_name: String,
+    pub message_count: i64,
+    pub created_at: String,
+    pub routed_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub sender_role: Role,
+    pub created_at: String,
+    /// Armored age ciphertext; absent once the query's content has been erased.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: AttachmentId,
+    pub size: i64,
+    pub created_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct QueryDetail {
+    #[serde(flatten)]
+    pub summary: QuerySummary,
+    /// The participants' age public keys, to encrypt replies and attachments to.
+    pub iro_recipient: Option<String>,
+    pub adviser_recipient: Option<String>,
+    pub messages: Vec<MessageView>,
+    pub attachments: Vec<AttachmentView>,
+}
+
+// Attachments
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AttachmentCreated {
+    pub id: AttachmentId,
+    pub size: i64,
+    /// For a new attachment; a re-encryption for routing is part of the route, not an act.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+// Pressure reports
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReportRequest {
+    pub kind: PressureKind,
+    /// The day it happened, `YYYY-MM-DD`; not in the future.
+    #[schema(value_type = String)]
+    pub occurred_on: NaiveDate,
+    /// Armored age ciphertext, to the IRO and, when shared, to NAIRO's recipient.
+    #[schema(value_type = Option<String>)]
+    pub narrative: Option<AgeArmored>,
+    #[serde(default)]
+    pub share_with_nairo: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReportCreated {
+    pub id: String,
+    pub receipt: Receipt,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReportView {
+    pub id: String,
+    pub kind: PressureKind,
+    pub occurred_on: String,
+    pub authority_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+    pub shared_with_nairo: bool,
+    pub created_at: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct NairoRecipient {
+    pub age_recipient: String,
+}
+
+// The request log
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// Base64 SHA-256 hashes, as RFC 9162 defines the path.
+    pub hashes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub hashes: Vec<String>,
+}
