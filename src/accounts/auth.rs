@@ -1,13 +1,14 @@
 //! `POST /api/v1/auth/login`, `/refresh`, `/logout`.
 
 use actix_web::{web, HttpResponse};
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 
 use super::domain::{AccountId, Email, Password, Role};
+use super::passwords;
 use super::store::{self, Rotation};
-use super::{passwords, totp};
+use super::totp::{self, Sealer};
 use crate::app::AppState;
-use crate::db::write_transaction;
+use crate::db::{write_transaction, DbConnection};
 use crate::error::ApiError;
 use crate::wire::{LoginRequest, RefreshRequest, TokenPair};
 
@@ -35,6 +36,97 @@ fn subject(email: &str) -> String {
     crate::keys::token_hash(&format!("login:{}", email.trim().to_lowercase()))
 }
 
+/// A sign-in attempt, parsed at the edge.
+struct Attempt {
+    /// The throttling key.
+    subject: String,
+    /// None when the text is no email address at all: refused like a wrong one.
+    email: Option<Email>,
+    password: Password,
+    totp_code: Option<String>,
+}
+
+/// 429 once the email has failed too often within the window.
+fn check_throttle(
+    conn: &mut DbConnection,
+    subject: &str,
+    window_start: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let (failures, oldest) = store::recent_failures(conn, subject, window_start)?;
+    if failures < MAX_FAILURES {
+        return Ok(());
+    }
+    let until = oldest.unwrap_or_else(crate::db::now) + Duration::minutes(WINDOW_MINUTES);
+    Err(ApiError::TooManyAttempts {
+        retry_after_secs: (until - crate::db::now()).num_seconds().max(1) as u64,
+    })
+}
+
+/// Whether the account's second factor, if it has one, accepts the code (each code once).
+fn second_factor_accepts(
+    conn: &mut DbConnection,
+    sealer: &Sealer,
+    account: &store::LoginAccount,
+    code: Option<&str>,
+) -> Result<bool, ApiError> {
+    if !account.totp_enabled {
+        return Ok(true);
+    }
+    let secret = account
+        .totp_secret
+        .as_deref()
+        .and_then(|s| sealer.open(account.id.as_str(), s));
+    let step = match (secret, code) {
+        (Some(secret), Some(code)) => totp::matching_step(&secret, code, account.totp_last_step),
+        _ => None,
+    };
+    Ok(match step {
+        Some(step) => store::use_totp_step(conn, &account.id, step, false)?,
+        None => false,
+    })
+}
+
+/// Checks an attempt and opens a session. Every wrong detail is the same 401 and counts as
+/// a failure; an unknown email costs the same password hash as a known one.
+fn sign_in(
+    conn: &mut DbConnection,
+    sealer: &Sealer,
+    attempt: Attempt,
+    refresh_days: i64,
+) -> Result<(AccountId, Role, store::IssuedSession), ApiError> {
+    let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
+    check_throttle(conn, &attempt.subject, window_start)?;
+    let account = match &attempt.email {
+        Some(e) => store::login_account(conn, e.as_str())?,
+        None => None,
+    };
+    let verified = match &account {
+        Some(a) => passwords::verify(&attempt.password, &a.password_hash),
+        None => {
+            passwords::verify_against_nothing(&attempt.password);
+            false
+        }
+    };
+    let account = match account {
+        Some(a)
+            if verified
+                && a.active()
+                && second_factor_accepts(conn, sealer, &a, attempt.totp_code.as_deref())? =>
+        {
+            a
+        }
+        _ => {
+            store::record_failure(conn, &attempt.subject)?;
+            return Err(ApiError::Unauthenticated);
+        }
+    };
+    let issued = write_transaction(conn, |conn| {
+        store::clear_failures(conn, &attempt.subject, window_start)?;
+        store::create_session(conn, &account.id, refresh_days)
+    })?;
+    Ok((account.id, account.role, issued))
+}
+
 /// Signs in. Every wrong detail (email, password, TOTP code, suspension) gets the same 401;
 /// after repeated failures for one email, 429 with `Retry-After`, known email or not.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -49,79 +141,25 @@ pub async fn login(
         password,
         totp_code,
     } = body.into_inner();
-    let subject = subject(&email);
-    let email = Email::parse(&email).ok();
-    let password = Password::attempt(password);
+    let attempt = Attempt {
+        subject: subject(&email),
+        email: Email::parse(&email).ok(),
+        password: Password::attempt(password),
+        totp_code,
+    };
     let refresh_days = state.settings.accounts.refresh_token_days;
     let sealer = state.totp.clone();
-
     let (account_id, role, issued) = state
-        .db
-        .run(
-            move |conn| -> Result<(AccountId, Role, store::IssuedSession), ApiError> {
-                let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
-                let (failures, oldest) = store::recent_failures(conn, &subject, window_start)?;
-                if failures >= MAX_FAILURES {
-                    let until =
-                        oldest.unwrap_or_else(crate::db::now) + Duration::minutes(WINDOW_MINUTES);
-                    let secs = (until - crate::db::now()).num_seconds().max(1) as u64;
-                    return Err(ApiError::TooManyAttempts {
-                        retry_after_secs: secs,
-                    });
-                }
-                let account = match &email {
-                    Some(e) => store::login_account(conn, e.as_str())?,
-                    None => None,
-                };
-                let verified = match &account {
-                    Some(a) => passwords::verify(&password, &a.password_hash),
-                    None => {
-                        passwords::verify_against_nothing(&password);
-                        false
-                    }
-                };
-                let account = match account {
-                    Some(a) if verified && a.active() => a,
-                    _ => {
-                        store::record_failure(conn, &subject)?;
-                        return Err(ApiError::Unauthenticated);
-                    }
-                };
-                if account.totp_enabled {
-                    let secret = account
-                        .totp_secret
-                        .as_deref()
-                        .and_then(|s| sealer.open(account.id.as_str(), s));
-                    let step = match (secret, totp_code.as_deref()) {
-                        (Some(secret), Some(code)) => {
-                            totp::matching_step(&secret, code, account.totp_last_step)
-                        }
-                        _ => None,
-                    };
-                    let accepted = match step {
-                        Some(step) => store::use_totp_step(conn, &account.id, step, false)?,
-                        None => false,
-                    };
-                    if !accepted {
-                        store::record_failure(conn, &subject)?;
-                        return Err(ApiError::Unauthenticated);
-                    }
-                }
-                let issued = write_transaction(conn, |conn| {
-                    store::clear_failures(conn, &subject, window_start)?;
-                    store::create_session(conn, &account.id, refresh_days)
-                })?;
-                Ok((account.id, account.role, issued))
-            },
-        )
+        .read(move |conn| sign_in(conn, &sealer, attempt, refresh_days))
         .await?;
-    Ok(HttpResponse::Ok().json(pair(
+    let tokens = pair(
         &state,
         account_id.as_str(),
         role,
         &issued.session_id,
         issued.refresh_token,
-    )))
+    );
+    Ok(HttpResponse::Ok().json(tokens))
 }
 
 /// Exchanges a refresh token for a new pair. A refresh token presented a second time

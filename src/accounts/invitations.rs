@@ -168,23 +168,31 @@ pub async fn invite(
     .map_err(|e| ApiError::unprocessable(ProblemType::InvalidInvitation, e))?;
     let valid_days = state.settings.accounts.invitation_days;
     let created = state
-        .write(move |tx| -> Result<_, ApiError> {
-            let public_url = tx.public_url().to_owned();
-            let log = tx.log_keys();
-            Ok(create(
-                tx.conn,
-                &log,
-                &invitee,
-                Some(caller.account_id.as_str()),
-                valid_days,
-                Some(&public_url),
-            )?)
-        })
+        .write(move |tx| invite_by(tx, &caller, &invitee, valid_days))
         .await?;
     Ok(HttpResponse::Created().json(InvitationCreated {
         token: created.token,
         expires_at: created.expires_at.and_utc().to_rfc3339(),
     }))
+}
+
+/// An invitation made by an account through the API: its email goes out with the act.
+fn invite_by(
+    tx: &mut Tx<'_>,
+    inviter: &Caller,
+    invitee: &Invitee,
+    valid_days: i64,
+) -> Result<CreatedInvitation, ApiError> {
+    let public_url = tx.public_url().to_owned();
+    let log = tx.log_keys();
+    Ok(create(
+        tx.conn,
+        &log,
+        invitee,
+        Some(inviter.account_id.as_str()),
+        valid_days,
+        Some(&public_url),
+    )?)
 }
 
 #[derive(Queryable, Selectable)]

@@ -2,11 +2,13 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::domain::Role;
-use super::{store, totp};
+use super::domain::{AccountId, Role};
+use super::store;
+use super::totp::{self, Sealer};
 use crate::access::Caller;
 use crate::app::AppState;
 use crate::ciphertext::AgeArmored;
+use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::wire::{
     AvailabilityRequest, ConflictsRequest, KeyRequest, Me, TotpCode, TotpEnrolment, WrappedIdentity,
@@ -59,10 +61,7 @@ pub async fn totp_begin(
         .write(move |conn| -> Result<String, ApiError> {
             let (_, enabled, _) = store::totp_state(conn, &id)?;
             if enabled {
-                return Err(ApiError::conflict(
-                    ProblemType::TotpAlreadyEnabled,
-                    "TOTP is already enabled for this account",
-                ));
+                return Err(totp_already_enabled());
             }
             store::store_pending_totp(conn, &id, &sealed)?;
             Ok(store::account(conn, &id)?
@@ -87,38 +86,62 @@ pub async fn totp_confirm(
 ) -> Result<HttpResponse, ApiError> {
     let code = body.into_inner().code;
     let sealer = state.totp.clone();
-    let id = caller.account_id;
     state
         .db
-        .write(move |conn| -> Result<(), ApiError> {
-            let (sealed, enabled, last_step) = store::totp_state(conn, &id)?;
-            if enabled {
-                return Err(ApiError::conflict(
-                    ProblemType::TotpAlreadyEnabled,
-                    "TOTP is already enabled for this account",
-                ));
-            }
-            let secret = sealed
-                .and_then(|s| sealer.open(id.as_str(), &s))
-                .ok_or_else(|| {
-                    ApiError::unprocessable(
-                        ProblemType::TotpNotStarted,
-                        "start enrolment with POST /api/v1/me/totp",
-                    )
-                })?;
-            let step = totp::matching_step(&secret, &code, last_step).ok_or_else(|| {
-                ApiError::unprocessable(ProblemType::TotpCodeInvalid, "the code does not match")
-            })?;
-            if !store::use_totp_step(conn, &id, step, true)? {
-                return Err(ApiError::unprocessable(
-                    ProblemType::TotpCodeInvalid,
-                    "the code does not match",
-                ));
-            }
-            Ok(())
-        })
+        .write(move |conn| confirm_totp(conn, &sealer, &caller.account_id, &code))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+fn totp_already_enabled() -> ApiError {
+    ApiError::conflict(
+        ProblemType::TotpAlreadyEnabled,
+        "TOTP is already enabled for this account",
+    )
+}
+
+fn totp_code_invalid() -> ApiError {
+    ApiError::unprocessable(ProblemType::TotpCodeInvalid, "the code does not match")
+}
+
+/// Enables the pending TOTP secret when `code` is current for it; call in a write
+/// transaction.
+fn confirm_totp(
+    conn: &mut DbConnection,
+    sealer: &Sealer,
+    id: &AccountId,
+    code: &str,
+) -> Result<(), ApiError> {
+    let (sealed, enabled, last_step) = store::totp_state(conn, id)?;
+    if enabled {
+        return Err(totp_already_enabled());
+    }
+    let secret = sealed
+        .and_then(|s| sealer.open(id.as_str(), &s))
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                ProblemType::TotpNotStarted,
+                "start enrolment with POST /api/v1/me/totp",
+            )
+        })?;
+    let step = totp::matching_step(&secret, code, last_step).ok_or_else(totp_code_invalid)?;
+    if !store::use_totp_step(conn, id, step, true)? {
+        return Err(totp_code_invalid());
+    }
+    Ok(())
+}
+
+/// A wrapped identity is never decrypted here; it must only be what it claims: a
+/// passphrase-wrapped file.
+fn check_wrapped(wrapped: &AgeArmored) -> Result<(), ApiError> {
+    if wrapped.stanza_types() == ["scrypt"] {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            ProblemType::NotAge,
+            "wrapped_identity must be encrypted to an age passphrase (scrypt) alone",
+        ))
+    }
 }
 
 /// Registers the caller's age public key, and optionally a passphrase-wrapped copy of the
@@ -135,14 +158,8 @@ pub async fn put_key(
         age_recipient,
         wrapped_identity,
     } = body.into_inner();
-    // It is never decrypted here; it must only be what it claims: a passphrase-wrapped file.
     if let Some(w) = &wrapped_identity {
-        if w.stanza_types() != ["scrypt"] {
-            return Err(ApiError::bad_request(
-                ProblemType::NotAge,
-                "wrapped_identity must be encrypted to an age passphrase (scrypt) alone",
-            ));
-        }
+        check_wrapped(w)?;
     }
     state
         .db

@@ -7,6 +7,7 @@ use super::domain::QueryId;
 use super::{attachments, store};
 use crate::access::Caller;
 use crate::app::AppState;
+use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::wire::{AttachmentView, MessageView, QueryDetail, QuerySummary};
 
@@ -14,35 +15,81 @@ fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339()
 }
 
+/// A query as lists show it, with its participants' names and its message count.
+fn summary(
+    query: store::Query,
+    iro_name: String,
+    adviser_name: String,
+    messages: i64,
+) -> QuerySummary {
+    QuerySummary {
+        id: query.id,
+        status: query.status,
+        category: query.category,
+        stage: query.stage,
+        urgency: query.urgency,
+        outcome: query.outcome,
+        authority_code: query.authority_code,
+        iro_name,
+        adviser_id: query.adviser_id,
+        adviser_name,
+        message_count: messages,
+        created_at: rfc3339(query.created_at),
+        routed_at: rfc3339(query.routed_at),
+        accepted_at: query.accepted_at.map(rfc3339),
+        closed_at: query.closed_at.map(rfc3339),
+    }
+}
+
+/// The query with its messages and attachments, if the caller may see it.
+pub fn detail(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &QueryId,
+) -> Result<QueryDetail, ApiError> {
+    let q = super::service::visible(conn, caller, id)?;
+    let iro_name = store::display_name(conn, &q.iro_id)?;
+    let adviser_name = store::display_name(conn, &q.adviser_id)?;
+    let iro_recipient = store::recipient(conn, &q.iro_id)?;
+    let adviser_recipient = store::recipient(conn, &q.adviser_id)?;
+    let messages: Vec<MessageView> = store::messages_of(conn, &q.id)?
+        .into_iter()
+        .map(|m| MessageView {
+            id: m.id,
+            sender_role: m.sender_role,
+            created_at: rfc3339(m.created_at),
+            body: m.body,
+        })
+        .collect();
+    let attachments = attachments::list(conn, &q.id)?
+        .into_iter()
+        .map(|a| AttachmentView {
+            id: a.id,
+            size: a.size,
+            created_at: rfc3339(a.created_at),
+        })
+        .collect();
+    Ok(QueryDetail {
+        summary: summary(q, iro_name, adviser_name, messages.len() as i64),
+        iro_recipient,
+        adviser_recipient,
+        messages,
+        attachments,
+    })
+}
+
 /// The caller's own queries (IRO) or those addressed to them (adviser), newest first.
 #[utoipa::path(get, path = "/api/v1/queries", tag = "queries",
     responses((status = 200, body = [QuerySummary])), security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let listed = state
-        .db
-        .run(move |conn| {
+        .read(move |conn| {
             store::list_for(conn, &caller.account_id, caller.role).map_err(ApiError::from)
         })
         .await?;
     let out: Vec<QuerySummary> = listed
         .into_iter()
-        .map(|l| QuerySummary {
-            id: l.query.id,
-            status: l.query.status,
-            category: l.query.category,
-            stage: l.query.stage,
-            urgency: l.query.urgency,
-            outcome: l.query.outcome,
-            authority_code: l.query.authority_code,
-            iro_name: l.iro_name,
-            adviser_id: l.query.adviser_id,
-            adviser_name: l.adviser_name,
-            message_count: l.messages,
-            created_at: rfc3339(l.query.created_at),
-            routed_at: rfc3339(l.query.routed_at),
-            accepted_at: l.query.accepted_at.map(rfc3339),
-            closed_at: l.query.closed_at.map(rfc3339),
-        })
+        .map(|l| summary(l.query, l.iro_name, l.adviser_name, l.messages))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
@@ -57,55 +104,6 @@ pub async fn show(
     id: web::Path<QueryId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let detail = state
-        .db
-        .run(move |conn| -> Result<QueryDetail, ApiError> {
-            let q = super::service::visible(conn, &caller, &id)?;
-            let iro_name = store::display_name(conn, &q.iro_id)?;
-            let adviser_name = store::display_name(conn, &q.adviser_id)?;
-            let iro_recipient = store::recipient(conn, &q.iro_id)?;
-            let adviser_recipient = store::recipient(conn, &q.adviser_id)?;
-            let messages: Vec<MessageView> = store::messages_of(conn, &q.id)?
-                .into_iter()
-                .map(|m| MessageView {
-                    id: m.id,
-                    sender_role: m.sender_role,
-                    created_at: rfc3339(m.created_at),
-                    body: m.body,
-                })
-                .collect();
-            let attachments = attachments::list(conn, &q.id)?
-                .into_iter()
-                .map(|a| AttachmentView {
-                    id: a.id,
-                    size: a.size,
-                    created_at: rfc3339(a.created_at),
-                })
-                .collect();
-            Ok(QueryDetail {
-                summary: QuerySummary {
-                    message_count: messages.len() as i64,
-                    id: q.id,
-                    status: q.status,
-                    category: q.category,
-                    stage: q.stage,
-                    urgency: q.urgency,
-                    outcome: q.outcome,
-                    authority_code: q.authority_code,
-                    iro_name,
-                    adviser_id: q.adviser_id,
-                    adviser_name,
-                    created_at: rfc3339(q.created_at),
-                    routed_at: rfc3339(q.routed_at),
-                    accepted_at: q.accepted_at.map(rfc3339),
-                    closed_at: q.closed_at.map(rfc3339),
-                },
-                iro_recipient,
-                adviser_recipient,
-                messages,
-                attachments,
-            })
-        })
-        .await?;
+    let detail = state.read(move |conn| detail(conn, &caller, &id)).await?;
     Ok(HttpResponse::Ok().json(detail))
 }
