@@ -25,7 +25,7 @@ use crate::db::schema::{accounts, pressure_reports, queries, query_declines};
 use crate::db::{on_backend, write_transaction, DbConnection};
 use crate::log::store::{append_batch, BatchLeaf};
 use crate::log::{Actor, Event, Kind, LogError, LogKeys, Subject};
-use crate::pressure::PressureKind;
+use crate::pressure::domain::PressureKind;
 use crate::queries::domain::{Category, DeclineReason, Outcome, Stage, Urgency};
 use crate::statistics::period::Month;
 

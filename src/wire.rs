@@ -16,7 +16,7 @@ use crate::accounts::domain::{
 use crate::authorities::AuthorityCode;
 use crate::ciphertext::AgeArmored;
 use crate::log::Receipt;
-use crate::pressure::PressureKind;
+use crate::pressure::domain::PressureKind;
 use crate::queries::domain::{
     AttachmentId, Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
 };

@@ -6,8 +6,9 @@ use serde_json::json;
 
 use super::api::{check, http_client, Api};
 use super::crypto::{self, armored};
+use super::error::{read_file, ClientError};
+use super::output::Output;
 use super::profile::{Profile, Settings, Tokens};
-use super::{read_file, ClientError, Output};
 use crate::accounts::domain::AgeRecipient;
 use crate::wire::{KeyRequest, LoginRequest};
 

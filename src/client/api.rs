@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::error::Problem;
 use crate::wire::RefreshRequest;
 
+use super::error::ClientError;
 use super::profile::{Profile, Tokens};
-use super::ClientError;
 
 pub struct Api {
     http: reqwest::Client,
@@ -104,6 +104,11 @@ impl Api {
 
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// The user's own age identity, from the profile.
+    pub fn identity(&self) -> Result<age::x25519::Identity, ClientError> {
+        super::crypto::load_identity(&self.profile.identity_path())
     }
 
     /// A current access token, refreshing (and storing the rotated pair) when it is about

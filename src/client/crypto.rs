@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use age::secrecy::{ExposeSecret, SecretString};
 
-use super::ClientError;
+use super::error::ClientError;
 use crate::ciphertext::AgeArmored;
 
 fn crypto(e: impl std::fmt::Display) -> ClientError {

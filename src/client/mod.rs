@@ -4,6 +4,8 @@
 mod account;
 mod api;
 mod crypto;
+mod error;
+mod output;
 mod profile;
 mod queries;
 mod records;
@@ -11,10 +13,9 @@ mod render;
 mod stats;
 mod transfer;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use serde_json::Value;
 
 use crate::queries::domain::{Category, DeclineReason, Outcome, Stage, Urgency};
 use crate::wire::{CloseRequest, DeclineRequest};
@@ -22,33 +23,8 @@ use api::Api;
 use profile::Profile;
 
 pub use crypto::{decrypt_armored, encrypt_armored, load_identity};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("{0}")]
-    Profile(String),
-    #[error("{path}: {reason}")]
-    Io { path: String, reason: String },
-    #[error("cannot reach the server: {0}")]
-    Http(#[from] reqwest::Error),
-    #[error("the server refused ({status} {kind}): {detail}")]
-    Api {
-        status: u16,
-        kind: String,
-        detail: String,
-    },
-    #[error("encryption: {0}")]
-    Crypto(String),
-}
-
-impl ClientError {
-    fn io(path: &Path, e: std::io::Error) -> Self {
-        ClientError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        }
-    }
-}
+pub use error::ClientError;
+use output::Output;
 
 #[derive(Args)]
 pub struct ClientArgs {
@@ -148,7 +124,7 @@ enum ClientCommand {
     /// Record pressure: being discouraged from seeking advice, refused funding, …
     Pressure {
         #[arg(long)]
-        kind: crate::pressure::PressureKind,
+        kind: crate::pressure::domain::PressureKind,
         /// The day it happened, YYYY-MM-DD.
         #[arg(long)]
         date: chrono::NaiveDate,
@@ -180,21 +156,6 @@ enum ClientCommand {
         #[arg(long)]
         csv: Option<PathBuf>,
     },
-}
-
-/// What a command prints: text for people, JSON with `--json`.
-pub(crate) struct Output {
-    text: String,
-    json: Value,
-}
-
-impl Output {
-    fn new(text: impl Into<String>, json: impl serde::Serialize) -> Result<Self, ClientError> {
-        Ok(Output {
-            text: text.into(),
-            json: serde_json::to_value(json).map_err(|e| ClientError::Profile(e.to_string()))?,
-        })
-    }
 }
 
 pub fn run(args: ClientArgs) -> Result<(), ClientError> {
@@ -286,11 +247,3 @@ async fn dispatch(profile: Profile, command: ClientCommand) -> Result<Output, Cl
 /// The empty JSON object that an accept carries.
 #[derive(serde::Serialize)]
 struct NoBody {}
-
-fn read_file(path: &Path) -> Result<Vec<u8>, ClientError> {
-    std::fs::read(path).map_err(|e| ClientError::io(path, e))
-}
-
-fn own_identity(api: &Api) -> Result<age::x25519::Identity, ClientError> {
-    load_identity(&api.profile().identity_path())
-}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::ClientError;
+use super::error::ClientError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {

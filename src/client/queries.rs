@@ -9,9 +9,11 @@ use serde_json::json;
 
 use super::api::Api;
 use super::crypto::{self, decrypt_armored, encrypt_armored};
+use super::error::{read_file, ClientError};
+use super::output::Output;
 use super::profile::Profile;
 use super::render::{table, to_the_minute};
-use super::{own_identity, read_file, transfer, ClientError, Output};
+use super::transfer;
 use crate::accounts::domain::{AccountId, Role};
 use crate::queries::domain::{Category, MessageId, Stage, Urgency};
 use crate::wire::{
@@ -200,7 +202,7 @@ struct ShownMessage {
 }
 
 pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
-    let identity = own_identity(api)?;
+    let identity = api.identity()?;
     let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
     let q = &detail.summary;
     let mut text = format!(
@@ -301,7 +303,7 @@ async fn with_adviser(
     ),
     ClientError,
 > {
-    let identity = own_identity(api)?;
+    let identity = api.identity()?;
     let advisers: Vec<AdviserEntry> = api.get("/api/v1/advisers").await?;
     let wanted = AccountId::from_string(adviser.to_owned());
     let chosen = advisers
@@ -362,7 +364,7 @@ pub async fn attach(api: &Api, id: &str, file: &Path) -> Result<Output, ClientEr
 }
 
 pub async fn fetch(api: &Api, attachment: &str, out: &Path) -> Result<Output, ClientError> {
-    let identity = own_identity(api)?;
+    let identity = api.identity()?;
     let written = transfer::download(api, attachment, out, &identity).await?;
     Output::new(
         format!("Wrote {} ({written} bytes).", out.display()),

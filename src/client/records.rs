@@ -4,9 +4,10 @@ use std::path::Path;
 
 use super::api::Api;
 use super::crypto::{self, encrypt_armored};
-use super::{own_identity, read_file, ClientError, Output};
+use super::error::{read_file, ClientError};
+use super::output::Output;
 use crate::log::Receipt;
-use crate::pressure::PressureKind;
+use crate::pressure::domain::PressureKind;
 use crate::wire::{NairoRecipient, ReportCreated, ReportRequest};
 
 pub async fn pressure(
@@ -18,7 +19,7 @@ pub async fn pressure(
 ) -> Result<Output, ClientError> {
     let narrative = match narrative {
         Some(file) => {
-            let mut recipients = vec![own_identity(api)?.to_public()];
+            let mut recipients = vec![api.identity()?.to_public()];
             if share_with_nairo {
                 let nairo: NairoRecipient = api.get("/api/v1/nairo/recipient").await?;
                 recipients.push(crypto::recipient(&nairo.age_recipient)?);

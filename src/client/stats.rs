@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use super::api::Api;
+use super::error::ClientError;
+use super::output::Output;
 use super::render::table;
-use super::{ClientError, Output};
 
 /// Prints the report as tables and, on request, writes it as CSV: both from one answer, so
 /// that the two always agree and the server builds the report once.

@@ -11,7 +11,8 @@ use reqwest::Method;
 use tokio::sync::mpsc;
 
 use super::api::{check, Api};
-use super::{crypto, ClientError};
+use super::crypto;
+use super::error::ClientError;
 use crate::wire::AttachmentCreated;
 
 /// Bytes per piece handed between the worker and the network.

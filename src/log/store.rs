@@ -5,9 +5,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use diesel::prelude::*;
 
+use super::event::{encode_hashes, Kind, LogError, LogKeys};
 use super::merkle::{self, Frontier, Hash, SubtreeHashes};
 use super::note::Checkpoint;
-use super::{Kind, LogError, LogKeys, Receipt};
+use super::receipt::Receipt;
 use crate::db::now;
 use crate::db::schema::{log_checkpoints, log_head, log_leaves, log_nodes};
 use crate::db::DbConnection;
@@ -268,7 +269,7 @@ pub fn append(
         leaf_index: index,
         leaf_data: B64.encode(data),
         checkpoint: note,
-        inclusion_proof: super::encode_hashes(&proof),
+        inclusion_proof: encode_hashes(&proof),
     })
 }
 
@@ -299,7 +300,7 @@ pub fn receipts_for(conn: &mut DbConnection, actor: &[u8]) -> QueryResult<Vec<Re
                 leaf_index: idx as u64,
                 leaf_data: B64.encode(data),
                 checkpoint: note.clone(),
-                inclusion_proof: super::encode_hashes(&proof),
+                inclusion_proof: encode_hashes(&proof),
             })
         })
         .collect()

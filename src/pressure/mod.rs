@@ -2,6 +2,10 @@
 //! an optional narrative encrypted on their machine — to themselves, and to NAIRO when they
 //! want NAIRO to act on it. Every report is a leaf of the request log.
 
+pub mod domain;
+
+pub use domain::PressureKind;
+
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -14,20 +18,7 @@ use crate::db::schema::pressure_reports;
 use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Receipt, Subject};
-use crate::vocabulary::string_enum;
 use crate::wire::{NairoRecipient, ReportCreated, ReportRequest, ReportView};
-
-string_enum!(
-    /// What kind of pressure.
-    PressureKind {
-        DiscouragedFromAdvice = "discouraged_from_advice",
-        RefusedFunding = "refused_funding",
-        ThreatenedDiscipline = "threatened_discipline",
-        ToldToUseAuthorityLawyers = "told_to_use_authority_lawyers",
-        EscalationBlocked = "escalation_blocked",
-        Other = "other",
-    }
-);
 
 /// Records a pressure report for the IRO, in one transaction with its log leaf; returns the
 /// report's id and the receipt. `nairo_configured` says whether sharing is possible at all.

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::disclosure::{self, Cell, Controlled, Rounding};
 use super::period::{Month, Period, PeriodLength};
 use crate::db::{Backend, DbConnection};
-use crate::pressure::PressureKind;
+use crate::pressure::domain::PressureKind;
 use crate::queries::domain::{Category, DeclineReason, Outcome, Stage};
 use crate::vocabulary::string_enum;
 

@@ -1,0 +1,229 @@
+//! What a leaf records and how: event kinds, actors and subjects, the keyed pseudonyms, and
+//! the canonical leaf encoding described in the module above.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ring::hmac;
+
+use super::merkle;
+use super::note;
+
+pub const FORMAT_VERSION: u8 = 1;
+
+crate::vocabulary::string_enum!(
+    /// What a leaf records.
+    Kind {
+        QuerySubmitted = "query_submitted",
+        QueryAccepted = "query_accepted",
+        QueryDeclined = "query_declined",
+        QueryRouted = "query_routed",
+        MessageSent = "message_sent",
+        AttachmentAdded = "attachment_added",
+        QueryClosed = "query_closed",
+        ReminderSent = "reminder_sent",
+        PressureReported = "pressure_reported",
+        AccountInvited = "account_invited",
+        AccountCreated = "account_created",
+        AccountSuspended = "account_suspended",
+        AccountReactivated = "account_reactivated",
+        ContentErased = "content_erased",
+    }
+);
+
+impl Kind {
+    /// The kind's byte in leaf data; never renumbered.
+    pub fn code(self) -> u8 {
+        match self {
+            Kind::QuerySubmitted => 1,
+            Kind::QueryAccepted => 2,
+            Kind::QueryDeclined => 3,
+            Kind::QueryRouted => 4,
+            Kind::MessageSent => 5,
+            Kind::AttachmentAdded => 6,
+            Kind::QueryClosed => 7,
+            Kind::ReminderSent => 8,
+            Kind::PressureReported => 9,
+            Kind::AccountInvited => 10,
+            Kind::AccountCreated => 11,
+            Kind::AccountSuspended => 12,
+            Kind::AccountReactivated => 13,
+            Kind::ContentErased => 14,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.code() == code)
+    }
+}
+
+/// Who caused an event.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    Account(&'a str),
+    /// The service itself (reminders, retention).
+    System,
+    /// The operator, at the command line.
+    Operator,
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    Query(&'a str),
+    Account(&'a str),
+    Invitation(&'a str),
+    PressureReport(&'a str),
+}
+
+/// One event to record.
+pub struct Event<'a> {
+    pub kind: Kind,
+    pub actor: Actor<'a>,
+    pub subject: Subject<'a>,
+    pub authority: Option<&'a str>,
+}
+
+/// The log's keys: the checkpoint signer and the pseudonym key.
+pub struct LogKeys {
+    pub signer: note::Signer,
+    pseudonyms: hmac::Key,
+}
+
+impl LogKeys {
+    pub fn new(
+        origin: &str,
+        signing_pkcs8: &[u8],
+        pseudonym_key: &[u8],
+    ) -> Result<Self, note::NoteError> {
+        Ok(LogKeys {
+            signer: note::Signer::new(origin, signing_pkcs8)?,
+            pseudonyms: hmac::Key::new(hmac::HMAC_SHA256, pseudonym_key),
+        })
+    }
+
+    fn pseudonym(&self, label: &str, id: &str) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.pseudonyms);
+        ctx.update(label.as_bytes());
+        ctx.update(b":");
+        ctx.update(id.as_bytes());
+        ctx.sign()
+            .as_ref()
+            .try_into()
+            .expect("HMAC-SHA-256 is 32 bytes")
+    }
+
+    pub fn actor_pseudonym(&self, actor: Actor<'_>) -> [u8; 32] {
+        match actor {
+            Actor::Account(id) => self.pseudonym("account", id),
+            Actor::System => self.pseudonym("system", ""),
+            Actor::Operator => self.pseudonym("operator", ""),
+        }
+    }
+
+    fn subject_pseudonym(&self, subject: Subject<'_>) -> [u8; 32] {
+        match subject {
+            Subject::Query(id) => self.pseudonym("query", id),
+            Subject::Account(id) => self.pseudonym("account", id),
+            Subject::Invitation(id) => self.pseudonym("invitation", id),
+            Subject::PressureReport(id) => self.pseudonym("pressure-report", id),
+        }
+    }
+
+    /// The canonical leaf data for an event at `unix_secs`.
+    pub fn encode(&self, event: &Event<'_>, unix_secs: i64) -> Vec<u8> {
+        let mut data = Vec::with_capacity(100);
+        data.push(FORMAT_VERSION);
+        data.push(event.kind.code());
+        data.extend_from_slice(&(unix_secs.max(0) as u64).to_be_bytes());
+        let authority = event.authority.unwrap_or("").as_bytes();
+        data.push(authority.len() as u8);
+        data.extend_from_slice(authority);
+        data.extend_from_slice(&self.actor_pseudonym(event.actor));
+        data.extend_from_slice(&self.subject_pseudonym(event.subject));
+        data.extend_from_slice(&crate::keys::random_bytes::<16>());
+        data
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error("the stored tree does not match the last signed checkpoint; refusing to sign another")]
+    Inconsistent,
+}
+
+impl From<LogError> for crate::error::ApiError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::Database(d) => d.into(),
+            LogError::Inconsistent => crate::error::ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Base64 of a hash list, as proofs travel in JSON.
+pub fn encode_hashes(hashes: &[merkle::Hash]) -> Vec<String> {
+    hashes.iter().map(|h| B64.encode(h)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> LogKeys {
+        let pkcs8 =
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .unwrap();
+        LogKeys::new("log.test", pkcs8.as_ref(), &[9u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn leaf_data_has_the_documented_layout_and_no_identifiers() {
+        let k = keys();
+        let event = Event {
+            kind: Kind::QuerySubmitted,
+            actor: Actor::Account("3f2b0c1e-aaaa-bbbb-cccc-000000000001"),
+            subject: Subject::Query("9d1e0c1e-aaaa-bbbb-cccc-000000000002"),
+            authority: Some("E06000019"),
+        };
+        let data = k.encode(&event, 1_700_000_000);
+        assert_eq!(data.len(), 1 + 1 + 8 + 1 + 9 + 32 + 32 + 16);
+        assert_eq!(data[0], 1);
+        assert_eq!(data[1], 1);
+        assert_eq!(
+            u64::from_be_bytes(data[2..10].try_into().unwrap()),
+            1_700_000_000
+        );
+        assert_eq!(&data[10..20], b"\x09E06000019");
+        assert_eq!(
+            &data[20..52],
+            &k.actor_pseudonym(Actor::Account("3f2b0c1e-aaaa-bbbb-cccc-000000000001"))
+        );
+        let text = String::from_utf8_lossy(&data);
+        assert!(!text.contains("3f2b0c1e") && !text.contains("9d1e0c1e"));
+        // The nonce makes two identical events distinct leaves.
+        assert_ne!(data, k.encode(&event, 1_700_000_000));
+        // Pseudonyms are keyed: another key gives others.
+        let other = LogKeys::new(
+            "log.test",
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .unwrap()
+                .as_ref(),
+            &[1u8; 32],
+        )
+        .unwrap();
+        assert_ne!(
+            other.actor_pseudonym(Actor::System),
+            k.actor_pseudonym(Actor::System)
+        );
+    }
+
+    #[test]
+    fn kind_codes_are_unique_and_round_trip() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_code(kind.code()), Some(*kind));
+        }
+        assert_eq!(Kind::from_code(0), None);
+    }
+}
