@@ -5,5 +5,7 @@
 
 pub mod access;
 pub mod disclosure;
+pub mod model;
 pub mod period;
 pub mod report;
+mod sql;
