@@ -249,6 +249,14 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
+/// 405 for a method a known path does not take, saying in `Allow` which it does.
+pub fn method_not_allowed(allow: &str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .content_type(PROBLEM_JSON)
+        .insert_header((header::ALLOW, allow.to_owned()))
+        .json(ApiError::MethodNotAllowed.problem())
+}
+
 /// JSON extractor failures (malformed, wrong shape, too large) as problems.
 pub fn json_error(
     err: actix_web::error::JsonPayloadError,

@@ -14,6 +14,7 @@ use crate::accounts::domain::Role::{Admin, Adviser, Iro, Nairo};
 use crate::accounts::{admin, auth, directory, invitations, me};
 use crate::app::JSON_LIMIT;
 use crate::log::handlers as log;
+use crate::openapi::RouteFacts;
 use crate::pressure;
 use crate::queries::{ask, attachments, messages, read, transitions};
 use crate::statistics::access as stats;
@@ -128,6 +129,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         for e in &group {
             resource = resource.route((e.route)());
         }
+        let allow: String = group
+            .iter()
+            .map(|e| e.method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        resource = resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { error::method_not_allowed(&allow) }
+        }));
         cfg.service(resource.wrap(Authorize::new(rules)));
     }
 }
@@ -171,8 +181,22 @@ impl Modify for BearerAuth {
 )]
 struct ApiDoc;
 
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The OpenAPI document: the handlers' own descriptions, completed from this table with the
+/// refusals every route can give.
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let endpoints = endpoints();
+    let facts: Vec<RouteFacts<'_>> = endpoints
+        .iter()
+        .map(|e| RouteFacts {
+            method: e.method.as_str(),
+            path: e.path,
+            access: e.access,
+            uses_database: !matches!(e.path, "/healthz" | "/api/v1/openapi.json"),
+        })
+        .collect();
+    crate::openapi::complete(&mut doc, &facts);
+    doc
 }
 
 #[cfg(test)]
@@ -181,7 +205,7 @@ mod tests {
 
     #[test]
     fn every_endpoint_is_documented_and_every_documented_path_exists() {
-        let doc = serde_json::to_value(openapi()).unwrap();
+        let doc = openapi();
         let paths = doc["paths"].as_object().unwrap();
         for e in endpoints() {
             let method = e.method.as_str().to_lowercase();
@@ -198,6 +222,52 @@ mod tests {
             endpoints().len(),
             "the document lists a route that does not exist"
         );
+    }
+
+    #[test]
+    fn every_refusal_a_route_can_give_is_documented_as_a_problem() {
+        let doc = openapi();
+        for e in endpoints() {
+            let method = e.method.as_str().to_lowercase();
+            let responses = doc["paths"][e.path][&method]["responses"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{method} {} has no responses", e.path));
+            let has = |status: &str| responses.contains_key(status);
+            // Public routes may refuse too (a wrong password is a 401), so these are "if".
+            if e.access != Access::Public {
+                assert!(has("401"), "{method} {} lacks 401", e.path);
+            }
+            if matches!(e.access, Access::Roles(_)) {
+                assert!(has("403"), "{method} {} lacks 403", e.path);
+            }
+            if e.path.contains('{') {
+                assert!(has("404"), "{method} {} lacks 404", e.path);
+            }
+            let reads_json = doc["paths"][e.path][&method]["requestBody"]["content"]
+                .get("application/json")
+                .is_some();
+            if reads_json {
+                for status in ["400", "413", "415"] {
+                    assert!(has(status), "{method} {} lacks {status}", e.path);
+                }
+            }
+            for (status, response) in responses {
+                if status.as_str() >= "400" {
+                    let content = response["content"].as_object().unwrap();
+                    assert_eq!(
+                        content.keys().collect::<Vec<_>>(),
+                        [crate::error::PROBLEM_JSON],
+                        "{method} {} {status}",
+                        e.path
+                    );
+                }
+            }
+        }
+        let types = doc["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(types, crate::error::ProblemType::ALL.len());
     }
 
     #[test]

@@ -68,7 +68,8 @@ async fn set_status(
 
 /// Suspends an account: it is refused at once, its tokens included.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/suspend", tag = "accounts",
-    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::Problem)),
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn suspend(
     state: web::Data<AppState>,
@@ -80,7 +81,8 @@ pub async fn suspend(
 
 /// Reactivates a suspended account; it must sign in again.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/reactivate", tag = "accounts",
-    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::Problem)),
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn reactivate(
     state: web::Data<AppState>,

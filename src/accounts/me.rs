@@ -77,7 +77,8 @@ pub async fn totp_begin(
 
 /// Confirms enrolment with a current code; from then on login needs a code too.
 #[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "me", request_body = TotpCode,
-    responses((status = 204), (status = 422, body = crate::error::Problem)),
+    responses((status = 204), (status = 409, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn totp_confirm(
     state: web::Data<AppState>,

@@ -47,7 +47,9 @@ pub async fn key(state: web::Data<AppState>) -> HttpResponse {
 
 #[derive(Deserialize, IntoParams)]
 pub struct InclusionParams {
+    /// The leaf, below `size`.
     index: u64,
+    /// A tree size the log has reached.
     size: u64,
 }
 
@@ -81,7 +83,9 @@ pub async fn inclusion(
 
 #[derive(Deserialize, IntoParams)]
 pub struct ConsistencyParams {
+    /// The older tree size, at most `to`.
     from: u64,
+    /// The newer tree size, at most the log's size.
     to: u64,
 }
 

@@ -17,14 +17,20 @@ pub const MAX_MONTHS: i64 = 120;
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AccessParams {
     /// `authority` or `region` (default `region`).
+    #[param(value_type = Option<String>, pattern = "^(authority|region)$")]
     by: Option<String>,
     /// `month` or `quarter` (default `quarter`).
+    #[param(value_type = Option<String>, pattern = "^(month|quarter)$")]
     period: Option<String>,
     /// First month, `YYYY-MM`.
+    #[param(required = true, value_type = String, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     from: Option<String>,
-    /// Last month, `YYYY-MM`; periods that have not ended are left out.
+    /// Last month, `YYYY-MM`, not before `from` and at most 120 months after it; periods
+    /// that have not ended are left out.
+    #[param(required = true, value_type = String, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     to: Option<String>,
     /// `json` (default) or `csv`.
+    #[param(value_type = Option<String>, pattern = "^(json|csv)$")]
     format: Option<String>,
 }
 
