@@ -125,13 +125,25 @@ pub struct TestApp {
     pub settings: Settings,
     pub data_dir: TempDir,
     pub pg: Option<PgTestDb>,
-    handle: ServerHandle,
+    server: Server,
+}
+
+/// Where the server under test runs: in this process, or as the real binary in its own.
+enum Server {
+    InProcess(ServerHandle),
+    Process(std::process::Child),
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Sends the stop command at once; the future only waits for it to finish.
-        drop(self.handle.stop(false));
+        match &mut self.server {
+            // Sends the stop command at once; the future only waits for it to finish.
+            Server::InProcess(handle) => drop(handle.stop(false)),
+            Server::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
@@ -190,8 +202,62 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         settings,
         data_dir,
         pg,
-        handle,
+        server: Server::InProcess(handle),
     })
+}
+
+/// Starts the real binary (`iro-advice serve`) on SQLite, its stderr in a file of its own:
+/// for tests that must read exactly what one server logged.
+pub async fn spawn_process_app(extra: &[(&str, &str)]) -> (TestApp, std::path::PathBuf) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("sqlite://{}", data_dir.path().join("test.db").display());
+    let listen = format!("127.0.0.1:{port}");
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("IRO_ADVICE_LISTEN", &listen),
+        ("IRO_ADVICE_LOG_LEVEL", "info,iro_advice=debug"),
+        ("IRO_ADVICE_LOG_FORMAT", "text"),
+    ];
+    vars.extend_from_slice(extra);
+    let settings = test_settings(data_dir.path(), &url, &vars);
+    let log_path = data_dir.path().join("stderr.log");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IRO_ADVICE_DATA_DIR", data_dir.path())
+        .env("DATABASE_URL", &url)
+        .env("IRO_ADVICE_PROFILE", "dev")
+        .env("IRO_ADVICE_WORKERS", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    for (k, v) in &vars {
+        command.env(k, v);
+    }
+    let child = command.spawn().expect("the binary starts");
+    let cert = data_dir.path().join("tls/dev-cert.pem");
+    for _ in 0..300 {
+        if cert.exists() && std::net::TcpStream::connect(&listen).is_ok() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let app = TestApp {
+        backend: Backend::Sqlite,
+        base: format!("https://127.0.0.1:{port}"),
+        port,
+        client: https_client(&cert),
+        settings,
+        data_dir,
+        pg: None,
+        server: Server::Process(child),
+    };
+    (app, log_path)
 }
 
 /// An HTTPS client that trusts exactly the given certificate, through rustls with ring.
@@ -235,12 +301,13 @@ impl TestApp {
     }
 }
 
-/// Reads a JSON body, asserting the status first so a failure shows what came back.
+/// Reads a JSON body, asserting the status first so a failure shows what came back. A body
+/// that is not JSON fails the test.
 pub async fn json(res: reqwest::Response, status: u16) -> serde_json::Value {
     let got = res.status().as_u16();
     let text = res.text().await.unwrap();
     assert_eq!(got, status, "unexpected status; body: {text}");
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
 }
 
 /// Asserts a problem+json answer with the given status and `type` slug.
@@ -261,36 +328,19 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, slug: &str) -> 
     body
 }
 
-// --- log capture: every test's server logs go to one buffer that tests can search ---
+// --- logs: every in-process server's logs are formatted, at debug level, and dropped; a test
+// that reads logs runs the binary and reads that one server's stderr (`spawn_process_app`).
 
-static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
-
-struct CaptureWriter;
-
-impl std::io::Write for CaptureWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs the capturing subscriber once, at the production level plus this crate's debug.
+/// Installs a subscriber once, so the logging code runs as in production, into a sink.
 pub fn capture_logs() {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("info,iro_advice=debug"))
-            .with_writer(|| CaptureWriter)
+            .with_writer(std::io::sink)
             .with_ansi(false)
             .try_init();
     });
-}
-
-pub fn captured_logs() -> String {
-    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
 // --- accounts: the flows most tests start from ---
