@@ -227,6 +227,15 @@ async fn privileged_roles_must_enrol_in_totp_first(app: TestApp) {
     assert!(!sealed.windows(secret.len()).any(|w| w == secret.as_slice()));
     let b32 = enrolment["secret"].as_str().unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains(b32));
+    // And it is there, sealed: the service's key opens it to the very secret enrolled.
+    let keys = iro_advice::keys::Keys::load_or_create(&app.settings.accounts.keys_dir).unwrap();
+    let id: String = accounts::table
+        .filter(accounts::email.eq(&email))
+        .select(accounts::id)
+        .first(&mut *conn)
+        .unwrap();
+    let opened = iro_advice::accounts::totp::Sealer::new(&keys.totp_seal).open(&id, &sealed);
+    assert_eq!(opened.as_deref(), Some(secret.as_slice()));
 }
 
 fn forge(claims: &Value, header: jsonwebtoken::Header, key: &jsonwebtoken::EncodingKey) -> String {
@@ -529,6 +538,13 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
         .load(&mut *conn)
         .unwrap();
     assert!(!stored.iter().any(|h| h == &token || h == &late));
+    // What is stored is each token's hash.
+    for t in [&token, &late] {
+        assert!(
+            stored.contains(&iro_advice::keys::token_hash(t)),
+            "no hash stored"
+        );
+    }
 }
 
 async fn nairo_may_invite_iros_only(app: TestApp) {

@@ -373,6 +373,14 @@ async fn each_act_adds_one_leaf_and_a_refusal_none(app: TestApp) {
         assert!(!text.contains('@') || !text.contains(".test"));
         assert!(!text.contains("Herefordshire"));
     }
+    // The leaves are there and do name the IRO, by pseudonym, with the authority's code.
+    assert!(all.len() >= 5, "only {} leaves", all.len());
+    let pseudonym = app
+        .log_keys()
+        .actor_pseudonym(iro_advice::log::Actor::Account(&iro_id));
+    assert!(all
+        .iter()
+        .any(|d| d.windows(32).any(|w| w == pseudonym) && d.windows(9).any(|w| w == b"E06000019")));
 }
 
 fn iro_access_email(app: &TestApp, id: &str) -> String {
