@@ -14,7 +14,9 @@ use crate::helpers::{assert_problem, json, TestApp};
 use crate::queries::{armored, decrypt, encrypt};
 
 both_databases!(
-    each_act_adds_one_leaf_and_a_refusal_none,
+    account_acts_add_one_leaf_each_and_refusals_none,
+    query_acts_add_one_leaf_each_and_refusals_none,
+    leaves_name_nobody_but_the_iro_by_pseudonym,
     receipts_verify_offline_and_proofs_check_out,
     log_verify_finds_tampering_and_survives_erasure,
     pressure_reports_reach_nairo_only_when_shared,
@@ -64,7 +66,7 @@ macro_rules! no_leaf {
     }};
 }
 
-async fn each_act_adds_one_leaf_and_a_refusal_none(app: TestApp) {
+async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
     let admin = app.admin().await; // CLI invitation + account created
     assert_eq!(leaves(&app), 2);
     let email = format!("{}@iro.test", crate::helpers::unique_name("iro"));
@@ -93,27 +95,7 @@ async fn each_act_adds_one_leaf_and_a_refusal_none(app: TestApp) {
             tokens["access_token"].as_str().unwrap().to_owned(),
         )
     });
-    let (iro_id, iro_access) = iro;
-    let adviser = app
-        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
-        .await;
-    let other = app
-        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
-        .await;
-    let iro_key = age::x25519::Identity::generate();
-    app.put_json(
-        "/api/v1/me/key",
-        &iro_access,
-        &json!({"age_recipient": iro_key.to_public().to_string()}),
-    )
-    .await;
-    let a_key = app.register_key(&adviser).await;
-    let o_key = app.register_key(&other).await;
-    let to_adviser = [iro_key.to_public(), a_key.to_public()];
-
-    // Refusals: nothing in the log.
-    no_leaf!(app, assert_problem(app.post_json("/api/v1/queries", Some(&iro_access), &json!({"adviser_id": iro_id, "category": "other", "stage": "none", "urgency": "routine", "body": armored("q", &to_adviser)})).await, 422, "adviser-not-eligible").await);
-    no_leaf!(app, assert_eq!(app.post_json("/api/v1/queries", Some(&iro_access), &json!({"adviser_id": adviser.id, "category": "other", "stage": "none", "urgency": "routine", "body": "plain"})).await.status(), 400));
+    let (iro_id, _) = iro;
     no_leaf!(
         app,
         assert_problem(
@@ -128,7 +110,125 @@ async fn each_act_adds_one_leaf_and_a_refusal_none(app: TestApp) {
         )
         .await
     );
+    one_leaf!(
+        app,
+        "account_suspended",
+        assert_eq!(
+            app.post_json(
+                &format!("/api/v1/accounts/{iro_id}/suspend"),
+                Some(&admin.access),
+                &json!({})
+            )
+            .await
+            .status(),
+            204
+        )
+    );
+    one_leaf!(
+        app,
+        "account_reactivated",
+        assert_eq!(
+            app.post_json(
+                &format!("/api/v1/accounts/{iro_id}/reactivate"),
+                Some(&admin.access),
+                &json!({})
+            )
+            .await
+            .status(),
+            204
+        )
+    );
+    no_leaf!(
+        app,
+        assert_problem(
+            app.post_json(
+                "/api/v1/accounts/nobody/suspend",
+                Some(&admin.access),
+                &json!({})
+            )
+            .await,
+            404,
+            "not-found"
+        )
+        .await
+    );
+    let tokens = json(
+        app.login(
+            &iro_access_email(&app, &iro_id),
+            crate::helpers::PASSWORD,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let iro_access = tokens["access_token"].as_str().unwrap().to_owned();
+    let today = chrono::Utc::now().date_naive();
+    one_leaf!(app, "pressure_reported", json(app.post_json("/api/v1/pressure-reports", Some(&iro_access), &json!({"kind": "discouraged_from_advice", "occurred_on": today.to_string(), "share_with_nairo": false})).await, 201).await);
+    no_leaf!(app, assert_problem(app.post_json("/api/v1/pressure-reports", Some(&iro_access), &json!({"kind": "other", "occurred_on": (today + chrono::Duration::days(2)).to_string()})).await, 422, "invalid-date").await);
+    no_leaf!(
+        app,
+        assert_eq!(
+            app.post_json(
+                "/api/v1/pressure-reports",
+                Some(&iro_access),
+                &json!({"kind": "made_up", "occurred_on": today.to_string()})
+            )
+            .await
+            .status(),
+            400
+        )
+    );
+}
 
+/// An admin, an IRO and two solicitors with keys: who the query tests need.
+struct People {
+    admin: crate::helpers::User,
+    iro_id: String,
+    iro_access: String,
+    iro_key: age::x25519::Identity,
+    adviser: crate::helpers::User,
+    a_key: age::x25519::Identity,
+    other: crate::helpers::User,
+    o_key: age::x25519::Identity,
+}
+
+async fn people(app: &TestApp) -> People {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let other = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    People {
+        iro_key: app.register_key(&iro).await,
+        a_key: app.register_key(&adviser).await,
+        o_key: app.register_key(&other).await,
+        iro_id: iro.id,
+        iro_access: iro.access,
+        admin,
+        adviser,
+        other,
+    }
+}
+
+async fn query_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
+    let People {
+        iro_id,
+        iro_access,
+        iro_key,
+        adviser,
+        a_key,
+        other,
+        o_key,
+        ..
+    } = people(&app).await;
+    let to_adviser = [iro_key.to_public(), a_key.to_public()];
+    // Refusals: nothing in the log.
+    no_leaf!(app, assert_problem(app.post_json("/api/v1/queries", Some(&iro_access), &json!({"adviser_id": iro_id, "category": "other", "stage": "none", "urgency": "routine", "body": armored("q", &to_adviser)})).await, 422, "adviser-not-eligible").await);
+    no_leaf!(app, assert_eq!(app.post_json("/api/v1/queries", Some(&iro_access), &json!({"adviser_id": adviser.id, "category": "other", "stage": "none", "urgency": "routine", "body": "plain"})).await.status(), 400));
     let asked = one_leaf!(app, "query_submitted", json(app.post_json("/api/v1/queries", Some(&iro_access), &json!({"adviser_id": adviser.id, "category": "placement", "stage": "formal", "urgency": "routine", "body": armored("q", &to_adviser)})).await, 201).await);
     let id = asked["id"].as_str().unwrap().to_owned();
     assert!(asked["receipt"]["checkpoint"]
@@ -286,75 +386,43 @@ async fn each_act_adds_one_leaf_and_a_refusal_none(app: TestApp) {
         )
         .await
     );
-    one_leaf!(
-        app,
-        "account_suspended",
-        assert_eq!(
-            app.post_json(
-                &format!("/api/v1/accounts/{iro_id}/suspend"),
-                Some(&admin.access),
-                &json!({})
-            )
-            .await
-            .status(),
-            204
-        )
-    );
-    one_leaf!(
-        app,
-        "account_reactivated",
-        assert_eq!(
-            app.post_json(
-                &format!("/api/v1/accounts/{iro_id}/reactivate"),
-                Some(&admin.access),
-                &json!({})
-            )
-            .await
-            .status(),
-            204
-        )
-    );
-    no_leaf!(
-        app,
-        assert_problem(
-            app.post_json(
-                "/api/v1/accounts/nobody/suspend",
-                Some(&admin.access),
-                &json!({})
-            )
-            .await,
-            404,
-            "not-found"
-        )
-        .await
-    );
-    let tokens = json(
-        app.login(
-            &iro_access_email(&app, &iro_id),
-            crate::helpers::PASSWORD,
-            None,
+}
+
+async fn leaves_name_nobody_but_the_iro_by_pseudonym(app: TestApp) {
+    let People {
+        admin,
+        iro_id,
+        iro_access,
+        iro_key,
+        adviser,
+        a_key,
+        other,
+        ..
+    } = people(&app).await;
+    let to_adviser = [iro_key.to_public(), a_key.to_public()];
+    let asked = json(app.post_json("/api/v1/queries", Some(&iro_access), &json!({"adviser_id": adviser.id, "category": "placement", "stage": "formal", "urgency": "routine", "body": armored("q", &to_adviser)})).await, 201).await;
+    let id = asked["id"].as_str().unwrap().to_owned();
+    json(
+        app.post_json(
+            &format!("/api/v1/queries/{id}/decline"),
+            Some(&adviser.access),
+            &json!({"reason": "capacity"}),
         )
         .await,
         200,
     )
     .await;
-    let iro_access = tokens["access_token"].as_str().unwrap().to_owned();
-    let today = chrono::Utc::now().date_naive();
-    one_leaf!(app, "pressure_reported", json(app.post_json("/api/v1/pressure-reports", Some(&iro_access), &json!({"kind": "discouraged_from_advice", "occurred_on": today.to_string(), "share_with_nairo": false})).await, 201).await);
-    no_leaf!(app, assert_problem(app.post_json("/api/v1/pressure-reports", Some(&iro_access), &json!({"kind": "other", "occurred_on": (today + chrono::Duration::days(2)).to_string()})).await, 422, "invalid-date").await);
-    no_leaf!(
-        app,
-        assert_eq!(
-            app.post_json(
-                "/api/v1/pressure-reports",
-                Some(&iro_access),
-                &json!({"kind": "made_up", "occurred_on": today.to_string()})
-            )
-            .await
-            .status(),
-            400
+    let today = chrono::Utc::now().date_naive().to_string();
+    json(
+        app.post_json(
+            "/api/v1/pressure-reports",
+            Some(&iro_access),
+            &json!({"kind": "other", "occurred_on": today, "share_with_nairo": false}),
         )
-    );
+        .await,
+        201,
+    )
+    .await;
 
     // The leaf data names nobody: no id, email or authority name appears in any leaf.
     use diesel::prelude::*;

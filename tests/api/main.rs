@@ -12,5 +12,6 @@ mod foundation;
 mod log;
 mod mail;
 mod queries;
+mod services;
 mod smtp;
 mod statistics;
