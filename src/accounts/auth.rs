@@ -52,11 +52,11 @@ fn check_throttle(
     subject: &str,
     window_start: NaiveDateTime,
 ) -> Result<(), ApiError> {
-    let (failures, oldest) = store::recent_failures(conn, subject, window_start)?;
-    if failures < MAX_FAILURES {
+    let recent = store::recent_failures(conn, subject, window_start)?;
+    if recent.count < MAX_FAILURES {
         return Ok(());
     }
-    let until = oldest.unwrap_or_else(crate::db::now) + Duration::minutes(WINDOW_MINUTES);
+    let until = recent.oldest.unwrap_or_else(crate::db::now) + Duration::minutes(WINDOW_MINUTES);
     Err(ApiError::TooManyAttempts {
         retry_after_secs: (until - crate::db::now()).num_seconds().max(1) as u64,
     })

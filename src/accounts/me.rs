@@ -59,8 +59,7 @@ pub async fn totp_begin(
     let email = state
         .db
         .write(move |conn| -> Result<String, ApiError> {
-            let (_, enabled, _) = store::totp_state(conn, &id)?;
-            if enabled {
+            if store::totp_state(conn, &id)?.totp_enabled {
                 return Err(totp_already_enabled());
             }
             store::store_pending_totp(conn, &id, &sealed)?;
@@ -113,11 +112,13 @@ fn confirm_totp(
     id: &AccountId,
     code: &str,
 ) -> Result<(), ApiError> {
-    let (sealed, enabled, last_step) = store::totp_state(conn, id)?;
-    if enabled {
+    let state = store::totp_state(conn, id)?;
+    if state.totp_enabled {
         return Err(totp_already_enabled());
     }
-    let secret = sealed
+    let last_step = state.totp_last_step;
+    let secret = state
+        .totp_secret
         .and_then(|s| sealer.open(id.as_str(), &s))
         .ok_or_else(|| {
             ApiError::unprocessable(

@@ -285,17 +285,19 @@ pub fn eligible_advisers(
 
 // --- TOTP state ---
 
-pub fn totp_state(
-    conn: &mut DbConnection,
-    id: &AccountId,
-) -> QueryResult<(Option<Vec<u8>>, bool, i64)> {
+/// An account's TOTP secret (sealed), whether it is enabled, and the last step used.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct TotpState {
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_enabled: bool,
+    pub totp_last_step: i64,
+}
+
+pub fn totp_state(conn: &mut DbConnection, id: &AccountId) -> QueryResult<TotpState> {
     accounts::table
         .find(id)
-        .select((
-            accounts::totp_secret,
-            accounts::totp_enabled,
-            accounts::totp_last_step,
-        ))
+        .select(TotpState::as_select())
         .first(conn)
 }
 
@@ -498,12 +500,19 @@ pub fn revoke_session_of_token(conn: &mut DbConnection, token: &str) -> QueryRes
 
 // --- login throttling ---
 
+/// How many failed logins there were for one subject in a window, and the oldest of them.
+#[derive(Queryable)]
+pub struct RecentFailures {
+    pub count: i64,
+    pub oldest: Option<NaiveDateTime>,
+}
+
 /// Failures for `subject` since `since`, and the oldest of them.
 pub fn recent_failures(
     conn: &mut DbConnection,
     subject: &str,
     since: NaiveDateTime,
-) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+) -> QueryResult<RecentFailures> {
     login_failures::table
         .filter(login_failures::subject.eq(subject))
         .filter(login_failures::failed_at.gt(since))
@@ -544,9 +553,15 @@ pub fn clear_failures(
 
 /// Where notifications for an account go: its notification address, else its login email.
 pub fn notification_address(conn: &mut DbConnection, account: &AccountId) -> QueryResult<String> {
-    let (email, notify): (String, Option<String>) = accounts::table
+    #[derive(Queryable, Selectable)]
+    #[diesel(table_name = accounts)]
+    struct Addresses {
+        email: String,
+        notification_email: Option<String>,
+    }
+    let addresses = accounts::table
         .find(account)
-        .select((accounts::email, accounts::notification_email))
+        .select(Addresses::as_select())
         .first(conn)?;
-    Ok(notify.unwrap_or(email))
+    Ok(addresses.notification_email.unwrap_or(addresses.email))
 }

@@ -20,7 +20,7 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
         .run(|conn| store::latest_checkpoint(conn).map_err(ApiError::from))
         .await?;
     let note = match latest {
-        Some((_, note)) => note,
+        Some(latest) => latest.note,
         // An empty log still has a signed head: size 0, the empty root.
         None => state.log.signer.sign(
             &Checkpoint {

@@ -50,14 +50,38 @@ pub fn size(conn: &mut DbConnection) -> QueryResult<u64> {
         .map(|s| s as u64)
 }
 
+/// A leaf as stored: its index and the exact bytes hashed into it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = log_leaves)]
+pub struct StoredLeaf {
+    pub idx: i64,
+    pub data: Vec<u8>,
+}
+
+/// A perfect subtree's hash, by level and index within the level.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = log_nodes)]
+pub struct StoredNode {
+    pub level: i32,
+    pub idx: i64,
+    pub hash: Vec<u8>,
+}
+
+/// A signed checkpoint and the tree size it commits to.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = log_checkpoints)]
+pub struct StoredCheckpoint {
+    pub size: i64,
+    pub note: String,
+}
+
 /// The latest signed checkpoint, if any.
-pub fn latest_checkpoint(conn: &mut DbConnection) -> QueryResult<Option<(u64, String)>> {
+pub fn latest_checkpoint(conn: &mut DbConnection) -> QueryResult<Option<StoredCheckpoint>> {
     log_checkpoints::table
         .order(log_checkpoints::size.desc())
-        .select((log_checkpoints::size, log_checkpoints::note))
-        .first::<(i64, String)>(conn)
+        .select(StoredCheckpoint::as_select())
+        .first(conn)
         .optional()
-        .map(|o| o.map(|(s, n)| (s as u64, n)))
 }
 
 fn checkpoint_root(note: &str) -> Option<Hash> {
@@ -80,15 +104,15 @@ fn right_edge(conn: &mut DbConnection, size: u64) -> QueryResult<Vec<Hash>> {
         return Ok(Vec::new());
     }
     let mut query = log_nodes::table
-        .select((log_nodes::level, log_nodes::idx, log_nodes::hash))
+        .select(StoredNode::as_select())
         .into_boxed();
     for (level, idx) in &wanted {
         query = query.or_filter(log_nodes::level.eq(*level).and(log_nodes::idx.eq(*idx)));
     }
     let found: std::collections::HashMap<(i32, i64), Vec<u8>> = query
-        .load::<(i32, i64, Vec<u8>)>(conn)?
+        .load(conn)?
         .into_iter()
-        .map(|(l, i, h)| ((l, i), h))
+        .map(|n: StoredNode| ((n.level, n.idx), n.hash))
         .collect();
     wanted
         .iter()
@@ -283,18 +307,19 @@ pub fn consistency(conn: &mut DbConnection, old: u64, new: u64) -> QueryResult<V
 
 /// Receipts for every leaf an actor caused, against the latest checkpoint.
 pub fn receipts_for(conn: &mut DbConnection, actor: &[u8]) -> QueryResult<Vec<Receipt>> {
-    let Some((size, note)) = latest_checkpoint(conn)? else {
+    let Some(StoredCheckpoint { size, note }) = latest_checkpoint(conn)? else {
         return Ok(Vec::new());
     };
-    let leaves: Vec<(i64, Vec<u8>)> = log_leaves::table
+    let size = size as u64;
+    let leaves: Vec<StoredLeaf> = log_leaves::table
         .filter(log_leaves::actor.eq(actor))
         .filter(log_leaves::idx.lt(size as i64))
         .order(log_leaves::idx)
-        .select((log_leaves::idx, log_leaves::data))
+        .select(StoredLeaf::as_select())
         .load(conn)?;
     leaves
         .into_iter()
-        .map(|(idx, data)| {
+        .map(|StoredLeaf { idx, data }| {
             let proof = inclusion(conn, idx as u64, size)?;
             Ok(Receipt {
                 leaf_index: idx as u64,

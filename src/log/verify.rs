@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::merkle::{leaf_hash, Frontier, Hash};
 use super::note::{open_checkpoint, Verifier};
+use super::store::{StoredCheckpoint, StoredLeaf, StoredNode};
 use crate::db::schema::{log_checkpoints, log_head, log_leaves, log_nodes};
 use crate::db::DbConnection;
 
@@ -66,16 +67,16 @@ fn verify_snapshot(conn: &mut DbConnection, verifier: &Verifier) -> Result<Repor
     let mut verified_checkpoints = 0;
     let mut next: i64 = 0;
     loop {
-        let batch: Vec<(i64, Vec<u8>)> = log_leaves::table
+        let batch: Vec<StoredLeaf> = log_leaves::table
             .filter(log_leaves::idx.ge(next))
             .order(log_leaves::idx)
             .limit(BATCH)
-            .select((log_leaves::idx, log_leaves::data))
+            .select(StoredLeaf::as_select())
             .load(conn)?;
         if batch.is_empty() {
             break;
         }
-        let last = batch.last().map(|(i, _)| *i).unwrap_or(next);
+        let last = batch.last().map(|l| l.idx).unwrap_or(next);
         // Every stored subtree that the leaves of this batch complete, a query per level.
         let mut stored_nodes: std::collections::HashMap<(i32, i64), Vec<u8>> = Default::default();
         for level in 0..=(64 - (last as u64).leading_zeros()) as i32 {
@@ -83,20 +84,20 @@ fn verify_snapshot(conn: &mut DbConnection, verifier: &Verifier) -> Result<Repor
                 .filter(log_nodes::level.eq(level))
                 .filter(log_nodes::idx.ge(next >> level))
                 .filter(log_nodes::idx.le(last >> level))
-                .select((log_nodes::idx, log_nodes::hash))
-                .load::<(i64, Vec<u8>)>(conn)?;
-            stored_nodes.extend(rows.into_iter().map(|(i, h)| ((level, i), h)));
+                .select(StoredNode::as_select())
+                .load(conn)?;
+            stored_nodes.extend(rows.into_iter().map(|n| ((n.level, n.idx), n.hash)));
         }
         // The checkpoints this batch can reach, their signatures checked in parallel.
-        let notes: Vec<(i64, String)> = log_checkpoints::table
+        let notes: Vec<StoredCheckpoint> = log_checkpoints::table
             .filter(log_checkpoints::size.gt(next))
             .filter(log_checkpoints::size.le(last + 1))
             .order(log_checkpoints::size)
-            .select((log_checkpoints::size, log_checkpoints::note))
+            .select(StoredCheckpoint::as_select())
             .load(conn)?;
         let roots = open_all(verifier, &notes)?;
         let mut roots = roots.into_iter().peekable();
-        for (idx, data) in batch {
+        for StoredLeaf { idx, data } in batch {
             let expected = frontier.size();
             if idx as u64 != expected {
                 return Err(VerifyError::Missing(expected));
@@ -153,7 +154,10 @@ fn verify_snapshot(conn: &mut DbConnection, verifier: &Verifier) -> Result<Repor
 
 /// Checks each note's signature and that it is the checkpoint of its stored size; returns
 /// (size, root) in order. Split over every core: an Ed25519 check costs far more than a hash.
-fn open_all(verifier: &Verifier, notes: &[(i64, String)]) -> Result<Vec<(u64, Hash)>, VerifyError> {
+fn open_all(
+    verifier: &Verifier,
+    notes: &[StoredCheckpoint],
+) -> Result<Vec<(u64, Hash)>, VerifyError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = notes.len().div_ceil(cores).max(1);
     let results: Vec<Result<Vec<(u64, Hash)>, VerifyError>> = std::thread::scope(|scope| {
@@ -162,7 +166,7 @@ fn open_all(verifier: &Verifier, notes: &[(i64, String)]) -> Result<Vec<(u64, Ha
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|(size, note)| {
+                        .map(|StoredCheckpoint { size, note }| {
                             let size = *size as u64;
                             let checkpoint = open_checkpoint(verifier, note)
                                 .map_err(|_| VerifyError::Signature(size))?;

@@ -298,13 +298,15 @@ pub fn recipient(conn: &mut DbConnection, account: &AccountId) -> QueryResult<Op
 pub fn open_queries_by_adviser(
     conn: &mut DbConnection,
 ) -> QueryResult<std::collections::HashMap<AccountId, i64>> {
-    let rows: Vec<(AccountId, i64)> = queries::table
-        .filter(queries::status.eq_any([
-            QueryStatus::Submitted.as_str(),
-            QueryStatus::Accepted.as_str(),
-        ]))
+    #[derive(Queryable)]
+    struct Load {
+        adviser_id: AccountId,
+        open: i64,
+    }
+    let rows: Vec<Load> = queries::table
+        .filter(queries::status.eq_any([QueryStatus::Submitted, QueryStatus::Accepted]))
         .group_by(queries::adviser_id)
         .select((queries::adviser_id, diesel::dsl::count_star()))
         .load(conn)?;
-    Ok(rows.into_iter().collect())
+    Ok(rows.into_iter().map(|l| (l.adviser_id, l.open)).collect())
 }
