@@ -19,6 +19,7 @@ both_databases!(
     non_age_content_is_refused_and_leaves_nothing,
     oversized_attachments_are_refused_and_leave_nothing,
     each_step_is_checked_against_the_state,
+    after_a_decline_the_adviser_is_gone_and_routing_carries_every_message,
     an_unaccepted_urgent_query_is_reminded_once,
     an_upload_cut_off_half_way_leaves_nothing,
 );
@@ -798,7 +799,14 @@ async fn each_step_is_checked_against_the_state(app: TestApp) {
     assert_eq!(shown["status"], "closed");
     assert_eq!(shown["outcome"], "advice_given");
     assert_eq!(shown["messages"].as_array().unwrap().len(), 2);
+}
 
+async fn after_a_decline_the_adviser_is_gone_and_routing_carries_every_message(app: TestApp) {
+    let admin = app.admin().await;
+    let post = |path: String, token: String, body: Value| {
+        let app = &app;
+        async move { app.post_json(&path, Some(&token), &body).await }
+    };
     // After a decline, the adviser is gone from the query, and may not be routed it again.
     let (iro, adviser, id, recipients) = a_query(&app, &admin).await;
     json(
