@@ -16,7 +16,7 @@ use crate::accounts::domain::{
 use crate::authorities::AuthorityCode;
 use crate::ciphertext::AgeArmored;
 use crate::log::Receipt;
-use crate::pressure::domain::PressureKind;
+use crate::pressure::domain::{PressureKind, PressureReportId};
 use crate::queries::domain::{
     AttachmentId, Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
 };
@@ -344,13 +344,13 @@ pub struct ReportRequest {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReportCreated {
-    pub id: String,
+    pub id: PressureReportId,
     pub receipt: Receipt,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReportView {
-    pub id: String,
+    pub id: PressureReportId,
     pub kind: PressureKind,
     pub occurred_on: String,
     pub authority_code: String,

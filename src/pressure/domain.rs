@@ -1,6 +1,11 @@
 //! The pressure-report vocabulary, exactly as API.md names it.
 
-use crate::vocabulary::string_enum;
+use crate::vocabulary::{id_type, string_enum};
+
+id_type!(
+    /// A pressure report.
+    PressureReportId
+);
 
 string_enum!(
     /// What kind of pressure.

@@ -4,7 +4,7 @@
 
 pub mod domain;
 
-pub use domain::PressureKind;
+pub use domain::{PressureKind, PressureReportId};
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
@@ -27,7 +27,7 @@ pub fn record_report(
     iro: &IroCaller,
     req: ReportRequest,
     nairo_configured: bool,
-) -> Result<(String, Receipt), ApiError> {
+) -> Result<(PressureReportId, Receipt), ApiError> {
     if req.occurred_on > tx.now().date() {
         return Err(ApiError::unprocessable(
             ProblemType::InvalidDate,
@@ -49,7 +49,7 @@ pub fn record_report(
             "this service has no NAIRO key configured, so nothing can be shared with NAIRO",
         ));
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = PressureReportId::generate();
     diesel::insert_into(pressure_reports::table)
         .values((
             pressure_reports::id.eq(&id),
@@ -65,7 +65,7 @@ pub fn record_report(
     let receipt = tx.record(Event {
         kind: Kind::PressureReported,
         actor: Actor::Account(iro.account_id.as_str()),
-        subject: Subject::PressureReport(&id),
+        subject: Subject::PressureReport(id.as_str()),
         authority: Some(iro.authority.as_str()),
     })?;
     Ok((id, receipt))
@@ -109,7 +109,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = pressure_reports)]
 pub struct StoredReport {
-    id: String,
+    id: PressureReportId,
     kind: PressureKind,
     occurred_on: NaiveDate,
     authority_code: String,
