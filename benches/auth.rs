@@ -138,9 +138,8 @@ fn main() {
             None,
         )
         .unwrap();
-        let keys = iro_advice::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
-        let log = iro_advice::server::log_keys(&settings, &keys).unwrap();
-        let token = invitations::create_from_cli(&mut db.get().unwrap(), &log, &invitee, 7)
+        let context = iro_advice::server::write_context(&settings).unwrap();
+        let token = invitations::create_from_cli(&mut db.get().unwrap(), &context, &invitee, 7)
             .unwrap()
             .token;
         let res = http

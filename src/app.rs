@@ -95,12 +95,6 @@ impl<'a> Tx<'a> {
         self.now
     }
 
-    /// The log's keys, for code that appends outside [`Tx::record`] (the command line shares
-    /// the invitation code with the API).
-    pub fn log_keys(&self) -> Arc<LogKeys> {
-        self.context.log.clone()
-    }
-
     pub fn public_url(&self) -> &str {
         &self.context.public_url
     }
@@ -116,12 +110,11 @@ impl<'a> Tx<'a> {
         let address = crate::accounts::store::notification_address(self.conn, account)?;
         let email = Email::parse(&address)
             .map_err(|e| ApiError::Internal(format!("stored address: {e}")))?;
-        self.send(&email, Notice::Waiting)
+        Ok(self.send(&email, Notice::Waiting)?)
     }
 
     /// Queues a notice to an address (an invitee's, who has no account yet).
-    pub fn send(&mut self, to: &Email, notice: Notice<'_>) -> Result<(), ApiError> {
-        mail::enqueue(self.conn, to, &self.context.public_url, notice)?;
-        Ok(())
+    pub fn send(&mut self, to: &Email, notice: Notice<'_>) -> diesel::QueryResult<()> {
+        mail::enqueue(self.conn, to, &self.context.public_url, notice)
     }
 }

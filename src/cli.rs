@@ -245,13 +245,10 @@ fn invite(
         .map_err(|e| format!("--authority: {e}"))?;
     let invitee = Invitee::new(role, email, authority, adviser_kind)?;
     let db = server::prepare_database(settings)?;
-    let log = server::log_keys(
-        settings,
-        &Keys::load_or_create(&settings.accounts.keys_dir)?,
-    )?;
+    let context = server::write_context(settings)?;
     let created = invitations::create_from_cli(
         &mut *db.get()?,
-        &log,
+        &context,
         &invitee,
         settings.accounts.invitation_days,
     )?;

@@ -12,7 +12,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::accounts::tokens::TokenKeys;
 use crate::accounts::totp::Sealer;
-use crate::app::{AppState, JSON_LIMIT};
+use crate::app::{AppState, WriteContext, JSON_LIMIT};
 use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::error::{self, ApiError};
@@ -67,6 +67,16 @@ pub fn log_keys(settings: &Settings, keys: &Keys) -> Result<LogKeys, StartError>
         &keys.log_pseudonym,
     )
     .map_err(StartError::LogKey)
+}
+
+/// What the command line needs to act as the service does: the log's keys from the keys
+/// directory, and the public URL for links.
+pub fn write_context(settings: &Settings) -> Result<WriteContext, StartError> {
+    let keys = Keys::load_or_create(&settings.accounts.keys_dir)?;
+    Ok(WriteContext {
+        log: Arc::new(log_keys(settings, &keys)?),
+        public_url: settings.server.public_url.clone(),
+    })
 }
 
 /// A bound, ready-to-run server.

@@ -9,13 +9,13 @@ use diesel::prelude::*;
 use super::domain::{AccountId, AdviserKind, DisplayName, Email, Password, Role};
 use super::{passwords, store};
 use crate::access::Caller;
-use crate::app::{AppState, Tx};
+use crate::app::{AppState, Tx, WriteContext};
 use crate::authorities::AuthorityCode;
 use crate::db::schema::invitations;
 use crate::db::{write_transaction, DbConnection};
 use crate::error::{ApiError, ProblemType};
 use crate::keys::{random_token, token_hash};
-use crate::log::{Actor, Event, Kind, LogKeys, Receipt, Subject};
+use crate::log::{Actor, Event, Kind, Receipt, Subject};
 use crate::mail;
 use crate::wire::{AccountCreated, AccountRequest, InvitationCreated, InvitationRequest};
 
@@ -94,22 +94,33 @@ impl From<InvitationError> for ApiError {
     }
 }
 
-/// Creates an invitation, and its email in the outbox in the same transaction when
-/// `public_url` is given. Call inside a write transaction.
+/// Who makes an invitation.
+#[derive(Clone, Copy)]
+pub enum Inviter<'a> {
+    /// An account, through the API: the invitation's email goes out with the act.
+    Account(&'a AccountId),
+    /// The operator at the service's own console, who passes the token on themselves.
+    Operator,
+}
+
+/// Creates an invitation, its leaf, and (for an account's) its email in the outbox, all in
+/// the caller's transaction.
 pub fn create(
-    conn: &mut DbConnection,
-    log: &LogKeys,
+    tx: &mut Tx<'_>,
     invitee: &Invitee,
-    invited_by: Option<&str>,
+    inviter: Inviter<'_>,
     valid_days: i64,
-    notify: Option<&str>,
 ) -> Result<CreatedInvitation, InvitationError> {
-    if store::email_exists(conn, invitee.email.as_str())? {
+    if store::email_exists(tx.conn, invitee.email.as_str())? {
         return Err(InvitationError::AccountExists);
     }
     let token = random_token();
-    let now = crate::db::now();
+    let now = tx.now();
     let expires_at = now + Duration::days(valid_days);
+    let invited_by = match inviter {
+        Inviter::Account(id) => Some(id.as_str()),
+        Inviter::Operator => None,
+    };
     let id = uuid::Uuid::new_v4().to_string();
     diesel::insert_into(invitations::table)
         .values((
@@ -123,24 +134,15 @@ pub fn create(
             invitations::created_at.eq(now),
             invitations::expires_at.eq(expires_at),
         ))
-        .execute(conn)?;
-    crate::log::record(
-        conn,
-        log,
-        Event {
-            kind: Kind::AccountInvited,
-            actor: invited_by.map_or(Actor::Operator, Actor::Account),
-            subject: Subject::Invitation(&id),
-            authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
-        },
-    )?;
-    if let Some(public_url) = notify {
-        mail::enqueue(
-            conn,
-            &invitee.email,
-            public_url,
-            mail::Notice::Invitation { token: &token },
-        )?;
+        .execute(tx.conn)?;
+    tx.record(Event {
+        kind: Kind::AccountInvited,
+        actor: invited_by.map_or(Actor::Operator, Actor::Account),
+        subject: Subject::Invitation(&id),
+        authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
+    })?;
+    if let Inviter::Account(_) = inviter {
+        tx.send(&invitee.email, mail::Notice::Invitation { token: &token })?;
     }
     Ok(CreatedInvitation { token, expires_at })
 }
@@ -168,31 +170,19 @@ pub async fn invite(
     .map_err(|e| ApiError::unprocessable(ProblemType::InvalidInvitation, e))?;
     let valid_days = state.settings.accounts.invitation_days;
     let created = state
-        .write(move |tx| invite_by(tx, &caller, &invitee, valid_days))
+        .write(move |tx| -> Result<_, ApiError> {
+            Ok(create(
+                tx,
+                &invitee,
+                Inviter::Account(&caller.account_id),
+                valid_days,
+            )?)
+        })
         .await?;
     Ok(HttpResponse::Created().json(InvitationCreated {
         token: created.token,
         expires_at: created.expires_at.and_utc().to_rfc3339(),
     }))
-}
-
-/// An invitation made by an account through the API: its email goes out with the act.
-fn invite_by(
-    tx: &mut Tx<'_>,
-    inviter: &Caller,
-    invitee: &Invitee,
-    valid_days: i64,
-) -> Result<CreatedInvitation, ApiError> {
-    let public_url = tx.public_url().to_owned();
-    let log = tx.log_keys();
-    Ok(create(
-        tx.conn,
-        &log,
-        invitee,
-        Some(inviter.account_id.as_str()),
-        valid_days,
-        Some(&public_url),
-    )?)
 }
 
 #[derive(Queryable, Selectable)]
@@ -324,12 +314,17 @@ fn create_account(
 /// For the command line: an invitation made directly in the database, no email sent.
 pub fn create_from_cli(
     conn: &mut DbConnection,
-    log: &LogKeys,
+    context: &WriteContext,
     invitee: &Invitee,
     valid_days: i64,
 ) -> Result<CreatedInvitation, InvitationError> {
     write_transaction(conn, |conn| {
-        create(conn, log, invitee, None, valid_days, None)
+        create(
+            &mut Tx::new(conn, context),
+            invitee,
+            Inviter::Operator,
+            valid_days,
+        )
     })
 }
 

@@ -430,7 +430,8 @@ impl TestApp {
         .unwrap();
         let db = self.database();
         let mut conn = db.get().unwrap();
-        invitations::create_from_cli(&mut conn, &self.log_keys(), &invitee, 7)
+        let context = iro_advice::server::write_context(&self.settings).unwrap();
+        invitations::create_from_cli(&mut conn, &context, &invitee, 7)
             .unwrap()
             .token
     }

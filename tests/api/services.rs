@@ -2,8 +2,6 @@
 //! as kanidm tests its server library apart from its HTTPS layer: each rule is checked on
 //! SQLite and PostgreSQL, and a refusal is checked to change nothing.
 
-use std::sync::Arc;
-
 use iro_advice::access::{Caller, IroCaller};
 use iro_advice::accounts::domain::{AccountId, AdviserKind, Role};
 use iro_advice::accounts::store::{self, NewAccount};
@@ -41,15 +39,9 @@ impl Services {
             }
         };
         let settings = test_settings(dir.path(), &url, &[]);
-        let db = iro_advice::server::prepare_database(&settings).unwrap();
-        let keys = iro_advice::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
-        let log = iro_advice::server::log_keys(&settings, &keys).unwrap();
         Services {
-            db,
-            context: WriteContext {
-                log: Arc::new(log),
-                public_url: settings.server.public_url.clone(),
-            },
+            db: iro_advice::server::prepare_database(&settings).unwrap(),
+            context: iro_advice::server::write_context(&settings).unwrap(),
             _dir: dir,
             _pg: pg,
         }
