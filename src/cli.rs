@@ -42,6 +42,38 @@ enum Command {
     /// Synthetic data, for trying the service out (refused under the production profile).
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// A C2SP tlog-witness, for NAIRO or any independent body to run on its own machine.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
+}
+
+#[derive(Subcommand)]
+enum WitnessCommand {
+    /// Make the witness's Ed25519 key and state; prints its verifier key (cosignature/v1)
+    /// on the last line.
+    Init {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        /// The witness's name, a schema-less URL such as `nairo.org.uk/witness`.
+        #[arg(long)]
+        name: String,
+    },
+    /// Serve `POST /add-checkpoint` for the logs whose verifier keys are given.
+    Serve {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        /// Address to listen on, e.g. 127.0.0.1:7380.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// A log's verifier key (as `GET /api/v1/log/key` gives it); repeat for several.
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+    },
+    /// Print the log-signed checkpoints refused because they contradict one cosigned.
+    Evidence {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,6 +158,13 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        // A witness runs on someone else's machine, with none of the service's settings.
+        Command::Witness(command) => {
+            return match witness(command) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
         other => other,
     };
     let settings = match Settings::from_env() {
@@ -153,7 +192,9 @@ pub fn main() -> ExitCode {
             from,
             seed,
         }) => demo_seed(&settings, iros, queries, from, seed),
-        Command::Client(_) | Command::Receipt(_) => unreachable!("handled above"),
+        Command::Client(_) | Command::Receipt(_) | Command::Witness(_) => {
+            unreachable!("handled above")
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -330,4 +371,51 @@ fn erase(settings: &Settings, query: Option<&str>, pressure_report: Option<&str>
         println!("{what} had no content left to erase");
     }
     Ok(())
+}
+
+fn witness(command: WitnessCommand) -> CliResult {
+    use crate::witness;
+    match command {
+        WitnessCommand::Init { data_dir, name } => {
+            let vkey = witness::init(&data_dir, &name)?;
+            println!("witness key and state written to {}", data_dir.display());
+            println!("{vkey}");
+            Ok(())
+        }
+        WitnessCommand::Serve {
+            data_dir,
+            listen,
+            logs,
+        } => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .try_init();
+            let witness = witness::Witness::open(&data_dir, &logs)?;
+            let listener = std::net::TcpListener::bind(listen)
+                .map_err(|e| format!("--listen {listen}: {e}"))?;
+            tracing::info!(key = %witness.verifier_key(), %listen, "witness serving");
+            actix_web::rt::System::new()
+                .block_on(witness::http::serve(witness, listener))
+                .map_err(|e| format!("witness: {e}"))?;
+            Ok(())
+        }
+        WitnessCommand::Evidence { data_dir } => {
+            let store = witness::state::Store::open(&data_dir)?;
+            let evidence = store.evidence()?;
+            if evidence.is_empty() {
+                println!("no evidence: every checkpoint sent was consistent with those cosigned");
+            }
+            for e in evidence {
+                println!(
+                    "== {} at {} (unix): {}\n-- refused, as the log signed it:\n{}-- cosigned before:\n{}",
+                    e.origin, e.received_at, e.reason, e.refused, e.cosigned
+                );
+            }
+            Ok(())
+        }
+    }
 }

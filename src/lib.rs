@@ -28,3 +28,4 @@ pub mod telemetry;
 pub mod tls;
 pub mod vocabulary;
 pub mod wire;
+pub mod witness;

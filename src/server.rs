@@ -34,6 +34,12 @@ pub enum StartError {
     Mail(#[from] MailError),
     #[error("IRO_ADVICE_LOG_ORIGIN: {0}")]
     LogKey(crate::log::note::NoteError),
+    #[error(
+        "IRO_ADVICE_LOG_ORIGIN: this log's checkpoints are signed as {signed:?}, so it cannot \
+         become {configured:?} (set IRO_ADVICE_LOG_ORIGIN={signed}, or restore the public URL \
+         it was derived from)"
+    )]
+    LogOrigin { signed: String, configured: String },
     #[error("IRO_ADVICE_LISTEN: cannot listen on {addr}: {reason}")]
     Bind { addr: String, reason: String },
     #[error("the OpenAPI document cannot be rendered: {0}")]
@@ -56,7 +62,28 @@ pub fn prepare_database(settings: &Settings) -> Result<Database, StartError> {
         tracing::info!(migrations = ran, "database migrated");
     }
     authorities::sync(&mut *db.get()?).map_err(DbError::from)?;
+    check_log_origin(&db, &settings.request_log.origin)?;
     Ok(db)
+}
+
+/// A log's identity is its origin: once it has signed a checkpoint under one, a changed
+/// setting (or public URL) is refused, rather than found later as apparent tampering.
+fn check_log_origin(db: &Database, configured: &str) -> Result<(), StartError> {
+    let latest = crate::log::store::latest_checkpoint(&mut *db.get()?).map_err(DbError::from)?;
+    match latest {
+        Some(checkpoint) => {
+            let signed = checkpoint.note.lines().next().unwrap_or_default();
+            if signed == configured {
+                Ok(())
+            } else {
+                Err(StartError::LogOrigin {
+                    signed: signed.to_owned(),
+                    configured: configured.to_owned(),
+                })
+            }
+        }
+        None => Ok(()),
+    }
 }
 
 /// The request log's keys, from the keys directory and the configured origin.

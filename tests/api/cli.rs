@@ -245,3 +245,49 @@ fn admin_invite_prints_the_token_on_its_last_line() {
     let count: i64 = invitations::table.count().get_result(&mut conn).unwrap();
     assert_eq!(count, 1);
 }
+
+#[test]
+fn a_log_keeps_the_origin_its_checkpoints_were_signed_under() {
+    let dir = tempfile::tempdir().unwrap();
+    let invite = |env: &[(&str, &str)]| {
+        let mut cmd = command(dir.path());
+        cmd.args([
+            "admin",
+            "invite",
+            "--role",
+            "admin",
+            "--email",
+            &format!("{}@admin.test", crate::helpers::unique_name("o")),
+        ]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    // The first checkpoint is signed under the origin derived from the public URL.
+    let first = invite(&[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // The same origin, spelled out, is accepted.
+    assert!(invite(&[("IRO_ADVICE_LOG_ORIGIN", "127.0.0.1:8443/log")])
+        .status
+        .success());
+    // Another origin, or a public URL that would derive another, is refused, by name.
+    for env in [
+        ("IRO_ADVICE_LOG_ORIGIN", "advice.example.org/log"),
+        ("IRO_ADVICE_PUBLIC_URL", "https://advice.example.org"),
+    ] {
+        let out = invite(&[env]);
+        assert!(!out.status.success(), "{env:?} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("iro-advice: IRO_ADVICE_LOG_ORIGIN:"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("127.0.0.1:8443/log"), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+}

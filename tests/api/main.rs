@@ -15,3 +15,4 @@ mod queries;
 mod services;
 mod smtp;
 mod statistics;
+mod witness;
