@@ -100,7 +100,12 @@ enum DemoCommand {
 enum LogCommand {
     /// Recompute the whole log from the database and check every stored checkpoint; exits
     /// non-zero naming the first bad index.
-    Verify,
+    Verify {
+        /// Also check signed checkpoints held outside the database (a witness's, a
+        /// client's): fails if the database is behind or forked from any of them.
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -185,7 +190,7 @@ pub fn main() -> ExitCode {
             query,
             pressure_report,
         }) => erase(&settings, query.as_deref(), pressure_report.as_deref()),
-        Command::Log(LogCommand::Verify) => verify_log(&settings),
+        Command::Log(LogCommand::Verify { checkpoints }) => verify_log(&settings, &checkpoints),
         Command::Demo(DemoCommand::Seed {
             iros,
             queries,
@@ -320,26 +325,36 @@ fn verify_receipt(file: &std::path::Path, key: &str) -> CliResult {
     Ok(())
 }
 
-fn verify_log(settings: &Settings) -> CliResult {
+fn verify_log(settings: &Settings, external: &[std::path::PathBuf]) -> CliResult {
     let db = server::prepare_database(settings)?;
     let log = server::log_keys(
         settings,
         &Keys::load_or_create(&settings.accounts.keys_dir)?,
     )?;
     let verifier = crate::log::note::Verifier::parse(&log.signer.verifier_key())?;
-    match crate::log::verify::verify(&mut *db.get()?, &verifier) {
-        Ok(report) => {
-            println!(
-                "log verified: {} leaves, {} signed checkpoints, all consistent",
-                report.leaves, report.checkpoints
-            );
-            Ok(())
+    let report = match crate::log::verify::verify(&mut *db.get()?, &verifier) {
+        Ok(report) => report,
+        Err(e) => {
+            return match e.index() {
+                Some(index) => Err(format!("log verification FAILED at index {index}: {e}").into()),
+                None => Err(e.into()),
+            }
         }
-        Err(e) => match e.index() {
-            Some(index) => Err(format!("log verification FAILED at index {index}: {e}").into()),
-            None => Err(e.into()),
-        },
+    };
+    for path in external {
+        let note = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let size = crate::log::verify::check_external(&mut *db.get()?, &verifier, &note)
+            .map_err(|e| format!("log verification FAILED against {}: {e}", path.display()))?;
+        println!(
+            "{}: the stored log extends it (size {size})",
+            path.display()
+        );
     }
+    println!(
+        "log verified: {} leaves, {} signed checkpoints, all consistent",
+        report.leaves, report.checkpoints
+    );
+    Ok(())
 }
 
 fn erase(settings: &Settings, query: Option<&str>, pressure_report: Option<&str>) -> CliResult {

@@ -297,6 +297,11 @@ pub fn append(
     })
 }
 
+/// The root of the stored tree's first `size` leaves.
+pub fn root_at(conn: &mut DbConnection, size: u64) -> QueryResult<Hash> {
+    merkle::range_hash(0, size, &mut |level, index| node(conn, level, index))
+}
+
 pub fn inclusion(conn: &mut DbConnection, index: u64, size: u64) -> QueryResult<Vec<Hash>> {
     merkle::inclusion_proof(&mut Stored { conn }, index, size)
 }

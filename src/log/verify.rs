@@ -152,6 +152,51 @@ fn verify_snapshot(conn: &mut DbConnection, verifier: &Verifier) -> Result<Repor
     })
 }
 
+/// Why a checkpoint held outside the database shows that the database is not the log that
+/// signed it.
+#[derive(Debug, thiserror::Error)]
+pub enum ExternalCheckpointError {
+    #[error("it is not a checkpoint signed by this log's key ({0})")]
+    NotThisLog(String),
+    #[error(
+        "the log signed a tree of {signed} leaves, but the database holds only {stored}: \
+         it has been rolled back"
+    )]
+    Behind { signed: u64, stored: u64 },
+    #[error(
+        "the log signed a different tree of {size} leaves than the database holds: the log \
+         has been rewritten or forked"
+    )]
+    Forked { size: u64 },
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Checks a signed checkpoint held outside the database (a witness's, a client's) against
+/// the stored tree: the database must reach its size and give its root there. Run after
+/// [`verify`], which proves the stored tree and its own checkpoints whole.
+pub fn check_external(
+    conn: &mut DbConnection,
+    verifier: &Verifier,
+    note: &str,
+) -> Result<u64, ExternalCheckpointError> {
+    let checkpoint = open_checkpoint(verifier, note)
+        .map_err(|e| ExternalCheckpointError::NotThisLog(e.to_string()))?;
+    let stored = super::store::size(conn)?;
+    if checkpoint.size > stored {
+        return Err(ExternalCheckpointError::Behind {
+            signed: checkpoint.size,
+            stored,
+        });
+    }
+    if super::store::root_at(conn, checkpoint.size)? != checkpoint.root {
+        return Err(ExternalCheckpointError::Forked {
+            size: checkpoint.size,
+        });
+    }
+    Ok(checkpoint.size)
+}
+
 /// Checks each note's signature and that it is the checkpoint of its stored size; returns
 /// (size, root) in order. Split over every core: an Ed25519 check costs far more than a hash.
 fn open_all(

@@ -1006,15 +1006,50 @@ async fn the_client_records_pressure_and_keeps_receipts() {
 
     let dir = profile.path().join("receipts");
     let out = client(&["receipts", "--out", dir.to_str().unwrap()]);
-    assert!(out.starts_with("2 receipt(s)"), "{out}");
+    assert!(out.starts_with("2 receipt(s). 2 new"), "{out}");
     let key = app.get("/api/v1/log/key").await.text().await.unwrap();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert_eq!(files.len(), 2);
-    for file in files {
+    // Two receipts, named by their leaves' hashes, and the newest checkpoint.
+    let (receipts, checkpoints): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| {
+        f.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("receipt-")
+    });
+    assert_eq!((receipts.len(), checkpoints.len()), (2, 1));
+    let newest = std::fs::read_to_string(&checkpoints[0]).unwrap();
+    assert!(
+        newest.starts_with(key.split('+').next().unwrap()),
+        "{newest}"
+    );
+    for file in &receipts {
+        let receipt: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        use base64::Engine;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(receipt["leaf_data"].as_str().unwrap())
+            .unwrap();
+        let hash: String = iro_advice::log::merkle::leaf_hash(&data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            file.file_name().unwrap().to_str().unwrap(),
+            format!("receipt-{hash}.json")
+        );
+    }
+    // A second fetch writes nothing new and overwrites nothing.
+    let before: Vec<_> = receipts.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let out = client(&["receipts", "--out", dir.to_str().unwrap()]);
+    assert!(out.starts_with("2 receipt(s). 0 new"), "{out}");
+    let after: Vec<_> = receipts.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    assert_eq!(before, after);
+    for file in receipts {
         let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
             .args(["receipt", "verify"])
             .arg(&file)

@@ -290,3 +290,97 @@ async fn the_witness_cosigns_only_a_consistent_log_and_keeps_evidence_of_a_fork(
     let (status, _, _) = add(&fork, &witness, request(0, &[], &forked)).await;
     assert_eq!(status, 422);
 }
+
+/// `log verify` as the operator runs it, against this app's keys and the given database.
+fn log_verify(app: &TestApp, database_url: &str, checkpoints: &[&Path]) -> (bool, String) {
+    let mut cmd = binary();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
+        .env("DATABASE_URL", database_url)
+        .args(["log", "verify"]);
+    for c in checkpoints {
+        cmd.arg("--checkpoint").arg(c);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[actix_web::test]
+async fn log_verify_against_outside_checkpoints_catches_a_restore_and_a_fork() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app_with(Backend::Sqlite, &[]).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let live = app.settings.server.data_dir.join("test.db");
+    let live_url = format!("sqlite://{}", live.display());
+    app.admin().await;
+    let (_, early) = checkpoint(&app).await;
+    let early_file = dir.path().join("early.checkpoint");
+    std::fs::write(&early_file, &early).unwrap();
+    // The operator's backup, taken now.
+    let backup = dir.path().join("backup.db");
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::sql_query(format!("VACUUM INTO '{}'", backup.display()))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    // Later acts; a client, or a witness, keeps the newer checkpoint.
+    app.admin().await;
+    let (later_size, later) = checkpoint(&app).await;
+    let later_file = dir.path().join("later.checkpoint");
+    std::fs::write(&later_file, &later).unwrap();
+
+    let (ok, text) = log_verify(&app, &live_url, &[&early_file, &later_file]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("extends it (size {later_size})")),
+        "{text}"
+    );
+
+    // The database restored from the backup: its own checkpoints are whole, but it is
+    // behind the checkpoint held outside it.
+    let restored_url = format!("sqlite://{}", backup.display());
+    let (ok, text) = log_verify(&app, &restored_url, &[&early_file]);
+    assert!(ok, "{text}");
+    let (ok, text) = log_verify(&app, &restored_url, &[&later_file]);
+    assert!(!ok);
+    assert!(text.contains("rolled back"), "{text}");
+
+    // New acts on the restored database reach the same size with other leaves: a fork.
+    let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
+    let restored = spawn_app_with(
+        Backend::Sqlite,
+        &[
+            ("DATABASE_URL", &restored_url),
+            ("IRO_ADVICE_KEYS_DIR", &keys),
+        ],
+    )
+    .await
+    .unwrap();
+    restored.admin().await;
+    assert_eq!(checkpoint(&restored).await.0, later_size);
+    drop(restored);
+    let (ok, text) = log_verify(&app, &restored_url, &[&later_file]);
+    assert!(!ok);
+    assert!(text.contains("rewritten or forked"), "{text}");
+    // A checkpoint of another log is not evidence about this one.
+    let foreign = dir.path().join("foreign.checkpoint");
+    std::fs::write(
+        &foreign,
+        later.replacen("127.0.0.1:8443/log", "other.example/log", 1),
+    )
+    .unwrap();
+    let (ok, text) = log_verify(&app, &live_url, &[&foreign]);
+    assert!(!ok);
+    assert!(
+        text.contains("not a checkpoint signed by this log's key"),
+        "{text}"
+    );
+}
