@@ -23,14 +23,36 @@ pub enum NoteError {
     Checkpoint,
 }
 
-fn key_id(name: &str, public: &[u8]) -> u32 {
+/// A note key's ID: `SHA-256(name || "\n" || type byte || public key)[:4]`, as C2SP signed
+/// notes (type 0x01) and tlog cosignatures (type 0x04) both define it.
+pub fn key_id_of(name: &str, key_type: u8, public: &[u8]) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ED25519_TYPE]);
+    h.update([key_type]);
     h.update(public);
     let d = h.finalize();
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// A verifier key in the note format: `name+hex(key id)+base64(type byte ‖ public key)`.
+pub fn verifier_key_of(name: &str, key_type: u8, public: &[u8]) -> String {
+    let mut typed = vec![key_type];
+    typed.extend_from_slice(public);
+    let id: String = key_id_of(name, key_type, public)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{name}+{id}+{}", B64.encode(typed))
+}
+
+/// A key name: non-empty, without the `+` that separates a key's fields or any space.
+pub fn valid_key_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(|c: char| c == '+' || c.is_whitespace())
+}
+
+fn key_id(name: &str, public: &[u8]) -> u32 {
+    u32::from_be_bytes(key_id_of(name, ED25519_TYPE, public))
 }
 
 /// The log's signing key and the name it signs under (the checkpoint origin).
@@ -41,7 +63,7 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(name: &str, pkcs8: &[u8]) -> Result<Self, NoteError> {
-        if name.is_empty() || name.contains(|c: char| c == '+' || c.is_whitespace()) {
+        if !valid_key_name(name) {
             return Err(NoteError::Key);
         }
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| NoteError::Key)?;
@@ -57,15 +79,7 @@ impl Signer {
 
     /// The verifier key: `name+hex(key id)+base64(0x01 ‖ public key)`.
     pub fn verifier_key(&self) -> String {
-        let public = self.pair.public_key().as_ref();
-        let mut typed = vec![ED25519_TYPE];
-        typed.extend_from_slice(public);
-        format!(
-            "{}+{:08x}+{}",
-            self.name,
-            key_id(&self.name, public),
-            B64.encode(typed)
-        )
+        verifier_key_of(&self.name, ED25519_TYPE, self.pair.public_key().as_ref())
     }
 
     /// The signed note: the text, a blank line, and one signature line.

@@ -1,10 +1,10 @@
 //! C2SP tlog-cosignature, the Ed25519 `cosignature/v1` type: a witness's timestamped
 //! signature over a checkpoint it verified (https://c2sp.org/tlog-cosignature).
 
+use crate::log::note::{key_id_of, valid_key_name, verifier_key_of};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
-use sha2::{Digest, Sha256};
 
 /// The signature type byte of an Ed25519 cosigner key in the note key format.
 pub const COSIGNATURE_V1_TYPE: u8 = 0x04;
@@ -19,23 +19,13 @@ pub enum CosignatureError {
 
 /// `SHA-256(name || "\n" || 0x04 || public key)[:4]`.
 pub fn key_id(name: &str, public: &[u8]) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update(b"\n");
-    h.update([COSIGNATURE_V1_TYPE]);
-    h.update(public);
-    let d = h.finalize();
-    [d[0], d[1], d[2], d[3]]
+    key_id_of(name, COSIGNATURE_V1_TYPE, public)
 }
 
 /// The message a `cosignature/v1` signs: the header line, the time line, then the
 /// checkpoint's note body (with its final newline, without signature lines).
 pub fn signed_message(body: &str, timestamp: u64) -> Vec<u8> {
     format!("cosignature/v1\ntime {timestamp}\n{body}").into_bytes()
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty() && !name.contains(|c: char| c == '+' || c.is_whitespace())
 }
 
 /// A witness's signing key and the name it cosigns under.
@@ -46,7 +36,7 @@ pub struct Cosigner {
 
 impl Cosigner {
     pub fn new(name: &str, pkcs8: &[u8]) -> Result<Self, CosignatureError> {
-        if !valid_name(name) {
+        if !valid_key_name(name) {
             return Err(CosignatureError::Name);
         }
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| CosignatureError::Key)?;
@@ -62,14 +52,10 @@ impl Cosigner {
 
     /// The verifier key: `name+hex(key id)+base64(0x04 ‖ public key)`.
     pub fn verifier_key(&self) -> String {
-        let public = self.pair.public_key().as_ref();
-        let mut typed = vec![COSIGNATURE_V1_TYPE];
-        typed.extend_from_slice(public);
-        format!(
-            "{}+{}+{}",
-            self.name,
-            hex(&key_id(&self.name, public)),
-            B64.encode(typed)
+        verifier_key_of(
+            &self.name,
+            COSIGNATURE_V1_TYPE,
+            self.pair.public_key().as_ref(),
         )
     }
 
@@ -98,7 +84,7 @@ impl CosignatureVerifier {
             return Err(CosignatureError::Key);
         };
         let typed = B64.decode(key).map_err(|_| CosignatureError::Key)?;
-        if !valid_name(name) || typed.len() != 33 || typed[0] != COSIGNATURE_V1_TYPE {
+        if !valid_key_name(name) || typed.len() != 33 || typed[0] != COSIGNATURE_V1_TYPE {
             return Err(CosignatureError::Key);
         }
         let public = typed[1..].to_vec();
