@@ -95,10 +95,6 @@ impl<'a> Tx<'a> {
         self.now
     }
 
-    pub fn public_url(&self) -> &str {
-        &self.context.public_url
-    }
-
     /// Appends the act to the request log, in this transaction; returns its receipt.
     pub fn record(&mut self, event: Event<'_>) -> Result<Receipt, LogError> {
         crate::log::record(self.conn, &self.context.log, event)

@@ -59,8 +59,9 @@ pub struct Witness {
     cosigner: Cosigner,
     logs: HashMap<String, Verifier>,
     store: Store,
-    /// Checking the old size and recording the new checkpoint happen as one step.
-    lock: Mutex<()>,
+    /// Every (size, root) cosigned, per origin, read from disk once: checking the old size
+    /// and recording the new checkpoint happen as one step under this lock.
+    cosigned: Mutex<HashMap<String, Vec<Latest>>>,
 }
 
 /// Makes a witness's key and state under `dir`; returns its verifier key.
@@ -109,16 +110,12 @@ impl Witness {
             cosigner,
             logs,
             store: Store::open(dir)?,
-            lock: Mutex::new(()),
+            cosigned: Mutex::new(HashMap::new()),
         })
     }
 
     pub fn verifier_key(&self) -> String {
         self.cosigner.verifier_key()
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// Answers one `add-checkpoint` request body at `now` (Unix seconds): the cosignature
@@ -135,19 +132,25 @@ impl Witness {
         let old_too_large =
             || Refusal::Malformed("the old size is larger than the checkpoint's".into());
         // A poisoned lock only means another request panicked; the state on disk is whole.
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let cosigned = self
-            .store
-            .cosigned(origin)
-            .map_err(|e| Refusal::Internal(e.to_string()))?;
+        let mut all = self.cosigned.lock().unwrap_or_else(|p| p.into_inner());
+        if !all.contains_key(origin) {
+            let stored = self
+                .store
+                .cosigned(origin)
+                .map_err(|e| Refusal::Internal(e.to_string()))?;
+            all.insert(origin.to_owned(), stored);
+        }
+        let cosigned = all
+            .get_mut(origin)
+            .ok_or_else(|| Refusal::Internal("the cosigned list vanished".into()))?;
         let latest = cosigned.last().cloned().unwrap_or(Latest {
             size: 0,
             root: empty_root(),
         });
         // Whatever the client's old size, a checkpoint that contradicts one already cosigned
         // is proof that the log showed two views: keep it.
-        if let Some(reason) = contradiction(&cosigned, &checkpoint) {
-            self.keep_evidence(origin, &request.note, &reason, &cosigned, now)?;
+        if let Some(reason) = contradiction(cosigned, &checkpoint) {
+            self.keep_evidence(origin, &request.note, &reason, cosigned, now)?;
             if request.old_size > checkpoint.size {
                 return Err(old_too_large());
             }
@@ -181,7 +184,7 @@ impl Witness {
                 "the consistency proof from size {} to {} does not verify",
                 latest.size, checkpoint.size
             );
-            self.keep_evidence(origin, &request.note, &reason, &cosigned, now)?;
+            self.keep_evidence(origin, &request.note, &reason, cosigned, now)?;
             return Err(Refusal::Inconsistent(reason));
         }
         let new = Latest {
@@ -192,6 +195,7 @@ impl Witness {
             self.store
                 .record_cosigned(origin, &new, &request.note)
                 .map_err(|e| Refusal::Internal(e.to_string()))?;
+            cosigned.push(new);
         }
         Ok(self.cosigner.cosign(text, now))
     }
@@ -240,13 +244,14 @@ impl Witness {
 /// that was cosigned. (A smaller tree than the latest is refused as stale, not as a lie,
 /// unless its size was cosigned with another root.)
 fn contradiction(cosigned: &[Latest], checkpoint: &Checkpoint) -> Option<String> {
-    cosigned
-        .iter()
-        .find(|c| c.size == checkpoint.size && c.root != checkpoint.root)
-        .map(|c| {
-            format!(
-                "size {} was cosigned with another root: the log shows two views",
-                c.size
-            )
-        })
+    // Cosigned sizes only grow, so the list is sorted by size.
+    let at = cosigned
+        .binary_search_by_key(&checkpoint.size, |c| c.size)
+        .ok()?;
+    (cosigned[at].root != checkpoint.root).then(|| {
+        format!(
+            "size {} was cosigned with another root: the log shows two views",
+            checkpoint.size
+        )
+    })
 }

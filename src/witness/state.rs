@@ -94,10 +94,6 @@ impl Store {
             })
     }
 
-    pub fn latest(&self, origin: &str) -> Result<Option<Latest>, StateError> {
-        Ok(self.cosigned(origin)?.pop())
-    }
-
     /// The latest cosigned checkpoint's whole signed note, if any.
     pub fn latest_note(&self, origin: &str) -> Result<Option<String>, StateError> {
         let path = self.log_dir(origin).join("latest.note");

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::https_client;
+use crate::helpers::{free_port, https_client};
 
 const BIN: &str = env!("CARGO_BIN_EXE_iro-advice");
 
@@ -16,14 +16,6 @@ fn command(cwd: &Path) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .stdin(Stdio::null());
     cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -206,15 +206,20 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
     })
 }
 
+/// A port nothing listens on now, for a process the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Starts the real binary (`iro-advice serve`) on SQLite, its stderr in a file of its own:
 /// for tests that must read exactly what one server logged.
 pub async fn spawn_process_app(extra: &[(&str, &str)]) -> (TestApp, std::path::PathBuf) {
     let data_dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let url = format!("sqlite://{}", data_dir.path().join("test.db").display());
     let listen = format!("127.0.0.1:{port}");
     let mut vars: Vec<(&str, &str)> = vec![

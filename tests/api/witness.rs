@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::helpers::{json, spawn_app_with, Backend, TestApp};
+use crate::helpers::{free_port, json, spawn_app_with, Backend, TestApp};
 
 struct WitnessProcess {
     child: Child,
@@ -46,11 +46,7 @@ fn init(dir: &Path, name: &str) -> String {
 }
 
 async fn serve(dir: &Path, log_key: &str) -> WitnessProcess {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let child = binary()
         .args(["witness", "serve", "--data-dir"])
