@@ -16,6 +16,7 @@ use crate::accounts::totp::Sealer;
 use crate::config::Settings;
 use crate::db::{Database, DbConnection, DbError};
 use crate::error::ApiError;
+use crate::log::witnessing::Witnessing;
 use crate::log::{Event, LogError, LogKeys, Receipt};
 use crate::mail::{self, Notice};
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub totp: Arc<Sealer>,
     pub log: Arc<LogKeys>,
+    /// The witnesses the log's checkpoints are submitted to, and what is known of them.
+    pub witnessing: Arc<Witnessing>,
     /// The OpenAPI document, rendered once at start by the layer that knows the routes.
     pub openapi: Arc<String>,
 }
@@ -51,9 +54,15 @@ impl AppState {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         let context = self.context();
-        self.db
+        let done = self
+            .db
             .write(move |conn| f(&mut Tx::new(conn, &context)))
-            .await
+            .await;
+        if done.is_ok() {
+            // The act may have appended to the log: its checkpoint goes to the witnesses.
+            self.witnessing.appended();
+        }
+        done
     }
 
     /// Runs `f` with a connection on the blocking pool, for reads.

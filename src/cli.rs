@@ -110,13 +110,47 @@ enum LogCommand {
 
 #[derive(Subcommand)]
 enum ReceiptCommand {
-    /// Verify a receipt offline, with the log's verifier key alone.
-    Verify {
-        file: std::path::PathBuf,
-        /// The verifier key (`name+id+key`), or a file holding it.
-        #[arg(long)]
-        key: String,
-    },
+    /// Verify a receipt: the log's signature and the inclusion proof (offline), the
+    /// witnesses' cosignatures, and, given a newer checkpoint, that the log still holds it.
+    Verify(ReceiptVerify),
+}
+
+#[derive(clap::Args)]
+struct ReceiptVerify {
+    file: std::path::PathBuf,
+    /// The log's verifier key (`name+id+key`), or a file holding it.
+    #[arg(long)]
+    key: String,
+    /// A witness's cosignature/v1 verifier key; repeat for several.
+    #[arg(long = "witness")]
+    witnesses: Vec<String>,
+    /// How many of the witnesses must have cosigned (default: all given).
+    #[arg(long)]
+    quorum: Option<usize>,
+    /// A newer signed checkpoint (a file): the receipt's tree must be a prefix of it.
+    #[arg(long)]
+    checkpoint: Option<std::path::PathBuf>,
+    /// The service, for its current checkpoint (without --checkpoint) and the consistency
+    /// proof between the two trees.
+    #[arg(long)]
+    server: Option<String>,
+    /// PEM certificate to trust for --server.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+}
+
+impl From<ReceiptVerify> for crate::log::receipt_verify::Request {
+    fn from(a: ReceiptVerify) -> Self {
+        crate::log::receipt_verify::Request {
+            file: a.file,
+            key: a.key,
+            witnesses: a.witnesses,
+            quorum: a.quorum,
+            checkpoint: a.checkpoint,
+            server: a.server,
+            ca: a.ca,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -154,11 +188,15 @@ pub fn main() -> ExitCode {
         Command::Client(args) => {
             return match crate::client::run(args) {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e @ crate::client::ClientError::Rewritten(_)) => {
+                    eprintln!("iro-advice: {e}");
+                    ExitCode::from(crate::client::EXIT_LOG_REWRITTEN)
+                }
                 Err(e) => fail(e),
             }
         }
-        Command::Receipt(ReceiptCommand::Verify { file, key }) => {
-            return match verify_receipt(&file, &key) {
+        Command::Receipt(ReceiptCommand::Verify(args)) => {
+            return match crate::log::receipt_verify::verify(args.into()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
@@ -303,25 +341,6 @@ fn invite(
         created.expires_at.format("%Y-%m-%d %H:%M")
     );
     println!("{}", created.token);
-    Ok(())
-}
-
-fn verify_receipt(file: &std::path::Path, key: &str) -> CliResult {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let receipt: crate::log::Receipt = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a receipt: {e}", file.display()))?;
-    let vkey = match std::fs::read_to_string(key) {
-        Ok(contents) => contents.trim().to_owned(),
-        Err(_) => key.trim().to_owned(),
-    };
-    let checkpoint = receipt.verify(&vkey)?;
-    println!(
-        "receipt verified: leaf {} is in the log {} of {} leaves, root {}",
-        receipt.leaf_index,
-        checkpoint.origin,
-        checkpoint.size,
-        crate::keys::hex(&checkpoint.root)
-    );
     Ok(())
 }
 

@@ -86,6 +86,11 @@ pub const DECLARED: &[Declaration] = &[
     ),
     env("queries", "retention_days", "IRO_ADVICE_RETENTION_DAYS"),
     env("request_log", "origin", "IRO_ADVICE_LOG_ORIGIN"),
+    env("witnesses", "url", "IRO_ADVICE_WITNESS_URL"),
+    env("witnesses", "key", "IRO_ADVICE_WITNESS_KEY"),
+    env("witnesses", "quorum", "IRO_ADVICE_WITNESS_QUORUM"),
+    file("witnesses", "more"),
+    file("witnesses", "ca"),
     env("mail", "smtp_url", "IRO_ADVICE_SMTP_URL"),
     env("mail", "smtp_ca", "IRO_ADVICE_SMTP_CA"),
     env("mail", "from", "IRO_ADVICE_MAIL_FROM"),
@@ -198,6 +203,7 @@ pub struct Settings {
     pub accounts: AccountSettings,
     pub queries: QuerySettings,
     pub request_log: RequestLogSettings,
+    pub witnesses: WitnessSettings,
     pub mail: MailSettings,
     pub nairo: NairoSettings,
     pub statistics: StatisticsSettings,
@@ -254,6 +260,24 @@ pub struct RequestLogSettings {
     pub origin: String,
 }
 
+/// One witness the service submits its checkpoints to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessEndpoint {
+    /// Where `add-checkpoint` is posted: the witness's URL with `/add-checkpoint` appended.
+    pub url: url::Url,
+    /// Its cosignature/v1 verifier key, checked when the settings are read.
+    pub key: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct WitnessSettings {
+    pub witnesses: Vec<WitnessEndpoint>,
+    /// How many of them must cosign a checkpoint before it is served; at most their number.
+    pub quorum: usize,
+    /// A PEM file of the CA to trust for witnesses' HTTPS instead of the system's roots.
+    pub ca: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     pub smtp_url: Option<Secret<String>>,
@@ -285,6 +309,7 @@ struct RawSettings {
     accounts: RawAccounts,
     queries: RawQueries,
     request_log: RawRequestLog,
+    witnesses: RawWitnesses,
     mail: RawMail,
     nairo: RawNairo,
     statistics: RawStatistics,
@@ -343,6 +368,23 @@ struct RawQueries {
 #[serde(deny_unknown_fields)]
 struct RawRequestLog {
     origin: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWitnesses {
+    url: String,
+    key: String,
+    quorum: u64,
+    more: Vec<RawWitness>,
+    ca: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWitness {
+    url: String,
+    key: String,
 }
 
 #[derive(Deserialize)]
@@ -582,6 +624,89 @@ impl TryFrom<(RawRequestLog, &ServerSettings)> for RequestLogSettings {
     }
 }
 
+/// The witness given by `url` and `key` (both or neither), then those listed in `more`.
+impl TryFrom<RawWitnesses> for WitnessSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawWitnesses) -> Result<Self, ConfigError> {
+        let mut listed = Vec::new();
+        match (raw.url.trim().is_empty(), raw.key.trim().is_empty()) {
+            (true, true) => {}
+            (false, false) => listed.push((raw.url, raw.key, ("url", "key"))),
+            (false, true) => {
+                return Err(invalid("witnesses", "key", "is needed with a witness URL"))
+            }
+            (true, false) => {
+                return Err(invalid("witnesses", "url", "is needed with a witness key"))
+            }
+        }
+        for w in raw.more {
+            listed.push((w.url, w.key, ("more", "more")));
+        }
+        let mut witnesses: Vec<WitnessEndpoint> = Vec::new();
+        for (url, key, (url_key, key_key)) in listed {
+            let url = witness_url(&url).map_err(|why| invalid("witnesses", url_key, why))?;
+            let key = key.trim().to_owned();
+            let verifier = crate::witness::cosignature::CosignatureVerifier::parse(&key)
+                .map_err(|_| {
+                    invalid(
+                        "witnesses",
+                        key_key,
+                        "must be a witness's cosignature/v1 verifier key, as `witness init` prints it",
+                    )
+                })?;
+            if witnesses.iter().any(|w| {
+                crate::witness::cosignature::CosignatureVerifier::parse(&w.key)
+                    .is_ok_and(|other| other.name() == verifier.name())
+            }) {
+                return Err(invalid(
+                    "witnesses",
+                    key_key,
+                    format!("two witnesses are named {}", verifier.name()),
+                ));
+            }
+            witnesses.push(WitnessEndpoint { url, key });
+        }
+        let quorum = match raw.quorum {
+            0 => witnesses.len(),
+            n if n as usize > witnesses.len() => {
+                return Err(invalid(
+                    "witnesses",
+                    "quorum",
+                    format!("is {n}, but {} witness(es) are configured", witnesses.len()),
+                ))
+            }
+            n => n as usize,
+        };
+        let ca = Some(raw.ca.trim())
+            .filter(|c| !c.is_empty())
+            .map(PathBuf::from);
+        if let Some(ca) = &ca {
+            readable_file("witnesses", "ca", ca)?;
+        }
+        Ok(WitnessSettings {
+            witnesses,
+            quorum,
+            ca,
+        })
+    }
+}
+
+/// `http://` or `https://` with a host; `/add-checkpoint` is appended to its path.
+fn witness_url(raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{raw:?} must be an http:// or https:// URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{raw:?} must not carry a query or fragment"));
+    }
+    let path = format!("{}/add-checkpoint", url.path().trim_end_matches('/'));
+    let mut url = url;
+    url.set_path(&path);
+    Ok(url)
+}
+
 impl TryFrom<RawMail> for MailSettings {
     type Error = ConfigError;
 
@@ -708,6 +833,7 @@ impl TryFrom<(RawSettings, String)> for Settings {
             accounts: AccountSettings::try_from((raw.accounts, &server))?,
             queries: raw.queries.try_into()?,
             request_log: RequestLogSettings::try_from((raw.request_log, &server))?,
+            witnesses: raw.witnesses.try_into()?,
             mail: raw.mail.try_into()?,
             nairo: raw.nairo.try_into()?,
             statistics: raw.statistics.try_into()?,
@@ -816,6 +942,55 @@ mod tests {
         assert!(err.to_string().starts_with("IRO_ADVICE_WORKERS:"));
     }
 
+    const WITNESS_KEY: &str =
+        "witness.example/test+41c3f85c+BCwt1i9i0AJH01H6/6TjZ8+9w6NRkF06kAfIdYq4Hj1A";
+
+    #[test]
+    fn witnesses_come_from_the_environment_and_the_file_and_the_quorum_defaults_to_all() {
+        let one = load(&[
+            ("IRO_ADVICE_WITNESS_URL", "https://nairo.example/witness/"),
+            ("IRO_ADVICE_WITNESS_KEY", WITNESS_KEY),
+        ])
+        .unwrap();
+        assert_eq!(one.witnesses.quorum, 1);
+        assert_eq!(
+            one.witnesses.witnesses[0].url.as_str(),
+            "https://nairo.example/witness/add-checkpoint"
+        );
+        assert_eq!(load(&[]).unwrap().witnesses.quorum, 0);
+
+        let raw = |quorum: u64, more: Vec<RawWitness>| RawWitnesses {
+            url: "http://127.0.0.1:7380".into(),
+            key: WITNESS_KEY.into(),
+            quorum,
+            more,
+            ca: String::new(),
+        };
+        let second = || RawWitness {
+            url: "http://127.0.0.1:7381".into(),
+            key: "other.example/w+5e7a4f5b+BAYs5GBi9YzCmpcJRRIk0GL1gaXE4M9IeMdz/CAGVnCA".into(),
+        };
+        // The second key's ID is wrong on purpose: every listed key is checked.
+        let err = WitnessSettings::try_from(raw(0, vec![second()])).unwrap_err();
+        assert!(err.to_string().starts_with("witnesses.more:"), "{err}");
+        let same = RawWitness {
+            url: "http://127.0.0.1:7381".into(),
+            key: WITNESS_KEY.into(),
+        };
+        let err = WitnessSettings::try_from(raw(0, vec![same])).unwrap_err();
+        assert!(err.to_string().contains("two witnesses"), "{err}");
+        let err = WitnessSettings::try_from(raw(2, vec![])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("IRO_ADVICE_WITNESS_QUORUM:"),
+            "{err}"
+        );
+        let err = load(&[("IRO_ADVICE_WITNESS_URL", "http://w")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("IRO_ADVICE_WITNESS_KEY:"),
+            "{err}"
+        );
+    }
+
     /// A value for every variable that differs from its default and is valid, and one that
     /// is not. Files that must exist are this source file.
     fn values(var: &str) -> (&'static str, Option<&'static str>) {
@@ -838,6 +1013,9 @@ mod tests {
             "IRO_ADVICE_REMINDER_CHECK_SECS" => ("5", Some("-5")),
             "IRO_ADVICE_RETENTION_DAYS" => ("30", Some("-5")),
             "IRO_ADVICE_LOG_ORIGIN" => ("advice.example.org/log", Some("a + b")),
+            "IRO_ADVICE_WITNESS_URL" => ("http://127.0.0.1:7380", Some("ftp://w")),
+            "IRO_ADVICE_WITNESS_KEY" => (WITNESS_KEY, Some("w+00000000+AAAA")),
+            "IRO_ADVICE_WITNESS_QUORUM" => ("1", Some("2")),
             "IRO_ADVICE_SMTP_URL" => ("smtps://mail:465", Some("ftp://x")),
             "IRO_ADVICE_SMTP_CA" => (here, Some("/nonexistent/ca.pem")),
             "IRO_ADVICE_MAIL_FROM" => ("Advice <a@example.org>", Some("not a mailbox")),
@@ -857,14 +1035,23 @@ mod tests {
         for d in DECLARED {
             let Some(var) = d.env else { continue };
             let (good, bad) = values(var);
-            // The key and certificate are only taken in pairs.
-            let pair = match var {
-                "IRO_ADVICE_TLS_CERT" => Some(("IRO_ADVICE_TLS_KEY", good)),
-                "IRO_ADVICE_TLS_KEY" => Some(("IRO_ADVICE_TLS_CERT", good)),
-                _ => None,
+            // The key and certificate are only taken in pairs, as are a witness's URL and
+            // key; a quorum needs a witness.
+            let pair: Vec<(&str, &str)> = match var {
+                "IRO_ADVICE_TLS_CERT" => vec![("IRO_ADVICE_TLS_KEY", good)],
+                "IRO_ADVICE_TLS_KEY" => vec![("IRO_ADVICE_TLS_CERT", good)],
+                "IRO_ADVICE_WITNESS_URL" => vec![("IRO_ADVICE_WITNESS_KEY", WITNESS_KEY)],
+                "IRO_ADVICE_WITNESS_KEY" => {
+                    vec![("IRO_ADVICE_WITNESS_URL", "http://127.0.0.1:7380")]
+                }
+                "IRO_ADVICE_WITNESS_QUORUM" => vec![
+                    ("IRO_ADVICE_WITNESS_URL", "http://127.0.0.1:7380"),
+                    ("IRO_ADVICE_WITNESS_KEY", WITNESS_KEY),
+                ],
+                _ => Vec::new(),
             };
             let mut vars = vec![(var, good)];
-            vars.extend(pair);
+            vars.extend(pair.iter().copied());
             let changed = format!(
                 "{:?}",
                 load(&vars).unwrap_or_else(|e| panic!("{var}={good}: {e}"))
@@ -873,7 +1060,7 @@ mod tests {
 
             let Some(bad) = bad else { continue };
             let mut vars = vec![(var, bad)];
-            vars.extend(pair);
+            vars.extend(pair.iter().copied());
             let err = load(&vars)
                 .expect_err(&format!("{var}={bad:?} was accepted"))
                 .to_string();

@@ -91,6 +91,7 @@ problem_types! {
     NairoRecipientUnset = "nairo-recipient-unset", "No NAIRO key configured";
     InvalidProofRequest = "invalid-proof-request", "Invalid proof request";
     InvalidStatisticsRequest = "invalid-statistics-request", "Invalid statistics request";
+    NotWitnessed = "log-not-witnessed", "No checkpoint cosigned by the witnesses yet";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,27 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// Writes a file that does not exist yet, owner-only: true if written, false if a file was
+/// already there (it is left as it was: evidence is never overwritten).
+pub fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<bool> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(contents)?;
+            file.sync_all()?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Creates a directory (and its parents) that only its owner may enter, if it is missing.
 /// An existing directory keeps the permissions its operator gave it.
 pub fn create_private_dir(path: &Path) -> std::io::Result<()> {

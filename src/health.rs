@@ -19,7 +19,8 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
-/// The database answers, so requests can be served.
+/// The database answers, so requests can be served; and what each witness last said (a
+/// witness that refused a checkpoint as inconsistent means the log was rolled back).
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses((status = 200, body = Readiness),
               (status = 503, body = Problem, content_type = "application/problem+json")))]
@@ -27,6 +28,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     if state.db.is_ready(Duration::from_secs(2)).await {
         Ok(HttpResponse::Ok().json(Readiness {
             status: "ready".into(),
+            witness_quorum: state.witnessing.quorum(),
+            witnesses: state.witnessing.status(),
         }))
     } else {
         Err(ApiError::Unavailable)

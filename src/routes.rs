@@ -14,6 +14,7 @@ use crate::accounts::domain::Role::{Admin, Adviser, Iro, Nairo};
 use crate::accounts::{admin, auth, directory, invitations, me};
 use crate::app::JSON_LIMIT;
 use crate::log::handlers as log;
+use crate::log::tiles;
 use crate::openapi::RouteFacts;
 use crate::pressure;
 use crate::queries::{ask, attachments, messages, read, transitions};
@@ -28,6 +29,26 @@ pub struct Endpoint {
     pub access: Access,
     pub json_limit: usize,
     route: fn() -> Route,
+}
+
+impl Endpoint {
+    /// The path as OpenAPI writes it: a parameter's pattern (`{tile:.+}`) left out.
+    pub fn doc_path(&self) -> String {
+        let mut out = String::new();
+        let mut in_pattern = false;
+        for c in self.path.chars() {
+            match c {
+                ':' if out.rfind('{') > out.rfind('}') => in_pattern = true,
+                '}' => {
+                    in_pattern = false;
+                    out.push(c);
+                }
+                _ if in_pattern => {}
+                _ => out.push(c),
+            }
+        }
+        out
+    }
 }
 
 macro_rules! endpoint {
@@ -100,8 +121,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET "/api/v1/me/receipts", ANY, log::receipts),
         endpoint!(GET "/api/v1/log/checkpoint", PUBLIC, log::checkpoint),
         endpoint!(GET "/api/v1/log/key", PUBLIC, log::key),
+        endpoint!(GET "/api/v1/log/trust", PUBLIC, log::trust),
         endpoint!(GET "/api/v1/log/proof/inclusion", PUBLIC, log::inclusion),
         endpoint!(GET "/api/v1/log/proof/consistency", PUBLIC, log::consistency),
+        endpoint!(GET "/api/v1/log/tile/{tile:.+}", PUBLIC, tiles::tile),
         // statistics
         endpoint!(GET "/api/v1/stats/access", Access::Roles(&[Nairo, Admin]), stats::access),
     ]
@@ -173,7 +196,8 @@ impl Modify for BearerAuth {
         transitions::route, transitions::close, messages::post,
                 attachments::upload, attachments::download, attachments::replace,
         pressure::report, pressure::list, pressure::nairo_recipient,
-        log::receipts, log::checkpoint, log::key, log::inclusion, log::consistency,
+        log::receipts, log::checkpoint, log::key, log::trust, log::inclusion, log::consistency,
+        tiles::tile,
         stats::access,
     ),
     components(schemas(error::Problem)),
@@ -186,11 +210,13 @@ struct ApiDoc;
 pub fn openapi() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     let endpoints = endpoints();
+    let paths: Vec<String> = endpoints.iter().map(Endpoint::doc_path).collect();
     let facts: Vec<RouteFacts<'_>> = endpoints
         .iter()
-        .map(|e| RouteFacts {
+        .zip(&paths)
+        .map(|(e, path)| RouteFacts {
             method: e.method.as_str(),
-            path: e.path,
+            path,
             access: e.access,
             uses_database: !matches!(e.path, "/healthz" | "/api/v1/openapi.json"),
         })
@@ -210,7 +236,10 @@ mod tests {
         for e in endpoints() {
             let method = e.method.as_str().to_lowercase();
             assert!(
-                paths.get(e.path).and_then(|p| p.get(&method)).is_some(),
+                paths
+                    .get(&e.doc_path())
+                    .and_then(|p| p.get(&method))
+                    .is_some(),
                 "{} {} is not in the OpenAPI document",
                 e.method,
                 e.path
@@ -229,7 +258,8 @@ mod tests {
         let doc = openapi();
         for e in endpoints() {
             let method = e.method.as_str().to_lowercase();
-            let responses = doc["paths"][e.path][&method]["responses"]
+            let path = e.doc_path();
+            let responses = doc["paths"][&path][&method]["responses"]
                 .as_object()
                 .unwrap_or_else(|| panic!("{method} {} has no responses", e.path));
             let has = |status: &str| responses.contains_key(status);
@@ -243,7 +273,7 @@ mod tests {
             if e.path.contains('{') {
                 assert!(has("404"), "{method} {} lacks 404", e.path);
             }
-            let reads_json = doc["paths"][e.path][&method]["requestBody"]["content"]
+            let reads_json = doc["paths"][&path][&method]["requestBody"]["content"]
                 .get("application/json")
                 .is_some();
             if reads_json {

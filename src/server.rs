@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::error::{self, ApiError};
 use crate::keys::{KeyError, Keys};
+use crate::log::witnessing::Witnessing;
 use crate::log::LogKeys;
 use crate::mail::{MailError, Mailer};
 use crate::tls::TlsError;
@@ -40,6 +41,8 @@ pub enum StartError {
          it was derived from)"
     )]
     LogOrigin { signed: String, configured: String },
+    #[error("{0}")]
+    Witnesses(String),
     #[error("IRO_ADVICE_LISTEN: cannot listen on {addr}: {reason}")]
     Bind { addr: String, reason: String },
     #[error("the OpenAPI document cannot be rendered: {0}")]
@@ -133,6 +136,18 @@ impl Application {
             .port();
 
         crate::mail::spawn_sender(db.clone(), mailer, &settings.mail);
+        let witnessing = Arc::new(Witnessing::new(&settings.witnesses));
+        if witnessing.is_configured() {
+            let ca = match &settings.witnesses.ca {
+                Some(path) => Some(std::fs::read(path).map_err(|e| {
+                    StartError::Witnesses(format!("witnesses.ca: {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
+            let http = crate::tls::http_client(ca.as_deref(), std::time::Duration::from_secs(10))
+                .map_err(|e| StartError::Witnesses(format!("witnesses.ca: {e}")))?;
+            crate::log::witnessing::spawn(db.clone(), log.clone(), witnessing.clone(), http);
+        }
         let state = web::Data::new(AppState {
             tokens: TokenKeys::new(
                 &keys,
@@ -141,6 +156,7 @@ impl Application {
             ),
             totp: Arc::new(Sealer::new(&keys.totp_seal)),
             log,
+            witnessing,
             db,
             settings: settings.clone(),
             openapi: Arc::new(

@@ -35,6 +35,41 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// An HTTP(S) client with this process's TLS: trusting `ca` (PEM) if given, else the
+/// system's roots. Errors are one line, for the setting or flag that named the CA.
+pub fn http_client(
+    ca: Option<&[u8]>,
+    connect_timeout: std::time::Duration,
+) -> Result<reqwest::Client, String> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let mut tls = match ca {
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("--ca: {e}"))?;
+                roots.add(cert).map_err(|e| format!("--ca: {e}"))?;
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        None => {
+            let verifier = rustls_platform_verifier::Verifier::new(provider())
+                .map_err(|e| format!("system certificates: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth()
+        }
+    };
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// Builds the server configuration, generating a development certificate if allowed and
 /// none exists yet.
 pub fn server_config(settings: &Settings) -> Result<ServerConfig, TlsError> {

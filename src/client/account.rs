@@ -9,19 +9,31 @@ use super::crypto::{self, armored};
 use super::error::{read_file, ClientError};
 use super::output::Output;
 use super::profile::{Profile, Settings, Tokens};
+use super::trust::{check_log, pin, Requested};
 use crate::accounts::domain::AgeRecipient;
 use crate::wire::{KeyRequest, LoginRequest};
 
-pub async fn login(
-    profile: Profile,
-    server: String,
-    email: String,
-    ca: Option<PathBuf>,
-    totp: Option<String>,
-) -> Result<Output, ClientError> {
+pub struct Login {
+    pub server: String,
+    pub email: String,
+    pub ca: Option<PathBuf>,
+    pub totp: Option<String>,
+    pub trust: Requested,
+}
+
+pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError> {
+    let Login {
+        server,
+        email,
+        ca,
+        totp,
+        trust,
+    } = login;
     let server = server.trim_end_matches('/').to_owned();
     let ca_pem = ca.as_deref().map(read_file).transpose()?;
     let http = http_client(ca_pem.as_deref())?;
+    // Keys first: a profile never signs in to a log whose keys changed under it.
+    let (pinned, pinned_note) = pin(&http, &server, &profile, trust).await?;
     let password = match std::env::var("IRO_ADVICE_PASSWORD") {
         Ok(p) => p,
         Err(_) => rpassword::prompt_password("Password: ")
@@ -54,10 +66,14 @@ pub async fn login(
         email: email.clone(),
     })?;
     profile.save_tokens(&tokens)?;
-    Output::new(
-        format!("Signed in to {server} as {email}."),
-        json!({"server": server, "email": email}),
-    )
+    profile.save_pinned(&pinned)?;
+    check_log(&http, &server, &profile).await?;
+    let mut text = format!("Signed in to {server} as {email}.");
+    if let Some(note) = pinned_note {
+        text.push('\n');
+        text.push_str(&note);
+    }
+    Output::new(text, json!({"server": server, "email": email}))
 }
 
 /// The passphrase for a new identity file, from the environment or asked twice.

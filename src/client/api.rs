@@ -22,38 +22,7 @@ pub struct Api {
 
 /// An HTTPS client trusting `ca` (PEM) if given, else the system's roots.
 pub fn http_client(ca: Option<&[u8]>) -> Result<reqwest::Client, ClientError> {
-    use rustls::pki_types::pem::PemObject;
-    let provider = crate::tls::provider();
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ClientError::Profile(e.to_string()))?;
-    let tls = match ca {
-        Some(pem) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| ClientError::Profile(format!("--ca: {e}")))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| ClientError::Profile(format!("--ca: {e}")))?;
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
-        None => {
-            let verifier = rustls_platform_verifier::Verifier::new(provider)
-                .map_err(|e| ClientError::Profile(format!("system certificates: {e}")))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
-                .with_no_client_auth()
-        }
-    };
-    let mut tls = tls;
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .connect_timeout(Duration::from_secs(20))
-        .build()
-        .map_err(ClientError::Http)
+    crate::tls::http_client(ca, Duration::from_secs(20)).map_err(ClientError::Profile)
 }
 
 /// Turns a non-success answer into the problem it carries.
@@ -104,6 +73,11 @@ impl Api {
 
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// The connection and server address, for the public endpoints that need no token.
+    pub fn public(&self) -> (&reqwest::Client, &str) {
+        (&self.http, &self.base)
     }
 
     /// The user's own age identity, from the profile.

@@ -18,6 +18,9 @@ pub enum ClientError {
     },
     #[error("encryption: {0}")]
     Crypto(String),
+    /// The service's log went back or forked: the one failure with its own exit status (3).
+    #[error("{0}")]
+    Rewritten(String),
 }
 
 impl ClientError {

@@ -12,6 +12,7 @@ mod records;
 mod render;
 mod stats;
 mod transfer;
+mod trust;
 
 use std::path::PathBuf;
 
@@ -51,6 +52,16 @@ enum ClientCommand {
         ca: Option<PathBuf>,
         #[arg(long)]
         totp: Option<String>,
+        /// The log's verifier key, as NAIRO publishes it; without it (and without
+        /// --witness), the keys the server advertises are pinned on first use.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// A witness's cosignature/v1 verifier key; repeat for several.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// How many witnesses must cosign a checkpoint (default: all pinned).
+        #[arg(long)]
+        quorum: Option<usize>,
     },
     /// Write a new age identity file and register its public key.
     Keygen {
@@ -158,6 +169,9 @@ enum ClientCommand {
     },
 }
 
+/// The exit status of a client that found the service's log rewritten.
+pub const EXIT_LOG_REWRITTEN: u8 = 3;
+
 pub fn run(args: ClientArgs) -> Result<(), ClientError> {
     let profile = Profile::locate(args.profile_dir.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -184,9 +198,30 @@ async fn dispatch(profile: Profile, command: ClientCommand) -> Result<Output, Cl
             email,
             ca,
             totp,
-        } => return account::login(profile, server, email, ca, totp).await,
+            log_key,
+            witnesses,
+            quorum,
+        } => {
+            let login = account::Login {
+                server,
+                email,
+                ca,
+                totp,
+                trust: trust::Requested {
+                    log_key,
+                    witnesses,
+                    quorum,
+                },
+            };
+            return account::login(profile, login).await;
+        }
         _ => Api::open(profile)?,
     };
+    // Before anything else, the log must not have gone back on what this profile saw.
+    {
+        let (http, server) = api.public();
+        trust::check_log(http, server, api.profile()).await?;
+    }
     match command {
         ClientCommand::Login { .. } => unreachable!("handled above"),
         ClientCommand::Keygen { passphrase, force } => {

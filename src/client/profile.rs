@@ -19,6 +19,14 @@ pub struct Tokens {
     pub refresh_token: String,
 }
 
+/// The keys this profile requires on the log's checkpoints, pinned at first login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pinned {
+    pub log_key: String,
+    pub witnesses: Vec<String>,
+    pub quorum: usize,
+}
+
 pub struct Profile {
     pub dir: PathBuf,
 }
@@ -90,6 +98,44 @@ impl Profile {
 
     pub fn save_tokens(&self, tokens: &Tokens) -> Result<(), ClientError> {
         self.write_json("tokens.json", tokens)
+    }
+
+    /// The pinned keys, if this profile has any yet.
+    pub fn pinned(&self) -> Result<Option<Pinned>, ClientError> {
+        if !self.dir.join("trust.json").exists() {
+            return Ok(None);
+        }
+        self.read_json("trust.json", "trust.json is unreadable")
+            .map(Some)
+    }
+
+    pub fn save_pinned(&self, pinned: &Pinned) -> Result<(), ClientError> {
+        self.write_json("trust.json", pinned)
+    }
+
+    fn checkpoint_path(&self) -> PathBuf {
+        self.dir.join("checkpoint.txt")
+    }
+
+    /// The newest checkpoint this profile has verified, as the signed note.
+    pub fn checkpoint(&self) -> Result<Option<String>, ClientError> {
+        match std::fs::read_to_string(self.checkpoint_path()) {
+            Ok(note) => Ok(Some(note)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ClientError::io(&self.checkpoint_path(), e)),
+        }
+    }
+
+    /// Replaces the newest verified checkpoint (only ever with one that extends it).
+    pub fn save_checkpoint(&self, note: &str) -> Result<(), ClientError> {
+        self.ensure_dir()?;
+        let path = self.checkpoint_path();
+        // Written aside and renamed: a crash never leaves half a checkpoint.
+        crate::fsutil::write_private(&path, note.as_bytes()).map_err(|e| ClientError::io(&path, e))
+    }
+
+    pub fn evidence_dir(&self) -> PathBuf {
+        self.dir.join("evidence")
     }
 
     pub fn save_ca(&self, pem: &[u8]) -> Result<(), ClientError> {

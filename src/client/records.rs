@@ -8,6 +8,7 @@ use super::api::Api;
 use super::crypto::{self, encrypt_armored};
 use super::error::{read_file, ClientError};
 use super::output::Output;
+use crate::log::trust::Trust;
 use crate::log::Receipt;
 use crate::pressure::domain::PressureKind;
 use crate::wire::{NairoRecipient, ReportCreated, ReportRequest};
@@ -46,24 +47,53 @@ pub async fn pressure(
     )
 }
 
+/// Fetches this account's receipts; with `--out`, saves those whose checkpoint the pinned
+/// witnesses have cosigned (the others are completed by the service later), each under its
+/// leaf hash, never overwriting, with the newest checkpoint.
 pub async fn receipts(api: &Api, out: Option<&Path>) -> Result<Output, ClientError> {
     let receipts: Vec<Receipt> = api.get("/api/v1/me/receipts").await?;
+    let pinned = api.profile().pinned()?.ok_or_else(|| {
+        ClientError::Profile("this profile has no pinned log key: log in again".into())
+    })?;
+    let trust = Trust::new(&pinned.log_key, &pinned.witnesses, pinned.quorum)
+        .map_err(|e| ClientError::Profile(format!("trust.json: {e}")))?;
+    let mut complete = Vec::new();
+    let mut pending = 0;
+    for r in &receipts {
+        r.verify(&pinned.log_key)
+            .map_err(|e| ClientError::Profile(format!("receipt {}: {e}", r.leaf_index)))?;
+        if trust.open(&r.checkpoint).is_ok() {
+            complete.push(r);
+        } else {
+            pending += 1;
+        }
+    }
     let mut text = format!("{} receipt(s).", receipts.len());
+    if pending > 0 {
+        text.push_str(&format!(
+            " {pending} await the witnesses' cosignatures; run this again shortly to keep them."
+        ));
+    }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| ClientError::io(dir, e))?;
         let mut kept = 0;
-        for r in &receipts {
+        for r in &complete {
             let bytes =
                 serde_json::to_vec_pretty(r).map_err(|e| ClientError::Profile(e.to_string()))?;
             let name = format!("receipt-{}.json", leaf_hash_hex(r)?);
-            kept += usize::from(write_new(&dir.join(name), &bytes)?);
+            let path = dir.join(name);
+            kept += usize::from(
+                crate::fsutil::write_new(&path, &bytes).map_err(|e| ClientError::io(&path, e))?,
+            );
         }
         // The newest checkpoint too: evidence of what the log had signed, should it later
         // show a shorter or different tree.
-        if let Some(newest) = receipts.iter().max_by_key(|r| r.leaf_index) {
+        if let Some(newest) = complete.iter().max_by_key(|r| r.leaf_index) {
             let digest = Sha256::digest(newest.checkpoint.as_bytes());
             let name = format!("checkpoint-{}.txt", hex(&digest[..8]));
-            write_new(&dir.join(name), newest.checkpoint.as_bytes())?;
+            let path = dir.join(name);
+            crate::fsutil::write_new(&path, newest.checkpoint.as_bytes())
+                .map_err(|e| ClientError::io(&path, e))?;
         }
         text.push_str(&format!(
             " {kept} new, written to {}; none is ever overwritten. Verify each with \
@@ -86,22 +116,4 @@ fn leaf_hash_hex(receipt: &Receipt) -> Result<String, ClientError> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Writes a file that does not exist yet; true if it was written, false if it was there.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<bool, ClientError> {
-    use std::io::Write;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
-        Ok(mut file) => {
-            file.write_all(bytes)
-                .map_err(|e| ClientError::io(path, e))?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(ClientError::io(path, e)),
-    }
 }

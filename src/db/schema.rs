@@ -191,6 +191,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    log_cosignatures (size, witness) {
+        size -> BigInt,
+        witness -> Text,
+        line -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     log_head (id) {
         id -> Integer,
         size -> BigInt,
@@ -237,6 +246,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_leaves,
     log_nodes,
     log_checkpoints,
+    log_cosignatures,
     log_head,
     pressure_reports,
 );

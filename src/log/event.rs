@@ -145,6 +145,39 @@ impl LogKeys {
     }
 }
 
+/// What a leaf says to anyone who holds it: the kind of act, when, and for which authority.
+/// The pseudonyms and nonce say nothing without the log's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafSummary {
+    pub kind: Kind,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub authority: Option<String>,
+}
+
+impl LeafSummary {
+    /// Reads the fields of a version 1 leaf; None for anything else.
+    pub fn decode(data: &[u8]) -> Option<Self> {
+        let (&version, rest) = data.split_first()?;
+        let (&code, rest) = rest.split_first()?;
+        if version != FORMAT_VERSION || rest.len() < 9 {
+            return None;
+        }
+        let secs = u64::from_be_bytes(rest[..8].try_into().ok()?);
+        let len = rest[8] as usize;
+        let authority = rest.get(9..9 + len)?;
+        if rest.len() != 9 + len + 32 + 32 + 16 {
+            return None;
+        }
+        Some(LeafSummary {
+            kind: Kind::from_code(code)?,
+            at: chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)?,
+            authority: (len > 0)
+                .then(|| String::from_utf8(authority.to_vec()).ok())
+                .flatten(),
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error(transparent)]

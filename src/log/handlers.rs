@@ -4,36 +4,36 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::note::Checkpoint;
-use super::{encode_hashes, merkle, store, Actor, Receipt};
+use super::{encode_hashes, store, Actor, Receipt};
 use crate::access::Caller;
 use crate::app::AppState;
 use crate::error::{ApiError, ProblemType};
-use crate::wire::{ConsistencyProof, InclusionProof};
+use crate::wire::{ConsistencyProof, InclusionProof, LogTrust};
 
-/// The latest signed checkpoint, as a C2SP signed note.
+/// The newest checkpoint a quorum of the witnesses cosigned (with their cosignature lines),
+/// as a C2SP signed note; with no witnesses configured, the newest the log signed.
 #[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "log",
-    responses((status = 200, content_type = "text/plain; charset=utf-8", body = String)))]
+    responses((status = 200, content_type = "text/plain; charset=utf-8", body = String),
+              (status = 503, body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let latest = state
-        .db
-        .run(|conn| store::latest_checkpoint(conn).map_err(ApiError::from))
-        .await?;
-    let note = match latest {
-        Some(latest) => latest.note,
-        // An empty log still has a signed head: size 0, the empty root.
-        None => state.log.signer.sign(
-            &Checkpoint {
-                origin: state.log.signer.name().to_owned(),
-                size: 0,
-                root: merkle::empty_root(),
-            }
-            .text(),
-        ),
+    let served = {
+        let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+        state
+            .read(move |conn| witnessing.served(conn, &keys).map_err(ApiError::from))
+            .await?
+    };
+    let Some(served) = served else {
+        return Err(ApiError::Rejected {
+            status: actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            problem: ProblemType::NotWitnessed,
+            detail: "no checkpoint has been cosigned by the quorum of witnesses yet; try again \
+                     shortly"
+                .into(),
+        });
     };
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(note))
+        .body(served.note))
 }
 
 /// The log's verifier key, in C2SP form.
@@ -43,6 +43,17 @@ pub async fn key(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(format!("{}\n", state.log.signer.verifier_key()))
+}
+
+/// The keys a client should pin: the log's, the witnesses', and the quorum it requires.
+#[utoipa::path(get, path = "/api/v1/log/trust", tag = "log",
+    responses((status = 200, body = LogTrust)))]
+pub async fn trust(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(LogTrust {
+        log_key: state.log.signer.verifier_key(),
+        witnesses: state.witnessing.keys(),
+        quorum: state.witnessing.quorum(),
+    })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -111,7 +122,8 @@ pub async fn consistency(
     }))
 }
 
-/// Receipts for every event this account caused, against the latest checkpoint.
+/// Receipts for every event this account caused: against the newest cosigned checkpoint,
+/// or, for acts newer than it, against the log's own newest until the witnesses catch up.
 #[utoipa::path(get, path = "/api/v1/me/receipts", tag = "log",
     responses((status = 200, body = [Receipt])), security(("bearer" = [])))]
 pub async fn receipts(
@@ -121,9 +133,12 @@ pub async fn receipts(
     let actor = state
         .log
         .actor_pseudonym(Actor::Account(caller.account_id.as_str()));
+    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
     let receipts = state
-        .db
-        .run(move |conn| store::receipts_for(conn, &actor).map_err(ApiError::from))
+        .read(move |conn| -> Result<_, ApiError> {
+            let served = witnessing.served(conn, &keys)?.map(|s| (s.size, s.note));
+            Ok(store::receipts_for(conn, &actor, served)?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(receipts))
 }

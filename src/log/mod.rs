@@ -19,12 +19,18 @@ pub mod handlers;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
+pub mod receipt_verify;
 pub mod store;
+pub mod tiles;
+pub mod trust;
 pub mod verify;
+pub mod witnessing;
 
 use crate::db::now;
 use crate::db::DbConnection;
-pub use event::{encode_hashes, Actor, Event, Kind, LogError, LogKeys, Subject, FORMAT_VERSION};
+pub use event::{
+    encode_hashes, Actor, Event, Kind, LeafSummary, LogError, LogKeys, Subject, FORMAT_VERSION,
+};
 pub use receipt::Receipt;
 
 /// Appends an event; call inside the write transaction of the act it records.

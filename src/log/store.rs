@@ -310,21 +310,32 @@ pub fn consistency(conn: &mut DbConnection, old: u64, new: u64) -> QueryResult<V
     merkle::consistency_proof(&mut Stored { conn }, old, new)
 }
 
-/// Receipts for every leaf an actor caused, against the latest checkpoint.
-pub fn receipts_for(conn: &mut DbConnection, actor: &[u8]) -> QueryResult<Vec<Receipt>> {
+/// Receipts for every leaf an actor caused: against `served` (the cosigned checkpoint's size
+/// and note) for
+/// the leaves it covers, and against the newest log-signed checkpoint for any newer ones.
+pub fn receipts_for(
+    conn: &mut DbConnection,
+    actor: &[u8],
+    served: Option<(u64, String)>,
+) -> QueryResult<Vec<Receipt>> {
     let Some(StoredCheckpoint { size, note }) = latest_checkpoint(conn)? else {
         return Ok(Vec::new());
     };
-    let size = size as u64;
+    let latest = (size as u64, note);
+    let anchor = served;
     let leaves: Vec<StoredLeaf> = log_leaves::table
         .filter(log_leaves::actor.eq(actor))
-        .filter(log_leaves::idx.lt(size as i64))
+        .filter(log_leaves::idx.lt(latest.0 as i64))
         .order(log_leaves::idx)
         .select(StoredLeaf::as_select())
         .load(conn)?;
     leaves
         .into_iter()
         .map(|StoredLeaf { idx, data }| {
+            let (size, note) = match &anchor {
+                Some((size, note)) if (idx as u64) < *size => (*size, note),
+                _ => (latest.0, &latest.1),
+            };
             let proof = inclusion(conn, idx as u64, size)?;
             Ok(Receipt {
                 leaf_index: idx as u64,

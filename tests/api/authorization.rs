@@ -160,6 +160,7 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ("GET", "/api/v1/me/receipts", ANY, (200, "")),
     ("GET", "/api/v1/log/checkpoint", Public, (200, "")),
     ("GET", "/api/v1/log/key", Public, (200, "")),
+    ("GET", "/api/v1/log/trust", Public, (200, "")),
     (
         "GET",
         "/api/v1/log/proof/inclusion",
@@ -171,6 +172,12 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
         "/api/v1/log/proof/consistency",
         Public,
         (400, "bad-request"),
+    ),
+    (
+        "GET",
+        "/api/v1/log/tile/{tile:.+}",
+        Public,
+        (404, "not-found"),
     ),
     (
         "GET",

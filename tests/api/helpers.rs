@@ -40,6 +40,30 @@ macro_rules! both_databases {
     )*};
 }
 
+/// Runs each named `async fn(TestApp)` with the real binary, once per database.
+#[macro_export]
+macro_rules! both_binary_databases {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::helpers::spawn_binary_app($crate::helpers::Backend::Sqlite, &[])
+                    .await
+                    .unwrap();
+                super::$test(app).await;
+            }
+            #[actix_web::test]
+            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+            async fn postgres() {
+                let app = $crate::helpers::spawn_binary_app($crate::helpers::Backend::Postgres, &[])
+                    .await
+                    .expect("TEST_DATABASE_URL names a PostgreSQL server");
+                super::$test(app).await;
+            }
+        }
+    )*};
+}
+
 /// A PostgreSQL database that exists for one test.
 pub struct PgTestDb {
     admin_url: String,
@@ -128,10 +152,15 @@ pub struct TestApp {
     server: Server,
 }
 
-/// Where the server under test runs: in this process, or as the real binary in its own.
+/// Where the server under test runs: in this process, or as the real binary in its own
+/// (started with `env`, and stopped and started again by the test when it likes).
 enum Server {
     InProcess(ServerHandle),
-    Process(std::process::Child),
+    Process {
+        child: Option<std::process::Child>,
+        env: Vec<(String, String)>,
+        stderr: std::path::PathBuf,
+    },
 }
 
 impl Drop for TestApp {
@@ -139,9 +168,11 @@ impl Drop for TestApp {
         match &mut self.server {
             // Sends the stop command at once; the future only waits for it to finish.
             Server::InProcess(handle) => drop(handle.stop(false)),
-            Server::Process(child) => {
-                let _ = child.kill();
-                let _ = child.wait();
+            Server::Process { child, .. } => {
+                if let Some(mut child) = child.take() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
             }
         }
     }
@@ -218,9 +249,27 @@ pub fn free_port() -> u16 {
 /// Starts the real binary (`iro-advice serve`) on SQLite, its stderr in a file of its own:
 /// for tests that must read exactly what one server logged.
 pub async fn spawn_process_app(extra: &[(&str, &str)]) -> (TestApp, std::path::PathBuf) {
+    let app = spawn_binary_app(Backend::Sqlite, extra).await.unwrap();
+    let log = app.data_dir.path().join("stderr.log");
+    (app, log)
+}
+
+/// Starts the real binary on a fresh database of `backend`; None for PostgreSQL when no
+/// server is configured for tests. It can be stopped and started again on the same files.
+pub async fn spawn_binary_app(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().unwrap();
+    let (pg, url) = match backend {
+        Backend::Sqlite => (
+            None,
+            format!("sqlite://{}", data_dir.path().join("test.db").display()),
+        ),
+        Backend::Postgres => {
+            let pg = PgTestDb::create()?;
+            let url = pg.url.clone();
+            (Some(pg), url)
+        }
+    };
     let port = free_port();
-    let url = format!("sqlite://{}", data_dir.path().join("test.db").display());
     let listen = format!("127.0.0.1:{port}");
     let mut vars: Vec<(&str, &str)> = vec![
         ("IRO_ADVICE_LISTEN", &listen),
@@ -229,40 +278,83 @@ pub async fn spawn_process_app(extra: &[(&str, &str)]) -> (TestApp, std::path::P
     ];
     vars.extend_from_slice(extra);
     let settings = test_settings(data_dir.path(), &url, &vars);
-    let log_path = data_dir.path().join("stderr.log");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"));
-    command
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("IRO_ADVICE_DATA_DIR", data_dir.path())
-        .env("DATABASE_URL", &url)
-        .env("IRO_ADVICE_PROFILE", "dev")
-        .env("IRO_ADVICE_WORKERS", "2")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap());
-    for (k, v) in &vars {
-        command.env(k, v);
-    }
-    let child = command.spawn().expect("the binary starts");
+    let data = data_dir.path().display().to_string();
+    let mut env: Vec<(String, String)> = vec![
+        ("IRO_ADVICE_DATA_DIR".into(), data),
+        ("DATABASE_URL".into(), url.clone()),
+        ("IRO_ADVICE_PROFILE".into(), "dev".into()),
+        ("IRO_ADVICE_WORKERS".into(), "2".into()),
+    ];
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let cert = data_dir.path().join("tls/dev-cert.pem");
-    for _ in 0..300 {
-        if cert.exists() && std::net::TcpStream::connect(&listen).is_ok() {
-            break;
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let app = TestApp {
-        backend: Backend::Sqlite,
+    let mut app = TestApp {
+        backend,
         base: format!("https://127.0.0.1:{port}"),
         port,
-        client: https_client(&cert),
+        // Replaced once the server has made its certificate.
+        client: client_trusting(rustls::RootCertStore::empty()),
         settings,
+        server: Server::Process {
+            child: None,
+            env,
+            stderr: data_dir.path().join("stderr.log"),
+        },
         data_dir,
-        pg: None,
-        server: Server::Process(child),
+        pg,
     };
-    (app, log_path)
+    app.start(&[]).await;
+    app.client = https_client(&cert);
+    Some(app)
+}
+
+impl TestApp {
+    /// Stops a server run as its own process (as SIGKILL would: no goodbye).
+    pub fn stop(&mut self) {
+        if let Server::Process { child, .. } = &mut self.server {
+            if let Some(mut child) = child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    /// Starts the process again on the same data and port, with `extra` variables added
+    /// for this and later starts; waits until it answers.
+    pub async fn start(&mut self, extra: &[(&str, &str)]) {
+        let Server::Process { child, env, stderr } = &mut self.server else {
+            panic!("only a server run as its own process can be started");
+        };
+        assert!(child.is_none(), "already running");
+        for (k, v) in extra {
+            env.retain(|(key, _)| key != k);
+            env.push((k.to_string(), v.to_string()));
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&*stderr)
+            .unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdout(std::process::Stdio::null())
+            .stderr(log);
+        for (k, v) in env.iter() {
+            command.env(k, v);
+        }
+        *child = Some(command.spawn().expect("the binary starts"));
+        let cert = self.data_dir.path().join("tls/dev-cert.pem");
+        let listen = format!("127.0.0.1:{}", self.port);
+        for _ in 0..300 {
+            if cert.exists() && std::net::TcpStream::connect(&listen).is_ok() {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server did not start; see {}", stderr.display());
+    }
 }
 
 /// An HTTPS client that trusts exactly the given certificate, through rustls with ring.
@@ -273,6 +365,10 @@ pub fn https_client(ca_pem: &std::path::Path) -> reqwest::Client {
     for cert in CertificateDer::pem_file_iter(ca_pem).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
+    client_trusting(roots)
+}
+
+fn client_trusting(roots: rustls::RootCertStore) -> reqwest::Client {
     let mut tls = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()

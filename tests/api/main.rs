@@ -12,6 +12,7 @@ mod foundation;
 mod log;
 mod mail;
 mod queries;
+mod rollback;
 mod services;
 mod smtp;
 mod statistics;

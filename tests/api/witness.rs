@@ -12,9 +12,12 @@ use serde_json::Value;
 
 use crate::helpers::{free_port, json, spawn_app_with, Backend, TestApp};
 
-struct WitnessProcess {
+pub(crate) struct WitnessProcess {
     child: Child,
-    url: String,
+    /// Its add-checkpoint URL.
+    pub(crate) url: String,
+    /// Its base URL, as the service's settings take it.
+    pub(crate) base: String,
 }
 
 impl Drop for WitnessProcess {
@@ -24,12 +27,12 @@ impl Drop for WitnessProcess {
     }
 }
 
-fn binary() -> Command {
+pub(crate) fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_iro-advice"))
 }
 
 /// `witness init`; returns the verifier key it printed on its last line.
-fn init(dir: &Path, name: &str) -> String {
+pub(crate) fn init(dir: &Path, name: &str) -> String {
     let out = binary()
         .args(["witness", "init", "--data-dir"])
         .arg(dir)
@@ -45,7 +48,7 @@ fn init(dir: &Path, name: &str) -> String {
     stdout.lines().last().unwrap().to_owned()
 }
 
-async fn serve(dir: &Path, log_key: &str) -> WitnessProcess {
+pub(crate) async fn serve(dir: &Path, log_key: &str) -> WitnessProcess {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let child = binary()
@@ -65,6 +68,7 @@ async fn serve(dir: &Path, log_key: &str) -> WitnessProcess {
     WitnessProcess {
         child,
         url: format!("http://{listen}/add-checkpoint"),
+        base: format!("http://{listen}"),
     }
 }
 
@@ -288,7 +292,11 @@ async fn the_witness_cosigns_only_a_consistent_log_and_keeps_evidence_of_a_fork(
 }
 
 /// `log verify` as the operator runs it, against this app's keys and the given database.
-fn log_verify(app: &TestApp, database_url: &str, checkpoints: &[&Path]) -> (bool, String) {
+pub(crate) fn log_verify(
+    app: &TestApp,
+    database_url: &str,
+    checkpoints: &[&Path],
+) -> (bool, String) {
     let mut cmd = binary();
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

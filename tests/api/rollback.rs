@@ -1,0 +1,435 @@
+//! The attacks witnesses exist for, performed end to end with the real binary, a real
+//! witness process and the real client: an operator restores yesterday's database to erase a
+//! pressure report, and a log forked by two instances sharing keys but not a database. Each
+//! must be caught: by the witness (it refuses and keeps the evidence), by the client (exit 3,
+//! both checkpoints saved), by `receipt verify` and by `log verify`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use iro_advice::accounts::domain::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{json, spawn_app_with, totp_code, TestApp, User, PASSWORD};
+use crate::witness::{binary, init, log_verify, serve, WitnessProcess};
+
+/// The real client with a profile of its own.
+struct Client {
+    profile: tempfile::TempDir,
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Client {
+    fn run(&self, args: &[&str]) -> Ran {
+        let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+            .arg("client")
+            .args(args)
+            .arg("--profile-dir")
+            .arg(self.profile.path())
+            .env("IRO_ADVICE_PASSWORD", PASSWORD)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let ran = self.run(args);
+        assert_eq!(ran.code, 0, "client {args:?}: {}", ran.stderr);
+        ran.stdout
+    }
+
+    fn login(app: &TestApp, user: &User, extra: &[&str]) -> (Client, String) {
+        let client = Client {
+            profile: tempfile::tempdir().unwrap(),
+        };
+        let ca = app.data_dir.path().join("tls/dev-cert.pem");
+        let code = user.totp_secret.as_ref().map(|s| totp_code(s, 1));
+        let mut args = vec![
+            "login",
+            "--server",
+            &app.base,
+            "--email",
+            &user.email,
+            "--ca",
+            ca.to_str().unwrap(),
+        ];
+        if let Some(code) = &code {
+            args.extend_from_slice(&["--totp", code]);
+        }
+        args.extend_from_slice(extra);
+        let out = client.ok(&args);
+        (client, out)
+    }
+}
+
+async fn log_key(app: &TestApp) -> String {
+    app.get("/api/v1/log/key")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The served checkpoint once it is cosigned at `size` or more; its size and note.
+async fn cosigned_at_least(app: &TestApp, size: u64) -> (u64, String) {
+    for _ in 0..400 {
+        let res = app.get("/api/v1/log/checkpoint").await;
+        if res.status() == 200 {
+            let note = res.text().await.unwrap();
+            let served: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+            if served >= size {
+                return (served, note);
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no checkpoint of {size} leaves was cosigned");
+}
+
+async fn log_size(app: &TestApp) -> u64 {
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    iro_advice::log::store::size(&mut conn).unwrap()
+}
+
+async fn readiness(app: &TestApp) -> Value {
+    json(app.get("/readyz").await, 200).await
+}
+
+fn evidence(dir: &Path) -> String {
+    let out = binary()
+        .args(["witness", "evidence", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn receipt_verify(args: &[&str]) -> (bool, String) {
+    let out = binary()
+        .args(["receipt", "verify"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The operator's backup and restore, as each database does it.
+enum Backup {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+fn back_up(app: &TestApp, dir: &Path) -> Backup {
+    match &app.pg {
+        None => {
+            let file = dir.join("backup.db");
+            let db = app.database();
+            let mut conn = db.get().unwrap();
+            diesel::sql_query(format!("VACUUM INTO '{}'", file.display()))
+                .execute(&mut *conn)
+                .unwrap();
+            Backup::Sqlite(file)
+        }
+        Some(pg) => {
+            let name = format!("{}_backup", pg.name);
+            // A template copy needs the source to itself: the service pauses for the backup.
+            pg.admin(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                pg.name
+            ));
+            pg.admin(&format!("CREATE DATABASE {name} TEMPLATE {}", pg.name));
+            Backup::Postgres(name)
+        }
+    }
+}
+
+/// With the service stopped: the live database replaced by the backup.
+fn restore(app: &TestApp, backup: &Backup) {
+    match (backup, &app.pg) {
+        (Backup::Sqlite(file), None) => {
+            let live = app.data_dir.path().join("test.db");
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", live.display()));
+            }
+            std::fs::copy(file, &live).unwrap();
+        }
+        (Backup::Postgres(name), Some(pg)) => {
+            pg.admin(&format!("DROP DATABASE {} WITH (FORCE)", pg.name));
+            pg.admin(&format!("CREATE DATABASE {} TEMPLATE {name}", pg.name));
+            pg.admin(&format!("DROP DATABASE {name}"));
+        }
+        _ => unreachable!("a backup of the app's own database"),
+    }
+}
+
+fn database_url(app: &TestApp) -> String {
+    match &app.pg {
+        None => format!("sqlite://{}", app.data_dir.path().join("test.db").display()),
+        Some(pg) => pg.url.clone(),
+    }
+}
+
+/// Starts a witness for the app's log and restarts the app submitting to it.
+async fn witnessed(app: &mut TestApp, dir: &Path) -> (WitnessProcess, String) {
+    let key = log_key(app).await;
+    let vkey = init(dir, "nairo.test/witness");
+    let witness = serve(dir, &key).await;
+    app.stop();
+    app.start(&[
+        ("IRO_ADVICE_WITNESS_URL", &witness.base),
+        ("IRO_ADVICE_WITNESS_KEY", &vkey),
+    ])
+    .await;
+    (witness, vkey)
+}
+
+async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers(mut app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let witness_dir = tempfile::tempdir().unwrap();
+    let (_witness, witness_key) = witnessed(&mut app, witness_dir.path()).await;
+    let key = log_key(&app).await;
+
+    // The witness cosigns what the log holds; the service serves it with the cosignature.
+    let (first, note) = cosigned_at_least(&app, log_size(&app).await).await;
+    assert!(note.contains("\n\u{2014} nairo.test/witness "), "{note}");
+    let ready = readiness(&app).await;
+    assert_eq!(ready["witness_quorum"], 1);
+    assert_eq!(ready["witnesses"][0]["key"], witness_key.as_str());
+
+    // The IRO's client pins the keys the server advertises on first use, and says so.
+    let (client, said) = Client::login(&app, &iro, &[]);
+    assert!(said.contains("Pinned, on first use"), "{said}");
+    assert!(said.contains(&key), "{said}");
+    client.ok(&["keygen"]);
+
+    // The operator's backup, taken before the IRO reports pressure.
+    let backups = tempfile::tempdir().unwrap();
+    if app.pg.is_some() {
+        app.stop();
+    }
+    let backup = back_up(&app, backups.path());
+    if app.pg.is_some() {
+        app.start(&[]).await;
+    }
+
+    let out = client.ok(&[
+        "pressure",
+        "--kind",
+        "discouraged_from_advice",
+        "--date",
+        "2026-11-20",
+    ]);
+    assert!(out.contains("Recorded in the log as leaf"), "{out}");
+    let (erased_size, _) = cosigned_at_least(&app, log_size(&app).await).await;
+    assert!(erased_size > first);
+    let receipts = client.profile.path().join("receipts");
+    let out = client.ok(&["receipts", "--out", receipts.to_str().unwrap()]);
+    assert!(!out.contains("await"), "every receipt is cosigned: {out}");
+    let receipt = std::fs::read_dir(&receipts)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let Ok(r) =
+                serde_json::from_slice::<iro_advice::log::Receipt>(&std::fs::read(p).unwrap())
+            else {
+                return false;
+            };
+            use base64::Engine;
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(&r.leaf_data)
+                .unwrap();
+            iro_advice::log::LeafSummary::decode(&data).unwrap().kind
+                == iro_advice::log::Kind::PressureReported
+        })
+        .expect("the pressure report's receipt");
+    let receipt = receipt.to_str().unwrap().to_owned();
+    // Before the attack, the receipt verifies with the witness, and against the server.
+    let ca = app.data_dir.path().join("tls/dev-cert.pem");
+    let ca = ca.to_str().unwrap();
+    let (ok, text) = receipt_verify(&[
+        &receipt,
+        "--key",
+        &key,
+        "--witness",
+        &witness_key,
+        "--server",
+        &app.base,
+        "--ca",
+        ca,
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("a pressure_reported event at"), "{text}");
+    assert!(text.contains("for authority E06000019"), "{text}");
+    assert!(
+        text.contains("cosigned by the witness nairo.test/witness"),
+        "{text}"
+    );
+    assert!(text.contains("still in the log"), "{text}");
+    client.ok(&["inbox"]);
+    let held = std::fs::read_to_string(client.profile.path().join("checkpoint.txt")).unwrap();
+    assert!(held.contains(&format!("\n{erased_size}\n")), "{held}");
+
+    // The attack: stop, restore the backup, start again. The pressure report is gone.
+    app.stop();
+    restore(&app, &backup);
+    app.start(&[]).await;
+    assert_eq!(app.count("pressure_reports"), 0);
+    // New acts take the erased report's place in the tree, and go past it.
+    while log_size(&app).await <= erased_size {
+        let res = app
+            .post_json(
+                "/api/v1/invitations",
+                Some(&admin.access),
+                &json!({"role": "nairo", "email": format!("{}@nairo.test", uuid::Uuid::new_v4())}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+
+    // The witness refuses the rewritten log and keeps its checkpoint as evidence.
+    let mut kept = String::new();
+    for _ in 0..400 {
+        kept = evidence(witness_dir.path());
+        if kept.contains("== ") {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(kept.contains("-- refused, as the log signed it:"), "{kept}");
+    let ready = readiness(&app).await;
+    assert_eq!(
+        ready["witnesses"][0]["refused_as_inconsistent"], true,
+        "{ready}"
+    );
+    // Clients are served nothing newer than what was cosigned before the attack.
+    let (served_size, served) = cosigned_at_least(&app, 0).await;
+    assert!(served_size < erased_size, "{served}");
+
+    // The IRO's client, which saw the report's checkpoint, stops with status 3.
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("has been rewritten"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("tell NAIRO"), "{}", ran.stderr);
+    let evidence_dir = client.profile.path().join("evidence");
+    let folders: Vec<PathBuf> = std::fs::read_dir(&evidence_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 1);
+    let saved_held = std::fs::read_to_string(folders[0].join("held-checkpoint.txt")).unwrap();
+    let saved_served = std::fs::read_to_string(folders[0].join("served-checkpoint.txt")).unwrap();
+    assert_eq!(saved_held, held);
+    assert_eq!(saved_served, served);
+    // Again: a second folder, nothing overwritten, and the profile still holds the newer one.
+    assert_eq!(client.run(&["inbox"]).code, 3);
+    assert_eq!(std::fs::read_dir(&evidence_dir).unwrap().count(), 2);
+    assert_eq!(
+        std::fs::read_to_string(client.profile.path().join("checkpoint.txt")).unwrap(),
+        held
+    );
+
+    // The erased report's receipt still verifies on its own, but not against the log now.
+    let served_file = folders[0].join("served-checkpoint.txt");
+    let (ok, text) = receipt_verify(&[
+        &receipt,
+        "--key",
+        &key,
+        "--witness",
+        &witness_key,
+        "--checkpoint",
+        served_file.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("FAILED"), "{text}");
+    let (ok, text) = receipt_verify(&[
+        &receipt,
+        "--key",
+        &key,
+        "--witness",
+        &witness_key,
+        "--server",
+        &app.base,
+        "--ca",
+        ca,
+    ]);
+    assert!(!ok, "{text}");
+    // And the operator cannot prove the log whole against the client's checkpoint.
+    let held_file = client.profile.path().join("checkpoint.txt");
+    let (ok, text) = log_verify(&app, &database_url(&app), &[&held_file]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("FAILED"), "{text}");
+}
+
+crate::both_binary_databases!(
+    a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
+);
+
+async fn a_forked_log_is_cosigned_on_one_branch_only(app: TestApp) {
+    let witness_dir = tempfile::tempdir().unwrap();
+    let key = log_key(&app).await;
+    let vkey = init(witness_dir.path(), "nairo.test/witness");
+    let witness = serve(witness_dir.path(), &key).await;
+    let witness_env = [
+        ("IRO_ADVICE_WITNESS_URL", witness.base.as_str()),
+        ("IRO_ADVICE_WITNESS_KEY", vkey.as_str()),
+    ];
+    let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
+    let mut env = witness_env.to_vec();
+    env.push(("IRO_ADVICE_KEYS_DIR", &keys));
+    // Two instances with the same keys, each its own database: one branch each.
+    let one = spawn_app_with(app.backend, &env).await.unwrap();
+    one.admin().await;
+    let (size, _) = cosigned_at_least(&one, log_size(&one).await).await;
+    let two = spawn_app_with(app.backend, &env).await.unwrap();
+    while log_size(&two).await <= size {
+        two.admin().await;
+    }
+    let mut kept = String::new();
+    for _ in 0..400 {
+        kept = evidence(witness_dir.path());
+        if kept.contains("== ") {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(kept.contains("-- refused, as the log signed it:"), "{kept}");
+    // The second branch never gets a cosignature: its clients are served nothing.
+    let res = two.get("/api/v1/log/checkpoint").await;
+    crate::helpers::assert_problem(res, 503, "log-not-witnessed").await;
+    let ready = readiness(&two).await;
+    assert_eq!(
+        ready["witnesses"][0]["refused_as_inconsistent"], true,
+        "{ready}"
+    );
+    // The first goes on being cosigned.
+    one.admin().await;
+    cosigned_at_least(&one, log_size(&one).await).await;
+    let ready = readiness(&one).await;
+    assert_eq!(ready["witnesses"][0]["problem"], Value::Null, "{ready}");
+}
+
+crate::both_databases!(a_forked_log_is_cosigned_on_one_branch_only);
