@@ -68,6 +68,12 @@ enum WitnessCommand {
         /// A log's verifier key (as `GET /api/v1/log/key` gives it); repeat for several.
         #[arg(long = "log", required = true)]
         logs: Vec<String>,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key); plain HTTP without.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Print the log-signed checkpoints refused because they contradict one cosigned.
     Evidence {
@@ -420,6 +426,8 @@ fn witness(command: WitnessCommand) -> CliResult {
             data_dir,
             listen,
             logs,
+            tls_cert,
+            tls_key,
         } => {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(
@@ -429,11 +437,19 @@ fn witness(command: WitnessCommand) -> CliResult {
                 .with_writer(std::io::stderr)
                 .try_init();
             let witness = witness::Witness::open(&data_dir, &logs)?;
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(crate::tls::server_config_from(
+                    &crate::config::TlsFiles { cert, key },
+                    ("--tls-cert", "--tls-key"),
+                )?),
+                _ => None,
+            };
             let listener = std::net::TcpListener::bind(listen)
                 .map_err(|e| format!("--listen {listen}: {e}"))?;
-            tracing::info!(key = %witness.verifier_key(), %listen, "witness serving");
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            tracing::info!(key = %witness.verifier_key(), %listen, scheme, "witness serving");
             actix_web::rt::System::new()
-                .block_on(witness::http::serve(witness, listener))
+                .block_on(witness::http::serve(witness, listener, tls))
                 .map_err(|e| format!("witness: {e}"))?;
             Ok(())
         }

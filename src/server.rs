@@ -140,12 +140,12 @@ impl Application {
         if witnessing.is_configured() {
             let ca = match &settings.witnesses.ca {
                 Some(path) => Some(std::fs::read(path).map_err(|e| {
-                    StartError::Witnesses(format!("witnesses.ca: {}: {e}", path.display()))
+                    StartError::Witnesses(format!("IRO_ADVICE_WITNESS_CA: {}: {e}", path.display()))
                 })?),
                 None => None,
             };
             let http = crate::tls::http_client(ca.as_deref(), std::time::Duration::from_secs(10))
-                .map_err(|e| StartError::Witnesses(format!("witnesses.ca: {e}")))?;
+                .map_err(|e| StartError::Witnesses(format!("IRO_ADVICE_WITNESS_CA: {e}")))?;
             crate::log::witnessing::spawn(db.clone(), log.clone(), witnessing.clone(), http);
         }
         let state = web::Data::new(AppState {

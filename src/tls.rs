@@ -24,8 +24,11 @@ pub enum TlsError {
         path: PathBuf,
         what: &'static str,
     },
-    #[error("IRO_ADVICE_TLS_CERT: the certificate and key do not make a usable pair: {0}")]
-    Config(#[from] rustls::Error),
+    #[error("{setting}: the certificate and key do not make a usable pair: {reason}")]
+    Pair {
+        setting: &'static str,
+        reason: rustls::Error,
+    },
     #[error("cannot write the development certificate under {path}: {reason}")]
     Generate { path: PathBuf, reason: String },
 }
@@ -77,31 +80,49 @@ pub fn server_config(settings: &Settings) -> Result<ServerConfig, TlsError> {
         TlsSource::Files(files) => files.clone(),
         TlsSource::Generated => ensure_dev_certificate(&settings.server.data_dir)?,
     };
-    let certs = read_certs(&files.cert)?;
+    server_config_from(&files, ("IRO_ADVICE_TLS_CERT", "IRO_ADVICE_TLS_KEY"))
+}
+
+/// A server configuration from PEM files; errors name them by `names` (the settings or
+/// flags they came from).
+pub fn server_config_from(
+    files: &TlsFiles,
+    names: (&'static str, &'static str),
+) -> Result<ServerConfig, TlsError> {
+    let certs = read_certs(&files.cert, names.0)?;
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| TlsError::Read {
-        setting: "IRO_ADVICE_TLS_KEY",
+        setting: names.1,
         path: files.key.clone(),
         reason: e.to_string(),
     })?;
+    let pair = |reason| TlsError::Pair {
+        setting: names.0,
+        reason,
+    };
     let config = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(pair)?
         .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+        .with_single_cert(certs, key)
+        .map_err(pair)?;
     // actix-web adds the h2 and http/1.1 ALPN protocols itself when it binds.
     Ok(config)
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+fn read_certs(
+    path: &Path,
+    setting: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let certs = CertificateDer::pem_file_iter(path)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
         .map_err(|e| TlsError::Read {
-            setting: "IRO_ADVICE_TLS_CERT",
+            setting,
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
     if certs.is_empty() {
         return Err(TlsError::Empty {
-            setting: "IRO_ADVICE_TLS_CERT",
+            setting,
             path: path.to_owned(),
             what: "certificate",
         });
@@ -154,7 +175,7 @@ pub fn ensure_dev_certificate(data_dir: &Path) -> Result<TlsFiles, TlsError> {
 
 /// The SHA-256 fingerprint of the first certificate in a PEM file, as colon-separated hex.
 pub fn certificate_fingerprint(path: &Path) -> Result<String, TlsError> {
-    let certs = read_certs(path)?;
+    let certs = read_certs(path, "IRO_ADVICE_TLS_CERT")?;
     Ok(fingerprint(&certs[0]))
 }
 

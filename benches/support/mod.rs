@@ -34,3 +34,21 @@ pub fn with_scratch_postgres(prefix: &str, f: impl FnOnce(&str)) {
         .execute(&mut conn)
         .unwrap();
 }
+
+/// Creates a database on the server of `url` (a database URL to connect with).
+#[allow(dead_code)]
+pub fn create_database(url: &str, name: &str) {
+    let mut conn = PgConnection::establish(url).unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+/// Drops a database made by [`create_database`].
+#[allow(dead_code)]
+pub fn drop_database(url: &str, name: &str) {
+    let mut conn = PgConnection::establish(url).unwrap();
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .unwrap();
+}

@@ -34,6 +34,8 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
     let http = http_client(ca_pem.as_deref())?;
     // Keys first: a profile never signs in to a log whose keys changed under it.
     let (pinned, pinned_note) = pin(&http, &server, &profile, trust).await?;
+    // And no password goes to a service whose log this profile cannot trust.
+    check_log(&http, &server, &profile, &pinned).await?;
     let password = match std::env::var("IRO_ADVICE_PASSWORD") {
         Ok(p) => p,
         Err(_) => rpassword::prompt_password("Password: ")
@@ -67,7 +69,6 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
     })?;
     profile.save_tokens(&tokens)?;
     profile.save_pinned(&pinned)?;
-    check_log(&http, &server, &profile).await?;
     let mut text = format!("Signed in to {server} as {email}.");
     if let Some(note) = pinned_note {
         text.push('\n');

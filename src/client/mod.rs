@@ -220,7 +220,12 @@ async fn dispatch(profile: Profile, command: ClientCommand) -> Result<Output, Cl
     // Before anything else, the log must not have gone back on what this profile saw.
     {
         let (http, server) = api.public();
-        trust::check_log(http, server, api.profile()).await?;
+        let pinned = api.profile().pinned()?.ok_or_else(|| {
+            ClientError::Profile(
+                "this profile has no pinned log key: run `iro-advice client login` again".into(),
+            )
+        })?;
+        trust::check_log(http, server, api.profile(), &pinned).await?;
     }
     match command {
         ClientCommand::Login { .. } => unreachable!("handled above"),

@@ -90,12 +90,8 @@ pub async fn check_log(
     http: &reqwest::Client,
     server: &str,
     profile: &Profile,
+    pinned: &Pinned,
 ) -> Result<(), ClientError> {
-    let Some(pinned) = profile.pinned()? else {
-        return Err(ClientError::Profile(
-            "this profile has no pinned log key: run `iro-advice client login` again".into(),
-        ));
-    };
     let trust = Trust::new(&pinned.log_key, &pinned.witnesses, pinned.quorum)
         .map_err(|e| ClientError::Profile(format!("trust.json: {e}")))?;
     let served = check(

@@ -28,6 +28,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Even with nothing new, a submitter looks again this often (another instance may append).
 const IDLE_POLL: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a submitter waits after an append before submitting, to gather a burst.
+const COALESCE: Duration = Duration::from_millis(25);
+/// Under sustained appends, at most this many submissions per second to each witness: each
+/// costs the witness a flush to disk, which on one machine competes with the log's own.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A checkpoint as served: the log-signed note with the quorum's cosignature lines.
 pub struct CosignedCheckpoint {
@@ -183,6 +188,11 @@ pub fn record_cosignature(
     line: &str,
 ) -> QueryResult<()> {
     crate::db::write_transaction(conn, |conn| {
+        if let DbConnection::Postgres(pg) = conn {
+            // A cosignature lost in a crash is fetched again by resubmitting: its commit
+            // need not wait for the disk, and so does not slow the log's own commits.
+            diesel::sql_query("SET LOCAL synchronous_commit = off").execute(pg)?;
+        }
         let exists: i64 = log_cosignatures::table
             .filter(log_cosignatures::size.eq(size as i64))
             .filter(log_cosignatures::witness.eq(witness))
@@ -233,8 +243,10 @@ pub fn request_body(old: u64, proof: &[Hash], note: &str) -> String {
 
 /// How a submitter's round ended.
 enum Round {
-    /// Something new was cosigned, or the witness's size learnt: look again at once.
+    /// Something new was cosigned.
     Cosigned,
+    /// The witness's size was learnt from a 409: submit again at once.
+    Learnt,
     /// The witness holds the newest checkpoint.
     Idle,
     /// The witness holds a larger tree than the log: wait for the log to grow.
@@ -300,10 +312,14 @@ impl Submitter {
             let woken = self.witnessing.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            let started = std::time::Instant::now();
             let (pause, woken_early) = match self.round(&verifier, &mut holds).await {
+                // Its size learnt from a 409: submit again at once.
+                Round::Learnt => continue,
+                // More may have been appended meanwhile: look again after the pause below.
                 Round::Cosigned => {
                     failures = 0;
-                    continue;
+                    (Duration::ZERO, false)
                 }
                 Round::Idle => {
                     failures = 0;
@@ -320,9 +336,17 @@ impl Submitter {
                     return;
                 }
             };
-            tokio::select! {
-                _ = &mut woken, if woken_early => {}
-                _ = actix_web::rt::time::sleep(pause) => {}
+            let appended = pause.is_zero()
+                || tokio::select! {
+                    _ = &mut woken, if woken_early => true,
+                    _ = actix_web::rt::time::sleep(pause) => false,
+                };
+            if appended {
+                // Let the burst this append may belong to finish, and under sustained
+                // appends submit at most every MIN_INTERVAL: one submission, and one stored
+                // cosignature, then covers all of it.
+                let since = started.elapsed();
+                actix_web::rt::time::sleep(COALESCE.max(MIN_INTERVAL.saturating_sub(since))).await;
             }
         }
     }
@@ -423,7 +447,7 @@ impl Submitter {
                     return Round::Failed;
                 }
                 *holds = Some(held);
-                Round::Cosigned
+                Round::Learnt
             }
             Ok(Answer::Refused { status, why }) => {
                 let inconsistent = status == 422;

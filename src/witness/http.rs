@@ -64,17 +64,24 @@ fn refused(status: StatusCode, why: &str) -> HttpResponse {
         .body(format!("{why}\n"))
 }
 
-/// Serves the witness on `listener` until the process is stopped.
-pub async fn serve(witness: Witness, listener: TcpListener) -> std::io::Result<()> {
+/// Serves the witness on `listener` until the process is stopped: over HTTPS when given a
+/// TLS configuration (the service's own TLS code), else plain HTTP.
+pub async fn serve(
+    witness: Witness,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+) -> std::io::Result<()> {
     let witness = web::Data::new(Arc::new(witness));
-    HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(witness.clone())
             .app_data(web::PayloadConfig::default().limit(BODY_LIMIT))
             .route("/add-checkpoint", web::post().to(add_checkpoint))
     })
-    .workers(2)
-    .listen(listener)?
-    .run()
-    .await
+    .workers(2);
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
+    server.run().await
 }

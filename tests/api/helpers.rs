@@ -197,6 +197,25 @@ pub fn test_settings(
     Settings::load(|k| vars.get(k).cloned()).expect("test settings")
 }
 
+/// A new, empty database of `backend` (a file under `data_dir` for SQLite) and its URL;
+/// None for PostgreSQL when no server is configured for tests.
+fn fresh_database(
+    backend: Backend,
+    data_dir: &std::path::Path,
+) -> Option<(Option<PgTestDb>, String)> {
+    Some(match backend {
+        Backend::Sqlite => (
+            None,
+            format!("sqlite://{}", data_dir.join("test.db").display()),
+        ),
+        Backend::Postgres => {
+            let pg = PgTestDb::create()?;
+            let url = pg.url.clone();
+            (Some(pg), url)
+        }
+    })
+}
+
 /// Starts the server; `None` for PostgreSQL when no server is configured for tests.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, &[]).await
@@ -205,17 +224,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
     capture_logs();
     let data_dir = tempfile::tempdir().unwrap();
-    let (pg, url) = match backend {
-        Backend::Sqlite => (
-            None,
-            format!("sqlite://{}", data_dir.path().join("test.db").display()),
-        ),
-        Backend::Postgres => {
-            let pg = PgTestDb::create()?;
-            let url = pg.url.clone();
-            (Some(pg), url)
-        }
-    };
+    let (pg, url) = fresh_database(backend, data_dir.path())?;
     let settings = test_settings(data_dir.path(), &url, extra);
     let app = Application::build(settings.clone())
         .await
@@ -235,6 +244,25 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         pg,
         server: Server::InProcess(handle),
     })
+}
+
+/// Polls `probe` every 20 ms until it gives a value, for up to `seconds`.
+pub async fn eventually<T, F, Fut>(seconds: u64, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {seconds} s for {what}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// A port nothing listens on now, for a process the test starts.
@@ -258,17 +286,7 @@ pub async fn spawn_process_app(extra: &[(&str, &str)]) -> (TestApp, std::path::P
 /// server is configured for tests. It can be stopped and started again on the same files.
 pub async fn spawn_binary_app(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
     let data_dir = tempfile::tempdir().unwrap();
-    let (pg, url) = match backend {
-        Backend::Sqlite => (
-            None,
-            format!("sqlite://{}", data_dir.path().join("test.db").display()),
-        ),
-        Backend::Postgres => {
-            let pg = PgTestDb::create()?;
-            let url = pg.url.clone();
-            (Some(pg), url)
-        }
-    };
+    let (pg, url) = fresh_database(backend, data_dir.path())?;
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut vars: Vec<(&str, &str)> = vec![
@@ -384,6 +402,28 @@ fn client_trusting(roots: rustls::RootCertStore) -> reqwest::Client {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The log's verifier key, as the service publishes it.
+    pub async fn log_key(&self) -> String {
+        self.get("/api/v1/log/key")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// This app's database URL, for another instance or a command to share.
+    pub fn database_url(&self) -> String {
+        match &self.pg {
+            Some(pg) => pg.url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.settings.server.data_dir.join("test.db").display()
+            ),
+        }
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

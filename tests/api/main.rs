@@ -17,3 +17,4 @@ mod services;
 mod smtp;
 mod statistics;
 mod witness;
+mod witnessing;

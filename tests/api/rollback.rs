@@ -6,13 +6,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use diesel::RunQueryDsl;
 use iro_advice::accounts::domain::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{json, spawn_app_with, totp_code, TestApp, User, PASSWORD};
+use crate::helpers::{eventually, json, spawn_app_with, totp_code, TestApp, User, PASSWORD};
 use crate::witness::{binary, init, log_verify, serve, WitnessProcess};
 
 /// The real client with a profile of its own.
@@ -74,30 +73,18 @@ impl Client {
     }
 }
 
-async fn log_key(app: &TestApp) -> String {
-    app.get("/api/v1/log/key")
-        .await
-        .text()
-        .await
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
 /// The served checkpoint once it is cosigned at `size` or more; its size and note.
 async fn cosigned_at_least(app: &TestApp, size: u64) -> (u64, String) {
-    for _ in 0..400 {
+    eventually(20, "a cosigned checkpoint", || async {
         let res = app.get("/api/v1/log/checkpoint").await;
-        if res.status() == 200 {
-            let note = res.text().await.unwrap();
-            let served: u64 = note.lines().nth(1).unwrap().parse().unwrap();
-            if served >= size {
-                return (served, note);
-            }
+        if res.status() != 200 {
+            return None;
         }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no checkpoint of {size} leaves was cosigned");
+        let note = res.text().await.unwrap();
+        let served: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+        (served >= size).then_some((served, note))
+    })
+    .await
 }
 
 async fn log_size(app: &TestApp) -> u64 {
@@ -110,13 +97,18 @@ async fn readiness(app: &TestApp) -> Value {
     json(app.get("/readyz").await, 200).await
 }
 
-fn evidence(dir: &Path) -> String {
-    let out = binary()
-        .args(["witness", "evidence", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap()
+/// What `witness evidence` prints once it holds some.
+async fn evidence(dir: &Path) -> String {
+    eventually(20, "the witness's evidence", || async {
+        let out = binary()
+            .args(["witness", "evidence", "--data-dir"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        let printed = String::from_utf8(out.stdout).unwrap();
+        printed.contains("== ").then_some(printed)
+    })
+    .await
 }
 
 fn receipt_verify(args: &[&str]) -> (bool, String) {
@@ -185,16 +177,9 @@ fn restore(app: &TestApp, backup: &Backup) {
     }
 }
 
-fn database_url(app: &TestApp) -> String {
-    match &app.pg {
-        None => format!("sqlite://{}", app.data_dir.path().join("test.db").display()),
-        Some(pg) => pg.url.clone(),
-    }
-}
-
 /// Starts a witness for the app's log and restarts the app submitting to it.
 async fn witnessed(app: &mut TestApp, dir: &Path) -> (WitnessProcess, String) {
-    let key = log_key(app).await;
+    let key = app.log_key().await;
     let vkey = init(dir, "nairo.test/witness");
     let witness = serve(dir, &key).await;
     app.stop();
@@ -211,7 +196,7 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     let witness_dir = tempfile::tempdir().unwrap();
     let (_witness, witness_key) = witnessed(&mut app, witness_dir.path()).await;
-    let key = log_key(&app).await;
+    let key = app.log_key().await;
 
     // The witness cosigns what the log holds; the service serves it with the cosignature.
     let (first, note) = cosigned_at_least(&app, log_size(&app).await).await;
@@ -311,14 +296,7 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
     }
 
     // The witness refuses the rewritten log and keeps its checkpoint as evidence.
-    let mut kept = String::new();
-    for _ in 0..400 {
-        kept = evidence(witness_dir.path());
-        if kept.contains("== ") {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    let kept = evidence(witness_dir.path()).await;
     assert!(kept.contains("-- refused, as the log signed it:"), "{kept}");
     let ready = readiness(&app).await;
     assert_eq!(
@@ -379,7 +357,7 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
     assert!(!ok, "{text}");
     // And the operator cannot prove the log whole against the client's checkpoint.
     let held_file = client.profile.path().join("checkpoint.txt");
-    let (ok, text) = log_verify(&app, &database_url(&app), &[&held_file]);
+    let (ok, text) = log_verify(&app, &app.database_url(), &[&held_file]);
     assert!(!ok, "{text}");
     assert!(text.contains("FAILED"), "{text}");
 }
@@ -390,7 +368,7 @@ crate::both_binary_databases!(
 
 async fn a_forked_log_is_cosigned_on_one_branch_only(app: TestApp) {
     let witness_dir = tempfile::tempdir().unwrap();
-    let key = log_key(&app).await;
+    let key = app.log_key().await;
     let vkey = init(witness_dir.path(), "nairo.test/witness");
     let witness = serve(witness_dir.path(), &key).await;
     let witness_env = [
@@ -408,14 +386,7 @@ async fn a_forked_log_is_cosigned_on_one_branch_only(app: TestApp) {
     while log_size(&two).await <= size {
         two.admin().await;
     }
-    let mut kept = String::new();
-    for _ in 0..400 {
-        kept = evidence(witness_dir.path());
-        if kept.contains("== ") {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    let kept = evidence(witness_dir.path()).await;
     assert!(kept.contains("-- refused, as the log signed it:"), "{kept}");
     // The second branch never gets a cosignature: its clients are served nothing.
     let res = two.get("/api/v1/log/checkpoint").await;

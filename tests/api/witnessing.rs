@@ -1,0 +1,441 @@
+//! The service's side of witnessing, and what anyone can read of the log: checkpoints served
+//! only once cosigned, receipts completed when the witness catches up, a witness that is down
+//! reported in `/readyz`, keys pinned by the client and never silently changed, and the log
+//! as C2SP tlog-tiles that rebuild the signed root.
+
+use std::time::Duration;
+
+use iro_advice::accounts::domain::Role;
+use iro_advice::log::merkle::{self, Hash};
+use iro_advice::log::note::{open_checkpoint, Verifier};
+use iro_advice::log::store::{append_batch, BatchLeaf};
+use iro_advice::log::{Actor, Event, Kind, Receipt, Subject};
+use serde_json::Value;
+
+use crate::both_databases;
+use crate::helpers::{assert_problem, eventually, free_port, json, spawn_app_with, TestApp};
+use crate::witness::{init, serve};
+
+both_databases!(
+    the_log_is_served_as_tiles_that_rebuild_the_signed_root,
+    nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_later,
+);
+
+async fn checkpoint_of(app: &TestApp) -> iro_advice::log::note::Checkpoint {
+    let key = app.get("/api/v1/log/key").await.text().await.unwrap();
+    let note = app
+        .get("/api/v1/log/checkpoint")
+        .await
+        .text()
+        .await
+        .unwrap();
+    open_checkpoint(&Verifier::parse(&key).unwrap(), &note).unwrap()
+}
+
+async fn tile(app: &TestApp, path: &str) -> (u16, Vec<u8>, String) {
+    let res = app.get(&format!("/api/v1/log/tile/{path}")).await;
+    let status = res.status().as_u16();
+    let cache = res
+        .headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, res.bytes().await.unwrap().to_vec(), cache)
+}
+
+fn hashes(bytes: &[u8]) -> Vec<Hash> {
+    assert_eq!(bytes.len() % 32, 0);
+    bytes.chunks(32).map(|c| c.try_into().unwrap()).collect()
+}
+
+/// RFC 9162's MTH, from leaf hashes.
+fn root(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => merkle::empty_root(),
+        1 => leaves[0],
+        n => {
+            let k = merkle::split(n as u64) as usize;
+            merkle::node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
+        }
+    }
+}
+
+async fn the_log_is_served_as_tiles_that_rebuild_the_signed_root(app: TestApp) {
+    // 300 acts: one full tile of leaves and a partial one, and a first level-1 hash.
+    let keys = app.log_keys();
+    let batch: Vec<BatchLeaf> = (0..300)
+        .map(|i| {
+            let id = format!("account-{i}");
+            let event = Event {
+                kind: Kind::AccountCreated,
+                authority: None,
+                actor: Actor::Operator,
+                subject: Subject::Account(&id),
+            };
+            BatchLeaf {
+                kind: Kind::AccountCreated,
+                data: keys.encode(&event, 1_700_000_000 + i),
+                actor: keys.actor_pseudonym(Actor::Operator).to_vec(),
+                at: chrono::Utc::now().naive_utc(),
+            }
+        })
+        .collect();
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        iro_advice::db::write_transaction(&mut conn, |conn| append_batch(conn, &keys, &batch))
+            .unwrap();
+    }
+    let checkpoint = checkpoint_of(&app).await;
+    let size = checkpoint.size;
+    assert!(size >= 300);
+    let partial = size - 256;
+
+    let (status, full, cache) = tile(&app, "0/000").await;
+    assert_eq!(status, 200);
+    assert!(cache.contains("immutable"), "{cache}");
+    let (status, rest, _) = tile(&app, &format!("0/001.p/{partial}")).await;
+    assert_eq!(status, 200);
+    let mut leaves = hashes(&full);
+    leaves.extend(hashes(&rest));
+    assert_eq!(leaves.len() as u64, size);
+    // The tiles give the root the log signed.
+    assert_eq!(root(&leaves), checkpoint.root);
+    // A level-1 tile holds the hashes of whole 256-leaf subtrees.
+    let (status, upper, _) = tile(&app, "1/000.p/1").await;
+    assert_eq!(status, 200);
+    assert_eq!(hashes(&upper), vec![root(&leaves[..256])]);
+
+    // Entry bundles: each leaf's exact bytes, length-prefixed, hashing to the leaf hashes.
+    let (status, bundle, _) = tile(&app, "entries/000").await;
+    assert_eq!(status, 200);
+    let mut entries = Vec::new();
+    let mut rest = &bundle[..];
+    while !rest.is_empty() {
+        let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+        entries.push(rest[2..2 + len].to_vec());
+        rest = &rest[2 + len..];
+    }
+    assert_eq!(entries.len(), 256);
+    for (entry, leaf) in entries.iter().zip(&leaves) {
+        assert_eq!(&merkle::leaf_hash(entry), leaf);
+    }
+
+    // Tiles the log does not hold yet, and names that are not tiles.
+    for path in [
+        "0/002",
+        &format!("0/001.p/{}", partial + 1),
+        "1/000",
+        "entries/001",
+        "0/0",
+        "0/x000/001",
+        "9/000",
+    ] {
+        let (status, _, _) = tile(&app, path).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let res = app.get("/api/v1/log/tile/0/002").await;
+    assert_problem(res, 404, "not-found").await;
+}
+
+async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_later(app: TestApp) {
+    let log_key = app.log_key().await;
+    let dir = tempfile::tempdir().unwrap();
+    let vkey = init(dir.path(), "nairo.test/witness");
+    // The witness will listen here, but is not started yet.
+    let port = free_port();
+    let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
+    let url = format!("http://127.0.0.1:{port}");
+    let database = app.database_url();
+    // The same database and keys, now with a witness configured.
+    let witnessed = spawn_app_with(
+        app.backend,
+        &[
+            ("DATABASE_URL", &database),
+            ("IRO_ADVICE_KEYS_DIR", &keys),
+            ("IRO_ADVICE_WITNESS_URL", &url),
+            ("IRO_ADVICE_WITNESS_KEY", &vkey),
+        ],
+    )
+    .await
+    .unwrap();
+    let admin = witnessed.admin().await;
+    let iro = witnessed
+        .user(&admin, Role::Iro, Some("E06000019"), None)
+        .await;
+    let created = json(
+        witnessed
+            .post_json(
+                "/api/v1/pressure-reports",
+                Some(&iro.access),
+                &serde_json::json!({"kind": "refused_funding", "occurred_on": "2026-11-02", "share_with_nairo": false}),
+            )
+            .await,
+        201,
+    )
+    .await;
+    // At the act, the receipt carries the log's own signature only.
+    let at_act: Receipt = serde_json::from_value(created["receipt"].clone()).unwrap();
+    assert!(!at_act.checkpoint.contains("nairo.test/witness"));
+
+    // With the witness down: no checkpoint is served, and /readyz says why.
+    let res = witnessed.get("/api/v1/log/checkpoint").await;
+    assert_problem(res, 503, "log-not-witnessed").await;
+    let ready = witness_problem(&witnessed).await;
+    assert_eq!(ready["status"], "ready");
+    assert!(
+        ready["witnesses"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the witness"),
+        "{ready}"
+    );
+    assert_eq!(ready["witnesses"][0]["refused_as_inconsistent"], false);
+    let receipts: Vec<Receipt> = serde_json::from_value(
+        json(
+            witnessed.get_auth("/api/v1/me/receipts", &iro.access).await,
+            200,
+        )
+        .await,
+    )
+    .unwrap();
+    assert!(receipts
+        .iter()
+        .all(|r| !r.checkpoint.contains("nairo.test/witness")));
+
+    // The witness comes up: the backlog is cosigned in one submission, and served.
+    let _witness = serve_on(dir.path(), &log_key, port).await;
+    let note = served_checkpoint(&witnessed).await;
+    assert!(note.contains("\n\u{2014} nairo.test/witness "), "{note}");
+    let served_size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    assert!(served_size > at_act.leaf_index);
+    // The same act's receipt, now against the cosigned checkpoint, verifies with the
+    // witness's key as well as the log's.
+    let receipts: Vec<Receipt> = serde_json::from_value(
+        json(
+            witnessed.get_auth("/api/v1/me/receipts", &iro.access).await,
+            200,
+        )
+        .await,
+    )
+    .unwrap();
+    let completed = receipts
+        .iter()
+        .find(|r| r.leaf_data == at_act.leaf_data)
+        .unwrap();
+    assert_eq!(completed.checkpoint, note);
+    completed.verify(&log_key).unwrap();
+    let trust =
+        iro_advice::log::trust::Trust::new(&log_key, std::slice::from_ref(&vkey), 1).unwrap();
+    trust.open(&completed.checkpoint).unwrap();
+    let ready = json(witnessed.get("/readyz").await, 200).await;
+    assert_eq!(ready["witnesses"][0]["problem"], Value::Null, "{ready}");
+    assert_eq!(ready["witnesses"][0]["cosigned_size"], served_size);
+    // The keys a client should pin are advertised.
+    let trust = json(witnessed.get("/api/v1/log/trust").await, 200).await;
+    assert_eq!(trust["log_key"], log_key.as_str());
+    assert_eq!(trust["witnesses"][0], vkey.as_str());
+    assert_eq!(trust["quorum"], 1);
+}
+
+/// `/readyz` once it reports a problem with the first witness.
+async fn witness_problem(app: &TestApp) -> Value {
+    eventually(10, "a witness problem in /readyz", || async {
+        let ready = json(app.get("/readyz").await, 200).await;
+        (!ready["witnesses"][0]["problem"].is_null()).then_some(ready)
+    })
+    .await
+}
+
+/// The first checkpoint the service serves (once a quorum has cosigned one).
+async fn served_checkpoint(app: &TestApp) -> String {
+    eventually(15, "a cosigned checkpoint", || async {
+        let res = app.get("/api/v1/log/checkpoint").await;
+        match res.status().as_u16() {
+            200 => Some(res.text().await.unwrap()),
+            _ => None,
+        }
+    })
+    .await
+}
+
+/// `witness serve` on a port chosen beforehand.
+async fn serve_on(dir: &std::path::Path, log_key: &str, port: u16) -> impl Drop {
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let listen = format!("127.0.0.1:{port}");
+    let child = crate::witness::binary()
+        .args(["witness", "serve", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", &listen, "--log", log_key])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&listen).is_ok() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    Stop(child)
+}
+
+#[actix_web::test]
+async fn the_client_pins_keys_and_refuses_a_change() {
+    let app = spawn_app_with(crate::helpers::Backend::Sqlite, &[])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log_key = app.log_key().await;
+    let witness_key = init(dir.path(), "nairo.test/witness");
+    let _witness = serve(dir.path(), &log_key).await;
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let ca = app.data_dir.path().join("tls/dev-cert.pem");
+    let profile = tempfile::tempdir().unwrap();
+    let client = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+            .arg("client")
+            .args(args)
+            .arg("--profile-dir")
+            .arg(profile.path())
+            .env("IRO_ADVICE_PASSWORD", crate::helpers::PASSWORD)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let login = |extra: &[&str]| {
+        let mut args = vec![
+            "login",
+            "--server",
+            &app.base,
+            "--email",
+            &iro.email,
+            "--ca",
+            ca.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        client(&args)
+    };
+    // Told to require a witness this service does not use: its checkpoints are not trusted.
+    let (code, _, err) = login(&["--log-key", &log_key, "--witness", &witness_key]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cosignatures from 0 of the witnesses"),
+        "{err}"
+    );
+    // Nothing was kept, and no password was sent.
+    assert!(!profile.path().join("tokens.json").exists());
+    assert!(!profile.path().join("trust.json").exists());
+    // A malformed key is refused before anything is sent.
+    let (code, _, err) = login(&["--log-key", "not-a-key"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a log verifier key"), "{err}");
+
+    // A fresh profile with the right log key pins it, and a later change is refused.
+    std::fs::remove_dir_all(profile.path()).unwrap();
+    let (code, out, err) = login(&["--log-key", &log_key]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Pinned the log key and 0 witness key(s) you gave"),
+        "{out}"
+    );
+    let (code, _, err) = login(&["--log-key", &log_key, "--witness", &witness_key]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refused: this profile pinned"), "{err}");
+    let other = iro_advice::log::note::Signer::new(
+        "127.0.0.1:8443/log",
+        ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .unwrap()
+            .as_ref(),
+    )
+    .unwrap()
+    .verifier_key();
+    let (code, _, err) = login(&["--log-key", &other]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refused: this profile pinned"), "{err}");
+    // The same keys again are fine, and so is trusting what was pinned.
+    let (code, _, err) = login(&[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = client(&["receipts"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[actix_web::test]
+async fn a_witness_over_https_is_trusted_through_the_configured_ca_only() {
+    let app = spawn_app_with(crate::helpers::Backend::Sqlite, &[])
+        .await
+        .unwrap();
+    let log_key = app.log_key().await;
+    let dir = tempfile::tempdir().unwrap();
+    let vkey = init(&dir.path().join("state"), "nairo.test/witness");
+    let tls = iro_advice::tls::ensure_dev_certificate(dir.path()).unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = crate::witness::binary()
+        .args(["witness", "serve", "--data-dir"])
+        .arg(dir.path().join("state"))
+        .args(["--listen", &listen, "--log", &log_key, "--tls-cert"])
+        .arg(&tls.cert)
+        .arg("--tls-key")
+        .arg(&tls.key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&listen).is_ok() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
+    let url = format!("https://127.0.0.1:{port}");
+    let witnessed = |ca: Option<String>| {
+        let (keys, url, vkey) = (keys.clone(), url.clone(), vkey.clone());
+        async move {
+            let mut env = vec![
+                ("IRO_ADVICE_KEYS_DIR".to_owned(), keys),
+                ("IRO_ADVICE_WITNESS_URL".to_owned(), url),
+                ("IRO_ADVICE_WITNESS_KEY".to_owned(), vkey),
+            ];
+            if let Some(ca) = ca {
+                env.push(("IRO_ADVICE_WITNESS_CA".to_owned(), ca));
+            }
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            spawn_app_with(crate::helpers::Backend::Sqlite, &env)
+                .await
+                .unwrap()
+        }
+    };
+    // Without the CA, the witness's certificate is not trusted: nothing is cosigned.
+    let untrusting = witnessed(None).await;
+    let ready = witness_problem(&untrusting).await;
+    assert!(
+        ready["witnesses"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach"),
+        "{ready}"
+    );
+    let res = untrusting.get("/api/v1/log/checkpoint").await;
+    assert_problem(res, 503, "log-not-witnessed").await;
+    // With it, the checkpoint is cosigned over HTTPS.
+    let trusting = witnessed(Some(tls.cert.display().to_string())).await;
+    let note = served_checkpoint(&trusting).await;
+    assert!(note.contains("\n\u{2014} nairo.test/witness "), "{note}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
