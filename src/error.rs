@@ -92,6 +92,10 @@ problem_types! {
     InvalidProofRequest = "invalid-proof-request", "Invalid proof request";
     InvalidStatisticsRequest = "invalid-statistics-request", "Invalid statistics request";
     NotWitnessed = "log-not-witnessed", "No checkpoint cosigned by the witnesses yet";
+    AgeNotX25519 = "age-not-x25519", "Not encrypted to age X25519 recipients only";
+    AgePlaintextPayload = "age-plaintext-payload", "The age payload is not ciphertext";
+    AgeTooFewRecipients = "age-too-few-recipients", "Not encrypted to every reader";
+    WeakWrappedIdentity = "weak-wrapped-identity", "The wrapped identity is not strongly wrapped";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +171,12 @@ impl ApiError {
             detail,
         }
     }
+}
+
+/// What a domain type's deserialisation error carries to name the problem type its refusal
+/// should have (see [`json_error`]).
+pub fn problem_marker(problem: ProblemType) -> String {
+    format!("[problem:{}]", problem.slug())
 }
 
 pub fn problem_type(slug: &str) -> String {
@@ -271,7 +281,22 @@ pub fn json_error(
         J::ContentType => ApiError::UnsupportedMediaType {
             expected: "application/json",
         },
-        J::Deserialize(e) => ApiError::InvalidJson(e.to_string()),
+        J::Deserialize(e) => {
+            let message = e.to_string();
+            // A field that parses into a domain type may name its own problem type.
+            match ProblemType::ALL
+                .iter()
+                .find(|p| message.contains(&problem_marker(**p)))
+            {
+                Some(problem) => ApiError::bad_request(
+                    *problem,
+                    message
+                        .replace(&problem_marker(*problem), "")
+                        .replace("  ", " "),
+                ),
+                None => ApiError::InvalidJson(message),
+            }
+        }
         other => ApiError::BadRequest(other.to_string()),
     };
     api.into()

@@ -14,7 +14,7 @@ use crate::accounts::domain::{
     AccountId, AccountStatus, AdviserKind, AgeRecipient, DisplayName, Email, Role,
 };
 use crate::authorities::AuthorityCode;
-use crate::ciphertext::AgeArmored;
+use crate::ciphertext::{AgeArmored, PassphraseWrapped};
 use crate::log::Receipt;
 use crate::pressure::domain::{PressureKind, PressureReportId};
 use crate::queries::domain::{
@@ -200,10 +200,10 @@ pub struct TotpCode {
 pub struct KeyRequest {
     #[schema(value_type = String)]
     pub age_recipient: AgeRecipient,
-    /// The user's age identity, encrypted by the client with an age passphrase (scrypt),
-    /// ASCII-armored.
+    /// The user's age identity, encrypted by the client with an age passphrase (one scrypt
+    /// stanza, work factor 18 to 22), ASCII-armored.
     #[schema(value_type = Option<String>)]
-    pub wrapped_identity: Option<AgeArmored>,
+    pub wrapped_identity: Option<PassphraseWrapped>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -7,7 +7,7 @@ use super::store;
 use super::totp::{self, Sealer};
 use crate::access::Caller;
 use crate::app::AppState;
-use crate::ciphertext::AgeArmored;
+use crate::ciphertext::PassphraseWrapped;
 use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::wire::{
@@ -133,19 +133,6 @@ fn confirm_totp(
     Ok(())
 }
 
-/// A wrapped identity is never decrypted here; it must only be what it claims: a
-/// passphrase-wrapped file.
-fn check_wrapped(wrapped: &AgeArmored) -> Result<(), ApiError> {
-    if wrapped.stanza_types() == ["scrypt"] {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            ProblemType::NotAge,
-            "wrapped_identity must be encrypted to an age passphrase (scrypt) alone",
-        ))
-    }
-}
-
 /// Registers the caller's age public key, and optionally a passphrase-wrapped copy of the
 /// identity for a browser to unwrap locally.
 #[utoipa::path(put, path = "/api/v1/me/key", tag = "me", request_body = KeyRequest,
@@ -160,9 +147,6 @@ pub async fn put_key(
         age_recipient,
         wrapped_identity,
     } = body.into_inner();
-    if let Some(w) = &wrapped_identity {
-        check_wrapped(w)?;
-    }
     state
         .db
         .write(move |conn| {
@@ -170,7 +154,7 @@ pub async fn put_key(
                 conn,
                 &caller.account_id,
                 age_recipient.as_str(),
-                wrapped_identity.as_ref().map(AgeArmored::as_str),
+                wrapped_identity.as_ref().map(PassphraseWrapped::as_str),
             )
             .map_err(ApiError::from)
         })

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::api::{check, http_client, Api};
-use super::crypto::{self, armored};
+use super::crypto;
 use super::error::{read_file, ClientError};
 use super::output::Output;
 use super::profile::{Profile, Settings, Tokens};
@@ -105,7 +105,8 @@ pub async fn keygen(api: &Api, passphrase: bool, force: bool) -> Result<Output, 
     let text = crypto::identity_file_text(&identity);
     let (file, wrapped_identity) = if passphrase {
         let wrapped = crypto::encrypt_with_passphrase(text.as_bytes(), &new_passphrase()?)?;
-        let for_server = armored(&wrapped)?;
+        let for_server = crate::ciphertext::PassphraseWrapped::parse(&wrapped)
+            .map_err(|e| ClientError::Crypto(e.to_string()))?;
         (wrapped.into_bytes(), Some(for_server))
     } else {
         (text.into_bytes(), None)

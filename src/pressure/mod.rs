@@ -41,7 +41,9 @@ pub fn record_report(
         ));
     }
     if let Some(n) = &req.narrative {
-        crate::queries::service::check_recipients(n)?;
+        // The IRO, and NAIRO when shared.
+        let readers = 1 + usize::from(req.share_with_nairo);
+        crate::queries::service::check_recipients(n.recipients(), readers)?;
     }
     if req.share_with_nairo && !nairo_configured {
         return Err(ApiError::unprocessable(

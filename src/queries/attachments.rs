@@ -220,7 +220,7 @@ async fn receive_chunks(
             }
             check
                 .feed(&piece)
-                .map_err(|e| ApiError::bad_request(ProblemType::NotAge, e.to_string()))?;
+                .map_err(|e| ApiError::bad_request(e.problem(), e.to_string()))?;
             buffer.extend_from_slice(&piece);
         }
         while buffer.len() >= CHUNK_BYTES || (last && !buffer.is_empty()) {
@@ -244,9 +244,10 @@ async fn receive_chunks(
             break;
         }
     }
-    check
+    let recipients = check
         .finish()
-        .map_err(|e| ApiError::bad_request(ProblemType::NotAge, e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(e.problem(), e.to_string()))?;
+    crate::queries::service::check_recipients(recipients, crate::queries::service::QUERY_READERS)?;
     Ok(total)
 }
 

@@ -30,16 +30,20 @@ pub fn wrong_state(detail: impl Into<String>) -> ApiError {
     ApiError::conflict(ProblemType::QueryState, detail)
 }
 
-/// Refuses ciphertext that a passphrase, rather than people's keys, can open.
-pub fn check_recipients(body: &AgeArmored) -> Result<(), ApiError> {
-    if body.stanza_types().iter().any(|t| t == "scrypt") {
+/// Refuses ciphertext with fewer X25519 recipients than it has readers: content that
+/// someone who should read it cannot, or that was never encrypted to them.
+pub fn check_recipients(recipients: usize, readers: usize) -> Result<(), ApiError> {
+    if recipients < readers {
         return Err(ApiError::bad_request(
-            ProblemType::NotAge,
-            "encrypt to the participants' age keys, not to a passphrase",
+            ProblemType::AgeTooFewRecipients,
+            format!("encrypted to {recipients} recipient(s), but it has {readers} readers"),
         ));
     }
     Ok(())
 }
+
+/// A query's readers: its IRO and its adviser.
+pub const QUERY_READERS: usize = 2;
 
 /// Records an act on a query in the log, in the act's transaction; returns the receipt.
 pub fn record(
@@ -86,12 +90,13 @@ pub fn ask(
     iro: &IroCaller,
     input: AskInput,
 ) -> Result<(QueryId, Receipt), ApiError> {
-    check_recipients(&input.body)?;
     // Checked again here, whatever the client was shown: active, accepting, keyed, and not
-    // conflicted with the IRO's authority.
+    // conflicted with the IRO's authority. (An adviser with no key cannot be a recipient,
+    // so this comes before counting them.)
     if eligible_advisers(tx.conn, &iro.authority, Some(&input.adviser_id))?.is_empty() {
         return Err(not_eligible());
     }
+    check_recipients(input.body.recipients(), QUERY_READERS)?;
     let id = QueryId::generate();
     store::insert_query(
         tx.conn,
@@ -174,7 +179,7 @@ pub fn route(
     input: RouteInput,
 ) -> Result<Receipt, ApiError> {
     for (_, body) in &input.messages {
-        check_recipients(body)?;
+        check_recipients(body.recipients(), QUERY_READERS)?;
     }
     let q = visible(tx.conn, iro, id)?;
     if !q.status.routable() {
@@ -260,7 +265,7 @@ pub fn reply(
     id: &QueryId,
     body: &AgeArmored,
 ) -> Result<(MessageId, NaiveDateTime, Receipt), ApiError> {
-    check_recipients(body)?;
+    check_recipients(body.recipients(), QUERY_READERS)?;
     let q = visible(tx.conn, caller, id)?;
     if !may_write(caller.role, q.status) {
         return Err(wrong_state(format!(

@@ -608,7 +608,8 @@ fn passphrase_wrapped(identity: &age::x25519::Identity) -> String {
     use age::secrecy::ExposeSecret;
     let mut recipient =
         age::scrypt::Recipient::new("correct horse battery staple".to_owned().into());
-    recipient.set_work_factor(10);
+    // The least the service accepts.
+    recipient.set_work_factor(18);
     let encryptor =
         age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
             .unwrap();

@@ -15,6 +15,7 @@ mod queries;
 mod rollback;
 mod services;
 mod smtp;
+mod smuggling;
 mod statistics;
 mod witness;
 mod witnessing;

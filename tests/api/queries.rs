@@ -381,7 +381,10 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
 }
 
 /// An IRO, an adviser with a key, and a query between them.
-async fn a_query(app: &TestApp, admin: &User) -> (User, User, String, Vec<age::x25519::Recipient>) {
+pub(crate) async fn a_query(
+    app: &TestApp,
+    admin: &User,
+) -> (User, User, String, Vec<age::x25519::Recipient>) {
     let iro = app.user(admin, Role::Iro, Some("E06000019"), None).await;
     let adviser = app
         .user(admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
@@ -408,7 +411,12 @@ async fn a_query(app: &TestApp, admin: &User) -> (User, User, String, Vec<age::x
     )
 }
 
-async fn upload(app: &TestApp, token: &str, query: &str, bytes: Vec<u8>) -> reqwest::Response {
+pub(crate) async fn upload(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
     app.client
         .post(app.url(&format!("/api/v1/queries/{query}/attachments")))
         .bearer_auth(token)
@@ -620,7 +628,7 @@ async fn non_age_content_is_refused_and_leaves_nothing(app: TestApp) {
             &json!({"body": scrypt}),
         )
         .await;
-    assert_problem(res, 400, "not-age").await;
+    assert_problem(res, 400, "age-not-x25519").await;
 
     // 100 bytes of plaintext: a 16-byte nonce and one 116-byte chunk. Cut 110 bytes off and
     // the chunk is shorter than its own tag: no real age file is that long.
