@@ -198,6 +198,10 @@ pub fn main() -> ExitCode {
                     eprintln!("iro-advice: {e}");
                     ExitCode::from(crate::client::EXIT_LOG_REWRITTEN)
                 }
+                Err(e @ crate::client::ClientError::KeyAlarm(_)) => {
+                    eprintln!("iro-advice: {e}");
+                    ExitCode::from(crate::client::EXIT_KEY_ALARM)
+                }
                 Err(e) => fail(e),
             }
         }

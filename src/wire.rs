@@ -15,7 +15,7 @@ use crate::accounts::domain::{
 };
 use crate::authorities::AuthorityCode;
 use crate::ciphertext::{AgeArmored, PassphraseWrapped};
-use crate::log::Receipt;
+use crate::log::{KeyProof, Receipt};
 use crate::pressure::domain::{PressureKind, PressureReportId};
 use crate::queries::domain::{
     AttachmentId, Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
@@ -122,6 +122,9 @@ pub struct AdviserEntry {
     pub display_name: String,
     pub kind: AdviserKind,
     pub age_recipient: String,
+    /// The key event of `age_recipient`, proven in the served checkpoint; absent until the
+    /// witnesses have cosigned a checkpoint that holds it.
+    pub key_proof: Option<KeyProof>,
     /// Queries waiting for or accepted by this adviser: how busy they are.
     pub open_queries: i64,
 }
@@ -182,6 +185,10 @@ pub struct Me {
     /// Advisers only: authorities they have declared a conflict with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicts: Option<Vec<String>>,
+    /// The key event of `age_recipient`, proven in the served checkpoint: what the owner's
+    /// client checks against the keys it registered itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_proof: Option<KeyProof>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -305,6 +312,8 @@ pub struct QuerySummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     pub authority_code: String,
+    /// The IRO's account id: what the adviser checks the IRO's key event against.
+    pub iro_id: AccountId,
     pub iro_name: String,
     pub adviser_id: AccountId,
     pub adviser_name: String,
@@ -341,6 +350,9 @@ pub struct QueryDetail {
     /// The participants' age public keys, to encrypt replies and attachments to.
     pub iro_recipient: Option<String>,
     pub adviser_recipient: Option<String>,
+    /// Their key events, proven in the served checkpoint.
+    pub iro_key_proof: Option<KeyProof>,
+    pub adviser_key_proof: Option<KeyProof>,
     pub messages: Vec<MessageView>,
     pub attachments: Vec<AttachmentView>,
 }

@@ -6,6 +6,7 @@ use super::store;
 use crate::access::{Caller, IroCaller};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::log::KeyProof;
 use crate::wire::{AdviserEntry, AuthorityEntry};
 
 #[utoipa::path(get, path = "/api/v1/authorities", tag = "directory",
@@ -31,18 +32,21 @@ pub async fn advisers(
     iro: IroCaller,
 ) -> Result<HttpResponse, ApiError> {
     let authority = iro.authority;
-    let (list, open) = state
-        .db
-        .run(move |conn| -> Result<_, ApiError> {
+    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+    let (list, open, mut proofs) = state
+        .read(move |conn| -> Result<_, ApiError> {
             let list = store::eligible_advisers(conn, &authority, None)?;
             let open = crate::queries::store::open_queries_by_adviser(conn)?;
-            Ok((list, open))
+            let ids: Vec<_> = list.iter().map(|a| a.id.clone()).collect();
+            let proofs = key_proofs(conn, &witnessing, &keys, &ids)?;
+            Ok((list, open, proofs))
         })
         .await?;
     let entries: Vec<AdviserEntry> = list
         .into_iter()
         .map(|a| AdviserEntry {
             open_queries: open.get(&a.id).copied().unwrap_or(0),
+            key_proof: proofs.remove(&a.id),
             id: a.id,
             display_name: a.display_name,
             kind: a.kind,
@@ -50,4 +54,21 @@ pub async fn advisers(
         })
         .collect();
     Ok(HttpResponse::Ok().json(entries))
+}
+
+/// The proofs of these accounts' current key events in the served checkpoint.
+pub fn key_proofs(
+    conn: &mut crate::db::DbConnection,
+    witnessing: &crate::log::witnessing::Witnessing,
+    keys: &crate::log::LogKeys,
+    ids: &[crate::accounts::domain::AccountId],
+) -> diesel::QueryResult<std::collections::HashMap<crate::accounts::domain::AccountId, KeyProof>> {
+    let size = witnessing.served_size(conn, keys)?;
+    let mut out = std::collections::HashMap::new();
+    for (id, leaf) in store::key_leaves(conn, ids)? {
+        if let Some(proof) = crate::log::store::key_proof(conn, leaf, size)? {
+            out.insert(id, proof);
+        }
+    }
+    Ok(out)
 }

@@ -2,14 +2,16 @@
 
 use actix_web::{web, HttpResponse};
 
+use super::domain::AgeRecipient;
 use super::domain::{AccountId, Role};
 use super::store;
 use super::totp::{self, Sealer};
 use crate::access::Caller;
-use crate::app::AppState;
+use crate::app::{AppState, Tx};
 use crate::ciphertext::PassphraseWrapped;
 use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
+use crate::log::{Actor, Event, Kind, Subject};
 use crate::wire::{
     AvailabilityRequest, ConflictsRequest, KeyRequest, Me, TotpCode, TotpEnrolment, WrappedIdentity,
 };
@@ -17,9 +19,9 @@ use crate::wire::{
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
     responses((status = 200, body = Me)), security(("bearer" = [])))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
     let me = state
-        .db
-        .run(move |conn| -> Result<Me, ApiError> {
+        .read(move |conn| -> Result<Me, ApiError> {
             let a = store::account(conn, &caller.account_id)?.ok_or(ApiError::Unauthenticated)?;
             let is_adviser = a.role == Role::Adviser;
             let conflicts = if is_adviser {
@@ -27,7 +29,15 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
             } else {
                 None
             };
+            let key_proof = super::directory::key_proofs(
+                conn,
+                &witnessing,
+                &keys,
+                std::slice::from_ref(&a.id),
+            )?
+            .remove(&a.id);
             Ok(Me {
+                key_proof,
                 id: a.id,
                 role: a.role,
                 email: a.email,
@@ -148,18 +158,50 @@ pub async fn put_key(
         wrapped_identity,
     } = body.into_inner();
     state
-        .db
-        .write(move |conn| {
-            store::set_key(
-                conn,
+        .write(move |tx| {
+            register_key(
+                tx,
                 &caller.account_id,
-                age_recipient.as_str(),
-                wrapped_identity.as_ref().map(PassphraseWrapped::as_str),
+                &age_recipient,
+                wrapped_identity.as_ref(),
             )
-            .map_err(ApiError::from)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sets an account's age recipient (and wrapped identity). A new recipient is a new key
+/// version, and a key event in the log, in the same transaction; the owner is told by mail,
+/// so that a key registered behind their back does not go unnoticed.
+pub fn register_key(
+    tx: &mut Tx<'_>,
+    account: &AccountId,
+    recipient: &AgeRecipient,
+    wrapped: Option<&PassphraseWrapped>,
+) -> Result<(), ApiError> {
+    let (current, version) = store::key_state(tx.conn, account)?;
+    store::set_key(
+        tx.conn,
+        account,
+        recipient.as_str(),
+        wrapped.map(PassphraseWrapped::as_str),
+    )?;
+    if current.as_deref() == Some(recipient.as_str()) {
+        return Ok(());
+    }
+    let version = version + 1;
+    let receipt = tx.record(Event {
+        kind: Kind::KeyRegistered,
+        actor: Actor::Account(account.as_str()),
+        subject: Subject::Key {
+            account: account.as_str(),
+            version,
+            recipient: recipient.as_str(),
+        },
+        authority: None,
+    })?;
+    store::set_key_event(tx.conn, account, version, receipt.leaf_index)?;
+    tx.notify(account)
 }
 
 /// The caller's passphrase-wrapped identity, for a client to unwrap locally.

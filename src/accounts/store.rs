@@ -171,6 +171,46 @@ pub fn set_key(
         .map(drop)
 }
 
+/// An account's current recipient and key version.
+pub fn key_state(conn: &mut DbConnection, id: &AccountId) -> QueryResult<(Option<String>, u64)> {
+    accounts::table
+        .find(id)
+        .select((accounts::age_recipient, accounts::key_version))
+        .first::<(Option<String>, i64)>(conn)
+        .map(|(r, v)| (r, v as u64))
+}
+
+/// Where the account's current key event is, and its version.
+pub fn set_key_event(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    version: u64,
+    leaf: u64,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::key_version.eq(version as i64),
+            accounts::key_leaf.eq(Some(leaf as i64)),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The leaf of each account's current key event, for those that have one.
+pub fn key_leaves(
+    conn: &mut DbConnection,
+    ids: &[AccountId],
+) -> QueryResult<std::collections::HashMap<AccountId, u64>> {
+    let rows: Vec<(AccountId, Option<i64>)> = accounts::table
+        .filter(accounts::id.eq_any(ids))
+        .select((accounts::id, accounts::key_leaf))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, leaf)| leaf.map(|l| (id, l as u64)))
+        .collect())
+}
+
 pub fn wrapped_identity(conn: &mut DbConnection, id: &AccountId) -> QueryResult<Option<String>> {
     accounts::table
         .find(id)

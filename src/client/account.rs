@@ -116,6 +116,9 @@ pub async fn keygen(api: &Api, passphrase: bool, force: bool) -> Result<Output, 
         wrapped_identity,
     };
     api.profile().ensure_dir()?;
+    // Remembered first: a key event for this account that this profile did not make is
+    // an alarm at the next command.
+    api.profile().add_own_key(&recipient)?;
     crate::fsutil::write_private(&path, &file).map_err(|e| ClientError::io(&path, e))?;
     api.put("/api/v1/me/key", &body).await?;
     Output::new(

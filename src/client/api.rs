@@ -18,6 +18,8 @@ pub struct Api {
     http: reqwest::Client,
     base: String,
     profile: Profile,
+    /// Accounts whose changed key the user accepted for this command.
+    accept_key_change: Vec<String>,
 }
 
 /// An HTTPS client trusting `ca` (PEM) if given, else the system's roots.
@@ -68,7 +70,18 @@ impl Api {
             http: http_client(ca.as_deref())?,
             base: settings.server,
             profile,
+            accept_key_change: Vec::new(),
         })
+    }
+
+    /// Accepts, for this command, a changed key of these accounts.
+    pub fn accepting_key_changes(mut self, accounts: Vec<String>) -> Self {
+        self.accept_key_change = accounts;
+        self
+    }
+
+    pub fn accepts_key_change(&self, account: &str) -> bool {
+        self.accept_key_change.iter().any(|a| a == account)
     }
 
     pub fn profile(&self) -> &Profile {

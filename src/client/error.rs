@@ -21,6 +21,12 @@ pub enum ClientError {
     /// The service's log went back or forked: the one failure with its own exit status (3).
     #[error("{0}")]
     Rewritten(String),
+    /// A correspondent's key could not be trusted; nothing was encrypted to it.
+    #[error("{0}")]
+    KeyRefused(String),
+    /// A key event for the user's own account that this profile did not make (exit 4).
+    #[error("{0}")]
+    KeyAlarm(String),
 }
 
 impl ClientError {

@@ -5,6 +5,7 @@ mod account;
 mod api;
 mod crypto;
 mod error;
+mod keys;
 mod output;
 mod profile;
 mod queries;
@@ -35,6 +36,9 @@ pub struct ClientArgs {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Encrypt to this account's changed key (after checking its fingerprint with them).
+    #[arg(long = "accept-key-change", value_name = "ACCOUNT_ID", global = true)]
+    accept_key_change: Vec<String>,
     #[command(subcommand)]
     command: ClientCommand,
 }
@@ -146,6 +150,9 @@ enum ClientCommand {
         #[arg(long)]
         share_with_nairo: bool,
     },
+    /// Your key's fingerprint and those of the people whose keys this profile pinned, to
+    /// compare by phone.
+    Keys,
     /// The receipts of everything you did, as JSON files.
     Receipts {
         #[arg(long)]
@@ -171,6 +178,8 @@ enum ClientCommand {
 
 /// The exit status of a client that found the service's log rewritten.
 pub const EXIT_LOG_REWRITTEN: u8 = 3;
+/// The exit status of a client that found a key for its own account it did not register.
+pub const EXIT_KEY_ALARM: u8 = 4;
 
 pub fn run(args: ClientArgs) -> Result<(), ClientError> {
     let profile = Profile::locate(args.profile_dir.as_deref())?;
@@ -178,7 +187,7 @@ pub fn run(args: ClientArgs) -> Result<(), ClientError> {
         .enable_all()
         .build()
         .map_err(|e| ClientError::Profile(e.to_string()))?;
-    let out = runtime.block_on(dispatch(profile, args.command))?;
+    let out = runtime.block_on(dispatch(profile, args.command, args.accept_key_change))?;
     if args.json {
         println!(
             "{}",
@@ -191,7 +200,11 @@ pub fn run(args: ClientArgs) -> Result<(), ClientError> {
     Ok(())
 }
 
-async fn dispatch(profile: Profile, command: ClientCommand) -> Result<Output, ClientError> {
+async fn dispatch(
+    profile: Profile,
+    command: ClientCommand,
+    accept_key_change: Vec<String>,
+) -> Result<Output, ClientError> {
     let api = match command {
         ClientCommand::Login {
             server,
@@ -215,7 +228,7 @@ async fn dispatch(profile: Profile, command: ClientCommand) -> Result<Output, Cl
             };
             return account::login(profile, login).await;
         }
-        _ => Api::open(profile)?,
+        _ => Api::open(profile)?.accepting_key_changes(accept_key_change),
     };
     // Before anything else, the log must not have gone back on what this profile saw.
     {
@@ -227,6 +240,8 @@ async fn dispatch(profile: Profile, command: ClientCommand) -> Result<Output, Cl
         })?;
         trust::check_log(http, server, api.profile(), &pinned).await?;
     }
+    // And the service must not hold a key for this account that this profile did not make.
+    keys::watch_own_key(&api).await?;
     match command {
         ClientCommand::Login { .. } => unreachable!("handled above"),
         ClientCommand::Keygen { passphrase, force } => {
@@ -271,6 +286,7 @@ async fn dispatch(profile: Profile, command: ClientCommand) -> Result<Output, Cl
             share_with_nairo,
         } => records::pressure(&api, kind, date, narrative.as_deref(), share_with_nairo).await,
         ClientCommand::Receipts { out } => records::receipts(&api, out.as_deref()).await,
+        ClientCommand::Keys => keys::show(&api).await,
         ClientCommand::Stats {
             by,
             period,

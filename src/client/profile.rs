@@ -27,6 +27,16 @@ pub struct Pinned {
     pub quorum: usize,
 }
 
+/// A correspondent's key as this profile last accepted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinnedKey {
+    pub version: u64,
+    pub recipient: String,
+}
+
+/// Everything pinned: correspondents' keys by account id.
+pub type Pins = std::collections::BTreeMap<String, PinnedKey>;
+
 pub struct Profile {
     pub dir: PathBuf,
 }
@@ -132,6 +142,34 @@ impl Profile {
         let path = self.checkpoint_path();
         // Written aside and renamed: a crash never leaves half a checkpoint.
         crate::fsutil::write_private(&path, note.as_bytes()).map_err(|e| ClientError::io(&path, e))
+    }
+
+    /// Correspondents' keys as last accepted.
+    pub fn pins(&self) -> Result<Pins, ClientError> {
+        if !self.dir.join("keys.json").exists() {
+            return Ok(Default::default());
+        }
+        self.read_json("keys.json", "keys.json is unreadable")
+    }
+
+    pub fn save_pins(&self, pins: &Pins) -> Result<(), ClientError> {
+        self.write_json("keys.json", pins)
+    }
+
+    /// The recipients this profile registered as the user's own, oldest first.
+    pub fn own_keys(&self) -> Result<Vec<String>, ClientError> {
+        if !self.dir.join("own-keys.json").exists() {
+            return Ok(Vec::new());
+        }
+        self.read_json("own-keys.json", "own-keys.json is unreadable")
+    }
+
+    pub fn add_own_key(&self, recipient: &str) -> Result<(), ClientError> {
+        let mut keys = self.own_keys()?;
+        if !keys.iter().any(|k| k == recipient) {
+            keys.push(recipient.to_owned());
+        }
+        self.write_json("own-keys.json", &keys)
     }
 
     pub fn evidence_dir(&self) -> PathBuf {

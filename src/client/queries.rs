@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::api::Api;
-use super::crypto::{self, decrypt_armored, encrypt_armored};
+use super::crypto::{decrypt_armored, encrypt_armored};
 use super::error::{read_file, ClientError};
 use super::output::Output;
 use super::profile::Profile;
@@ -255,15 +255,28 @@ pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
 /// The query's participants' keys, for replies and attachments.
 async fn participants(api: &Api, id: &str) -> Result<Vec<age::x25519::Recipient>, ClientError> {
     let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
+    let s = &detail.summary;
     let mut out = Vec::new();
-    for (key, value) in [
-        ("iro_recipient", &detail.iro_recipient),
-        ("adviser_recipient", &detail.adviser_recipient),
+    for (name, account, recipient, proof) in [
+        (
+            &s.iro_name,
+            &s.iro_id,
+            &detail.iro_recipient,
+            &detail.iro_key_proof,
+        ),
+        (
+            &s.adviser_name,
+            &s.adviser_id,
+            &detail.adviser_recipient,
+            &detail.adviser_key_proof,
+        ),
     ] {
-        let r = value.as_deref().ok_or_else(|| {
-            ClientError::Profile(format!("the query's {key} has no key registered"))
-        })?;
-        out.push(crypto::recipient(r)?);
+        let r = recipient
+            .as_deref()
+            .ok_or_else(|| ClientError::Profile(format!("{name} has no key registered")))?;
+        out.push(
+            super::keys::verified_recipient(api, name, account.as_str(), r, proof.as_ref()).await?,
+        );
     }
     Ok(out)
 }
@@ -312,10 +325,15 @@ async fn with_adviser(
         .ok_or_else(|| {
             ClientError::Profile(format!("{adviser} is not among the advisers you may ask"))
         })?;
-    let recipients = vec![
-        identity.to_public(),
-        crypto::recipient(&chosen.age_recipient)?,
-    ];
+    let theirs = super::keys::verified_recipient(
+        api,
+        &chosen.display_name,
+        chosen.id.as_str(),
+        &chosen.age_recipient,
+        chosen.key_proof.as_ref(),
+    )
+    .await?;
+    let recipients = vec![identity.to_public(), theirs];
     Ok((chosen, identity, recipients))
 }
 

@@ -37,6 +37,8 @@ diesel::table! {
         totp_enabled -> Bool,
         totp_last_step -> BigInt,
         created_at -> Timestamp,
+        key_version -> BigInt,
+        key_leaf -> Nullable<BigInt>,
     }
 }
 

@@ -27,6 +27,7 @@ crate::vocabulary::string_enum!(
         AccountSuspended = "account_suspended",
         AccountReactivated = "account_reactivated",
         ContentErased = "content_erased",
+        KeyRegistered = "key_registered",
     }
 );
 
@@ -48,6 +49,7 @@ impl Kind {
             Kind::AccountSuspended => 12,
             Kind::AccountReactivated => 13,
             Kind::ContentErased => 14,
+            Kind::KeyRegistered => 15,
         }
     }
 
@@ -73,6 +75,58 @@ pub enum Subject<'a> {
     Account(&'a str),
     Invitation(&'a str),
     PressureReport(&'a str),
+    /// An account's age recipient, at a version: named by the account's public directory
+    /// pseudonym, so that its correspondents and the owner can find and check it.
+    Key {
+        account: &'a str,
+        version: u64,
+        recipient: &'a str,
+    },
+}
+
+/// The public pseudonym of an account in the key directory: SHA-256 of a label and its id.
+/// Anyone who knows the account's id (its correspondents, its owner) can compute it; the
+/// leaf says nothing more about who the account is.
+pub fn directory_pseudonym(account: &str) -> [u8; 32] {
+    sha2_256(&[b"iro-advice directory:", account.as_bytes()])
+}
+
+/// SHA-256 of an age recipient, as a key event carries it.
+pub fn recipient_digest(recipient: &str) -> [u8; 32] {
+    sha2_256(&[recipient.as_bytes()])
+}
+
+fn sha2_256(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// What a key event leaf proves: whose key (by directory pseudonym), which version, and
+/// the digest of the recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEvent {
+    pub account: [u8; 32],
+    pub version: u64,
+    pub recipient: [u8; 32],
+}
+
+impl KeyEvent {
+    /// Reads a key event from leaf data; None for any other leaf.
+    pub fn from_leaf(data: &[u8]) -> Option<Self> {
+        let summary = LeafSummary::decode(data)?;
+        if summary.kind != Kind::KeyRegistered || summary.extension.len() != 40 {
+            return None;
+        }
+        Some(KeyEvent {
+            account: summary.subject,
+            version: u64::from_be_bytes(summary.extension[..8].try_into().ok()?),
+            recipient: summary.extension[8..].try_into().ok()?,
+        })
+    }
 }
 
 /// One event to record.
@@ -126,6 +180,7 @@ impl LogKeys {
             Subject::Account(id) => self.pseudonym("account", id),
             Subject::Invitation(id) => self.pseudonym("invitation", id),
             Subject::PressureReport(id) => self.pseudonym("pressure-report", id),
+            Subject::Key { account, .. } => directory_pseudonym(account),
         }
     }
 
@@ -141,6 +196,14 @@ impl LogKeys {
         data.extend_from_slice(&self.actor_pseudonym(event.actor));
         data.extend_from_slice(&self.subject_pseudonym(event.subject));
         data.extend_from_slice(&crate::keys::random_bytes::<16>());
+        // A key event says which version of which key: 8 bytes and a digest.
+        if let Subject::Key {
+            version, recipient, ..
+        } = event.subject
+        {
+            data.extend_from_slice(&version.to_be_bytes());
+            data.extend_from_slice(&recipient_digest(recipient));
+        }
         data
     }
 }
@@ -152,6 +215,10 @@ pub struct LeafSummary {
     pub kind: Kind,
     pub at: chrono::DateTime<chrono::Utc>,
     pub authority: Option<String>,
+    /// The subject's pseudonym (public for key events, keyed for the rest).
+    pub subject: [u8; 32],
+    /// What follows the nonce: a key event's version and recipient digest; else nothing.
+    pub extension: Vec<u8>,
 }
 
 impl LeafSummary {
@@ -165,11 +232,18 @@ impl LeafSummary {
         let secs = u64::from_be_bytes(rest[..8].try_into().ok()?);
         let len = rest[8] as usize;
         let authority = rest.get(9..9 + len)?;
-        if rest.len() != 9 + len + 32 + 32 + 16 {
+        let fixed = 9 + len + 32 + 32 + 16;
+        let kind = Kind::from_code(code)?;
+        let extension = rest.get(fixed..)?.to_vec();
+        let expected = if kind == Kind::KeyRegistered { 40 } else { 0 };
+        if extension.len() != expected {
             return None;
         }
+        let subject = rest[9 + len + 32..9 + len + 64].try_into().ok()?;
         Some(LeafSummary {
-            kind: Kind::from_code(code)?,
+            kind,
+            subject,
+            extension,
             at: chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)?,
             authority: (len > 0)
                 .then(|| String::from_utf8(authority.to_vec()).ok())

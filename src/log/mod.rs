@@ -29,9 +29,10 @@ pub mod witnessing;
 use crate::db::now;
 use crate::db::DbConnection;
 pub use event::{
-    encode_hashes, Actor, Event, Kind, LeafSummary, LogError, LogKeys, Subject, FORMAT_VERSION,
+    directory_pseudonym, encode_hashes, recipient_digest, Actor, Event, KeyEvent, Kind,
+    LeafSummary, LogError, LogKeys, Subject, FORMAT_VERSION,
 };
-pub use receipt::Receipt;
+pub use receipt::{KeyProof, Receipt};
 
 /// Appends an event; call inside the write transaction of the act it records.
 pub fn record(

@@ -18,6 +18,17 @@ pub struct Receipt {
     pub inclusion_proof: Vec<String>,
 }
 
+/// A key event leaf, served with every recipient a client is to encrypt to: its exact bytes
+/// (base64), its index, and its inclusion proof in the tree of `tree_size` leaves (the
+/// served, cosigned checkpoint's).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeyProof {
+    pub leaf_index: u64,
+    pub leaf_data: String,
+    pub tree_size: u64,
+    pub inclusion_proof: Vec<String>,
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReceiptError {
     #[error("the verifier key is malformed")]

@@ -346,3 +346,26 @@ pub fn receipts_for(
         })
         .collect()
 }
+
+/// The proof of the key event at `leaf` in the tree of `size` leaves; None when the tree
+/// does not hold it yet (the witnesses have not cosigned a checkpoint that covers it).
+pub fn key_proof(
+    conn: &mut DbConnection,
+    leaf: u64,
+    size: u64,
+) -> QueryResult<Option<super::receipt::KeyProof>> {
+    if leaf >= size {
+        return Ok(None);
+    }
+    let data: Vec<u8> = log_leaves::table
+        .find(leaf as i64)
+        .select(log_leaves::data)
+        .first(conn)?;
+    let proof = inclusion(conn, leaf, size)?;
+    Ok(Some(super::receipt::KeyProof {
+        leaf_index: leaf,
+        leaf_data: B64.encode(data),
+        tree_size: size,
+        inclusion_proof: encode_hashes(&proof),
+    }))
+}

@@ -78,6 +78,11 @@ impl Witnessing {
         self.endpoints.iter().map(|w| w.key.clone()).collect()
     }
 
+    /// The size of the served checkpoint's tree: what proofs handed to clients reach.
+    pub fn served_size(&self, conn: &mut DbConnection, keys: &LogKeys) -> QueryResult<u64> {
+        Ok(self.served(conn, keys)?.map_or(0, |s| s.size))
+    }
+
     pub fn is_configured(&self) -> bool {
         !self.endpoints.is_empty()
     }

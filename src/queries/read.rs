@@ -30,6 +30,7 @@ fn summary(
         urgency: query.urgency,
         outcome: query.outcome,
         authority_code: query.authority_code,
+        iro_id: query.iro_id,
         iro_name,
         adviser_id: query.adviser_id,
         adviser_name,
@@ -46,12 +47,22 @@ pub fn detail(
     conn: &mut DbConnection,
     caller: &Caller,
     id: &QueryId,
+    witnessing: &crate::log::witnessing::Witnessing,
+    keys: &crate::log::LogKeys,
 ) -> Result<QueryDetail, ApiError> {
     let q = super::service::visible(conn, caller, id)?;
     let iro_name = store::display_name(conn, &q.iro_id)?;
     let adviser_name = store::display_name(conn, &q.adviser_id)?;
     let iro_recipient = store::recipient(conn, &q.iro_id)?;
     let adviser_recipient = store::recipient(conn, &q.adviser_id)?;
+    let mut proofs = crate::accounts::directory::key_proofs(
+        conn,
+        witnessing,
+        keys,
+        &[q.iro_id.clone(), q.adviser_id.clone()],
+    )?;
+    let iro_key_proof = proofs.remove(&q.iro_id);
+    let adviser_key_proof = proofs.remove(&q.adviser_id);
     let messages: Vec<MessageView> = store::messages_of(conn, &q.id)?
         .into_iter()
         .map(|m| MessageView {
@@ -73,6 +84,8 @@ pub fn detail(
         summary: summary(q, iro_name, adviser_name, messages.len() as i64),
         iro_recipient,
         adviser_recipient,
+        iro_key_proof,
+        adviser_key_proof,
         messages,
         attachments,
     })
@@ -104,6 +117,9 @@ pub async fn show(
     id: web::Path<QueryId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let detail = state.read(move |conn| detail(conn, &caller, &id)).await?;
+    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+    let detail = state
+        .read(move |conn| detail(conn, &caller, &id, &witnessing, &keys))
+        .await?;
     Ok(HttpResponse::Ok().json(detail))
 }

@@ -553,8 +553,9 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
     .await;
     let receipts = json(app.get_auth("/api/v1/me/receipts", &iro.access).await, 200).await;
     let receipts = receipts.as_array().unwrap();
-    // account created, query submitted, message sent; the acceptance was the adviser's.
-    assert_eq!(receipts.len(), 3, "{receipts:?}");
+    // account created, key registered, query submitted, message sent; the acceptance was
+    // the adviser's.
+    assert_eq!(receipts.len(), 4, "{receipts:?}");
     let size = leaves(&app) as u64;
     for r in receipts {
         let receipt: iro_advice::log::Receipt = serde_json::from_value(r.clone()).unwrap();
@@ -568,8 +569,8 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
     .await;
     assert_eq!(
         adviser_receipts.as_array().unwrap().len(),
-        2,
-        "account created, query accepted"
+        3,
+        "account created, key registered, query accepted"
     );
 
     // The public checkpoint and proofs agree with each other.
@@ -1006,14 +1007,15 @@ async fn the_client_records_pressure_and_keeps_receipts() {
 
     let dir = profile.path().join("receipts");
     let out = client(&["receipts", "--out", dir.to_str().unwrap()]);
-    assert!(out.starts_with("2 receipt(s). 2 new"), "{out}");
+    // Account created, key registered, pressure reported.
+    assert!(out.starts_with("3 receipt(s). 3 new"), "{out}");
     let key = app.get("/api/v1/log/key").await.text().await.unwrap();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    // Two receipts, named by their leaves' hashes, and the newest checkpoint.
+    // Three receipts, named by their leaves' hashes, and the newest checkpoint.
     let (receipts, checkpoints): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| {
         f.file_name()
             .unwrap()
@@ -1021,7 +1023,7 @@ async fn the_client_records_pressure_and_keeps_receipts() {
             .unwrap()
             .starts_with("receipt-")
     });
-    assert_eq!((receipts.len(), checkpoints.len()), (2, 1));
+    assert_eq!((receipts.len(), checkpoints.len()), (3, 1));
     let newest = std::fs::read_to_string(&checkpoints[0]).unwrap();
     assert!(
         newest.starts_with(key.split('+').next().unwrap()),
@@ -1046,7 +1048,7 @@ async fn the_client_records_pressure_and_keeps_receipts() {
     // A second fetch writes nothing new and overwrites nothing.
     let before: Vec<_> = receipts.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let out = client(&["receipts", "--out", dir.to_str().unwrap()]);
-    assert!(out.starts_with("2 receipt(s). 0 new"), "{out}");
+    assert!(out.starts_with("3 receipt(s). 0 new"), "{out}");
     let after: Vec<_> = receipts.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert_eq!(before, after);
     for file in receipts {

@@ -9,6 +9,7 @@ mod accounts;
 mod authorization;
 mod cli;
 mod foundation;
+mod keys;
 mod log;
 mod mail;
 mod queries;

@@ -1,0 +1,221 @@
+//! Keys the operator cannot swap, tried as an insider would, with the real client: a key
+//! changed in the database behind the log's back, a key changed "properly" as a new logged
+//! version by someone holding the service's keys, and an older version served again. The
+//! IRO's client refuses each and sends nothing; the adviser's own client raises the alarm.
+
+use std::process::Command;
+
+use diesel::prelude::*;
+use iro_advice::accounts::domain::{AccountId, AdviserKind, AgeRecipient, Role};
+use iro_advice::db::schema::accounts;
+
+use crate::both_databases;
+use crate::helpers::{totp_code, TestApp, User, PASSWORD};
+
+both_databases!(a_swapped_key_is_refused_and_its_owner_alarmed);
+
+struct Client {
+    profile: tempfile::TempDir,
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Client {
+    fn login(app: &TestApp, user: &User) -> Client {
+        let client = Client {
+            profile: tempfile::tempdir().unwrap(),
+        };
+        let ca = app.data_dir.path().join("tls/dev-cert.pem");
+        let code = user.totp_secret.as_ref().map(|s| totp_code(s, 1));
+        let mut args = vec![
+            "login",
+            "--server",
+            &app.base,
+            "--email",
+            &user.email,
+            "--ca",
+            ca.to_str().unwrap(),
+        ];
+        if let Some(code) = &code {
+            args.extend_from_slice(&["--totp", code]);
+        }
+        client.ok(&args);
+        client.ok(&["keygen"]);
+        client
+    }
+
+    fn run(&self, args: &[&str]) -> Ran {
+        let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+            .arg("client")
+            .args(args)
+            .arg("--profile-dir")
+            .arg(self.profile.path())
+            .env("IRO_ADVICE_PASSWORD", PASSWORD)
+            .env_remove("IRO_ADVICE_IDENTITY_PASSPHRASE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let ran = self.run(args);
+        assert_eq!(ran.code, 0, "client {args:?}: {}", ran.stderr);
+        ran.stdout
+    }
+}
+
+fn key_of(app: &TestApp, id: &str) -> (Option<String>, Option<i64>) {
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    accounts::table
+        .find(id)
+        .select((accounts::age_recipient, accounts::key_leaf))
+        .first(&mut *conn)
+        .unwrap()
+}
+
+/// The insider's edit: the row changed, nothing logged.
+fn set_row(app: &TestApp, id: &str, recipient: &str, leaf: Option<i64>) {
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::age_recipient.eq(recipient),
+            accounts::key_leaf.eq(leaf),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let iro_client = Client::login(&app, &iro);
+    let adviser_client = Client::login(&app, &adviser);
+    let question = iro_client.profile.path().join("question.txt");
+    std::fs::write(&question, "Can the care plan change without a review?").unwrap();
+    let question = question.to_str().unwrap().to_owned();
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "ask",
+            "--adviser",
+            &adviser.id,
+            "--category",
+            "care_plan_drift",
+            "--stage",
+            "informal",
+            "--urgency",
+            "routine",
+            "--body",
+            &question,
+        ];
+        args.extend_from_slice(extra);
+        iro_client.run(&args)
+    };
+    // The first question pins the adviser's key, proven in the log.
+    let ran = ask(&[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(app.count("queries"), 1);
+    let keys = iro_client.ok(&["keys"]);
+    let (genuine, genuine_leaf) = key_of(&app, &adviser.id);
+    let genuine = genuine.unwrap();
+    assert!(keys.contains(&adviser.id), "{keys}");
+    let fingerprint = adviser_client.ok(&["keys"]);
+    let own_line = fingerprint.lines().next().unwrap().to_owned();
+    let own_fp = own_line.trim_start_matches("Your key:").trim();
+    assert!(
+        keys.contains(own_fp),
+        "the fingerprints compare: {keys} / {own_line}"
+    );
+
+    // (1) The insider's UPDATE: another key in the row, nothing in the log.
+    let insider = age::x25519::Identity::generate().to_public().to_string();
+    set_row(&app, &adviser.id, &insider, genuine_leaf);
+    let before = (
+        app.count("queries"),
+        app.count("messages"),
+        app.count("log_leaves"),
+    );
+    let ran = ask(&[]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(
+        ran.stderr.contains("not the key the log holds"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("Nothing was sent"), "{}", ran.stderr);
+    assert_eq!(
+        (
+            app.count("queries"),
+            app.count("messages"),
+            app.count("log_leaves")
+        ),
+        before
+    );
+    set_row(&app, &adviser.id, &genuine, genuine_leaf);
+
+    // (2) The same swap made "properly" by someone with the service's keys: a new, logged
+    // key version. The IRO's client refuses it unless told by name to accept it.
+    let outbox = app.count("outbox");
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        let context = iro_advice::server::write_context(&app.settings).unwrap();
+        iro_advice::db::write_transaction(&mut conn, |conn| {
+            let mut tx = iro_advice::app::Tx::new(conn, &context);
+            iro_advice::accounts::me::register_key(
+                &mut tx,
+                &AccountId::from_string(adviser.id.clone()),
+                &AgeRecipient::parse(&insider).unwrap(),
+                None,
+            )
+        })
+        .unwrap();
+    }
+    // The adviser is told by mail (content-free, like every notice).
+    assert_eq!(app.count("outbox"), outbox + 1);
+    let before = (app.count("queries"), app.count("messages"));
+    let ran = ask(&[]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(ran.stderr.contains("key has CHANGED"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains(own_fp),
+        "the old fingerprint: {}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .contains(&format!("--accept-key-change {}", adviser.id)),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!((app.count("queries"), app.count("messages")), before);
+    // The adviser's own client raises the alarm at its next command.
+    let ran = adviser_client.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("ALARM"), "{}", ran.stderr);
+    // Told to accept it (as if the adviser had confirmed the fingerprint), the IRO's client
+    // sends, and pins the new version.
+    let ran = ask(&["--accept-key-change", &adviser.id]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(app.count("queries"), before.0 + 1);
+
+    // (3) The older version served again, row and leaf both: refused as older.
+    set_row(&app, &adviser.id, &genuine, genuine_leaf);
+    let ran = ask(&[]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(ran.stderr.contains("older key"), "{}", ran.stderr);
+    assert_eq!(app.count("queries"), before.0 + 1);
+}
