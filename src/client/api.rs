@@ -152,6 +152,12 @@ impl Api {
     }
 
     /// Sends `body` as JSON to a route that answers 204 No Content.
+    /// A binary answer (a log tile).
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let res = check(self.request(Method::GET, path).await?.send().await?).await?;
+        Ok(res.bytes().await?.to_vec())
+    }
+
     pub async fn put<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ClientError> {
         let res = self
             .request(Method::PUT, path)

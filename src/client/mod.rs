@@ -14,6 +14,7 @@ mod render;
 mod stats;
 mod transfer;
 mod trust;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -240,8 +241,13 @@ async fn dispatch(
         })?;
         trust::check_log(http, server, api.profile(), &pinned).await?;
     }
-    // And the service must not hold a key for this account that this profile did not make.
-    keys::watch_own_key(&api).await?;
+    // And the service must not hold a key for this account that this profile did not make:
+    // neither as its current key, nor in any key event logged since the last look. (`keys`
+    // still runs, to show fingerprints to compare.)
+    if !matches!(command, ClientCommand::Keys) {
+        keys::watch_own_key(&api).await?;
+        watch::watch(&api).await?;
+    }
     match command {
         ClientCommand::Login { .. } => unreachable!("handled above"),
         ClientCommand::Keygen { passphrase, force } => {

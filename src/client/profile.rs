@@ -34,6 +34,15 @@ pub struct PinnedKey {
     pub recipient: String,
 }
 
+/// How far this profile has read the log for events about its own account: the size read
+/// to, and the tree's right edge there (base64 hashes, largest subtree first), from which
+/// the next leaves are checked against the next checkpoint's root.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Watch {
+    pub size: u64,
+    pub edge: Vec<String>,
+}
+
 /// Everything pinned: correspondents' keys by account id.
 pub type Pins = std::collections::BTreeMap<String, PinnedKey>;
 
@@ -154,6 +163,18 @@ impl Profile {
 
     pub fn save_pins(&self, pins: &Pins) -> Result<(), ClientError> {
         self.write_json("keys.json", pins)
+    }
+
+    pub fn watch(&self) -> Result<Option<Watch>, ClientError> {
+        if !self.dir.join("watch.json").exists() {
+            return Ok(None);
+        }
+        self.read_json("watch.json", "watch.json is unreadable")
+            .map(Some)
+    }
+
+    pub fn save_watch(&self, watch: &Watch) -> Result<(), ClientError> {
+        self.write_json("watch.json", watch)
     }
 
     /// The recipients this profile registered as the user's own, oldest first.

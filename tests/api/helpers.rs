@@ -704,3 +704,66 @@ impl TestApp {
             .n
     }
 }
+
+/// The real client (`iro-advice client …`) with a profile of its own.
+pub struct ClientProcess {
+    pub profile: TempDir,
+}
+
+/// What a client command did.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ClientProcess {
+    /// Signs `user` in (with the next TOTP code when the account has one); returns what
+    /// login printed.
+    pub fn login(app: &TestApp, user: &User, extra: &[&str]) -> (ClientProcess, String) {
+        let client = ClientProcess {
+            profile: tempfile::tempdir().unwrap(),
+        };
+        let ca = app.data_dir.path().join("tls/dev-cert.pem");
+        let code = user.totp_secret.as_ref().map(|s| totp_code(s, 1));
+        let mut args = vec![
+            "login",
+            "--server",
+            &app.base,
+            "--email",
+            &user.email,
+            "--ca",
+            ca.to_str().unwrap(),
+        ];
+        if let Some(code) = &code {
+            args.extend_from_slice(&["--totp", code]);
+        }
+        args.extend_from_slice(extra);
+        let out = client.ok(&args);
+        (client, out)
+    }
+
+    pub fn run(&self, args: &[&str]) -> Ran {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+            .arg("client")
+            .args(args)
+            .arg("--profile-dir")
+            .arg(self.profile.path())
+            .env("IRO_ADVICE_PASSWORD", PASSWORD)
+            .env_remove("IRO_ADVICE_IDENTITY_PASSPHRASE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let ran = self.run(args);
+        assert_eq!(ran.code, 0, "client {args:?}: {}", ran.stderr);
+        ran.stdout
+    }
+}

@@ -3,74 +3,20 @@
 //! version by someone holding the service's keys, and an older version served again. The
 //! IRO's client refuses each and sends nothing; the adviser's own client raises the alarm.
 
-use std::process::Command;
-
 use diesel::prelude::*;
 use iro_advice::accounts::domain::{AccountId, AdviserKind, AgeRecipient, Role};
 use iro_advice::db::schema::accounts;
 
 use crate::both_databases;
-use crate::helpers::{totp_code, TestApp, User, PASSWORD};
+use crate::helpers::{ClientProcess, TestApp, User};
 
 both_databases!(a_swapped_key_is_refused_and_its_owner_alarmed);
 
-struct Client {
-    profile: tempfile::TempDir,
-}
-
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Client {
-    fn login(app: &TestApp, user: &User) -> Client {
-        let client = Client {
-            profile: tempfile::tempdir().unwrap(),
-        };
-        let ca = app.data_dir.path().join("tls/dev-cert.pem");
-        let code = user.totp_secret.as_ref().map(|s| totp_code(s, 1));
-        let mut args = vec![
-            "login",
-            "--server",
-            &app.base,
-            "--email",
-            &user.email,
-            "--ca",
-            ca.to_str().unwrap(),
-        ];
-        if let Some(code) = &code {
-            args.extend_from_slice(&["--totp", code]);
-        }
-        client.ok(&args);
-        client.ok(&["keygen"]);
-        client
-    }
-
-    fn run(&self, args: &[&str]) -> Ran {
-        let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
-            .arg("client")
-            .args(args)
-            .arg("--profile-dir")
-            .arg(self.profile.path())
-            .env("IRO_ADVICE_PASSWORD", PASSWORD)
-            .env_remove("IRO_ADVICE_IDENTITY_PASSPHRASE")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        Ran {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let ran = self.run(args);
-        assert_eq!(ran.code, 0, "client {args:?}: {}", ran.stderr);
-        ran.stdout
-    }
+/// A client signed in with a key of its own.
+fn with_key(app: &TestApp, user: &User) -> ClientProcess {
+    let (client, _) = ClientProcess::login(app, user, &[]);
+    client.ok(&["keygen"]);
+    client
 }
 
 fn key_of(app: &TestApp, id: &str) -> (Option<String>, Option<i64>) {
@@ -102,8 +48,8 @@ async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
     let adviser = app
         .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
         .await;
-    let iro_client = Client::login(&app, &iro);
-    let adviser_client = Client::login(&app, &adviser);
+    let iro_client = with_key(&app, &iro);
+    let adviser_client = with_key(&app, &adviser);
     let question = iro_client.profile.path().join("question.txt");
     std::fs::write(&question, "Can the care plan change without a review?").unwrap();
     let question = question.to_str().unwrap().to_owned();
@@ -165,11 +111,14 @@ async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
         before
     );
     set_row(&app, &adviser.id, &genuine, genuine_leaf);
+    // The adviser's client, meanwhile, has read the log up to here and found nothing amiss.
+    adviser_client.ok(&["inbox"]);
 
-    // (2) The same swap made "properly" by someone with the service's keys: a new, logged
-    // key version. The IRO's client refuses it unless told by name to accept it.
-    let outbox = app.count("outbox");
-    {
+    // A split view: a new key version logged for the adviser, then the row put back, so
+    // that the adviser is shown their own key while others could be served the new one.
+    // The adviser's client reads every key event since it last looked, from the log's
+    // tiles checked against its checkpoint, and raises the alarm all the same.
+    let register = |recipient: &str| {
         let db = app.database();
         let mut conn = db.get().unwrap();
         let context = iro_advice::server::write_context(&app.settings).unwrap();
@@ -178,12 +127,29 @@ async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
             iro_advice::accounts::me::register_key(
                 &mut tx,
                 &AccountId::from_string(adviser.id.clone()),
-                &AgeRecipient::parse(&insider).unwrap(),
+                &AgeRecipient::parse(recipient).unwrap(),
                 None,
             )
         })
         .unwrap();
-    }
+    };
+    register(&insider);
+    set_row(&app, &adviser.id, &genuine, genuine_leaf);
+    let ran = adviser_client.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("ALARM: the log records a key"),
+        "{}",
+        ran.stderr
+    );
+    // The IRO, who pinned the genuine key, is not affected.
+    let ran = ask(&[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+
+    // (2) The same swap made "properly" by someone with the service's keys: a new, logged
+    // key version. The IRO's client refuses it unless told by name to accept it.
+    let outbox = app.count("outbox");
+    register(&insider);
     // The adviser is told by mail (content-free, like every notice).
     assert_eq!(app.count("outbox"), outbox + 1);
     let before = (app.count("queries"), app.count("messages"));

@@ -5,73 +5,13 @@
 //! both checkpoints saved), by `receipt verify` and by `log verify`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use diesel::RunQueryDsl;
 use iro_advice::accounts::domain::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, json, spawn_app_with, totp_code, TestApp, User, PASSWORD};
+use crate::helpers::{eventually, json, spawn_app_with, ClientProcess, TestApp};
 use crate::witness::{binary, init, log_verify, serve, WitnessProcess};
-
-/// The real client with a profile of its own.
-struct Client {
-    profile: tempfile::TempDir,
-}
-
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Client {
-    fn run(&self, args: &[&str]) -> Ran {
-        let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
-            .arg("client")
-            .args(args)
-            .arg("--profile-dir")
-            .arg(self.profile.path())
-            .env("IRO_ADVICE_PASSWORD", PASSWORD)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        Ran {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let ran = self.run(args);
-        assert_eq!(ran.code, 0, "client {args:?}: {}", ran.stderr);
-        ran.stdout
-    }
-
-    fn login(app: &TestApp, user: &User, extra: &[&str]) -> (Client, String) {
-        let client = Client {
-            profile: tempfile::tempdir().unwrap(),
-        };
-        let ca = app.data_dir.path().join("tls/dev-cert.pem");
-        let code = user.totp_secret.as_ref().map(|s| totp_code(s, 1));
-        let mut args = vec![
-            "login",
-            "--server",
-            &app.base,
-            "--email",
-            &user.email,
-            "--ca",
-            ca.to_str().unwrap(),
-        ];
-        if let Some(code) = &code {
-            args.extend_from_slice(&["--totp", code]);
-        }
-        args.extend_from_slice(extra);
-        let out = client.ok(&args);
-        (client, out)
-    }
-}
 
 /// The served checkpoint once it is cosigned at `size` or more; its size and note.
 async fn cosigned_at_least(app: &TestApp, size: u64) -> (u64, String) {
@@ -206,7 +146,7 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
     assert_eq!(ready["witnesses"][0]["key"], witness_key.as_str());
 
     // The IRO's client pins the keys the server advertises on first use, and says so.
-    let (client, said) = Client::login(&app, &iro, &[]);
+    let (client, said) = ClientProcess::login(&app, &iro, &[]);
     assert!(said.contains("Pinned, on first use"), "{said}");
     assert!(said.contains(&key), "{said}");
     client.ok(&["keygen"]);

@@ -49,12 +49,23 @@ pub(crate) fn init(dir: &Path, name: &str) -> String {
 }
 
 pub(crate) async fn serve(dir: &Path, log_key: &str) -> WitnessProcess {
-    let port = free_port();
+    serve_with(dir, log_key, free_port(), &[]).await
+}
+
+/// `witness serve` on a port chosen beforehand, with more arguments (`--tls-cert` …);
+/// waits until it listens.
+pub(crate) async fn serve_with(
+    dir: &Path,
+    log_key: &str,
+    port: u16,
+    extra: &[&std::ffi::OsStr],
+) -> WitnessProcess {
     let listen = format!("127.0.0.1:{port}");
     let child = binary()
         .args(["witness", "serve", "--data-dir"])
         .arg(dir)
         .args(["--listen", &listen, "--log", log_key])
+        .args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -3,8 +3,6 @@
 //! reported in `/readyz`, keys pinned by the client and never silently changed, and the log
 //! as C2SP tlog-tiles that rebuild the signed root.
 
-use std::time::Duration;
-
 use iro_advice::accounts::domain::Role;
 use iro_advice::log::merkle::{self, Hash};
 use iro_advice::log::note::{open_checkpoint, Verifier};
@@ -14,7 +12,7 @@ use serde_json::Value;
 
 use crate::both_databases;
 use crate::helpers::{assert_problem, eventually, free_port, json, spawn_app_with, TestApp};
-use crate::witness::{init, serve};
+use crate::witness::{init, serve, serve_with};
 
 both_databases!(
     the_log_is_served_as_tiles_that_rebuild_the_signed_root,
@@ -204,7 +202,7 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
         .all(|r| !r.checkpoint.contains("nairo.test/witness")));
 
     // The witness comes up: the backlog is cosigned in one submission, and served.
-    let _witness = serve_on(dir.path(), &log_key, port).await;
+    let _witness = serve_with(dir.path(), &log_key, port, &[]).await;
     let note = served_checkpoint(&witnessed).await;
     assert!(note.contains("\n\u{2014} nairo.test/witness "), "{note}");
     let served_size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
@@ -257,33 +255,6 @@ async fn served_checkpoint(app: &TestApp) -> String {
         }
     })
     .await
-}
-
-/// `witness serve` on a port chosen beforehand.
-async fn serve_on(dir: &std::path::Path, log_key: &str, port: u16) -> impl Drop {
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let listen = format!("127.0.0.1:{port}");
-    let child = crate::witness::binary()
-        .args(["witness", "serve", "--data-dir"])
-        .arg(dir)
-        .args(["--listen", &listen, "--log", log_key])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(&listen).is_ok() {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
-    Stop(child)
 }
 
 #[actix_web::test]
@@ -382,24 +353,18 @@ async fn a_witness_over_https_is_trusted_through_the_configured_ca_only() {
     let vkey = init(&dir.path().join("state"), "nairo.test/witness");
     let tls = iro_advice::tls::ensure_dev_certificate(dir.path()).unwrap();
     let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = crate::witness::binary()
-        .args(["witness", "serve", "--data-dir"])
-        .arg(dir.path().join("state"))
-        .args(["--listen", &listen, "--log", &log_key, "--tls-cert"])
-        .arg(&tls.cert)
-        .arg("--tls-key")
-        .arg(&tls.key)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(&listen).is_ok() {
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
-    }
+    let _witness = serve_with(
+        &dir.path().join("state"),
+        &log_key,
+        port,
+        &[
+            "--tls-cert".as_ref(),
+            tls.cert.as_os_str(),
+            "--tls-key".as_ref(),
+            tls.key.as_os_str(),
+        ],
+    )
+    .await;
     let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
     let url = format!("https://127.0.0.1:{port}");
     let witnessed = |ca: Option<String>| {
@@ -436,6 +401,4 @@ async fn a_witness_over_https_is_trusted_through_the_configured_ca_only() {
     let trusting = witnessed(Some(tls.cert.display().to_string())).await;
     let note = served_checkpoint(&trusting).await;
     assert!(note.contains("\n\u{2014} nairo.test/witness "), "{note}");
-    let _ = child.kill();
-    let _ = child.wait();
 }
