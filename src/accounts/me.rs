@@ -8,10 +8,11 @@ use super::store;
 use super::totp::{self, Sealer};
 use crate::access::Caller;
 use crate::app::{AppState, Tx};
+use crate::authorities::AuthorityCode;
 use crate::ciphertext::PassphraseWrapped;
 use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
-use crate::log::{Actor, Event, Kind, Subject};
+use crate::log::{conflicts_digest, Actor, Event, Kind, Subject};
 use crate::wire::{
     AvailabilityRequest, ConflictsRequest, KeyRequest, Me, TotpCode, TotpEnrolment, WrappedIdentity,
 };
@@ -236,12 +237,37 @@ pub async fn put_conflicts(
     codes.sort();
     codes.dedup();
     state
-        .db
-        .write(move |conn| {
-            store::set_conflicts(conn, &caller.account_id, &codes).map_err(ApiError::from)
-        })
+        .write(move |tx| declare_conflicts(tx, &caller.account_id, &codes))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Replaces an adviser's declared conflicts. A change is a leaf in the log (the set's
+/// digest, under the adviser's directory pseudonym) and a notice to the adviser: who an
+/// adviser may be asked by is a fact IROs rely on, and the adviser watches it.
+pub fn declare_conflicts(
+    tx: &mut Tx<'_>,
+    account: &AccountId,
+    codes: &[AuthorityCode],
+) -> Result<(), ApiError> {
+    let before = store::conflicts(tx.conn, account)?;
+    let after: Vec<&str> = codes.iter().map(AuthorityCode::as_str).collect();
+    store::set_conflicts(tx.conn, account, codes)?;
+    let before: Vec<&str> = before.iter().map(String::as_str).collect();
+    let digest = conflicts_digest(&after);
+    if conflicts_digest(&before) == digest {
+        return Ok(());
+    }
+    tx.record(Event {
+        kind: Kind::ConflictsChanged,
+        actor: Actor::Account(account.as_str()),
+        subject: Subject::Conflicts {
+            account: account.as_str(),
+            digest,
+        },
+        authority: None,
+    })?;
+    tx.notify(account)
 }
 
 /// Whether the adviser takes new queries (for leave, or a full caseload).
@@ -254,9 +280,23 @@ pub async fn put_availability(
 ) -> Result<HttpResponse, ApiError> {
     let accepting = body.into_inner().accepting;
     state
-        .db
-        .write(move |conn| {
-            store::set_accepting(conn, &caller.account_id, accepting).map_err(ApiError::from)
+        .write(move |tx| -> Result<(), ApiError> {
+            let before = store::account(tx.conn, &caller.account_id)?
+                .ok_or(ApiError::Unauthenticated)?
+                .accepting;
+            store::set_accepting(tx.conn, &caller.account_id, accepting)?;
+            if before != accepting {
+                tx.record(Event {
+                    kind: Kind::AvailabilityChanged,
+                    actor: Actor::Account(caller.account_id.as_str()),
+                    subject: Subject::Availability {
+                        account: caller.account_id.as_str(),
+                        accepting,
+                    },
+                    authority: None,
+                })?;
+            }
+            Ok(())
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

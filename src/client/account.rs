@@ -129,3 +129,30 @@ pub async fn keygen(api: &Api, passphrase: bool, force: bool) -> Result<Output, 
         json!({"identity": path, "age_recipient": recipient}),
     )
 }
+
+/// `client conflicts`: declares the adviser's conflicts, remembering the set first so that
+/// the watch knows this change as the user's own.
+pub async fn conflicts(
+    api: &Api,
+    authorities: Vec<crate::authorities::AuthorityCode>,
+) -> Result<Output, ClientError> {
+    let codes: Vec<&str> = authorities.iter().map(|a| a.as_str()).collect();
+    let digest = crate::keys::hex(&crate::log::conflicts_digest(&codes));
+    api.profile().add_own_conflicts(&digest)?;
+    api.put(
+        "/api/v1/me/conflicts",
+        &crate::wire::ConflictsRequest {
+            authority_codes: authorities.clone(),
+        },
+    )
+    .await?;
+    let listed = if codes.is_empty() {
+        "none".to_owned()
+    } else {
+        codes.join(", ")
+    };
+    Output::new(
+        format!("Your declared conflicts are now: {listed}."),
+        json!({ "authority_codes": codes }),
+    )
+}

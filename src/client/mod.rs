@@ -151,6 +151,13 @@ enum ClientCommand {
         #[arg(long)]
         share_with_nairo: bool,
     },
+    /// Advisers: declare the authorities you have a conflict with (none clears them). The
+    /// log records each change, and this profile remembers the ones made here.
+    Conflicts {
+        /// An authority's ONS code; repeat for several.
+        #[arg(long = "authority", value_parser = authority_code)]
+        authorities: Vec<crate::authorities::AuthorityCode>,
+    },
     /// Your key's fingerprint and those of the people whose keys this profile pinned, to
     /// compare by phone.
     Keys,
@@ -293,6 +300,7 @@ async fn dispatch(
         } => records::pressure(&api, kind, date, narrative.as_deref(), share_with_nairo).await,
         ClientCommand::Receipts { out } => records::receipts(&api, out.as_deref()).await,
         ClientCommand::Keys => keys::show(&api).await,
+        ClientCommand::Conflicts { authorities } => account::conflicts(&api, authorities).await,
         ClientCommand::Stats {
             by,
             period,
@@ -304,6 +312,10 @@ async fn dispatch(
             stats::stats(&api, &path, csv.as_deref()).await
         }
     }
+}
+
+fn authority_code(code: &str) -> Result<crate::authorities::AuthorityCode, String> {
+    crate::authorities::AuthorityCode::parse(code).map_err(|e| e.to_string())
 }
 
 /// The empty JSON object that an accept carries.

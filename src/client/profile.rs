@@ -193,6 +193,22 @@ impl Profile {
         self.write_json("own-keys.json", &keys)
     }
 
+    /// The conflict sets this profile declared (their digests, hex), oldest first.
+    pub fn own_conflicts(&self) -> Result<Vec<String>, ClientError> {
+        if !self.dir.join("own-conflicts.json").exists() {
+            return Ok(Vec::new());
+        }
+        self.read_json("own-conflicts.json", "own-conflicts.json is unreadable")
+    }
+
+    pub fn add_own_conflicts(&self, digest: &str) -> Result<(), ClientError> {
+        let mut sets = self.own_conflicts()?;
+        if !sets.iter().any(|d| d == digest) {
+            sets.push(digest.to_owned());
+        }
+        self.write_json("own-conflicts.json", &sets)
+    }
+
     pub fn evidence_dir(&self) -> PathBuf {
         self.dir.join("evidence")
     }

@@ -14,7 +14,7 @@ use crate::log::merkle::{leaf_hash, Frontier, Hash};
 use crate::log::note::Checkpoint;
 use crate::log::tiles::{TileRef, WIDTH};
 use crate::log::trust::Trust;
-use crate::log::{directory_pseudonym, recipient_digest, KeyEvent};
+use crate::log::{directory_pseudonym, recipient_digest, ConflictsEvent, KeyEvent};
 use crate::wire::{InclusionProof, Me};
 
 fn profile_error(why: impl std::fmt::Display) -> ClientError {
@@ -125,7 +125,9 @@ pub async fn watch(api: &Api) -> Result<(), ClientError> {
         .iter()
         .map(|k| recipient_digest(k))
         .collect();
+    let own_conflicts = profile.own_conflicts()?;
     let mut strangers = Vec::new();
+    let mut conflict_changes = Vec::new();
     for (offset, entry) in entries(api, last.size, checkpoint.size)
         .await?
         .iter()
@@ -135,6 +137,11 @@ pub async fn watch(api: &Api) -> Result<(), ClientError> {
         if let Some(event) = KeyEvent::from_leaf(entry) {
             if event.account == mine && !own.contains(&event.recipient) {
                 strangers.push((last.size + offset as u64, event.version));
+            }
+        }
+        if let Some(event) = ConflictsEvent::from_leaf(entry) {
+            if event.account == mine && !own_conflicts.contains(&crate::keys::hex(&event.digest)) {
+                conflict_changes.push(last.size + offset as u64);
             }
         }
     }
@@ -150,6 +157,16 @@ pub async fn watch(api: &Api) -> Result<(), ClientError> {
                  (leaf {leaf}, key version {version}). Anyone writing to you may now be \
                  encrypting to someone else. Do not use this service for case material; tell \
                  NAIRO and your service operator."
+            )));
+        }
+    }
+    if !own_conflicts.is_empty() {
+        if let Some(leaf) = conflict_changes.first() {
+            return Err(ClientError::KeyAlarm(format!(
+                "ALARM: the log records a change to your declared conflicts that you did not \
+                 make here (leaf {leaf}): queries from an authority you declared may now be \
+                 routed to you, or ones you may take hidden. Check them with `client conflicts`, \
+                 and tell NAIRO and your service operator."
             )));
         }
     }

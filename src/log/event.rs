@@ -28,6 +28,8 @@ crate::vocabulary::string_enum!(
         AccountReactivated = "account_reactivated",
         ContentErased = "content_erased",
         KeyRegistered = "key_registered",
+        ConflictsChanged = "conflicts_changed",
+        AvailabilityChanged = "availability_changed",
     }
 );
 
@@ -50,6 +52,8 @@ impl Kind {
             Kind::AccountReactivated => 13,
             Kind::ContentErased => 14,
             Kind::KeyRegistered => 15,
+            Kind::ConflictsChanged => 16,
+            Kind::AvailabilityChanged => 17,
         }
     }
 
@@ -82,6 +86,51 @@ pub enum Subject<'a> {
         version: u64,
         recipient: &'a str,
     },
+    /// An adviser's declared conflicts, as a whole (see [`conflicts_digest`]).
+    Conflicts {
+        account: &'a str,
+        digest: [u8; 32],
+    },
+    /// Whether an adviser accepts new queries.
+    Availability {
+        account: &'a str,
+        accepting: bool,
+    },
+}
+
+/// SHA-256 of a set of declared conflicts: the authority codes, sorted, comma-joined.
+pub fn conflicts_digest(codes: &[&str]) -> [u8; 32] {
+    let mut sorted = codes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sha2_256(&[b"conflicts:", sorted.join(",").as_bytes()])
+}
+
+/// The bytes after a leaf's nonce that each kind carries.
+fn extension_length(kind: Kind) -> usize {
+    match kind {
+        Kind::KeyRegistered => 40,
+        Kind::ConflictsChanged => 32,
+        Kind::AvailabilityChanged => 1,
+        _ => 0,
+    }
+}
+
+/// A change to an adviser's declared conflicts, as its leaf proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictsEvent {
+    pub account: [u8; 32],
+    pub digest: [u8; 32],
+}
+
+impl ConflictsEvent {
+    pub fn from_leaf(data: &[u8]) -> Option<Self> {
+        let summary = LeafSummary::decode(data)?;
+        (summary.kind == Kind::ConflictsChanged).then(|| ConflictsEvent {
+            account: summary.subject,
+            digest: summary.extension.as_slice().try_into().unwrap_or([0; 32]),
+        })
+    }
 }
 
 /// The public pseudonym of an account in the key directory: SHA-256 of a label and its id.
@@ -180,7 +229,9 @@ impl LogKeys {
             Subject::Account(id) => self.pseudonym("account", id),
             Subject::Invitation(id) => self.pseudonym("invitation", id),
             Subject::PressureReport(id) => self.pseudonym("pressure-report", id),
-            Subject::Key { account, .. } => directory_pseudonym(account),
+            Subject::Key { account, .. }
+            | Subject::Conflicts { account, .. }
+            | Subject::Availability { account, .. } => directory_pseudonym(account),
         }
     }
 
@@ -197,12 +248,16 @@ impl LogKeys {
         data.extend_from_slice(&self.subject_pseudonym(event.subject));
         data.extend_from_slice(&crate::keys::random_bytes::<16>());
         // A key event says which version of which key: 8 bytes and a digest.
-        if let Subject::Key {
-            version, recipient, ..
-        } = event.subject
-        {
-            data.extend_from_slice(&version.to_be_bytes());
-            data.extend_from_slice(&recipient_digest(recipient));
+        match event.subject {
+            Subject::Key {
+                version, recipient, ..
+            } => {
+                data.extend_from_slice(&version.to_be_bytes());
+                data.extend_from_slice(&recipient_digest(recipient));
+            }
+            Subject::Conflicts { digest, .. } => data.extend_from_slice(&digest),
+            Subject::Availability { accepting, .. } => data.push(u8::from(accepting)),
+            _ => {}
         }
         data
     }
@@ -235,8 +290,7 @@ impl LeafSummary {
         let fixed = 9 + len + 32 + 32 + 16;
         let kind = Kind::from_code(code)?;
         let extension = rest.get(fixed..)?.to_vec();
-        let expected = if kind == Kind::KeyRegistered { 40 } else { 0 };
-        if extension.len() != expected {
+        if extension.len() != extension_length(kind) {
             return None;
         }
         let subject = rest[9 + len + 32..9 + len + 64].try_into().ok()?;

@@ -185,3 +185,53 @@ async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
     assert!(ran.stderr.contains("older key"), "{}", ran.stderr);
     assert_eq!(app.count("queries"), before.0 + 1);
 }
+
+both_databases!(a_conflict_removed_and_restored_behind_the_advisers_back_raises_the_alarm);
+
+async fn a_conflict_removed_and_restored_behind_the_advisers_back_raises_the_alarm(app: TestApp) {
+    let admin = app.admin().await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let client = with_key(&app, &adviser);
+    let out = client.ok(&["conflicts", "--authority", "E06000019"]);
+    assert!(out.contains("E06000019"), "{out}");
+    // The adviser's own change is known as theirs.
+    client.ok(&["inbox"]);
+
+    // Someone with the service's keys removes the conflict, lets an IRO of that authority
+    // reach the adviser, and puts it back, so that the table looks untouched.
+    let outbox = app.count("outbox");
+    let declare = |codes: &[&str]| {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        let context = iro_advice::server::write_context(&app.settings).unwrap();
+        let codes: Vec<iro_advice::authorities::AuthorityCode> = codes
+            .iter()
+            .map(|c| iro_advice::authorities::AuthorityCode::parse(c).unwrap())
+            .collect();
+        iro_advice::db::write_transaction(&mut conn, |conn| {
+            let mut tx = iro_advice::app::Tx::new(conn, &context);
+            iro_advice::accounts::me::declare_conflicts(
+                &mut tx,
+                &AccountId::from_string(adviser.id.clone()),
+                &codes,
+            )
+        })
+        .unwrap();
+    };
+    declare(&[]);
+    declare(&["E06000019"]);
+    // The adviser was told twice, and the table is as it was.
+    assert_eq!(app.count("outbox"), outbox + 2);
+    let me = crate::helpers::json(app.get_auth("/api/v1/me", &adviser.access).await, 200).await;
+    assert_eq!(me["conflicts"], serde_json::json!(["E06000019"]));
+    // The adviser's client reads the log since it last looked, and raises the alarm.
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("change to your declared conflicts"),
+        "{}",
+        ran.stderr
+    );
+}
