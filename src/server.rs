@@ -42,7 +42,7 @@ pub enum StartError {
     )]
     LogOrigin { signed: String, configured: String },
     #[error("{0}")]
-    Witnesses(String),
+    Setting(String),
     #[error("IRO_ADVICE_LISTEN: cannot listen on {addr}: {reason}")]
     Bind { addr: String, reason: String },
     #[error("the OpenAPI document cannot be rendered: {0}")]
@@ -136,16 +136,27 @@ impl Application {
             .port();
 
         crate::mail::spawn_sender(db.clone(), mailer, &settings.mail);
+        if let Some(recipient) = &settings.nairo.recipient {
+            let context = WriteContext {
+                log: log.clone(),
+                public_url: settings.server.public_url.clone(),
+            };
+            let mut conn = db.get()?;
+            crate::db::write_transaction(&mut conn, |conn| {
+                crate::pressure::log_nairo_key(&mut crate::app::Tx::new(conn, &context), recipient)
+            })
+            .map_err(|e| StartError::Setting(format!("IRO_ADVICE_NAIRO_RECIPIENT: {e}")))?;
+        }
         let witnessing = Arc::new(Witnessing::new(&settings.witnesses));
         if witnessing.is_configured() {
             let ca = match &settings.witnesses.ca {
                 Some(path) => Some(std::fs::read(path).map_err(|e| {
-                    StartError::Witnesses(format!("IRO_ADVICE_WITNESS_CA: {}: {e}", path.display()))
+                    StartError::Setting(format!("IRO_ADVICE_WITNESS_CA: {}: {e}", path.display()))
                 })?),
                 None => None,
             };
             let http = crate::tls::http_client(ca.as_deref(), std::time::Duration::from_secs(10))
-                .map_err(|e| StartError::Witnesses(format!("IRO_ADVICE_WITNESS_CA: {e}")))?;
+                .map_err(|e| StartError::Setting(format!("IRO_ADVICE_WITNESS_CA: {e}")))?;
             crate::log::witnessing::spawn(db.clone(), log.clone(), witnessing.clone(), http);
         }
         let state = web::Data::new(AppState {

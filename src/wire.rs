@@ -404,6 +404,9 @@ pub struct ReportView {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct NairoRecipient {
     pub age_recipient: String,
+    /// Its key event, logged when the service started with it, proven in the served
+    /// checkpoint.
+    pub key_proof: Option<KeyProof>,
 }
 
 // The request log

@@ -98,8 +98,19 @@ pub async fn totp_confirm(
     let code = body.into_inner().code;
     let sealer = state.totp.clone();
     state
-        .db
-        .write(move |conn| confirm_totp(conn, &sealer, &caller.account_id, &code))
+        .write(move |tx| -> Result<(), ApiError> {
+            confirm_totp(tx.conn, &sealer, &caller.account_id, &code)?;
+            // An auditor can see when an account's second factor was set up.
+            tx.record(Event {
+                kind: Kind::SecondFactorEnrolled,
+                actor: Actor::Account(caller.account_id.as_str()),
+                subject: Subject::SecondFactor {
+                    account: caller.account_id.as_str(),
+                },
+                authority: None,
+            })?;
+            Ok(())
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

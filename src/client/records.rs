@@ -5,7 +5,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::api::Api;
-use super::crypto::{self, encrypt_armored};
+use super::crypto::encrypt_armored;
 use super::error::{read_file, ClientError};
 use super::output::Output;
 use crate::log::trust::Trust;
@@ -25,7 +25,16 @@ pub async fn pressure(
             let mut recipients = vec![api.identity()?.to_public()];
             if share_with_nairo {
                 let nairo: NairoRecipient = api.get("/api/v1/nairo/recipient").await?;
-                recipients.push(crypto::recipient(&nairo.age_recipient)?);
+                recipients.push(
+                    super::keys::verified_recipient(
+                        api,
+                        "NAIRO",
+                        crate::pressure::NAIRO_DIRECTORY_NAME,
+                        &nairo.age_recipient,
+                        nairo.key_proof.as_ref(),
+                    )
+                    .await?,
+                );
             }
             Some(encrypt_armored(&read_file(file)?, &recipients)?)
         }

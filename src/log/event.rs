@@ -30,6 +30,7 @@ crate::vocabulary::string_enum!(
         KeyRegistered = "key_registered",
         ConflictsChanged = "conflicts_changed",
         AvailabilityChanged = "availability_changed",
+        SecondFactorEnrolled = "second_factor_enrolled",
     }
 );
 
@@ -54,6 +55,7 @@ impl Kind {
             Kind::KeyRegistered => 15,
             Kind::ConflictsChanged => 16,
             Kind::AvailabilityChanged => 17,
+            Kind::SecondFactorEnrolled => 18,
         }
     }
 
@@ -95,6 +97,10 @@ pub enum Subject<'a> {
     Availability {
         account: &'a str,
         accepting: bool,
+    },
+    /// An account's second factor (TOTP), enrolled.
+    SecondFactor {
+        account: &'a str,
     },
 }
 
@@ -231,7 +237,8 @@ impl LogKeys {
             Subject::PressureReport(id) => self.pseudonym("pressure-report", id),
             Subject::Key { account, .. }
             | Subject::Conflicts { account, .. }
-            | Subject::Availability { account, .. } => directory_pseudonym(account),
+            | Subject::Availability { account, .. }
+            | Subject::SecondFactor { account } => directory_pseudonym(account),
         }
     }
 

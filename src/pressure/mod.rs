@@ -20,6 +20,38 @@ use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Receipt, Subject};
 use crate::wire::{NairoRecipient, ReportCreated, ReportRequest, ReportView};
 
+/// The name NAIRO's key events are logged under in the key directory (no account has it:
+/// account ids are UUIDs).
+pub const NAIRO_DIRECTORY_NAME: &str = "nairo";
+
+/// Logs NAIRO's configured recipient as a key event when it is not the one last logged, so
+/// that a client can be proven the key it encrypts shared narratives to, like any other.
+/// Run at start; a second instance starting at once finds it logged already.
+pub fn log_nairo_key(tx: &mut Tx<'_>, recipient: &str) -> Result<(), ApiError> {
+    use crate::db::meta;
+    if meta::get(tx.conn, "nairo_key_recipient")?.as_deref() == Some(recipient) {
+        return Ok(());
+    }
+    let version = meta::get(tx.conn, "nairo_key_version")?
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
+    let receipt = tx.record(Event {
+        kind: Kind::KeyRegistered,
+        actor: Actor::Operator,
+        subject: Subject::Key {
+            account: NAIRO_DIRECTORY_NAME,
+            version,
+            recipient,
+        },
+        authority: None,
+    })?;
+    meta::set(tx.conn, "nairo_key_recipient", recipient)?;
+    meta::set(tx.conn, "nairo_key_version", &version.to_string())?;
+    meta::set(tx.conn, "nairo_key_leaf", &receipt.leaf_index.to_string())?;
+    Ok(())
+}
+
 /// Records a pressure report for the IRO, in one transaction with its log leaf; returns the
 /// report's id and the receipt. `nairo_configured` says whether sharing is possible at all.
 pub fn record_report(
@@ -165,7 +197,27 @@ pub async fn nairo_recipient(
         .recipient
         .clone()
         .ok_or(ApiError::NotFound)?;
+    let (witnessing, keys, configured) = (
+        state.witnessing.clone(),
+        state.log.clone(),
+        recipient.clone(),
+    );
+    let key_proof = state
+        .read(move |conn| -> Result<_, ApiError> {
+            use crate::db::meta;
+            // Only the logged key event of exactly this recipient proves it.
+            if meta::get(conn, "nairo_key_recipient")?.as_deref() != Some(configured.as_str()) {
+                return Ok(None);
+            }
+            let Some(leaf) = meta::get(conn, "nairo_key_leaf")?.and_then(|l| l.parse().ok()) else {
+                return Ok(None);
+            };
+            let size = witnessing.served_size(conn, &keys)?;
+            Ok(crate::log::store::key_proof(conn, leaf, size)?)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(NairoRecipient {
         age_recipient: recipient,
+        key_proof,
     }))
 }

@@ -232,7 +232,10 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
     let port = app.port();
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
-    let cert = data_dir.path().join("tls/dev-cert.pem");
+    let cert = match &settings.server.tls {
+        iro_advice::config::TlsSource::Files(files) => files.cert.clone(),
+        iro_advice::config::TlsSource::Generated => data_dir.path().join("tls/dev-cert.pem"),
+    };
     let client = https_client(&cert);
     Some(TestApp {
         backend,
@@ -402,6 +405,16 @@ fn client_trusting(roots: rustls::RootCertStore) -> reqwest::Client {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The certificate a client must trust for this app.
+    pub fn ca_path(&self) -> std::path::PathBuf {
+        match &self.settings.server.tls {
+            iro_advice::config::TlsSource::Files(files) => files.cert.clone(),
+            iro_advice::config::TlsSource::Generated => {
+                self.data_dir.path().join("tls/dev-cert.pem")
+            }
+        }
     }
 
     /// The log's verifier key, as the service publishes it.
@@ -724,7 +737,7 @@ impl ClientProcess {
         let client = ClientProcess {
             profile: tempfile::tempdir().unwrap(),
         };
-        let ca = app.data_dir.path().join("tls/dev-cert.pem");
+        let ca = app.ca_path();
         let code = user.totp_secret.as_ref().map(|s| totp_code(s, 1));
         let mut args = vec![
             "login",

@@ -235,3 +235,87 @@ async fn a_conflict_removed_and_restored_behind_the_advisers_back_raises_the_ala
         ran.stderr
     );
 }
+
+both_databases!(nairos_key_is_proven_and_pinned_like_any_other);
+
+async fn nairos_key_is_proven_and_pinned_like_any_other(app: TestApp) {
+    let first = age::x25519::Identity::generate().to_public().to_string();
+    let second = age::x25519::Identity::generate().to_public().to_string();
+    let url = app.database_url();
+    let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
+    let tls = iro_advice::tls::dev_certificate_files(app.data_dir.path());
+    let (cert, key) = (
+        tls.cert.to_str().unwrap().to_owned(),
+        tls.key.to_str().unwrap().to_owned(),
+    );
+    // The same database, keys and certificate, with NAIRO's key set: logged at start.
+    let with_nairo = |recipient: String| {
+        let (url, keys, cert, key) = (url.clone(), keys.clone(), cert.clone(), key.clone());
+        async move {
+            crate::helpers::spawn_app_with(
+                app.backend,
+                &[
+                    ("DATABASE_URL", &url),
+                    ("IRO_ADVICE_KEYS_DIR", &keys),
+                    ("IRO_ADVICE_TLS_CERT", &cert),
+                    ("IRO_ADVICE_TLS_KEY", &key),
+                    ("IRO_ADVICE_NAIRO_RECIPIENT", &recipient),
+                ],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let one = with_nairo(first.clone()).await;
+    let admin = one.admin().await;
+    let iro = one.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let client = with_key(&one, &iro);
+    let narrative = client.profile.path().join("what-happened.txt");
+    std::fs::write(&narrative, "Told not to contact a solicitor.").unwrap();
+    let narrative = narrative.to_str().unwrap().to_owned();
+    let report = [
+        "pressure",
+        "--kind",
+        "discouraged_from_advice",
+        "--date",
+        "2026-11-02",
+        "--narrative",
+        &narrative,
+        "--share-with-nairo",
+    ];
+    // Shared with NAIRO: its key proven in the log and pinned.
+    client.ok(&report);
+    assert!(client.ok(&["keys"]).contains("nairo"));
+
+    // The operator restarts with another "NAIRO" key: a new, logged version. The IRO's client
+    // refuses to encrypt to it until told to accept the change.
+    drop(one);
+    let two = with_nairo(second.clone()).await;
+    // Let the new server start before the client, a blocking call, is run.
+    assert_eq!(two.get("/healthz").await.status(), 200);
+    let profile = client.profile.path().join("profile.json");
+    let settings = std::fs::read_to_string(&profile)
+        .unwrap()
+        .replace(&app_base(&profile), &two.base);
+    std::fs::write(&profile, settings).unwrap();
+    let reports = two.count("pressure_reports");
+    let ran = client.run(&report);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(
+        ran.stderr.contains("NAIRO's key has CHANGED"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(two.count("pressure_reports"), reports);
+    let mut accepted = report.to_vec();
+    accepted.extend_from_slice(&["--accept-key-change", "nairo"]);
+    client.ok(&accepted);
+    assert_eq!(two.count("pressure_reports"), reports + 1);
+}
+
+/// The server address a profile holds.
+fn app_base(profile: &std::path::Path) -> String {
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
+    settings["server"].as_str().unwrap().to_owned()
+}

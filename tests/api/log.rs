@@ -67,8 +67,8 @@ macro_rules! no_leaf {
 }
 
 async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
-    let admin = app.admin().await; // CLI invitation + account created
-    assert_eq!(leaves(&app), 2);
+    let admin = app.admin().await; // CLI invitation, account created, second factor enrolled
+    assert_eq!(leaves(&app), 3);
     let email = format!("{}@iro.test", crate::helpers::unique_name("iro"));
     let invited = one_leaf!(
         app,
@@ -569,8 +569,8 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
     .await;
     assert_eq!(
         adviser_receipts.as_array().unwrap().len(),
-        3,
-        "account created, key registered, query accepted"
+        4,
+        "account created, second factor enrolled, key registered, query accepted"
     );
 
     // The public checkpoint and proofs agree with each other.
