@@ -96,6 +96,7 @@ problem_types! {
     AgePlaintextPayload = "age-plaintext-payload", "The age payload is not ciphertext";
     AgeTooFewRecipients = "age-too-few-recipients", "Not encrypted to every reader";
     WeakWrappedIdentity = "weak-wrapped-identity", "The wrapped identity is not strongly wrapped";
+    StepUpRequired = "step-up-required", "A fresh second-factor code is required";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -211,6 +211,9 @@ pub struct KeyRequest {
     /// stanza, work factor 18 to 22), ASCII-armored.
     #[schema(value_type = Option<String>)]
     pub wrapped_identity: Option<PassphraseWrapped>,
+    /// A current TOTP code: needed to replace a key already registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -168,9 +168,17 @@ pub async fn put_key(
     let KeyRequest {
         age_recipient,
         wrapped_identity,
+        totp_code,
     } = body.into_inner();
+    let sealer = state.totp.clone();
     state
         .write(move |tx| {
+            // The first key needs only the session; replacing one needs a fresh code, so a
+            // stolen session cannot redirect what others encrypt to this account.
+            let (current, _) = store::key_state(tx.conn, &caller.account_id)?;
+            if current.is_some_and(|c| c != age_recipient.as_str()) {
+                step_up(tx.conn, &sealer, &caller.account_id, totp_code.as_deref())?;
+            }
             register_key(
                 tx,
                 &caller.account_id,
@@ -180,6 +188,39 @@ pub async fn put_key(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The header that carries a fresh TOTP code where a request has no body for it.
+pub const STEP_UP_HEADER: &str = "x-step-up-code";
+
+/// A fresh second factor: TOTP enabled on the account, and `code` current and not used
+/// before (it is then used up). For the acts that matter most, a session is not enough.
+fn step_up(
+    conn: &mut DbConnection,
+    sealer: &Sealer,
+    id: &AccountId,
+    code: Option<&str>,
+) -> Result<(), ApiError> {
+    let refused = |detail: &str| ApiError::Rejected {
+        status: actix_web::http::StatusCode::FORBIDDEN,
+        problem: ProblemType::StepUpRequired,
+        detail: detail.to_owned(),
+    };
+    let state = store::totp_state(conn, id)?;
+    if !state.totp_enabled {
+        return Err(refused(
+            "enrol a second factor first (POST /api/v1/me/totp), then send a current code",
+        ));
+    }
+    let secret = state.totp_secret.and_then(|s| sealer.open(id.as_str(), &s));
+    let step = match (secret, code) {
+        (Some(secret), Some(code)) => totp::matching_step(&secret, code, state.totp_last_step),
+        _ => None,
+    };
+    match step {
+        Some(step) if store::use_totp_step(conn, id, step, false)? => Ok(()),
+        _ => Err(refused("a current TOTP code, not used before, is required")),
+    }
 }
 
 /// Sets an account's age recipient (and wrapped identity). A new recipient is a new key
@@ -216,17 +257,29 @@ pub fn register_key(
     tx.notify(account)
 }
 
-/// The caller's passphrase-wrapped identity, for a client to unwrap locally.
+/// The caller's passphrase-wrapped identity, for a client to unwrap locally: with a fresh
+/// TOTP code in `X-Step-Up-Code`, since with it (and the passphrase) comes every case.
 #[utoipa::path(get, path = "/api/v1/me/key", tag = "me",
-    responses((status = 200, body = WrappedIdentity), (status = 404, body = crate::error::Problem)),
+    params(("X-Step-Up-Code" = String, Header, description = "a current TOTP code")),
+    responses((status = 200, body = WrappedIdentity), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn get_wrapped_identity(
     state: web::Data<AppState>,
     caller: Caller,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let code = req
+        .headers()
+        .get(STEP_UP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let sealer = state.totp.clone();
     let wrapped = state
-        .db
-        .run(move |conn| store::wrapped_identity(conn, &caller.account_id).map_err(ApiError::from))
+        .write(move |tx| -> Result<_, ApiError> {
+            step_up(tx.conn, &sealer, &caller.account_id, code.as_deref())?;
+            Ok(store::wrapped_identity(tx.conn, &caller.account_id)?)
+        })
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(WrappedIdentity {

@@ -92,7 +92,12 @@ fn new_passphrase() -> Result<String, ClientError> {
     Ok(p)
 }
 
-pub async fn keygen(api: &Api, passphrase: bool, force: bool) -> Result<Output, ClientError> {
+pub async fn keygen(
+    api: &Api,
+    passphrase: bool,
+    force: bool,
+    totp_code: Option<String>,
+) -> Result<Output, ClientError> {
     let path = api.profile().identity_path();
     if path.exists() && !force {
         return Err(ClientError::Profile(format!(
@@ -114,13 +119,21 @@ pub async fn keygen(api: &Api, passphrase: bool, force: bool) -> Result<Output, 
     let body = KeyRequest {
         age_recipient: AgeRecipient::parse(&recipient).map_err(ClientError::Crypto)?,
         wrapped_identity,
+        totp_code,
     };
     api.profile().ensure_dir()?;
     // Remembered first: a key event for this account that this profile did not make is
     // an alarm at the next command.
     api.profile().add_own_key(&recipient)?;
-    crate::fsutil::write_private(&path, &file).map_err(|e| ClientError::io(&path, e))?;
-    api.put("/api/v1/me/key", &body).await?;
+    // The new identity goes beside the old one until the server has taken its key: a
+    // refused replacement (no current code) must not cost the identity in use.
+    let pending = path.with_extension("new");
+    crate::fsutil::write_private(&pending, &file).map_err(|e| ClientError::io(&pending, e))?;
+    if let Err(e) = api.put("/api/v1/me/key", &body).await {
+        let _ = std::fs::remove_file(&pending);
+        return Err(e);
+    }
+    std::fs::rename(&pending, &path).map_err(|e| ClientError::io(&path, e))?;
     Output::new(
         format!(
             "Wrote {} and registered your public key:\n{recipient}",

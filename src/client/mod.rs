@@ -77,6 +77,9 @@ enum ClientCommand {
         /// Replace an existing identity (queries encrypted to it become unreadable here).
         #[arg(long)]
         force: bool,
+        /// A current TOTP code: replacing a registered key needs one.
+        #[arg(long)]
+        totp: Option<String>,
     },
     /// The advisers you may ask.
     Advisers,
@@ -257,9 +260,11 @@ async fn dispatch(
     }
     match command {
         ClientCommand::Login { .. } => unreachable!("handled above"),
-        ClientCommand::Keygen { passphrase, force } => {
-            account::keygen(&api, passphrase, force).await
-        }
+        ClientCommand::Keygen {
+            passphrase,
+            force,
+            totp,
+        } => account::keygen(&api, passphrase, force, totp).await,
         ClientCommand::Advisers => queries::advisers(&api).await,
         ClientCommand::Ask {
             adviser,

@@ -648,10 +648,12 @@ async fn keys_must_be_age_and_wrapped_identities_passphrase_protected(app: TestA
             "nothing stored after a refusal"
         );
     }
+    // Downloading the wrapped identity needs a fresh second factor, which this IRO has not
+    // enrolled.
     assert_problem(
         app.get_auth("/api/v1/me/key", &iro.access).await,
-        404,
-        "not-found",
+        403,
+        "step-up-required",
     )
     .await;
 
@@ -666,8 +668,35 @@ async fn keys_must_be_age_and_wrapped_identities_passphrase_protected(app: TestA
     assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
     let me = json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
     assert_eq!(me["age_recipient"], recipient);
-    let back = json(app.get_auth("/api/v1/me/key", &iro.access).await, 200).await;
+    let secret = app.enrol_totp(&iro.access).await;
+    let code = crate::helpers::totp_code(&secret, 1);
+    let get_key = |code: Option<String>| {
+        let mut req = app
+            .client
+            .get(app.url("/api/v1/me/key"))
+            .bearer_auth(&iro.access);
+        if let Some(code) = code {
+            req = req.header("X-Step-Up-Code", code);
+        }
+        req.send()
+    };
+    assert_problem(get_key(None).await.unwrap(), 403, "step-up-required").await;
+    let back = json(get_key(Some(code.clone())).await.unwrap(), 200).await;
     assert_eq!(back["wrapped_identity"], wrapped);
+    // A code is good once.
+    assert_problem(get_key(Some(code)).await.unwrap(), 403, "step-up-required").await;
+    // Replacing the key needs a fresh code too; the first key did not.
+    let other = age::x25519::Identity::generate().to_public().to_string();
+    let res = app
+        .put_json(
+            "/api/v1/me/key",
+            &iro.access,
+            &json!({"age_recipient": other}),
+        )
+        .await;
+    assert_problem(res, 403, "step-up-required").await;
+    let me = json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+    assert_eq!(me["age_recipient"], recipient, "nothing changed");
 }
 
 async fn the_directory_lists_only_eligible_advisers(app: TestApp) {

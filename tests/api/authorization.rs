@@ -68,7 +68,7 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
         (400, "invalid-json"),
     ),
     ("PUT", "/api/v1/me/key", ANY, (400, "invalid-json")),
-    ("GET", "/api/v1/me/key", ANY, (404, "not-found")),
+    ("GET", "/api/v1/me/key", ANY, (403, "step-up-required")),
     (
         "PUT",
         "/api/v1/me/conflicts",

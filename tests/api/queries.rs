@@ -1043,6 +1043,13 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
     }
     // Replacing a key needs --force.
     assert!(cli.run(&["keygen"]).unwrap_err().contains("--force"));
+    // And a fresh second factor: refused without one, keeping the identity in use.
+    let before = std::fs::read(&identity_path).unwrap();
+    let err = cli.run(&["keygen", "--force"]).unwrap_err();
+    assert!(err.contains("step-up-required"), "{err}");
+    assert_eq!(std::fs::read(&identity_path).unwrap(), before);
+    let secret = app.enrol_totp(&iro.access).await;
+    let code = totp_code(&secret, 1);
 
     // With a passphrase: the file is an age file itself, the server gets the wrapped copy.
     let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
@@ -1051,6 +1058,8 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
             "keygen",
             "--passphrase",
             "--force",
+            "--totp",
+            &code,
             "--profile-dir",
         ])
         .arg(cli.profile.path())
@@ -1072,8 +1081,16 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
         .read_to_string(&mut inner)
         .unwrap();
     assert!(inner.contains("AGE-SECRET-KEY-1"));
-    let stored = json(app.get_auth("/api/v1/me/key", &iro.access).await, 200).await;
-    assert_eq!(stored["wrapped_identity"], wrapped.as_str());
+    let stored = {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        iro_advice::accounts::store::wrapped_identity(
+            &mut conn,
+            &iro_advice::accounts::domain::AccountId::from_string(iro.id.clone()),
+        )
+        .unwrap()
+    };
+    assert_eq!(stored.as_deref(), Some(wrapped.as_str()));
     // Without the passphrase the client cannot use it.
     let err = cli
         .run(&["show", "00000000-0000-0000-0000-000000000000"])
