@@ -32,13 +32,13 @@ pub async fn advisers(
     iro: IroCaller,
 ) -> Result<HttpResponse, ApiError> {
     let authority = iro.authority;
-    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+    let witnessing = state.witnessing.clone();
     let (list, open, mut proofs) = state
         .read(move |conn| -> Result<_, ApiError> {
             let list = store::eligible_advisers(conn, &authority, None)?;
             let open = crate::queries::store::open_queries_by_adviser(conn)?;
             let ids: Vec<_> = list.iter().map(|a| a.id.clone()).collect();
-            let proofs = key_proofs(conn, &witnessing, &keys, &ids)?;
+            let proofs = key_proofs(conn, &witnessing, &ids)?;
             Ok((list, open, proofs))
         })
         .await?;
@@ -60,10 +60,9 @@ pub async fn advisers(
 pub fn key_proofs(
     conn: &mut crate::db::DbConnection,
     witnessing: &crate::log::witnessing::Witnessing,
-    keys: &crate::log::LogKeys,
     ids: &[crate::accounts::domain::AccountId],
 ) -> diesel::QueryResult<std::collections::HashMap<crate::accounts::domain::AccountId, KeyProof>> {
-    let size = witnessing.served_size(conn, keys)?;
+    let size = witnessing.served_size(conn)?;
     let mut out = std::collections::HashMap::new();
     for (id, leaf) in store::key_leaves(conn, ids)? {
         if let Some(proof) = crate::log::store::key_proof(conn, leaf, size)? {

@@ -20,7 +20,7 @@ use crate::wire::{
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
     responses((status = 200, body = Me)), security(("bearer" = [])))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+    let witnessing = state.witnessing.clone();
     let me = state
         .read(move |conn| -> Result<Me, ApiError> {
             let a = store::account(conn, &caller.account_id)?.ok_or(ApiError::Unauthenticated)?;
@@ -30,13 +30,9 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
             } else {
                 None
             };
-            let key_proof = super::directory::key_proofs(
-                conn,
-                &witnessing,
-                &keys,
-                std::slice::from_ref(&a.id),
-            )?
-            .remove(&a.id);
+            let key_proof =
+                super::directory::key_proofs(conn, &witnessing, std::slice::from_ref(&a.id))?
+                    .remove(&a.id);
             Ok(Me {
                 key_proof,
                 id: a.id,
@@ -173,10 +169,11 @@ pub async fn put_key(
     let sealer = state.totp.clone();
     state
         .write(move |tx| {
-            // The first key needs only the session; replacing one needs a fresh code, so a
-            // stolen session cannot redirect what others encrypt to this account.
+            // The first key needs only the session; any change after it (the key, or the
+            // wrapped identity) needs a fresh code, so a stolen session cannot redirect what
+            // others encrypt to this account.
             let (current, _) = store::key_state(tx.conn, &caller.account_id)?;
-            if current.is_some_and(|c| c != age_recipient.as_str()) {
+            if current.is_some() {
                 step_up(tx.conn, &sealer, &caller.account_id, totp_code.as_deref())?;
             }
             register_key(

@@ -9,9 +9,8 @@ use base64::Engine;
 use super::api::Api;
 use super::error::ClientError;
 use super::profile::PinnedKey;
-use crate::log::merkle::{leaf_hash, verify_inclusion, Hash};
-use crate::log::trust::Trust;
-use crate::log::{directory_pseudonym, recipient_digest, KeyEvent, KeyProof};
+use crate::log::merkle::{leaf_hash, verify_inclusion};
+use crate::log::{decode_hashes, directory_pseudonym, recipient_digest, KeyEvent, KeyProof};
 use crate::wire::{InclusionProof, Me};
 
 /// A short fingerprint of a recipient, to read aloud: the first 80 bits of its SHA-256 in
@@ -113,14 +112,10 @@ async fn prove_included(api: &Api, data: &[u8], proof: &KeyProof) -> Result<(), 
         .map_err(|e| e.to_string())?
         .ok_or("this profile has no pinned log key")?;
     let held = || -> Result<crate::log::note::Checkpoint, String> {
-        let note = profile
-            .checkpoint()
+        super::trust::held_checkpoint(profile, &pinned)
             .map_err(|e| e.to_string())?
-            .ok_or("this profile holds no checkpoint yet")?;
-        Trust::new(&pinned.log_key, &[], 0)
-            .and_then(|t| t.open(&note))
             .map(|(c, _)| c)
-            .map_err(|e| e.to_string())
+            .ok_or_else(|| "this profile holds no checkpoint yet".to_owned())
     };
     let mut checkpoint = held()?;
     if proof.leaf_index >= checkpoint.size {
@@ -146,11 +141,7 @@ async fn prove_included(api: &Api, data: &[u8], proof: &KeyProof) -> Result<(), 
             .map_err(|e| e.to_string())?;
         fetched.hashes
     };
-    let hashes: Vec<Hash> = hashes
-        .iter()
-        .map(|h| B64.decode(h).ok().and_then(|b| b.try_into().ok()))
-        .collect::<Option<_>>()
-        .ok_or("a malformed inclusion proof")?;
+    let hashes = decode_hashes(&hashes).ok_or("a malformed inclusion proof")?;
     if verify_inclusion(
         &leaf_hash(data),
         proof.leaf_index,
@@ -166,13 +157,12 @@ async fn prove_included(api: &Api, data: &[u8], proof: &KeyProof) -> Result<(), 
 
 /// Stops with an alarm when the service holds, for this account, a key this profile did not
 /// register (once it has registered one).
-pub async fn watch_own_key(api: &Api) -> Result<(), ClientError> {
+pub async fn watch_own_key(api: &Api, me: &Me) -> Result<(), ClientError> {
     let own = api.profile().own_keys()?;
     if own.is_empty() {
         return Ok(());
     }
-    let me: Me = api.get("/api/v1/me").await?;
-    let Some(proof) = me.key_proof else {
+    let Some(proof) = &me.key_proof else {
         return Ok(());
     };
     let data = B64
@@ -185,13 +175,13 @@ pub async fn watch_own_key(api: &Api) -> Result<(), ClientError> {
             "the service proved a key of another account as yours".into(),
         ));
     }
-    prove_included(api, &data, &proof)
+    prove_included(api, &data, proof)
         .await
         .map_err(ClientError::Profile)?;
     if own.iter().any(|k| recipient_digest(k) == event.recipient) {
         return Ok(());
     }
-    let served = me.age_recipient.unwrap_or_default();
+    let served = me.age_recipient.clone().unwrap_or_default();
     Err(ClientError::KeyAlarm(format!(
         "ALARM: the log holds a key for your account that you did not register here          (version {}, fingerprint {}). Anyone writing to you may now be encrypting to someone          else. Do not use this service for case material; tell NAIRO and your service          operator, and register your own key again with `client keygen --force` only when          they have found how it happened.",
         event.version,

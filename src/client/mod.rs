@@ -255,8 +255,9 @@ async fn dispatch(
     // neither as its current key, nor in any key event logged since the last look. (`keys`
     // still runs, to show fingerprints to compare.)
     if !matches!(command, ClientCommand::Keys) {
-        keys::watch_own_key(&api).await?;
-        watch::watch(&api).await?;
+        let me: crate::wire::Me = api.get("/api/v1/me").await?;
+        keys::watch_own_key(&api, &me).await?;
+        watch::watch(&api, &me).await?;
     }
     match command {
         ClientCommand::Login { .. } => unreachable!("handled above"),

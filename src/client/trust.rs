@@ -9,6 +9,7 @@ use std::path::Path;
 use super::api::check;
 use super::error::ClientError;
 use super::profile::{Pinned, Profile};
+use crate::log::decode_hashes;
 use crate::log::note::Checkpoint;
 use crate::log::trust::{check_extends, Trust};
 use crate::wire::{ConsistencyProof, LogTrust};
@@ -84,6 +85,21 @@ pub async fn pin(
     Ok((wanted, note))
 }
 
+/// The newest checkpoint this profile has verified, opened with the pinned log key (its
+/// cosignatures were checked when it was saved), and its note; None before the first.
+pub fn held_checkpoint(
+    profile: &Profile,
+    pinned: &Pinned,
+) -> Result<Option<(Checkpoint, String)>, ClientError> {
+    let Some(note) = profile.checkpoint()? else {
+        return Ok(None);
+    };
+    let (checkpoint, _) = Trust::new(&pinned.log_key, &[], 0)
+        .and_then(|t| t.open(&note))
+        .map_err(|e| ClientError::Profile(format!("checkpoint.txt: {e}")))?;
+    Ok(Some((checkpoint, note)))
+}
+
 /// Fetches the service's cosigned checkpoint, checks its signatures, and that it extends
 /// the newest one this profile holds; then keeps it as the newest.
 pub async fn check_log(
@@ -105,13 +121,9 @@ pub async fn check_log(
     let (newer, _) = trust.open(&served).map_err(|e| {
         ClientError::Profile(format!("the service's checkpoint is not trusted: {e}"))
     })?;
-    let Some(held_note) = profile.checkpoint()? else {
+    let Some((held, held_note)) = held_checkpoint(profile, pinned)? else {
         return profile.save_checkpoint(&served);
     };
-    // What this profile saved was checked when it was saved; its log signature still is.
-    let (held, _) = Trust::new(&pinned.log_key, &[], 0)
-        .and_then(|t| t.open(&held_note))
-        .map_err(|e| ClientError::Profile(format!("checkpoint.txt: {e}")))?;
     let proof = if newer.size > held.size && held.size > 0 {
         let answer: ConsistencyProof = check(
             http.get(format!(
@@ -124,7 +136,8 @@ pub async fn check_log(
         .await?
         .json()
         .await?;
-        decode_proof(&answer.hashes)?
+        decode_hashes(&answer.hashes)
+            .ok_or_else(|| ClientError::Profile("a malformed consistency proof".into()))?
     } else {
         Vec::new()
     };
@@ -146,20 +159,6 @@ pub async fn check_log(
             )))
         }
     }
-}
-
-fn decode_proof(hashes: &[String]) -> Result<Vec<crate::log::merkle::Hash>, ClientError> {
-    use base64::Engine;
-    hashes
-        .iter()
-        .map(|h| {
-            base64::engine::general_purpose::STANDARD
-                .decode(h)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| ClientError::Profile("a malformed consistency proof".into()))
-        })
-        .collect()
 }
 
 /// Saves the checkpoint held and the one that contradicts it, in a new folder under

@@ -13,8 +13,7 @@ use super::profile::Watch;
 use crate::log::merkle::{leaf_hash, Frontier, Hash};
 use crate::log::note::Checkpoint;
 use crate::log::tiles::{TileRef, WIDTH};
-use crate::log::trust::Trust;
-use crate::log::{directory_pseudonym, recipient_digest, ConflictsEvent, KeyEvent};
+use crate::log::{decode_hashes, directory_pseudonym, recipient_digest, ConflictsEvent, KeyEvent};
 use crate::wire::{InclusionProof, Me};
 
 fn profile_error(why: impl std::fmt::Display) -> ClientError {
@@ -22,11 +21,7 @@ fn profile_error(why: impl std::fmt::Display) -> ClientError {
 }
 
 fn decode(hashes: &[String]) -> Result<Vec<Hash>, ClientError> {
-    hashes
-        .iter()
-        .map(|h| B64.decode(h).ok().and_then(|b| b.try_into().ok()))
-        .collect::<Option<_>>()
-        .ok_or_else(|| profile_error("a malformed hash from the service"))
+    decode_hashes(hashes).ok_or_else(|| profile_error("a malformed hash from the service"))
 }
 
 /// The leaves `from..to` of the log, from its entry bundles.
@@ -98,17 +93,14 @@ async fn bootstrap(api: &Api, checkpoint: &Checkpoint) -> Result<Frontier, Clien
 /// Reads what was appended since the last look; alarms on a key event for this account
 /// that this profile did not register. The watch only moves on when nothing is wrong, so
 /// an alarm repeats until it is dealt with.
-pub async fn watch(api: &Api) -> Result<(), ClientError> {
+pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
     let profile = api.profile();
     let Some(pinned) = profile.pinned()? else {
         return Ok(());
     };
-    let Some(note) = profile.checkpoint()? else {
+    let Some((checkpoint, _)) = super::trust::held_checkpoint(profile, &pinned)? else {
         return Ok(());
     };
-    let (checkpoint, _) = Trust::new(&pinned.log_key, &[], 0)
-        .and_then(|t| t.open(&note))
-        .map_err(profile_error)?;
     let Some(last) = profile.watch()? else {
         let frontier = bootstrap(api, &checkpoint).await?;
         return save(api, &frontier);
@@ -118,7 +110,6 @@ pub async fn watch(api: &Api) -> Result<(), ClientError> {
     }
     let mut frontier = Frontier::resume(last.size, decode(&last.edge)?)
         .ok_or_else(|| profile_error("watch.json is damaged"))?;
-    let me: Me = api.get("/api/v1/me").await?;
     let mine = directory_pseudonym(me.id.as_str());
     let own: Vec<[u8; 32]> = profile
         .own_keys()?

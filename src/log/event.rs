@@ -132,9 +132,12 @@ pub struct ConflictsEvent {
 impl ConflictsEvent {
     pub fn from_leaf(data: &[u8]) -> Option<Self> {
         let summary = LeafSummary::decode(data)?;
-        (summary.kind == Kind::ConflictsChanged).then(|| ConflictsEvent {
+        if summary.kind != Kind::ConflictsChanged {
+            return None;
+        }
+        Some(ConflictsEvent {
             account: summary.subject,
-            digest: summary.extension.as_slice().try_into().unwrap_or([0; 32]),
+            digest: summary.extension.as_slice().try_into().ok()?,
         })
     }
 }
@@ -333,6 +336,14 @@ impl From<LogError> for crate::error::ApiError {
 /// Base64 of a hash list, as proofs travel in JSON.
 pub fn encode_hashes(hashes: &[merkle::Hash]) -> Vec<String> {
     hashes.iter().map(|h| B64.encode(h)).collect()
+}
+
+/// The hashes of a proof as it travels in JSON; None when any is not 32 bytes of base64.
+pub fn decode_hashes(hashes: &[String]) -> Option<Vec<merkle::Hash>> {
+    hashes
+        .iter()
+        .map(|h| B64.decode(h).ok().and_then(|b| b.try_into().ok()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -51,14 +51,9 @@ impl Receipt {
         let data = B64
             .decode(&self.leaf_data)
             .map_err(|_| ReceiptError::Malformed("leaf_data is not base64"))?;
-        let proof: Vec<Hash> = self
-            .inclusion_proof
-            .iter()
-            .map(|h| B64.decode(h).ok().and_then(|b| b.try_into().ok()))
-            .collect::<Option<_>>()
-            .ok_or(ReceiptError::Malformed(
-                "a proof hash is not 32 bytes of base64",
-            ))?;
+        let proof: Vec<Hash> = super::event::decode_hashes(&self.inclusion_proof).ok_or(
+            ReceiptError::Malformed("a proof hash is not 32 bytes of base64"),
+        )?;
         let leaf = merkle::leaf_hash(&data);
         if !merkle::verify_inclusion(
             &leaf,

@@ -162,11 +162,7 @@ async fn check_newer(
             }
             Err(e) => return Err(e),
         };
-        answer
-            .hashes
-            .iter()
-            .map(|h| B64.decode(h).ok().and_then(|b| b.try_into().ok()))
-            .collect::<Option<_>>()
+        super::event::decode_hashes(&answer.hashes)
             .ok_or_else(|| VerifyError::Server("a malformed consistency proof".into()))?
     } else {
         Vec::new()

@@ -79,8 +79,12 @@ impl Witnessing {
     }
 
     /// The size of the served checkpoint's tree: what proofs handed to clients reach.
-    pub fn served_size(&self, conn: &mut DbConnection, keys: &LogKeys) -> QueryResult<u64> {
-        Ok(self.served(conn, keys)?.map_or(0, |s| s.size))
+    /// Without building the note: one query.
+    pub fn served_size(&self, conn: &mut DbConnection) -> QueryResult<u64> {
+        if self.quorum == 0 {
+            return store::size(conn);
+        }
+        Ok(cosigned_size(conn, &self.keys(), self.quorum)?.unwrap_or(0))
     }
 
     pub fn is_configured(&self) -> bool {
@@ -152,13 +156,12 @@ fn signed_note(conn: &mut DbConnection, keys: &LogKeys, size: u64) -> QueryResul
         .first(conn)
 }
 
-/// The newest checkpoint cosigned by at least `quorum` of `witnesses`, with their lines.
-pub fn cosigned_checkpoint(
+/// The size of the newest checkpoint cosigned by at least `quorum` of `witnesses`.
+fn cosigned_size(
     conn: &mut DbConnection,
-    keys: &LogKeys,
     witnesses: &[String],
     quorum: usize,
-) -> QueryResult<Option<CosignedCheckpoint>> {
+) -> QueryResult<Option<u64>> {
     let size: Option<i64> = log_cosignatures::table
         .filter(log_cosignatures::witness.eq_any(witnesses))
         .group_by(log_cosignatures::size)
@@ -167,7 +170,20 @@ pub fn cosigned_checkpoint(
         .order(log_cosignatures::size.desc())
         .first(conn)
         .optional()?;
-    let Some(size) = size else { return Ok(None) };
+    Ok(size.map(|s| s as u64))
+}
+
+/// The newest checkpoint cosigned by at least `quorum` of `witnesses`, with their lines.
+pub fn cosigned_checkpoint(
+    conn: &mut DbConnection,
+    keys: &LogKeys,
+    witnesses: &[String],
+    quorum: usize,
+) -> QueryResult<Option<CosignedCheckpoint>> {
+    let Some(size) = cosigned_size(conn, witnesses, quorum)? else {
+        return Ok(None);
+    };
+    let size = size as i64;
     let lines: Vec<String> = log_cosignatures::table
         .filter(log_cosignatures::size.eq(size))
         .filter(log_cosignatures::witness.eq_any(witnesses))

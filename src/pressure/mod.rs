@@ -197,11 +197,7 @@ pub async fn nairo_recipient(
         .recipient
         .clone()
         .ok_or(ApiError::NotFound)?;
-    let (witnessing, keys, configured) = (
-        state.witnessing.clone(),
-        state.log.clone(),
-        recipient.clone(),
-    );
+    let (witnessing, configured) = (state.witnessing.clone(), recipient.clone());
     let key_proof = state
         .read(move |conn| -> Result<_, ApiError> {
             use crate::db::meta;
@@ -212,7 +208,7 @@ pub async fn nairo_recipient(
             let Some(leaf) = meta::get(conn, "nairo_key_leaf")?.and_then(|l| l.parse().ok()) else {
                 return Ok(None);
             };
-            let size = witnessing.served_size(conn, &keys)?;
+            let size = witnessing.served_size(conn)?;
             Ok(crate::log::store::key_proof(conn, leaf, size)?)
         })
         .await?;

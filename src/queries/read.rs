@@ -48,7 +48,6 @@ pub fn detail(
     caller: &Caller,
     id: &QueryId,
     witnessing: &crate::log::witnessing::Witnessing,
-    keys: &crate::log::LogKeys,
 ) -> Result<QueryDetail, ApiError> {
     let q = super::service::visible(conn, caller, id)?;
     let iro_name = store::display_name(conn, &q.iro_id)?;
@@ -58,7 +57,6 @@ pub fn detail(
     let mut proofs = crate::accounts::directory::key_proofs(
         conn,
         witnessing,
-        keys,
         &[q.iro_id.clone(), q.adviser_id.clone()],
     )?;
     let iro_key_proof = proofs.remove(&q.iro_id);
@@ -117,9 +115,9 @@ pub async fn show(
     id: web::Path<QueryId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+    let witnessing = state.witnessing.clone();
     let detail = state
-        .read(move |conn| detail(conn, &caller, &id, &witnessing, &keys))
+        .read(move |conn| detail(conn, &caller, &id, &witnessing))
         .await?;
     Ok(HttpResponse::Ok().json(detail))
 }
