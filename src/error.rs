@@ -97,6 +97,7 @@ problem_types! {
     AgeTooFewRecipients = "age-too-few-recipients", "Not encrypted to every reader";
     WeakWrappedIdentity = "weak-wrapped-identity", "The wrapped identity is not strongly wrapped";
     StepUpRequired = "step-up-required", "A fresh second-factor code is required";
+    AttachmentAlreadyRead = "attachment-already-read", "The attachment has been read and cannot be replaced";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -344,6 +344,9 @@ pub struct AttachmentView {
     pub id: AttachmentId,
     pub size: i64,
     pub created_at: String,
+    /// Whether the caller may put a re-encrypted stream in its place (`PUT`): only its
+    /// uploader, and only until someone else has downloaded it.
+    pub replaceable: bool,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -340,9 +340,17 @@ async fn with_adviser(
 pub async fn route(api: &Api, id: &str, adviser: &str) -> Result<Output, ClientError> {
     let (chosen, identity, recipients) = with_adviser(api, adviser).await?;
     let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
-    // Attachments first: if routing then fails, they are still readable by the IRO.
+    // Attachments first: if routing then fails, they are still readable by the IRO. One the
+    // last adviser already had stays as it was; the new adviser gets a copy.
+    let copies = format!("/api/v1/queries/{id}/attachments");
     for a in &detail.attachments {
-        transfer::reencrypt(api, a.id.as_str(), &identity, &recipients).await?;
+        let own = format!("/api/v1/attachments/{}", a.id);
+        let target = if a.replaceable {
+            (Method::PUT, own.as_str())
+        } else {
+            (Method::POST, copies.as_str())
+        };
+        transfer::reencrypt(api, a.id.as_str(), target, &identity, &recipients).await?;
     }
     let mut messages = Vec::new();
     for m in detail.messages {

@@ -231,10 +231,12 @@ pub async fn download(
 }
 
 /// Re-encrypts an attachment for new recipients: download, decrypt, encrypt and upload at
-/// once, never holding the file.
+/// once, never holding the file. The upload goes to `target`: the attachment itself (`PUT`)
+/// or, when that may no longer be replaced, its query as a new copy (`POST`).
 pub async fn reencrypt(
     api: &Api,
     id: &str,
+    target: (Method, &str),
     identity: &age::x25519::Identity,
     recipients: &[age::x25519::Recipient],
 ) -> Result<AttachmentCreated, ClientError> {
@@ -247,8 +249,8 @@ pub async fn reencrypt(
     .await?;
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
     let (identity, recipients) = (identity.clone(), recipients.to_vec());
-    let path = format!("/api/v1/attachments/{id}");
-    let upload = stream_up(api, &path, Method::PUT, move |out| {
+    let (method, path) = target;
+    let upload = stream_up(api, path, method, move |out| {
         // Decrypt straight into the encrypting writer.
         let encryptor =
             age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))

@@ -155,6 +155,7 @@ diesel::table! {
         size -> BigInt,
         state -> Text,
         created_at -> Timestamp,
+        first_read_at -> Nullable<Timestamp>,
     }
 }
 

@@ -31,6 +31,7 @@ crate::vocabulary::string_enum!(
         ConflictsChanged = "conflicts_changed",
         AvailabilityChanged = "availability_changed",
         SecondFactorEnrolled = "second_factor_enrolled",
+        AttachmentReplaced = "attachment_replaced",
     }
 );
 
@@ -56,6 +57,7 @@ impl Kind {
             Kind::ConflictsChanged => 16,
             Kind::AvailabilityChanged => 17,
             Kind::SecondFactorEnrolled => 18,
+            Kind::AttachmentReplaced => 19,
         }
     }
 

@@ -13,14 +13,14 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use futures_util::StreamExt;
 
-use super::domain::{AttachmentId, QueryId, QueryStatus};
+use super::domain::{AttachmentId, QueryId};
 use super::service::{self, may_write, visible, wrong_state};
 use super::store;
 use crate::access::Caller;
 use crate::accounts::domain::AccountId;
 use crate::app::{AppState, Tx};
 use crate::ciphertext::StreamCheck;
-use crate::db::schema::{attachment_chunks, attachments, queries};
+use crate::db::schema::{attachment_chunks, attachments};
 use crate::db::{now, Database, DbConnection, DbError};
 use crate::error::{ApiError, ProblemType};
 use crate::log::Receipt;
@@ -38,6 +38,8 @@ pub struct ListedAttachment {
     pub id: AttachmentId,
     pub size: i64,
     pub created_at: NaiveDateTime,
+    pub uploader_id: AccountId,
+    pub first_read_at: Option<NaiveDateTime>,
 }
 
 /// Complete attachments of a query, oldest first.
@@ -50,9 +52,12 @@ pub fn list(conn: &mut DbConnection, query_id: &QueryId) -> QueryResult<Vec<List
         .load(conn)
 }
 
-/// Who may attach follows who may write.
+/// Who may attach follows who may write; the IRO may also attach while the query waits to be
+/// routed, which is how a copy re-encrypted for the next adviser arrives when the original
+/// has already been read and so cannot be replaced.
 fn check_may_attach(caller: &Caller, q: &store::Query) -> Result<(), ApiError> {
-    if may_write(caller.role, q.status) {
+    let routing = caller.role == crate::accounts::domain::Role::Iro && q.status.routable();
+    if may_write(caller.role, q.status) || routing {
         Ok(())
     } else {
         Err(wrong_state(format!(
@@ -82,24 +87,35 @@ fn complete_upload(
     service::attachment_added(tx, caller, &q)
 }
 
-/// Puts the staged stream in place of the attachment's, unless the query stopped being
-/// routable while it was uploaded.
+/// Refuses to replace a stream that someone other than the caller has had: what they read
+/// (or sent) stays what the record holds.
+fn check_replaceable(caller: &Caller, a: &VisibleAttachment) -> Result<(), ApiError> {
+    if a.uploader_id != caller.account_id || a.first_read_at.is_some() {
+        return Err(ApiError::conflict(
+            ProblemType::AttachmentAlreadyRead,
+            "the other party has this attachment; add a re-encrypted copy instead",
+        ));
+    }
+    Ok(())
+}
+
+/// Puts the staged stream in place of the attachment's and records that it did, unless the
+/// query stopped being routable, or the attachment was read, while it was uploaded.
 fn swap_in_replacement(
-    conn: &mut DbConnection,
-    query_id: &QueryId,
+    tx: &mut Tx<'_>,
+    caller: &Caller,
     target: &AttachmentId,
     staged: &AttachmentId,
     size: u64,
-) -> Result<(), ApiError> {
-    let status: String = queries::table
-        .find(query_id)
-        .select(queries::status)
-        .first(conn)?;
-    if !crate::db::parse_stored::<QueryStatus>(&status)?.routable() {
+) -> Result<Receipt, ApiError> {
+    let (q, current) = visible_attachment(tx.conn, caller, target)?;
+    if !q.status.routable() {
         return Err(wrong_state(
             "the query changed while the attachment was uploaded",
         ));
     }
+    check_replaceable(caller, &current)?;
+    let conn = &mut *tx.conn;
     diesel::delete(attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(target)))
         .execute(conn)?;
     diesel::update(attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(staged)))
@@ -109,7 +125,7 @@ fn swap_in_replacement(
         .set(attachments::size.eq(size as i64))
         .execute(conn)?;
     diesel::delete(attachments::table.find(staged)).execute(conn)?;
-    Ok(())
+    service::attachment_replaced(tx, caller, &q)
 }
 
 /// Runs `f`; when it fails, removes the upload `id` left behind before passing the error on.
@@ -283,26 +299,41 @@ pub async fn upload(
     }))
 }
 
+/// A complete attachment, as its query's participants may see it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = attachments)]
+struct VisibleAttachment {
+    query_id: QueryId,
+    uploader_id: AccountId,
+    size: i64,
+    first_read_at: Option<NaiveDateTime>,
+}
+
 /// The attachment, with the query it belongs to, if the caller may see that query.
 fn visible_attachment(
     conn: &mut DbConnection,
     caller: &Caller,
     id: &AttachmentId,
-) -> Result<(store::Query, i64), ApiError> {
-    #[derive(Queryable, Selectable)]
-    #[diesel(table_name = attachments)]
-    struct Owner {
-        query_id: QueryId,
-        size: i64,
-    }
-    let owner = attachments::table
+) -> Result<(store::Query, VisibleAttachment), ApiError> {
+    let found = attachments::table
         .find(id)
         .filter(attachments::state.eq("complete"))
-        .select(Owner::as_select())
+        .select(VisibleAttachment::as_select())
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound)?;
-    Ok((visible(conn, caller, &owner.query_id)?, owner.size))
+    Ok((visible(conn, caller, &found.query_id)?, found))
+}
+
+/// Notes the first time the stream goes to someone other than its uploader.
+fn mark_read(conn: &mut DbConnection, id: &AttachmentId) -> QueryResult<usize> {
+    diesel::update(
+        attachments::table
+            .find(id)
+            .filter(attachments::first_read_at.is_null()),
+    )
+    .set(attachments::first_read_at.eq(now()))
+    .execute(conn)
 }
 
 fn read_chunk(
@@ -328,11 +359,19 @@ pub async fn download(
     id: web::Path<AttachmentId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let lookup = id.clone();
-    let (_, size) = state
+    let (who, lookup) = (caller.clone(), id.clone());
+    let (_, found) = state
         .db
-        .run(move |conn| visible_attachment(conn, &caller, &lookup))
+        .run(move |conn| visible_attachment(conn, &who, &lookup))
         .await?;
+    if found.uploader_id != caller.account_id && found.first_read_at.is_none() {
+        let marked = id.clone();
+        state
+            .db
+            .write(move |conn| mark_read(conn, &marked).map_err(ApiError::from))
+            .await?;
+    }
+    let size = found.size;
     let db = state.db.clone();
     let chunks = futures_util::stream::unfold(Some(0i32), move |seq| {
         let (db, id) = (db.clone(), id.clone());
@@ -355,7 +394,8 @@ pub async fn download(
 }
 
 /// Replaces an attachment's stream with one re-encrypted for a new adviser, before the IRO
-/// routes the query to them. The IRO only, and only while the query can be routed.
+/// routes the query to them: the IRO only, only while the query can be routed, and only
+/// while nobody else has had the stream. The replacement is a leaf in the log.
 #[utoipa::path(put, path = "/api/v1/attachments/{id}", tag = "queries", params(("id" = String, Path)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a binary age stream"),
     responses((status = 200, body = AttachmentCreated), (status = 400, body = crate::error::Problem),
@@ -371,7 +411,7 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (who, lookup) = (caller.clone(), id.clone());
-    let (q, _) = state
+    let (q, found) = state
         .db
         .run(move |conn| visible_attachment(conn, &who, &lookup))
         .await?;
@@ -380,17 +420,17 @@ pub async fn replace(
             "attachments are re-encrypted only while the query can be routed",
         ));
     }
+    check_replaceable(&caller, &found)?;
     let max = state.settings.queries.max_attachment_bytes;
     let (staging, size) = receive(&state.db, &req, payload, &q.id, &caller.account_id, max).await?;
     let (target, staged) = (id.clone(), staging.clone());
     let swapped = state
-        .db
-        .write(move |conn| swap_in_replacement(conn, &q.id, &target, &staged, size))
+        .write(move |tx| swap_in_replacement(tx, &caller, &target, &staged, size))
         .await;
-    or_discard(&state.db, &staging, swapped).await?;
+    let receipt = or_discard(&state.db, &staging, swapped).await?;
     Ok(HttpResponse::Ok().json(AttachmentCreated {
         id,
         size: size as i64,
-        receipt: None,
+        receipt: Some(receipt),
     }))
 }

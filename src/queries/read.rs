@@ -76,6 +76,7 @@ pub fn detail(
             id: a.id,
             size: a.size,
             created_at: rfc3339(a.created_at),
+            replaceable: a.uploader_id == caller.account_id && a.first_read_at.is_none(),
         })
         .collect();
     Ok(QueryDetail {

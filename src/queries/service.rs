@@ -288,6 +288,15 @@ pub fn reply(
 /// Tells the other participant an attachment arrived and records it; the upload itself is
 /// streamed outside any transaction.
 pub fn attachment_added(tx: &mut Tx<'_>, caller: &Caller, q: &Query) -> Result<Receipt, ApiError> {
-    tx.notify(counterpart(caller, q))?;
+    // A copy the IRO adds to a declined query is for the next adviser, who is told on routing.
+    if q.status != QueryStatus::Declined {
+        tx.notify(counterpart(caller, q))?;
+    }
     record(tx, Kind::AttachmentAdded, &caller.account_id, q)
+}
+
+/// Records that the IRO put a re-encrypted stream in place of an attachment nobody else
+/// has had; nobody is told, as nobody else has it.
+pub fn attachment_replaced(tx: &mut Tx<'_>, iro: &Caller, q: &Query) -> Result<Receipt, ApiError> {
+    record(tx, Kind::AttachmentReplaced, &iro.account_id, q)
 }

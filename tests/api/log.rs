@@ -21,6 +21,7 @@ both_databases!(
     log_verify_finds_tampering_and_survives_erasure,
     pressure_reports_reach_nairo_only_when_shared,
     concurrent_appends_from_many_connections_extend_one_tree,
+    an_attachment_is_replaced_with_a_leaf_only_until_the_other_party_has_it,
 );
 
 fn leaves(app: &TestApp) -> i64 {
@@ -1186,4 +1187,129 @@ async fn retention_erases_old_closed_queries_and_keeps_the_log_whole() {
     );
     let (ok, text) = log_verify(&app);
     assert!(ok, "{text}");
+}
+
+async fn an_attachment_is_replaced_with_a_leaf_only_until_the_other_party_has_it(app: TestApp) {
+    let admin = app.admin().await;
+    let (iro, adviser, id, recipients) = crate::queries::a_query(&app, &admin).await;
+    let put = |attachment: String, bytes: Vec<u8>| {
+        let (app, token) = (&app, iro.access.clone());
+        async move {
+            app.client
+                .put(app.url(&format!("/api/v1/attachments/{attachment}")))
+                .bearer_auth(token)
+                .header("content-type", "application/octet-stream")
+                .body(bytes)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let get = |attachment: String, token: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .get_auth(&format!("/api/v1/attachments/{attachment}"), &token)
+                .await;
+            assert_eq!(res.status(), 200);
+            res.bytes().await.unwrap().to_vec()
+        }
+    };
+    let replaceable = |token: String| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            let shown = json(
+                app.get_auth(&format!("/api/v1/queries/{id}"), &token).await,
+                200,
+            )
+            .await;
+            shown["attachments"][0]["replaceable"].as_bool().unwrap()
+        }
+    };
+    let created = json(
+        crate::queries::upload(
+            &app,
+            &iro.access,
+            &id,
+            encrypt(b"draft one", &recipients, false),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let attachment = created["id"].as_str().unwrap().to_owned();
+    assert!(replaceable(iro.access.clone()).await);
+    assert!(
+        !replaceable(adviser.access.clone()).await,
+        "only its uploader may replace it"
+    );
+
+    // Nobody else has had it: the IRO may put another stream in its place, and the log says so.
+    let second = encrypt(b"draft two", &recipients, false);
+    let replaced = one_leaf!(
+        app,
+        "attachment_replaced",
+        json(put(attachment.clone(), second.clone()).await, 200).await
+    );
+    assert!(replaced["receipt"]["leaf_index"].is_u64(), "{replaced}");
+    assert_eq!(get(attachment.clone(), iro.access.clone()).await, second);
+    assert!(
+        replaceable(iro.access.clone()).await,
+        "the uploader's own download changes nothing"
+    );
+
+    // Once the adviser has downloaded it, it stays what they had.
+    let had = get(attachment.clone(), adviser.access.clone()).await;
+    assert!(!replaceable(iro.access.clone()).await);
+    let chunks = app.count("attachment_chunks");
+    let problem = no_leaf!(
+        app,
+        assert_problem(
+            put(
+                attachment.clone(),
+                encrypt(b"draft three", &recipients, false)
+            )
+            .await,
+            409,
+            "attachment-already-read"
+        )
+        .await
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("copy"),
+        "{problem}"
+    );
+    assert_eq!(get(attachment.clone(), iro.access.clone()).await, had);
+    assert_eq!(app.count("attachments"), 1, "no staged upload left behind");
+    assert_eq!(app.count("attachment_chunks"), chunks);
+
+    // After a decline the IRO adds a copy for the next adviser instead; the decliner, who no
+    // longer sees the query, is not told.
+    json(
+        app.post_json(
+            &format!("/api/v1/queries/{id}/decline"),
+            Some(&adviser.access),
+            &json!({"reason": "capacity"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let outbox = app.count("outbox");
+    one_leaf!(
+        app,
+        "attachment_added",
+        json(
+            crate::queries::upload(&app, &iro.access, &id, encrypt(b"copy", &recipients, false))
+                .await,
+            201
+        )
+        .await
+    );
+    assert_eq!(
+        app.count("outbox"),
+        outbox,
+        "nobody to tell until it is routed"
+    );
+    assert_eq!(get(attachment, iro.access.clone()).await, had);
 }

@@ -331,6 +331,17 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
         "the client reads age-crate ciphertext"
     );
 
+    // The solicitor reads the minutes before declining, so they are not replaced but copied.
+    let detail = sol_cli.json(&["show", &second_id]);
+    let read = detail["attachments"][0]["id"].as_str().unwrap().to_owned();
+    let theirs = sol_cli.profile.path().join("minutes.txt");
+    sol_cli.ok(&["fetch", &read, "--out", path_str(&theirs)]);
+    let as_read = app
+        .get_auth(&format!("/api/v1/attachments/{read}"), &iro.access)
+        .await
+        .bytes()
+        .await
+        .unwrap();
     sol_cli.ok(&["decline", &second_id, "--reason", "capacity"]);
     let refused = sol_cli.run(&["show", &second_id]).unwrap_err();
     assert!(refused.contains("404"), "{refused}");
@@ -341,7 +352,24 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
         "{shown}"
     );
     let detail = peer_cli.json(&["show", &second_id]);
-    let attachment = detail["attachments"][0]["id"].as_str().unwrap().to_owned();
+    let listed = detail["attachments"].as_array().unwrap();
+    assert_eq!(
+        listed.len(),
+        2,
+        "the original and the peer's copy: {detail}"
+    );
+    assert_eq!(listed[0]["id"], read.as_str());
+    let unchanged = app
+        .get_auth(&format!("/api/v1/attachments/{read}"), &iro.access)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        unchanged, as_read,
+        "what the solicitor read was not replaced"
+    );
+    let attachment = listed[1]["id"].as_str().unwrap().to_owned();
     let fetched = peer_cli.profile.path().join("minutes.txt");
     peer_cli.ok(&["fetch", &attachment, "--out", path_str(&fetched)]);
     assert_eq!(std::fs::read(&fetched).unwrap(), doc2_bytes);
