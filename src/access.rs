@@ -123,12 +123,15 @@ async fn authenticate(
         .ok_or(ApiError::Unauthenticated)?;
     let account_id = AccountId::from_string(claims.sub.clone());
     let session_id = claims.sid.clone();
+    let started_after =
+        crate::db::now() - chrono::Duration::hours(state.settings.accounts.session_hours);
     // One query per request, so a suspension or logout takes effect at once on every
     // instance, with no session state held in memory.
     let account = state
         .db
         .run(move |conn| {
-            store::active_account_in_session(conn, &account_id, &session_id).map_err(ApiError::from)
+            store::active_account_in_session(conn, &account_id, &session_id, started_after)
+                .map_err(ApiError::from)
         })
         .await?
         .ok_or(ApiError::Unauthenticated)?;

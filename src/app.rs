@@ -29,6 +29,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
     pub totp: Arc<Sealer>,
+    /// Bounded password hashing, off the database connections.
+    pub hashing: Arc<crate::accounts::passwords::Hashing>,
     pub log: Arc<LogKeys>,
     /// The witnesses the log's checkpoints are submitted to, and what is known of them.
     pub witnessing: Arc<Witnessing>,

@@ -53,6 +53,9 @@ pub const DECLARED: &[Declaration] = &[
     file("server", "dev_certificate"),
     env("server", "workers", "IRO_ADVICE_WORKERS"),
     file("server", "shutdown_timeout_secs"),
+    file("server", "tls_handshake_timeout_ms"),
+    file("server", "max_handshakes_per_worker"),
+    file("server", "max_connections_per_worker"),
     file("server", "allow_demo_data"),
     env("database", "url", "DATABASE_URL"),
     file("database", "pool_size"),
@@ -63,6 +66,17 @@ pub const DECLARED: &[Declaration] = &[
     file("accounts", "invitation_days"),
     file("accounts", "access_token_minutes"),
     file("accounts", "refresh_token_days"),
+    env("accounts", "session_hours", "IRO_ADVICE_SESSION_HOURS"),
+    env(
+        "accounts",
+        "password_hash_slots",
+        "IRO_ADVICE_PASSWORD_HASH_SLOTS",
+    ),
+    env(
+        "accounts",
+        "login_failures_per_minute",
+        "IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE",
+    ),
     env("accounts", "keys_dir", "IRO_ADVICE_KEYS_DIR"),
     env(
         "queries",
@@ -219,6 +233,12 @@ pub struct ServerSettings {
     /// 0: one per core.
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// A connection that has not finished its TLS handshake by then is dropped.
+    pub tls_handshake_timeout_ms: u64,
+    /// Handshakes in progress at once on each worker; more wait to be accepted.
+    pub max_handshakes_per_worker: usize,
+    /// Open connections on each worker; more wait to be accepted.
+    pub max_connections_per_worker: usize,
     pub allow_demo_data: bool,
 }
 
@@ -241,7 +261,14 @@ pub struct AccountSettings {
     pub invitation_days: i64,
     pub access_token_minutes: i64,
     pub refresh_token_days: i64,
+    /// A session ends this long after sign-in, however often it is refreshed.
+    pub session_hours: i64,
     pub keys_dir: PathBuf,
+    /// Password hashes computed at once; 0 means one per core.
+    pub password_hash_slots: usize,
+    /// Failed sign-ins per minute, service-wide, beyond which an attempt from a client
+    /// without a device token gets in only with the right password and second factor.
+    pub login_failures_per_minute: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -326,6 +353,9 @@ struct RawServer {
     dev_certificate: bool,
     workers: usize,
     shutdown_timeout_secs: u64,
+    tls_handshake_timeout_ms: u64,
+    max_handshakes_per_worker: usize,
+    max_connections_per_worker: usize,
     allow_demo_data: bool,
 }
 
@@ -351,7 +381,10 @@ struct RawAccounts {
     invitation_days: i64,
     access_token_minutes: i64,
     refresh_token_days: i64,
+    session_hours: i64,
     keys_dir: String,
+    password_hash_slots: usize,
+    login_failures_per_minute: i64,
 }
 
 #[derive(Deserialize)]
@@ -487,6 +520,9 @@ impl TryFrom<(RawServer, &str)> for ServerSettings {
             tls,
             workers: raw.workers,
             shutdown_timeout_secs: raw.shutdown_timeout_secs,
+            tls_handshake_timeout_ms: raw.tls_handshake_timeout_ms,
+            max_handshakes_per_worker: raw.max_handshakes_per_worker,
+            max_connections_per_worker: raw.max_connections_per_worker,
             allow_demo_data: raw.allow_demo_data,
         })
     }
@@ -552,6 +588,8 @@ impl TryFrom<(RawAccounts, &ServerSettings)> for AccountSettings {
             ("invitation_days", raw.invitation_days),
             ("access_token_minutes", raw.access_token_minutes),
             ("refresh_token_days", raw.refresh_token_days),
+            ("session_hours", raw.session_hours),
+            ("login_failures_per_minute", raw.login_failures_per_minute),
         ] {
             if value < 1 {
                 return Err(invalid("accounts", key, "must be at least 1"));
@@ -566,7 +604,10 @@ impl TryFrom<(RawAccounts, &ServerSettings)> for AccountSettings {
             invitation_days: raw.invitation_days,
             access_token_minutes: raw.access_token_minutes,
             refresh_token_days: raw.refresh_token_days,
+            session_hours: raw.session_hours,
             keys_dir,
+            password_hash_slots: raw.password_hash_slots,
+            login_failures_per_minute: raw.login_failures_per_minute,
         })
     }
 }
@@ -1026,6 +1067,9 @@ mod tests {
                 Some("not-a-key"),
             ),
             "IRO_ADVICE_STATS_ROUND_TO" => ("10", Some("0")),
+            "IRO_ADVICE_SESSION_HOURS" => ("8", Some("0")),
+            "IRO_ADVICE_PASSWORD_HASH_SLOTS" => ("4", Some("some")),
+            "IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE" => ("50", Some("0")),
             other => panic!("no test values for {other}: add them here"),
         }
     }

@@ -97,6 +97,10 @@ problem_types! {
     AgeTooFewRecipients = "age-too-few-recipients", "Not encrypted to every reader";
     WeakWrappedIdentity = "weak-wrapped-identity", "The wrapped identity is not strongly wrapped";
     StepUpRequired = "step-up-required", "A fresh second-factor code is required";
+    InvalidCredentials = "invalid-credentials", "Wrong email or password";
+    SecondFactorRequired = "second-factor-required", "A second-factor code is required";
+    SecondFactorInvalid = "second-factor-invalid", "Wrong or already used second-factor code";
+    AccountSuspended = "account-suspended", "Account suspended";
     AttachmentAlreadyRead = "attachment-already-read", "The attachment has been read and cannot be replaced";
 }
 
@@ -116,6 +120,9 @@ pub enum ApiError {
     UnsupportedMediaType { expected: &'static str },
     #[error("the database is not available")]
     Unavailable,
+    /// Shed load: every slot for the work is busy, and waiting would only queue it.
+    #[error("the service is busy; try again in {retry_after_secs} seconds")]
+    Busy { retry_after_secs: u64 },
     #[error("a valid access token is required")]
     Unauthenticated,
     #[error("this account may not do that")]
@@ -145,7 +152,7 @@ impl ApiError {
             ApiError::InvalidJson(_) => ProblemType::InvalidJson,
             ApiError::PayloadTooLarge { .. } => ProblemType::PayloadTooLarge,
             ApiError::UnsupportedMediaType { .. } => ProblemType::UnsupportedMediaType,
-            ApiError::Unavailable => ProblemType::ServiceUnavailable,
+            ApiError::Unavailable | ApiError::Busy { .. } => ProblemType::ServiceUnavailable,
             ApiError::Unauthenticated => ProblemType::Unauthenticated,
             ApiError::Forbidden => ProblemType::Forbidden,
             ApiError::TotpEnrolmentRequired => ProblemType::TotpEnrolmentRequired,
@@ -193,7 +200,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) | ApiError::InvalidJson(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::TotpEnrolmentRequired => StatusCode::FORBIDDEN,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -212,7 +219,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::TooManyAttempts { retry_after_secs } => {
+            ApiError::TooManyAttempts { retry_after_secs }
+            | ApiError::Busy { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}

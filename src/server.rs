@@ -166,6 +166,9 @@ impl Application {
                 settings.accounts.access_token_minutes,
             ),
             totp: Arc::new(Sealer::new(&keys.totp_seal)),
+            hashing: crate::accounts::passwords::Hashing::new(
+                settings.accounts.password_hash_slots,
+            ),
             log,
             witnessing,
             db,
@@ -198,6 +201,13 @@ impl Application {
                 .wrap(middleware::from_fn(log_request))
         })
         .workers(workers)
+        // Silent connections cost a little memory each, not a handshake slot that real
+        // clients wait for: the limits are set high and the handshake timeout short.
+        .max_connection_rate(settings.server.max_handshakes_per_worker)
+        .max_connections(settings.server.max_connections_per_worker)
+        .tls_handshake_timeout(std::time::Duration::from_millis(
+            settings.server.tls_handshake_timeout_ms,
+        ))
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .listen_rustls_0_23(listener, tls)
         .map_err(|e| StartError::Bind {
@@ -256,6 +266,9 @@ async fn log_request(
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
         tracing::error!(%method, route = %pattern, status = status.as_u16(), millis, "request");
+    } else if matches!(pattern.as_str(), "/healthz" | "/readyz") && status.is_success() {
+        // A load balancer asks every few seconds; an operator wants only the failures.
+        tracing::debug!(%method, route = %pattern, status = status.as_u16(), millis, "request");
     } else {
         tracing::info!(%method, route = %pattern, status = status.as_u16(), millis, "request");
     }

@@ -90,6 +90,10 @@ pub struct LoginRequest {
     pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_code: Option<String>,
+    /// The device token this client was given at an earlier sign-in to this account: its
+    /// attempts then count against its own limit, which nobody else can exhaust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -99,6 +103,17 @@ pub struct TokenPair {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// At sign-in, a new device token for the client to keep and present next time (absent
+    /// when the one it presented is still good).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+    /// At sign-in, how many attempts on the account failed since its last sign-in.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_sign_ins: i32,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -1,137 +1,237 @@
 //! `POST /api/v1/auth/login`, `/refresh`, `/logout`.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 
 use super::domain::{AccountId, Email, Password, Role};
-use super::passwords;
 use super::store::{self, Rotation};
 use super::totp::{self, Sealer};
-use crate::app::AppState;
-use crate::db::{write_transaction, DbConnection};
-use crate::error::ApiError;
+use crate::app::{AppState, Tx};
+use crate::db::DbConnection;
+use crate::error::{ApiError, ProblemType};
 use crate::wire::{LoginRequest, RefreshRequest, TokenPair};
 
-/// Failed logins allowed per email within the window before 429.
+/// Failed sign-ins allowed per email (or per device) within the window before 429.
 pub const MAX_FAILURES: i64 = 5;
 pub const WINDOW_MINUTES: i64 = 15;
 
-fn pair(
-    state: &AppState,
-    account_id: &str,
-    role: Role,
-    session_id: &str,
-    refresh_token: String,
-) -> TokenPair {
+fn pair(state: &AppState, signed_in: SignedIn) -> TokenPair {
     TokenPair {
-        access_token: state.tokens.issue(account_id, role, session_id),
-        refresh_token,
+        access_token: state.tokens.issue(
+            signed_in.account_id.as_str(),
+            signed_in.role,
+            &signed_in.session.session_id,
+        ),
+        refresh_token: signed_in.session.refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.tokens.lifetime_secs(),
+        device_token: signed_in.device_token,
+        failed_sign_ins: signed_in.failed_sign_ins,
     }
 }
 
-/// The throttling key: a hash of the normalised email, whether or not an account has it.
+/// The throttling key of attempts without a device token: a hash of the normalised email,
+/// whether or not an account has it.
 fn subject(email: &str) -> String {
     crate::keys::token_hash(&format!("login:{}", email.trim().to_lowercase()))
 }
 
+/// The throttling key of one device's attempts.
+fn device_subject(device_hash: &str) -> String {
+    crate::keys::token_hash(&format!("login-device:{device_hash}"))
+}
+
 /// A sign-in attempt, parsed at the edge.
 struct Attempt {
-    /// The throttling key.
+    /// The throttling key when no device token of the account is presented.
     subject: String,
     /// None when the text is no email address at all: refused like a wrong one.
     email: Option<Email>,
     password: Password,
     totp_code: Option<String>,
+    /// The hash of the device token presented, if any.
+    device: Option<String>,
 }
 
-/// 429 once the email has failed too often within the window.
-fn check_throttle(
-    conn: &mut DbConnection,
-    subject: &str,
-    window_start: NaiveDateTime,
-) -> Result<(), ApiError> {
-    let recent = store::recent_failures(conn, subject, window_start)?;
-    if recent.count < MAX_FAILURES {
-        return Ok(());
+/// What is known of an attempt before its password is hashed.
+struct Gate {
+    account: Option<store::LoginAccount>,
+    /// Whether the attempt presented a device token of this account.
+    device_known: bool,
+    /// The throttling key the attempt counts against: its device's, else its email's.
+    bucket: String,
+    /// When that key, or the service as a whole, has failed too often: seconds to wait.
+    /// A locked attempt still gets in with the right password and second factor.
+    locked: Option<u64>,
+}
+
+/// Reads the account and the throttles for an attempt (no hashing, no writing).
+fn gate(conn: &mut DbConnection, attempt: &Attempt, ceiling: i64) -> Result<Gate, ApiError> {
+    let now = crate::db::now();
+    let account = match &attempt.email {
+        Some(e) => store::login_account(conn, e.as_str())?,
+        None => None,
+    };
+    let device_known = match (&account, &attempt.device) {
+        (Some(a), Some(hash)) => store::device_belongs(conn, hash, &a.id)?,
+        _ => false,
+    };
+    let bucket = match (&attempt.device, device_known) {
+        (Some(hash), true) => device_subject(hash),
+        _ => attempt.subject.clone(),
+    };
+    let recent = store::recent_failures(conn, &bucket, now - Duration::minutes(WINDOW_MINUTES))?;
+    let mut locked = (recent.count >= MAX_FAILURES).then(|| {
+        let until = recent.oldest.unwrap_or(now) + Duration::minutes(WINDOW_MINUTES);
+        (until - now).num_seconds().max(1) as u64
+    });
+    // A known device is exempt from the service-wide ceiling, so that a flood of guesses
+    // on other accounts does not keep the IROs who use the service out.
+    if locked.is_none()
+        && !device_known
+        && store::failures_since(conn, now - Duration::minutes(1))? >= ceiling
+    {
+        locked = Some(60);
     }
-    let until = recent.oldest.unwrap_or_else(crate::db::now) + Duration::minutes(WINDOW_MINUTES);
-    Err(ApiError::TooManyAttempts {
-        retry_after_secs: (until - crate::db::now()).num_seconds().max(1) as u64,
+    Ok(Gate {
+        account,
+        device_known,
+        bucket,
+        locked,
     })
 }
 
-/// Whether the account's second factor, if it has one, accepts the code (each code once).
+/// Whether the account's second factor accepts the code (each code once); None when the
+/// account has no second factor.
 fn second_factor_accepts(
     conn: &mut DbConnection,
     sealer: &Sealer,
     account: &store::LoginAccount,
-    code: Option<&str>,
+    code: &str,
 ) -> Result<bool, ApiError> {
-    if !account.totp_enabled {
-        return Ok(true);
-    }
     let secret = account
         .totp_secret
         .as_deref()
         .and_then(|s| sealer.open(account.id.as_str(), s));
-    let step = match (secret, code) {
-        (Some(secret), Some(code)) => totp::matching_step(&secret, code, account.totp_last_step),
-        _ => None,
-    };
+    let step = secret.and_then(|secret| totp::matching_step(&secret, code, account.totp_last_step));
     Ok(match step {
         Some(step) => store::use_totp_step(conn, &account.id, step, false)?,
         None => false,
     })
 }
 
-/// Checks an attempt and opens a session. Every wrong detail is the same 401 and counts as
-/// a failure; an unknown email costs the same password hash as a known one.
-fn sign_in(
-    conn: &mut DbConnection,
-    sealer: &Sealer,
-    attempt: Attempt,
-    refresh_days: i64,
-) -> Result<(AccountId, Role, store::IssuedSession), ApiError> {
-    let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
-    check_throttle(conn, &attempt.subject, window_start)?;
-    let account = match &attempt.email {
-        Some(e) => store::login_account(conn, e.as_str())?,
-        None => None,
-    };
-    let verified = match &account {
-        Some(a) => passwords::verify(&attempt.password, &a.password_hash),
-        None => {
-            passwords::verify_against_nothing(&attempt.password);
-            false
-        }
-    };
-    let account = match account {
-        Some(a)
-            if verified
-                && a.active()
-                && second_factor_accepts(conn, sealer, &a, attempt.totp_code.as_deref())? =>
-        {
-            a
-        }
-        _ => {
-            store::record_failure(conn, &attempt.subject)?;
-            return Err(ApiError::Unauthenticated);
-        }
-    };
-    let issued = write_transaction(conn, |conn| {
-        store::clear_failures(conn, &attempt.subject, window_start)?;
-        store::create_session(conn, &account.id, refresh_days)
-    })?;
-    Ok((account.id, account.role, issued))
+/// A successful sign-in.
+struct SignedIn {
+    account_id: AccountId,
+    role: Role,
+    session: store::IssuedSession,
+    device_token: Option<String>,
+    failed_sign_ins: i32,
 }
 
-/// Signs in. Every wrong detail (email, password, TOTP code, suspension) gets the same 401;
-/// after repeated failures for one email, 429 with `Retry-After`, known email or not.
+/// Why an attempt is refused, before the failure is recorded.
+enum Refusal {
+    Credentials,
+    SecondFactorMissing,
+    SecondFactorWrong,
+    Suspended,
+}
+
+/// The refusal as the client sees it: while the attempt's key is locked every refusal is the
+/// same 429, so a locked account tells a guesser nothing about the password.
+fn refusal(refused: Refusal, locked: Option<u64>) -> ApiError {
+    if let Some(retry_after_secs) = locked {
+        return ApiError::TooManyAttempts { retry_after_secs };
+    }
+    let (problem, detail) = match refused {
+        Refusal::Credentials => (ProblemType::InvalidCredentials, "wrong email or password"),
+        Refusal::SecondFactorMissing => (
+            ProblemType::SecondFactorRequired,
+            "this account needs the code from its authenticator app (totp_code)",
+        ),
+        Refusal::SecondFactorWrong => (
+            ProblemType::SecondFactorInvalid,
+            "that code is wrong, expired or already used; wait for the next one",
+        ),
+        Refusal::Suspended => (
+            ProblemType::AccountSuspended,
+            "this account is suspended; ask the service's administrator",
+        ),
+    };
+    ApiError::Rejected {
+        status: StatusCode::UNAUTHORIZED,
+        problem,
+        detail: detail.into(),
+    }
+}
+
+/// Decides an attempt whose password has been checked, and records what it must: a failure
+/// (and, at the account's fifth in a row, a content-free notice to its holder) or a session.
+fn conclude(
+    tx: &mut Tx<'_>,
+    sealer: &Sealer,
+    gate: Gate,
+    attempt: Attempt,
+    password_right: bool,
+    refresh_days: i64,
+) -> Result<Result<SignedIn, ApiError>, ApiError> {
+    let Gate {
+        account,
+        device_known,
+        bucket,
+        locked,
+    } = gate;
+    let fail = |tx: &mut Tx<'_>, account: Option<&AccountId>, refused: Refusal| {
+        store::record_failure(tx.conn, &bucket)?;
+        if let Some(id) = account {
+            if store::note_failed_sign_in(tx.conn, id)? == MAX_FAILURES as i32 {
+                tx.notify(id)?;
+            }
+        }
+        Ok::<_, ApiError>(Err(refusal(refused, locked)))
+    };
+    let known = account.as_ref().map(|a| a.id.clone());
+    let Some(account) = account.filter(|_| password_right) else {
+        return fail(tx, known.as_ref(), Refusal::Credentials);
+    };
+    match (account.totp_enabled, attempt.totp_code.as_deref()) {
+        // The right password: not a failure, but no way in while locked.
+        (true, None) => return Ok(Err(refusal(Refusal::SecondFactorMissing, locked))),
+        (true, Some(code)) => {
+            if !second_factor_accepts(tx.conn, sealer, &account, code)? {
+                return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
+            }
+        }
+        // Without a second factor a locked account stays locked.
+        (false, _) if locked.is_some() => return Ok(Err(refusal(Refusal::Credentials, locked))),
+        (false, _) => {}
+    }
+    if !account.active() {
+        return Ok(Err(refusal(Refusal::Suspended, None)));
+    }
+    let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
+    store::clear_failures(tx.conn, &bucket, window_start)?;
+    let presented = attempt.device.as_deref().filter(|_| device_known);
+    let device_token = store::remember_device(tx.conn, &account.id, presented)?;
+    let failed_sign_ins = store::take_failed_sign_ins(tx.conn, &account.id)?;
+    let session = store::create_session(tx.conn, &account.id, refresh_days)?;
+    Ok(Ok(SignedIn {
+        account_id: account.id,
+        role: account.role,
+        session,
+        device_token,
+        failed_sign_ins,
+    }))
+}
+/// Signs in. A wrong email or password, a missing or wrong second-factor code and a
+/// suspended account each have their own 401 `type` (the last two only after the right
+/// password). After repeated failures for one email, or from one device, or too many across
+/// the service, 429 with `Retry-After` — except for the right password with a valid second
+/// factor, which always gets in. When every password-hashing slot is busy, 503 at once.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = crate::error::Problem),
-              (status = 429, body = crate::error::Problem)))]
+              (status = 429, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
@@ -140,26 +240,38 @@ pub async fn login(
         email,
         password,
         totp_code,
+        device_token,
     } = body.into_inner();
     let attempt = Attempt {
         subject: subject(&email),
         email: Email::parse(&email).ok(),
         password: Password::attempt(password),
-        totp_code,
+        totp_code: totp_code.filter(|c| !c.trim().is_empty()),
+        device: device_token.as_deref().map(crate::keys::token_hash),
     };
+    let ceiling = state.settings.accounts.login_failures_per_minute;
+    let (gate, attempt) = state
+        .db
+        .run(move |conn| gate(conn, &attempt, ceiling).map(|g| (g, attempt)))
+        .await?;
+    // Locked, and no second factor offered: no reason to spend a hash on it.
+    if let (Some(retry_after_secs), None) = (gate.locked, &attempt.totp_code) {
+        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    }
+    let stored = gate.account.as_ref().map(|a| a.password_hash.clone());
+    let password_right = state
+        .hashing
+        .verify(attempt.password.clone(), stored)
+        .await
+        .map_err(|_| ApiError::Busy {
+            retry_after_secs: 1,
+        })?;
     let refresh_days = state.settings.accounts.refresh_token_days;
     let sealer = state.totp.clone();
-    let (account_id, role, issued) = state
-        .read(move |conn| sign_in(conn, &sealer, attempt, refresh_days))
-        .await?;
-    let tokens = pair(
-        &state,
-        account_id.as_str(),
-        role,
-        &issued.session_id,
-        issued.refresh_token,
-    );
-    Ok(HttpResponse::Ok().json(tokens))
+    let signed_in = state
+        .write(move |tx| conclude(tx, &sealer, gate, attempt, password_right, refresh_days))
+        .await??;
+    Ok(HttpResponse::Ok().json(pair(&state, signed_in)))
 }
 
 /// Exchanges a refresh token for a new pair. A refresh token presented a second time
@@ -172,10 +284,12 @@ pub async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().refresh_token;
     let refresh_days = state.settings.accounts.refresh_token_days;
+    let session_hours = state.settings.accounts.session_hours;
     let rotation = state
         .db
         .write(move |conn| {
-            store::rotate_refresh_token(conn, &token, refresh_days).map_err(ApiError::from)
+            store::rotate_refresh_token(conn, &token, refresh_days, session_hours)
+                .map_err(ApiError::from)
         })
         .await?;
     match rotation {
@@ -186,10 +300,16 @@ pub async fn refresh(
             refresh_token,
         } => Ok(HttpResponse::Ok().json(pair(
             &state,
-            account_id.as_str(),
-            role,
-            &session_id,
-            refresh_token,
+            SignedIn {
+                account_id,
+                role,
+                session: store::IssuedSession {
+                    session_id,
+                    refresh_token,
+                },
+                device_token: None,
+                failed_sign_ins: 0,
+            },
         ))),
         Rotation::ReuseDetected => {
             tracing::warn!("refresh token reused: its session has been revoked");

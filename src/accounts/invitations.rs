@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::domain::{AccountId, AdviserKind, DisplayName, Email, Password, Role};
-use super::{passwords, store};
+use super::store;
 use crate::access::Caller;
 use crate::app::{AppState, Tx, WriteContext};
 use crate::authorities::AuthorityCode;
@@ -254,9 +254,13 @@ pub async fn accept(
             "the password must not be the email address",
         ));
     }
-    let hash = web::block(move || passwords::hash(&password))
+    let hash = state
+        .hashing
+        .hash(password)
         .await
-        .map_err(|_| ApiError::Internal("hashing failed".into()))?;
+        .map_err(|_| ApiError::Busy {
+            retry_after_secs: 1,
+        })?;
     let role = open.invitee.role;
     let (id, receipt) = state
         .write(move |tx| create_account(tx, &invitation, &display_name, notification_email, &hash))

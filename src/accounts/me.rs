@@ -81,7 +81,8 @@ pub async fn totp_begin(
     }))
 }
 
-/// Confirms enrolment with a current code; from then on login needs a code too.
+/// Confirms enrolment with a current code; from then on login needs a code too, and every
+/// other session of the account has ended.
 #[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "me", request_body = TotpCode,
     responses((status = 204), (status = 409, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem)),
@@ -96,6 +97,8 @@ pub async fn totp_confirm(
     state
         .write(move |tx| -> Result<(), ApiError> {
             confirm_totp(tx.conn, &sealer, &caller.account_id, &code)?;
+            // Whoever else held a session was signed in without this factor.
+            store::revoke_other_sessions(tx.conn, &caller.account_id, Some(&caller.session_id))?;
             // An auditor can see when an account's second factor was set up.
             tx.record(Event {
                 kind: Kind::SecondFactorEnrolled,

@@ -1,44 +1,177 @@
 //! Password hashing: argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane) or stronger.
-//! Hashing is slow on purpose, so callers run it off the async workers.
+//!
+//! Each hash needs 19 MiB of working memory and a core for tens of milliseconds, so the
+//! service runs them through [`Hashing`]: a fixed number of slots (one per core by default),
+//! each with a working buffer allocated once and reused. At most that many buffers ever
+//! exist, hashing never holds a database connection, and an attempt that finds every slot
+//! busy is refused at once (503 with `Retry-After`) rather than queued: a flood of sign-ins
+//! costs a bounded amount of memory and leaves the other routes their cores.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use tokio::sync::Semaphore;
 
 use super::domain::Password;
 
-fn hasher() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+const M_COST: u32 = 19 * 1024;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+
+fn params() -> Params {
+    Params::new(M_COST, T_COST, P_COST, None).expect("valid argon2 parameters")
+}
+
+fn hasher(params: Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-pub fn hash(password: &Password) -> String {
-    let salt = SaltString::encode_b64(&crate::keys::random_bytes::<16>()).expect("16-byte salt");
-    hasher()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .expect("argon2 hashing with valid parameters")
-        .to_string()
+/// A working buffer for the current parameters.
+fn buffer() -> Vec<Block> {
+    vec![Block::default(); params().block_count()]
 }
 
-/// Checks a password against a stored hash; a malformed hash never verifies.
-pub fn verify(password: &Password, stored: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(parsed) => hasher()
-            .verify_password(password.expose().as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), computed in `memory`.
+fn hash_with(password: &Password, memory: &mut [Block]) -> String {
+    let salt = crate::keys::random_bytes::<16>();
+    let mut out = [0u8; 32];
+    hasher(params())
+        .hash_password_into_with_memory(password.expose().as_bytes(), &salt, &mut out, memory)
+        .expect("argon2 hashing with valid parameters");
+    let salt = SaltString::encode_b64(&salt).expect("16-byte salt");
+    let out = argon2::password_hash::Output::new(&out).expect("32-byte output");
+    format!(
+        "$argon2id$v=19$m={M_COST},t={T_COST},p={P_COST}${}${out}",
+        salt.as_str()
+    )
+}
+
+/// Checks a password against a stored PHC string in `memory` (or a buffer of its own, for a
+/// hash made with other parameters); a malformed hash never verifies.
+fn verify_with(password: &Password, stored: &str, memory: &mut [Block]) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut own;
+    let memory = if memory.len() == params.block_count() {
+        memory
+    } else {
+        own = vec![Block::default(); params.block_count()];
+        &mut own[..]
+    };
+    let mut out = vec![0u8; expected.len()];
+    if hasher(params)
+        .hash_password_into_with_memory(password.expose().as_bytes(), salt, &mut out, memory)
+        .is_err()
+    {
+        return false;
     }
+    // Output's equality is constant-time.
+    argon2::password_hash::Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
-/// Spends the same work as a real check, for attempts on an email with no account, so that
-/// the answer's timing does not tell whether the account exists.
-pub fn verify_against_nothing(password: &Password) {
+/// A PHC string, for the command line (which hashes one password at a time).
+pub fn hash(password: &Password) -> String {
+    hash_with(password, &mut buffer())
+}
+
+/// Checks a password against a stored hash, for the command line and tests.
+pub fn verify(password: &Password, stored: &str) -> bool {
+    verify_with(password, stored, &mut buffer())
+}
+
+/// A hash no password has, to spend the same work on an email with no account, so that the
+/// answer's timing does not tell whether the account exists.
+fn dummy() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    let dummy =
-        DUMMY.get_or_init(|| hash(&Password::attempt("no account has this password".into())));
-    let _ = verify(password, dummy);
+    DUMMY.get_or_init(|| hash(&Password::attempt("no account has this password".into())))
+}
+
+/// Every hashing slot is in use: the caller should answer 503 with `Retry-After`.
+#[derive(Debug, thiserror::Error)]
+#[error("every password-hashing slot is busy")]
+pub struct Busy;
+
+/// The service's bounded password hashing (see the module above).
+pub struct Hashing {
+    slots: Arc<Semaphore>,
+    buffers: Mutex<Vec<Vec<Block>>>,
+}
+
+impl Hashing {
+    /// `slots` hashes at once; 0 means one per core.
+    pub fn new(slots: usize) -> Arc<Self> {
+        let slots = match slots {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        Arc::new(Hashing {
+            slots: Arc::new(Semaphore::new(slots)),
+            buffers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs `f` with a working buffer on the blocking pool, if a slot is free now.
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        let permit = self.slots.clone().try_acquire_owned().map_err(|_| Busy)?;
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut memory = this.take();
+            let out = f(&mut memory);
+            this.give_back(memory);
+            out
+        })
+        .await
+        .map_err(|_| Busy)
+    }
+
+    fn take(&self) -> Vec<Block> {
+        let pooled = self.buffers.lock().map(|mut b| b.pop()).unwrap_or(None);
+        pooled.unwrap_or_else(buffer)
+    }
+
+    fn give_back(&self, memory: Vec<Block>) {
+        if let Ok(mut buffers) = self.buffers.lock() {
+            buffers.push(memory);
+        }
+    }
+
+    /// Checks `password` against `stored`, or against nothing (same cost) when there is no
+    /// account.
+    pub async fn verify(
+        self: &Arc<Self>,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<bool, Busy> {
+        self.run(move |memory| match stored {
+            Some(stored) => verify_with(&password, &stored, memory),
+            None => {
+                verify_with(&password, dummy(), memory);
+                false
+            }
+        })
+        .await
+    }
+
+    /// Hashes a new password.
+    pub async fn hash(self: &Arc<Self>, password: Password) -> Result<String, Busy> {
+        self.run(move |memory| hash_with(&password, memory)).await
+    }
 }
 
 #[cfg(test)]
@@ -57,5 +190,43 @@ mod tests {
         ));
         assert!(!verify(&p, "not a hash"));
         assert_ne!(h, hash(&p), "salted");
+    }
+
+    #[test]
+    fn hashes_made_by_the_argon2_crate_itself_verify_whatever_their_parameters() {
+        use argon2::password_hash::PasswordHasher;
+        let p = Password::new("correct horse battery".into()).unwrap();
+        let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+        for params in [params(), Params::new(8 * 1024, 3, 1, None).unwrap()] {
+            let theirs = hasher(params)
+                .hash_password(p.expose().as_bytes(), &salt)
+                .unwrap()
+                .to_string();
+            assert!(verify(&p, &theirs), "{theirs}");
+            assert!(!verify(&Password::attempt("wrong".into()), &theirs));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_refuses_at_once_and_buffers_are_reused() {
+        let hashing = Hashing::new(1);
+        let p = Password::new("correct horse battery".into()).unwrap();
+        let stored = hashing.hash(p.clone()).await.unwrap();
+        let held = hashing.slots.clone().try_acquire_owned().unwrap();
+        assert!(hashing
+            .verify(p.clone(), Some(stored.clone()))
+            .await
+            .is_err());
+        drop(held);
+        assert!(hashing.verify(p, Some(stored)).await.unwrap());
+        assert!(!hashing
+            .verify(Password::attempt("x".into()), None)
+            .await
+            .unwrap());
+        assert_eq!(
+            hashing.buffers.lock().unwrap().len(),
+            1,
+            "one slot, one buffer"
+        );
     }
 }

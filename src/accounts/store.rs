@@ -5,7 +5,9 @@ use diesel::prelude::*;
 
 use super::domain::{AccountId, AccountStatus, AdviserKind, Role};
 use crate::authorities::AuthorityCode;
-use crate::db::schema::{accounts, adviser_conflicts, login_failures, refresh_tokens, sessions};
+use crate::db::schema::{
+    accounts, adviser_conflicts, login_devices, login_failures, refresh_tokens, sessions,
+};
 use crate::db::{now, DbConnection};
 use crate::keys::{random_token, token_hash};
 
@@ -65,6 +67,7 @@ pub fn active_account_in_session(
     conn: &mut DbConnection,
     account_id: &AccountId,
     session_id: &str,
+    started_after: NaiveDateTime,
 ) -> QueryResult<Option<AuthAccount>> {
     accounts::table
         .inner_join(sessions::table)
@@ -72,6 +75,7 @@ pub fn active_account_in_session(
         .filter(accounts::status.eq(AccountStatus::Active))
         .filter(sessions::id.eq(session_id))
         .filter(sessions::revoked_at.is_null())
+        .filter(sessions::created_at.gt(started_after))
         .select(AuthAccount::as_select())
         .first(conn)
         .optional()
@@ -145,15 +149,25 @@ pub fn set_status(
         .set(accounts::status.eq(status.as_str()))
         .execute(conn)?;
     if updated > 0 && status == AccountStatus::Suspended {
-        diesel::update(
-            sessions::table
-                .filter(sessions::account_id.eq(id))
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(now()))
-        .execute(conn)?;
+        revoke_other_sessions(conn, id, None)?;
     }
     Ok(updated > 0)
+}
+
+/// Ends every session of the account but `keep` (the one making a change to its security).
+pub fn revoke_other_sessions(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    keep: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::account_id.eq(id))
+            .filter(sessions::id.ne(keep.unwrap_or("")))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now()))
+    .execute(conn)
 }
 
 pub fn set_key(
@@ -448,6 +462,7 @@ struct RefreshRow {
     expires_at: NaiveDateTime,
     used_at: Option<NaiveDateTime>,
     revoked_at: Option<NaiveDateTime>,
+    session_started: NaiveDateTime,
     account_id: AccountId,
     role: Role,
     status: AccountStatus,
@@ -458,6 +473,7 @@ pub fn rotate_refresh_token(
     conn: &mut DbConnection,
     token: &str,
     refresh_days: i64,
+    session_hours: i64,
 ) -> QueryResult<Rotation> {
     let hash = token_hash(token);
     let found = refresh_tokens::table
@@ -468,6 +484,7 @@ pub fn rotate_refresh_token(
             refresh_tokens::expires_at,
             refresh_tokens::used_at,
             sessions::revoked_at,
+            sessions::created_at,
             accounts::id,
             accounts::role,
             accounts::status,
@@ -479,6 +496,7 @@ pub fn rotate_refresh_token(
         expires_at,
         used_at,
         revoked_at,
+        session_started,
         account_id,
         role,
         status,
@@ -502,7 +520,8 @@ pub fn rotate_refresh_token(
         revoke_session(conn, &session_id)?;
         return Ok(Rotation::ReuseDetected);
     }
-    if expires_at <= now() || status != AccountStatus::Active {
+    let session_ends = session_started + chrono::Duration::hours(session_hours);
+    if expires_at <= now() || session_ends <= now() || status != AccountStatus::Active {
         return Ok(Rotation::Refused);
     }
     let refresh_token = insert_refresh_token(conn, &session_id, refresh_days)?;
@@ -589,6 +608,84 @@ pub fn clear_failures(
     )
     .execute(conn)
     .map(drop)
+}
+
+/// Failures of every subject since `since`: the service-wide ceiling's measure.
+pub fn failures_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<i64> {
+    login_failures::table
+        .filter(login_failures::failed_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Whether `token_hash` is a device token this account was given.
+pub fn device_belongs(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    account: &AccountId,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        login_devices::table
+            .filter(login_devices::token_hash.eq(token_hash))
+            .filter(login_devices::account_id.eq(account)),
+    ))
+    .get_result(conn)
+}
+
+/// After a successful sign-in: notes the use of the device token the client presented when
+/// it is this account's, else gives the client a new one (returned once, stored hashed).
+pub fn remember_device(
+    conn: &mut DbConnection,
+    account: &AccountId,
+    presented: Option<&str>,
+) -> QueryResult<Option<String>> {
+    if let Some(hash) = presented {
+        let known = diesel::update(
+            login_devices::table
+                .filter(login_devices::token_hash.eq(hash))
+                .filter(login_devices::account_id.eq(account)),
+        )
+        .set(login_devices::last_used_at.eq(now()))
+        .execute(conn)?;
+        if known == 1 {
+            return Ok(None);
+        }
+    }
+    let token = random_token();
+    diesel::insert_into(login_devices::table)
+        .values((
+            login_devices::token_hash.eq(token_hash(&token)),
+            login_devices::account_id.eq(account),
+            login_devices::created_at.eq(now()),
+            login_devices::last_used_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(Some(token))
+}
+
+/// Counts a failed sign-in against the account; returns how many since its last success.
+pub fn note_failed_sign_in(conn: &mut DbConnection, account: &AccountId) -> QueryResult<i32> {
+    diesel::update(accounts::table.find(account))
+        .set(accounts::failed_sign_ins.eq(accounts::failed_sign_ins + 1))
+        .execute(conn)?;
+    accounts::table
+        .find(account)
+        .select(accounts::failed_sign_ins)
+        .first(conn)
+}
+
+/// The failed sign-ins since the last success, which this success now reports and clears.
+pub fn take_failed_sign_ins(conn: &mut DbConnection, account: &AccountId) -> QueryResult<i32> {
+    let failed = accounts::table
+        .find(account)
+        .select(accounts::failed_sign_ins)
+        .first(conn)?;
+    if failed > 0 {
+        diesel::update(accounts::table.find(account))
+            .set(accounts::failed_sign_ins.eq(0))
+            .execute(conn)?;
+    }
+    Ok(failed)
 }
 
 /// Where notifications for an account go: its notification address, else its login email.

@@ -11,7 +11,7 @@ use super::output::Output;
 use super::profile::{Profile, Settings, Tokens};
 use super::trust::{check_log, pin, Requested};
 use crate::accounts::domain::AgeRecipient;
-use crate::wire::{KeyRequest, LoginRequest};
+use crate::wire::{KeyRequest, LoginRequest, TokenPair};
 
 pub struct Login {
     pub server: String,
@@ -38,28 +38,32 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
     check_log(&http, &server, &profile, &pinned).await?;
     let password = match std::env::var("IRO_ADVICE_PASSWORD") {
         Ok(p) => p,
-        Err(_) => rpassword::prompt_password("Password: ")
-            .map_err(|e| ClientError::Profile(e.to_string()))?,
+        Err(_) => prompt_secret("Password: ", "IRO_ADVICE_PASSWORD")?,
     };
     let mut body = LoginRequest {
         email: email.clone(),
         password,
         totp_code: totp.clone(),
+        device_token: profile.device_token(&server, &email)?,
     };
     let url = format!("{server}/api/v1/auth/login");
     let mut res = check(http.post(&url).json(&body).send().await?).await;
-    // Refused without a code, at a terminal: the account may need one, so ask and try once
-    // more (the server answers every wrong detail alike, so it cannot say which).
-    if let (Err(ClientError::Api { status: 401, .. }), None) = (&res, &totp) {
-        use std::io::IsTerminal;
-        if std::io::stdin().is_terminal() {
-            let code = rpassword::prompt_password("TOTP code (from your authenticator app): ")
-                .map_err(|e| ClientError::Profile(e.to_string()))?;
+    // The right password, and the account has a second factor: ask for the code once.
+    if let (Err(ClientError::Api { kind, .. }), None) = (&res, &totp) {
+        if kind == "second-factor-required" {
+            let code = prompt_secret("TOTP code (from your authenticator app): ", "--totp CODE")?;
             body.totp_code = Some(code.trim().to_owned());
             res = check(http.post(&url).json(&body).send().await?).await;
         }
     }
-    let tokens: Tokens = res?.json().await?;
+    let signed_in: TokenPair = res?.json().await?;
+    if let Some(device) = &signed_in.device_token {
+        profile.save_device_token(&server, &email, device)?;
+    }
+    let tokens = Tokens {
+        access_token: signed_in.access_token,
+        refresh_token: signed_in.refresh_token,
+    };
     if let Some(pem) = &ca_pem {
         profile.save_ca(pem)?;
     }
@@ -70,11 +74,30 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
     profile.save_tokens(&tokens)?;
     profile.save_pinned(&pinned)?;
     let mut text = format!("Signed in to {server} as {email}.");
+    if signed_in.failed_sign_ins > 0 {
+        text.push_str(&format!(
+            "\nWarning: {} failed sign-in attempt(s) on your account since you last signed in. \
+             If they were not yours, someone is trying your password: tell NAIRO, and report \
+             it with `client pressure` if you think it is your employer.",
+            signed_in.failed_sign_ins
+        ));
+    }
     if let Some(note) = pinned_note {
         text.push('\n');
         text.push_str(&note);
     }
     Output::new(text, json!({"server": server, "email": email}))
+}
+
+/// Asks for a secret at the terminal; without one, says how to give it instead.
+fn prompt_secret(prompt: &str, instead: &str) -> Result<String, ClientError> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(ClientError::Profile(format!(
+            "no terminal to ask on: give it with {instead}"
+        )));
+    }
+    rpassword::prompt_password(prompt).map_err(|e| ClientError::Profile(e.to_string()))
 }
 
 /// The passphrase for a new identity file, from the environment or asked twice.

@@ -19,6 +19,14 @@ pub struct Tokens {
     pub refresh_token: String,
 }
 
+/// The device token a sign-in gave this profile.
+#[derive(Serialize, Deserialize)]
+struct Device {
+    server: String,
+    email: String,
+    token: String,
+}
+
 /// The keys this profile requires on the log's checkpoints, pinned at first login.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pinned {
@@ -117,6 +125,35 @@ impl Profile {
 
     pub fn save_tokens(&self, tokens: &Tokens) -> Result<(), ClientError> {
         self.write_json("tokens.json", tokens)
+    }
+
+    /// The device token this profile was given for `email` on `server`, if any: kept apart
+    /// from the session's tokens, so that signing out does not forget the device.
+    pub fn device_token(&self, server: &str, email: &str) -> Result<Option<String>, ClientError> {
+        if !self.dir.join("device.json").exists() {
+            return Ok(None);
+        }
+        let device: Device = self.read_json("device.json", "")?;
+        Ok(
+            (device.server == server && device.email.eq_ignore_ascii_case(email))
+                .then_some(device.token),
+        )
+    }
+
+    pub fn save_device_token(
+        &self,
+        server: &str,
+        email: &str,
+        token: &str,
+    ) -> Result<(), ClientError> {
+        self.write_json(
+            "device.json",
+            &Device {
+                server: server.to_owned(),
+                email: email.to_owned(),
+                token: token.to_owned(),
+            },
+        )
     }
 
     /// The pinned keys, if this profile has any yet.

@@ -39,6 +39,7 @@ diesel::table! {
         created_at -> Timestamp,
         key_version -> BigInt,
         key_leaf -> Nullable<BigInt>,
+        failed_sign_ins -> Integer,
     }
 }
 
@@ -80,6 +81,15 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_devices (token_hash) {
+        token_hash -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
     }
 }
 
@@ -239,6 +249,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     sessions,
     refresh_tokens,
+    login_devices,
     login_failures,
     outbox,
     queries,

@@ -136,7 +136,7 @@ fn answer(
     kind: Kind,
 ) -> Result<(Query, Receipt), ApiError> {
     let q = visible(tx.conn, adviser, id)?;
-    if !store::transition(tx.conn, &q.id, &[QueryStatus::Submitted], to)? {
+    if !store::answer(tx.conn, &q.id, &adviser.account_id, to)? {
         return Err(wrong_state(format!(
             "a {} query cannot become {to}",
             q.status

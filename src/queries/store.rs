@@ -183,16 +183,19 @@ pub fn messages_of(conn: &mut DbConnection, query_id: &QueryId) -> QueryResult<V
         .load(conn)
 }
 
-/// Moves a query from `from` to `to`, only if it is still in `from`: concurrent
-/// transitions cannot both succeed. False if it had moved on.
-pub fn transition(
+/// The adviser's answer moves a query from submitted to `to`, only if it is still submitted
+/// and still theirs: concurrent answers cannot both succeed, and an adviser the query was
+/// routed away from meanwhile cannot answer for the new one. False if it had moved on.
+pub fn answer(
     conn: &mut DbConnection,
     id: &QueryId,
-    from: &[QueryStatus],
+    adviser: &AccountId,
     to: QueryStatus,
 ) -> QueryResult<bool> {
-    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-    let target = queries::table.find(id).filter(queries::status.eq_any(from));
+    let target = queries::table
+        .find(id)
+        .filter(queries::status.eq(QueryStatus::Submitted.as_str()))
+        .filter(queries::adviser_id.eq(adviser));
     let now = now();
     let updated = match to {
         QueryStatus::Accepted => diesel::update(target)

@@ -16,7 +16,8 @@ both_databases!(
     a_totp_code_is_accepted_once,
     a_reused_refresh_token_revokes_its_family,
     logout_ends_the_session_at_once,
-    repeated_failures_lock_out_known_and_unknown_emails_alike,
+    an_attackers_failed_sign_ins_do_not_keep_the_owner_out,
+    a_service_wide_flood_of_failures_locks_out_only_clients_without_a_device,
     invitations_are_single_use_expire_and_leave_nothing_when_refused,
     nairo_may_invite_iros_only,
     keys_must_be_age_and_wrapped_identities_passphrase_protected,
@@ -69,10 +70,17 @@ async fn the_whole_account_flow_works(app: TestApp) {
         "unauthenticated",
     )
     .await;
+    // Told so only after the right password; a wrong one learns nothing of it.
     assert_problem(
         app.login(&iro.email, PASSWORD, None).await,
         401,
-        "unauthenticated",
+        "account-suspended",
+    )
+    .await;
+    assert_problem(
+        app.login(&iro.email, "not the password at all", None).await,
+        401,
+        "invalid-credentials",
     )
     .await;
     let res = app
@@ -199,11 +207,17 @@ async fn privileged_roles_must_enrol_in_totp_first(app: TestApp) {
         .post_json("/api/v1/me/totp", Some(access), &json!({}))
         .await;
     assert_problem(res, 409, "totp-already-enabled").await;
-    // And login now needs a code.
+    // And login now needs a code, which the answer says only to the right password.
     assert_problem(
         app.login(&email, PASSWORD, None).await,
         401,
-        "unauthenticated",
+        "second-factor-required",
+    )
+    .await;
+    assert_problem(
+        app.login(&email, "not the password at all", None).await,
+        401,
+        "invalid-credentials",
     )
     .await;
     json(
@@ -320,7 +334,7 @@ async fn a_totp_code_is_accepted_once(app: TestApp) {
     assert_problem(
         app.login(&admin.email, PASSWORD, Some(&code)).await,
         401,
-        "unauthenticated",
+        "second-factor-invalid",
     )
     .await;
     // The code used to enrol is older still, and refused too.
@@ -328,7 +342,7 @@ async fn a_totp_code_is_accepted_once(app: TestApp) {
     assert_problem(
         app.login(&admin.email, PASSWORD, Some(&enrol_code)).await,
         401,
-        "unauthenticated",
+        "second-factor-invalid",
     )
     .await;
 }
@@ -399,19 +413,30 @@ async fn logout_ends_the_session_at_once(app: TestApp) {
     assert_problem(refresh(&app, &iro.refresh).await, 401, "unauthenticated").await;
 }
 
-async fn repeated_failures_lock_out_known_and_unknown_emails_alike(app: TestApp) {
+async fn an_attackers_failed_sign_ins_do_not_keep_the_owner_out(app: TestApp) {
     let admin = app.admin().await;
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     let unknown = format!("{}@nobody.test", unique_name("ghost"));
+    // The IRO's own client signed in once, and keeps the device token it was given.
+    let first = json(app.login_from(&iro.email, PASSWORD, None, None).await, 200).await;
+    let device = first["device_token"].as_str().unwrap().to_owned();
+    assert!(first.get("failed_sign_ins").is_none(), "{first}");
 
+    // The employer knows the email, and tries passwords (in case and spacing variants).
+    let outbox = app.count("outbox");
+    let variants = [
+        iro.email.clone(),
+        iro.email.to_uppercase(),
+        format!("  {}", iro.email),
+    ];
     let mut known_bodies = Vec::new();
     let mut unknown_bodies = Vec::new();
-    for _ in 0..5 {
+    for i in 0..5 {
         known_bodies.push(
             assert_problem(
-                app.login(&iro.email, "wrong password!!", None).await,
+                app.login(&variants[i % 3], "wrong password!!", None).await,
                 401,
-                "unauthenticated",
+                "invalid-credentials",
             )
             .await,
         );
@@ -419,7 +444,7 @@ async fn repeated_failures_lock_out_known_and_unknown_emails_alike(app: TestApp)
             assert_problem(
                 app.login(&unknown, "wrong password!!", None).await,
                 401,
-                "unauthenticated",
+                "invalid-credentials",
             )
             .await,
         );
@@ -428,19 +453,106 @@ async fn repeated_failures_lock_out_known_and_unknown_emails_alike(app: TestApp)
         known_bodies, unknown_bodies,
         "known and unknown emails are answered alike"
     );
+    assert_eq!(
+        app.count("outbox"),
+        outbox + 1,
+        "the account holder is told, once, that attempts failed; nobody for an unknown email"
+    );
 
+    // Without the device, the email is locked, and a guess tells nothing: the right
+    // password is answered exactly as a wrong one.
     for email in [&iro.email, &unknown] {
-        // Even the right password is refused now.
-        let res = app.login(email, PASSWORD, None).await;
-        let retry_after: u64 = res.headers()["retry-after"]
+        let right = app.login(email, PASSWORD, None).await;
+        let retry_after: u64 = right.headers()["retry-after"]
             .to_str()
             .unwrap()
             .parse()
             .unwrap();
         assert!(retry_after > 0 && retry_after <= 15 * 60, "{retry_after}");
-        assert_problem(res, 429, "too-many-attempts").await;
+        let right = assert_problem(right, 429, "too-many-attempts").await;
+        let wrong = app.login(email, "another guess!!", None).await;
+        assert_eq!(assert_problem(wrong, 429, "too-many-attempts").await, right);
     }
-    // Other accounts are not affected; the lock is per email, case-insensitively.
+    // A device token the account was never given is no way round it.
+    let res = app
+        .login_from(&iro.email, PASSWORD, None, Some("made-up-device-token"))
+        .await;
+    assert_eq!(res.status(), 429);
+
+    // The IRO's own client gets in as usual, and says what happened.
+    let back = json(
+        app.login_from(&iro.email, PASSWORD, None, Some(&device))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(back["failed_sign_ins"], 5, "{back}");
+    assert!(
+        back.get("device_token").is_none(),
+        "the device keeps its token"
+    );
+    // Wrong guesses from the device count against the device alone.
+    for _ in 0..5 {
+        let res = app
+            .login_from(&iro.email, "fat fingers!!", None, Some(&device))
+            .await;
+        assert_problem(res, 401, "invalid-credentials").await;
+    }
+    assert_eq!(
+        app.login_from(&iro.email, PASSWORD, None, Some(&device))
+            .await
+            .status(),
+        429
+    );
+
+    // With a second factor, the right password and a valid code get in from anywhere, even
+    // while the email is locked; the right password alone tells nothing.
+    let secret = admin.totp_secret.as_ref().unwrap();
+    for _ in 0..5 {
+        app.login(&admin.email.to_uppercase(), "wrong password!!", None)
+            .await;
+    }
+    assert_eq!(app.login(&admin.email, PASSWORD, None).await.status(), 429);
+    let code = totp_code(secret, 1);
+    assert_eq!(
+        app.login(&admin.email, "wrong password!!", Some(&code))
+            .await
+            .status(),
+        429
+    );
+    let admin_back = json(app.login(&admin.email, PASSWORD, Some(&code)).await, 200).await;
+    assert_eq!(admin_back["failed_sign_ins"], 6, "{admin_back}");
+}
+
+async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_device(app: TestApp) {
+    let app = crate::helpers::spawn_app_with(
+        app.backend,
+        &[("IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE", "4")],
+    )
+    .await
+    .unwrap();
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let device = json(app.login_from(&iro.email, PASSWORD, None, None).await, 200).await
+        ["device_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Guesses spread over many emails, none of which reaches its own limit.
+    for i in 0..4 {
+        let res = app
+            .login(&format!("target{i}@somewhere.test"), "guess!!guess", None)
+            .await;
+        assert_problem(res, 401, "invalid-credentials").await;
+    }
+    let res = app.login(&iro.email, PASSWORD, None).await;
+    assert_problem(res, 429, "too-many-attempts").await;
+    json(
+        app.login_from(&iro.email, PASSWORD, None, Some(&device))
+            .await,
+        200,
+    )
+    .await;
     json(
         app.login(
             &admin.email,
@@ -451,8 +563,6 @@ async fn repeated_failures_lock_out_known_and_unknown_emails_alike(app: TestApp)
         200,
     )
     .await;
-    let res = app.login(&iro.email.to_uppercase(), PASSWORD, None).await;
-    assert_eq!(res.status(), 429);
 }
 
 async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: TestApp) {

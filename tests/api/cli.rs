@@ -108,6 +108,12 @@ async fn serve_answers_over_https_and_stops_cleanly_on_sigterm() {
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(body["database"], "sqlite");
+    let refused = https_client(&cert)
+        .get(format!("https://127.0.0.1:{port}/api/v1/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
 
     let pid = server.0.id().to_string();
     assert!(Command::new("kill")
@@ -143,7 +149,9 @@ async fn serve_answers_over_https_and_stops_cleanly_on_sigterm() {
     assert!(log.contains("stopped"), "{log}");
     // The request was logged, without the client's address: the only address in the log
     // is the one the server listens on.
-    assert!(log.contains("/healthz"), "{log}");
+    // Requests are logged by route; health checks only at DEBUG.
+    assert!(log.contains("/api/v1/me"), "{log}");
+    assert!(!log.contains("/healthz"), "{log}");
     assert_eq!(
         log.matches("127.0.0.1").count(),
         log.matches(&format!("127.0.0.1:{port}")).count(),

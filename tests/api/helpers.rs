@@ -607,9 +607,23 @@ impl TestApp {
         password: &str,
         totp: Option<&str>,
     ) -> reqwest::Response {
+        self.login_from(email, password, totp, None).await
+    }
+
+    /// Signs in presenting a device token, as a client that kept one does.
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &str,
+        totp: Option<&str>,
+        device: Option<&str>,
+    ) -> reqwest::Response {
         let mut body = json!({"email": email, "password": password});
         if let Some(code) = totp {
             body["totp_code"] = json!(code);
+        }
+        if let Some(device) = device {
+            body["device_token"] = json!(device);
         }
         self.post_json("/api/v1/auth/login", None, &body).await
     }

@@ -98,6 +98,15 @@ impl Cli {
         serde_json::from_str(&self.ok(&with)).unwrap()
     }
 
+    /// The access token of the client's own session.
+    fn access(&self) -> String {
+        let tokens: Value = serde_json::from_slice(
+            &std::fs::read(self.profile.path().join("tokens.json")).unwrap(),
+        )
+        .unwrap();
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
+
     fn identity(&self) -> age::x25519::Identity {
         iro_advice::client::load_identity(&self.profile.path().join("identity.txt")).unwrap()
     }
@@ -1076,7 +1085,8 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
     let err = cli.run(&["keygen", "--force"]).unwrap_err();
     assert!(err.contains("step-up-required"), "{err}");
     assert_eq!(std::fs::read(&identity_path).unwrap(), before);
-    let secret = app.enrol_totp(&iro.access).await;
+    // Enrolled from the client's own session: enrolment ends every other one.
+    let secret = app.enrol_totp(&cli.access()).await;
     let code = totp_code(&secret, 1);
 
     // With a passphrase: the file is an age file itself, the server gets the wrapped copy.
