@@ -1,6 +1,9 @@
 //! What the database benchmarks share: settings for a scratch data directory, and a scratch
 //! PostgreSQL database created for one run and dropped after it.
 
+// Each benchmark is its own crate and uses only part of this module.
+#![allow(dead_code)]
+
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -51,4 +54,25 @@ pub fn drop_database(url: &str, name: &str) {
     diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut conn)
         .unwrap();
+}
+
+/// An HTTPS client through rustls with ring that trusts exactly the given certificate,
+/// keeping up to `pool` idle connections.
+pub fn https_client(cert: &std::path::Path, pool: usize) -> reqwest::Client {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(cert).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .pool_max_idle_per_host(pool)
+        .http1_only()
+        .build()
+        .unwrap()
 }

@@ -249,6 +249,11 @@ pub async fn login(
         totp_code: totp_code.filter(|c| !c.trim().is_empty()),
         device: device_token.as_deref().map(crate::keys::token_hash),
     };
+    // A slot first: when every one is busy, the attempt is shed before it costs a query.
+    let busy = |_| ApiError::Busy {
+        retry_after_secs: 1,
+    };
+    let slot = state.hashing.reserve().map_err(busy)?;
     let ceiling = state.settings.accounts.login_failures_per_minute;
     let (gate, attempt) = state
         .db
@@ -259,13 +264,10 @@ pub async fn login(
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }
     let stored = gate.account.as_ref().map(|a| a.password_hash.clone());
-    let password_right = state
-        .hashing
+    let password_right = slot
         .verify(attempt.password.clone(), stored)
         .await
-        .map_err(|_| ApiError::Busy {
-            retry_after_secs: 1,
-        })?;
+        .map_err(busy)?;
     let refresh_days = state.settings.accounts.refresh_token_days;
     let sealer = state.totp.clone();
     let signed_in = state

@@ -122,22 +122,22 @@ impl Hashing {
         })
     }
 
+    /// Takes a slot now, or says every slot is busy: taken before anything else is spent on
+    /// an attempt, so that a shed attempt costs next to nothing.
+    pub fn reserve(self: &Arc<Self>) -> Result<Slot, Busy> {
+        let permit = self.slots.clone().try_acquire_owned().map_err(|_| Busy)?;
+        Ok(Slot {
+            hashing: self.clone(),
+            permit,
+        })
+    }
+
     /// Runs `f` with a working buffer on the blocking pool, if a slot is free now.
     async fn run<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T, Busy> {
-        let permit = self.slots.clone().try_acquire_owned().map_err(|_| Busy)?;
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let mut memory = this.take();
-            let out = f(&mut memory);
-            this.give_back(memory);
-            out
-        })
-        .await
-        .map_err(|_| Busy)
+        self.reserve()?.run(f).await
     }
 
     fn take(&self) -> Vec<Block> {
@@ -158,6 +158,40 @@ impl Hashing {
         password: Password,
         stored: Option<String>,
     ) -> Result<bool, Busy> {
+        self.reserve()?.verify(password, stored).await
+    }
+
+    /// Hashes a new password.
+    pub async fn hash(self: &Arc<Self>, password: Password) -> Result<String, Busy> {
+        self.run(move |memory| hash_with(&password, memory)).await
+    }
+}
+
+/// A hashing slot, held from before an attempt is looked at until its hash is done.
+pub struct Slot {
+    hashing: Arc<Hashing>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Slot {
+    async fn run<T: Send + 'static>(
+        self,
+        f: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        let Slot { hashing, permit } = self;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut memory = hashing.take();
+            let out = f(&mut memory);
+            hashing.give_back(memory);
+            out
+        })
+        .await
+        .map_err(|_| Busy)
+    }
+
+    /// As [`Hashing::verify`], in this slot.
+    pub async fn verify(self, password: Password, stored: Option<String>) -> Result<bool, Busy> {
         self.run(move |memory| match stored {
             Some(stored) => verify_with(&password, &stored, memory),
             None => {
@@ -166,11 +200,6 @@ impl Hashing {
             }
         })
         .await
-    }
-
-    /// Hashes a new password.
-    pub async fn hash(self: &Arc<Self>, password: Password) -> Result<String, Busy> {
-        self.run(move |memory| hash_with(&password, memory)).await
     }
 }
 

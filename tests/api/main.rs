@@ -9,6 +9,7 @@ mod accounts;
 mod authorization;
 mod cli;
 mod foundation;
+mod hardening;
 mod keys;
 mod log;
 mod mail;

@@ -1,0 +1,262 @@
+//! A login flood against the real binary: `N` connections, each signing in over and over
+//! with a fresh unknown email (so that no throttle applies), for five seconds. Reports the
+//! server process's peak resident memory (VmHWM), how the attempts were answered, and the
+//! p50/p99 of an IRO's `GET /api/v1/me` during the flood against the same measured idle,
+//! for N = 64 and N = 1,000, on SQLite and (when `BENCH_DATABASE_URL` answers) PostgreSQL.
+//!
+//! `cargo bench --bench login_flood`. The flood's clients run in this process, on the same
+//! cores as the server, as wrk on loopback would.
+
+// Tests and benchmarks stop at the first surprise; only the service must not.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "benchmark passphrase";
+const FLOOD_SECS: u64 = 5;
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    cert: std::path::PathBuf,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+}
+
+fn start(database_url: Option<&str>) -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = |c: &mut Command| {
+        c.env("IRO_ADVICE_DATA_DIR", data.path())
+            .env("IRO_ADVICE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("IRO_ADVICE_LOG_LEVEL", "warn")
+            .env("IRO_ADVICE_PROFILE", "dev");
+        if let Some(url) = database_url {
+            c.env("DATABASE_URL", url);
+        }
+    };
+    let mut serve = binary();
+    serve
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    env(&mut serve);
+    let child = serve.spawn().unwrap();
+    let cert = data.path().join("tls/dev-cert.pem");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cert.is_file() || std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut invite = binary();
+    invite.args([
+        "admin",
+        "invite",
+        "--role",
+        "iro",
+        "--email",
+        "bench@iro.test",
+        "--authority",
+        "E06000019",
+    ]);
+    env(&mut invite);
+    let out = invite.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    std::fs::write(data.path().join("invitation"), token).unwrap();
+    Server {
+        child,
+        base: format!("https://127.0.0.1:{port}"),
+        cert,
+        _data: data,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// `GET /api/v1/me` one after another until `until`: p50 and p99 in ms.
+async fn me_latencies(
+    http: &reqwest::Client,
+    base: &str,
+    access: &str,
+    until: Instant,
+) -> (f64, f64) {
+    let mut took = Vec::new();
+    while Instant::now() < until {
+        let t = Instant::now();
+        let res = http
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        took.push(t.elapsed());
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    took.sort();
+    (percentile(&took, 0.5), percentile(&took, 0.99))
+}
+
+async fn run(label: &str, server: &Server) {
+    let token = std::fs::read_to_string(server._data.path().join("invitation")).unwrap();
+    let http = support::https_client(&server.cert, 4);
+    let res = http
+        .post(format!("{}/api/v1/accounts", server.base))
+        .json(&serde_json::json!({"invitation": token, "password": PASSWORD, "display_name": "Bench"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let tokens: serde_json::Value = http
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&serde_json::json!({"email": "bench@iro.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let pid = server.child.id();
+    let idle = me_latencies(
+        &http,
+        &server.base,
+        &access,
+        Instant::now() + Duration::from_secs(3),
+    )
+    .await;
+    println!(
+        "{label}: idle: GET /api/v1/me p50 {:.2} ms, p99 {:.2} ms; resident {} MiB",
+        idle.0,
+        idle.1,
+        status_kib(pid, "VmRSS:") / 1024
+    );
+    for connections in [64usize, 1000] {
+        let flood_http = support::https_client(&server.cert, connections);
+        let until = Instant::now() + Duration::from_secs(FLOOD_SECS);
+        let mut tasks = Vec::new();
+        for c in 0..connections {
+            let (h, base) = (flood_http.clone(), server.base.clone());
+            tasks.push(actix_web::rt::spawn(async move {
+                let mut answers: BTreeMap<u16, u64> = BTreeMap::new();
+                let mut i = 0u64;
+                while Instant::now() < until {
+                    i += 1;
+                    let email = format!("flood-{connections}-{c}-{i}@nowhere.test");
+                    let status = match h
+                        .post(format!("{base}/api/v1/auth/login"))
+                        .json(&serde_json::json!({"email": email, "password": "a wrong guess"}))
+                        .send()
+                        .await
+                    {
+                        Ok(res) => res.status().as_u16(),
+                        Err(_) => 0,
+                    };
+                    *answers.entry(status).or_default() += 1;
+                }
+                answers
+            }));
+        }
+        let during = me_latencies(&http, &server.base, &access, until).await;
+        let mut answers: BTreeMap<u16, u64> = BTreeMap::new();
+        for t in tasks {
+            for (status, n) in t.await.unwrap() {
+                *answers.entry(status).or_default() += n;
+            }
+        }
+        let answered: Vec<String> = answers
+            .iter()
+            .map(|(s, n)| {
+                format!(
+                    "{} {n}",
+                    if *s == 0 {
+                        "failed".into()
+                    } else {
+                        s.to_string()
+                    }
+                )
+            })
+            .collect();
+        println!(
+            "{label}: {connections} connections: peak resident {} MiB; attempts answered {}; \
+             GET /api/v1/me p50 {:.2} ms, p99 {:.2} ms ({:.2}x idle p99)",
+            status_kib(pid, "VmHWM:") / 1024,
+            answered.join(", "),
+            during.0,
+            during.1,
+            during.1 / idle.1
+        );
+        actix_web::rt::time::sleep(Duration::from_secs(4)).await;
+    }
+    println!(
+        "{label}: afterwards resident {} MiB",
+        status_kib(pid, "VmRSS:") / 1024
+    );
+}
+
+fn main() {
+    // 1,000 connections need their sockets, on both ends, in one machine.
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("cores: {cores}; server: the release binary, password_hash_slots = cores");
+    actix_web::rt::System::new().block_on(async {
+        let sqlite = start(None);
+        run("SQLite", &sqlite).await;
+    });
+    support::with_scratch_postgres("login_flood", |url| {
+        actix_web::rt::System::new().block_on(async {
+            let pg = start(Some(url));
+            run("PostgreSQL", &pg).await;
+        });
+    });
+}

@@ -1,0 +1,337 @@
+//! The service under the load and tricks an employer, or anyone on the network, can bring:
+//! login floods, silent connections, racing answers, stolen sessions, noisy clients.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use iro_advice::accounts::domain::{AdviserKind, Role};
+use serde_json::{json, Value};
+
+use crate::both_databases;
+use crate::helpers::{assert_problem, json, totp_code, TestApp, PASSWORD};
+use crate::queries::armored;
+
+both_databases!(
+    a_login_flood_is_shed_at_once_and_other_routes_keep_answering,
+    sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enrolled,
+    an_answer_racing_a_reroute_applies_only_to_the_adviser_who_gave_it,
+);
+
+async fn a_login_flood_is_shed_at_once_and_other_routes_keep_answering(app: TestApp) {
+    let app =
+        crate::helpers::spawn_app_with(app.backend, &[("IRO_ADVICE_PASSWORD_HASH_SLOTS", "1")])
+            .await
+            .unwrap();
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let app = Arc::new(app);
+    // 64 at once, each with a fresh unknown email, so that no throttle applies.
+    let flood: Vec<_> = (0..64)
+        .map(|i| {
+            let app = app.clone();
+            actix_web::rt::spawn(async move {
+                let res = app
+                    .login(&format!("flood{i}@nowhere.test"), "password guess!", None)
+                    .await;
+                let retry_after = res.headers().get("retry-after").cloned();
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap();
+                (status, retry_after, body)
+            })
+        })
+        .collect();
+    // Meanwhile an IRO's ordinary requests are answered.
+    for _ in 0..10 {
+        json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+    }
+    let mut shed = 0;
+    for attempt in flood {
+        let (status, retry_after, body) = attempt.await.unwrap();
+        match status {
+            401 => assert_eq!(body["type"], "urn:iro-advice:problem:invalid-credentials"),
+            503 => {
+                shed += 1;
+                assert_eq!(body["type"], "urn:iro-advice:problem:service-unavailable");
+                assert!(retry_after.is_some(), "503 without Retry-After");
+            }
+            other => panic!("a login in the flood got {other}: {body}"),
+        }
+    }
+    assert!(shed > 0, "one hashing slot cannot have taken 64 at once");
+    // And once the flood is over, signing in works again.
+    json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+}
+
+async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enrolled(
+    app: TestApp,
+) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let other = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let other_access = other["access_token"].as_str().unwrap().to_owned();
+    let other_refresh = other["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/v1/auth/refresh",
+                None,
+                &json!({ "refresh_token": token }),
+            )
+            .await
+        }
+    };
+
+    // Twelve hours and a minute after sign-in, however often refreshed, a session is over.
+    let rotated = json(refresh(other_refresh.clone()).await, 200).await;
+    {
+        use diesel::prelude::*;
+        use iro_advice::db::schema::sessions;
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        let signed_in = iro_advice::db::now() - chrono::Duration::minutes(12 * 60 + 1);
+        diesel::update(sessions::table.filter(sessions::revoked_at.is_null()))
+            .filter(sessions::account_id.eq(&iro.id))
+            .set(sessions::created_at.eq(signed_in))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    for access in [&iro.access, &other_access] {
+        assert_problem(
+            app.get_auth("/api/v1/me", access).await,
+            401,
+            "unauthenticated",
+        )
+        .await;
+    }
+    let res = refresh(rotated["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_problem(res, 401, "unauthenticated").await;
+
+    // Two fresh sessions; enrolling a second factor in one ends the other.
+    let kept = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let kept_access = kept["access_token"].as_str().unwrap().to_owned();
+    let ended = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let secret = app.enrol_totp(&kept_access).await;
+    assert_problem(
+        app.get_auth("/api/v1/me", ended["access_token"].as_str().unwrap())
+            .await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let res = refresh(ended["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_problem(res, 401, "unauthenticated").await;
+    let me = json(app.get_auth("/api/v1/me", &kept_access).await, 200).await;
+    assert_eq!(me["totp_enabled"], true);
+    json(
+        app.login(&iro.email, PASSWORD, Some(&totp_code(&secret, 1)))
+            .await,
+        200,
+    )
+    .await;
+}
+
+async fn an_answer_racing_a_reroute_applies_only_to_the_adviser_who_gave_it(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let first = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let second = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let iro_key = app.register_key(&iro).await.to_public();
+    let first_key = app.register_key(&first).await.to_public();
+    let second_key = app.register_key(&second).await.to_public();
+    let mut outcomes = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        let created = json(
+            app.post_json(
+                "/api/v1/queries",
+                Some(&iro.access),
+                &json!({"adviser_id": first.id, "category": "placement", "stage": "none",
+                        "urgency": "routine",
+                        "body": armored("question", &[iro_key.clone(), first_key.clone()])}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let shown = json(
+            app.get_auth(&format!("/api/v1/queries/{id}"), &iro.access)
+                .await,
+            200,
+        )
+        .await;
+        let messages: Vec<Value> = shown["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                json!({"id": m["id"],
+                       "body": armored("question", &[iro_key.clone(), second_key.clone()])})
+            })
+            .collect();
+        let accept_path = format!("/api/v1/queries/{id}/accept");
+        let route_path = format!("/api/v1/queries/{id}/route");
+        let route_body = json!({"adviser_id": second.id, "messages": messages});
+        let empty = json!({});
+        // On PostgreSQL, hold the query's row so that both acts read it as it was and then
+        // queue their updates, the route's first: the interleaving in which the adviser's
+        // stale read would have answered for the new adviser. (SQLite runs write
+        // transactions one at a time, so there the acts are merely concurrent.)
+        let holder = app.pg.is_some().then(|| {
+            let (db, id) = (app.database(), id.clone());
+            let (held, is_held) = std::sync::mpsc::channel();
+            let thread = std::thread::spawn(move || {
+                use diesel::connection::SimpleConnection;
+                let mut conn = db.get().unwrap();
+                conn.batch_execute(&format!(
+                    "BEGIN; SELECT id FROM queries WHERE id = '{id}' FOR UPDATE;"
+                ))
+                .unwrap();
+                held.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(700));
+                conn.batch_execute("COMMIT").unwrap();
+            });
+            is_held.recv().unwrap();
+            thread
+        });
+        let route = app.post_json(&route_path, Some(&iro.access), &route_body);
+        let accept = async {
+            if holder.is_some() {
+                actix_web::rt::time::sleep(Duration::from_millis(250)).await;
+            }
+            app.post_json(&accept_path, Some(&first.access), &empty)
+                .await
+        };
+        let (routed, accepted) = futures_util::join!(route, accept);
+        if let Some(thread) = holder {
+            thread.join().unwrap();
+        }
+        let (accepted, routed) = (accepted.status().as_u16(), routed.status().as_u16());
+        let now = json(
+            app.get_auth(&format!("/api/v1/queries/{id}"), &iro.access)
+                .await,
+            200,
+        )
+        .await;
+        match (accepted, routed) {
+            (200, 409) => {
+                assert_eq!(now["status"], "accepted");
+                assert_eq!(now["adviser_id"], first.id.as_str());
+            }
+            (404 | 409, 200) => {
+                assert_eq!(now["status"], "submitted", "{now}");
+                assert_eq!(now["adviser_id"], second.id.as_str());
+            }
+            other => panic!("accept and route gave {other:?}; the query is now {now}"),
+        }
+        outcomes.insert((accepted, routed));
+    }
+    eprintln!("outcomes seen: {outcomes:?}");
+}
+
+/// Raises this process's open-file limit to its hard limit: the test holds thousands of
+/// sockets, on both ends, in one process.
+fn raise_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn two_thousand_silent_connections_leave_health_checks_answering() {
+    raise_file_limit();
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    json(app.get("/healthz").await, 200).await;
+    let mut silent = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        silent.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+                .await
+                .unwrap(),
+        );
+    }
+    // Each check is a new client: a new connection and a full TLS handshake.
+    let mut took = Vec::new();
+    for _ in 0..5 {
+        let client = crate::helpers::https_client(&app.ca_path());
+        let started = Instant::now();
+        let res = client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        took.push(started.elapsed());
+    }
+    took.sort();
+    assert!(
+        took[0] < Duration::from_millis(100),
+        "with 2,000 silent connections open, health checks took {took:?}"
+    );
+    assert!(took[4] < Duration::from_secs(1), "{took:?}");
+    drop(silent);
+}
+
+/// Sends raw bytes over TLS and reads the answer to the end.
+async fn raw_https(app: &TestApp, request: &[u8]) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(app.ca_path()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap();
+    tls.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[actix_web::test]
+async fn health_checks_and_a_clients_bad_headers_stay_out_of_the_operators_log() {
+    let app = crate::helpers::spawn_binary_app(
+        crate::helpers::Backend::Sqlite,
+        &[("IRO_ADVICE_LOG_LEVEL", "info")],
+    )
+    .await
+    .unwrap();
+    for _ in 0..5 {
+        json(app.get("/healthz").await, 200).await;
+    }
+    let answer = raw_https(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nthis is no header\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert_eq!(app.get("/api/v1/me").await.status(), 401);
+    let log = std::fs::read_to_string(app.data_dir.path().join("stderr.log")).unwrap();
+    assert!(
+        log.contains("/api/v1/me"),
+        "requests are still logged: {log}"
+    );
+    assert!(!log.contains("/healthz"), "{log}");
+    assert!(!log.contains("ERROR"), "{log}");
+}
