@@ -10,6 +10,8 @@
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use iro_advice::accounts::domain::{Email, Password, Role};
@@ -21,23 +23,6 @@ use iro_advice::server::Application;
 
 const PASSWORD: &str = "benchmark passphrase";
 const LOAD_SECS: u64 = 5;
-
-fn client(cert: &std::path::Path) -> reqwest::Client {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for c in rustls::pki_types::CertificateDer::pem_file_iter(cert).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .build()
-        .unwrap()
-}
 
 struct Load {
     per_sec: f64,
@@ -127,7 +112,7 @@ fn main() {
         let app = Application::build(settings.clone()).await.unwrap();
         let base = format!("https://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
-        let http = client(&data.path().join("tls/dev-cert.pem"));
+        let http = support::https_client(&data.path().join("tls/dev-cert.pem"), 16);
 
         let db = iro_advice::db::Database::connect(&settings.database).unwrap();
         let email = "bench@iro.test";

@@ -10,7 +10,7 @@ use crate::config::{LogFormat, Settings};
 const QUIET: &str = "rustls=error,actix_http::h1::dispatcher=off";
 
 /// The filter for the configured level, with [`QUIET`] beneath it.
-pub fn filter_directives(level: &str) -> String {
+fn filter_directives(level: &str) -> String {
     format!("{QUIET},{level}")
 }
 

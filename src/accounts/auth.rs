@@ -102,8 +102,7 @@ fn gate(conn: &mut DbConnection, attempt: &Attempt, ceiling: i64) -> Result<Gate
     })
 }
 
-/// Whether the account's second factor accepts the code (each code once); None when the
-/// account has no second factor.
+/// Whether the account's second factor accepts the code (each code once).
 fn second_factor_accepts(
     conn: &mut DbConnection,
     sealer: &Sealer,

@@ -132,14 +132,6 @@ impl Hashing {
         })
     }
 
-    /// Runs `f` with a working buffer on the blocking pool, if a slot is free now.
-    async fn run<T: Send + 'static>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&mut [Block]) -> T + Send + 'static,
-    ) -> Result<T, Busy> {
-        self.reserve()?.run(f).await
-    }
-
     fn take(&self) -> Vec<Block> {
         let pooled = self.buffers.lock().map(|mut b| b.pop()).unwrap_or(None);
         pooled.unwrap_or_else(buffer)
@@ -151,19 +143,11 @@ impl Hashing {
         }
     }
 
-    /// Checks `password` against `stored`, or against nothing (same cost) when there is no
-    /// account.
-    pub async fn verify(
-        self: &Arc<Self>,
-        password: Password,
-        stored: Option<String>,
-    ) -> Result<bool, Busy> {
-        self.reserve()?.verify(password, stored).await
-    }
-
     /// Hashes a new password.
     pub async fn hash(self: &Arc<Self>, password: Password) -> Result<String, Busy> {
-        self.run(move |memory| hash_with(&password, memory)).await
+        self.reserve()?
+            .run(move |memory| hash_with(&password, memory))
+            .await
     }
 }
 
@@ -190,7 +174,8 @@ impl Slot {
         .map_err(|_| Busy)
     }
 
-    /// As [`Hashing::verify`], in this slot.
+    /// Checks `password` against `stored`, or against nothing (same cost) when there is no
+    /// account.
     pub async fn verify(self, password: Password, stored: Option<String>) -> Result<bool, Busy> {
         self.run(move |memory| match stored {
             Some(stored) => verify_with(&password, &stored, memory),
@@ -241,14 +226,14 @@ mod tests {
         let hashing = Hashing::new(1);
         let p = Password::new("correct horse battery".into()).unwrap();
         let stored = hashing.hash(p.clone()).await.unwrap();
-        let held = hashing.slots.clone().try_acquire_owned().unwrap();
-        assert!(hashing
-            .verify(p.clone(), Some(stored.clone()))
-            .await
-            .is_err());
+        let held = hashing.reserve().unwrap();
+        assert!(hashing.reserve().is_err(), "the one slot is taken");
+        assert!(hashing.hash(p.clone()).await.is_err());
         drop(held);
-        assert!(hashing.verify(p, Some(stored)).await.unwrap());
-        assert!(!hashing
+        let slot = hashing.reserve().unwrap();
+        assert!(slot.verify(p, Some(stored)).await.unwrap());
+        let slot = hashing.reserve().unwrap();
+        assert!(!slot
             .verify(Password::attempt("x".into()), None)
             .await
             .unwrap());
