@@ -126,7 +126,7 @@ fn main() {
         let context = iro_advice::server::write_context(&settings).unwrap();
         let token = invitations::create_from_cli(&mut db.get().unwrap(), &context, &invitee, 7)
             .unwrap()
-            .token;
+            .whole();
         let res = http
             .post(format!("{base}/api/v1/accounts"))
             .json(&serde_json::json!({"invitation": token, "password": PASSWORD, "display_name": "Bench"}))

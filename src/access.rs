@@ -139,8 +139,8 @@ async fn authenticate(
         Access::Public => unreachable!("public routes are not authenticated"),
         Access::Enrolling => {}
         Access::Roles(roles) => {
-            if account.role.requires_totp() && !account.totp_enabled {
-                return Err(ApiError::TotpEnrolmentRequired);
+            if !account.totp_enabled {
+                return Err(ApiError::SecondFactorEnrolmentRequired);
             }
             if !roles.contains(&account.role) {
                 return Err(ApiError::Forbidden);

@@ -18,7 +18,8 @@ use crate::db::{Database, DbConnection, DbError};
 use crate::error::ApiError;
 use crate::log::witnessing::Witnessing;
 use crate::log::{Event, LogError, LogKeys, Receipt};
-use crate::mail::{self, Notice};
+use crate::mail::{self, Notice, When};
+use crate::queries::domain::Urgency;
 
 /// Default largest JSON body; routes that take more say so in the route table.
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -44,6 +45,7 @@ impl AppState {
         WriteContext {
             log: self.log.clone(),
             public_url: self.settings.server.public_url.clone(),
+            digest_minutes: self.settings.mail.digest_minutes,
         }
     }
 
@@ -83,6 +85,8 @@ impl AppState {
 pub struct WriteContext {
     pub log: Arc<LogKeys>,
     pub public_url: String,
+    /// Routine notices wait up to this long for a digest (0: none).
+    pub digest_minutes: u64,
 }
 
 /// One write transaction and its context.
@@ -112,16 +116,39 @@ impl<'a> Tx<'a> {
     }
 
     /// Tells an account that something is waiting, at the address it chose for notices, in
-    /// this transaction so that a mail server that is down loses nothing.
-    pub fn notify(&mut self, account: &AccountId) -> Result<(), ApiError> {
+    /// this transaction so that a mail server that is down loses nothing: at once for an
+    /// urgent query, in the next digest for a routine one.
+    pub fn notify(&mut self, account: &AccountId, urgency: Urgency) -> Result<(), ApiError> {
+        let when = match urgency {
+            Urgency::Urgent => When::Now,
+            Urgency::Routine => When::Digest {
+                within_minutes: self.context.digest_minutes,
+            },
+        };
+        self.notify_when(account, when)
+    }
+
+    /// Tells an account at once: for what concerns its security (a key registered, failed
+    /// sign-ins, a changed password), which must not wait for a digest.
+    pub fn notify_now(&mut self, account: &AccountId) -> Result<(), ApiError> {
+        self.notify_when(account, When::Now)
+    }
+
+    fn notify_when(&mut self, account: &AccountId, when: When) -> Result<(), ApiError> {
         let address = crate::accounts::store::notification_address(self.conn, account)?;
         let email = Email::parse(&address)
             .map_err(|e| ApiError::Internal(format!("stored address: {e}")))?;
-        Ok(self.send(&email, Notice::Waiting)?)
+        Ok(mail::enqueue(
+            self.conn,
+            &email,
+            &self.context.public_url,
+            Notice::Waiting,
+            when,
+        )?)
     }
 
-    /// Queues a notice to an address (an invitee's, who has no account yet).
+    /// Queues a notice to an address at once (an invitee's, who has no account yet).
     pub fn send(&mut self, to: &Email, notice: Notice<'_>) -> diesel::QueryResult<()> {
-        mail::enqueue(self.conn, to, &self.context.public_url, notice)
+        mail::enqueue(self.conn, to, &self.context.public_url, notice, When::Now)
     }
 }

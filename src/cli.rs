@@ -350,7 +350,8 @@ fn invite(
         "invitation for a {role} account, valid until {} UTC; redeem it with POST /api/v1/accounts:",
         created.expires_at.format("%Y-%m-%d %H:%M")
     );
-    println!("{}", created.token);
+    // The operator's console is its own channel: both halves together, on the last line.
+    println!("{}", created.whole());
     Ok(())
 }
 

@@ -110,6 +110,9 @@ pub const DECLARED: &[Declaration] = &[
     env("mail", "from", "IRO_ADVICE_MAIL_FROM"),
     env("mail", "retry_base_secs", "IRO_ADVICE_MAIL_RETRY_BASE_SECS"),
     env("mail", "poll_interval_ms", "IRO_ADVICE_MAIL_POLL_MS"),
+    env("mail", "subject", "IRO_ADVICE_MAIL_SUBJECT"),
+    env("mail", "digest_minutes", "IRO_ADVICE_MAIL_DIGEST_MINUTES"),
+    env("mail", "file_hours", "IRO_ADVICE_MAIL_FILE_HOURS"),
     env("nairo", "recipient", "IRO_ADVICE_NAIRO_RECIPIENT"),
     env("statistics", "round_totals_to", "IRO_ADVICE_STATS_ROUND_TO"),
 ];
@@ -312,6 +315,13 @@ pub struct MailSettings {
     pub from: String,
     pub retry_base_secs: u64,
     pub poll_interval_ms: u64,
+    /// The one subject of every mail: neutral, naming neither the service nor a purpose.
+    pub subject: String,
+    /// Routine notices wait for a digest sent at a random time within this many minutes
+    /// (0: at once); urgent ones go at once.
+    pub digest_minutes: u64,
+    /// Hours an `.eml` file of the file transport is kept before it is deleted.
+    pub file_hours: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -428,6 +438,9 @@ struct RawMail {
     from: String,
     retry_base_secs: u64,
     poll_interval_ms: u64,
+    subject: String,
+    digest_minutes: u64,
+    file_hours: u64,
 }
 
 #[derive(Deserialize)]
@@ -772,12 +785,26 @@ impl TryFrom<RawMail> for MailSettings {
         if raw.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid("mail", "from", "is not a mailbox"));
         }
+        let subject = raw.subject.trim().to_owned();
+        if subject.is_empty() || subject.len() > 200 || subject.chars().any(char::is_control) {
+            return Err(invalid(
+                "mail",
+                "subject",
+                "must be one line of 1 to 200 characters",
+            ));
+        }
+        if raw.digest_minutes > 24 * 60 {
+            return Err(invalid("mail", "digest_minutes", "must be at most 1440 (a day)"));
+        }
         Ok(MailSettings {
             smtp_url,
             smtp_ca,
             from: raw.from,
             retry_base_secs: raw.retry_base_secs.max(1),
             poll_interval_ms: raw.poll_interval_ms.max(10),
+            subject,
+            digest_minutes: raw.digest_minutes,
+            file_hours: raw.file_hours,
         })
     }
 }
@@ -1062,6 +1089,9 @@ mod tests {
             "IRO_ADVICE_SMTP_CA" => (here, Some("/nonexistent/ca.pem")),
             "IRO_ADVICE_MAIL_FROM" => ("Advice <a@example.org>", Some("not a mailbox")),
             "IRO_ADVICE_MAIL_RETRY_BASE_SECS" | "IRO_ADVICE_MAIL_POLL_MS" => ("77", Some("soon")),
+            "IRO_ADVICE_MAIL_SUBJECT" => ("Your account", Some("")),
+            "IRO_ADVICE_MAIL_DIGEST_MINUTES" => ("60", Some("2000")),
+            "IRO_ADVICE_MAIL_FILE_HOURS" => ("2", Some("-2")),
             "IRO_ADVICE_NAIRO_RECIPIENT" => (
                 "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
                 Some("not-a-key"),

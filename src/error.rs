@@ -72,7 +72,7 @@ problem_types! {
     ServiceUnavailable = "service-unavailable", "Service unavailable";
     Unauthenticated = "unauthenticated", "Authentication required";
     Forbidden = "forbidden", "Forbidden";
-    TotpEnrolmentRequired = "totp-enrolment-required", "TOTP enrolment required";
+    SecondFactorEnrolmentRequired = "second-factor-enrolment-required", "Second factor enrolment required";
     TooManyAttempts = "too-many-attempts", "Too many attempts";
     Internal = "internal", "Internal error";
     NotAge = "not-age", "Not an acceptable age file";
@@ -128,7 +128,7 @@ pub enum ApiError {
     #[error("this account may not do that")]
     Forbidden,
     #[error("enrol in TOTP (POST /api/v1/me/totp) before using the service")]
-    TotpEnrolmentRequired,
+    SecondFactorEnrolmentRequired,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
     /// A refusal particular to one endpoint, with its own problem type.
@@ -155,7 +155,7 @@ impl ApiError {
             ApiError::Unavailable | ApiError::Busy { .. } => ProblemType::ServiceUnavailable,
             ApiError::Unauthenticated => ProblemType::Unauthenticated,
             ApiError::Forbidden => ProblemType::Forbidden,
-            ApiError::TotpEnrolmentRequired => ProblemType::TotpEnrolmentRequired,
+            ApiError::SecondFactorEnrolmentRequired => ProblemType::SecondFactorEnrolmentRequired,
             ApiError::TooManyAttempts { .. } => ProblemType::TooManyAttempts,
             ApiError::Rejected { problem, .. } => *problem,
             ApiError::Internal(_) => ProblemType::Internal,
@@ -202,7 +202,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::TotpEnrolmentRequired => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::SecondFactorEnrolmentRequired => StatusCode::FORBIDDEN,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Rejected { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

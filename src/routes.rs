@@ -95,6 +95,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(POST "/api/v1/me/totp", ENROLLING, me::totp_begin),
         endpoint!(POST "/api/v1/me/totp/confirm", ENROLLING, me::totp_confirm),
         endpoint!(PUT "/api/v1/me/key", ANY, me::put_key),
+        endpoint!(PUT "/api/v1/me/password", ANY, me::put_password),
         endpoint!(GET "/api/v1/me/key", ANY, me::get_wrapped_identity),
         endpoint!(PUT "/api/v1/me/conflicts", Access::Roles(&[Adviser]), me::put_conflicts),
         endpoint!(PUT "/api/v1/me/availability", Access::Roles(&[Adviser]), me::put_availability),

@@ -106,6 +106,7 @@ pub fn write_context(settings: &Settings) -> Result<WriteContext, StartError> {
     Ok(WriteContext {
         log: Arc::new(log_keys(settings, &keys)?),
         public_url: settings.server.public_url.clone(),
+        digest_minutes: settings.mail.digest_minutes,
     })
 }
 
@@ -140,6 +141,7 @@ impl Application {
             let context = WriteContext {
                 log: log.clone(),
                 public_url: settings.server.public_url.clone(),
+                digest_minutes: settings.mail.digest_minutes,
             };
             let mut conn = db.get()?;
             crate::db::write_transaction(&mut conn, |conn| {

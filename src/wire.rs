@@ -158,13 +158,20 @@ pub struct InvitationRequest {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct InvitationCreated {
-    pub token: String,
+    /// The half of the invitation the inviter passes on by another channel (phone, in
+    /// person); the other half is the link mailed to the invitee. Shown once.
+    pub code: String,
     pub expires_at: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct AccountRequest {
+    /// The link's token (after `#` in the emailed link), or the whole string
+    /// `iro-advice admin invite` prints (`TOKEN.CODE`).
     pub invitation: String,
+    /// The code the inviter passed on; not needed when `invitation` already carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub password: String,
     #[schema(value_type = String)]
     pub display_name: DisplayName,
@@ -216,6 +223,14 @@ pub struct TotpEnrolment {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TotpCode {
     pub code: String,
+}
+
+/// A change of password: the current one, the new one, and a current second-factor code.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+    pub totp_code: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -185,7 +185,7 @@ fn conclude(
         store::record_failure(tx.conn, &bucket)?;
         if let Some(id) = account {
             if store::note_failed_sign_in(tx.conn, id)? == MAX_FAILURES as i32 {
-                tx.notify(id)?;
+                tx.notify_now(id)?;
             }
         }
         Ok::<_, ApiError>(Err(refusal(refused, locked)))

@@ -31,13 +31,6 @@ string_enum!(
     AccountStatus { Active = "active", Suspended = "suspended" }
 );
 
-impl Role {
-    /// Roles that must enrol in TOTP before anything else answers them.
-    pub fn requires_totp(self) -> bool {
-        !matches!(self, Role::Iro)
-    }
-}
-
 /// An email address, trimmed and lower-cased, so that one person has one spelling.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -223,7 +216,6 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), *role);
         }
         assert!("root".parse::<Role>().is_err());
-        assert!(Role::Adviser.requires_totp() && !Role::Iro.requires_totp());
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Invitations (`POST /api/v1/invitations`, `iro-advice admin invite`) and turning one into
-//! an account (`POST /api/v1/accounts`). Tokens are single-use, expire, and are stored only
-//! as hashes.
+//! an account (`POST /api/v1/accounts`).
+//!
+//! An invitation has two halves, both needed: a token in the link mailed to the invitee, and
+//! a short code shown once to the inviter, who passes it on by another channel. The
+//! invitee's mail is often their employer's server, which can read the link but not the
+//! code. Both are single-use, expire, and are stored only as hashes; a few wrong codes void
+//! the invitation, so the link's reader cannot guess the code either.
 
 use actix_web::{web, HttpResponse};
 use chrono::{Duration, NaiveDateTime};
@@ -68,14 +73,69 @@ impl Invitee {
 }
 
 pub struct CreatedInvitation {
+    /// The link's half, which only the invitee's mail carries.
     pub token: String,
+    /// The inviter's half.
+    pub code: InvitationCode,
     pub expires_at: NaiveDateTime,
+}
+
+impl CreatedInvitation {
+    /// Both halves in one string, for the operator's own console, which is its own channel.
+    pub fn whole(&self) -> String {
+        format!("{}.{}", self.token, self.code.as_str())
+    }
+}
+
+/// Wrong codes after which an invitation is void.
+const CODE_ATTEMPTS: i32 = 5;
+
+/// The inviter's half: ten Crockford base32 characters (50 bits), shown as `XXXXX-XXXXX`,
+/// easy to read out over the phone; typed in any case, with or without the dash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationCode(String);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+impl InvitationCode {
+    pub fn generate() -> Self {
+        let bytes = crate::keys::random_bytes::<10>();
+        let chars: String = bytes
+            .iter()
+            .map(|b| CROCKFORD[usize::from(b & 31)] as char)
+            .collect();
+        InvitationCode(format!("{}-{}", &chars[..5], &chars[5..]))
+    }
+
+    /// Reads a code as a person may type it: case, spaces and dashes do not matter, and the
+    /// letters Crockford's alphabet leaves out are read as the digits they look like.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let chars: String = raw
+            .chars()
+            .filter(|c| !matches!(c, '-' | ' '))
+            .map(|c| match c.to_ascii_uppercase() {
+                'O' => '0',
+                'I' | 'L' => '1',
+                other => other,
+            })
+            .collect();
+        if chars.len() != 10 || !chars.bytes().all(|b| CROCKFORD.contains(&b)) {
+            return None;
+        }
+        Some(InvitationCode(format!("{}-{}", &chars[..5], &chars[5..])))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn hash(&self) -> String {
+        token_hash(&self.0)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum InvitationError {
-    #[error("an account with that email already exists")]
-    AccountExists,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
     #[error(transparent)]
@@ -85,9 +145,6 @@ pub enum InvitationError {
 impl From<InvitationError> for ApiError {
     fn from(e: InvitationError) -> Self {
         match e {
-            InvitationError::AccountExists => {
-                ApiError::conflict(ProblemType::AccountExists, e.to_string())
-            }
             InvitationError::Database(d) => d.into(),
             InvitationError::Log(l) => l.into(),
         }
@@ -105,16 +162,19 @@ pub enum Inviter<'a> {
 
 /// Creates an invitation, its leaf, and (for an account's) its email in the outbox, all in
 /// the caller's transaction.
+///
+/// An email that already has an account gets an invitation and a leaf all the same, which
+/// can never become an account, and no mail: the inviter's answer and the public log are the
+/// same either way, so inviting is no way to learn who has an account.
 pub fn create(
     tx: &mut Tx<'_>,
     invitee: &Invitee,
     inviter: Inviter<'_>,
     valid_days: i64,
 ) -> Result<CreatedInvitation, InvitationError> {
-    if store::email_exists(tx.conn, invitee.email.as_str())? {
-        return Err(InvitationError::AccountExists);
-    }
+    let has_account = store::email_exists(tx.conn, invitee.email.as_str())?;
     let token = random_token();
+    let code = InvitationCode::generate();
     let now = tx.now();
     let expires_at = now + Duration::days(valid_days);
     let invited_by = match inviter {
@@ -133,6 +193,7 @@ pub fn create(
             invitations::invited_by.eq(invited_by),
             invitations::created_at.eq(now),
             invitations::expires_at.eq(expires_at),
+            invitations::code_hash.eq(Some(code.hash())),
         ))
         .execute(tx.conn)?;
     tx.record(Event {
@@ -141,16 +202,20 @@ pub fn create(
         subject: Subject::Invitation(&id),
         authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
     })?;
-    if let Inviter::Account(_) = inviter {
+    if let (Inviter::Account(_), false) = (inviter, has_account) {
         tx.send(&invitee.email, mail::Notice::Invitation { token: &token })?;
     }
-    Ok(CreatedInvitation { token, expires_at })
+    Ok(CreatedInvitation {
+        token,
+        code,
+        expires_at,
+    })
 }
 
 /// Invites someone. Admins may invite any role; NAIRO reviewers may invite IROs only.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "accounts", request_body = InvitationRequest,
     responses((status = 201, body = InvitationCreated), (status = 403, body = crate::error::Problem),
-              (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+              (status = 422, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn invite(
     state: web::Data<AppState>,
@@ -180,7 +245,7 @@ pub async fn invite(
         })
         .await?;
     Ok(HttpResponse::Created().json(InvitationCreated {
-        token: created.token,
+        code: created.code.as_str().to_owned(),
         expires_at: created.expires_at.and_utc().to_rfc3339(),
     }))
 }
@@ -193,6 +258,7 @@ struct StoredInvitation {
     email: String,
     authority_code: Option<AuthorityCode>,
     adviser_kind: Option<AdviserKind>,
+    code_hash: Option<String>,
 }
 
 struct OpenInvitation {
@@ -200,21 +266,66 @@ struct OpenInvitation {
     invitee: Invitee,
 }
 
-fn open_invitation(conn: &mut DbConnection, token: &str) -> Result<OpenInvitation, ApiError> {
+/// The two halves an invitee presents.
+#[derive(Clone)]
+struct Presented {
+    token: String,
+    code: Option<InvitationCode>,
+}
+
+impl Presented {
+    /// `invitation` is the link's token, or `TOKEN.CODE` as the operator's console prints
+    /// it; `code` is the inviter's half when given apart.
+    fn new(invitation: &str, code: Option<&str>) -> Self {
+        let (token, joined) = match invitation.trim().split_once('.') {
+            Some((token, code)) => (token, Some(code)),
+            None => (invitation.trim(), None),
+        };
+        Presented {
+            token: token.to_owned(),
+            code: code.or(joined).and_then(InvitationCode::parse),
+        }
+    }
+}
+
+fn refused() -> ApiError {
+    // Unknown, used, expired and wrongly completed invitations are refused alike.
+    ApiError::bad_request(
+        ProblemType::InvalidInvitation,
+        "the invitation is unknown, used or expired, or its code is wrong",
+    )
+}
+
+/// Finds the invitation both halves open. A wrong code for a known link counts against the
+/// invitation (committed by the caller, even though the attempt is refused).
+fn open_invitation(
+    conn: &mut DbConnection,
+    presented: &Presented,
+) -> Result<Result<OpenInvitation, ApiError>, ApiError> {
     let row = invitations::table
-        .filter(invitations::token_hash.eq(token_hash(token)))
+        .filter(invitations::token_hash.eq(token_hash(&presented.token)))
         .filter(invitations::used_at.is_null())
         .filter(invitations::expires_at.gt(crate::db::now()))
+        .filter(invitations::code_failures.lt(CODE_ATTEMPTS))
         .select(StoredInvitation::as_select())
         .first(conn)
         .optional()?;
-    // Unknown, used and expired invitations are refused alike.
-    let row = row.ok_or_else(|| {
-        ApiError::bad_request(
-            ProblemType::InvalidInvitation,
-            "the invitation is unknown, used or expired",
-        )
-    })?;
+    let Some(row) = row else {
+        return Ok(Err(refused()));
+    };
+    // Invitations made before codes existed have none.
+    if let Some(expected) = &row.code_hash {
+        let right = presented
+            .code
+            .as_ref()
+            .is_some_and(|c| c.hash() == *expected);
+        if !right {
+            diesel::update(invitations::table.find(&row.id))
+                .set(invitations::code_failures.eq(invitations::code_failures + 1))
+                .execute(conn)?;
+            return Ok(Err(refused()));
+        }
+    }
     let corrupt = |e: String| ApiError::Internal(format!("stored invitation: {e}"));
     let invitee = Invitee::new(
         row.role,
@@ -224,7 +335,7 @@ fn open_invitation(conn: &mut DbConnection, token: &str) -> Result<OpenInvitatio
     )
     .map_err(corrupt)?;
     let id = row.id;
-    Ok(OpenInvitation { id, invitee })
+    Ok(Ok(OpenInvitation { id, invitee }))
 }
 
 /// Turns an invitation into an account.
@@ -236,18 +347,20 @@ pub async fn accept(
 ) -> Result<HttpResponse, ApiError> {
     let AccountRequest {
         invitation,
+        code,
         password,
         display_name,
         notification_email,
     } = body.into_inner();
     let password =
         Password::new(password).map_err(|e| ApiError::bad_request(ProblemType::WeakPassword, e))?;
-    let token = invitation.clone();
-    // Check the invitation before spending an argon2 hash on it.
+    let presented = Presented::new(&invitation, code.as_deref());
+    let checking = presented.clone();
+    // Check the invitation before spending an argon2 hash on it; a wrong code is counted.
     let open = state
         .db
-        .run(move |conn| open_invitation(conn, &token))
-        .await?;
+        .write(move |conn| open_invitation(conn, &checking))
+        .await??;
     if password.equals_email(&open.invitee.email) {
         return Err(ApiError::bad_request(
             ProblemType::WeakPassword,
@@ -263,7 +376,7 @@ pub async fn accept(
         })?;
     let role = open.invitee.role;
     let (id, receipt) = state
-        .write(move |tx| create_account(tx, &invitation, &display_name, notification_email, &hash))
+        .write(move |tx| create_account(tx, &presented, &display_name, notification_email, &hash))
         .await?;
     Ok(HttpResponse::Created().json(AccountCreated { id, role, receipt }))
 }
@@ -271,13 +384,13 @@ pub async fn accept(
 /// Uses the invitation to create its account, in one transaction with its log leaf.
 fn create_account(
     tx: &mut Tx<'_>,
-    invitation: &str,
+    presented: &Presented,
     display_name: &DisplayName,
     notification_email: Option<Email>,
     password_hash: &str,
 ) -> Result<(AccountId, Receipt), ApiError> {
     // Re-read inside the transaction: the invitation may have been used meanwhile.
-    let open = open_invitation(tx.conn, invitation)?;
+    let open = open_invitation(tx.conn, presented)??;
     let invitee = &open.invitee;
     if store::email_exists(tx.conn, invitee.email.as_str())? {
         return Err(ApiError::conflict(
@@ -338,6 +451,26 @@ mod tests {
 
     fn email() -> Email {
         Email::parse("someone@example.org").unwrap()
+    }
+
+    #[test]
+    fn a_code_is_read_as_a_person_types_it() {
+        let code = InvitationCode::generate();
+        assert_eq!(code.as_str().len(), 11);
+        assert_eq!(InvitationCode::parse(code.as_str()), Some(code.clone()));
+        let typed = code.as_str().replace('-', " ").to_lowercase();
+        assert_eq!(InvitationCode::parse(&typed), Some(code));
+        assert_eq!(
+            InvitationCode::parse("o1l2i-abcde").unwrap().as_str(),
+            "0112I-ABCDE".replace('I', "1")
+        );
+        assert!(InvitationCode::parse("ABCDE-FGHJ").is_none());
+        assert!(InvitationCode::parse("ABCDE-FGHJU").is_none());
+        let p = Presented::new("tok.abcde-fghjk", None);
+        assert_eq!(p.token, "tok");
+        assert_eq!(p.code.unwrap().as_str(), "ABCDE-FGHJK");
+        let p = Presented::new(" tok ", Some("ABCDEFGHJK"));
+        assert_eq!((p.token.as_str(), p.code.unwrap().as_str()), ("tok", "ABCDE-FGHJK"));
     }
 
     fn code() -> Option<AuthorityCode> {

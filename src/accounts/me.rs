@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 
 use super::domain::AgeRecipient;
-use super::domain::{AccountId, Role};
+use super::domain::{AccountId, Email, Password, Role};
 use super::store;
 use super::totp::{self, Sealer};
 use crate::access::Caller;
@@ -14,7 +14,8 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{conflicts_digest, Actor, Event, Kind, Subject};
 use crate::wire::{
-    AvailabilityRequest, ConflictsRequest, KeyRequest, Me, TotpCode, TotpEnrolment, WrappedIdentity,
+    AvailabilityRequest, ConflictsRequest, KeyRequest, Me, PasswordChange, TotpCode, TotpEnrolment,
+    WrappedIdentity,
 };
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
@@ -190,6 +191,73 @@ pub async fn put_key(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Changes the caller's password: the current password and a fresh second-factor code are
+/// both needed, so neither a stolen session nor a stolen password alone can do it. Every
+/// other session ends, and the owner is told at once.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "me", request_body = PasswordChange,
+    responses((status = 204), (status = 400, body = crate::error::Problem),
+              (status = 403, body = crate::error::Problem), (status = 503, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn put_password(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let PasswordChange {
+        current_password,
+        new_password,
+        totp_code,
+    } = body.into_inner();
+    let new_password = Password::new(new_password)
+        .map_err(|e| ApiError::bad_request(ProblemType::WeakPassword, e))?;
+    // A hashing slot before anything costs a query, as at sign-in.
+    let slot = state.hashing.reserve().map_err(|_| ApiError::Busy {
+        retry_after_secs: 1,
+    })?;
+    let id = caller.account_id.clone();
+    let (stored, email) = state
+        .read(move |conn| store::password_of(conn, &id).map_err(ApiError::from))
+        .await?;
+    let email = Email::parse(&email).map_err(|e| ApiError::Internal(format!("stored email: {e}")))?;
+    if new_password.equals_email(&email) {
+        return Err(ApiError::bad_request(
+            ProblemType::WeakPassword,
+            "the password must not be the email address",
+        ));
+    }
+    let current = Password::attempt(current_password);
+    let right = slot
+        .verify(current, Some(stored))
+        .await
+        .map_err(|_| ApiError::Busy {
+            retry_after_secs: 1,
+        })?;
+    if !right {
+        return Err(ApiError::Rejected {
+            status: actix_web::http::StatusCode::FORBIDDEN,
+            problem: ProblemType::InvalidCredentials,
+            detail: "the current password is wrong".into(),
+        });
+    }
+    let hash = state
+        .hashing
+        .hash(new_password)
+        .await
+        .map_err(|_| ApiError::Busy {
+            retry_after_secs: 1,
+        })?;
+    let sealer = state.totp.clone();
+    state
+        .write(move |tx| -> Result<(), ApiError> {
+            step_up(tx.conn, &sealer, &caller.account_id, Some(&totp_code))?;
+            store::set_password_hash(tx.conn, &caller.account_id, &hash)?;
+            store::revoke_other_sessions(tx.conn, &caller.account_id, Some(&caller.session_id))?;
+            tx.notify_now(&caller.account_id)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// The header that carries a fresh TOTP code where a request has no body for it.
 pub const STEP_UP_HEADER: &str = "x-step-up-code";
 
@@ -254,7 +322,7 @@ pub fn register_key(
         authority: None,
     })?;
     store::set_key_event(tx.conn, account, version, receipt.leaf_index)?;
-    tx.notify(account)
+    tx.notify_now(account)
 }
 
 /// The caller's passphrase-wrapped identity, for a client to unwrap locally: with a fresh
@@ -331,7 +399,7 @@ pub fn declare_conflicts(
         },
         authority: None,
     })?;
-    tx.notify(account)
+    tx.notify_now(account)
 }
 
 /// Whether the adviser takes new queries (for leave, or a full caseload).

@@ -154,6 +154,21 @@ pub fn set_status(
     Ok(updated > 0)
 }
 
+/// The stored password hash and login email of an account, for a change of password.
+pub fn password_of(conn: &mut DbConnection, id: &AccountId) -> QueryResult<(String, String)> {
+    accounts::table
+        .find(id)
+        .select((accounts::password_hash, accounts::email))
+        .first(conn)
+}
+
+pub fn set_password_hash(conn: &mut DbConnection, id: &AccountId, hash: &str) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::password_hash.eq(hash))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Ends every session of the account but `keep` (the one making a change to its security).
 pub fn revoke_other_sessions(
     conn: &mut DbConnection,

@@ -89,6 +89,96 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
     Output::new(text, json!({"server": server, "email": email}))
 }
 
+/// `client totp`: begins enrolment and, at a terminal, finishes it; or finishes one begun
+/// earlier with `--code`.
+pub async fn totp(api: &Api, code: Option<String>) -> Result<Output, ClientError> {
+    let confirm = |code: String| async move {
+        api.post_no_content(
+            "/api/v1/me/totp/confirm",
+            &crate::wire::TotpCode {
+                code: code.trim().to_owned(),
+            },
+        )
+        .await
+    };
+    if let Some(code) = code {
+        confirm(code).await?;
+        return Output::new(
+            "Second factor enrolled. Signing in now needs a code from your authenticator app;              every other session of your account has ended.",
+            json!({"enrolled": true}),
+        );
+    }
+    let enrolment: crate::wire::TotpEnrolment =
+        api.post("/api/v1/me/totp", &json!({})).await?;
+    let shown = format!(
+        "Add this account to your authenticator app (the secret, or the otpauth link as a QR          code):
+  secret: {}
+  link:   {}",
+        enrolment.secret, enrolment.otpauth_uri
+    );
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Output::new(
+            format!("{shown}
+Then run `iro-advice client totp --code CODE` with the code it shows."),
+            json!({"secret": enrolment.secret, "otpauth_uri": enrolment.otpauth_uri, "enrolled": false}),
+        );
+    }
+    eprintln!("{shown}");
+    let code = prompt_secret("Code from the app: ", "--code CODE")?;
+    confirm(code).await?;
+    Output::new(
+        "Second factor enrolled. Signing in now needs a code from your authenticator app.",
+        json!({"enrolled": true}),
+    )
+}
+
+/// `client password`: a new password, with the current one and a fresh code.
+pub async fn password(api: &Api, totp_code: String) -> Result<Output, ClientError> {
+    let current = match std::env::var("IRO_ADVICE_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => prompt_secret("Current password: ", "IRO_ADVICE_PASSWORD")?,
+    };
+    let new = match std::env::var("IRO_ADVICE_NEW_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let p = prompt_secret("New password (12 characters or more): ", "IRO_ADVICE_NEW_PASSWORD")?;
+            if p != prompt_secret("Again: ", "IRO_ADVICE_NEW_PASSWORD")? {
+                return Err(ClientError::Profile("the new passwords differ".into()));
+            }
+            p
+        }
+    };
+    api.put(
+        "/api/v1/me/password",
+        &json!({"current_password": current, "new_password": new, "totp_code": totp_code.trim()}),
+    )
+    .await?;
+    Output::new(
+        "Password changed. Every other session of your account has ended.",
+        json!({"changed": true}),
+    )
+}
+
+/// `client logout`: ends the session on the server, then forgets its tokens here.
+pub async fn logout(api: &Api) -> Result<Output, ClientError> {
+    let tokens = api.profile().tokens()?;
+    let (http, server) = api.public();
+    let res = http
+        .post(format!("{server}/api/v1/auth/logout"))
+        .json(&crate::wire::RefreshRequest {
+            refresh_token: tokens.refresh_token,
+        })
+        .send()
+        .await?;
+    check(res).await?;
+    api.profile().forget_tokens()?;
+    Output::new(
+        "Signed out: this session has ended on the server and its tokens are gone from this          profile. Your identity file and pinned keys are kept.",
+        json!({"signed_out": true}),
+    )
+}
+
 /// Asks for a secret at the terminal; without one, says how to give it instead.
 fn prompt_secret(prompt: &str, instead: &str) -> Result<String, ClientError> {
     use std::io::IsTerminal;

@@ -35,12 +35,29 @@ pub async fn check(res: Response) -> Result<Response, ClientError> {
     let status = res.status().as_u16();
     // Anything that is not a problem document (a proxy's page, say) is reported by status.
     let problem: Option<Problem> = res.json().await.ok();
+    // The stable slug, as the README lists them.
+    let kind = problem
+        .as_ref()
+        .map(|p| p.kind.trim_start_matches("urn:iro-advice:problem:").to_owned())
+        .unwrap_or_default();
+    let mut detail = problem
+        .map(|p| p.detail.unwrap_or(p.title))
+        .unwrap_or_default();
+    match kind.as_str() {
+        "second-factor-enrolment-required" => {
+            detail = "enrol a second factor first: run `iro-advice client totp`".into();
+        }
+        "unauthenticated" => {
+            detail = "your session has ended (signed out, timed out, or ended by a change made \
+                      on another device): run `iro-advice client login` again"
+                .into();
+        }
+        _ => {}
+    }
     Err(ClientError::Api {
         status,
-        kind: problem.as_ref().map(|p| p.kind.clone()).unwrap_or_default(),
-        detail: problem
-            .map(|p| p.detail.unwrap_or(p.title))
-            .unwrap_or_default(),
+        kind,
+        detail,
     })
 }
 
@@ -152,6 +169,17 @@ impl Api {
     }
 
     /// Sends `body` as JSON to a route that answers 204 No Content.
+    pub async fn post_no_content<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ClientError> {
+        let res = self
+            .request(Method::POST, path)
+            .await?
+            .json(body)
+            .send()
+            .await?;
+        check(res).await?;
+        Ok(())
+    }
+
     /// A binary answer (a log tile).
     pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
         let res = check(self.request(Method::GET, path).await?.send().await?).await?;

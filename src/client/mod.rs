@@ -68,6 +68,24 @@ enum ClientCommand {
         #[arg(long)]
         quorum: Option<usize>,
     },
+    /// Enrol a second factor (an authenticator app, TOTP): every account needs one before
+    /// anything else answers it. Without --code, prints the secret to add to the app and,
+    /// at a terminal, asks for the code it then shows.
+    Totp {
+        /// The code the authenticator app shows, to finish an enrolment begun earlier.
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Change your password: the current one from IRO_ADVICE_PASSWORD or a prompt, the new
+    /// one from IRO_ADVICE_NEW_PASSWORD or a prompt (twice). Every other session ends.
+    Password {
+        /// A current code from your authenticator app.
+        #[arg(long)]
+        totp: String,
+    },
+    /// End this profile's session on the server and forget its tokens (the identity file
+    /// and pinned keys stay).
+    Logout,
     /// Write a new age identity file and register its public key.
     Keygen {
         /// Protect the identity file with a passphrase (and keep a wrapped copy on the
@@ -239,6 +257,12 @@ async fn dispatch(
             };
             return account::login(profile, login).await;
         }
+        // Before the checks below: an account yet to enrol may read nothing else, and one
+        // signing out should not be kept in by a check.
+        ClientCommand::Totp { code } => {
+            return account::totp(&Api::open(profile)?, code).await;
+        }
+        ClientCommand::Logout => return account::logout(&Api::open(profile)?).await,
         _ => Api::open(profile)?.accepting_key_changes(accept_key_change),
     };
     // Before anything else, the log must not have gone back on what this profile saw.
@@ -260,7 +284,10 @@ async fn dispatch(
         watch::watch(&api, &me).await?;
     }
     match command {
-        ClientCommand::Login { .. } => unreachable!("handled above"),
+        ClientCommand::Login { .. } | ClientCommand::Totp { .. } | ClientCommand::Logout => {
+            unreachable!("handled above")
+        }
+        ClientCommand::Password { totp } => account::password(&api, totp).await,
         ClientCommand::Keygen {
             passphrase,
             force,

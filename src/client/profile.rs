@@ -127,6 +127,14 @@ impl Profile {
         self.write_json("tokens.json", tokens)
     }
 
+    pub fn forget_tokens(&self) -> Result<(), ClientError> {
+        let path = self.dir.join("tokens.json");
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ClientError::io(&path, e)),
+            _ => Ok(()),
+        }
+    }
+
     /// The device token this profile was given for `email` on `server`, if any: kept apart
     /// from the session's tokens, so that signing out does not forget the device.
     pub fn device_token(&self, server: &str, email: &str) -> Result<Option<String>, ClientError> {

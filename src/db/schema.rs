@@ -62,6 +62,8 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        code_hash -> Nullable<Text>,
+        code_failures -> Integer,
     }
 }
 
@@ -113,6 +115,7 @@ diesel::table! {
         claimed_until -> Nullable<Timestamp>,
         sent_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
+        digest -> Bool,
     }
 }
 

@@ -5,9 +5,10 @@
 //! messages with a lease (so two instances never send one twice), delivers them over SMTP
 //! with TLS, or as `.eml` files when no SMTP server is configured, and retries with backoff.
 //!
-//! Every notification looks alike: one fixed subject, a link, and a body padded to one size,
-//! so that the employing authority's mail server learns nothing from it but that something
-//! is waiting.
+//! Every notification looks alike: one neutral subject and sender (settings), a link, and a
+//! body of one size that names nothing, so that the employing authority's mail server learns
+//! nothing from it but that something is waiting. Routine notices are gathered into one
+//! digest sent at a random time, so that a mail's timing does not date an act either.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -24,7 +25,6 @@ use crate::db::now;
 use crate::db::schema::outbox;
 use crate::db::{write_transaction, Database, DbConnection, DbError};
 
-pub const SUBJECT: &str = "Something is waiting for you on IRO Advice";
 /// How long a claimed message stays reserved for the instance sending it.
 const LEASE_SECS: i64 = 300;
 const MAX_BACKOFF_SECS: u64 = 3600;
@@ -47,23 +47,59 @@ fn link(public_url: &str, notice: &Notice<'_>) -> String {
     }
 }
 
-/// The one notification text: nothing about the query, the case or who is involved.
+/// The one notification text: nothing about the query, the case, who is involved or even
+/// which service sends it.
 pub fn render(public_url: &str, notice: &Notice<'_>) -> String {
     format!(
-        "Something is waiting for you on IRO Advice.\r\n\r\nSign in to see it:\r\n{}\r\n\r\n\
+        "Something is waiting for you.\r\n\r\nSign in to see it:\r\n{}\r\n\r\n\
          This message says nothing more, on purpose.\r\n",
         link(public_url, notice)
     )
 }
 
+/// When a notice goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// At once: invitations, urgent queries, security notices.
+    Now,
+    /// In the recipient's next digest, at a random time within this many minutes.
+    Digest { within_minutes: u64 },
+}
+
 /// Queues a notification; call in the transaction of the act that causes it.
+///
+/// Every notice says the same thing, so one digest stands for any number of routine ones:
+/// a routine notice for someone whose digest is pending adds nothing, and a notice sent at
+/// once makes their pending digest redundant (it is dropped).
 pub fn enqueue(
     conn: &mut DbConnection,
     recipient: &Email,
     public_url: &str,
     notice: Notice<'_>,
+    when: When,
 ) -> QueryResult<()> {
     let now = now();
+    let pending_digest = outbox::table
+        .filter(outbox::recipient.eq(recipient.as_str()))
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::digest.eq(true));
+    let due = match (when, &notice) {
+        (When::Digest { within_minutes }, Notice::Waiting) if within_minutes > 0 => {
+            let pending: i64 = pending_digest.count().get_result(conn)?;
+            if pending > 0 {
+                return Ok(());
+            }
+            let jitter = u64::from_le_bytes(crate::keys::random_bytes::<8>())
+                % (within_minutes * 60);
+            Some(now + Duration::seconds(jitter as i64))
+        }
+        _ => {
+            if let Notice::Waiting = notice {
+                diesel::delete(pending_digest.filter(outbox::claim.is_null())).execute(conn)?;
+            }
+            None
+        }
+    };
     diesel::insert_into(outbox::table)
         .values((
             outbox::id.eq(uuid::Uuid::new_v4().to_string()),
@@ -71,7 +107,8 @@ pub fn enqueue(
             outbox::body.eq(render(public_url, &notice)),
             outbox::created_at.eq(now),
             outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(now),
+            outbox::next_attempt_at.eq(due.unwrap_or(now)),
+            outbox::digest.eq(due.is_some()),
         ))
         .execute(conn)
         .map(drop)
@@ -183,6 +220,9 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    subject: String,
+    /// Where the file transport writes, and how long its files are kept.
+    files: Option<(std::path::PathBuf, StdDuration)>,
 }
 
 impl Mailer {
@@ -192,16 +232,49 @@ impl Mailer {
             .from
             .parse()
             .map_err(|_| MailError::Url("IRO_ADVICE_MAIL_FROM is not a mailbox".into()))?;
+        let mut files = None;
         let transport = match &settings.mail.smtp_url {
             Some(url) => Transport::Smtp(smtp_transport(url.expose(), &settings.mail)?),
             None => {
                 let dir = settings.server.data_dir.join("outbox");
                 crate::fsutil::create_private_dir(&dir)
                     .map_err(|e| MailError::Dir(e.to_string()))?;
+                let keep = StdDuration::from_secs(settings.mail.file_hours * 3600);
+                files = Some((dir.clone(), keep));
                 Transport::Files(AsyncFileTransport::new(dir))
             }
         };
-        Ok(Mailer { transport, from })
+        Ok(Mailer {
+            transport,
+            from,
+            subject: settings.mail.subject.clone(),
+            files,
+        })
+    }
+
+    /// Deletes the file transport's mail older than its setting allows: the files hold
+    /// addresses and links, and whoever reads the folder has had time to take them.
+    pub fn sweep_files(&self) -> std::io::Result<usize> {
+        let Some((dir, keep)) = &self.files else {
+            return Ok(0);
+        };
+        let mut deleted = 0;
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "eml") {
+                continue;
+            }
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .unwrap_or_default();
+            if age >= *keep && std::fs::remove_file(&path).is_ok() {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
     }
 
     async fn send(&self, recipient: &str, body: &str) -> Result<(), String> {
@@ -211,7 +284,7 @@ impl Mailer {
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(SUBJECT)
+            .subject(self.subject.clone())
             .body(body.to_owned())
             .map_err(|e| e.to_string())?;
         match &self.transport {
@@ -343,7 +416,14 @@ pub fn spawn_sender(db: Database, mailer: Arc<Mailer>, settings: &MailSettings) 
     let poll = StdDuration::from_millis(settings.poll_interval_ms);
     let retry_base = settings.retry_base_secs;
     actix_web::rt::spawn(async move {
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
+            if last_sweep.is_none_or(|t| t.elapsed() > StdDuration::from_secs(60)) {
+                last_sweep = Some(std::time::Instant::now());
+                if let Err(e) = mailer.sweep_files() {
+                    tracing::warn!(error = %e, "could not delete old mail files");
+                }
+            }
             match deliver_one(&db, &mailer, retry_base).await {
                 Ok(true) => continue,
                 Ok(false) => {}

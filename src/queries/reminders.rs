@@ -34,6 +34,7 @@ pub fn send_due(
         iro_id: AccountId,
         adviser_id: AccountId,
         authority_code: String,
+        urgency: Urgency,
     }
     let due: Vec<Due> = queries::table
         .filter(queries::status.eq(QueryStatus::Submitted.as_str()))
@@ -54,6 +55,7 @@ pub fn send_due(
         iro_id: iro,
         adviser_id: adviser,
         authority_code: authority,
+        urgency,
     } in due
     {
         let reminded = write_transaction(conn, |conn| -> Result<bool, ApiError> {
@@ -71,8 +73,8 @@ pub fn send_due(
             if claimed == 0 {
                 return Ok(false);
             }
-            tx.notify(&adviser)?;
-            tx.notify(&iro)?;
+            tx.notify(&adviser, urgency)?;
+            tx.notify(&iro, urgency)?;
             tx.record(Event {
                 kind: Kind::ReminderSent,
                 actor: Actor::System,

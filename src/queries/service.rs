@@ -117,7 +117,7 @@ pub fn ask(
         Role::Iro,
         input.body.as_str(),
     )?;
-    tx.notify(&input.adviser_id)?;
+    tx.notify(&input.adviser_id, input.urgency)?;
     let receipt = tx.record(Event {
         kind: Kind::QuerySubmitted,
         actor: Actor::Account(iro.account_id.as_str()),
@@ -142,7 +142,7 @@ fn answer(
             q.status
         )));
     }
-    tx.notify(&q.iro_id)?;
+    tx.notify(&q.iro_id, q.urgency)?;
     let receipt = record(tx, kind, &adviser.account_id, &q)?;
     Ok((q, receipt))
 }
@@ -201,7 +201,7 @@ pub fn route(
     if !store::reroute(tx.conn, &q.id, &input.adviser_id)? {
         return Err(wrong_state("the query changed while it was being routed"));
     }
-    tx.notify(&input.adviser_id)?;
+    tx.notify(&input.adviser_id, q.urgency)?;
     record(tx, Kind::QueryRouted, &iro.account_id, &q)
 }
 
@@ -243,7 +243,7 @@ pub fn close(
     }
     // The adviser hears of it only if they were working on it.
     if q.status == QueryStatus::Accepted {
-        tx.notify(&q.adviser_id)?;
+        tx.notify(&q.adviser_id, q.urgency)?;
     }
     record(tx, Kind::QueryClosed, &iro.account_id, &q)
 }
@@ -280,7 +280,7 @@ pub fn reply(
         caller.role,
         body.as_str(),
     )?;
-    tx.notify(counterpart(caller, &q))?;
+    tx.notify(counterpart(caller, &q), q.urgency)?;
     let receipt = record(tx, Kind::MessageSent, &caller.account_id, &q)?;
     Ok((message, created_at, receipt))
 }
@@ -290,7 +290,7 @@ pub fn reply(
 pub fn attachment_added(tx: &mut Tx<'_>, caller: &Caller, q: &Query) -> Result<Receipt, ApiError> {
     // A copy the IRO adds to a declined query is for the next adviser, who is told on routing.
     if q.status != QueryStatus::Declined {
-        tx.notify(counterpart(caller, q))?;
+        tx.notify(counterpart(caller, q), q.urgency)?;
     }
     record(tx, Kind::AttachmentAdded, &caller.account_id, q)
 }

@@ -11,7 +11,7 @@ use crate::helpers::{assert_problem, json, totp_code, unique_name, TestApp, PASS
 
 both_databases!(
     the_whole_account_flow_works,
-    privileged_roles_must_enrol_in_totp_first,
+    every_role_must_enrol_a_second_factor_first,
     forged_and_expired_tokens_are_refused,
     a_totp_code_is_accepted_once,
     a_reused_refresh_token_revokes_its_family,
@@ -37,7 +37,7 @@ async fn the_whole_account_flow_works(app: TestApp) {
     assert_eq!(me["role"], "iro");
     assert_eq!(me["authority_code"], "E06000019");
     assert_eq!(me["email"], iro.email);
-    assert_eq!(me["totp_enabled"], false);
+    assert_eq!(me["totp_enabled"], true);
     let me = json(app.get_auth("/api/v1/me", &adviser.access).await, 200).await;
     assert_eq!(me["adviser_kind"], "solicitor");
     assert_eq!(me["totp_enabled"], true);
@@ -72,7 +72,7 @@ async fn the_whole_account_flow_works(app: TestApp) {
     .await;
     // Told so only after the right password; a wrong one learns nothing of it.
     assert_problem(
-        app.login(&iro.email, PASSWORD, None).await,
+        app.login(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro))).await,
         401,
         "account-suspended",
     )
@@ -109,7 +109,7 @@ async fn the_whole_account_flow_works(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 204);
-    let tokens = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let tokens = app.sign_in(&iro).await;
     let iro_access = tokens["access_token"].as_str().unwrap().to_owned();
     json(app.get_auth("/api/v1/me", &iro_access).await, 200).await;
 
@@ -139,21 +139,45 @@ async fn the_whole_account_flow_works(app: TestApp) {
         .any(|a| a["code"] == "W06000015" && a["region"] == "Wales"));
 }
 
-async fn privileged_roles_must_enrol_in_totp_first(app: TestApp) {
+async fn every_role_must_enrol_a_second_factor_first(app: TestApp) {
     let admin = app.admin().await;
-    let email = format!("{}@adviser.test", unique_name("adviser"));
-    let invited = json(
+    // An IRO too: an employer who learns the IRO's password must still not get in.
+    let iro_email = format!("{}@iro.test", unique_name("iro"));
+    let invitation = app
+        .invite(
+            &admin.access,
+            &json!({"role": "iro", "email": iro_email, "authority_code": "E06000019"}),
+        )
+        .await;
+    app.sign_up(&invitation, PASSWORD).await;
+    let tokens = json(app.login(&iro_email, PASSWORD, None).await, 200).await;
+    let iro_access = tokens["access_token"].as_str().unwrap();
+    json(app.get_auth("/api/v1/me", iro_access).await, 200).await;
+    for res in [
+        app.get_auth("/api/v1/advisers", iro_access).await,
+        app.get_auth("/api/v1/queries", iro_access).await,
         app.post_json(
-            "/api/v1/invitations",
-            Some(&admin.access),
-            &json!({"role": "adviser", "email": email, "adviser_kind": "peer", "authority_code": "E08000025"}),
+            "/api/v1/pressure-reports",
+            Some(iro_access),
+            &json!({"kind": "other", "occurred_on": "2026-11-01", "share_with_nairo": false}),
         )
         .await,
-        201,
-    )
-    .await;
-    app.sign_up(invited["token"].as_str().unwrap(), PASSWORD)
+    ] {
+        assert_problem(res, 403, "second-factor-enrolment-required").await;
+    }
+    let before = app.count("log_leaves");
+    app.enrol_totp(iro_access).await;
+    assert_eq!(app.count("log_leaves"), before + 1, "enrolment is logged");
+    json(app.get_auth("/api/v1/advisers", iro_access).await, 200).await;
+
+    let email = format!("{}@adviser.test", unique_name("adviser"));
+    let invitation = app
+        .invite(
+            &admin.access,
+            &json!({"role": "adviser", "email": email, "adviser_kind": "peer", "authority_code": "E08000025"}),
+        )
         .await;
+    app.sign_up(&invitation, PASSWORD).await;
     let tokens = json(app.login(&email, PASSWORD, None).await, 200).await;
     let access = tokens["access_token"].as_str().unwrap();
 
@@ -162,7 +186,7 @@ async fn privileged_roles_must_enrol_in_totp_first(app: TestApp) {
     assert_problem(
         app.get_auth("/api/v1/authorities", access).await,
         403,
-        "totp-enrolment-required",
+        "second-factor-enrolment-required",
     )
     .await;
     let res = app
@@ -172,7 +196,7 @@ async fn privileged_roles_must_enrol_in_totp_first(app: TestApp) {
             &json!({"authority_codes": []}),
         )
         .await;
-    assert_problem(res, 403, "totp-enrolment-required").await;
+    assert_problem(res, 403, "second-factor-enrolment-required").await;
 
     // A wrong code does not enrol.
     let enrolment = json(
@@ -196,7 +220,7 @@ async fn privileged_roles_must_enrol_in_totp_first(app: TestApp) {
     assert_problem(
         app.get_auth("/api/v1/authorities", access).await,
         403,
-        "totp-enrolment-required",
+        "second-factor-enrolment-required",
     )
     .await;
 
@@ -383,7 +407,7 @@ async fn a_reused_refresh_token_revokes_its_family(app: TestApp) {
     )
     .await;
     // Another session of the same account is untouched.
-    let other = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let other = app.sign_in(&iro).await;
     json(
         app.get_auth("/api/v1/me", other["access_token"].as_str().unwrap())
             .await,
@@ -418,7 +442,12 @@ async fn an_attackers_failed_sign_ins_do_not_keep_the_owner_out(app: TestApp) {
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     let unknown = format!("{}@nobody.test", unique_name("ghost"));
     // The IRO's own client signed in once, and keeps the device token it was given.
-    let first = json(app.login_from(&iro.email, PASSWORD, None, None).await, 200).await;
+    let first = json(
+        app.login_from(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro)), None)
+            .await,
+        200,
+    )
+    .await;
     let device = first["device_token"].as_str().unwrap().to_owned();
     assert!(first.get("failed_sign_ins").is_none(), "{first}");
 
@@ -479,9 +508,14 @@ async fn an_attackers_failed_sign_ins_do_not_keep_the_owner_out(app: TestApp) {
         .await;
     assert_eq!(res.status(), 429);
 
-    // The IRO's own client gets in as usual, and says what happened.
+    // The IRO's own client is not locked: it is asked for the second factor as usual, gets
+    // in with it, and says what happened.
+    let res = app
+        .login_from(&iro.email, PASSWORD, None, Some(&device))
+        .await;
+    assert_problem(res, 401, "second-factor-required").await;
     let back = json(
-        app.login_from(&iro.email, PASSWORD, None, Some(&device))
+        app.login_from(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro)), Some(&device))
             .await,
         200,
     )
@@ -533,8 +567,12 @@ async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_devic
     .unwrap();
     let admin = app.admin().await;
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
-    let device = json(app.login_from(&iro.email, PASSWORD, None, None).await, 200).await
-        ["device_token"]
+    let device = json(
+        app.login_from(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro)), None)
+            .await,
+        200,
+    )
+    .await["device_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -547,8 +585,13 @@ async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_devic
     }
     let res = app.login(&iro.email, PASSWORD, None).await;
     assert_problem(res, 429, "too-many-attempts").await;
+    // The IRO's own client is outside the ceiling: asked for its code, not refused.
+    let res = app
+        .login_from(&iro.email, PASSWORD, None, Some(&device))
+        .await;
+    assert_problem(res, 401, "second-factor-required").await;
     json(
-        app.login_from(&iro.email, PASSWORD, None, Some(&device))
+        app.login_from(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro)), Some(&device))
             .await,
         200,
     )
@@ -593,7 +636,58 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
     assert_problem(res, 400, "invalid-json").await;
     assert_eq!(app.count("accounts"), before, "refusals store nothing");
 
-    let created = app.sign_up(&token, PASSWORD).await;
+    // Either half alone opens nothing, and five wrong codes void the link for good: whoever
+    // reads the invitee's mail cannot guess the code either.
+    let (link, code) = token.split_once('.').unwrap();
+    for half in [link, code] {
+        let res = app
+            .post_json(
+                "/api/v1/accounts",
+                None,
+                &json!({"invitation": half, "password": PASSWORD, "display_name": "X"}),
+            )
+            .await;
+        assert_problem(res, 400, "invalid-invitation").await;
+    }
+    let guessed = app.cli_invitation(
+        Role::Iro,
+        &format!("{}@iro.test", unique_name("guessed")),
+        Some("E06000019"),
+        None,
+    );
+    let (guessed_link, guessed_code) = guessed.split_once('.').unwrap();
+    for wrong in ["AAAAA-AAAAA", "BBBBB-BBBBB", "CCCCC-CCCCC", "DDDDD-DDDDD", "EEEEE-EEEEE"] {
+        let res = app
+            .post_json(
+                "/api/v1/accounts",
+                None,
+                &json!({"invitation": guessed_link, "code": wrong, "password": PASSWORD, "display_name": "X"}),
+            )
+            .await;
+        assert_problem(res, 400, "invalid-invitation").await;
+    }
+    let res = app
+        .post_json(
+            "/api/v1/accounts",
+            None,
+            &json!({"invitation": guessed_link, "code": guessed_code, "password": PASSWORD, "display_name": "X"}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid-invitation").await;
+    assert_eq!(app.count("accounts"), before);
+
+    // The halves apart, the code typed loosely, open it.
+    let loose = code.replace('-', " ").to_lowercase();
+    let created = json(
+        app.post_json(
+            "/api/v1/accounts",
+            None,
+            &json!({"invitation": link, "code": loose, "password": PASSWORD, "display_name": "X"}),
+        )
+        .await,
+        201,
+    )
+    .await;
     assert_eq!(created["role"], "iro");
     let res = app
         .post_json(
@@ -619,7 +713,7 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
         let mut conn = db.get().unwrap();
         diesel::update(
             invitations::table
-                .filter(invitations::token_hash.eq(iro_advice::keys::token_hash(&late))),
+                .filter(invitations::token_hash.eq(iro_advice::keys::token_hash(late.split('.').next().unwrap()))),
         )
         .set(
             invitations::expires_at
@@ -649,7 +743,7 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
         .unwrap();
     assert!(!stored.iter().any(|h| h == &token || h == &late));
     // What is stored is each token's hash.
-    for t in [&token, &late] {
+    for t in [link, late.split('.').next().unwrap()] {
         assert!(
             stored.contains(&iro_advice::keys::token_hash(t)),
             "no hash stored"
@@ -701,17 +795,53 @@ async fn nairo_may_invite_iros_only(app: TestApp) {
         )
         .await;
     let body = json(res, 201).await;
-    assert_eq!(body["token"].as_str().unwrap().len(), 43);
+    assert_eq!(body["code"].as_str().unwrap().len(), 11);
     assert!(body["expires_at"].as_str().is_some());
-    // Inviting an existing account's email is a conflict.
+    assert!(body.get("token").is_none(), "the link's half goes only by mail");
+
+    // An email with an account is answered exactly as a new one: same status, same fields,
+    // one leaf each; only the new one gets mail, and the other invitation can never become
+    // an account.
+    let leaves = |app: &TestApp| app.count("log_leaves");
+    let mut answers = Vec::new();
+    for email in [iro_email(), nairo.email.clone()] {
+        let (leaves_before, mail_before) = (leaves(&app), app.count("outbox"));
+        let res = app
+            .post_json(
+                "/api/v1/invitations",
+                Some(&nairo.access),
+                &json!({"role": "iro", "email": email, "authority_code": "E06000019"}),
+            )
+            .await;
+        let status = res.status().as_u16();
+        let body: serde_json::Value = res.json().await.unwrap();
+        let mut shape: Vec<(String, usize)> = body
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().len()))
+            .collect();
+        shape.sort();
+        answers.push((status, shape));
+        assert_eq!(leaves(&app), leaves_before + 1);
+        let mailed = app.count("outbox") - mail_before;
+        assert_eq!(mailed, i64::from(email != nairo.email), "mail for {email}");
+    }
+    assert_eq!(answers[0], answers[1]);
+    // Even both halves of one (here from the console) make no second account for an email.
+    let whole = app.cli_invitation(Role::Iro, &nairo.email, Some("E06000019"), None);
     let res = app
         .post_json(
-            "/api/v1/invitations",
-            Some(&admin.access),
-            &json!({"role": "nairo", "email": nairo.email}),
+            "/api/v1/accounts",
+            None,
+            &json!({"invitation": whole, "password": PASSWORD, "display_name": "X"}),
         )
         .await;
     assert_problem(res, 409, "account-exists").await;
+}
+
+fn iro_email() -> String {
+    format!("{}@iro.test", unique_name("iro"))
 }
 
 fn passphrase_wrapped(identity: &age::x25519::Identity) -> String {
@@ -758,8 +888,7 @@ async fn keys_must_be_age_and_wrapped_identities_passphrase_protected(app: TestA
             "nothing stored after a refusal"
         );
     }
-    // Downloading the wrapped identity needs a fresh second factor, which this IRO has not
-    // enrolled.
+    // Downloading the wrapped identity needs a fresh second factor, not only the session.
     assert_problem(
         app.get_auth("/api/v1/me/key", &iro.access).await,
         403,
@@ -778,8 +907,7 @@ async fn keys_must_be_age_and_wrapped_identities_passphrase_protected(app: TestA
     assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
     let me = json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
     assert_eq!(me["age_recipient"], recipient);
-    let secret = app.enrol_totp(&iro.access).await;
-    let code = crate::helpers::totp_code(&secret, 1);
+    let code = app.fresh_totp(&iro);
     let get_key = |code: Option<String>| {
         let mut req = app
             .client

@@ -69,6 +69,7 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ),
     ("PUT", "/api/v1/me/key", ANY, (400, "invalid-json")),
     ("GET", "/api/v1/me/key", ANY, (403, "step-up-required")),
+    ("PUT", "/api/v1/me/password", ANY, (400, "invalid-json")),
     (
         "PUT",
         "/api/v1/me/conflicts",
@@ -210,8 +211,8 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> (
 }
 
 /// What an allowed caller gets; an account that has enrolled cannot begin enrolment again.
-fn answer_for(path: &str, role: Role, answer: (u16, &str)) -> (u16, String) {
-    if path == "/api/v1/me/totp" && role.requires_totp() {
+fn answer_for(path: &str, answer: (u16, &str)) -> (u16, String) {
+    if path == "/api/v1/me/totp" {
         return (409, "totp-already-enabled".into());
     }
     (answer.0, answer.1.to_owned())
@@ -249,16 +250,13 @@ async fn every_route_answers_exactly_who_it_should(app: TestApp) {
     .await;
     // An adviser who signed up and logged in but has not enrolled in TOTP.
     let email = format!("{}@adviser.test", crate::helpers::unique_name("unenrolled"));
-    let invited = app
-        .post_json(
-            "/api/v1/invitations",
-            Some(&admin.access),
+    let invitation = app
+        .invite(
+            &admin.access,
             &json!({"role": "adviser", "email": email, "adviser_kind": "solicitor"}),
         )
         .await;
-    let invited: serde_json::Value = invited.json().await.unwrap();
-    app.sign_up(invited["token"].as_str().unwrap(), crate::helpers::PASSWORD)
-        .await;
+    app.sign_up(&invitation, crate::helpers::PASSWORD).await;
     let tokens: serde_json::Value = app
         .login(&email, crate::helpers::PASSWORD, None)
         .await
@@ -302,7 +300,7 @@ async fn every_route_answers_exactly_who_it_should(app: TestApp) {
             ),
             _ => assert_eq!(
                 unenrolled_answer,
-                (403, "totp-enrolment-required".into()),
+                (403, "second-factor-enrolment-required".into()),
                 "{method} {path} answered an adviser without TOTP"
             ),
         }
@@ -315,7 +313,7 @@ async fn every_route_answers_exactly_who_it_should(app: TestApp) {
                 Public => unreachable!(),
             };
             let wanted = if allowed {
-                answer_for(path, role, (answer.0, &answer.1))
+                answer_for(path, (answer.0, &answer.1))
             } else {
                 (403, "forbidden".into())
             };

@@ -185,11 +185,14 @@ fn admin_invite_prints_the_token_on_its_last_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let token = stdout.trim_end().lines().last().unwrap();
+    // Both halves on the last line: the console is the operator's own channel.
+    let whole = stdout.trim_end().lines().last().unwrap();
+    let (token, code) = whole.split_once('.').unwrap();
     assert_eq!(token.len(), 43, "{stdout}");
     assert!(token
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert_eq!(code.len(), 11, "{stdout}");
 
     // The invitation is in the database, stored as its hash only, with no mail queued.
     let url = format!(

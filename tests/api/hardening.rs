@@ -59,7 +59,7 @@ async fn a_login_flood_is_shed_at_once_and_other_routes_keep_answering(app: Test
     }
     assert!(shed > 0, "one hashing slot cannot have taken 64 at once");
     // And once the flood is over, signing in works again.
-    json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    app.sign_in(&iro).await;
 }
 
 async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enrolled(
@@ -67,7 +67,7 @@ async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enr
 ) {
     let admin = app.admin().await;
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
-    let other = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let other = app.sign_in(&iro).await;
     let other_access = other["access_token"].as_str().unwrap().to_owned();
     let other_refresh = other["refresh_token"].as_str().unwrap().to_owned();
     let refresh = |token: String| {
@@ -107,10 +107,18 @@ async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enr
     let res = refresh(rotated["refresh_token"].as_str().unwrap().to_owned()).await;
     assert_problem(res, 401, "unauthenticated").await;
 
-    // Two fresh sessions; enrolling a second factor in one ends the other.
-    let kept = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    // Two fresh sessions of an account yet to enrol; enrolling in one ends the other.
+    let email = format!("{}@iro.test", crate::helpers::unique_name("enrolling"));
+    let invitation = app
+        .invite(
+            &admin.access,
+            &json!({"role": "iro", "email": email, "authority_code": "E06000019"}),
+        )
+        .await;
+    let created = app.sign_up(&invitation, PASSWORD).await;
+    let kept = json(app.login(&email, PASSWORD, None).await, 200).await;
     let kept_access = kept["access_token"].as_str().unwrap().to_owned();
-    let ended = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let ended = json(app.login(&email, PASSWORD, None).await, 200).await;
     let secret = app.enrol_totp(&kept_access).await;
     assert_problem(
         app.get_auth("/api/v1/me", ended["access_token"].as_str().unwrap())
@@ -123,12 +131,48 @@ async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enr
     assert_problem(res, 401, "unauthenticated").await;
     let me = json(app.get_auth("/api/v1/me", &kept_access).await, 200).await;
     assert_eq!(me["totp_enabled"], true);
-    json(
-        app.login(&iro.email, PASSWORD, Some(&totp_code(&secret, 1)))
+    let user = crate::helpers::User {
+        id: created["id"].as_str().unwrap().to_owned(),
+        role: Role::Iro,
+        email: email.clone(),
+        access: kept_access.clone(),
+        refresh: kept["refresh_token"].as_str().unwrap().to_owned(),
+        totp_secret: Some(secret.clone()),
+    };
+    let third = json(
+        app.login(&email, PASSWORD, Some(&totp_code(&secret, 1)))
             .await,
         200,
     )
     .await;
+
+    // A new password needs the current one and a fresh code: a stolen session has neither,
+    // and a stolen password lacks the code. Each refusal changes nothing.
+    const NEW: &str = "a brand new passphrase";
+    let change = |current: &str, new: &str, code: &str| {
+        let body = json!({"current_password": current, "new_password": new, "totp_code": code});
+        let app = &app;
+        let access = kept_access.clone();
+        async move { app.put_json("/api/v1/me/password", &access, &body).await }
+    };
+    let res = change("not the password", NEW, &app.fresh_totp(&user)).await;
+    assert_problem(res, 403, "invalid-credentials").await;
+    assert_problem(change(PASSWORD, NEW, "000000").await, 403, "step-up-required").await;
+    assert_problem(change(PASSWORD, "short", &app.fresh_totp(&user)).await, 400, "weak-password")
+        .await;
+    let third_access = third["access_token"].as_str().unwrap();
+    json(app.get_auth("/api/v1/me", third_access).await, 200).await;
+    let outbox = app.count("outbox");
+    let res = change(PASSWORD, NEW, &app.fresh_totp(&user)).await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    assert_eq!(app.count("outbox"), outbox + 1, "the owner is told at once");
+    // Every other session ended; this one goes on; the old password is gone.
+    assert_problem(app.get_auth("/api/v1/me", third_access).await, 401, "unauthenticated").await;
+    json(app.get_auth("/api/v1/me", &kept_access).await, 200).await;
+    let code = app.fresh_totp(&user);
+    assert_problem(app.login(&email, PASSWORD, Some(&code)).await, 401, "invalid-credentials")
+        .await;
+    json(app.login(&email, NEW, Some(&code)).await, 200).await;
 }
 
 async fn an_answer_racing_a_reroute_applies_only_to_the_adviser_who_gave_it(app: TestApp) {
@@ -334,4 +378,83 @@ async fn health_checks_and_a_clients_bad_headers_stay_out_of_the_operators_log()
     );
     assert!(!log.contains("/healthz"), "{log}");
     assert!(!log.contains("ERROR"), "{log}");
+}
+
+/// A new IRO with only the client: told to enrol, enrols from the terminal's command, changes
+/// the password, and signs out.
+#[actix_web::test]
+async fn the_client_enrols_a_second_factor_changes_the_password_and_signs_out() {
+    use crate::helpers::ClientProcess;
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let admin = app.admin().await;
+    let email = format!("{}@iro.test", crate::helpers::unique_name("new"));
+    let invitation = app
+        .invite(
+            &admin.access,
+            &json!({"role": "iro", "email": email, "authority_code": "E06000019"}),
+        )
+        .await;
+    let created = app.sign_up(&invitation, PASSWORD).await;
+    let mut user = crate::helpers::User {
+        id: created["id"].as_str().unwrap().to_owned(),
+        role: Role::Iro,
+        email: email.clone(),
+        access: String::new(),
+        refresh: String::new(),
+        totp_secret: None,
+    };
+    let (client, _) = ClientProcess::login(&app, &user, &[]);
+    let ran = client.run(&["advisers"]);
+    assert_eq!(ran.code, 1);
+    assert!(ran.stderr.contains("run `iro-advice client totp`"), "{}", ran.stderr);
+
+    // Without a terminal, the secret is printed and the code given afterwards.
+    let begun = client.ok(&["totp", "--json"]);
+    let begun: Value = serde_json::from_str(&begun).unwrap();
+    assert!(begun["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    let secret = totp_rs::Secret::Encoded(begun["secret"].as_str().unwrap().to_owned())
+        .to_bytes()
+        .unwrap();
+    let ran = client.run(&["totp", "--code", "000000"]);
+    assert_eq!(ran.code, 1, "a wrong code does not enrol");
+    client.ok(&["totp", "--code", &totp_code(&secret, 0)]);
+    user.totp_secret = Some(secret);
+    client.ok(&["advisers"]);
+
+    // A second device's session ends when the password changes from the first.
+    let (other, _) = ClientProcess::login(&app, &user, &[]);
+    other.ok(&["advisers"]);
+    let code = app.fresh_totp(&user);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["client", "password", "--totp", &code, "--profile-dir"])
+        .arg(client.profile.path())
+        .env("IRO_ADVICE_PASSWORD", PASSWORD)
+        .env("IRO_ADVICE_NEW_PASSWORD", "my new long passphrase")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ran = other.run(&["advisers"]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(ran.stderr.contains("client login"), "{}", ran.stderr);
+    assert_problem(app.login(&email, PASSWORD, Some(&app.fresh_totp(&user))).await, 401, "invalid-credentials").await;
+
+    // Signing out ends the session on the server, not only here.
+    let tokens: Value = serde_json::from_slice(
+        &std::fs::read(client.profile.path().join("tokens.json")).unwrap(),
+    )
+    .unwrap();
+    client.ok(&["logout"]);
+    assert!(!client.profile.path().join("tokens.json").exists());
+    assert_problem(
+        app.get_auth("/api/v1/me", tokens["access_token"].as_str().unwrap())
+            .await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let ran = client.run(&["advisers"]);
+    assert!(ran.stderr.contains("not logged in"), "{}", ran.stderr);
 }

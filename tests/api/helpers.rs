@@ -190,6 +190,10 @@ pub fn test_settings(
         ("IRO_ADVICE_WORKERS".into(), "2".into()),
         ("DATABASE_URL".into(), database_url.into()),
         ("IRO_ADVICE_PROFILE".into(), "dev".into()),
+        // Invitations are read from the mail the service writes: deliver it quickly.
+        ("IRO_ADVICE_MAIL_POLL_MS".into(), "50".into()),
+        // One notice per act, so tests can count them; the digest has a test of its own.
+        ("IRO_ADVICE_MAIL_DIGEST_MINUTES".into(), "0".into()),
     ]);
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
@@ -305,6 +309,8 @@ pub async fn spawn_binary_app(backend: Backend, extra: &[(&str, &str)]) -> Optio
         ("DATABASE_URL".into(), url.clone()),
         ("IRO_ADVICE_PROFILE".into(), "dev".into()),
         ("IRO_ADVICE_WORKERS".into(), "2".into()),
+        ("IRO_ADVICE_MAIL_POLL_MS".into(), "50".into()),
+        ("IRO_ADVICE_MAIL_DIGEST_MINUTES".into(), "0".into()),
     ];
     env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let cert = data_dir.path().join("tls/dev-cert.pem");
@@ -587,7 +593,47 @@ impl TestApp {
         let context = iro_advice::server::write_context(&self.settings).unwrap();
         invitations::create_from_cli(&mut conn, &context, &invitee, 7)
             .unwrap()
-            .token
+            .whole()
+    }
+
+    /// The text of the mail the file transport wrote to `email`, once it is there; soft
+    /// line breaks undone.
+    pub async fn mail_to(&self, email: &str, containing: &str) -> String {
+        let dir = self.settings.server.data_dir.join("outbox");
+        let to = format!("To: {email}");
+        eventually(15, &format!("mail to {email}"), || {
+            let dir = dir.clone();
+            let to = to.clone();
+            let containing = containing.to_owned();
+            async move {
+                std::fs::read_dir(&dir).ok()?.flatten().find_map(|entry| {
+                    let text = std::fs::read_to_string(entry.path()).ok()?;
+                    let text = text.replace("=\r\n", "");
+                    (text.contains(&to) && text.contains(&containing)).then_some(text)
+                })
+            }
+        })
+        .await
+    }
+
+    /// Invites through the API as `inviter` and returns what the invitee needs: the link's
+    /// token from their mail joined to the code the inviter was shown.
+    pub async fn invite(&self, inviter: &str, body: &Value) -> String {
+        let created = json(
+            self.post_json("/api/v1/invitations", Some(inviter), body)
+                .await,
+            201,
+        )
+        .await;
+        let code = created["code"].as_str().unwrap().to_owned();
+        format!("{}.{code}", self.invitation_link(body["email"].as_str().unwrap()).await)
+    }
+
+    /// The token of the invitation link mailed to `email`.
+    pub async fn invitation_link(&self, email: &str) -> String {
+        let mail = self.mail_to(email, "/open#").await;
+        let at = mail.find("/open#").unwrap() + "/open#".len();
+        mail[at..at + 43].to_owned()
     }
 
     pub async fn sign_up(&self, invitation: &str, password: &str) -> Value {
@@ -608,6 +654,27 @@ impl TestApp {
         totp: Option<&str>,
     ) -> reqwest::Response {
         self.login_from(email, password, totp, None).await
+    }
+
+    /// A code the service will accept for `user` now. A code is good once per 30-second
+    /// step, so this forgets which step the account used last — standing in for the half
+    /// minute a person would wait between sign-ins.
+    pub fn fresh_totp(&self, user: &User) -> String {
+        use diesel::prelude::*;
+        use iro_advice::db::schema::accounts;
+        let db = self.database();
+        let mut conn = db.get().unwrap();
+        diesel::update(accounts::table.find(&user.id))
+            .set(accounts::totp_last_step.eq(0i64))
+            .execute(&mut *conn)
+            .unwrap();
+        totp_code(user.totp_secret.as_ref().unwrap(), 0)
+    }
+
+    /// Signs `user` in afresh (a new session), with a fresh code.
+    pub async fn sign_in(&self, user: &User) -> Value {
+        let code = self.fresh_totp(user);
+        json(self.login(&user.email, PASSWORD, Some(&code)).await, 200).await
     }
 
     /// Signs in presenting a device token, as a client that kept one does.
@@ -654,11 +721,8 @@ impl TestApp {
         let created = self.sign_up(invitation, PASSWORD).await;
         let tokens = json(self.login(email, PASSWORD, None).await, 200).await;
         let access = tokens["access_token"].as_str().unwrap().to_owned();
-        let totp_secret = if role.requires_totp() {
-            Some(self.enrol_totp(&access).await)
-        } else {
-            None
-        };
+        // Every role enrols a second factor before anything else answers it.
+        let totp_secret = Some(self.enrol_totp(&access).await);
         User {
             id: created["id"].as_str().unwrap().to_owned(),
             role,
@@ -692,14 +756,8 @@ impl TestApp {
         if let Some(k) = kind {
             body["adviser_kind"] = json!(k.as_str());
         }
-        let invited = json(
-            self.post_json("/api/v1/invitations", Some(&admin.access), &body)
-                .await,
-            201,
-        )
-        .await;
-        self.finish_sign_up(invited["token"].as_str().unwrap(), role, &email)
-            .await
+        let invitation = self.invite(&admin.access, &body).await;
+        self.finish_sign_up(&invitation, role, &email).await
     }
 
     /// Registers a fresh age key for the user; returns the identity.
@@ -752,7 +810,7 @@ impl ClientProcess {
             profile: tempfile::tempdir().unwrap(),
         };
         let ca = app.ca_path();
-        let code = user.totp_secret.as_ref().map(|s| totp_code(s, 1));
+        let code = user.totp_secret.as_ref().map(|_| app.fresh_totp(user));
         let mut args = vec![
             "login",
             "--server",

@@ -243,6 +243,9 @@ async fn nairos_key_is_proven_and_pinned_like_any_other(app: TestApp) {
     let second = age::x25519::Identity::generate().to_public().to_string();
     let url = app.database_url();
     let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
+    // One data directory too, so that whichever instance delivers a mail, it lands where
+    // the test reads it.
+    let data = app.data_dir.path().to_str().unwrap().to_owned();
     let tls = iro_advice::tls::dev_certificate_files(app.data_dir.path());
     let (cert, key) = (
         tls.cert.to_str().unwrap().to_owned(),
@@ -251,10 +254,12 @@ async fn nairos_key_is_proven_and_pinned_like_any_other(app: TestApp) {
     // The same database, keys and certificate, with NAIRO's key set: logged at start.
     let with_nairo = |recipient: String| {
         let (url, keys, cert, key) = (url.clone(), keys.clone(), cert.clone(), key.clone());
+        let data = data.clone();
         async move {
             crate::helpers::spawn_app_with(
                 app.backend,
                 &[
+                    ("IRO_ADVICE_DATA_DIR", &data),
                     ("DATABASE_URL", &url),
                     ("IRO_ADVICE_KEYS_DIR", &keys),
                     ("IRO_ADVICE_TLS_CERT", &cert),

@@ -71,23 +71,18 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
     let admin = app.admin().await; // CLI invitation, account created, second factor enrolled
     assert_eq!(leaves(&app), 3);
     let email = format!("{}@iro.test", crate::helpers::unique_name("iro"));
-    let invited = one_leaf!(
+    let invitation = one_leaf!(
         app,
         "account_invited",
-        json(
-            app.post_json(
-                "/api/v1/invitations",
-                Some(&admin.access),
-                &json!({"role": "iro", "email": email, "authority_code": "E06000019"})
-            )
-            .await,
-            201,
+        app.invite(
+            &admin.access,
+            &json!({"role": "iro", "email": email, "authority_code": "E06000019"})
         )
         .await
     );
     let iro = one_leaf!(app, "account_created", {
         let created = app
-            .sign_up(invited["token"].as_str().unwrap(), crate::helpers::PASSWORD)
+            .sign_up(&invitation, crate::helpers::PASSWORD)
             .await;
         assert!(created["receipt"]["leaf_index"].as_u64().is_some());
         let tokens = json(app.login(&email, crate::helpers::PASSWORD, None).await, 200).await;
@@ -96,7 +91,8 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
             tokens["access_token"].as_str().unwrap().to_owned(),
         )
     });
-    let (iro_id, _) = iro;
+    let (iro_id, iro_access) = iro;
+    let iro_secret = one_leaf!(app, "second_factor_enrolled", app.enrol_totp(&iro_access).await);
     no_leaf!(
         app,
         assert_problem(
@@ -157,7 +153,7 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
         app.login(
             &iro_access_email(&app, &iro_id),
             crate::helpers::PASSWORD,
-            None,
+            Some(&crate::helpers::totp_code(&iro_secret, 1)),
         )
         .await,
         200,
@@ -554,9 +550,9 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
     .await;
     let receipts = json(app.get_auth("/api/v1/me/receipts", &iro.access).await, 200).await;
     let receipts = receipts.as_array().unwrap();
-    // account created, key registered, query submitted, message sent; the acceptance was
-    // the adviser's.
-    assert_eq!(receipts.len(), 4, "{receipts:?}");
+    // account created, second factor enrolled, key registered, query submitted, message
+    // sent; the acceptance was the adviser's.
+    assert_eq!(receipts.len(), 5, "{receipts:?}");
     let size = leaves(&app) as u64;
     for r in receipts {
         let receipt: iro_advice::log::Receipt = serde_json::from_value(r.clone()).unwrap();
@@ -973,6 +969,8 @@ async fn the_client_records_pressure_and_keeps_receipts() {
         &iro.email,
         "--ca",
         ca.to_str().unwrap(),
+        "--totp",
+        &app.fresh_totp(&iro),
     ]);
     client(&["keygen"]);
     let narrative = profile.path().join("what-happened.txt");
@@ -1008,15 +1006,15 @@ async fn the_client_records_pressure_and_keeps_receipts() {
 
     let dir = profile.path().join("receipts");
     let out = client(&["receipts", "--out", dir.to_str().unwrap()]);
-    // Account created, key registered, pressure reported.
-    assert!(out.starts_with("3 receipt(s). 3 new"), "{out}");
+    // Account created, second factor enrolled, key registered, pressure reported.
+    assert!(out.starts_with("4 receipt(s). 4 new"), "{out}");
     let key = app.get("/api/v1/log/key").await.text().await.unwrap();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    // Three receipts, named by their leaves' hashes, and the newest checkpoint.
+    // Four receipts, named by their leaves' hashes, and the newest checkpoint.
     let (receipts, checkpoints): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| {
         f.file_name()
             .unwrap()
@@ -1024,7 +1022,7 @@ async fn the_client_records_pressure_and_keeps_receipts() {
             .unwrap()
             .starts_with("receipt-")
     });
-    assert_eq!((receipts.len(), checkpoints.len()), (3, 1));
+    assert_eq!((receipts.len(), checkpoints.len()), (4, 1));
     let newest = std::fs::read_to_string(&checkpoints[0]).unwrap();
     assert!(
         newest.starts_with(key.split('+').next().unwrap()),
@@ -1049,7 +1047,7 @@ async fn the_client_records_pressure_and_keeps_receipts() {
     // A second fetch writes nothing new and overwrites nothing.
     let before: Vec<_> = receipts.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let out = client(&["receipts", "--out", dir.to_str().unwrap()]);
-    assert!(out.starts_with("3 receipt(s). 0 new"), "{out}");
+    assert!(out.starts_with("4 receipt(s). 0 new"), "{out}");
     let after: Vec<_> = receipts.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert_eq!(before, after);
     for file in receipts {

@@ -40,7 +40,14 @@ async fn invite_iro(app: &TestApp) -> (String, String) {
         201,
     )
     .await;
-    (email, body["token"].as_str().unwrap().to_owned())
+    (email, body["code"].as_str().unwrap().to_owned())
+}
+
+/// The token of the invitation link in a mail.
+fn link_in(mail: &str) -> String {
+    let mail = unfold(mail);
+    let at = mail.find("/open#").unwrap() + "/open#".len();
+    mail[at..at + 43].to_owned()
 }
 
 macro_rules! on_both {
@@ -70,31 +77,28 @@ on_both!(
 
 async fn invitation_over_smtp(backend: Backend) {
     let smtp = SmtpServer::start(0);
-    let app = app_with(
-        backend,
-        &smtp_settings(smtp.port, smtp.ca().to_str().unwrap()),
-    )
-    .await
-    .unwrap();
-    let (email, token) = invite_iro(&app).await;
+    let mut settings = smtp_settings(smtp.port, smtp.ca().to_str().unwrap());
+    settings.push(("IRO_ADVICE_MAIL_SUBJECT", "A message for you".into()));
+    settings.push(("IRO_ADVICE_MAIL_FROM", "Notices <notices@example.org>".into()));
+    let app = app_with(backend, &settings).await.unwrap();
+    let (email, code) = invite_iro(&app).await;
     let got = smtp.wait_for(1, Duration::from_secs(15)).await;
     assert_eq!(got.len(), 1);
     let mail = &got[0];
     assert!(mail.over_tls, "delivered only after STARTTLS");
     assert_eq!(mail.to, vec![email.clone()]);
+    // The subject and sender are the neutral ones the settings give.
     assert!(
-        mail.data
-            .contains("Subject: Something is waiting for you on IRO Advice"),
+        mail.data.contains("Subject: A message for you\r\n"),
         "{}",
         mail.data
     );
-    assert!(
-        unfold(&mail.data).contains(&format!("/open#{token}")),
-        "{}",
-        mail.data
-    );
-    // Nothing about the role, the authority or anything else.
-    for leak in ["iro.test", "Herefordshire", "E06000019", "invit", "role"] {
+    assert!(mail.data.contains("From: Notices <notices@example.org>"), "{}", mail.data);
+    // The link is there; the inviter's half is not, so reading this mail opens nothing.
+    assert_eq!(link_in(&mail.data).len(), 43);
+    assert!(!unfold(&mail.data).contains(&code), "{}", mail.data);
+    // Nothing about the role, the authority, the service or anything else.
+    for leak in ["iro.test", "Herefordshire", "E06000019", "invit", "role", "IRO", "advice"] {
         let body = mail.data.split("\r\n\r\n").nth(1).unwrap_or_default();
         assert!(!body.contains(leak), "the body mentions {leak:?}: {body}");
     }
@@ -176,7 +180,7 @@ async fn without_smtp_mail_is_written_as_eml_files() {
     let app = crate::helpers::spawn_app_with(Backend::Sqlite, &[("IRO_ADVICE_MAIL_POLL_MS", "50")])
         .await
         .unwrap();
-    let (_, token) = invite_iro(&app).await;
+    let (_, code) = invite_iro(&app).await;
     let dir = app.data_dir.path().join("outbox");
     wait_until(|| {
         std::fs::read_dir(&dir)
@@ -192,8 +196,11 @@ async fn without_smtp_mail_is_written_as_eml_files() {
         .path();
     assert_eq!(file.extension().unwrap(), "eml");
     let text = std::fs::read_to_string(file).unwrap();
-    assert!(text.contains("Subject: Something is waiting for you on IRO Advice"));
-    assert!(unfold(&text).contains(&token));
+    // The defaults name nothing: not the service, not the sender's purpose.
+    assert!(text.contains("Subject: Something is waiting for you\r\n"), "{text}");
+    assert!(!text.contains("IRO"), "{text}");
+    assert_eq!(link_in(&text).len(), 43);
+    assert!(!unfold(&text).contains(&code));
 }
 
 #[actix_web::test]
@@ -204,9 +211,10 @@ async fn secrets_never_reach_the_logs() {
     // The real binary, so that what is read is this server's stderr and nothing else.
     let (app, log_path) = spawn_process_app(&pairs).await;
     let admin = app.admin().await;
-    let (email, token) = invite_iro(&app).await;
-    smtp.wait_for(1, Duration::from_secs(15)).await;
-    app.sign_up(&token, PASSWORD).await;
+    let (email, code) = invite_iro(&app).await;
+    let mailed = smtp.wait_for(1, Duration::from_secs(15)).await;
+    let link = link_in(&mailed[0].data);
+    app.sign_up(&format!("{link}.{code}"), PASSWORD).await;
     let tokens = json(app.login(&email, PASSWORD, None).await, 200).await;
     let refreshed = json(
         app.post_json(
@@ -243,7 +251,8 @@ async fn secrets_never_reach_the_logs() {
         "the wrong password",
         email.as_str(),
         admin.email.as_str(),
-        token.as_str(),
+        link.as_str(),
+        code.as_str(),
         admin.access.as_str(),
         admin.refresh.as_str(),
         tokens["access_token"].as_str().unwrap(),

@@ -10,7 +10,7 @@ use iro_advice::accounts::domain::{AdviserKind, Role};
 use serde_json::{json, Value};
 
 use crate::both_databases;
-use crate::helpers::{assert_problem, json, totp_code, TestApp, User, PASSWORD};
+use crate::helpers::{assert_problem, json, TestApp, User, PASSWORD};
 
 both_databases!(
     an_iro_and_advisers_go_the_whole_way_with_the_client,
@@ -98,15 +98,6 @@ impl Cli {
         serde_json::from_str(&self.ok(&with)).unwrap()
     }
 
-    /// The access token of the client's own session.
-    fn access(&self) -> String {
-        let tokens: Value = serde_json::from_slice(
-            &std::fs::read(self.profile.path().join("tokens.json")).unwrap(),
-        )
-        .unwrap();
-        tokens["access_token"].as_str().unwrap().to_owned()
-    }
-
     fn identity(&self) -> age::x25519::Identity {
         iro_advice::client::load_identity(&self.profile.path().join("identity.txt")).unwrap()
     }
@@ -130,9 +121,9 @@ impl Cli {
             "--ca".into(),
             ca.display().to_string(),
         ];
-        if let Some(secret) = &user.totp_secret {
+        if user.totp_secret.is_some() {
             args.push("--totp".into());
-            args.push(totp_code(secret, 1));
+            args.push(app.fresh_totp(user));
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         cli.ok(&args);
@@ -1085,9 +1076,7 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
     let err = cli.run(&["keygen", "--force"]).unwrap_err();
     assert!(err.contains("step-up-required"), "{err}");
     assert_eq!(std::fs::read(&identity_path).unwrap(), before);
-    // Enrolled from the client's own session: enrolment ends every other one.
-    let secret = app.enrol_totp(&cli.access()).await;
-    let code = totp_code(&secret, 1);
+    let code = app.fresh_totp(&iro);
 
     // With a passphrase: the file is an age file itself, the server gets the wrapped copy.
     let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))

@@ -287,6 +287,7 @@ async fn the_client_pins_keys_and_refuses_a_change() {
         )
     };
     let login = |extra: &[&str]| {
+        let code = app.fresh_totp(&iro);
         let mut args = vec![
             "login",
             "--server",
@@ -295,6 +296,8 @@ async fn the_client_pins_keys_and_refuses_a_change() {
             &iro.email,
             "--ca",
             ca.to_str().unwrap(),
+            "--totp",
+            &code,
         ];
         args.extend_from_slice(extra);
         client(&args)

@@ -1,0 +1,3 @@
+ALTER TABLE invitations DROP COLUMN code_failures;
+ALTER TABLE invitations DROP COLUMN code_hash;
+ALTER TABLE outbox DROP COLUMN digest;
