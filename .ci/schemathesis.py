@@ -62,6 +62,8 @@ class Service:
             IRO_ADVICE_PROFILE="schemathesis",
             IRO_ADVICE_CONFIG_DIR=config,
             IRO_ADVICE_DATA_DIR=os.path.join(work, "data"),
+            # Invitations are read from the mail the service writes as files.
+            IRO_ADVICE_MAIL_POLL_MS="100",
             IRO_ADVICE_LISTEN="127.0.0.1:%d" % self.port,
             IRO_ADVICE_PUBLIC_URL=self.url,
             IRO_ADVICE_LOG_LEVEL="warn",
@@ -69,6 +71,7 @@ class Service:
             IRO_ADVICE_NAIRO_RECIPIENT="age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
         )
         self.env.pop("DATABASE_URL", None)
+        self.outbox = os.path.join(work, "data", "outbox")
         self.cert = os.path.join(work, "data", "tls", "dev-cert.pem")
         self.log = open(os.path.join(work, "service.log"), "w")
         self.process = subprocess.Popen([binary, "serve"], env=self.env,
@@ -102,6 +105,18 @@ class Service:
             raise SystemExit("%s %s: expected %d, got %d: %s" % (method, path, expect, status, text))
         return json.loads(text) if text else None
 
+    def invitation_link(self, email):
+        """The token of the invitation link mailed to `email` (an .eml file)."""
+        for _ in range(300):
+            for name in os.listdir(self.outbox) if os.path.isdir(self.outbox) else []:
+                with open(os.path.join(self.outbox, name)) as f:
+                    text = f.read().replace("=\r\n", "").replace("=\n", "")
+                if "To: " + email in text and "/open#" in text:
+                    at = text.index("/open#") + len("/open#")
+                    return text[at:at + 43]
+            time.sleep(0.1)
+        raise SystemExit("no invitation mail for %s" % email)
+
     def cli(self, *args, env=None):
         out = subprocess.run([self.binary, *args], env=dict(self.env, **(env or {})),
                              capture_output=True, text=True)
@@ -116,7 +131,7 @@ class Service:
 
 
 class Account:
-    """An account made through the API, signed in, with a second factor where required."""
+    """An account made through the API, signed in, with its second factor enrolled."""
 
     def __init__(self, service, role, token, needs_totp):
         self.service = service
@@ -167,11 +182,14 @@ def setup(service, work):
     admin = Account(service, "admin", token, needs_totp=True)
 
     def invite(role, **extra):
+        # Two halves: the code the inviter is shown, and the link the invitee is mailed.
         body = dict(role=role, email="%s@schemathesis.invalid" % role, **extra)
-        return service.request("POST", "/api/v1/invitations", body, token=admin.token,
-                               expect=201)["token"]
+        code = service.request("POST", "/api/v1/invitations", body, token=admin.token,
+                               expect=201)["code"]
+        return "%s.%s" % (service.invitation_link(body["email"]), code)
 
-    iro = Account(service, "iro", invite("iro", authority_code=AUTHORITY), needs_totp=False)
+    # Every role enrols a second factor before anything else answers it.
+    iro = Account(service, "iro", invite("iro", authority_code=AUTHORITY), needs_totp=True)
     adviser = Account(service, "adviser", invite("adviser", adviser_kind="solicitor"),
                       needs_totp=True)
     nairo = Account(service, "nairo", invite("nairo"), needs_totp=True)

@@ -794,7 +794,11 @@ impl TryFrom<RawMail> for MailSettings {
             ));
         }
         if raw.digest_minutes > 24 * 60 {
-            return Err(invalid("mail", "digest_minutes", "must be at most 1440 (a day)"));
+            return Err(invalid(
+                "mail",
+                "digest_minutes",
+                "must be at most 1440 (a day)",
+            ));
         }
         Ok(MailSettings {
             smtp_url,

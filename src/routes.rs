@@ -190,7 +190,7 @@ impl Modify for BearerAuth {
         health::healthz, health::readyz, health::openapi,
         invitations::accept, admin::list, admin::suspend, admin::reactivate, invitations::invite,
         auth::login, auth::refresh, auth::logout,
-        me::me, me::totp_begin, me::totp_confirm, me::put_key, me::get_wrapped_identity,
+        me::me, me::totp_begin, me::totp_confirm, me::put_key, me::get_wrapped_identity, me::put_password,
         me::put_conflicts, me::put_availability,
         directory::authorities, directory::advisers,
         ask::ask, read::list, read::show, transitions::accept, transitions::decline,

@@ -470,7 +470,10 @@ mod tests {
         assert_eq!(p.token, "tok");
         assert_eq!(p.code.unwrap().as_str(), "ABCDE-FGHJK");
         let p = Presented::new(" tok ", Some("ABCDEFGHJK"));
-        assert_eq!((p.token.as_str(), p.code.unwrap().as_str()), ("tok", "ABCDE-FGHJK"));
+        assert_eq!(
+            (p.token.as_str(), p.code.unwrap().as_str()),
+            ("tok", "ABCDE-FGHJK")
+        );
     }
 
     fn code() -> Option<AuthorityCode> {

@@ -218,7 +218,8 @@ pub async fn put_password(
     let (stored, email) = state
         .read(move |conn| store::password_of(conn, &id).map_err(ApiError::from))
         .await?;
-    let email = Email::parse(&email).map_err(|e| ApiError::Internal(format!("stored email: {e}")))?;
+    let email =
+        Email::parse(&email).map_err(|e| ApiError::Internal(format!("stored email: {e}")))?;
     if new_password.equals_email(&email) {
         return Err(ApiError::bad_request(
             ProblemType::WeakPassword,

@@ -108,8 +108,7 @@ pub async fn totp(api: &Api, code: Option<String>) -> Result<Output, ClientError
             json!({"enrolled": true}),
         );
     }
-    let enrolment: crate::wire::TotpEnrolment =
-        api.post("/api/v1/me/totp", &json!({})).await?;
+    let enrolment: crate::wire::TotpEnrolment = api.post("/api/v1/me/totp", &json!({})).await?;
     let shown = format!(
         "Add this account to your authenticator app (the secret, or the otpauth link as a QR          code):
   secret: {}
@@ -119,8 +118,10 @@ pub async fn totp(api: &Api, code: Option<String>) -> Result<Output, ClientError
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
         return Output::new(
-            format!("{shown}
-Then run `iro-advice client totp --code CODE` with the code it shows."),
+            format!(
+                "{shown}
+Then run `iro-advice client totp --code CODE` with the code it shows."
+            ),
             json!({"secret": enrolment.secret, "otpauth_uri": enrolment.otpauth_uri, "enrolled": false}),
         );
     }
@@ -142,7 +143,10 @@ pub async fn password(api: &Api, totp_code: String) -> Result<Output, ClientErro
     let new = match std::env::var("IRO_ADVICE_NEW_PASSWORD") {
         Ok(p) => p,
         Err(_) => {
-            let p = prompt_secret("New password (12 characters or more): ", "IRO_ADVICE_NEW_PASSWORD")?;
+            let p = prompt_secret(
+                "New password (12 characters or more): ",
+                "IRO_ADVICE_NEW_PASSWORD",
+            )?;
             if p != prompt_secret("Again: ", "IRO_ADVICE_NEW_PASSWORD")? {
                 return Err(ClientError::Profile("the new passwords differ".into()));
             }

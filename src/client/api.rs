@@ -38,7 +38,11 @@ pub async fn check(res: Response) -> Result<Response, ClientError> {
     // The stable slug, as the README lists them.
     let kind = problem
         .as_ref()
-        .map(|p| p.kind.trim_start_matches("urn:iro-advice:problem:").to_owned())
+        .map(|p| {
+            p.kind
+                .trim_start_matches("urn:iro-advice:problem:")
+                .to_owned()
+        })
         .unwrap_or_default();
     let mut detail = problem
         .map(|p| p.detail.unwrap_or(p.title))
@@ -169,7 +173,11 @@ impl Api {
     }
 
     /// Sends `body` as JSON to a route that answers 204 No Content.
-    pub async fn post_no_content<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ClientError> {
+    pub async fn post_no_content<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(), ClientError> {
         let res = self
             .request(Method::POST, path)
             .await?

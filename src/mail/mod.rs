@@ -89,8 +89,8 @@ pub fn enqueue(
             if pending > 0 {
                 return Ok(());
             }
-            let jitter = u64::from_le_bytes(crate::keys::random_bytes::<8>())
-                % (within_minutes * 60);
+            let jitter =
+                u64::from_le_bytes(crate::keys::random_bytes::<8>()) % (within_minutes * 60);
             Some(now + Duration::seconds(jitter as i64))
         }
         _ => {

@@ -72,7 +72,8 @@ async fn the_whole_account_flow_works(app: TestApp) {
     .await;
     // Told so only after the right password; a wrong one learns nothing of it.
     assert_problem(
-        app.login(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro))).await,
+        app.login(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro)))
+            .await,
         401,
         "account-suspended",
     )
@@ -515,8 +516,13 @@ async fn an_attackers_failed_sign_ins_do_not_keep_the_owner_out(app: TestApp) {
         .await;
     assert_problem(res, 401, "second-factor-required").await;
     let back = json(
-        app.login_from(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro)), Some(&device))
-            .await,
+        app.login_from(
+            &iro.email,
+            PASSWORD,
+            Some(&app.fresh_totp(&iro)),
+            Some(&device),
+        )
+        .await,
         200,
     )
     .await;
@@ -591,8 +597,13 @@ async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_devic
         .await;
     assert_problem(res, 401, "second-factor-required").await;
     json(
-        app.login_from(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro)), Some(&device))
-            .await,
+        app.login_from(
+            &iro.email,
+            PASSWORD,
+            Some(&app.fresh_totp(&iro)),
+            Some(&device),
+        )
+        .await,
         200,
     )
     .await;
@@ -656,7 +667,13 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
         None,
     );
     let (guessed_link, guessed_code) = guessed.split_once('.').unwrap();
-    for wrong in ["AAAAA-AAAAA", "BBBBB-BBBBB", "CCCCC-CCCCC", "DDDDD-DDDDD", "EEEEE-EEEEE"] {
+    for wrong in [
+        "AAAAA-AAAAA",
+        "BBBBB-BBBBB",
+        "CCCCC-CCCCC",
+        "DDDDD-DDDDD",
+        "EEEEE-EEEEE",
+    ] {
         let res = app
             .post_json(
                 "/api/v1/accounts",
@@ -711,10 +728,9 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
         use iro_advice::db::schema::invitations;
         let db = app.database();
         let mut conn = db.get().unwrap();
-        diesel::update(
-            invitations::table
-                .filter(invitations::token_hash.eq(iro_advice::keys::token_hash(late.split('.').next().unwrap()))),
-        )
+        diesel::update(invitations::table.filter(invitations::token_hash.eq(
+            iro_advice::keys::token_hash(late.split('.').next().unwrap()),
+        )))
         .set(
             invitations::expires_at
                 .eq(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1)),
@@ -797,7 +813,10 @@ async fn nairo_may_invite_iros_only(app: TestApp) {
     let body = json(res, 201).await;
     assert_eq!(body["code"].as_str().unwrap().len(), 11);
     assert!(body["expires_at"].as_str().is_some());
-    assert!(body.get("token").is_none(), "the link's half goes only by mail");
+    assert!(
+        body.get("token").is_none(),
+        "the link's half goes only by mail"
+    );
 
     // An email with an account is answered exactly as a new one: same status, same fields,
     // one leaf each; only the new one gets mail, and the other invitation can never become

@@ -157,9 +157,18 @@ async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enr
     };
     let res = change("not the password", NEW, &app.fresh_totp(&user)).await;
     assert_problem(res, 403, "invalid-credentials").await;
-    assert_problem(change(PASSWORD, NEW, "000000").await, 403, "step-up-required").await;
-    assert_problem(change(PASSWORD, "short", &app.fresh_totp(&user)).await, 400, "weak-password")
-        .await;
+    assert_problem(
+        change(PASSWORD, NEW, "000000").await,
+        403,
+        "step-up-required",
+    )
+    .await;
+    assert_problem(
+        change(PASSWORD, "short", &app.fresh_totp(&user)).await,
+        400,
+        "weak-password",
+    )
+    .await;
     let third_access = third["access_token"].as_str().unwrap();
     json(app.get_auth("/api/v1/me", third_access).await, 200).await;
     let outbox = app.count("outbox");
@@ -167,11 +176,20 @@ async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enr
     assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
     assert_eq!(app.count("outbox"), outbox + 1, "the owner is told at once");
     // Every other session ended; this one goes on; the old password is gone.
-    assert_problem(app.get_auth("/api/v1/me", third_access).await, 401, "unauthenticated").await;
+    assert_problem(
+        app.get_auth("/api/v1/me", third_access).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
     json(app.get_auth("/api/v1/me", &kept_access).await, 200).await;
     let code = app.fresh_totp(&user);
-    assert_problem(app.login(&email, PASSWORD, Some(&code)).await, 401, "invalid-credentials")
-        .await;
+    assert_problem(
+        app.login(&email, PASSWORD, Some(&code)).await,
+        401,
+        "invalid-credentials",
+    )
+    .await;
     json(app.login(&email, NEW, Some(&code)).await, 200).await;
 }
 
@@ -408,12 +426,19 @@ async fn the_client_enrols_a_second_factor_changes_the_password_and_signs_out() 
     let (client, _) = ClientProcess::login(&app, &user, &[]);
     let ran = client.run(&["advisers"]);
     assert_eq!(ran.code, 1);
-    assert!(ran.stderr.contains("run `iro-advice client totp`"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("run `iro-advice client totp`"),
+        "{}",
+        ran.stderr
+    );
 
     // Without a terminal, the secret is printed and the code given afterwards.
     let begun = client.ok(&["totp", "--json"]);
     let begun: Value = serde_json::from_str(&begun).unwrap();
-    assert!(begun["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    assert!(begun["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
     let secret = totp_rs::Secret::Encoded(begun["secret"].as_str().unwrap().to_owned())
         .to_bytes()
         .unwrap();
@@ -435,17 +460,26 @@ async fn the_client_enrols_a_second_factor_changes_the_password_and_signs_out() 
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ran = other.run(&["advisers"]);
     assert_eq!(ran.code, 1, "{}", ran.stdout);
     assert!(ran.stderr.contains("client login"), "{}", ran.stderr);
-    assert_problem(app.login(&email, PASSWORD, Some(&app.fresh_totp(&user))).await, 401, "invalid-credentials").await;
+    assert_problem(
+        app.login(&email, PASSWORD, Some(&app.fresh_totp(&user)))
+            .await,
+        401,
+        "invalid-credentials",
+    )
+    .await;
 
     // Signing out ends the session on the server, not only here.
-    let tokens: Value = serde_json::from_slice(
-        &std::fs::read(client.profile.path().join("tokens.json")).unwrap(),
-    )
-    .unwrap();
+    let tokens: Value =
+        serde_json::from_slice(&std::fs::read(client.profile.path().join("tokens.json")).unwrap())
+            .unwrap();
     client.ok(&["logout"]);
     assert!(!client.profile.path().join("tokens.json").exists());
     assert_problem(

@@ -238,7 +238,9 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
     actix_web::rt::spawn(app.run_until_stopped());
     let cert = match &settings.server.tls {
         iro_advice::config::TlsSource::Files(files) => files.cert.clone(),
-        iro_advice::config::TlsSource::Generated => data_dir.path().join("tls/dev-cert.pem"),
+        iro_advice::config::TlsSource::Generated => {
+            settings.server.data_dir.join("tls/dev-cert.pem")
+        }
     };
     let client = https_client(&cert);
     Some(TestApp {
@@ -626,7 +628,10 @@ impl TestApp {
         )
         .await;
         let code = created["code"].as_str().unwrap().to_owned();
-        format!("{}.{code}", self.invitation_link(body["email"].as_str().unwrap()).await)
+        format!(
+            "{}.{code}",
+            self.invitation_link(body["email"].as_str().unwrap()).await
+        )
     }
 
     /// The token of the invitation link mailed to `email`.
@@ -738,6 +743,18 @@ impl TestApp {
         let email = format!("{}@admin.test", unique_name("admin"));
         let token = self.cli_invitation(Role::Admin, &email, None, None);
         self.finish_sign_up(&token, Role::Admin, &email).await
+    }
+
+    /// A user invited from the console (so no mail is involved), signed in and enrolled.
+    pub async fn console_user(
+        &self,
+        role: Role,
+        authority: Option<&str>,
+        kind: Option<AdviserKind>,
+    ) -> User {
+        let email = format!("{}@{}.test", unique_name(role.as_str()), role.as_str());
+        let token = self.cli_invitation(role, &email, authority, kind);
+        self.finish_sign_up(&token, role, &email).await
     }
 
     /// A user invited by `admin` through the API, signed in and (where required) enrolled.

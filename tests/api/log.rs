@@ -81,9 +81,7 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
         .await
     );
     let iro = one_leaf!(app, "account_created", {
-        let created = app
-            .sign_up(&invitation, crate::helpers::PASSWORD)
-            .await;
+        let created = app.sign_up(&invitation, crate::helpers::PASSWORD).await;
         assert!(created["receipt"]["leaf_index"].as_u64().is_some());
         let tokens = json(app.login(&email, crate::helpers::PASSWORD, None).await, 200).await;
         (
@@ -92,7 +90,11 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
         )
     });
     let (iro_id, iro_access) = iro;
-    let iro_secret = one_leaf!(app, "second_factor_enrolled", app.enrol_totp(&iro_access).await);
+    let iro_secret = one_leaf!(
+        app,
+        "second_factor_enrolled",
+        app.enrol_totp(&iro_access).await
+    );
     no_leaf!(
         app,
         assert_problem(

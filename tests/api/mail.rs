@@ -79,7 +79,10 @@ async fn invitation_over_smtp(backend: Backend) {
     let smtp = SmtpServer::start(0);
     let mut settings = smtp_settings(smtp.port, smtp.ca().to_str().unwrap());
     settings.push(("IRO_ADVICE_MAIL_SUBJECT", "A message for you".into()));
-    settings.push(("IRO_ADVICE_MAIL_FROM", "Notices <notices@example.org>".into()));
+    settings.push((
+        "IRO_ADVICE_MAIL_FROM",
+        "Notices <notices@example.org>".into(),
+    ));
     let app = app_with(backend, &settings).await.unwrap();
     let (email, code) = invite_iro(&app).await;
     let got = smtp.wait_for(1, Duration::from_secs(15)).await;
@@ -93,12 +96,24 @@ async fn invitation_over_smtp(backend: Backend) {
         "{}",
         mail.data
     );
-    assert!(mail.data.contains("From: Notices <notices@example.org>"), "{}", mail.data);
+    assert!(
+        mail.data.contains("From: Notices <notices@example.org>"),
+        "{}",
+        mail.data
+    );
     // The link is there; the inviter's half is not, so reading this mail opens nothing.
     assert_eq!(link_in(&mail.data).len(), 43);
     assert!(!unfold(&mail.data).contains(&code), "{}", mail.data);
     // Nothing about the role, the authority, the service or anything else.
-    for leak in ["iro.test", "Herefordshire", "E06000019", "invit", "role", "IRO", "advice"] {
+    for leak in [
+        "iro.test",
+        "Herefordshire",
+        "E06000019",
+        "invit",
+        "role",
+        "IRO",
+        "advice",
+    ] {
         let body = mail.data.split("\r\n\r\n").nth(1).unwrap_or_default();
         assert!(!body.contains(leak), "the body mentions {leak:?}: {body}");
     }
@@ -197,7 +212,10 @@ async fn without_smtp_mail_is_written_as_eml_files() {
     assert_eq!(file.extension().unwrap(), "eml");
     let text = std::fs::read_to_string(file).unwrap();
     // The defaults name nothing: not the service, not the sender's purpose.
-    assert!(text.contains("Subject: Something is waiting for you\r\n"), "{text}");
+    assert!(
+        text.contains("Subject: Something is waiting for you\r\n"),
+        "{text}"
+    );
     assert!(!text.contains("IRO"), "{text}");
     assert_eq!(link_in(&text).len(), 43);
     assert!(!unfold(&text).contains(&code));
@@ -271,5 +289,137 @@ async fn secrets_never_reach_the_logs() {
     assert!(
         !logs.contains("@iro.test") && !logs.contains("@admin.test"),
         "an email reached the logs"
+    );
+}
+
+on_both!(
+    routine_notices_wait_for_one_jittered_digest_and_urgent_ones_go_at_once,
+    digest
+);
+
+/// Rows of the outbox not yet sent to `email`: (digest, seconds until due).
+fn pending_for(app: &TestApp, email: &str) -> Vec<(bool, i64)> {
+    use diesel::prelude::*;
+    use iro_advice::db::schema::outbox;
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    outbox::table
+        .filter(outbox::recipient.eq(email))
+        .filter(outbox::sent_at.is_null())
+        .select((outbox::digest, outbox::next_attempt_at))
+        .load::<(bool, chrono::NaiveDateTime)>(&mut *conn)
+        .unwrap()
+        .into_iter()
+        .map(|(d, at)| (d, (at - now).num_seconds()))
+        .collect()
+}
+
+async fn digest(backend: Backend) {
+    use crate::queries::armored;
+    use iro_advice::accounts::domain::{AdviserKind, Role};
+    let smtp = SmtpServer::start(0);
+    let mut settings = smtp_settings(smtp.port, smtp.ca().to_str().unwrap());
+    settings.push(("IRO_ADVICE_MAIL_DIGEST_MINUTES", "30".into()));
+    let app = app_with(backend, &settings).await.unwrap();
+    // From the console: their invitations would go to the SMTP server, not to a file.
+    let iro = app.console_user(Role::Iro, Some("E06000019"), None).await;
+    let adviser = app
+        .console_user(Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let iro_key = app.register_key(&iro).await.to_public();
+    let adviser_key = app.register_key(&adviser).await.to_public();
+    // Registering keys told each owner at once; let those go before counting.
+    smtp.wait_for(2, Duration::from_secs(15)).await;
+    wait_until(|| pending(&app) == 0).await;
+    let ask = |urgency: &'static str| {
+        let body = json!({"adviser_id": adviser.id, "category": "placement", "stage": "none",
+                          "urgency": urgency,
+                          "body": armored("question", &[iro_key.clone(), adviser_key.clone()])});
+        let app = &app;
+        let access = iro.access.clone();
+        async move {
+            json(
+                app.post_json("/api/v1/queries", Some(&access), &body).await,
+                201,
+            )
+            .await
+        }
+    };
+
+    // Three routine questions: one digest, due at a random time within the half hour.
+    for _ in 0..3 {
+        ask("routine").await;
+    }
+    let rows = pending_for(&app, &adviser.email);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (is_digest, due_in) = rows[0];
+    assert!(is_digest && (0..=30 * 60).contains(&due_in), "{rows:?}");
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let mailed_before = smtp.received().len();
+
+    // An urgent one goes at once, and takes the digest's place.
+    ask("urgent").await;
+    let got = smtp
+        .wait_for(mailed_before + 1, Duration::from_secs(15))
+        .await;
+    assert_eq!(got.last().unwrap().to, vec![adviser.email.clone()]);
+    wait_until(|| pending_for(&app, &adviser.email).is_empty()).await;
+
+    // Another routine one starts a new digest, which arrives when it falls due (brought
+    // forward here rather than waiting for it): one mail for any number of notices.
+    ask("routine").await;
+    ask("routine").await;
+    assert_eq!(pending_for(&app, &adviser.email).len(), 1);
+    {
+        use diesel::prelude::*;
+        use iro_advice::db::schema::outbox;
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::update(outbox::table.filter(outbox::recipient.eq(&adviser.email)))
+            .set(outbox::next_attempt_at.eq(chrono::Utc::now().naive_utc()))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let got = smtp
+        .wait_for(mailed_before + 2, Duration::from_secs(15))
+        .await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.received().len(), mailed_before + 2, "one digest");
+    assert_eq!(got.last().unwrap().to, vec![adviser.email.clone()]);
+}
+
+#[test]
+fn mail_files_are_deleted_after_their_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    // Files the transport wrote before this start: one two hours ago, one just now.
+    let write = |name: &str, age_secs: u64| {
+        let path = outbox.join(name);
+        std::fs::write(&path, "To: someone@example.org\r\n\r\nSign in").unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(std::time::SystemTime::now() - Duration::from_secs(age_secs))
+            .unwrap();
+    };
+    write("old.eml", 2 * 3600);
+    write("new.eml", 0);
+    write("notes.txt", 2 * 3600);
+    let settings = crate::helpers::test_settings(
+        dir.path(),
+        "sqlite://unused.db",
+        &[("IRO_ADVICE_MAIL_FILE_HOURS", "1")],
+    );
+    // What the sender does once a minute.
+    let mailer = iro_advice::mail::Mailer::new(&settings).unwrap();
+    assert_eq!(mailer.sweep_files().unwrap(), 1);
+    assert!(!outbox.join("old.eml").exists());
+    assert!(
+        outbox.join("new.eml").exists(),
+        "a file younger than the setting stays"
+    );
+    assert!(
+        outbox.join("notes.txt").exists(),
+        "only mail files are deleted"
     );
 }

@@ -145,10 +145,12 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
     let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
     let url = format!("http://127.0.0.1:{port}");
     let database = app.database_url();
-    // The same database and keys, now with a witness configured.
+    let data = app.data_dir.path().to_str().unwrap().to_owned();
+    // The same database, keys and data (where mail lands), now with a witness configured.
     let witnessed = spawn_app_with(
         app.backend,
         &[
+            ("IRO_ADVICE_DATA_DIR", &data),
             ("DATABASE_URL", &database),
             ("IRO_ADVICE_KEYS_DIR", &keys),
             ("IRO_ADVICE_WITNESS_URL", &url),
