@@ -85,6 +85,12 @@ pub const DECLARED: &[Declaration] = &[
     ),
     env(
         "queries",
+        "attachment_quota_mb",
+        "IRO_ADVICE_ATTACHMENT_QUOTA_MB",
+    ),
+    env("queries", "upload_idle_secs", "IRO_ADVICE_UPLOAD_IDLE_SECS"),
+    env(
+        "queries",
         "reminder_routine_minutes",
         "IRO_ADVICE_REMINDER_ROUTINE_MINUTES",
     ),
@@ -277,6 +283,10 @@ pub struct AccountSettings {
 #[derive(Debug, Clone)]
 pub struct QuerySettings {
     pub max_attachment_bytes: u64,
+    /// What one account's attachments may hold in all.
+    pub attachment_quota_bytes: u64,
+    /// An upload that sends nothing for this long is ended (408) and discarded.
+    pub upload_idle_secs: u64,
     pub reminder_routine_minutes: i64,
     pub reminder_urgent_minutes: i64,
     pub reminder_check_secs: u64,
@@ -401,6 +411,8 @@ struct RawAccounts {
 #[serde(deny_unknown_fields)]
 struct RawQueries {
     max_attachment_mb: u64,
+    attachment_quota_mb: u64,
+    upload_idle_secs: u64,
     reminder_routine_minutes: i64,
     reminder_urgent_minutes: i64,
     reminder_check_secs: u64,
@@ -636,6 +648,16 @@ impl TryFrom<RawQueries> for QuerySettings {
                 "must be from 1 to 4096",
             ));
         }
+        if raw.attachment_quota_mb < raw.max_attachment_mb {
+            return Err(invalid(
+                "queries",
+                "attachment_quota_mb",
+                "must be at least max_attachment_mb",
+            ));
+        }
+        if raw.upload_idle_secs == 0 {
+            return Err(invalid("queries", "upload_idle_secs", "must be at least 1"));
+        }
         for (key, value) in [
             ("reminder_routine_minutes", raw.reminder_routine_minutes),
             ("reminder_urgent_minutes", raw.reminder_urgent_minutes),
@@ -647,6 +669,8 @@ impl TryFrom<RawQueries> for QuerySettings {
         }
         Ok(QuerySettings {
             max_attachment_bytes: raw.max_attachment_mb * 1024 * 1024,
+            attachment_quota_bytes: raw.attachment_quota_mb * 1024 * 1024,
+            upload_idle_secs: raw.upload_idle_secs,
             reminder_routine_minutes: raw.reminder_routine_minutes,
             reminder_urgent_minutes: raw.reminder_urgent_minutes,
             reminder_check_secs: raw.reminder_check_secs.max(1),
@@ -1079,6 +1103,8 @@ mod tests {
             // Any path will do; an empty one means the default.
             "IRO_ADVICE_KEYS_DIR" => ("/srv/keys", None),
             "IRO_ADVICE_MAX_ATTACHMENT_MB" => ("10", Some("0")),
+            "IRO_ADVICE_ATTACHMENT_QUOTA_MB" => ("4000", Some("1")),
+            "IRO_ADVICE_UPLOAD_IDLE_SECS" => ("5", Some("0")),
             "IRO_ADVICE_REMINDER_ROUTINE_MINUTES" | "IRO_ADVICE_REMINDER_URGENT_MINUTES" => {
                 ("7", Some("-1"))
             }

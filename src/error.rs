@@ -87,6 +87,8 @@ problem_types! {
     MessagesMismatch = "messages-mismatch", "Messages do not match the query";
     QueryState = "query-state", "Not possible in the query's state";
     UploadIncomplete = "upload-incomplete", "Upload incomplete";
+    QuotaExceeded = "quota-exceeded", "Storage quota exceeded";
+    UploadTimeout = "upload-timeout", "Upload stalled";
     InvalidDate = "invalid-date", "Invalid date";
     NairoRecipientUnset = "nairo-recipient-unset", "No NAIRO key configured";
     InvalidProofRequest = "invalid-proof-request", "Invalid proof request";

@@ -184,30 +184,78 @@ pub fn sweep_abandoned(conn: &mut DbConnection) -> QueryResult<usize> {
 
 /// Receives a request body into a new `uploading` attachment, checking size and form as it
 /// goes. On any failure the partial upload is gone before the error is returned.
+/// How much an upload may hold: the per-attachment limit, within what the uploader's quota
+/// has left.
+#[derive(Clone, Copy)]
+pub struct Limits {
+    pub max: u64,
+    pub quota: u64,
+    pub idle: std::time::Duration,
+}
+
+impl Limits {
+    pub fn of(settings: &crate::config::QuerySettings) -> Self {
+        Limits {
+            max: settings.max_attachment_bytes,
+            quota: settings.attachment_quota_bytes,
+            idle: std::time::Duration::from_secs(settings.upload_idle_secs),
+        }
+    }
+}
+
+fn quota_exceeded(left: u64) -> ApiError {
+    ApiError::Rejected {
+        status: actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        problem: ProblemType::QuotaExceeded,
+        detail: format!(
+            "your attachments have used your storage quota: {left} bytes are left; close \
+             finished queries or ask the operator"
+        ),
+    }
+}
+
+/// Bytes of complete attachments an account has uploaded.
+fn stored_by(conn: &mut DbConnection, uploader: &AccountId) -> QueryResult<u64> {
+    // Summed here: SUM's type differs between the two databases, and one account's
+    // attachments are few.
+    let sizes: Vec<i64> = attachments::table
+        .filter(attachments::uploader_id.eq(uploader))
+        .filter(attachments::state.eq("complete"))
+        .select(attachments::size)
+        .load(conn)?;
+    Ok(sizes.iter().map(|s| (*s).max(0) as u64).sum())
+}
+
 async fn receive(
     db: &Database,
     req: &HttpRequest,
     mut payload: web::Payload,
     query_id: &QueryId,
     uploader: &AccountId,
-    max: u64,
+    limits: Limits,
 ) -> Result<(AttachmentId, u64), ApiError> {
-    let too_large = || ApiError::PayloadTooLarge {
-        limit: max as usize,
-    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max) {
-        return Err(too_large());
+    if declared.is_some_and(|len| len > limits.max) {
+        return Err(ApiError::PayloadTooLarge {
+            limit: limits.max as usize,
+        });
     }
     let (q, u) = (query_id.to_owned(), uploader.to_owned());
-    let id = db
-        .write(move |conn| start_upload(conn, &q, &u).map_err(ApiError::from))
+    let (id, used) = db
+        .write(move |conn| {
+            let used = stored_by(conn, &u)?;
+            Ok::<_, ApiError>((start_upload(conn, &q, &u)?, used))
+        })
         .await?;
-    let result = receive_chunks(db, &mut payload, &id, max).await;
+    let left = limits.quota.saturating_sub(used);
+    let result = match declared {
+        Some(len) if len > left => Err(quota_exceeded(left)),
+        _ => receive_chunks(db, &mut payload, &id, limits, left).await,
+    };
     let size = or_discard(db, &id, result).await?;
     Ok((id, size))
 }
@@ -216,14 +264,26 @@ async fn receive_chunks(
     db: &Database,
     payload: &mut web::Payload,
     id: &AttachmentId,
-    max: u64,
+    limits: Limits,
+    quota_left: u64,
 ) -> Result<u64, ApiError> {
+    let max = limits.max;
     let mut check = StreamCheck::default();
     let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
     let mut total: u64 = 0;
     let mut seq: i32 = 0;
     loop {
-        let piece = payload.next().await;
+        // A client that stops sending does not hold the upload open.
+        let piece = actix_web::rt::time::timeout(limits.idle, payload.next())
+            .await
+            .map_err(|_| ApiError::Rejected {
+                status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                problem: ProblemType::UploadTimeout,
+                detail: format!(
+                    "nothing arrived for {} seconds; the partial upload was discarded",
+                    limits.idle.as_secs()
+                ),
+            })?;
         let last = piece.is_none();
         if let Some(piece) = piece {
             let piece = piece
@@ -233,6 +293,9 @@ async fn receive_chunks(
                 return Err(ApiError::PayloadTooLarge {
                     limit: max as usize,
                 });
+            }
+            if total > quota_left {
+                return Err(quota_exceeded(quota_left));
             }
             check
                 .feed(&piece)
@@ -271,7 +334,8 @@ async fn receive_chunks(
 #[utoipa::path(post, path = "/api/v1/queries/{id}/attachments", tag = "queries", params(("id" = String, Path)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a binary age stream"),
     responses((status = 201, body = AttachmentCreated), (status = 400, body = crate::error::Problem),
-              (status = 404, body = crate::error::Problem), (status = 413, body = crate::error::Problem)),
+              (status = 404, body = crate::error::Problem), (status = 408, body = crate::error::Problem),
+              (status = 413, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn upload(
     state: web::Data<AppState>,
@@ -284,9 +348,9 @@ pub async fn upload(
     let (who, lookup) = (caller.clone(), query_id.clone());
     let q = state.read(move |conn| visible(conn, &who, &lookup)).await?;
     check_may_attach(&caller, &q)?;
-    let max = state.settings.queries.max_attachment_bytes;
+    let limits = Limits::of(&state.settings.queries);
     let (attachment, size) =
-        receive(&state.db, &req, payload, &q.id, &caller.account_id, max).await?;
+        receive(&state.db, &req, payload, &q.id, &caller.account_id, limits).await?;
     let done = attachment.clone();
     let finished = state
         .write(move |tx| complete_upload(tx, &caller, &query_id, &done, size))
@@ -400,7 +464,7 @@ pub async fn download(
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a binary age stream"),
     responses((status = 200, body = AttachmentCreated), (status = 400, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
-              (status = 413, body = crate::error::Problem)),
+              (status = 408, body = crate::error::Problem), (status = 413, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn replace(
     state: web::Data<AppState>,
@@ -421,8 +485,9 @@ pub async fn replace(
         ));
     }
     check_replaceable(&caller, &found)?;
-    let max = state.settings.queries.max_attachment_bytes;
-    let (staging, size) = receive(&state.db, &req, payload, &q.id, &caller.account_id, max).await?;
+    let limits = Limits::of(&state.settings.queries);
+    let (staging, size) =
+        receive(&state.db, &req, payload, &q.id, &caller.account_id, limits).await?;
     let (target, staged) = (id.clone(), staging.clone());
     let swapped = state
         .write(move |tx| swap_in_replacement(tx, &caller, &target, &staged, size))

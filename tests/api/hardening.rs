@@ -15,7 +15,94 @@ both_databases!(
     a_login_flood_is_shed_at_once_and_other_routes_keep_answering,
     sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enrolled,
     an_answer_racing_a_reroute_applies_only_to_the_adviser_who_gave_it,
+    uploads_stop_at_the_accounts_quota_and_a_stalled_one_is_discarded,
 );
+
+async fn uploads_stop_at_the_accounts_quota_and_a_stalled_one_is_discarded(app: TestApp) {
+    let app = crate::helpers::spawn_app_with(
+        app.backend,
+        &[
+            ("IRO_ADVICE_MAX_ATTACHMENT_MB", "1"),
+            ("IRO_ADVICE_ATTACHMENT_QUOTA_MB", "1"),
+            ("IRO_ADVICE_UPLOAD_IDLE_SECS", "1"),
+        ],
+    )
+    .await
+    .unwrap();
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let readers = [
+        app.register_key(&iro).await.to_public(),
+        app.register_key(&adviser).await.to_public(),
+    ];
+    let created = json(
+        app.post_json(
+            "/api/v1/queries",
+            Some(&iro.access),
+            &json!({"adviser_id": adviser.id, "category": "placement", "stage": "none",
+                    "urgency": "routine", "body": armored("question", &readers)}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/queries/{id}/attachments");
+    let upload = |body: Vec<u8>| {
+        let app = &app;
+        let (path, access) = (path.clone(), iro.access.clone());
+        async move {
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(access)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let file = crate::queries::encrypt(&vec![7u8; 600 * 1024], &readers, false);
+    json(upload(file.clone()).await, 201).await;
+    let (leaves, chunks) = (app.count("log_leaves"), app.count("attachment_chunks"));
+    // The second would take the account past its quota: refused, and nothing is kept.
+    assert_problem(upload(file).await, 413, "quota-exceeded").await;
+    assert_eq!(app.count("attachments"), 1);
+    assert_eq!(
+        (app.count("log_leaves"), app.count("attachment_chunks")),
+        (leaves, chunks)
+    );
+
+    // A client that declares a body and then stops sending is cut off and leaves nothing.
+    json(
+        app.post_json(
+            &format!("/api/v1/queries/{id}/accept"),
+            Some(&adviser.access),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\nage-encryption.org/v1\n",
+        adviser.access
+    );
+    let started = Instant::now();
+    let answer = raw_https(&app, request.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("upload-timeout"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        app.count("attachments"),
+        1,
+        "the partial upload was discarded"
+    );
+    assert_eq!(app.count("attachment_chunks"), chunks);
+}
 
 async fn a_login_flood_is_shed_at_once_and_other_routes_keep_answering(app: TestApp) {
     let app =
