@@ -502,6 +502,17 @@ impl TryFrom<(RawServer, &str)> for ServerSettings {
         if raw.data_dir.is_empty() {
             return Err(invalid("server", "data_dir", "must not be empty"));
         }
+        // A development service (a generated certificate, demo data) is for this machine.
+        if (profile == "dev" || raw.dev_certificate) && !listen.ip().is_loopback() {
+            return Err(invalid(
+                "server",
+                "listen",
+                format!(
+                    "the {profile} profile listens on loopback only (127.0.0.1 or ::1); \
+                     serve others under the production profile with a real certificate"
+                ),
+            ));
+        }
         let tls = match (raw.tls_cert.is_empty(), raw.tls_key.is_empty()) {
             (false, false) => {
                 let files = TlsFiles {
@@ -1018,6 +1029,17 @@ mod tests {
     }
 
     #[test]
+    fn a_development_service_listens_on_loopback_only() {
+        for addr in ["0.0.0.0:8443", "192.168.1.20:8443", "[::]:8443"] {
+            let err = load(&[("IRO_ADVICE_LISTEN", addr)]).unwrap_err();
+            assert!(err.to_string().starts_with("IRO_ADVICE_LISTEN:"), "{err}");
+        }
+        for addr in ["127.0.0.1:8443", "[::1]:8443"] {
+            assert!(load(&[("IRO_ADVICE_LISTEN", addr)]).is_ok(), "{addr}");
+        }
+    }
+
+    #[test]
     fn production_without_a_certificate_names_the_setting() {
         let err = load(&[("IRO_ADVICE_PROFILE", "production")]).unwrap_err();
         assert!(err.to_string().starts_with("IRO_ADVICE_TLS_CERT:"), "{err}");
@@ -1026,7 +1048,7 @@ mod tests {
     #[test]
     fn environment_overrides_profile_and_types_integers() {
         let s = load(&[
-            ("IRO_ADVICE_LISTEN", "0.0.0.0:9000"),
+            ("IRO_ADVICE_LISTEN", "127.0.0.1:9000"),
             ("IRO_ADVICE_WORKERS", "3"),
             ("DATABASE_URL", "postgres://u@localhost/x"),
         ])
@@ -1092,7 +1114,7 @@ mod tests {
     fn values(var: &str) -> (&'static str, Option<&'static str>) {
         let here = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
         match var {
-            "IRO_ADVICE_LISTEN" => ("0.0.0.0:9443", Some("nowhere")),
+            "IRO_ADVICE_LISTEN" => ("127.0.0.2:9443", Some("0.0.0.0:9443")),
             "IRO_ADVICE_PUBLIC_URL" => ("https://advice.example.org", Some("http://plain")),
             "IRO_ADVICE_DATA_DIR" => ("/srv/iro", Some("")),
             "IRO_ADVICE_TLS_CERT" | "IRO_ADVICE_TLS_KEY" => (here, Some("/nonexistent/cert.pem")),

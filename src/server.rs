@@ -47,18 +47,23 @@ pub enum StartError {
     Bind { addr: String, reason: String },
     #[error("the OpenAPI document cannot be rendered: {0}")]
     Openapi(String),
-    #[error("IRO_ADVICE_DATA_DIR: cannot create {path}: {reason}")]
+    #[error("IRO_ADVICE_DATA_DIR: cannot use {path}: {reason}")]
     DataDir { path: String, reason: String },
 }
 
 /// Opens the database, brings its schema and reference data up to date.
 pub fn prepare_database(settings: &Settings) -> Result<Database, StartError> {
-    crate::fsutil::create_private_dir(&settings.server.data_dir).map_err(|e| {
+    let tightened = crate::fsutil::private_data_dir(&settings.server.data_dir).map_err(|e| {
         StartError::DataDir {
             path: settings.server.data_dir.display().to_string(),
             reason: e.to_string(),
         }
     })?;
+    if tightened {
+        tracing::warn!(
+            "the data directory was open to other users; it is now owner-only (0700)"
+        );
+    }
     let db = Database::connect(&settings.database)?;
     let ran = db.migrate()?;
     if ran > 0 {

@@ -181,6 +181,10 @@ impl Database {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| DbError::Connect(format!("{}: {e}", parent.display())))?;
             }
+            // Owner-only, whoever's umask: SQLite gives its -wal and -shm files the mode of
+            // the database file.
+            crate::fsutil::own_file_only(path)
+                .map_err(|e| DbError::Connect(format!("{}: {e}", path.display())))?;
         }
         let manager = ConnectionManager {
             url: settings.url.clone(),

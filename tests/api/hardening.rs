@@ -579,3 +579,33 @@ async fn the_client_enrols_a_second_factor_changes_the_password_and_signs_out() 
     let ran = client.run(&["advisers"]);
     assert!(ran.stderr.contains("not logged in"), "{}", ran.stderr);
 }
+
+/// The database, keys and outbox are owner-only whatever the umask, and a data directory
+/// left open to others is closed at start.
+#[actix_web::test]
+async fn the_data_directory_and_database_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let mut app = crate::helpers::spawn_binary_app(crate::helpers::Backend::Sqlite, &[])
+        .await
+        .unwrap();
+    let admin = app.admin().await;
+    app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let data = app.data_dir.path().to_owned();
+    let db = data.join("test.db");
+    for file in [db.clone(), data.join("test.db-wal")] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    for dir in [data.clone(), data.join("keys"), data.join("outbox")] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    // An operator (or a restore) leaves the directory and database readable by others.
+    app.stop();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    app.start(&[]).await;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&db), 0o600);
+    let log = std::fs::read_to_string(data.join("stderr.log")).unwrap();
+    assert!(log.contains("now owner-only"), "the operator is told: {log}");
+}
