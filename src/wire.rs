@@ -201,6 +201,9 @@ pub struct Me {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub age_recipient: Option<String>,
     pub totp_enabled: bool,
+    /// The largest attachment the service takes, so that a client can check a file before
+    /// it sends anything.
+    pub max_attachment_bytes: u64,
     /// Advisers only: whether new queries may be routed to them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepting: Option<bool>,

@@ -22,6 +22,7 @@ use crate::wire::{
     responses((status = 200, body = Me)), security(("bearer" = [])))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let witnessing = state.witnessing.clone();
+    let max_attachment_bytes = state.settings.queries.max_attachment_bytes;
     let me = state
         .read(move |conn| -> Result<Me, ApiError> {
             let a = store::account(conn, &caller.account_id)?.ok_or(ApiError::Unauthenticated)?;
@@ -44,6 +45,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
                 adviser_kind: a.adviser_kind,
                 age_recipient: a.age_recipient,
                 totp_enabled: a.totp_enabled,
+                max_attachment_bytes,
                 accepting: is_adviser.then_some(a.accepting),
                 conflicts,
             })

@@ -14,7 +14,7 @@ use crate::accounts::domain::AgeRecipient;
 use crate::wire::{KeyRequest, LoginRequest, TokenPair};
 
 pub struct Login {
-    pub server: String,
+    pub server: Option<String>,
     pub email: String,
     pub ca: Option<PathBuf>,
     pub totp: Option<String>,
@@ -29,8 +29,29 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
         totp,
         trust,
     } = login;
-    let server = server.trim_end_matches('/').to_owned();
-    let ca_pem = ca.as_deref().map(read_file).transpose()?;
+    let remembered = profile.settings().ok();
+    let server = match (server, &remembered) {
+        (Some(s), _) => s,
+        (None, Some(r)) => r.server.clone(),
+        (None, None) => {
+            return Err(ClientError::Profile(
+                "which service? give its address with --server https://…".into(),
+            ))
+        }
+    };
+    let server = server.trim().trim_end_matches('/').to_owned();
+    if !server.starts_with("https://") {
+        return Err(ClientError::Profile(format!(
+            "{server:?} is not an https:// address: the service only speaks HTTPS (for example \
+             --server https://127.0.0.1:8443)"
+        )));
+    }
+    // The certificate this profile trusts for the same server, unless another is given.
+    let ca_pem = match (&ca, &remembered) {
+        (Some(path), _) => Some(read_file(path)?),
+        (None, Some(r)) if r.server == server => std::fs::read(profile.ca_path()).ok(),
+        _ => None,
+    };
     let http = http_client(ca_pem.as_deref())?;
     // Keys first: a profile never signs in to a log whose keys changed under it.
     let (pinned, pinned_note) = pin(&http, &server, &profile, trust).await?;

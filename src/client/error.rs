@@ -8,7 +8,7 @@ pub enum ClientError {
     Profile(String),
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
-    #[error("cannot reach the server: {0}")]
+    #[error("{}", describe_http(.0))]
     Http(#[from] reqwest::Error),
     #[error("the server refused ({status} {kind}): {detail}")]
     Api {
@@ -27,6 +27,38 @@ pub enum ClientError {
     /// A key event for the user's own account that this profile did not make (exit 4).
     #[error("{0}")]
     KeyAlarm(String),
+}
+
+/// Says which failure a connection had, in terms of what to do about it: a certificate not
+/// trusted (or not the one given with --ca), a name it is not for, a service not answering,
+/// or one that does not speak TLS.
+fn describe_http(e: &reqwest::Error) -> String {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    let has = |needle: &str| chain.contains(needle);
+    let what = if has("UnknownIssuer") || has("unknown issuer") || has("BadSignature") {
+        "the server's certificate is not one this profile trusts: give the certificate to \
+         trust with --ca FILE (for a development service, its data/tls/dev-cert.pem), or check \
+         that the --ca given is this server's"
+    } else if has("NotValidForName") || has("not valid for name") {
+        "the server's certificate is for another name than the address given with --server"
+    } else if has("Expired") || has("expired") || has("NotValidYet") {
+        "the server's certificate has expired (or is not valid yet): tell the operator"
+    } else if has("InvalidContentType") || has("invalid message") || has("CorruptMessage") {
+        "the server did not answer in TLS: is the address an http:// service, or the wrong port?"
+    } else if e.is_timeout() {
+        "the server did not answer in time"
+    } else if e.is_connect() {
+        "cannot connect to the server: is the address right, and is it running?"
+    } else {
+        "the connection to the server failed"
+    };
+    format!("{what} ({chain})")
 }
 
 impl ClientError {

@@ -48,11 +48,12 @@ pub struct ClientArgs {
 enum ClientCommand {
     /// Sign in; the password comes from a prompt or IRO_ADVICE_PASSWORD.
     Login {
+        /// The service's https:// address; remembered, so later sign-ins may leave it out.
         #[arg(long)]
-        server: String,
+        server: Option<String>,
         #[arg(long)]
         email: String,
-        /// PEM certificate to trust for this server (e.g. data/tls/dev-cert.pem).
+        /// PEM certificate to trust for this server (e.g. data/tls/dev-cert.pem); remembered.
         #[arg(long)]
         ca: Option<PathBuf>,
         #[arg(long)]
@@ -114,8 +115,12 @@ enum ClientCommand {
         /// The question, from a file; without it, your $EDITOR opens.
         #[arg(long)]
         body: Option<PathBuf>,
+        /// A file to attach (repeat for several); each is checked before anything is sent.
         #[arg(long = "attach")]
         attach: Vec<PathBuf>,
+        /// Send even though the question may name someone (without a terminal to ask on).
+        #[arg(long)]
+        yes: bool,
     },
     /// Your queries, or those addressed to you.
     Inbox,
@@ -157,6 +162,9 @@ enum ClientCommand {
         attachment_id: String,
         #[arg(long)]
         out: PathBuf,
+        /// Overwrite --out if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Record pressure: being discouraged from seeking advice, refused funding, …
     Pressure {
@@ -301,6 +309,7 @@ async fn dispatch(
             urgency,
             body,
             attach,
+            yes,
         } => {
             let question = queries::Question {
                 adviser,
@@ -308,7 +317,7 @@ async fn dispatch(
                 stage,
                 urgency,
             };
-            queries::ask(&api, question, body, &attach).await
+            queries::ask(&api, question, body, &attach, yes).await
         }
         ClientCommand::Inbox => queries::inbox(&api).await,
         ClientCommand::Show { id } => queries::show(&api, &id).await,
@@ -322,9 +331,11 @@ async fn dispatch(
         }
         ClientCommand::Route { id, adviser } => queries::route(&api, &id, &adviser).await,
         ClientCommand::Attach { id, file } => queries::attach(&api, &id, &file).await,
-        ClientCommand::Fetch { attachment_id, out } => {
-            queries::fetch(&api, &attachment_id, &out).await
-        }
+        ClientCommand::Fetch {
+            attachment_id,
+            out,
+            force,
+        } => queries::fetch(&api, &attachment_id, &out, force).await,
         ClientCommand::Pressure {
             kind,
             date,

@@ -34,11 +34,21 @@ pub async fn advisers(api: &Api) -> Result<Output, ClientError> {
     Output::new(table(&rows), list)
 }
 
-/// Capitalised pairs ("Jane Smith") that may be a child's name.
+/// Capitalised pairs ("Jane Smith", "Jayden Smith's") that may be a child's name.
 fn looks_like_names(text: &str) -> Vec<String> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let capitalised = |w: &str| {
+    let bare = |w: &str| -> String {
         let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        // A possessive is still a name.
+        ["'s", "\u{2019}s", "s'", "s\u{2019}"]
+            .iter()
+            .find_map(|suffix| w.strip_suffix(suffix))
+            .unwrap_or(w)
+            .to_owned()
+    };
+    let capitalised = |w: &str| {
+        let w = bare(w);
+        let w = w.as_str();
         let mut chars = w.chars();
         matches!(chars.next(), Some(c) if c.is_uppercase())
             && w.len() > 1
@@ -47,11 +57,7 @@ fn looks_like_names(text: &str) -> Vec<String> {
     let mut found: Vec<String> = words
         .windows(2)
         .filter(|pair| capitalised(pair[0]) && capitalised(pair[1]))
-        .map(|pair| {
-            format!("{} {}", pair[0], pair[1])
-                .trim_matches(|c: char| !c.is_alphanumeric())
-                .to_owned()
-        })
+        .map(|pair| format!("{} {}", bare(pair[0]), bare(pair[1])))
         .collect();
     found.sort();
     found.dedup();
@@ -71,9 +77,18 @@ fn question_text(body: Option<PathBuf>, profile: &Profile) -> Result<Vec<u8>, Cl
         format!("\n# {CHILD_NAME_REMINDER}\n# Lines starting with # are left out. Save and close to send.\n").as_bytes(),
     )
     .map_err(|e| ClientError::io(&draft, e))?;
+    // No guess at an editor: someone dropped into vi does not know how to leave it.
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| {
+            ClientError::Profile(
+                "no question given: write it in a file and give it with --body FILE \
+                 (or set $EDITOR to the editor you use)"
+                    .into(),
+            )
+        })?;
     let status = std::process::Command::new(&editor)
         .arg(&draft)
         .status()
@@ -107,22 +122,76 @@ pub struct Question {
     pub urgency: Urgency,
 }
 
+/// Every file can be attached: it exists, is readable, and fits the service's limit
+/// (with room for age's overhead). Checked before the query is sent, so that a bad file
+/// does not leave a sent query without it.
+async fn check_attachments(api: &Api, files: &[PathBuf]) -> Result<(), ClientError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let me: crate::wire::Me = api.get("/api/v1/me").await?;
+    for file in files {
+        let meta = std::fs::metadata(file).map_err(|e| ClientError::io(file, e))?;
+        if !meta.is_file() {
+            return Err(ClientError::Profile(format!(
+                "{}: not a file; nothing was sent",
+                file.display()
+            )));
+        }
+        std::fs::File::open(file).map_err(|e| ClientError::io(file, e))?;
+        // age adds a header (~200 bytes a recipient) and 16 bytes per 64 KiB.
+        let encrypted = meta.len() + meta.len() / (64 * 1024) * 16 + 16 + 4096;
+        if encrypted > me.max_attachment_bytes {
+            return Err(ClientError::Profile(format!(
+                "{}: {} bytes is more than the service takes ({} bytes); nothing was sent",
+                file.display(),
+                meta.len(),
+                me.max_attachment_bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Asks whether to send a question that may name someone: at a terminal, yes or no;
+/// without one, only `--yes` sends it.
+fn confirm_names(names: &[String], yes: bool) -> Result<(), ClientError> {
+    if names.is_empty() || yes {
+        return Ok(());
+    }
+    let warning = format!("This may name someone: {}.", names.join(", "));
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(ClientError::Profile(format!(
+            "{warning} Nothing was sent. Use initials instead, or add --yes if these are not names."
+        )));
+    }
+    eprint!("{warning} {CHILD_NAME_REMINDER}\nSend anyway? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| ClientError::Profile(e.to_string()))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(())
+    } else {
+        Err(ClientError::Profile("Nothing was sent.".into()))
+    }
+}
+
 pub async fn ask(
     api: &Api,
     question: Question,
     body: Option<PathBuf>,
     attach: &[PathBuf],
+    yes: bool,
 ) -> Result<Output, ClientError> {
+    check_attachments(api, attach).await?;
     let (chosen, _, recipients) = with_adviser(api, &question.adviser).await?;
     eprintln!("{CHILD_NAME_REMINDER}");
     let text = question_text(body, api.profile())?;
-    let names = looks_like_names(&String::from_utf8_lossy(&text));
-    if !names.is_empty() {
-        eprintln!(
-            "Warning: this may name someone: {}. Check before you send.",
-            names.join(", ")
-        );
-    }
+    confirm_names(&looks_like_names(&String::from_utf8_lossy(&text)), yes)?;
     let request = AskRequest {
         adviser_id: chosen.id.clone(),
         category: question.category,
@@ -133,17 +202,33 @@ pub async fn ask(
     let created: crate::wire::Asked = api.post("/api/v1/queries", &request).await?;
     let id = created.id;
     let mut attachments = Vec::new();
-    for file in attach {
-        attachments.push(
-            transfer::upload(
-                api,
-                &format!("/api/v1/queries/{id}/attachments"),
-                Method::POST,
-                file,
-                &recipients,
-            )
-            .await?,
-        );
+    for (done, file) in attach.iter().enumerate() {
+        let uploaded = transfer::upload(
+            api,
+            &format!("/api/v1/queries/{id}/attachments"),
+            Method::POST,
+            file,
+            &recipients,
+        )
+        .await;
+        match uploaded {
+            Ok(a) => attachments.push(a),
+            // The query is sent: say which it is, and how to finish, rather than invite a
+            // second query by failing without its id.
+            Err(e) => {
+                let rest: Vec<String> = attach[done..]
+                    .iter()
+                    .map(|f| format!("iro-advice client attach {id} {}", f.display()))
+                    .collect();
+                return Err(ClientError::Profile(format!(
+                    "the query was sent ({id}) with {done} of {} attachment(s); attaching {} \
+                     failed: {e}\nDo not ask again; attach the rest with:\n  {}\n{id}",
+                    attach.len(),
+                    file.display(),
+                    rest.join("\n  ")
+                )));
+            }
+        }
     }
     Output::new(
         format!(
@@ -389,7 +474,18 @@ pub async fn attach(api: &Api, id: &str, file: &Path) -> Result<Output, ClientEr
     Output::new(format!("Attached.\n{}", created.id), created)
 }
 
-pub async fn fetch(api: &Api, attachment: &str, out: &Path) -> Result<Output, ClientError> {
+pub async fn fetch(
+    api: &Api,
+    attachment: &str,
+    out: &Path,
+    force: bool,
+) -> Result<Output, ClientError> {
+    if out.exists() && !force {
+        return Err(ClientError::Profile(format!(
+            "{} already exists; choose another --out, or add --force to overwrite it",
+            out.display()
+        )));
+    }
     let identity = api.identity()?;
     let written = transfer::download(api, attachment, out, &identity).await?;
     Output::new(
@@ -406,6 +502,10 @@ mod tests {
     fn capitalised_pairs_are_flagged_as_possible_names() {
         let found = looks_like_names("The plan for Jane Smith drifted. Review held in March.");
         assert_eq!(found, vec!["Jane Smith".to_owned()]);
+        assert_eq!(
+            looks_like_names("the review of Jayden Smith's plan, and of Mia Jones\u{2019}s."),
+            vec!["Jayden Smith".to_owned(), "Mia Jones".to_owned()]
+        );
         assert!(looks_like_names("the 9-year-old's placement was moved without review").is_empty());
         // Acronyms and single capitals are not names.
         assert!(looks_like_names("The IRO wrote to the DCS").is_empty());

@@ -1130,3 +1130,107 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
         "{err}"
     );
 }
+
+/// The client checks what it can before anything is sent, says clearly what is wrong with a
+/// connection, and remembers the server.
+#[actix_web::test]
+async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let other = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    Cli::setup(&app, &adviser);
+
+    // Connections: an http:// address, no certificate to trust, the wrong one.
+    let cli = Cli::new();
+    let plain = app.base.replace("https://", "http://");
+    let login = |extra: &[&str]| {
+        let code = app.fresh_totp(&iro);
+        let mut args = vec!["login", "--email", &iro.email, "--totp", &code];
+        args.extend_from_slice(extra);
+        cli.run(&args)
+    };
+    let err = login(&["--server", &plain]).unwrap_err();
+    assert!(err.contains("is not an https:// address"), "{err}");
+    let err = login(&["--server", &app.base]).unwrap_err();
+    assert!(err.contains("certificate is not one this profile trusts"), "{err}");
+    let wrong = other.ca_path();
+    let err = login(&["--server", &app.base, "--ca", wrong.to_str().unwrap()]).unwrap_err();
+    assert!(err.contains("certificate is not one this profile trusts"), "{err}");
+    let ca = app.ca_path();
+    login(&["--server", &app.base, "--ca", ca.to_str().unwrap()]).unwrap();
+    // Remembered: the next sign-in needs neither.
+    login(&[]).unwrap();
+    cli.ok(&["keygen"]);
+
+    // A missing or oversized attachment is found before the query goes.
+    let question = cli.file("q.txt", b"The care plan has drifted; what can I do?");
+    let before = (app.count("queries"), app.count("outbox"), app.count("log_leaves"));
+    let ask = |extra: &[&str]| {
+        let mut args = vec![
+            "ask",
+            "--adviser",
+            &adviser.id,
+            "--category",
+            "care_plan_drift",
+            "--stage",
+            "informal",
+            "--urgency",
+            "routine",
+        ];
+        args.extend_from_slice(extra);
+        cli.run(&args)
+    };
+    let missing = cli.profile.path().join("minutes.pdf");
+    let err = ask(&["--body", path_str(&question), "--attach", path_str(&missing)]).unwrap_err();
+    assert!(err.contains("minutes.pdf"), "{err}");
+    let big = cli.file("big.bin", &vec![0u8; 51 * 1024 * 1024]);
+    let err = ask(&["--body", path_str(&question), "--attach", path_str(&big)]).unwrap_err();
+    assert!(err.contains("more than the service takes"), "{err}");
+    std::fs::remove_file(&big).unwrap();
+    // A possible name (a possessive too) stops it, without a terminal, unless --yes.
+    let named = cli.file("named.txt", b"Jayden Smith's placement moved without a review.");
+    let err = ask(&["--body", path_str(&named)]).unwrap_err();
+    assert!(err.contains("Jayden Smith") && err.contains("Nothing was sent"), "{err}");
+    // No question and no editor: a clear way forward, not vi.
+    let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["client", "ask", "--adviser", &adviser.id, "--category", "other"])
+        .args(["--stage", "none", "--urgency", "routine", "--profile-dir"])
+        .arg(cli.profile.path())
+        .env_remove("EDITOR")
+        .env_remove("VISUAL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--body FILE"));
+    assert_eq!(
+        (app.count("queries"), app.count("outbox"), app.count("log_leaves")),
+        before,
+        "nothing was sent"
+    );
+    let sent = ask(&["--body", path_str(&named), "--yes"]).unwrap();
+    let id = sent.trim_end().lines().last().unwrap().to_owned();
+    assert_eq!(app.count("queries"), before.0 + 1);
+
+    // fetch does not overwrite a file without --force.
+    let doc = cli.file("doc.txt", b"minutes of the review");
+    cli.ok(&["attach", &id, path_str(&doc)]);
+    let shown = cli.json(&["show", &id]);
+    let attachment = shown["attachments"][0]["id"].as_str().unwrap().to_owned();
+    let out = cli.file("out.txt", b"something of mine");
+    let err = cli
+        .run(&["fetch", &attachment, "--out", path_str(&out)])
+        .unwrap_err();
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"something of mine");
+    cli.ok(&["fetch", &attachment, "--out", path_str(&out), "--force"]);
+    assert_eq!(std::fs::read(&out).unwrap(), b"minutes of the review");
+}
