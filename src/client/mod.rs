@@ -6,6 +6,7 @@ mod api;
 mod crypto;
 mod error;
 mod keys;
+mod manage;
 mod output;
 mod profile;
 mod queries;
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::accounts::domain::Role;
 use crate::queries::domain::{Category, DeclineReason, Outcome, Stage, Urgency};
 use crate::wire::{CloseRequest, DeclineRequest};
 use api::Api;
@@ -167,12 +169,16 @@ enum ClientCommand {
         force: bool,
     },
     /// Record pressure: being discouraged from seeking advice, refused funding, …
+    /// (`client pressure list` shows your reports.)
+    #[command(args_conflicts_with_subcommands = true)]
     Pressure {
-        #[arg(long)]
-        kind: crate::pressure::domain::PressureKind,
+        #[command(subcommand)]
+        list: Option<PressureList>,
+        #[arg(long, required = true)]
+        kind: Option<crate::pressure::domain::PressureKind>,
         /// The day it happened, YYYY-MM-DD.
-        #[arg(long)]
-        date: chrono::NaiveDate,
+        #[arg(long, required = true)]
+        date: Option<chrono::NaiveDate>,
         /// What happened, from a file; encrypted to you (and NAIRO when shared).
         #[arg(long)]
         narrative: Option<PathBuf>,
@@ -187,6 +193,41 @@ enum ClientCommand {
         #[arg(long = "authority", value_parser = authority_code)]
         authorities: Vec<crate::authorities::AuthorityCode>,
     },
+    /// NAIRO: the pressure reports IROs shared with NAIRO, narratives decrypted here.
+    Narratives,
+    /// Advisers: whether new queries may be routed to you.
+    Availability {
+        #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+        accepting: bool,
+    },
+    /// On a new device: your identity from its passphrase-protected copy on the server.
+    Restore {
+        /// A current code from your authenticator app.
+        #[arg(long)]
+        totp: String,
+        /// Replace an identity file already in this profile.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Admins (any role) and NAIRO (IROs): invite someone. The link goes to their email; the
+    /// code printed here goes to them another way.
+    Invite {
+        #[arg(long, value_name = "iro|adviser|nairo|admin")]
+        role: Role,
+        #[arg(long)]
+        email: String,
+        /// The employing authority's ONS code (IROs and peer advisers).
+        #[arg(long, value_parser = authority_code)]
+        authority: Option<crate::authorities::AuthorityCode>,
+        #[arg(long, value_name = "solicitor|peer")]
+        adviser_kind: Option<crate::accounts::domain::AdviserKind>,
+    },
+    /// Admins: every account.
+    Accounts,
+    /// Admins: refuse an account, and every session it has, from now on.
+    Suspend { id: String },
+    /// Admins: let a suspended account sign in again.
+    Reactivate { id: String },
     /// Your key's fingerprint and those of the people whose keys this profile pinned, to
     /// compare by phone.
     Keys,
@@ -211,6 +252,12 @@ enum ClientCommand {
         #[arg(long)]
         csv: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum PressureList {
+    /// Your pressure reports, narratives decrypted here.
+    List,
 }
 
 /// The exit status of a client that found the service's log rewritten.
@@ -337,11 +384,34 @@ async fn dispatch(
             force,
         } => queries::fetch(&api, &attachment_id, &out, force).await,
         ClientCommand::Pressure {
+            list: Some(PressureList::List),
+            ..
+        }
+        | ClientCommand::Narratives => manage::reports(&api).await,
+        ClientCommand::Pressure {
+            list: None,
             kind,
             date,
             narrative,
             share_with_nairo,
-        } => records::pressure(&api, kind, date, narrative.as_deref(), share_with_nairo).await,
+        } => {
+            // clap requires both without the subcommand.
+            let (Some(kind), Some(date)) = (kind, date) else {
+                return Err(ClientError::Profile("--kind and --date are required".into()));
+            };
+            records::pressure(&api, kind, date, narrative.as_deref(), share_with_nairo).await
+        }
+        ClientCommand::Availability { accepting } => manage::availability(&api, accepting).await,
+        ClientCommand::Restore { totp, force } => manage::restore(&api, &totp, force).await,
+        ClientCommand::Invite {
+            role,
+            email,
+            authority,
+            adviser_kind,
+        } => manage::invite(&api, role, &email, authority, adviser_kind).await,
+        ClientCommand::Accounts => manage::accounts(&api).await,
+        ClientCommand::Suspend { id } => manage::set_status(&api, &id, "suspend").await,
+        ClientCommand::Reactivate { id } => manage::set_status(&api, &id, "reactivate").await,
         ClientCommand::Receipts { out } => records::receipts(&api, out.as_deref()).await,
         ClientCommand::Keys => keys::show(&api).await,
         ClientCommand::Conflicts { authorities } => account::conflicts(&api, authorities).await,

@@ -19,6 +19,14 @@ pub fn table(rows: &[Vec<String>]) -> String {
         .join("\n")
 }
 
+/// An authority as a person knows it: its name, with the ONS code after it.
+pub fn authority_name(code: &str) -> String {
+    match crate::authorities::all().iter().find(|a| a.code == code) {
+        Some(a) => format!("{} ({code})", a.name),
+        None => code.to_owned(),
+    }
+}
+
 /// An RFC 3339 time to the minute, as a list shows it.
 pub fn to_the_minute(time: &str) -> String {
     time.chars().take(16).collect()
@@ -35,5 +43,11 @@ mod tests {
             vec!["ccc".into(), "d".into()],
         ]);
         assert_eq!(t, "A    BB\nccc  d");
+    }
+
+    #[test]
+    fn authorities_are_shown_by_name() {
+        assert_eq!(authority_name("E06000019"), "Herefordshire (E06000019)");
+        assert_eq!(authority_name("X1"), "X1");
     }
 }

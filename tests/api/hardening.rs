@@ -609,3 +609,105 @@ async fn the_data_directory_and_database_are_owner_only() {
     let log = std::fs::read_to_string(data.join("stderr.log")).unwrap();
     assert!(log.contains("now owner-only"), "the operator is told: {log}");
 }
+
+/// What was API-only, from the client: an admin invites (the code printed, the link mailed),
+/// lists, suspends and reactivates; an IRO restores its identity on a new device and lists
+/// its pressure reports; NAIRO reads the narratives shared with it; an adviser pauses.
+#[actix_web::test]
+async fn every_role_does_its_work_from_the_client() {
+    use crate::helpers::ClientProcess;
+    let nairo_identity = age::x25519::Identity::generate();
+    let recipient = nairo_identity.to_public().to_string();
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Sqlite,
+        &[("IRO_ADVICE_NAIRO_RECIPIENT", &recipient)],
+    )
+    .await
+    .unwrap();
+    let admin = app.admin().await;
+    let (admin_cli, _) = ClientProcess::login(&app, &admin, &[]);
+    let email = format!("{}@iro.test", crate::helpers::unique_name("invited"));
+    let out = admin_cli.ok(&[
+        "invite", "--role", "iro", "--email", &email, "--authority", "E06000019",
+    ]);
+    let code = out.trim_end().lines().last().unwrap().to_owned();
+    assert_eq!(code.len(), 11, "{out}");
+    assert!(out.contains("never by email"), "{out}");
+    let link = app.invitation_link(&email).await;
+    let created = app.sign_up(&format!("{link}.{code}"), PASSWORD).await;
+    let listed = admin_cli.ok(&["accounts"]);
+    assert!(listed.contains(&email) && listed.contains("Herefordshire (E06000019)"), "{listed}");
+    let id = created["id"].as_str().unwrap();
+    admin_cli.ok(&["suspend", id]);
+    assert!(admin_cli.ok(&["accounts"]).contains("suspended"));
+    admin_cli.ok(&["reactivate", id]);
+
+    // An IRO with a passphrase-protected identity moves to a new device.
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let (first, _) = ClientProcess::login(&app, &iro, &[]);
+    let keygen = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["client", "keygen", "--passphrase", "--profile-dir"])
+        .arg(first.profile.path())
+        .env("IRO_ADVICE_IDENTITY_PASSPHRASE", "a long enough passphrase")
+        .output()
+        .unwrap();
+    assert!(keygen.status.success(), "{}", String::from_utf8_lossy(&keygen.stderr));
+    let narrative = first.profile.path().join("what.txt");
+    std::fs::write(&narrative, "Told to stop contacting solicitors.").unwrap();
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["client", "pressure", "--kind", "discouraged_from_advice", "--date", "2026-11-30"])
+        .args(["--share-with-nairo", "--narrative"])
+        .arg(&narrative)
+        .arg("--profile-dir")
+        .arg(first.profile.path())
+        .env("IRO_ADVICE_IDENTITY_PASSPHRASE", "a long enough passphrase")
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let (second, _) = ClientProcess::login(&app, &iro, &[]);
+    let restore = |code: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+            .args(["client", "restore", "--totp", code, "--profile-dir"])
+            .arg(second.profile.path())
+            .env("IRO_ADVICE_IDENTITY_PASSPHRASE", "a long enough passphrase")
+            .output()
+            .unwrap()
+    };
+    assert!(!restore("000000").status.success(), "a code is needed");
+    let restored = restore(&app.fresh_totp(&iro));
+    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+    let list = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["client", "pressure", "list", "--profile-dir"])
+        .arg(second.profile.path())
+        .env("IRO_ADVICE_IDENTITY_PASSPHRASE", "a long enough passphrase")
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("Told to stop contacting solicitors."), "{list}");
+    assert!(list.contains("discouraged_from_advice") && list.contains("shared with NAIRO"));
+
+    // NAIRO reads it with its own key.
+    let nairo = app.user(&admin, Role::Nairo, None, None).await;
+    let (nairo_cli, _) = ClientProcess::login(&app, &nairo, &[]);
+    std::fs::write(
+        nairo_cli.profile.path().join("identity.txt"),
+        format!("{}\n", age::secrecy::ExposeSecret::expose_secret(&nairo_identity.to_string())),
+    )
+    .unwrap();
+    let read = nairo_cli.ok(&["narratives"]);
+    assert!(read.contains("Told to stop contacting solicitors."), "{read}");
+    assert!(read.contains("Herefordshire"), "{read}");
+
+    // An adviser who pauses is not offered to IROs until back.
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let (adviser_cli, _) = ClientProcess::login(&app, &adviser, &[]);
+    adviser_cli.ok(&["keygen"]);
+    let listed = || first.ok(&["advisers"]).contains(&adviser.id);
+    assert!(listed());
+    adviser_cli.ok(&["availability", "--accepting", "false"]);
+    assert!(!listed());
+    adviser_cli.ok(&["availability", "--accepting", "true"]);
+    assert!(listed());
+}
