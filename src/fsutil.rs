@@ -42,15 +42,25 @@ pub fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<bool> {
 
 /// Makes `path` a file only its owner can read or write: created empty if missing, its
 /// mode (and that of SQLite's `-wal` and `-shm` beside it) tightened if looser.
+///
+/// An existing file is never opened here, only chmod-ed: closing any descriptor of a SQLite
+/// file drops every POSIX lock this process holds on it, which would let another of its
+/// connections write under a reader.
 pub fn own_file_only(path: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(path) {
+            Ok(file) => drop(file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
     }
-    drop(options.open(path)?);
     #[cfg(unix)]
     for suffix in ["", "-wal", "-shm"] {
         use std::os::unix::fs::PermissionsExt;
@@ -80,15 +90,17 @@ pub fn private_data_dir(path: &Path) -> std::io::Result<bool> {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path)?.permissions().mode();
         if mode & 0o077 != 0 {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
-                std::io::Error::new(
-                    e.kind(),
-                    format!(
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(
+                |e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
                         "it is open to other users (mode {:o}) and cannot be made owner-only: {e}",
                         mode & 0o777
                     ),
-                )
-            })?;
+                    )
+                },
+            )?;
             return Ok(true);
         }
     }

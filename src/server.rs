@@ -60,9 +60,7 @@ pub fn prepare_database(settings: &Settings) -> Result<Database, StartError> {
         }
     })?;
     if tightened {
-        tracing::warn!(
-            "the data directory was open to other users; it is now owner-only (0700)"
-        );
+        tracing::warn!("the data directory was open to other users; it is now owner-only (0700)");
     }
     let db = Database::connect(&settings.database)?;
     let ran = db.migrate()?;

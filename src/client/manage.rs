@@ -23,21 +23,22 @@ pub async fn reports(api: &Api) -> Result<Output, ClientError> {
     let mut text = String::new();
     let mut shown = Vec::new();
     for r in &list {
-        let narrative = match &r.narrative {
-            Some(armored) => Some(
-                decrypt_armored(armored, &identity)
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_else(|e| format!("[cannot decrypt with this profile's identity: {e}]")),
-            ),
-            None => None,
-        };
+        let narrative = r.narrative.as_ref().map(|armored| {
+            decrypt_armored(armored, &identity)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_else(|e| format!("[cannot decrypt with this profile's identity: {e}]"))
+        });
         text.push_str(&format!(
             "{}  {}  happened {}  {}{}\n",
             r.id,
             r.kind,
             r.occurred_on,
             super::render::authority_name(&r.authority_code),
-            if r.shared_with_nairo { "  (shared with NAIRO)" } else { "" }
+            if r.shared_with_nairo {
+                "  (shared with NAIRO)"
+            } else {
+                ""
+            }
         ));
         if let Some(n) = &narrative {
             for line in n.lines() {
@@ -182,4 +183,3 @@ pub async fn set_status(api: &Api, id: &str, action: &str) -> Result<Output, Cli
     };
     Output::new(done, json!({"id": id, "action": action}))
 }
-

@@ -225,9 +225,13 @@ enum ClientCommand {
     /// Admins: every account.
     Accounts,
     /// Admins: refuse an account, and every session it has, from now on.
-    Suspend { id: String },
+    Suspend {
+        id: String,
+    },
     /// Admins: let a suspended account sign in again.
-    Reactivate { id: String },
+    Reactivate {
+        id: String,
+    },
     /// Your key's fingerprint and those of the people whose keys this profile pinned, to
     /// compare by phone.
     Keys,
@@ -397,7 +401,9 @@ async fn dispatch(
         } => {
             // clap requires both without the subcommand.
             let (Some(kind), Some(date)) = (kind, date) else {
-                return Err(ClientError::Profile("--kind and --date are required".into()));
+                return Err(ClientError::Profile(
+                    "--kind and --date are required".into(),
+                ));
             };
             records::pressure(&api, kind, date, narrative.as_deref(), share_with_nairo).await
         }

@@ -607,7 +607,10 @@ async fn the_data_directory_and_database_are_owner_only() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&db), 0o600);
     let log = std::fs::read_to_string(data.join("stderr.log")).unwrap();
-    assert!(log.contains("now owner-only"), "the operator is told: {log}");
+    assert!(
+        log.contains("now owner-only"),
+        "the operator is told: {log}"
+    );
 }
 
 /// What was API-only, from the client: an admin invites (the code printed, the link mailed),
@@ -628,7 +631,13 @@ async fn every_role_does_its_work_from_the_client() {
     let (admin_cli, _) = ClientProcess::login(&app, &admin, &[]);
     let email = format!("{}@iro.test", crate::helpers::unique_name("invited"));
     let out = admin_cli.ok(&[
-        "invite", "--role", "iro", "--email", &email, "--authority", "E06000019",
+        "invite",
+        "--role",
+        "iro",
+        "--email",
+        &email,
+        "--authority",
+        "E06000019",
     ]);
     let code = out.trim_end().lines().last().unwrap().to_owned();
     assert_eq!(code.len(), 11, "{out}");
@@ -636,7 +645,10 @@ async fn every_role_does_its_work_from_the_client() {
     let link = app.invitation_link(&email).await;
     let created = app.sign_up(&format!("{link}.{code}"), PASSWORD).await;
     let listed = admin_cli.ok(&["accounts"]);
-    assert!(listed.contains(&email) && listed.contains("Herefordshire (E06000019)"), "{listed}");
+    assert!(
+        listed.contains(&email) && listed.contains("Herefordshire (E06000019)"),
+        "{listed}"
+    );
     let id = created["id"].as_str().unwrap();
     admin_cli.ok(&["suspend", id]);
     assert!(admin_cli.ok(&["accounts"]).contains("suspended"));
@@ -651,11 +663,22 @@ async fn every_role_does_its_work_from_the_client() {
         .env("IRO_ADVICE_IDENTITY_PASSPHRASE", "a long enough passphrase")
         .output()
         .unwrap();
-    assert!(keygen.status.success(), "{}", String::from_utf8_lossy(&keygen.stderr));
+    assert!(
+        keygen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&keygen.stderr)
+    );
     let narrative = first.profile.path().join("what.txt");
     std::fs::write(&narrative, "Told to stop contacting solicitors.").unwrap();
     let report = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
-        .args(["client", "pressure", "--kind", "discouraged_from_advice", "--date", "2026-11-30"])
+        .args([
+            "client",
+            "pressure",
+            "--kind",
+            "discouraged_from_advice",
+            "--date",
+            "2026-11-30",
+        ])
         .args(["--share-with-nairo", "--narrative"])
         .arg(&narrative)
         .arg("--profile-dir")
@@ -663,7 +686,11 @@ async fn every_role_does_its_work_from_the_client() {
         .env("IRO_ADVICE_IDENTITY_PASSPHRASE", "a long enough passphrase")
         .output()
         .unwrap();
-    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
     let (second, _) = ClientProcess::login(&app, &iro, &[]);
     let restore = |code: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
@@ -675,7 +702,11 @@ async fn every_role_does_its_work_from_the_client() {
     };
     assert!(!restore("000000").status.success(), "a code is needed");
     let restored = restore(&app.fresh_totp(&iro));
-    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
     let list = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
         .args(["client", "pressure", "list", "--profile-dir"])
         .arg(second.profile.path())
@@ -683,7 +714,10 @@ async fn every_role_does_its_work_from_the_client() {
         .output()
         .unwrap();
     let list = String::from_utf8_lossy(&list.stdout);
-    assert!(list.contains("Told to stop contacting solicitors."), "{list}");
+    assert!(
+        list.contains("Told to stop contacting solicitors."),
+        "{list}"
+    );
     assert!(list.contains("discouraged_from_advice") && list.contains("shared with NAIRO"));
 
     // NAIRO reads it with its own key.
@@ -691,11 +725,17 @@ async fn every_role_does_its_work_from_the_client() {
     let (nairo_cli, _) = ClientProcess::login(&app, &nairo, &[]);
     std::fs::write(
         nairo_cli.profile.path().join("identity.txt"),
-        format!("{}\n", age::secrecy::ExposeSecret::expose_secret(&nairo_identity.to_string())),
+        format!(
+            "{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&nairo_identity.to_string())
+        ),
     )
     .unwrap();
     let read = nairo_cli.ok(&["narratives"]);
-    assert!(read.contains("Told to stop contacting solicitors."), "{read}");
+    assert!(
+        read.contains("Told to stop contacting solicitors."),
+        "{read}"
+    );
     assert!(read.contains("Herefordshire"), "{read}");
 
     // An adviser who pauses is not offered to IROs until back.

@@ -1160,10 +1160,16 @@ async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
     let err = login(&["--server", &plain]).unwrap_err();
     assert!(err.contains("is not an https:// address"), "{err}");
     let err = login(&["--server", &app.base]).unwrap_err();
-    assert!(err.contains("certificate is not one this profile trusts"), "{err}");
+    assert!(
+        err.contains("certificate is not one this profile trusts"),
+        "{err}"
+    );
     let wrong = other.ca_path();
     let err = login(&["--server", &app.base, "--ca", wrong.to_str().unwrap()]).unwrap_err();
-    assert!(err.contains("certificate is not one this profile trusts"), "{err}");
+    assert!(
+        err.contains("certificate is not one this profile trusts"),
+        "{err}"
+    );
     let ca = app.ca_path();
     login(&["--server", &app.base, "--ca", ca.to_str().unwrap()]).unwrap();
     // Remembered: the next sign-in needs neither.
@@ -1172,7 +1178,11 @@ async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
 
     // A missing or oversized attachment is found before the query goes.
     let question = cli.file("q.txt", b"The care plan has drifted; what can I do?");
-    let before = (app.count("queries"), app.count("outbox"), app.count("log_leaves"));
+    let before = (
+        app.count("queries"),
+        app.count("outbox"),
+        app.count("log_leaves"),
+    );
     let ask = |extra: &[&str]| {
         let mut args = vec![
             "ask",
@@ -1189,19 +1199,38 @@ async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
         cli.run(&args)
     };
     let missing = cli.profile.path().join("minutes.pdf");
-    let err = ask(&["--body", path_str(&question), "--attach", path_str(&missing)]).unwrap_err();
+    let err = ask(&[
+        "--body",
+        path_str(&question),
+        "--attach",
+        path_str(&missing),
+    ])
+    .unwrap_err();
     assert!(err.contains("minutes.pdf"), "{err}");
     let big = cli.file("big.bin", &vec![0u8; 51 * 1024 * 1024]);
     let err = ask(&["--body", path_str(&question), "--attach", path_str(&big)]).unwrap_err();
     assert!(err.contains("more than the service takes"), "{err}");
     std::fs::remove_file(&big).unwrap();
     // A possible name (a possessive too) stops it, without a terminal, unless --yes.
-    let named = cli.file("named.txt", b"Jayden Smith's placement moved without a review.");
+    let named = cli.file(
+        "named.txt",
+        b"Jayden Smith's placement moved without a review.",
+    );
     let err = ask(&["--body", path_str(&named)]).unwrap_err();
-    assert!(err.contains("Jayden Smith") && err.contains("Nothing was sent"), "{err}");
+    assert!(
+        err.contains("Jayden Smith") && err.contains("Nothing was sent"),
+        "{err}"
+    );
     // No question and no editor: a clear way forward, not vi.
     let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
-        .args(["client", "ask", "--adviser", &adviser.id, "--category", "other"])
+        .args([
+            "client",
+            "ask",
+            "--adviser",
+            &adviser.id,
+            "--category",
+            "other",
+        ])
         .args(["--stage", "none", "--urgency", "routine", "--profile-dir"])
         .arg(cli.profile.path())
         .env_remove("EDITOR")
@@ -1212,7 +1241,11 @@ async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--body FILE"));
     assert_eq!(
-        (app.count("queries"), app.count("outbox"), app.count("log_leaves")),
+        (
+            app.count("queries"),
+            app.count("outbox"),
+            app.count("log_leaves")
+        ),
         before,
         "nothing was sent"
     );
