@@ -108,11 +108,18 @@ enum ClientCommand {
     Ask {
         #[arg(long)]
         adviser: String,
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "care_plan_drift|placement|contact|permanence|legal_status|cafcass_referral|human_rights|dispute_resolution|other"
+        )]
         category: Category,
-        #[arg(long)]
+        /// How far your challenge has gone.
+        #[arg(
+            long,
+            value_name = "none|informal|formal|senior_management|dcs|cafcass"
+        )]
         stage: Stage,
-        #[arg(long)]
+        #[arg(long, value_name = "routine|urgent")]
         urgency: Urgency,
         /// The question, from a file; without it, your $EDITOR opens.
         #[arg(long)]
@@ -140,7 +147,7 @@ enum ClientCommand {
     },
     Decline {
         id: String,
-        #[arg(long)]
+        #[arg(long, value_name = "conflict|capacity|expertise|other")]
         reason: DeclineReason,
     },
     /// Hand a query to another adviser, re-encrypting every message and attachment to them.
@@ -151,7 +158,10 @@ enum ClientCommand {
     },
     Close {
         id: String,
-        #[arg(long)]
+        #[arg(
+            long,
+            value_name = "advice_given|resolved_informally|escalated|referred_to_cafcass|withdrawn"
+        )]
         outcome: Outcome,
     },
     /// Encrypt and upload a file to a query.
@@ -174,7 +184,11 @@ enum ClientCommand {
     Pressure {
         #[command(subcommand)]
         list: Option<PressureList>,
-        #[arg(long, required = true)]
+        #[arg(
+            long,
+            required = true,
+            value_name = "discouraged_from_advice|refused_funding|threatened_discipline|told_to_use_authority_lawyers|escalation_blocked|other"
+        )]
         kind: Option<crate::pressure::domain::PressureKind>,
         /// The day it happened, YYYY-MM-DD.
         #[arg(long, required = true)]
@@ -441,3 +455,63 @@ fn authority_code(code: &str) -> Result<crate::authorities::AuthorityCode, Strin
 /// The empty JSON object that an accept carries.
 #[derive(serde::Serialize)]
 struct NoBody {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every value an option's help names parses, and the help names every value: the
+    /// lists are written out for people, so they are checked against the vocabularies.
+    #[test]
+    fn help_lists_exactly_the_allowed_values() {
+        use clap::CommandFactory;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ClientArgs,
+        }
+        let command = Cli::command();
+        let named = |sub: &str, arg: &str| -> Vec<String> {
+            let sub = command.find_subcommand(sub).unwrap();
+            let arg = sub.get_arguments().find(|a| a.get_id() == arg).unwrap();
+            arg.get_value_names().unwrap()[0]
+                .split('|')
+                .map(str::to_owned)
+                .collect()
+        };
+        let check = |values: Vec<String>, all: Vec<String>| assert_eq!(values, all);
+        check(
+            named("ask", "category"),
+            Category::ALL
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+        );
+        check(
+            named("ask", "stage"),
+            Stage::ALL.iter().map(|c| c.as_str().to_owned()).collect(),
+        );
+        check(
+            named("ask", "urgency"),
+            Urgency::ALL.iter().map(|c| c.as_str().to_owned()).collect(),
+        );
+        check(
+            named("decline", "reason"),
+            DeclineReason::ALL
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+        );
+        check(
+            named("close", "outcome"),
+            Outcome::ALL.iter().map(|c| c.as_str().to_owned()).collect(),
+        );
+        check(
+            named("pressure", "kind"),
+            crate::pressure::domain::PressureKind::ALL
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+        );
+    }
+}
