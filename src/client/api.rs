@@ -178,12 +178,16 @@ impl Api {
         path: &str,
         body: &B,
     ) -> Result<(), ClientError> {
-        let res = self
-            .request(Method::POST, path)
-            .await?
-            .json(body)
-            .send()
-            .await?;
+        self.send_no_content(Method::POST, path, body).await
+    }
+
+    async fn send_no_content<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<(), ClientError> {
+        let res = self.request(method, path).await?.json(body).send().await?;
         check(res).await?;
         Ok(())
     }
@@ -195,13 +199,6 @@ impl Api {
     }
 
     pub async fn put<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ClientError> {
-        let res = self
-            .request(Method::PUT, path)
-            .await?
-            .json(body)
-            .send()
-            .await?;
-        check(res).await?;
-        Ok(())
+        self.send_no_content(Method::PUT, path, body).await
     }
 }

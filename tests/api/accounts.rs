@@ -143,15 +143,8 @@ async fn the_whole_account_flow_works(app: TestApp) {
 async fn every_role_must_enrol_a_second_factor_first(app: TestApp) {
     let admin = app.admin().await;
     // An IRO too: an employer who learns the IRO's password must still not get in.
-    let iro_email = format!("{}@iro.test", unique_name("iro"));
-    let invitation = app
-        .invite(
-            &admin.access,
-            &json!({"role": "iro", "email": iro_email, "authority_code": "E06000019"}),
-        )
-        .await;
-    app.sign_up(&invitation, PASSWORD).await;
-    let tokens = json(app.login(&iro_email, PASSWORD, None).await, 200).await;
+    let iro = app.unenrolled_iro(&admin).await;
+    let tokens = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
     let iro_access = tokens["access_token"].as_str().unwrap();
     json(app.get_auth("/api/v1/me", iro_access).await, 200).await;
     for res in [

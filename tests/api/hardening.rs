@@ -195,14 +195,8 @@ async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enr
     assert_problem(res, 401, "unauthenticated").await;
 
     // Two fresh sessions of an account yet to enrol; enrolling in one ends the other.
-    let email = format!("{}@iro.test", crate::helpers::unique_name("enrolling"));
-    let invitation = app
-        .invite(
-            &admin.access,
-            &json!({"role": "iro", "email": email, "authority_code": "E06000019"}),
-        )
-        .await;
-    let created = app.sign_up(&invitation, PASSWORD).await;
+    let mut user = app.unenrolled_iro(&admin).await;
+    let email = user.email.clone();
     let kept = json(app.login(&email, PASSWORD, None).await, 200).await;
     let kept_access = kept["access_token"].as_str().unwrap().to_owned();
     let ended = json(app.login(&email, PASSWORD, None).await, 200).await;
@@ -218,14 +212,7 @@ async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enr
     assert_problem(res, 401, "unauthenticated").await;
     let me = json(app.get_auth("/api/v1/me", &kept_access).await, 200).await;
     assert_eq!(me["totp_enabled"], true);
-    let user = crate::helpers::User {
-        id: created["id"].as_str().unwrap().to_owned(),
-        role: Role::Iro,
-        email: email.clone(),
-        access: kept_access.clone(),
-        refresh: kept["refresh_token"].as_str().unwrap().to_owned(),
-        totp_secret: Some(secret.clone()),
-    };
+    user.totp_secret = Some(secret.clone());
     let third = json(
         app.login(&email, PASSWORD, Some(&totp_code(&secret, 1)))
             .await,
@@ -494,22 +481,8 @@ async fn the_client_enrols_a_second_factor_changes_the_password_and_signs_out() 
         .await
         .unwrap();
     let admin = app.admin().await;
-    let email = format!("{}@iro.test", crate::helpers::unique_name("new"));
-    let invitation = app
-        .invite(
-            &admin.access,
-            &json!({"role": "iro", "email": email, "authority_code": "E06000019"}),
-        )
-        .await;
-    let created = app.sign_up(&invitation, PASSWORD).await;
-    let mut user = crate::helpers::User {
-        id: created["id"].as_str().unwrap().to_owned(),
-        role: Role::Iro,
-        email: email.clone(),
-        access: String::new(),
-        refresh: String::new(),
-        totp_secret: None,
-    };
+    let mut user = app.unenrolled_iro(&admin).await;
+    let email = user.email.clone();
     let (client, _) = ClientProcess::login(&app, &user, &[]);
     let ran = client.run(&["advisers"]);
     assert_eq!(ran.code, 1);

@@ -745,6 +745,27 @@ impl TestApp {
         self.finish_sign_up(&token, Role::Admin, &email).await
     }
 
+    /// An IRO invited by `admin` who has signed up but neither signed in nor enrolled a
+    /// second factor (`access` and `refresh` empty).
+    pub async fn unenrolled_iro(&self, admin: &User) -> User {
+        let email = format!("{}@iro.test", unique_name("unenrolled"));
+        let invitation = self
+            .invite(
+                &admin.access,
+                &json!({"role": "iro", "email": email, "authority_code": "E06000019"}),
+            )
+            .await;
+        let created = self.sign_up(&invitation, PASSWORD).await;
+        User {
+            id: created["id"].as_str().unwrap().to_owned(),
+            role: Role::Iro,
+            email,
+            access: String::new(),
+            refresh: String::new(),
+            totp_secret: None,
+        }
+    }
+
     /// A user invited from the console (so no mail is involved), signed in and enrolled.
     pub async fn console_user(
         &self,
