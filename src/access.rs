@@ -139,7 +139,7 @@ async fn authenticate(
         Access::Public => unreachable!("public routes are not authenticated"),
         Access::Enrolling => {}
         Access::Roles(roles) => {
-            if !account.totp_enabled {
+            if !account.has_second_factor() {
                 return Err(ApiError::SecondFactorEnrolmentRequired);
             }
             if !roles.contains(&account.role) {

@@ -103,6 +103,8 @@ problem_types! {
     SecondFactorRequired = "second-factor-required", "A second-factor code is required";
     SecondFactorInvalid = "second-factor-invalid", "Wrong or already used second-factor code";
     AccountSuspended = "account-suspended", "Account suspended";
+    PasskeyInvalid = "passkey-invalid", "The passkey's answer does not verify";
+    PasskeyExists = "passkey-exists", "Passkey already registered";
     AttachmentAlreadyRead = "attachment-already-read", "The attachment has been read and cannot be replaced";
 }
 

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::access::{Access, Authorize};
 use crate::accounts::domain::Role::{Admin, Adviser, Iro, Nairo};
-use crate::accounts::{admin, auth, directory, invitations, me};
+use crate::accounts::{admin, auth, directory, invitations, me, passkeys};
 use crate::app::JSON_LIMIT;
 use crate::log::handlers as log;
 use crate::log::tiles;
@@ -90,10 +90,15 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(POST "/api/v1/auth/login", PUBLIC, auth::login),
         endpoint!(POST "/api/v1/auth/refresh", PUBLIC, auth::refresh),
         endpoint!(POST "/api/v1/auth/logout", PUBLIC, auth::logout),
+        endpoint!(POST "/api/v1/auth/passkey/options", PUBLIC, passkeys::sign_in_options),
         // the caller's own account
         endpoint!(GET "/api/v1/me", ENROLLING, me::me),
         endpoint!(POST "/api/v1/me/totp", ENROLLING, me::totp_begin),
         endpoint!(POST "/api/v1/me/totp/confirm", ENROLLING, me::totp_confirm),
+        endpoint!(POST "/api/v1/me/passkeys/options", ENROLLING, passkeys::creation_options),
+        endpoint!(POST "/api/v1/me/passkeys", ENROLLING, passkeys::register),
+        endpoint!(GET "/api/v1/me/passkeys", ENROLLING, passkeys::list),
+        endpoint!(POST "/api/v1/me/step-up/options", ENROLLING, passkeys::step_up_options),
         endpoint!(PUT "/api/v1/me/key", ANY, me::put_key),
         endpoint!(PUT "/api/v1/me/password", ANY, me::put_password),
         endpoint!(GET "/api/v1/me/key", ANY, me::get_wrapped_identity),
@@ -189,7 +194,8 @@ impl Modify for BearerAuth {
     paths(
         health::healthz, health::readyz, health::openapi,
         invitations::accept, admin::list, admin::suspend, admin::reactivate, invitations::invite,
-        auth::login, auth::refresh, auth::logout,
+        auth::login, auth::refresh, auth::logout, passkeys::sign_in_options,
+        passkeys::creation_options, passkeys::register, passkeys::list, passkeys::step_up_options,
         me::me, me::totp_begin, me::totp_confirm, me::put_key, me::get_wrapped_identity, me::put_password,
         me::put_conflicts, me::put_availability,
         directory::authorities, directory::advisers,

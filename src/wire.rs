@@ -90,6 +90,9 @@ pub struct LoginRequest {
     pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_code: Option<String>,
+    /// Instead of `totp_code`: a passkey's answer to `POST /api/v1/auth/passkey/options`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyAssertion>,
     /// The device token this client was given at an earlier sign-in to this account: its
     /// attempts then count against its own limit, which nobody else can exhaust.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,6 +204,8 @@ pub struct Me {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub age_recipient: Option<String>,
     pub totp_enabled: bool,
+    /// Whether the account has at least one passkey (a second factor like TOTP).
+    pub passkey_enabled: bool,
     /// The largest attachment the service takes, so that a client can check a file before
     /// it sends anything.
     pub max_attachment_bytes: u64,
@@ -223,6 +228,130 @@ pub struct TotpEnrolment {
     pub otpauth_uri: String,
 }
 
+// Passkeys, in the JSON forms of WebAuthn Level 3 (`PublicKeyCredential.toJSON()` and
+// `parseCreationOptionsFromJSON`), binary values as unpadded base64url.
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct PasskeyRp {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyUser {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct PasskeyParameter {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub alg: i32,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeySelection {
+    pub resident_key: String,
+    pub require_resident_key: bool,
+    pub user_verification: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct PasskeyDescriptor {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+/// Options for `navigator.credentials.create()`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyCreationOptions {
+    pub challenge: String,
+    pub rp: PasskeyRp,
+    pub user: PasskeyUser,
+    pub pub_key_cred_params: Vec<PasskeyParameter>,
+    pub timeout: u64,
+    pub attestation: String,
+    pub authenticator_selection: PasskeySelection,
+    pub exclude_credentials: Vec<PasskeyDescriptor>,
+}
+
+/// Options for `navigator.credentials.get()`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyRequestOptions {
+    pub challenge: String,
+    pub rp_id: String,
+    pub timeout: u64,
+    pub user_verification: String,
+    pub allow_credentials: Vec<PasskeyDescriptor>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct AttestationResponse {
+    #[serde(rename = "clientDataJSON")]
+    pub client_data_json: String,
+    #[serde(rename = "attestationObject")]
+    pub attestation_object: String,
+}
+
+/// The new credential, as `PublicKeyCredential.toJSON()` gives it (other members ignored).
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct RegistrationCredential {
+    pub id: String,
+    pub response: AttestationResponse,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct AssertionResponse {
+    #[serde(rename = "clientDataJSON")]
+    pub client_data_json: String,
+    #[serde(rename = "authenticatorData")]
+    pub authenticator_data: String,
+    pub signature: String,
+    #[serde(
+        rename = "userHandle",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_handle: Option<String>,
+}
+
+/// A passkey's answer to a challenge, as `PublicKeyCredential.toJSON()` gives it.
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+pub struct PasskeyAssertion {
+    pub id: String,
+    pub response: AssertionResponse,
+}
+
+/// A passkey to add. When the account already has a second factor, one of them must
+/// vouch for the new one: a current `totp_code` or a `passkey` assertion (step-up options).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PasskeyRegistration {
+    /// What the owner calls it ("work laptop"); 1 to 60 characters, "Passkey" when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub credential: RegistrationCredential,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyAssertion>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: chrono::NaiveDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<chrono::NaiveDateTime>,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TotpCode {
     pub code: String,
@@ -233,7 +362,11 @@ pub struct TotpCode {
 pub struct PasswordChange {
     pub current_password: String,
     pub new_password: String,
-    pub totp_code: String,
+    #[serde(default)]
+    pub totp_code: Option<String>,
+    /// Instead of `totp_code`: a passkey's answer to step-up options.
+    #[serde(default)]
+    pub passkey: Option<PasskeyAssertion>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -244,9 +377,12 @@ pub struct KeyRequest {
     /// stanza, work factor 18 to 22), ASCII-armored.
     #[schema(value_type = Option<String>)]
     pub wrapped_identity: Option<PassphraseWrapped>,
-    /// A current TOTP code: needed to replace a key already registered.
+    /// A current TOTP code (or a `passkey` assertion): needed to replace a key already
+    /// registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<PasskeyAssertion>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -360,6 +496,13 @@ pub struct QuerySummary {
     pub accepted_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<String>,
+    /// While the adviser has not accepted: when the reminder time (by urgency) runs out.
+    /// After it the adviser is reminded and the IRO may route the query to someone else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_at: Option<String>,
+    /// Whether the query has waited past `reminder_at` without being accepted.
+    #[serde(default)]
+    pub waited_past_reminder: bool,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -5,12 +5,14 @@ use actix_web::{web, HttpResponse};
 use chrono::Duration;
 
 use super::domain::{AccountId, Email, Password, Role};
+use super::second_factor::{assertion_accepted, relying_party, Purpose};
 use super::store::{self, Rotation};
 use super::totp::{self, Sealer};
+use super::webauthn::RelyingParty;
 use crate::app::{AppState, Tx};
 use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
-use crate::wire::{LoginRequest, RefreshRequest, TokenPair};
+use crate::wire::{LoginRequest, PasskeyAssertion, RefreshRequest, TokenPair};
 
 /// Failed sign-ins allowed per email (or per device) within the window before 429.
 pub const MAX_FAILURES: i64 = 5;
@@ -50,6 +52,7 @@ struct Attempt {
     email: Option<Email>,
     password: Password,
     totp_code: Option<String>,
+    passkey: Option<PasskeyAssertion>,
     /// The hash of the device token presented, if any.
     device: Option<String>,
 }
@@ -147,7 +150,8 @@ fn refusal(refused: Refusal, locked: Option<u64>) -> ApiError {
         Refusal::Credentials => (ProblemType::InvalidCredentials, "wrong email or password"),
         Refusal::SecondFactorMissing => (
             ProblemType::SecondFactorRequired,
-            "this account needs the code from its authenticator app (totp_code)",
+            "this account needs its second factor: the code from its authenticator app \
+             (totp_code) or its passkey (passkey)",
         ),
         Refusal::SecondFactorWrong => (
             ProblemType::SecondFactorInvalid,
@@ -170,6 +174,7 @@ fn refusal(refused: Refusal, locked: Option<u64>) -> ApiError {
 fn conclude(
     tx: &mut Tx<'_>,
     sealer: &Sealer,
+    rp: &RelyingParty,
     gate: Gate,
     attempt: Attempt,
     password_right: bool,
@@ -194,10 +199,17 @@ fn conclude(
     let Some(account) = account.filter(|_| password_right) else {
         return fail(tx, known.as_ref(), Refusal::Credentials);
     };
-    match (account.totp_enabled, attempt.totp_code.as_deref()) {
+    let offered = (attempt.totp_code.as_deref(), attempt.passkey.as_ref());
+    match (account.has_second_factor(), offered) {
         // The right password: not a failure, but no way in while locked.
-        (true, None) => return Ok(Err(refusal(Refusal::SecondFactorMissing, locked))),
-        (true, Some(code)) => {
+        (true, (None, None)) => return Ok(Err(refusal(Refusal::SecondFactorMissing, locked))),
+        (true, (_, Some(assertion))) => {
+            let purpose = Purpose::SignIn;
+            if !assertion_accepted(tx.conn, sealer, rp, &account.id, purpose, assertion)? {
+                return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
+            }
+        }
+        (true, (Some(code), None)) => {
             if !second_factor_accepts(tx.conn, sealer, &account, code)? {
                 return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
             }
@@ -239,6 +251,7 @@ pub async fn login(
         email,
         password,
         totp_code,
+        passkey,
         device_token,
     } = body.into_inner();
     let attempt = Attempt {
@@ -246,6 +259,7 @@ pub async fn login(
         email: Email::parse(&email).ok(),
         password: Password::attempt(password),
         totp_code: totp_code.filter(|c| !c.trim().is_empty()),
+        passkey,
         device: device_token.as_deref().map(crate::keys::token_hash),
     };
     // A slot first: when every one is busy, the attempt is shed before it costs a query.
@@ -259,7 +273,8 @@ pub async fn login(
         .run(move |conn| gate(conn, &attempt, ceiling).map(|g| (g, attempt)))
         .await?;
     // Locked, and no second factor offered: no reason to spend a hash on it.
-    if let (Some(retry_after_secs), None) = (gate.locked, &attempt.totp_code) {
+    let factor_offered = attempt.totp_code.is_some() || attempt.passkey.is_some();
+    if let (Some(retry_after_secs), false) = (gate.locked, factor_offered) {
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }
     let stored = gate.account.as_ref().map(|a| a.password_hash.clone());
@@ -269,8 +284,19 @@ pub async fn login(
         .map_err(busy)?;
     let refresh_days = state.settings.accounts.refresh_token_days;
     let sealer = state.totp.clone();
+    let rp = relying_party(&state)?;
     let signed_in = state
-        .write(move |tx| conclude(tx, &sealer, gate, attempt, password_right, refresh_days))
+        .write(move |tx| {
+            conclude(
+                tx,
+                &sealer,
+                &rp,
+                gate,
+                attempt,
+                password_right,
+                refresh_days,
+            )
+        })
         .await??;
     Ok(HttpResponse::Ok().json(pair(&state, signed_in)))
 }

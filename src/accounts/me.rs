@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 
 use super::domain::AgeRecipient;
 use super::domain::{AccountId, Email, Password, Role};
+use super::second_factor::{relying_party, step_up, StepUp};
 use super::store;
 use super::totp::{self, Sealer};
 use crate::access::Caller;
@@ -14,8 +15,8 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{conflicts_digest, Actor, Event, Kind, Subject};
 use crate::wire::{
-    AvailabilityRequest, ConflictsRequest, KeyRequest, Me, PasswordChange, TotpCode, TotpEnrolment,
-    WrappedIdentity,
+    AvailabilityRequest, ConflictsRequest, KeyRequest, Me, PasskeyAssertion, PasswordChange,
+    TotpCode, TotpEnrolment, WrappedIdentity,
 };
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
@@ -45,6 +46,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
                 adviser_kind: a.adviser_kind,
                 age_recipient: a.age_recipient,
                 totp_enabled: a.totp_enabled,
+                passkey_enabled: a.passkey_enabled,
                 max_attachment_bytes,
                 accepting: is_adviser.then_some(a.accepting),
                 conflicts,
@@ -69,7 +71,8 @@ pub async fn totp_begin(
     let email = state
         .db
         .write(move |conn| -> Result<String, ApiError> {
-            if store::totp_state(conn, &id)?.totp_enabled {
+            // A passkey already guards the account: a session alone must not add a factor.
+            if store::totp_state(conn, &id)?.has_second_factor() {
                 return Err(totp_already_enabled());
             }
             store::store_pending_totp(conn, &id, &sealed)?;
@@ -120,7 +123,7 @@ pub async fn totp_confirm(
 fn totp_already_enabled() -> ApiError {
     ApiError::conflict(
         ProblemType::TotpAlreadyEnabled,
-        "TOTP is already enabled for this account",
+        "this account already has a second factor (TOTP or a passkey)",
     )
 }
 
@@ -137,7 +140,7 @@ fn confirm_totp(
     code: &str,
 ) -> Result<(), ApiError> {
     let state = store::totp_state(conn, id)?;
-    if state.totp_enabled {
+    if state.has_second_factor() {
         return Err(totp_already_enabled());
     }
     let last_step = state.totp_last_step;
@@ -171,8 +174,10 @@ pub async fn put_key(
         age_recipient,
         wrapped_identity,
         totp_code,
+        passkey,
     } = body.into_inner();
     let sealer = state.totp.clone();
+    let rp = relying_party(&state)?;
     state
         .write(move |tx| {
             // The first key needs only the session; any change after it (the key, or the
@@ -180,7 +185,11 @@ pub async fn put_key(
             // others encrypt to this account.
             let (current, _) = store::key_state(tx.conn, &caller.account_id)?;
             if current.is_some() {
-                step_up(tx.conn, &sealer, &caller.account_id, totp_code.as_deref())?;
+                let proof = StepUp {
+                    totp_code: totp_code.as_deref(),
+                    passkey: passkey.as_ref(),
+                };
+                step_up(tx.conn, &sealer, &rp, &caller.account_id, proof)?;
             }
             register_key(
                 tx,
@@ -209,6 +218,7 @@ pub async fn put_password(
         current_password,
         new_password,
         totp_code,
+        passkey,
     } = body.into_inner();
     let new_password = Password::new(new_password)
         .map_err(|e| ApiError::bad_request(ProblemType::WeakPassword, e))?;
@@ -250,9 +260,14 @@ pub async fn put_password(
             retry_after_secs: 1,
         })?;
     let sealer = state.totp.clone();
+    let rp = relying_party(&state)?;
     state
         .write(move |tx| -> Result<(), ApiError> {
-            step_up(tx.conn, &sealer, &caller.account_id, Some(&totp_code))?;
+            let proof = StepUp {
+                totp_code: totp_code.as_deref(),
+                passkey: passkey.as_ref(),
+            };
+            step_up(tx.conn, &sealer, &rp, &caller.account_id, proof)?;
             store::set_password_hash(tx.conn, &caller.account_id, &hash)?;
             store::revoke_other_sessions(tx.conn, &caller.account_id, Some(&caller.session_id))?;
             tx.notify_now(&caller.account_id)
@@ -263,36 +278,8 @@ pub async fn put_password(
 
 /// The header that carries a fresh TOTP code where a request has no body for it.
 pub const STEP_UP_HEADER: &str = "x-step-up-code";
-
-/// A fresh second factor: TOTP enabled on the account, and `code` current and not used
-/// before (it is then used up). For the acts that matter most, a session is not enough.
-fn step_up(
-    conn: &mut DbConnection,
-    sealer: &Sealer,
-    id: &AccountId,
-    code: Option<&str>,
-) -> Result<(), ApiError> {
-    let refused = |detail: &str| ApiError::Rejected {
-        status: actix_web::http::StatusCode::FORBIDDEN,
-        problem: ProblemType::StepUpRequired,
-        detail: detail.to_owned(),
-    };
-    let state = store::totp_state(conn, id)?;
-    if !state.totp_enabled {
-        return Err(refused(
-            "enrol a second factor first (POST /api/v1/me/totp), then send a current code",
-        ));
-    }
-    let secret = state.totp_secret.and_then(|s| sealer.open(id.as_str(), &s));
-    let step = match (secret, code) {
-        (Some(secret), Some(code)) => totp::matching_step(&secret, code, state.totp_last_step),
-        _ => None,
-    };
-    match step {
-        Some(step) if store::use_totp_step(conn, id, step, false)? => Ok(()),
-        _ => Err(refused("a current TOTP code, not used before, is required")),
-    }
-}
+/// Instead of a code: a passkey's answer to step-up options, as base64url of its JSON.
+pub const STEP_UP_PASSKEY_HEADER: &str = "x-step-up-passkey";
 
 /// Sets an account's age recipient (and wrapped identity). A new recipient is a new key
 /// version, and a key event in the log, in the same transaction; the owner is told by mail,
@@ -331,7 +318,9 @@ pub fn register_key(
 /// The caller's passphrase-wrapped identity, for a client to unwrap locally: with a fresh
 /// TOTP code in `X-Step-Up-Code`, since with it (and the passphrase) comes every case.
 #[utoipa::path(get, path = "/api/v1/me/key", tag = "me",
-    params(("X-Step-Up-Code" = String, Header, description = "a current TOTP code")),
+    params(("X-Step-Up-Code" = Option<String>, Header, description = "a current TOTP code"),
+           ("X-Step-Up-Passkey" = Option<String>, Header,
+            description = "instead: base64url of a passkey's answer to step-up options")),
     responses((status = 200, body = WrappedIdentity), (status = 403, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem)),
     security(("bearer" = [])))]
@@ -340,15 +329,35 @@ pub async fn get_wrapped_identity(
     caller: Caller,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let code = req
-        .headers()
-        .get(STEP_UP_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let code = header(STEP_UP_HEADER);
+    let passkey = match header(STEP_UP_PASSKEY_HEADER) {
+        Some(text) => Some(
+            crate::accounts::webauthn::unb64(&text, "header")
+                .ok()
+                .and_then(|json| serde_json::from_slice::<PasskeyAssertion>(&json).ok())
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "{STEP_UP_PASSKEY_HEADER}: base64url of a passkey assertion's JSON"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
     let sealer = state.totp.clone();
+    let rp = relying_party(&state)?;
     let wrapped = state
         .write(move |tx| -> Result<_, ApiError> {
-            step_up(tx.conn, &sealer, &caller.account_id, code.as_deref())?;
+            let proof = StepUp {
+                totp_code: code.as_deref(),
+                passkey: passkey.as_ref(),
+            };
+            step_up(tx.conn, &sealer, &rp, &caller.account_id, proof)?;
             Ok(store::wrapped_identity(tx.conn, &caller.account_id)?)
         })
         .await?

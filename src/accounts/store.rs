@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use super::domain::{AccountId, AccountStatus, AdviserKind, Role};
 use crate::authorities::AuthorityCode;
 use crate::db::schema::{
-    accounts, adviser_conflicts, login_devices, login_failures, refresh_tokens, sessions,
+    accounts, adviser_conflicts, login_devices, login_failures, passkeys, refresh_tokens, sessions,
+    spent_challenges,
 };
 use crate::db::{now, DbConnection};
 use crate::keys::{random_token, token_hash};
@@ -60,6 +61,13 @@ pub struct AuthAccount {
     pub authority: Option<AuthorityCode>,
     pub adviser_kind: Option<AdviserKind>,
     pub totp_enabled: bool,
+    pub passkey_enabled: bool,
+}
+
+impl AuthAccount {
+    pub fn has_second_factor(&self) -> bool {
+        self.totp_enabled || self.passkey_enabled
+    }
 }
 
 /// The account, if it is active and the session is alive.
@@ -92,11 +100,16 @@ pub struct LoginAccount {
     pub totp_enabled: bool,
     pub totp_secret: Option<Vec<u8>>,
     pub totp_last_step: i64,
+    pub passkey_enabled: bool,
 }
 
 impl LoginAccount {
     pub fn active(&self) -> bool {
         self.status == AccountStatus::Active
+    }
+
+    pub fn has_second_factor(&self) -> bool {
+        self.totp_enabled || self.passkey_enabled
     }
 }
 
@@ -122,6 +135,7 @@ pub struct AccountView {
     pub accepting: bool,
     pub age_recipient: Option<String>,
     pub totp_enabled: bool,
+    pub passkey_enabled: bool,
 }
 
 pub fn account(conn: &mut DbConnection, id: &AccountId) -> QueryResult<Option<AccountView>> {
@@ -361,6 +375,13 @@ pub struct TotpState {
     pub totp_secret: Option<Vec<u8>>,
     pub totp_enabled: bool,
     pub totp_last_step: i64,
+    pub passkey_enabled: bool,
+}
+
+impl TotpState {
+    pub fn has_second_factor(&self) -> bool {
+        self.totp_enabled || self.passkey_enabled
+    }
 }
 
 pub fn totp_state(conn: &mut DbConnection, id: &AccountId) -> QueryResult<TotpState> {
@@ -409,6 +430,125 @@ pub fn use_totp_step(
             .execute(conn)?
     };
     Ok(updated == 1)
+}
+
+// --- passkeys ---
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = passkeys)]
+pub struct StoredPasskey {
+    pub credential_id: String,
+    pub account_id: AccountId,
+    pub algorithm: i32,
+    pub public_key: Vec<u8>,
+    pub sign_count: i64,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+pub fn passkeys_of(conn: &mut DbConnection, id: &AccountId) -> QueryResult<Vec<StoredPasskey>> {
+    passkeys::table
+        .filter(passkeys::account_id.eq(id))
+        .order(passkeys::created_at)
+        .select(StoredPasskey::as_select())
+        .load(conn)
+}
+
+pub fn passkey(conn: &mut DbConnection, credential_id: &str) -> QueryResult<Option<StoredPasskey>> {
+    passkeys::table
+        .find(credential_id)
+        .select(StoredPasskey::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub struct NewPasskey<'a> {
+    pub credential_id: &'a str,
+    pub algorithm: i32,
+    pub public_key: &'a [u8],
+    pub sign_count: u32,
+    pub name: &'a str,
+}
+
+/// Adds a passkey and marks the account as having one; call in a write transaction.
+pub fn add_passkey(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    key: &NewPasskey<'_>,
+) -> QueryResult<()> {
+    diesel::insert_into(passkeys::table)
+        .values((
+            passkeys::credential_id.eq(key.credential_id),
+            passkeys::account_id.eq(id),
+            passkeys::algorithm.eq(key.algorithm),
+            passkeys::public_key.eq(key.public_key),
+            passkeys::sign_count.eq(i64::from(key.sign_count)),
+            passkeys::name.eq(key.name),
+            passkeys::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    diesel::update(accounts::table.find(id))
+        .set(accounts::passkey_enabled.eq(true))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Records a use. Conditional on the counter it was checked against, so two instances
+/// cannot both accept assertions with one counter value.
+pub fn passkey_used(
+    conn: &mut DbConnection,
+    credential_id: &str,
+    checked_against: i64,
+    sign_count: u32,
+) -> QueryResult<bool> {
+    diesel::update(
+        passkeys::table
+            .find(credential_id)
+            .filter(passkeys::sign_count.eq(checked_against)),
+    )
+    .set((
+        passkeys::sign_count.eq(i64::from(sign_count)),
+        passkeys::last_used_at.eq(now()),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Marks a challenge as used; false when it was used before. Expired ones are forgotten,
+/// since their seal refuses them anyway.
+pub fn spend_challenge(
+    conn: &mut DbConnection,
+    digest: &str,
+    expires_at: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::delete(spent_challenges::table.filter(spent_challenges::expires_at.lt(now())))
+        .execute(conn)?;
+    let spent = spent_challenges::table
+        .find(digest)
+        .count()
+        .get_result::<i64>(conn)?;
+    if spent > 0 {
+        return Ok(false);
+    }
+    // A concurrent spender on another instance loses on the key, inside a savepoint so
+    // that the surrounding transaction can still record the refusal.
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(spent_challenges::table)
+            .values((
+                spent_challenges::digest.eq(digest),
+                spent_challenges::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 // --- sessions and refresh tokens ---

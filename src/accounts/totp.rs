@@ -9,6 +9,8 @@ use totp_rs::{Algorithm, TOTP};
 pub const STEP_SECS: u64 = 30;
 const ISSUER: &str = "IRO Advice";
 
+/// Seals small secrets bound to what they are for (an account's id for its TOTP secret, a
+/// purpose and account for a passkey challenge): opened with another binding, they fail.
 pub struct Sealer {
     key: LessSafeKey,
 }
@@ -20,13 +22,13 @@ impl Sealer {
         }
     }
 
-    pub fn seal(&self, account_id: &str, secret: &[u8]) -> Vec<u8> {
+    pub fn seal(&self, binding: &str, secret: &[u8]) -> Vec<u8> {
         let nonce_bytes = crate::keys::random_bytes::<NONCE_LEN>();
         let mut sealed = secret.to_vec();
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(account_id.as_bytes()),
+                Aad::from(binding.as_bytes()),
                 &mut sealed,
             )
             .expect("sealing cannot fail");
@@ -35,7 +37,7 @@ impl Sealer {
         out
     }
 
-    pub fn open(&self, account_id: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+    pub fn open(&self, binding: &str, sealed: &[u8]) -> Option<Vec<u8>> {
         if sealed.len() < NONCE_LEN {
             return None;
         }
@@ -44,7 +46,7 @@ impl Sealer {
         let mut body = body.to_vec();
         let plain = self
             .key
-            .open_in_place(nonce, Aad::from(account_id.as_bytes()), &mut body)
+            .open_in_place(nonce, Aad::from(binding.as_bytes()), &mut body)
             .ok()?;
         Some(plain.to_vec())
     }

@@ -65,6 +65,8 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
         email: email.clone(),
         password,
         totp_code: totp.clone(),
+        // Passkeys live in browsers; the terminal client uses TOTP.
+        passkey: None,
         device_token: profile.device_token(&server, &email)?,
     };
     let url = format!("{server}/api/v1/auth/login");
@@ -258,6 +260,7 @@ pub async fn keygen(
         age_recipient: AgeRecipient::parse(&recipient).map_err(ClientError::Crypto)?,
         wrapped_identity,
         totp_code,
+        passkey: None,
     };
     api.profile().ensure_dir()?;
     // Remembered first: a key event for this account that this profile did not make is

@@ -40,6 +40,7 @@ diesel::table! {
         key_version -> BigInt,
         key_leaf -> Nullable<BigInt>,
         failed_sign_ins -> Integer,
+        passkey_enabled -> Bool,
     }
 }
 
@@ -244,6 +245,28 @@ diesel::joinable!(messages -> queries (query_id));
 diesel::joinable!(attachments -> queries (query_id));
 diesel::joinable!(attachment_chunks -> attachments (attachment_id));
 
+diesel::table! {
+    passkeys (credential_id) {
+        credential_id -> Text,
+        account_id -> Text,
+        algorithm -> Integer,
+        public_key -> Binary,
+        sign_count -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    spent_challenges (digest) {
+        digest -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(passkeys -> accounts (account_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     authorities,
     service_meta,
@@ -253,6 +276,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     login_devices,
+    passkeys,
+    spent_challenges,
     login_failures,
     outbox,
     queries,

@@ -59,6 +59,16 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
         (400, "invalid-json"),
     ),
     ("POST", "/api/v1/auth/logout", Public, (400, "invalid-json")),
+    ("POST", "/api/v1/auth/passkey/options", Public, (200, "")),
+    ("POST", "/api/v1/me/passkeys/options", Enrolling, (200, "")),
+    (
+        "POST",
+        "/api/v1/me/passkeys",
+        Enrolling,
+        (400, "invalid-json"),
+    ),
+    ("GET", "/api/v1/me/passkeys", Enrolling, (200, "")),
+    ("POST", "/api/v1/me/step-up/options", Enrolling, (200, "")),
     ("GET", "/api/v1/me", Enrolling, (200, "")),
     ("POST", "/api/v1/me/totp", Enrolling, (200, "")),
     (

@@ -3,6 +3,7 @@
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
+mod authenticator;
 mod helpers;
 
 mod accounts;
@@ -13,6 +14,7 @@ mod hardening;
 mod keys;
 mod log;
 mod mail;
+mod passkeys;
 mod queries;
 mod rollback;
 mod services;

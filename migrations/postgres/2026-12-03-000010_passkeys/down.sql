@@ -1,0 +1,3 @@
+DROP TABLE spent_challenges;
+ALTER TABLE accounts DROP COLUMN passkey_enabled;
+DROP TABLE passkeys;
