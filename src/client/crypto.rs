@@ -129,17 +129,30 @@ pub fn decrypt_armored(
     Ok(plain)
 }
 
-/// Encrypts a reader into a binary age stream written to `out`.
+/// Encrypts `header` and then a reader into a binary age stream written to `out`.
 pub fn encrypt_stream(
+    header: &[u8],
     input: &mut dyn Read,
     out: impl Write,
     recipients: &[age::x25519::Recipient],
 ) -> Result<(), ClientError> {
     let encryptor = age::Encryptor::with_recipients(as_dyn(recipients)).map_err(crypto)?;
     let mut w = encryptor.wrap_output(out).map_err(crypto)?;
+    w.write_all(header).map_err(crypto)?;
     std::io::copy(input, &mut w).map_err(crypto)?;
     let mut out = w.finish().map_err(crypto)?;
     out.flush().map_err(crypto)
+}
+
+/// The plaintext of a binary age stream from `input`, as it is read.
+pub fn decrypt_reader<R: Read>(
+    input: R,
+    identity: &age::x25519::Identity,
+) -> Result<impl Read, ClientError> {
+    let decryptor = age::Decryptor::new(input).map_err(crypto)?;
+    decryptor
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(|_| ClientError::Crypto("this file is not encrypted to your key".into()))
 }
 
 /// Decrypts a binary age stream from `input` into `out`.
@@ -148,9 +161,6 @@ pub fn decrypt_stream(
     out: &mut dyn Write,
     identity: &age::x25519::Identity,
 ) -> Result<u64, ClientError> {
-    let decryptor = age::Decryptor::new(input).map_err(crypto)?;
-    let mut reader = decryptor
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
-        .map_err(|_| ClientError::Crypto("this file is not encrypted to your key".into()))?;
+    let mut reader = decrypt_reader(input, identity)?;
     std::io::copy(&mut reader, out).map_err(crypto)
 }

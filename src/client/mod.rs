@@ -4,6 +4,7 @@
 mod account;
 mod api;
 mod crypto;
+mod envelope;
 mod error;
 mod keys;
 mod manage;
@@ -169,12 +170,16 @@ enum ClientCommand {
         id: String,
         file: PathBuf,
     },
-    /// Download and decrypt an attachment.
+    /// Download and decrypt an attachment, saved under the name it was sent with.
     Fetch {
         attachment_id: String,
+        /// Save as this file instead of under the sender's file name.
+        #[arg(long, conflicts_with = "dir")]
+        out: Option<PathBuf>,
+        /// Save into this folder (default: the current one) under the sender's file name.
         #[arg(long)]
-        out: PathBuf,
-        /// Overwrite --out if it exists.
+        dir: Option<PathBuf>,
+        /// Overwrite a file that already exists.
         #[arg(long)]
         force: bool,
     },
@@ -399,8 +404,15 @@ async fn dispatch(
         ClientCommand::Fetch {
             attachment_id,
             out,
+            dir,
             force,
-        } => queries::fetch(&api, &attachment_id, &out, force).await,
+        } => {
+            let to = match (out, dir) {
+                (Some(file), _) => queries::SaveTo::File(file),
+                (None, dir) => queries::SaveTo::Dir(dir.unwrap_or_else(|| PathBuf::from("."))),
+            };
+            queries::fetch(&api, &attachment_id, to, force).await
+        }
         ClientCommand::Pressure {
             list: Some(PressureList::List),
             ..

@@ -12,7 +12,7 @@ use super::crypto::{decrypt_armored, encrypt_armored};
 use super::error::{read_file, ClientError};
 use super::output::Output;
 use super::profile::Profile;
-use super::render::{table, to_the_minute};
+use super::render::{authority_name, table, to_the_minute};
 use super::transfer;
 use crate::accounts::domain::{AccountId, Role};
 use crate::queries::domain::{Category, MessageId, Stage, Urgency};
@@ -32,6 +32,17 @@ pub async fn advisers(api: &Api) -> Result<Output, ClientError> {
         ]);
     }
     Output::new(table(&rows), list)
+}
+
+const WAITED_NOTE: &str = "\n* waited past the reminder time without being accepted: the IRO may \
+route it to another adviser (`iro-advice client route ID --adviser ADVISER_ID`).\n";
+
+/// Urgent queries stand out in a list.
+fn urgency_mark(urgency: Urgency) -> String {
+    match urgency {
+        Urgency::Urgent => "URGENT".into(),
+        Urgency::Routine => urgency.to_string(),
+    }
 }
 
 /// Capitalised pairs ("Jane Smith", "Jayden Smith's") that may be a child's name.
@@ -253,10 +264,14 @@ pub async fn inbox(api: &Api) -> Result<Output, ClientError> {
         "CREATED".into(),
     ]];
     for q in &list {
+        let status = match q.waited_past_reminder {
+            true => format!("{} *", q.status),
+            false => q.status.to_string(),
+        };
         rows.push(vec![
             q.id.to_string(),
-            q.status.to_string(),
-            q.urgency.to_string(),
+            status,
+            urgency_mark(q.urgency),
             q.category.to_string(),
             q.iro_name.clone(),
             q.adviser_name.clone(),
@@ -264,7 +279,11 @@ pub async fn inbox(api: &Api) -> Result<Output, ClientError> {
             to_the_minute(&q.created_at),
         ]);
     }
-    Output::new(table(&rows), list)
+    let mut text = table(&rows);
+    if list.iter().any(|q| q.waited_past_reminder) {
+        text.push_str(WAITED_NOTE);
+    }
+    Output::new(text, list)
 }
 
 /// A query as `show` prints it with `--json`: its messages decrypted.
@@ -294,13 +313,27 @@ pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
         "Query {}\nstatus {}, {} {}, stage {}, authority {}\nIRO {}, adviser {}\n",
         q.id,
         q.status,
-        q.urgency,
+        urgency_mark(q.urgency),
         q.category,
         q.stage,
-        q.authority_code,
+        authority_name(&q.authority_code),
         q.iro_name,
         q.adviser_name,
     );
+    match (&q.reminder_at, q.waited_past_reminder) {
+        (Some(at), true) => text.push_str(&format!(
+            "Waited past its reminder time ({}) without being accepted: the adviser has been \
+             reminded, and the IRO may route it to another adviser \
+             (`iro-advice client route {} --adviser ADVISER_ID`).\n",
+            to_the_minute(at),
+            q.id
+        )),
+        (Some(at), false) => text.push_str(&format!(
+            "Not yet accepted; the adviser is reminded at {} if it is still waiting.\n",
+            to_the_minute(at)
+        )),
+        (None, _) => {}
+    }
     let mut messages = Vec::with_capacity(detail.messages.len());
     for m in detail.messages {
         let plain = match &m.body {
@@ -322,7 +355,9 @@ pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
         });
     }
     if !detail.attachments.is_empty() {
-        text.push_str("\nAttachments (fetch with `client fetch ID --out FILE`):\n");
+        text.push_str(
+            "\nAttachments (`client fetch ID` saves one under the name it was sent with):\n",
+        );
         for a in &detail.attachments {
             text.push_str(&format!("  {}  {} bytes encrypted\n", a.id, a.size));
         }
@@ -474,23 +509,64 @@ pub async fn attach(api: &Api, id: &str, file: &Path) -> Result<Output, ClientEr
     Output::new(format!("Attached.\n{}", created.id), created)
 }
 
+/// Where a fetched attachment goes.
+pub enum SaveTo {
+    /// This file.
+    File(PathBuf),
+    /// This folder, under the name the sender's file had.
+    Dir(PathBuf),
+}
+
+fn exists_error(path: &Path) -> ClientError {
+    ClientError::Profile(format!(
+        "{} already exists; choose another --out, or add --force to overwrite it",
+        path.display()
+    ))
+}
+
 pub async fn fetch(
     api: &Api,
     attachment: &str,
-    out: &Path,
+    to: SaveTo,
     force: bool,
 ) -> Result<Output, ClientError> {
-    if out.exists() && !force {
-        return Err(ClientError::Profile(format!(
-            "{} already exists; choose another --out, or add --force to overwrite it",
-            out.display()
-        )));
-    }
+    let dir = match &to {
+        SaveTo::File(file) => {
+            if file.exists() && !force {
+                return Err(exists_error(file));
+            }
+            match file.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        }
+        SaveTo::Dir(dir) => dir.clone(),
+    };
     let identity = api.identity()?;
-    let written = transfer::download(api, attachment, out, &identity).await?;
+    let got = transfer::download(api, attachment, &dir, &identity).await?;
+    let out = match to {
+        SaveTo::File(file) => file,
+        SaveTo::Dir(dir) => {
+            let name = got.envelope.as_ref().and_then(|e| e.safe_name());
+            dir.join(name.map_or_else(|| format!("attachment-{attachment}"), str::to_owned))
+        }
+    };
+    if out.exists() && !force {
+        let _ = std::fs::remove_file(&got.partial);
+        return Err(exists_error(&out));
+    }
+    if let Err(e) = std::fs::rename(&got.partial, &out) {
+        let _ = std::fs::remove_file(&got.partial);
+        return Err(ClientError::io(&out, e));
+    }
+    let (name, media_type) = match &got.envelope {
+        Some(e) => (Some(e.name.as_str()), Some(e.media_type.as_str())),
+        None => (None, None),
+    };
+    let sent_as = name.map(|n| format!(", sent as {n:?}")).unwrap_or_default();
     Output::new(
-        format!("Wrote {} ({written} bytes).", out.display()),
-        json!({"out": out, "bytes": written}),
+        format!("Wrote {} ({} bytes{sent_as}).", out.display(), got.bytes),
+        json!({"out": out, "bytes": got.bytes, "name": name, "type": media_type}),
     )
 }
 

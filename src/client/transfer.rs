@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::api::{check, Api};
 use super::crypto;
+use super::envelope::Envelope;
 use super::error::ClientError;
 use crate::wire::AttachmentCreated;
 
@@ -144,9 +145,10 @@ pub async fn upload(
     let bar = progress(Some(len));
     let worker_bar = bar.clone();
     let recipients = recipients.to_vec();
+    let header = Envelope::for_file(file).header();
     let result = stream_up(api, path, method, move |out| {
         let mut reader = worker_bar.wrap_read(BufReader::with_capacity(PIECE, input));
-        crypto::encrypt_stream(&mut reader, out, &recipients)
+        crypto::encrypt_stream(&header, &mut reader, out, &recipients)
     })
     .await;
     bar.finish_and_clear();
@@ -167,23 +169,23 @@ async fn stream_down(
     Ok(())
 }
 
-fn partial_path(out: &Path) -> PathBuf {
-    let mut name = out
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".partial");
-    out.with_file_name(name)
+/// A decrypted attachment, not yet under its final name.
+pub struct Downloaded {
+    /// A hidden file beside where it will go; the caller renames or removes it.
+    pub partial: PathBuf,
+    pub bytes: u64,
+    /// The name and type sent inside the encryption; None for an older attachment.
+    pub envelope: Option<Envelope>,
 }
 
-/// Downloads and decrypts an attachment into `out`; on any failure nothing is left at `out`
-/// and the partial plaintext is removed.
+/// Downloads and decrypts an attachment into a hidden partial file in `dir` (owner-only);
+/// on any failure nothing is left.
 pub async fn download(
     api: &Api,
     id: &str,
-    out: &Path,
+    dir: &Path,
     identity: &age::x25519::Identity,
-) -> Result<u64, ClientError> {
+) -> Result<Downloaded, ClientError> {
     let res = check(
         api.request(Method::GET, &format!("/api/v1/attachments/{id}"))
             .await?
@@ -193,13 +195,16 @@ pub async fn download(
     .await?;
     let bar = progress(res.content_length());
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
-    let partial = partial_path(out);
+    let partial = dir.join(format!(".{id}.partial"));
     let (worker_partial, worker_bar, identity) = (partial.clone(), bar.clone(), identity.clone());
-    let worker = std::thread::spawn(move || -> Result<u64, ClientError> {
+    let worker = std::thread::spawn(move || -> Result<(u64, Option<Envelope>), ClientError> {
         let reader = worker_bar.wrap_read(ChannelReader {
             rx,
             current: bytes::Bytes::new(),
         });
+        let mut plain = crypto::decrypt_reader(reader, &identity)?;
+        let (envelope, start) =
+            Envelope::read(&mut plain).map_err(|e| ClientError::Crypto(e.to_string()))?;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -207,22 +212,23 @@ pub async fn download(
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options
-            .open(&worker_partial)
-            .map_err(|e| ClientError::io(&worker_partial, e))?;
-        let n = crypto::decrypt_stream(reader, &mut file, &identity)?;
-        file.sync_all()
-            .map_err(|e| ClientError::io(&worker_partial, e))?;
-        Ok(n)
+        let io = |e| ClientError::io(&worker_partial, e);
+        let mut file = options.open(&worker_partial).map_err(io)?;
+        file.write_all(&start).map_err(io)?;
+        let rest =
+            std::io::copy(&mut plain, &mut file).map_err(|e| ClientError::Crypto(e.to_string()))?;
+        file.sync_all().map_err(io)?;
+        Ok((start.len() as u64 + rest, envelope))
     });
     let fed = stream_down(res, tx).await;
     let decrypted = join(worker);
     bar.finish_and_clear();
     match (fed, decrypted) {
-        (Ok(()), Ok(n)) => {
-            std::fs::rename(&partial, out).map_err(|e| ClientError::io(out, e))?;
-            Ok(n)
-        }
+        (Ok(()), Ok((bytes, envelope))) => Ok(Downloaded {
+            partial,
+            bytes,
+            envelope,
+        }),
         (Err(e), _) | (_, Err(e)) => {
             let _ = std::fs::remove_file(&partial);
             Err(e)

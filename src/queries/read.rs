@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 
-use super::domain::QueryId;
+use super::domain::{QueryId, QueryStatus, Urgency};
 use super::{attachments, store};
 use crate::access::Caller;
 use crate::app::AppState;
@@ -15,14 +15,44 @@ fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339()
 }
 
+/// How long a query waits for acceptance before the adviser is reminded, by urgency.
+#[derive(Clone, Copy)]
+pub struct ReminderTimes {
+    pub routine_minutes: i64,
+    pub urgent_minutes: i64,
+}
+
+impl ReminderTimes {
+    fn of(state: &AppState) -> ReminderTimes {
+        ReminderTimes {
+            routine_minutes: state.settings.queries.reminder_routine_minutes,
+            urgent_minutes: state.settings.queries.reminder_urgent_minutes,
+        }
+    }
+
+    /// When a query still waiting for acceptance is due a reminder.
+    fn due(self, query: &store::Query) -> Option<NaiveDateTime> {
+        let minutes = match query.urgency {
+            Urgency::Urgent => self.urgent_minutes,
+            Urgency::Routine => self.routine_minutes,
+        };
+        (query.status == QueryStatus::Submitted)
+            .then(|| query.routed_at + chrono::Duration::minutes(minutes))
+    }
+}
+
 /// A query as lists show it, with its participants' names and its message count.
 fn summary(
     query: store::Query,
     iro_name: String,
     adviser_name: String,
     messages: i64,
+    reminders: ReminderTimes,
 ) -> QuerySummary {
+    let reminder = reminders.due(&query);
     QuerySummary {
+        reminder_at: reminder.map(rfc3339),
+        waited_past_reminder: reminder.is_some_and(|due| due <= crate::db::now()),
         id: query.id,
         status: query.status,
         category: query.category,
@@ -48,6 +78,7 @@ pub fn detail(
     caller: &Caller,
     id: &QueryId,
     witnessing: &crate::log::witnessing::Witnessing,
+    reminders: ReminderTimes,
 ) -> Result<QueryDetail, ApiError> {
     let q = super::service::visible(conn, caller, id)?;
     let iro_name = store::display_name(conn, &q.iro_id)?;
@@ -80,7 +111,7 @@ pub fn detail(
         })
         .collect();
     Ok(QueryDetail {
-        summary: summary(q, iro_name, adviser_name, messages.len() as i64),
+        summary: summary(q, iro_name, adviser_name, messages.len() as i64, reminders),
         iro_recipient,
         adviser_recipient,
         iro_key_proof,
@@ -94,6 +125,7 @@ pub fn detail(
 #[utoipa::path(get, path = "/api/v1/queries", tag = "queries",
     responses((status = 200, body = [QuerySummary])), security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let reminders = ReminderTimes::of(&state);
     let listed = state
         .read(move |conn| {
             store::list_for(conn, &caller.account_id, caller.role).map_err(ApiError::from)
@@ -101,7 +133,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
         .await?;
     let out: Vec<QuerySummary> = listed
         .into_iter()
-        .map(|l| summary(l.query, l.iro_name, l.adviser_name, l.messages))
+        .map(|l| summary(l.query, l.iro_name, l.adviser_name, l.messages, reminders))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
@@ -117,8 +149,9 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let witnessing = state.witnessing.clone();
+    let reminders = ReminderTimes::of(&state);
     let detail = state
-        .read(move |conn| detail(conn, &caller, &id, &witnessing))
+        .read(move |conn| detail(conn, &caller, &id, &witnessing, reminders))
         .await?;
     Ok(HttpResponse::Ok().json(detail))
 }

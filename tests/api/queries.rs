@@ -271,6 +271,51 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
     let fetched = sol_cli.profile.path().join("fetched.bin");
     sol_cli.ok(&["fetch", &attachment, "--out", path_str(&fetched)]);
     assert_eq!(std::fs::read(&fetched).unwrap(), document);
+    // Without --out the file keeps the name and type it was sent with, which travel inside
+    // the encryption: the server holds neither.
+    let folder = sol_cli.profile.path().join("downloads");
+    std::fs::create_dir(&folder).unwrap();
+    let saved = sol_cli.json(&["fetch", &attachment, "--dir", path_str(&folder)]);
+    assert_eq!(saved["name"], "report.bin");
+    assert_eq!(saved["type"], "application/octet-stream");
+    assert_eq!(std::fs::read(folder.join("report.bin")).unwrap(), document);
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        1,
+        "no partial file left"
+    );
+    let blob = app
+        .get_auth(
+            &format!("/api/v1/attachments/{attachment}"),
+            &solicitor.access,
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(!blob.windows(10).any(|w| w == b"report.bin"));
+    let mut plain = Vec::new();
+    age::Decryptor::new(&blob[..])
+        .unwrap()
+        .decrypt(std::iter::once(&sol_cli.identity() as &dyn age::Identity))
+        .unwrap()
+        .read_to_end(&mut plain)
+        .unwrap();
+    let header = b"IRO-ADVICE-ATTACHMENT/1\n{\"name\":\"report.bin\",\"type\":\"application/octet-stream\"}\n";
+    assert_eq!(
+        &plain[..header.len()],
+        header,
+        "the envelope, in the age crate's hands"
+    );
+    assert_eq!(&plain[header.len()..], &document[..]);
+    let again = sol_cli.run(&["fetch", &attachment, "--dir", path_str(&folder)]);
+    let refused = again.expect_err("an existing file is not overwritten without --force");
+    assert!(refused.contains("--force"), "{refused}");
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        1,
+        "no partial file left"
+    );
 
     sol_cli.ok(&["accept", &query_id]);
     let answer = "PLAINTEXT-REPLY-91be: escalate to the DCS and consider a Cafcass referral.";
@@ -937,9 +982,10 @@ async fn an_unaccepted_urgent_query_is_reminded_once(app: TestApp) {
     let adviser = app
         .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
         .await;
+    let (iro_cli, adviser_cli) = (Cli::setup(&app, &iro), Cli::setup(&app, &adviser));
     let recipients = vec![
-        app.register_key(&iro).await.to_public(),
-        app.register_key(&adviser).await.to_public(),
+        iro_cli.identity().to_public(),
+        adviser_cli.identity().to_public(),
     ];
     let before = app.count("outbox");
     let routine = json!({"adviser_id": adviser.id, "category": "other", "stage": "none", "urgency": "routine", "body": armored("r", &recipients)});
@@ -972,6 +1018,67 @@ async fn an_unaccepted_urgent_query_is_reminded_once(app: TestApp) {
         before + 4,
         "reminded once only; the routine query is not due"
     );
+
+    // Both sides see which query waited past its reminder time, and that it may be routed
+    // elsewhere; urgent ones stand out.
+    let listed = json(app.get_auth("/api/v1/queries", &iro.access).await, 200).await;
+    let by_urgency = |u: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["urgency"] == u)
+            .unwrap()
+            .clone()
+    };
+    let (urgent, routine) = (by_urgency("urgent"), by_urgency("routine"));
+    assert_eq!(urgent["waited_past_reminder"], true);
+    assert_eq!(routine["waited_past_reminder"], false);
+    assert!(routine["reminder_at"].as_str().unwrap() > urgent["reminder_at"].as_str().unwrap());
+    for cli in [&iro_cli, &adviser_cli] {
+        let inbox = cli.ok(&["inbox"]);
+        let row = |id: &str| inbox.lines().find(|l| l.contains(id)).unwrap().to_owned();
+        let urgent_row = row(urgent["id"].as_str().unwrap());
+        assert!(
+            urgent_row.contains("submitted *") && urgent_row.contains("URGENT"),
+            "{inbox}"
+        );
+        let routine_row = row(routine["id"].as_str().unwrap());
+        assert!(
+            !routine_row.contains('*') && routine_row.contains("routine"),
+            "{inbox}"
+        );
+        assert!(inbox.contains("may route it to another adviser"), "{inbox}");
+    }
+    let shown = adviser_cli.ok(&["show", urgent["id"].as_str().unwrap()]);
+    assert!(shown.contains("Waited past its reminder time"), "{shown}");
+    assert!(
+        shown.contains("Herefordshire"),
+        "authorities by name: {shown}"
+    );
+    let shown = iro_cli.ok(&["show", routine["id"].as_str().unwrap()]);
+    assert!(shown.contains("the adviser is reminded at"), "{shown}");
+
+    // Accepted, it waits no longer.
+    let urgent_id = urgent["id"].as_str().unwrap();
+    json(
+        app.post_json(
+            &format!("/api/v1/queries/{urgent_id}/accept"),
+            Some(&adviser.access),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let shown = json(
+        app.get_auth(&format!("/api/v1/queries/{urgent_id}"), &iro.access)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(shown["waited_past_reminder"], false);
+    assert!(shown.get("reminder_at").is_none());
 }
 
 async fn an_upload_cut_off_half_way_leaves_nothing(app: TestApp) {
