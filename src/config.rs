@@ -77,6 +77,7 @@ pub const DECLARED: &[Declaration] = &[
         "login_failures_per_minute",
         "IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE",
     ),
+    env("accounts", "shed_delay_ms", "IRO_ADVICE_SHED_DELAY_MS"),
     env("accounts", "keys_dir", "IRO_ADVICE_KEYS_DIR"),
     env(
         "queries",
@@ -278,6 +279,9 @@ pub struct AccountSettings {
     /// Failed sign-ins per minute, service-wide, beyond which an attempt from a client
     /// without a device token gets in only with the right password and second factor.
     pub login_failures_per_minute: i64,
+    /// A sign-in refused unheard (every hashing slot busy, or throttled) is answered after
+    /// this long, so that a flooding client's next attempt waits for it.
+    pub shed_delay_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -405,6 +409,7 @@ struct RawAccounts {
     keys_dir: String,
     password_hash_slots: usize,
     login_failures_per_minute: i64,
+    shed_delay_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -631,6 +636,13 @@ impl TryFrom<(RawAccounts, &ServerSettings)> for AccountSettings {
                 return Err(invalid("accounts", key, "must be at least 1"));
             }
         }
+        if raw.shed_delay_ms > 10_000 {
+            return Err(invalid(
+                "accounts",
+                "shed_delay_ms",
+                "must be at most 10000",
+            ));
+        }
         let keys_dir = if raw.keys_dir.is_empty() {
             server.data_dir.join("keys")
         } else {
@@ -644,6 +656,7 @@ impl TryFrom<(RawAccounts, &ServerSettings)> for AccountSettings {
             keys_dir,
             password_hash_slots: raw.password_hash_slots,
             login_failures_per_minute: raw.login_failures_per_minute,
+            shed_delay_ms: raw.shed_delay_ms,
         })
     }
 }
@@ -1152,6 +1165,7 @@ mod tests {
             "IRO_ADVICE_SESSION_HOURS" => ("8", Some("0")),
             "IRO_ADVICE_PASSWORD_HASH_SLOTS" => ("4", Some("some")),
             "IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE" => ("50", Some("0")),
+            "IRO_ADVICE_SHED_DELAY_MS" => ("250", Some("60000")),
             other => panic!("no test values for {other}: add them here"),
         }
     }

@@ -247,13 +247,26 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let answer = sign_in(&state, body.into_inner()).await;
+    if let Err(ApiError::Busy { .. } | ApiError::TooManyAttempts { .. }) = &answer {
+        // Refused unheard: answered at once, a flooding client would send the next attempt
+        // at once too, and the attempts themselves would crowd out everyone else's requests.
+        // Held back, each of its connections makes at most one attempt per delay, at the
+        // cost of a sleeping future.
+        let delay = state.settings.accounts.shed_delay_ms;
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    answer.map(|pair| HttpResponse::Ok().json(pair))
+}
+
+async fn sign_in(state: &AppState, body: LoginRequest) -> Result<TokenPair, ApiError> {
     let LoginRequest {
         email,
         password,
         totp_code,
         passkey,
         device_token,
-    } = body.into_inner();
+    } = body;
     let attempt = Attempt {
         subject: subject(&email),
         email: Email::parse(&email).ok(),
@@ -284,7 +297,7 @@ pub async fn login(
         .map_err(busy)?;
     let refresh_days = state.settings.accounts.refresh_token_days;
     let sealer = state.totp.clone();
-    let rp = relying_party(&state)?;
+    let rp = relying_party(state)?;
     let signed_in = state
         .write(move |tx| {
             conclude(
@@ -298,7 +311,7 @@ pub async fn login(
             )
         })
         .await??;
-    Ok(HttpResponse::Ok().json(pair(&state, signed_in)))
+    Ok(pair(state, signed_in))
 }
 
 /// Exchanges a refresh token for a new pair. A refresh token presented a second time

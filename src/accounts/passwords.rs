@@ -2,11 +2,13 @@
 //!
 //! Each hash needs 19 MiB of working memory and a core for tens of milliseconds, so the
 //! service runs them through [`Hashing`]: a fixed number of slots (one per core by default),
-//! each with a working buffer allocated once and reused. At most that many buffers ever
+//! each a thread of lower priority than the request workers, with a working buffer
+//! allocated once and reused. At most that many buffers ever
 //! exist, hashing never holds a database connection, and an attempt that finds every slot
 //! busy is refused at once (503 with `Retry-After`) rather than queued: a flood of sign-ins
 //! costs a bounded amount of memory and leaves the other routes their cores.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{PasswordHash, SaltString};
@@ -106,19 +108,36 @@ pub struct Busy;
 /// The service's bounded password hashing (see the module above).
 pub struct Hashing {
     slots: Arc<Semaphore>,
-    buffers: Mutex<Vec<Vec<Block>>>,
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    /// Working buffers allocated so far: at most one per hashing thread.
+    buffers: Arc<AtomicUsize>,
 }
 
+type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
+
 impl Hashing {
-    /// `slots` hashes at once; 0 means one per core.
+    /// `slots` hashes at once, each on a thread of its own; 0 means one per core.
     pub fn new(slots: usize) -> Arc<Self> {
         let slots = match slots {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let buffers = Arc::new(AtomicUsize::new(0));
+        for n in 0..slots {
+            let (queue, buffers) = (queue.clone(), buffers.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-hash-{n}"))
+                .spawn(move || hashing_thread(&queue, &buffers));
+            if let Err(e) = spawned {
+                tracing::error!("cannot start a password-hashing thread: {e}");
+            }
+        }
         Arc::new(Hashing {
             slots: Arc::new(Semaphore::new(slots)),
-            buffers: Mutex::new(Vec::new()),
+            jobs: Mutex::new(jobs),
+            buffers,
         })
     }
 
@@ -132,15 +151,9 @@ impl Hashing {
         })
     }
 
-    fn take(&self) -> Vec<Block> {
-        let pooled = self.buffers.lock().map(|mut b| b.pop()).unwrap_or(None);
-        pooled.unwrap_or_else(buffer)
-    }
-
-    fn give_back(&self, memory: Vec<Block>) {
-        if let Ok(mut buffers) = self.buffers.lock() {
-            buffers.push(memory);
-        }
+    /// How many working buffers exist: never more than the slots.
+    pub fn buffers_allocated(&self) -> usize {
+        self.buffers.load(Ordering::Relaxed)
     }
 
     /// Hashes a new password.
@@ -151,6 +164,42 @@ impl Hashing {
     }
 }
 
+/// One hashing thread: at a lower scheduling priority than the threads that serve
+/// requests, so that a flood of sign-ins, which keeps every slot busy, leaves other
+/// requests their share of the cores; with a working buffer of its own, allocated at its
+/// first hash and reused for every one after.
+fn hashing_thread(queue: &Mutex<std::sync::mpsc::Receiver<Job>>, buffers: &AtomicUsize) {
+    lower_priority();
+    let mut memory: Option<Vec<Block>> = None;
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else {
+            return;
+        };
+        let memory = memory.get_or_insert_with(|| {
+            buffers.fetch_add(1, Ordering::Relaxed);
+            buffer()
+        });
+        // A panic must not take the thread, and with it a slot, away for good.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(memory)));
+    }
+}
+
+/// Nice 10 for the calling thread (Linux keeps a nice value per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its integer arguments; who = 0 is the caller.
+        let done = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+        if done != 0 {
+            tracing::warn!("password hashing runs at normal priority: setpriority failed");
+        }
+    }
+}
+
 /// A hashing slot, held from before an attempt is looked at until its hash is done.
 pub struct Slot {
     hashing: Arc<Hashing>,
@@ -158,20 +207,26 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// Runs `f` with a working buffer on a hashing thread, releasing the slot when done.
     async fn run<T: Send + 'static>(
         self,
         f: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T, Busy> {
         let Slot { hashing, permit } = self;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let mut memory = hashing.take();
-            let out = f(&mut memory);
-            hashing.give_back(memory);
-            out
-        })
-        .await
-        .map_err(|_| Busy)
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            let out = f(memory);
+            // Free before answering, so that the slot is free once the answer is seen.
+            drop(permit);
+            let _ = done.send(out);
+        });
+        hashing
+            .jobs
+            .lock()
+            .map_err(|_| Busy)?
+            .send(job)
+            .map_err(|_| Busy)?;
+        result.await.map_err(|_| Busy)
     }
 
     /// Checks `password` against `stored`, or against nothing (same cost) when there is no
@@ -237,10 +292,6 @@ mod tests {
             .verify(Password::attempt("x".into()), None)
             .await
             .unwrap());
-        assert_eq!(
-            hashing.buffers.lock().unwrap().len(),
-            1,
-            "one slot, one buffer"
-        );
+        assert_eq!(hashing.buffers_allocated(), 1, "one slot, one buffer");
     }
 }

@@ -105,10 +105,15 @@ async fn uploads_stop_at_the_accounts_quota_and_a_stalled_one_is_discarded(app: 
 }
 
 async fn a_login_flood_is_shed_at_once_and_other_routes_keep_answering(app: TestApp) {
-    let app =
-        crate::helpers::spawn_app_with(app.backend, &[("IRO_ADVICE_PASSWORD_HASH_SLOTS", "1")])
-            .await
-            .unwrap();
+    let app = crate::helpers::spawn_app_with(
+        app.backend,
+        &[
+            ("IRO_ADVICE_PASSWORD_HASH_SLOTS", "1"),
+            ("IRO_ADVICE_SHED_DELAY_MS", "400"),
+        ],
+    )
+    .await
+    .unwrap();
     let admin = app.admin().await;
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     let app = Arc::new(app);
@@ -117,13 +122,15 @@ async fn a_login_flood_is_shed_at_once_and_other_routes_keep_answering(app: Test
         .map(|i| {
             let app = app.clone();
             actix_web::rt::spawn(async move {
+                let started = std::time::Instant::now();
                 let res = app
                     .login(&format!("flood{i}@nowhere.test"), "password guess!", None)
                     .await;
+                let took = started.elapsed();
                 let retry_after = res.headers().get("retry-after").cloned();
                 let status = res.status().as_u16();
                 let body: Value = res.json().await.unwrap();
-                (status, retry_after, body)
+                (status, retry_after, body, took)
             })
         })
         .collect();
@@ -133,13 +140,16 @@ async fn a_login_flood_is_shed_at_once_and_other_routes_keep_answering(app: Test
     }
     let mut shed = 0;
     for attempt in flood {
-        let (status, retry_after, body) = attempt.await.unwrap();
+        let (status, retry_after, body, took) = attempt.await.unwrap();
         match status {
             401 => assert_eq!(body["type"], "urn:iro-advice:problem:invalid-credentials"),
             503 => {
                 shed += 1;
                 assert_eq!(body["type"], "urn:iro-advice:problem:service-unavailable");
                 assert!(retry_after.is_some(), "503 without Retry-After");
+                // Shed without a hash, but answered only after the delay, so that a flooding
+                // connection cannot come straight back.
+                assert!(took >= std::time::Duration::from_millis(400), "{took:?}");
             }
             other => panic!("a login in the flood got {other}: {body}"),
         }

@@ -194,6 +194,8 @@ pub fn test_settings(
         ("IRO_ADVICE_MAIL_POLL_MS".into(), "50".into()),
         // One notice per act, so tests can count them; the digest has a test of its own.
         ("IRO_ADVICE_MAIL_DIGEST_MINUTES".into(), "0".into()),
+        // Refusals of throttled sign-ins at once; the delay has a test of its own.
+        ("IRO_ADVICE_SHED_DELAY_MS".into(), "0".into()),
     ]);
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
