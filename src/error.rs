@@ -105,6 +105,7 @@ problem_types! {
     AccountSuspended = "account-suspended", "Account suspended";
     PasskeyInvalid = "passkey-invalid", "The passkey's answer does not verify";
     PasskeyExists = "passkey-exists", "Passkey already registered";
+    LastSecondFactor = "last-second-factor", "The account's only second factor";
     AttachmentAlreadyRead = "attachment-already-read", "The attachment has been read and cannot be replaced";
 }
 

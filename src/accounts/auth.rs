@@ -253,8 +253,12 @@ pub async fn login(
         // at once too, and the attempts themselves would crowd out everyone else's requests.
         // Held back, each of its connections makes at most one attempt per delay, at the
         // cost of a sleeping future.
+        // Jittered from half to one and a half times the setting, so that connections
+        // refused together do not all come back together.
         let delay = state.settings.accounts.shed_delay_ms;
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
+        let spread = u64::from(u16::from_le_bytes(crate::keys::random_bytes::<2>()));
+        let millis = delay / 2 + delay * spread / u64::from(u16::MAX);
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(millis)).await;
     }
     answer.map(|pair| HttpResponse::Ok().json(pair))
 }

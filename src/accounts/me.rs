@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 
 use super::domain::AgeRecipient;
 use super::domain::{AccountId, Email, Password, Role};
+use super::second_factor::{factor_removed, last_factor, proof_from_headers};
 use super::second_factor::{relying_party, step_up, StepUp};
 use super::store;
 use super::totp::{self, Sealer};
@@ -15,8 +16,8 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{conflicts_digest, Actor, Event, Kind, Subject};
 use crate::wire::{
-    AvailabilityRequest, ConflictsRequest, KeyRequest, Me, PasskeyAssertion, PasswordChange,
-    TotpCode, TotpEnrolment, WrappedIdentity,
+    AvailabilityRequest, ConflictsRequest, KeyRequest, Me, PasswordChange, TotpCode, TotpEnrolment,
+    WrappedIdentity,
 };
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
@@ -115,6 +116,45 @@ pub async fn totp_confirm(
                 authority: None,
             })?;
             Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Turns TOTP off, with a fresh second factor, when the account has a passkey to keep it
+/// guarded; every other session ends and the owner is told.
+#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "me",
+    params(("X-Step-Up-Code" = Option<String>, Header, description = "a current TOTP code"),
+           ("X-Step-Up-Passkey" = Option<String>, Header,
+            description = "instead: base64url of a passkey's answer to step-up options")),
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn totp_remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (code, passkey) = proof_from_headers(req.headers())?;
+    let sealer = state.totp.clone();
+    let rp = relying_party(&state)?;
+    state
+        .write(move |tx| -> Result<(), ApiError> {
+            let id = &caller.account_id;
+            let proof = StepUp {
+                totp_code: code.as_deref(),
+                passkey: passkey.as_ref(),
+            };
+            step_up(tx.conn, &sealer, &rp, id, proof)?;
+            let factors = store::totp_state(tx.conn, id)?;
+            if !factors.totp_enabled {
+                return Err(ApiError::NotFound);
+            }
+            if !factors.passkey_enabled {
+                return Err(last_factor());
+            }
+            store::disable_totp(tx.conn, id)?;
+            factor_removed(tx, id, &caller.session_id)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -276,11 +316,6 @@ pub async fn put_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The header that carries a fresh TOTP code where a request has no body for it.
-pub const STEP_UP_HEADER: &str = "x-step-up-code";
-/// Instead of a code: a passkey's answer to step-up options, as base64url of its JSON.
-pub const STEP_UP_PASSKEY_HEADER: &str = "x-step-up-passkey";
-
 /// Sets an account's age recipient (and wrapped identity). A new recipient is a new key
 /// version, and a key event in the log, in the same transaction; the owner is told by mail,
 /// so that a key registered behind their back does not go unnoticed.
@@ -329,26 +364,7 @@ pub async fn get_wrapped_identity(
     caller: Caller,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let header = |name| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let code = header(STEP_UP_HEADER);
-    let passkey = match header(STEP_UP_PASSKEY_HEADER) {
-        Some(text) => Some(
-            crate::accounts::webauthn::unb64(&text, "header")
-                .ok()
-                .and_then(|json| serde_json::from_slice::<PasskeyAssertion>(&json).ok())
-                .ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "{STEP_UP_PASSKEY_HEADER}: base64url of a passkey assertion's JSON"
-                    ))
-                })?,
-        ),
-        None => None,
-    };
+    let (code, passkey) = proof_from_headers(req.headers())?;
     let sealer = state.totp.clone();
     let rp = relying_party(&state)?;
     let wrapped = state

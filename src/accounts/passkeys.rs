@@ -1,6 +1,7 @@
 //! Passkeys as a second factor: `POST /api/v1/me/passkeys/options`, `POST` and `GET
 //! /api/v1/me/passkeys`, `POST /api/v1/me/step-up/options`, `POST /api/v1/auth/passkey/options`.
 
+use super::second_factor::{factor_removed, last_factor, proof_from_headers};
 use super::second_factor::{new_challenge, relying_party, step_up, Purpose, StepUp};
 use super::second_factor::{spend_challenge, CHALLENGE_SECS};
 use super::store;
@@ -242,4 +243,47 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
         .read(move |conn| store::passkeys_of(conn, &caller.account_id).map_err(ApiError::from))
         .await?;
     Ok(HttpResponse::Ok().json(keys.into_iter().map(info).collect::<Vec<_>>()))
+}
+
+/// Removes one of the caller's passkeys, with a fresh second factor (the passkey itself may
+/// vouch), unless it is the account's only second factor; every other session ends and the
+/// owner is told.
+#[utoipa::path(delete, path = "/api/v1/me/passkeys/{id}", tag = "me",
+    params(("id" = String, Path, description = "the credential id"),
+           ("X-Step-Up-Code" = Option<String>, Header, description = "a current TOTP code"),
+           ("X-Step-Up-Passkey" = Option<String>, Header,
+            description = "instead: base64url of a passkey's answer to step-up options")),
+    responses((status = 204), (status = 403, body = crate::error::Problem),
+              (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (code, passkey) = proof_from_headers(req.headers())?;
+    let credential = id.into_inner();
+    let sealer = state.totp.clone();
+    let rp = relying_party(&state)?;
+    state
+        .write(move |tx| -> Result<(), ApiError> {
+            let id = &caller.account_id;
+            let proof = StepUp {
+                totp_code: code.as_deref(),
+                passkey: passkey.as_ref(),
+            };
+            step_up(tx.conn, &sealer, &rp, id, proof)?;
+            let keys = store::passkeys_of(tx.conn, id)?;
+            if !keys.iter().any(|k| k.credential_id == credential) {
+                return Err(ApiError::NotFound);
+            }
+            if keys.len() == 1 && !store::totp_state(tx.conn, id)?.totp_enabled {
+                return Err(last_factor());
+            }
+            store::remove_passkey(tx.conn, id, &credential)?;
+            factor_removed(tx, id, &caller.session_id)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -11,9 +11,10 @@ use super::domain::AccountId;
 use super::store;
 use super::totp::{self, Sealer};
 use super::webauthn::{self, b64, unb64, RelyingParty};
-use crate::app::AppState;
+use crate::app::{AppState, Tx};
 use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
+use crate::log::{Actor, Event, Kind, Subject};
 use crate::wire::PasskeyAssertion;
 
 /// How long options stay usable: long enough to find a security key in a bag.
@@ -163,4 +164,60 @@ pub fn step_up(
             "a current TOTP code not used before (totp_code), or a passkey's answer to POST /api/v1/me/step-up/options (passkey), is required",
         )),
     }
+}
+
+/// The header that carries a fresh TOTP code where a request has no body for it.
+pub const STEP_UP_HEADER: &str = "x-step-up-code";
+/// Instead of a code: a passkey's answer to step-up options, as base64url of its JSON.
+pub const STEP_UP_PASSKEY_HEADER: &str = "x-step-up-passkey";
+
+/// The fresh factor a request without a body offers, from its headers: a code, a passkey's
+/// answer, or neither.
+pub fn proof_from_headers(
+    headers: &actix_web::http::header::HeaderMap,
+) -> Result<(Option<String>, Option<PasskeyAssertion>), ApiError> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let passkey = match header(STEP_UP_PASSKEY_HEADER) {
+        Some(text) => Some(
+            unb64(&text, "header")
+                .ok()
+                .and_then(|json| serde_json::from_slice::<PasskeyAssertion>(&json).ok())
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "{STEP_UP_PASSKEY_HEADER}: base64url of a passkey assertion's JSON"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    Ok((header(STEP_UP_HEADER), passkey))
+}
+
+/// Refuses to remove an account's only second factor: it would be let in by a password.
+pub fn last_factor() -> ApiError {
+    ApiError::conflict(
+        ProblemType::LastSecondFactor,
+        "this is the account's only second factor: enrol another one first",
+    )
+}
+
+/// What follows the removal of a second factor: every other session ends (it may have been
+/// opened with the factor now gone), a `second_factor_removed` leaf, and a notice to the
+/// owner at once.
+pub fn factor_removed(tx: &mut Tx<'_>, account: &AccountId, session: &str) -> Result<(), ApiError> {
+    store::revoke_other_sessions(tx.conn, account, Some(session))?;
+    tx.record(Event {
+        kind: Kind::SecondFactorRemoved,
+        actor: Actor::Account(account.as_str()),
+        subject: Subject::SecondFactor {
+            account: account.as_str(),
+        },
+        authority: None,
+    })?;
+    tx.notify_now(account)
 }

@@ -494,6 +494,40 @@ pub fn add_passkey(
         .map(drop)
 }
 
+/// Removes one of the account's passkeys, and marks whether it has any left; false when it
+/// has no such passkey. Call in a write transaction.
+pub fn remove_passkey(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    credential_id: &str,
+) -> QueryResult<bool> {
+    let removed = diesel::delete(
+        passkeys::table
+            .find(credential_id)
+            .filter(passkeys::account_id.eq(id)),
+    )
+    .execute(conn)?;
+    let left = passkeys::table
+        .filter(passkeys::account_id.eq(id))
+        .count()
+        .get_result::<i64>(conn)?;
+    diesel::update(accounts::table.find(id))
+        .set(accounts::passkey_enabled.eq(left > 0))
+        .execute(conn)?;
+    Ok(removed == 1)
+}
+
+/// Turns TOTP off and forgets its secret.
+pub fn disable_totp(conn: &mut DbConnection, id: &AccountId) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::totp_enabled.eq(false),
+            accounts::totp_secret.eq(None::<Vec<u8>>),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Records a use. Conditional on the counter it was checked against, so two instances
 /// cannot both accept assertions with one counter value.
 pub fn passkey_used(

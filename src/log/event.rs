@@ -32,6 +32,7 @@ crate::vocabulary::string_enum!(
         AvailabilityChanged = "availability_changed",
         SecondFactorEnrolled = "second_factor_enrolled",
         AttachmentReplaced = "attachment_replaced",
+        SecondFactorRemoved = "second_factor_removed",
     }
 );
 
@@ -58,6 +59,7 @@ impl Kind {
             Kind::AvailabilityChanged => 17,
             Kind::SecondFactorEnrolled => 18,
             Kind::AttachmentReplaced => 19,
+            Kind::SecondFactorRemoved => 20,
         }
     }
 
@@ -100,7 +102,7 @@ pub enum Subject<'a> {
         account: &'a str,
         accepting: bool,
     },
-    /// An account's second factor (TOTP), enrolled.
+    /// An account's second factor (TOTP or a passkey), enrolled or removed.
     SecondFactor {
         account: &'a str,
     },

@@ -69,6 +69,13 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ),
     ("GET", "/api/v1/me/passkeys", Enrolling, (200, "")),
     ("POST", "/api/v1/me/step-up/options", Enrolling, (200, "")),
+    (
+        "DELETE",
+        "/api/v1/me/passkeys/{id}",
+        ANY,
+        (403, "step-up-required"),
+    ),
+    ("DELETE", "/api/v1/me/totp", ANY, (403, "step-up-required")),
     ("GET", "/api/v1/me", Enrolling, (200, "")),
     ("POST", "/api/v1/me/totp", Enrolling, (200, "")),
     (
@@ -221,8 +228,8 @@ async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> (
 }
 
 /// What an allowed caller gets; an account that has enrolled cannot begin enrolment again.
-fn answer_for(path: &str, answer: (u16, &str)) -> (u16, String) {
-    if path == "/api/v1/me/totp" {
+fn answer_for(method: &str, path: &str, answer: (u16, &str)) -> (u16, String) {
+    if (method, path) == ("POST", "/api/v1/me/totp") {
         return (409, "totp-already-enabled".into());
     }
     (answer.0, answer.1.to_owned())
@@ -323,7 +330,7 @@ async fn every_route_answers_exactly_who_it_should(app: TestApp) {
                 Public => unreachable!(),
             };
             let wanted = if allowed {
-                answer_for(path, (answer.0, &answer.1))
+                answer_for(method, path, (answer.0, &answer.1))
             } else {
                 (403, "forbidden".into())
             };

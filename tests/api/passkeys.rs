@@ -15,6 +15,7 @@ both_databases!(
     a_passkeys_answer_counts_only_once_for_its_purpose_its_site_and_its_account,
     a_passkey_vouches_for_the_acts_that_need_a_fresh_factor,
     a_malformed_or_foreign_registration_changes_nothing,
+    a_second_factor_changes_only_with_a_fresh_one_and_never_to_none,
 );
 
 /// An unenrolled IRO signed in with the password alone.
@@ -447,6 +448,120 @@ async fn a_malformed_or_foreign_registration_changes_nothing(app: TestApp) {
     let me = json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
     assert_eq!(me["passkey_enabled"], false);
     assert_eq!(iro.role, Role::Iro);
+}
+
+/// A request with a passkey's step-up answer in its header, as a request without a body
+/// carries one.
+async fn delete_with_passkey(
+    app: &TestApp,
+    path: &str,
+    access: &str,
+    authenticator: &mut Authenticator,
+) -> reqwest::Response {
+    let proof = authenticator.get(&step_up_options(app, access).await);
+    app.client
+        .delete(app.url(path))
+        .bearer_auth(access)
+        .header(
+            "x-step-up-passkey",
+            crate::authenticator::b64(proof.to_string().as_bytes()),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_second_factor_changes_only_with_a_fresh_one_and_never_to_none(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let origin = origin_of(&app.settings.server.public_url);
+    // From TOTP to a passkey: the code vouches for the passkey...
+    let mut authenticator = Authenticator::p256(&origin);
+    let credential = authenticator.create(&creation_options(&app, &iro.access).await);
+    let code = app.fresh_totp(&iro);
+    json(
+        app.post_json(
+            "/api/v1/me/passkeys",
+            Some(&iro.access),
+            &json!({"credential": credential, "totp_code": code}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let other = json(app.sign_in_with(&iro, &mut authenticator).await, 200).await;
+    let other = other["access_token"].as_str().unwrap().to_owned();
+
+    // ... and the passkey for the code's removal; nothing without a fresh factor.
+    let res = app
+        .client
+        .delete(app.url("/api/v1/me/totp"))
+        .bearer_auth(&iro.access)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "step-up-required").await;
+    let (leaves, outbox) = (app.count("log_leaves"), app.count("outbox"));
+    let res = delete_with_passkey(&app, "/api/v1/me/totp", &iro.access, &mut authenticator).await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    assert_eq!(
+        app.count("log_leaves"),
+        leaves + 1,
+        "a second_factor_removed leaf"
+    );
+    assert_eq!(app.count("outbox"), outbox + 1, "the owner is told at once");
+    assert_problem(
+        app.get_auth("/api/v1/me", &other).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    let me = json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+    assert_eq!(
+        (me["totp_enabled"].clone(), me["passkey_enabled"].clone()),
+        (json!(false), json!(true))
+    );
+    let code = crate::helpers::totp_code(iro.totp_secret.as_ref().unwrap(), 1);
+    assert_problem(
+        app.login(&iro.email, PASSWORD, Some(&code)).await,
+        401,
+        "second-factor-invalid",
+    )
+    .await;
+
+    // The only factor left cannot go, even vouched for by itself.
+    let id = authenticator.id();
+    let path = format!("/api/v1/me/passkeys/{id}");
+    let res = delete_with_passkey(&app, &path, &iro.access, &mut authenticator).await;
+    assert_problem(res, 409, "last-second-factor").await;
+    assert_eq!(app.count("passkeys"), 1);
+
+    // With a second passkey it can, vouched for by the other one.
+    let mut spare = Authenticator::ed25519(&origin);
+    let credential = spare.create(&creation_options(&app, &iro.access).await);
+    let proof = authenticator.get(&step_up_options(&app, &iro.access).await);
+    json(
+        app.post_json(
+            "/api/v1/me/passkeys",
+            Some(&iro.access),
+            &json!({"credential": credential, "passkey": proof}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let res = delete_with_passkey(&app, &path, &iro.access, &mut spare).await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.count("passkeys"), 1);
+    assert_problem(
+        app.sign_in_with(&iro, &mut authenticator).await,
+        401,
+        "second-factor-invalid",
+    )
+    .await;
+    json(app.sign_in_with(&iro, &mut spare).await, 200).await;
+    let res = delete_with_passkey(&app, &path, &iro.access, &mut spare).await;
+    assert_problem(res, 404, "not-found").await;
 }
 
 impl TestApp {
