@@ -173,6 +173,14 @@ enum AdminCommand {
         #[arg(long, value_name = "solicitor|peer")]
         adviser_kind: Option<AdviserKind>,
     },
+    /// Reset the second factor of an account whose owner has lost it (after checking who is
+    /// asking, by a channel other than email): TOTP and passkeys removed, every session
+    /// ended, a leaf in the log, the owner mailed. They sign in with the password and enrol
+    /// again.
+    ResetSecondFactor {
+        #[arg(long)]
+        email: String,
+    },
     /// Erase a query's content (messages and attachments) or a pressure report's narrative,
     /// for an erasure request. The log keeps its leaves.
     Erase {
@@ -234,6 +242,9 @@ pub fn main() -> ExitCode {
             authority,
             adviser_kind,
         }) => invite(&settings, role, &email, authority.as_deref(), adviser_kind),
+        Command::Admin(AdminCommand::ResetSecondFactor { email }) => {
+            reset_second_factor(&settings, &email)
+        }
         Command::Admin(AdminCommand::Erase {
             query,
             pressure_report,
@@ -352,6 +363,24 @@ fn invite(
     );
     // The operator's console is its own channel: both halves together, on the last line.
     println!("{}", created.whole());
+    Ok(())
+}
+
+fn reset_second_factor(settings: &Settings, email: &str) -> CliResult {
+    let email = Email::parse(email).map_err(|e| format!("--email {e}"))?;
+    let db = server::prepare_database(settings)?;
+    let context = server::write_context(settings)?;
+    let id = crate::accounts::second_factor::reset_by_operator(&mut *db.get()?, &context, &email)
+        .map_err(|e| match e {
+        crate::error::ApiError::NotFound => {
+            format!("no account has the email {}", email.as_str())
+        }
+        other => other.to_string(),
+    })?;
+    println!(
+        "second factor reset for account {id}: every session ended, the owner mailed; they \
+         sign in with their password and enrol again"
+    );
     Ok(())
 }
 

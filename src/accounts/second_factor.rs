@@ -7,11 +7,12 @@
 
 use chrono::Duration;
 
-use super::domain::AccountId;
+use super::domain::{AccountId, Email};
 use super::store;
 use super::totp::{self, Sealer};
 use super::webauthn::{self, b64, unb64, RelyingParty};
-use crate::app::{AppState, Tx};
+use crate::app::{AppState, Tx, WriteContext};
+use crate::db::write_transaction;
 use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Subject};
@@ -220,4 +221,35 @@ pub fn factor_removed(tx: &mut Tx<'_>, account: &AccountId, session: &str) -> Re
         authority: None,
     })?;
     tx.notify_now(account)
+}
+
+/// The operator's reset of an account whose owner has lost every second factor: TOTP off,
+/// every passkey gone, every session ended, a `second_factor_removed` leaf by the operator,
+/// and the owner mailed at once — so that a reset behind an IRO's back is seen by them and
+/// provable in the log. At the next sign-in (password alone) only enrolment answers.
+pub fn reset_by_operator(
+    conn: &mut DbConnection,
+    context: &WriteContext,
+    email: &Email,
+) -> Result<AccountId, ApiError> {
+    write_transaction(conn, |conn| {
+        let tx = &mut Tx::new(conn, context);
+        let account = store::login_account(tx.conn, email.as_str())?.ok_or(ApiError::NotFound)?;
+        let id = account.id;
+        store::disable_totp(tx.conn, &id)?;
+        for key in store::passkeys_of(tx.conn, &id)? {
+            store::remove_passkey(tx.conn, &id, &key.credential_id)?;
+        }
+        store::revoke_other_sessions(tx.conn, &id, None)?;
+        tx.record(Event {
+            kind: Kind::SecondFactorRemoved,
+            actor: Actor::Operator,
+            subject: Subject::SecondFactor {
+                account: id.as_str(),
+            },
+            authority: None,
+        })?;
+        tx.notify_now(&id)?;
+        Ok(id)
+    })
 }

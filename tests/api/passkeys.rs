@@ -16,6 +16,7 @@ both_databases!(
     a_passkey_vouches_for_the_acts_that_need_a_fresh_factor,
     a_malformed_or_foreign_registration_changes_nothing,
     a_second_factor_changes_only_with_a_fresh_one_and_never_to_none,
+    an_operators_reset_is_seen_by_the_owner_and_in_the_log,
 );
 
 /// An unenrolled IRO signed in with the password alone.
@@ -562,6 +563,69 @@ async fn a_second_factor_changes_only_with_a_fresh_one_and_never_to_none(app: Te
     json(app.sign_in_with(&iro, &mut spare).await, 200).await;
     let res = delete_with_passkey(&app, &path, &iro.access, &mut spare).await;
     assert_problem(res, 404, "not-found").await;
+}
+
+async fn an_operators_reset_is_seen_by_the_owner_and_in_the_log(app: TestApp) {
+    use iro_advice::accounts::domain::Email;
+    use iro_advice::accounts::second_factor::reset_by_operator;
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let origin = origin_of(&app.settings.server.public_url);
+    let mut authenticator = Authenticator::p256(&origin);
+    let credential = authenticator.create(&creation_options(&app, &iro.access).await);
+    let code = app.fresh_totp(&iro);
+    json(
+        app.post_json(
+            "/api/v1/me/passkeys",
+            Some(&iro.access),
+            &json!({"credential": credential, "totp_code": code}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let context = iro_advice::server::write_context(&app.settings).unwrap();
+    let db = app.database();
+    let (leaves, outbox) = (app.count("log_leaves"), app.count("outbox"));
+
+    let unknown = Email::parse("nobody@nowhere.test").unwrap();
+    assert!(reset_by_operator(&mut db.get().unwrap(), &context, &unknown).is_err());
+    assert_eq!(
+        app.count("log_leaves"),
+        leaves,
+        "nothing for an account that is not there"
+    );
+
+    let email = Email::parse(&iro.email).unwrap();
+    let id = reset_by_operator(&mut db.get().unwrap(), &context, &email).unwrap();
+    assert_eq!(id.as_str(), iro.id);
+    assert_eq!(
+        app.count("log_leaves"),
+        leaves + 1,
+        "a second_factor_removed leaf"
+    );
+    assert_eq!(app.count("outbox"), outbox + 1, "the owner is told at once");
+    assert_eq!(app.count("passkeys"), 0);
+    assert_problem(
+        app.get_auth("/api/v1/me", &iro.access).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    // The password alone now signs in, to enrolment and nothing else.
+    let tokens = json(app.login(&iro.email, PASSWORD, None).await, 200).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_problem(
+        app.get_auth("/api/v1/advisers", access).await,
+        403,
+        "second-factor-enrolment-required",
+    )
+    .await;
+    let me = json(app.get_auth("/api/v1/me", access).await, 200).await;
+    assert_eq!(
+        (me["totp_enabled"].clone(), me["passkey_enabled"].clone()),
+        (json!(false), json!(false))
+    );
 }
 
 impl TestApp {
