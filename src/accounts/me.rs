@@ -127,7 +127,7 @@ pub async fn totp_confirm(
     params(("X-Step-Up-Code" = Option<String>, Header, description = "a current TOTP code"),
            ("X-Step-Up-Passkey" = Option<String>, Header,
             description = "instead: base64url of a passkey's answer to step-up options")),
-    responses((status = 204), (status = 403, body = crate::error::Problem),
+    responses((status = 204), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn totp_remove(
@@ -356,7 +356,7 @@ pub fn register_key(
     params(("X-Step-Up-Code" = Option<String>, Header, description = "a current TOTP code"),
            ("X-Step-Up-Passkey" = Option<String>, Header,
             description = "instead: base64url of a passkey's answer to step-up options")),
-    responses((status = 200, body = WrappedIdentity), (status = 403, body = crate::error::Problem),
+    responses((status = 200, body = WrappedIdentity), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn get_wrapped_identity(

@@ -253,7 +253,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
            ("X-Step-Up-Code" = Option<String>, Header, description = "a current TOTP code"),
            ("X-Step-Up-Passkey" = Option<String>, Header,
             description = "instead: base64url of a passkey's answer to step-up options")),
-    responses((status = 204), (status = 403, body = crate::error::Problem),
+    responses((status = 204), (status = 400, body = crate::error::Problem), (status = 403, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn remove(
