@@ -734,3 +734,83 @@ async fn every_role_does_its_work_from_the_client() {
     adviser_cli.ok(&["availability", "--accepting", "true"]);
     assert!(listed());
 }
+
+/// Connects over TLS offering `alpn`; the stream, or the handshake's failure.
+async fn tls_offering(
+    app: &TestApp,
+    alpn: &[&[u8]],
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(app.ca_path()).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+}
+
+/// RUSTSEC-2026-0258: h2 0.3 (actix-http's HTTP/2) queues empty DATA frames without limit.
+/// The service speaks HTTP/1.1 only, so the attack — an HTTP/2 preface and a flood of
+/// empty DATA frames on an open stream — never reaches an HTTP/2 implementation.
+#[actix_web::test]
+async fn http2_is_not_spoken_so_a_flood_of_empty_data_frames_meets_none() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    // A client that prefers HTTP/2 is given HTTP/1.1; one that speaks only HTTP/2 is refused.
+    let both = tls_offering(&app, &[b"h2", b"http/1.1"]).await.unwrap();
+    assert_eq!(both.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let h2_only = tls_offering(&app, &[b"h2"]).await;
+    assert!(
+        h2_only.is_err()
+            || h2_only
+                .as_ref()
+                .unwrap()
+                .get_ref()
+                .1
+                .alpn_protocol()
+                .is_none(),
+        "HTTP/2 was negotiated"
+    );
+
+    // The attack itself, over a connection without ALPN: preface, SETTINGS, a request's
+    // HEADERS (stream 1, left open), then 200,000 empty DATA frames.
+    let frame = |length: u32, kind: u8, flags: u8, stream: u32| {
+        let mut f = length.to_be_bytes()[1..].to_vec();
+        f.extend([kind, flags]);
+        f.extend(stream.to_be_bytes());
+        f
+    };
+    let mut attack = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    attack.extend(frame(0, 4, 0, 0));
+    let block = [0x83, 0x87, 0x84, 0x41, 0x09];
+    let mut headers = frame(block.len() as u32 + 9, 1, 0x4, 1);
+    headers.extend(block);
+    headers.extend(b"127.0.0.1");
+    attack.extend(headers);
+    for _ in 0..200_000 {
+        attack.extend(frame(0, 0, 0, 1));
+    }
+    let mut tls = tls_offering(&app, &[]).await.unwrap();
+    let _ = tls.write_all(&attack).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut answer)).await;
+    // An HTTP/2 server's first frame would be SETTINGS (type 4 on stream 0); an HTTP/1.1
+    // server refuses the preface as a malformed request, or closes.
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "not an HTTP/1.1 refusal: {answer:?}"
+    );
+    json(app.get("/healthz").await, 200).await;
+}
