@@ -142,6 +142,48 @@ async fn or_discard<T>(
     result
 }
 
+/// An upload in progress, discarded if the request ends before the upload is settled —
+/// including when the connection breaks and the handler is dropped mid-way, where no error
+/// comes back to handle (HTTP/1.1 ends a broken request that way). Settled means completed,
+/// or discarded by [`or_discard`] before an error is answered.
+struct PendingUpload {
+    db: Database,
+    id: AttachmentId,
+    settled: bool,
+}
+
+impl PendingUpload {
+    fn id(&self) -> &AttachmentId {
+        &self.id
+    }
+
+    /// Runs `or_discard` for `result` and settles the upload either way.
+    async fn settle<T>(mut self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        let settled = or_discard(&self.db, &self.id, result).await;
+        self.settled = true;
+        settled
+    }
+}
+
+impl Drop for PendingUpload {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let (db, id) = (self.db.clone(), self.id.clone());
+        // A destructor cannot wait: the discarding runs on its own. A chunk still being
+        // written meanwhile fails on its foreign key, or is deleted with the rest.
+        actix_web::rt::spawn(async move {
+            let gone = db
+                .write(move |conn| discard(conn, &id).map_err(ApiError::from))
+                .await;
+            if let Err(e) = gone {
+                tracing::warn!("an interrupted upload is left for the sweep: {e}");
+            }
+        });
+    }
+}
+
 fn start_upload(
     conn: &mut DbConnection,
     query_id: &QueryId,
@@ -233,7 +275,7 @@ async fn receive(
     query_id: &QueryId,
     uploader: &AccountId,
     limits: Limits,
-) -> Result<(AttachmentId, u64), ApiError> {
+) -> Result<(PendingUpload, u64), ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -251,13 +293,24 @@ async fn receive(
             Ok::<_, ApiError>((start_upload(conn, &q, &u)?, used))
         })
         .await?;
+    let mut pending = PendingUpload {
+        db: db.clone(),
+        id,
+        settled: false,
+    };
     let left = limits.quota.saturating_sub(used);
     let result = match declared {
         Some(len) if len > left => Err(quota_exceeded(left)),
-        _ => receive_chunks(db, &mut payload, &id, limits, left).await,
+        _ => receive_chunks(db, &mut payload, pending.id(), limits, left).await,
     };
-    let size = or_discard(db, &id, result).await?;
-    Ok((id, size))
+    match result {
+        Ok(size) => Ok((pending, size)),
+        Err(e) => {
+            let failed = or_discard(db, pending.id(), Err(e)).await;
+            pending.settled = true;
+            failed
+        }
+    }
 }
 
 async fn receive_chunks(
@@ -343,19 +396,42 @@ pub async fn upload(
     id: web::Path<QueryId>,
     req: HttpRequest,
     payload: web::Payload,
+) -> HttpResponse {
+    closing_on_error(receive_attachment(state, caller, id, req, payload).await)
+}
+
+/// A refused upload may leave part of its body unread: the connection cannot carry another
+/// request after it (HTTP/1.1 would read the rest of the body as one), so it is closed.
+fn closing_on_error(result: Result<HttpResponse, ApiError>) -> HttpResponse {
+    use actix_web::ResponseError;
+    result.unwrap_or_else(|e| {
+        let mut response = e.error_response();
+        response
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+        response
+    })
+}
+
+async fn receive_attachment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<QueryId>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let query_id = id.into_inner();
     let (who, lookup) = (caller.clone(), query_id.clone());
     let q = state.read(move |conn| visible(conn, &who, &lookup)).await?;
     check_may_attach(&caller, &q)?;
     let limits = Limits::of(&state.settings.queries);
-    let (attachment, size) =
+    let (pending, size) =
         receive(&state.db, &req, payload, &q.id, &caller.account_id, limits).await?;
-    let done = attachment.clone();
+    let (attachment, done) = (pending.id().clone(), pending.id().clone());
     let finished = state
         .write(move |tx| complete_upload(tx, &caller, &query_id, &done, size))
         .await;
-    let receipt = or_discard(&state.db, &attachment, finished).await?;
+    let receipt = pending.settle(finished).await?;
     Ok(HttpResponse::Created().json(AttachmentCreated {
         id: attachment,
         size: size as i64,
@@ -472,6 +548,16 @@ pub async fn replace(
     id: web::Path<AttachmentId>,
     req: HttpRequest,
     payload: web::Payload,
+) -> HttpResponse {
+    closing_on_error(receive_replacement(state, caller, id, req, payload).await)
+}
+
+async fn receive_replacement(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<AttachmentId>,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let (who, lookup) = (caller.clone(), id.clone());
@@ -486,13 +572,13 @@ pub async fn replace(
     }
     check_replaceable(&caller, &found)?;
     let limits = Limits::of(&state.settings.queries);
-    let (staging, size) =
+    let (pending, size) =
         receive(&state.db, &req, payload, &q.id, &caller.account_id, limits).await?;
-    let (target, staged) = (id.clone(), staging.clone());
+    let (target, staged) = (id.clone(), pending.id().clone());
     let swapped = state
         .write(move |tx| swap_in_replacement(tx, &caller, &target, &staged, size))
         .await;
-    let receipt = or_discard(&state.db, &staging, swapped).await?;
+    let receipt = pending.settle(swapped).await?;
     Ok(HttpResponse::Ok().json(AttachmentCreated {
         id,
         size: size as i64,

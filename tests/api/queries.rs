@@ -1104,6 +1104,9 @@ async fn an_upload_cut_off_half_way_leaves_nothing(app: TestApp) {
         .send()
         .await;
     assert!(res.is_err() || !res.unwrap().status().is_success());
+    // The server may still be writing what arrived when the client gives up; over HTTP/1.1
+    // it learns of the break only as a dropped request, with no error to handle.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(500)).await;
     let mut clean = false;
     for _ in 0..50 {
         if app.count("attachments") == 0 && app.count("attachment_chunks") == 0 {
