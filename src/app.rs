@@ -37,6 +37,9 @@ pub struct AppState {
     pub witnessing: Arc<Witnessing>,
     /// The OpenAPI document, rendered once at start by the layer that knows the routes.
     pub openapi: Arc<String>,
+    /// Until when (Unix seconds) the service-wide sign-in ceiling, last found reached in
+    /// the database, refuses attempts without a device token at once.
+    pub sign_in_ceiling_until: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl AppState {

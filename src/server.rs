@@ -182,6 +182,7 @@ impl Application {
                 serde_json::to_string(&routes::openapi())
                     .map_err(|e| StartError::Openapi(e.to_string()))?,
             ),
+            sign_in_ceiling_until: Arc::default(),
         });
         crate::queries::reminders::spawn(state.db.clone(), settings.clone(), state.context());
         let workers = match settings.server.workers {

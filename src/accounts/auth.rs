@@ -2,6 +2,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use std::sync::atomic::Ordering;
+
 use chrono::Duration;
 
 use super::domain::{AccountId, Email, Password, Role};
@@ -17,6 +19,8 @@ use crate::wire::{LoginRequest, PasskeyAssertion, RefreshRequest, TokenPair};
 /// Failed sign-ins allowed per email (or per device) within the window before 429.
 pub const MAX_FAILURES: i64 = 5;
 pub const WINDOW_MINUTES: i64 = 15;
+/// How long the service-wide ceiling, once reached, holds attempts without a device token.
+const CEILING_SECS: u64 = 60;
 
 fn pair(state: &AppState, signed_in: SignedIn) -> TokenPair {
     TokenPair {
@@ -67,6 +71,8 @@ struct Gate {
     /// When that key, or the service as a whole, has failed too often: seconds to wait.
     /// A locked attempt still gets in with the right password and second factor.
     locked: Option<u64>,
+    /// Whether the service-wide ceiling is what locked it.
+    ceiling: bool,
 }
 
 /// Reads the account and the throttles for an attempt (no hashing, no writing).
@@ -91,17 +97,18 @@ fn gate(conn: &mut DbConnection, attempt: &Attempt, ceiling: i64) -> Result<Gate
     });
     // A known device is exempt from the service-wide ceiling, so that a flood of guesses
     // on other accounts does not keep the IROs who use the service out.
-    if locked.is_none()
+    let ceiling = locked.is_none()
         && !device_known
-        && store::failures_since(conn, now - Duration::minutes(1))? >= ceiling
-    {
-        locked = Some(60);
+        && store::failures_since(conn, now - Duration::minutes(1))? >= ceiling;
+    if ceiling {
+        locked = Some(CEILING_SECS);
     }
     Ok(Gate {
         account,
         device_known,
         bucket,
         locked,
+        ceiling,
     })
 }
 
@@ -185,6 +192,7 @@ fn conclude(
         device_known,
         bucket,
         locked,
+        ..
     } = gate;
     let fail = |tx: &mut Tx<'_>, account: Option<&AccountId>, refused: Refusal| {
         store::record_failure(tx.conn, &bucket)?;
@@ -279,6 +287,17 @@ async fn sign_in(state: &AppState, body: LoginRequest) -> Result<TokenPair, ApiE
         passkey,
         device: device_token.as_deref().map(crate::keys::token_hash),
     };
+    // While the service-wide ceiling holds, an attempt it applies to — no device token, no
+    // second factor — is refused before it costs a slot or a query: a flood past the
+    // ceiling then costs the database nothing.
+    let factor_offered = attempt.totp_code.is_some() || attempt.passkey.is_some();
+    let now = crate::db::now().and_utc().timestamp();
+    let ceiling_until = state.sign_in_ceiling_until.load(Ordering::Relaxed);
+    if attempt.device.is_none() && !factor_offered && now < ceiling_until {
+        return Err(ApiError::TooManyAttempts {
+            retry_after_secs: (ceiling_until - now) as u64,
+        });
+    }
     // A slot first: when every one is busy, the attempt is shed before it costs a query.
     let busy = |_| ApiError::Busy {
         retry_after_secs: 1,
@@ -289,8 +308,12 @@ async fn sign_in(state: &AppState, body: LoginRequest) -> Result<TokenPair, ApiE
         .db
         .run(move |conn| gate(conn, &attempt, ceiling).map(|g| (g, attempt)))
         .await?;
+    if gate.ceiling {
+        state
+            .sign_in_ceiling_until
+            .store(now + CEILING_SECS as i64, Ordering::Relaxed);
+    }
     // Locked, and no second factor offered: no reason to spend a hash on it.
-    let factor_offered = attempt.totp_code.is_some() || attempt.passkey.is_some();
     if let (Some(retry_after_secs), false) = (gate.locked, factor_offered) {
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }

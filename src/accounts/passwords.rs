@@ -2,7 +2,7 @@
 //!
 //! Each hash needs 19 MiB of working memory and a core for tens of milliseconds, so the
 //! service runs them through [`Hashing`]: a fixed number of slots (one per core by default),
-//! each a thread of lower priority than the request workers, with a working buffer
+//! each a thread that runs only when the request workers leave a core idle, with a working buffer
 //! allocated once and reused. At most that many buffers ever
 //! exist, hashing never holds a database connection, and an attempt that finds every slot
 //! busy is refused at once (503 with `Retry-After`) rather than queued: a flood of sign-ins
@@ -188,14 +188,18 @@ fn hashing_thread(queue: &Mutex<std::sync::mpsc::Receiver<Job>>, buffers: &Atomi
     }
 }
 
-/// Nice 10 for the calling thread (Linux keeps a nice value per thread).
+/// The calling thread runs only when no ordinary thread wants the core (SCHED_IDLE; Linux
+/// keeps the policy per thread), so a request never waits behind a hash; failing that, at
+/// nice 10.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: sched_setscheduler reads `param` only during the call; pid 0 is the caller.
+        let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
         // SAFETY: setpriority only reads its integer arguments; who = 0 is the caller.
-        let done = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
-        if done != 0 {
-            tracing::warn!("password hashing runs at normal priority: setpriority failed");
+        if idle != 0 && unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) } != 0 {
+            tracing::warn!("password hashing runs at normal priority");
         }
     }
 }
