@@ -12,7 +12,6 @@ use chrono::NaiveDateTime;
 
 use crate::accounts::domain::{AccountId, Email};
 use crate::accounts::tokens::TokenKeys;
-use crate::accounts::totp::Sealer;
 use crate::config::Settings;
 use crate::db::{Database, DbConnection, DbError};
 use crate::error::ApiError;
@@ -29,7 +28,8 @@ pub struct AppState {
     pub db: Database,
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
-    pub totp: Arc<Sealer>,
+    /// TOTP and passkey verification: the sealing key and the relying party.
+    pub factors: Arc<crate::accounts::factors::Factors>,
     /// Bounded password hashing, off the database connections.
     pub hashing: Arc<crate::accounts::passwords::Hashing>,
     pub log: Arc<LogKeys>,

@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::{self, DefaultHeaders, ErrorHandlers, Next};
 use actix_web::{web, App, HttpServer};
 
+use crate::accounts::factors::Factors;
 use crate::accounts::tokens::TokenKeys;
 use crate::accounts::totp::Sealer;
 use crate::app::{AppState, WriteContext, JSON_LIMIT};
@@ -170,7 +171,12 @@ impl Application {
                 &settings.server.public_url,
                 settings.accounts.access_token_minutes,
             ),
-            totp: Arc::new(Sealer::new(&keys.totp_seal)),
+            factors: Arc::new(
+                Factors::new(Sealer::new(&keys.totp_seal), &settings.server.public_url)
+                    .ok_or_else(|| {
+                        StartError::Setting("IRO_ADVICE_PUBLIC_URL names no host".into())
+                    })?,
+            ),
             hashing: crate::accounts::passwords::Hashing::new(
                 settings.accounts.password_hash_slots,
             ),

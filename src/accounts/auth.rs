@@ -7,10 +7,8 @@ use std::sync::atomic::Ordering;
 use chrono::Duration;
 
 use super::domain::{AccountId, Email, Password, Role};
-use super::second_factor::{assertion_accepted, relying_party, Purpose};
+use super::factors::{Factors, Purpose};
 use super::store::{self, Rotation};
-use super::totp::{self, Sealer};
-use super::webauthn::RelyingParty;
 use crate::app::{AppState, Tx};
 use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
@@ -112,24 +110,6 @@ fn gate(conn: &mut DbConnection, attempt: &Attempt, ceiling: i64) -> Result<Gate
     })
 }
 
-/// Whether the account's second factor accepts the code (each code once).
-fn second_factor_accepts(
-    conn: &mut DbConnection,
-    sealer: &Sealer,
-    account: &store::LoginAccount,
-    code: &str,
-) -> Result<bool, ApiError> {
-    let secret = account
-        .totp_secret
-        .as_deref()
-        .and_then(|s| sealer.open(account.id.as_str(), s));
-    let step = secret.and_then(|secret| totp::matching_step(&secret, code, account.totp_last_step));
-    Ok(match step {
-        Some(step) => store::use_totp_step(conn, &account.id, step, false)?,
-        None => false,
-    })
-}
-
 /// A successful sign-in.
 struct SignedIn {
     account_id: AccountId,
@@ -180,8 +160,7 @@ fn refusal(refused: Refusal, locked: Option<u64>) -> ApiError {
 /// (and, at the account's fifth in a row, a content-free notice to its holder) or a session.
 fn conclude(
     tx: &mut Tx<'_>,
-    sealer: &Sealer,
-    rp: &RelyingParty,
+    factors: &Factors,
     gate: Gate,
     attempt: Attempt,
     password_right: bool,
@@ -213,12 +192,18 @@ fn conclude(
         (true, (None, None)) => return Ok(Err(refusal(Refusal::SecondFactorMissing, locked))),
         (true, (_, Some(assertion))) => {
             let purpose = Purpose::SignIn;
-            if !assertion_accepted(tx.conn, sealer, rp, &account.id, purpose, assertion)? {
+            if !factors.assertion_accepted(tx.conn, &account.id, purpose, assertion)? {
                 return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
             }
         }
         (true, (Some(code), None)) => {
-            if !second_factor_accepts(tx.conn, sealer, &account, code)? {
+            // A secret whose enrolment was never confirmed is no factor.
+            let sealed = account
+                .totp_secret
+                .as_deref()
+                .filter(|_| account.totp_enabled);
+            let last = account.totp_last_step;
+            if !factors.totp_accepts(tx.conn, &account.id, sealed, last, code)? {
                 return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
             }
         }
@@ -323,20 +308,9 @@ async fn sign_in(state: &AppState, body: LoginRequest) -> Result<TokenPair, ApiE
         .await
         .map_err(busy)?;
     let refresh_days = state.settings.accounts.refresh_token_days;
-    let sealer = state.totp.clone();
-    let rp = relying_party(state)?;
+    let factors = state.factors.clone();
     let signed_in = state
-        .write(move |tx| {
-            conclude(
-                tx,
-                &sealer,
-                &rp,
-                gate,
-                attempt,
-                password_right,
-                refresh_days,
-            )
-        })
+        .write(move |tx| conclude(tx, &factors, gate, attempt, password_right, refresh_days))
         .await??;
     Ok(pair(state, signed_in))
 }

@@ -4,8 +4,8 @@ use actix_web::{web, HttpResponse};
 
 use super::domain::AgeRecipient;
 use super::domain::{AccountId, Email, Password, Role};
-use super::second_factor::{factor_removed, last_factor, proof_from_headers};
-use super::second_factor::{relying_party, step_up, StepUp};
+use super::factors::StepUp;
+use super::second_factor::{factor_removed, last_factor};
 use super::store;
 use super::totp::{self, Sealer};
 use crate::access::Caller;
@@ -67,7 +67,10 @@ pub async fn totp_begin(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let secret = totp::new_secret();
-    let sealed = state.totp.seal(caller.account_id.as_str(), &secret);
+    let sealed = state
+        .factors
+        .sealer
+        .seal(caller.account_id.as_str(), &secret);
     let id = caller.account_id.clone();
     let email = state
         .db
@@ -100,10 +103,10 @@ pub async fn totp_confirm(
     body: web::Json<TotpCode>,
 ) -> Result<HttpResponse, ApiError> {
     let code = body.into_inner().code;
-    let sealer = state.totp.clone();
+    let factors = state.factors.clone();
     state
         .write(move |tx| -> Result<(), ApiError> {
-            confirm_totp(tx.conn, &sealer, &caller.account_id, &code)?;
+            confirm_totp(tx.conn, &factors.sealer, &caller.account_id, &code)?;
             // Whoever else held a session was signed in without this factor.
             store::revoke_other_sessions(tx.conn, &caller.account_id, Some(&caller.session_id))?;
             // An auditor can see when an account's second factor was set up.
@@ -135,26 +138,26 @@ pub async fn totp_remove(
     caller: Caller,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (code, passkey) = proof_from_headers(req.headers())?;
-    let sealer = state.totp.clone();
-    let rp = relying_party(&state)?;
+    let proof = StepUp::from_headers(req.headers())?;
+    let factors = state.factors.clone();
     state
         .write(move |tx| -> Result<(), ApiError> {
             let id = &caller.account_id;
-            let proof = StepUp {
-                totp_code: code.as_deref(),
-                passkey: passkey.as_ref(),
-            };
-            step_up(tx.conn, &sealer, &rp, id, proof)?;
-            let factors = store::totp_state(tx.conn, id)?;
-            if !factors.totp_enabled {
+            factors.step_up(tx.conn, id, &proof)?;
+            let held = store::totp_state(tx.conn, id)?;
+            if !held.totp_enabled {
                 return Err(ApiError::NotFound);
             }
-            if !factors.passkey_enabled {
+            if !held.passkey_enabled {
                 return Err(last_factor());
             }
             store::disable_totp(tx.conn, id)?;
-            factor_removed(tx, id, &caller.session_id)
+            factor_removed(
+                tx,
+                id,
+                Actor::Account(id.as_str()),
+                Some(&caller.session_id),
+            )
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -216,8 +219,8 @@ pub async fn put_key(
         totp_code,
         passkey,
     } = body.into_inner();
-    let sealer = state.totp.clone();
-    let rp = relying_party(&state)?;
+    let proof = StepUp { totp_code, passkey };
+    let factors = state.factors.clone();
     state
         .write(move |tx| {
             // The first key needs only the session; any change after it (the key, or the
@@ -225,11 +228,7 @@ pub async fn put_key(
             // others encrypt to this account.
             let (current, _) = store::key_state(tx.conn, &caller.account_id)?;
             if current.is_some() {
-                let proof = StepUp {
-                    totp_code: totp_code.as_deref(),
-                    passkey: passkey.as_ref(),
-                };
-                step_up(tx.conn, &sealer, &rp, &caller.account_id, proof)?;
+                factors.step_up(tx.conn, &caller.account_id, &proof)?;
             }
             register_key(
                 tx,
@@ -299,15 +298,11 @@ pub async fn put_password(
         .map_err(|_| ApiError::Busy {
             retry_after_secs: 1,
         })?;
-    let sealer = state.totp.clone();
-    let rp = relying_party(&state)?;
+    let proof = StepUp { totp_code, passkey };
+    let factors = state.factors.clone();
     state
         .write(move |tx| -> Result<(), ApiError> {
-            let proof = StepUp {
-                totp_code: totp_code.as_deref(),
-                passkey: passkey.as_ref(),
-            };
-            step_up(tx.conn, &sealer, &rp, &caller.account_id, proof)?;
+            factors.step_up(tx.conn, &caller.account_id, &proof)?;
             store::set_password_hash(tx.conn, &caller.account_id, &hash)?;
             store::revoke_other_sessions(tx.conn, &caller.account_id, Some(&caller.session_id))?;
             tx.notify_now(&caller.account_id)
@@ -364,16 +359,11 @@ pub async fn get_wrapped_identity(
     caller: Caller,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (code, passkey) = proof_from_headers(req.headers())?;
-    let sealer = state.totp.clone();
-    let rp = relying_party(&state)?;
+    let proof = StepUp::from_headers(req.headers())?;
+    let factors = state.factors.clone();
     let wrapped = state
         .write(move |tx| -> Result<_, ApiError> {
-            let proof = StepUp {
-                totp_code: code.as_deref(),
-                passkey: passkey.as_ref(),
-            };
-            step_up(tx.conn, &sealer, &rp, &caller.account_id, proof)?;
+            factors.step_up(tx.conn, &caller.account_id, &proof)?;
             Ok(store::wrapped_identity(tx.conn, &caller.account_id)?)
         })
         .await?

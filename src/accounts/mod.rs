@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod directory;
 pub mod domain;
+pub mod factors;
 pub mod invitations;
 pub mod me;
 pub mod passkeys;

@@ -1,9 +1,8 @@
 //! Passkeys as a second factor: `POST /api/v1/me/passkeys/options`, `POST` and `GET
 //! /api/v1/me/passkeys`, `POST /api/v1/me/step-up/options`, `POST /api/v1/auth/passkey/options`.
 
-use super::second_factor::{factor_removed, last_factor, proof_from_headers};
-use super::second_factor::{new_challenge, relying_party, step_up, Purpose, StepUp};
-use super::second_factor::{spend_challenge, CHALLENGE_SECS};
+use super::factors::{Purpose, StepUp, CHALLENGE_SECS};
+use super::second_factor::{factor_removed, last_factor};
 use super::store;
 use super::webauthn::{self, b64, unb64, RelyingParty, WebAuthnError};
 use crate::access::Caller;
@@ -48,9 +47,8 @@ fn request_options(
 #[utoipa::path(post, path = "/api/v1/auth/passkey/options", tag = "auth",
     responses((status = 200, body = PasskeyRequestOptions)))]
 pub async fn sign_in_options(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let rp = relying_party(&state)?;
-    let challenge = new_challenge(&state.totp, Purpose::SignIn);
-    Ok(HttpResponse::Ok().json(request_options(&rp, challenge, Vec::new())))
+    let challenge = state.factors.new_challenge(Purpose::SignIn);
+    Ok(HttpResponse::Ok().json(request_options(&state.factors.rp, challenge, Vec::new())))
 }
 
 /// Options for proving a passkey again before an act that needs a fresh second factor
@@ -61,8 +59,9 @@ pub async fn step_up_options(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let rp = relying_party(&state)?;
-    let challenge = new_challenge(&state.totp, Purpose::StepUp(&caller.account_id));
+    let challenge = state
+        .factors
+        .new_challenge(Purpose::StepUp(&caller.account_id));
     let id = caller.account_id.clone();
     let allow = state
         .read(move |conn| store::passkeys_of(conn, &id).map_err(ApiError::from))
@@ -70,7 +69,7 @@ pub async fn step_up_options(
         .into_iter()
         .map(|p| p.credential_id)
         .collect();
-    Ok(HttpResponse::Ok().json(request_options(&rp, challenge, allow)))
+    Ok(HttpResponse::Ok().json(request_options(&state.factors.rp, challenge, allow)))
 }
 
 /// Options for creating a passkey for the caller's account.
@@ -80,8 +79,9 @@ pub async fn creation_options(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let rp = relying_party(&state)?;
-    let challenge = new_challenge(&state.totp, Purpose::Register(&caller.account_id));
+    let challenge = state
+        .factors
+        .new_challenge(Purpose::Register(&caller.account_id));
     let id = caller.account_id.clone();
     let (account, existing) = state
         .read(move |conn| -> Result<_, ApiError> {
@@ -92,7 +92,7 @@ pub async fn creation_options(
     Ok(HttpResponse::Ok().json(PasskeyCreationOptions {
         challenge,
         rp: PasskeyRp {
-            id: rp.id,
+            id: state.factors.rp.id.clone(),
             name: RP_NAME.into(),
         },
         user: PasskeyUser {
@@ -165,33 +165,25 @@ pub async fn register(
         passkey,
     } = body.into_inner();
     let name = PasskeyName::parse(name.as_deref())?;
-    let rp = relying_party(&state)?;
+    let factors = state.factors.clone();
     let registration = (|| {
         webauthn::verify_registration(
-            &rp,
+            &factors.rp,
             &unb64(&credential.response.client_data_json, "clientDataJSON")?,
             &unb64(&credential.response.attestation_object, "attestationObject")?,
         )
     })()
     .map_err(|e: WebAuthnError| invalid(e.to_string()))?;
-    let sealer = state.totp.clone();
+    let proof = StepUp { totp_code, passkey };
     let added = state
         .write(move |tx| -> Result<_, ApiError> {
             let id = &caller.account_id;
             let first = !store::totp_state(tx.conn, id)?.has_second_factor();
             if !first {
-                let proof = StepUp {
-                    totp_code: totp_code.as_deref(),
-                    passkey: passkey.as_ref(),
-                };
-                step_up(tx.conn, &sealer, &rp, id, proof)?;
+                factors.step_up(tx.conn, id, &proof)?;
             }
-            if !spend_challenge(
-                tx.conn,
-                &sealer,
-                Purpose::Register(id),
-                &registration.challenge,
-            )? {
+            let purpose = Purpose::Register(id);
+            if !factors.spend_challenge(tx.conn, purpose, &registration.challenge)? {
                 return Err(invalid(
                     "the challenge has expired or was used: ask for new options",
                 ));
@@ -262,18 +254,13 @@ pub async fn remove(
     id: web::Path<String>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (code, passkey) = proof_from_headers(req.headers())?;
+    let proof = StepUp::from_headers(req.headers())?;
     let credential = id.into_inner();
-    let sealer = state.totp.clone();
-    let rp = relying_party(&state)?;
+    let factors = state.factors.clone();
     state
         .write(move |tx| -> Result<(), ApiError> {
             let id = &caller.account_id;
-            let proof = StepUp {
-                totp_code: code.as_deref(),
-                passkey: passkey.as_ref(),
-            };
-            step_up(tx.conn, &sealer, &rp, id, proof)?;
+            factors.step_up(tx.conn, id, &proof)?;
             let keys = store::passkeys_of(tx.conn, id)?;
             if !keys.iter().any(|k| k.credential_id == credential) {
                 return Err(ApiError::NotFound);
@@ -282,7 +269,12 @@ pub async fn remove(
                 return Err(last_factor());
             }
             store::remove_passkey(tx.conn, id, &credential)?;
-            factor_removed(tx, id, &caller.session_id)
+            factor_removed(
+                tx,
+                id,
+                Actor::Account(id.as_str()),
+                Some(&caller.session_id),
+            )
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

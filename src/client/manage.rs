@@ -85,7 +85,7 @@ pub async fn restore(api: &Api, totp: &str, force: bool) -> Result<Output, Clien
     let res = api
         .request(reqwest::Method::GET, "/api/v1/me/key")
         .await?
-        .header(crate::accounts::second_factor::STEP_UP_HEADER, totp.trim())
+        .header(crate::accounts::factors::STEP_UP_HEADER, totp.trim())
         .send()
         .await?;
     let wrapped: crate::wire::WrappedIdentity = super::api::check(res).await?.json().await?;

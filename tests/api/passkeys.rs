@@ -29,6 +29,11 @@ async fn signed_in_without_factor(app: &TestApp) -> User {
     iro
 }
 
+async fn add_passkey(app: &TestApp, access: &str, body: Value) -> reqwest::Response {
+    app.post_json("/api/v1/me/passkeys", Some(access), &body)
+        .await
+}
+
 async fn creation_options(app: &TestApp, access: &str) -> Value {
     json(
         app.post_json("/api/v1/me/passkeys/options", Some(access), &json!({}))
@@ -42,10 +47,10 @@ async fn enrol(app: &TestApp, user: &User, authenticator: &mut Authenticator) ->
     let options = creation_options(app, &user.access).await;
     let credential = authenticator.create(&options);
     json(
-        app.post_json(
-            "/api/v1/me/passkeys",
-            Some(&user.access),
-            &json!({"name": "work laptop", "credential": credential}),
+        add_passkey(
+            app,
+            &user.access,
+            json!({"name": "work laptop", "credential": credential}),
         )
         .await,
         201,
@@ -106,10 +111,10 @@ async fn a_passkey_is_a_second_factor_from_enrolment_to_sign_in(app: TestApp) {
     let mut authenticator = Authenticator::p256(&origin);
     let credential = authenticator.create(&options);
     let added = json(
-        app.post_json(
-            "/api/v1/me/passkeys",
-            Some(&iro.access),
-            &json!({"name": "  work laptop ", "credential": credential}),
+        add_passkey(
+            &app,
+            &iro.access,
+            json!({"name": "  work laptop ", "credential": credential}),
         )
         .await,
         201,
@@ -140,10 +145,10 @@ async fn a_passkey_is_a_second_factor_from_enrolment_to_sign_in(app: TestApp) {
     // The same registration again, even vouched for by the passkey: its challenge is spent.
     let proof = authenticator.get(&step_up_options(&app, &iro.access).await);
     assert_problem(
-        app.post_json(
-            "/api/v1/me/passkeys",
-            Some(&iro.access),
-            &json!({"credential": credential, "passkey": proof}),
+        add_passkey(
+            &app,
+            &iro.access,
+            json!({"credential": credential, "passkey": proof}),
         )
         .await,
         422,
@@ -193,10 +198,10 @@ async fn a_passkey_is_a_second_factor_from_enrolment_to_sign_in(app: TestApp) {
     let proof = authenticator.get(&step_up_options(&app, &second_access).await);
     let outbox = app.count("outbox");
     json(
-        app.post_json(
-            "/api/v1/me/passkeys",
-            Some(&second_access),
-            &json!({"name": "security key", "credential": credential, "passkey": proof}),
+        add_passkey(
+            &app,
+            &second_access,
+            json!({"name": "security key", "credential": credential, "passkey": proof}),
         )
         .await,
         201,
@@ -370,12 +375,7 @@ async fn a_passkey_vouches_for_the_acts_that_need_a_fresh_factor(app: TestApp) {
     let mut thiefs = Authenticator::p256(&origin);
     let credential = thiefs.create(&creation_options(&app, &iro.access).await);
     assert_problem(
-        app.post_json(
-            "/api/v1/me/passkeys",
-            Some(&iro.access),
-            &json!({"credential": credential}),
-        )
-        .await,
+        add_passkey(&app, &iro.access, json!({"credential": credential})).await,
         403,
         "step-up-required",
     )
@@ -398,14 +398,7 @@ async fn a_malformed_or_foreign_registration_changes_nothing(app: TestApp) {
     let register = |credential: Value| {
         let app = &app;
         let access = iro.access.clone();
-        async move {
-            app.post_json(
-                "/api/v1/me/passkeys",
-                Some(&access),
-                &json!({"credential": credential}),
-            )
-            .await
-        }
+        async move { add_passkey(app, &access, json!({"credential": credential})).await }
     };
 
     // Not CBOR at all.
@@ -431,13 +424,8 @@ async fn a_malformed_or_foreign_registration_changes_nothing(app: TestApp) {
     assert_problem(register(credential).await, 422, "passkey-invalid").await;
     // A name that is no name.
     let credential = authenticator.create(&creation_options(&app, &iro.access).await);
-    let res = app
-        .post_json(
-            "/api/v1/me/passkeys",
-            Some(&iro.access),
-            &json!({"name": "x".repeat(61), "credential": credential}),
-        )
-        .await;
+    let body = json!({"name": "x".repeat(61), "credential": credential});
+    let res = add_passkey(&app, &iro.access, body).await;
     assert_problem(res, 400, "bad-request").await;
 
     assert_eq!(app.count("passkeys"), 0);
@@ -481,10 +469,10 @@ async fn a_second_factor_changes_only_with_a_fresh_one_and_never_to_none(app: Te
     let credential = authenticator.create(&creation_options(&app, &iro.access).await);
     let code = app.fresh_totp(&iro);
     json(
-        app.post_json(
-            "/api/v1/me/passkeys",
-            Some(&iro.access),
-            &json!({"credential": credential, "totp_code": code}),
+        add_passkey(
+            &app,
+            &iro.access,
+            json!({"credential": credential, "totp_code": code}),
         )
         .await,
         201,
@@ -542,10 +530,10 @@ async fn a_second_factor_changes_only_with_a_fresh_one_and_never_to_none(app: Te
     let credential = spare.create(&creation_options(&app, &iro.access).await);
     let proof = authenticator.get(&step_up_options(&app, &iro.access).await);
     json(
-        app.post_json(
-            "/api/v1/me/passkeys",
-            Some(&iro.access),
-            &json!({"credential": credential, "passkey": proof}),
+        add_passkey(
+            &app,
+            &iro.access,
+            json!({"credential": credential, "passkey": proof}),
         )
         .await,
         201,
@@ -575,10 +563,10 @@ async fn an_operators_reset_is_seen_by_the_owner_and_in_the_log(app: TestApp) {
     let credential = authenticator.create(&creation_options(&app, &iro.access).await);
     let code = app.fresh_totp(&iro);
     json(
-        app.post_json(
-            "/api/v1/me/passkeys",
-            Some(&iro.access),
-            &json!({"credential": credential, "totp_code": code}),
+        add_passkey(
+            &app,
+            &iro.access,
+            json!({"credential": credential, "totp_code": code}),
         )
         .await,
         201,
