@@ -1,7 +1,6 @@
-//! NAIRO's access report over a large `demo seed` database, on SQLite and PostgreSQL, against
-//! the very same aggregate SQL run by the `sqlite3` and `psql` command-line tools on the same
-//! database. The ratio says what the service adds on top of the database's own work
-//! (binding, loading rows, disclosure control, building the report).
+//! NAIRO's statistics releases over a large `demo seed` database, on SQLite and PostgreSQL:
+//! the time to build a month's, a quarter's and a year's release (joint suppression and the
+//! audit included), and the time to answer a report from the stored releases.
 //!
 //! `cargo bench --bench stats`. `STATS_BENCH_QUERIES` sets the size (default 1,000,000;
 //! IROs are one for every 600 queries, at least 200); `BENCH_DATABASE_URL` a PostgreSQL
@@ -13,43 +12,21 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
-use iro_advice::db::{snapshot_transaction, Backend};
 use iro_advice::demo::{self, SeedOptions};
-use iro_advice::statistics::period::{Month, PeriodLength};
-use iro_advice::statistics::report::{self, AccessRequest, By, ReportSettings};
+use iro_advice::log::Actor;
+use iro_advice::statistics::model::By;
+use iro_advice::statistics::period::{Month, Period, PeriodLength};
+use iro_advice::statistics::store::{self, ReleaseSettings};
 
-const RUNS: usize = 3;
-
-fn median(mut times: Vec<Duration>) -> Duration {
+fn percentile(mut times: Vec<Duration>, p: f64) -> Duration {
     times.sort();
-    times[times.len() / 2]
+    times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1]
 }
 
-/// Runs a command-line tool over the script `RUNS` times; the median wall time, and the
-/// number of lines it printed (the rows of every statement), to check it did the work.
-fn tool(program: &str, args: &[&str], script: &std::path::Path) -> Option<(Duration, usize)> {
-    let mut times = Vec::new();
-    let mut lines = 0;
-    for _ in 0..RUNS {
-        let started = Instant::now();
-        let out = Command::new(program)
-            .args(args)
-            .stdin(std::fs::File::open(script).unwrap())
-            .stderr(Stdio::inherit())
-            .output()
-            .ok()?;
-        times.push(started.elapsed());
-        assert!(out.status.success(), "{program} failed");
-        lines = String::from_utf8_lossy(&out.stdout).lines().count();
-    }
-    Some((median(times), lines))
-}
-
-fn run(name: &str, url: &str, queries: usize, cli: (&str, Vec<String>)) {
+fn run(name: &str, url: &str, queries: usize) {
     let data = tempfile::tempdir().unwrap();
     let settings = support::settings(data.path(), url);
     let db = iro_advice::server::prepare_database(&settings).unwrap();
@@ -79,68 +56,72 @@ fn run(name: &str, url: &str, queries: usize, cli: (&str, Vec<String>)) {
     if name == "postgres" {
         diesel::sql_query("ANALYZE").execute(&mut *conn).unwrap();
     }
-    let report_settings = ReportSettings {
-        round_totals_to: settings.statistics.round_totals_to,
-        reminder_routine_minutes: settings.queries.reminder_routine_minutes,
-        reminder_urgent_minutes: settings.queries.reminder_urgent_minutes,
-    };
-    let backend = if name == "sqlite" {
-        Backend::Sqlite
-    } else {
-        Backend::Postgres
-    };
-    for (by, length) in [
-        (By::Authority, PeriodLength::Quarter),
-        (By::Region, PeriodLength::Month),
-    ] {
-        let request = AccessRequest {
-            by,
-            length,
-            from,
-            to: Month::of(today),
-        };
-        let now = iro_advice::db::now();
-        let mut times = Vec::new();
-        let mut cells = 0;
-        for _ in 0..RUNS {
-            let started = Instant::now();
-            let built = snapshot_transaction(&mut conn, |c| {
-                report::build(c, &request, &report_settings, now)
-            })
+    let context = iro_advice::server::write_context(&settings).unwrap();
+    let mut release = ReleaseSettings::from(&settings);
+    release.follow_up_days = 0;
+    let now = iro_advice::db::now();
+    // The last calendar year the seed covers whole.
+    let year: Period = format!(
+        "{}",
+        today.format("%Y").to_string().parse::<i32>().unwrap() - 1
+    )
+    .parse()
+    .unwrap();
+    let mut build = |period: &Period| {
+        let started = Instant::now();
+        let built = store::build(&mut conn, &context, &release, period, now, Actor::Operator)
+            .unwrap()
             .unwrap();
-            times.push(started.elapsed());
-            cells = built
-                .periods
-                .iter()
-                .flat_map(|p| &p.tables)
-                .map(|t| t.rows.len() * (t.columns.len() + 1))
-                .sum::<usize>();
-        }
-        let service = median(times);
-        let script_path = data.path().join("report.sql");
-        std::fs::write(
-            &script_path,
-            report::script(backend, &request, &report_settings, now),
-        )
-        .unwrap();
-        let args: Vec<&str> = cli.1.iter().map(String::as_str).collect();
-        let label = format!("by {by} per {length}");
-        match tool(cli.0, &args, &script_path) {
-            Some((direct, lines)) => println!(
-                "[{name}] access report {label}: service {:.2} s ({cells} cells); \
-                 same SQL in {} {:.2} s ({lines} rows); ratio {:.2}",
-                service.as_secs_f64(),
-                cli.0,
-                direct.as_secs_f64(),
-                service.as_secs_f64() / direct.as_secs_f64()
-            ),
-            None => println!(
-                "[{name}] access report {label}: service {:.2} s; {} not installed, no ratio",
-                service.as_secs_f64(),
-                cli.0
-            ),
-        }
+        (started.elapsed(), built.suppressed)
+    };
+    let months: Vec<(Duration, usize)> = year
+        .within(PeriodLength::Month)
+        .iter()
+        .map(&mut build)
+        .collect();
+    let quarters: Vec<(Duration, usize)> = year
+        .within(PeriodLength::Quarter)
+        .iter()
+        .map(&mut build)
+        .collect();
+    let whole = build(&year);
+    let show = |what: &str, runs: &[(Duration, usize)]| {
+        let times: Vec<Duration> = runs.iter().map(|r| r.0).collect();
+        println!(
+            "[{name}] {what} release: median {:.2} s, slowest {:.2} s ({} withheld in the slowest)",
+            percentile(times.clone(), 0.5).as_secs_f64(),
+            percentile(times.clone(), 1.0).as_secs_f64(),
+            runs.iter().max_by_key(|r| r.0).unwrap().1
+        );
+    };
+    show("month", &months);
+    show("quarter", &quarters);
+    show("year", &[whole]);
+
+    // Answering a report: the stored views of every month of the year, by authority.
+    let keys: Vec<String> = year
+        .within(PeriodLength::Month)
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..200 {
+        let started = Instant::now();
+        let views = store::views(&mut conn, &keys, By::Authority).unwrap();
+        let parts: Vec<&serde_json::value::RawValue> = keys
+            .iter()
+            .map(|k| serde_json::from_str(&views[k]).unwrap())
+            .collect();
+        bytes = serde_json::to_string(&parts).unwrap().len();
+        times.push(started.elapsed());
     }
+    println!(
+        "[{name}] report by authority, 12 months, from releases ({} KiB): p50 {:.2} ms, p99 {:.2} ms",
+        bytes / 1024,
+        percentile(times.clone(), 0.5).as_secs_f64() * 1000.0,
+        percentile(times, 0.99).as_secs_f64() * 1000.0
+    );
 }
 
 fn main() {
@@ -151,15 +132,9 @@ fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stats.db");
-    run(
-        "sqlite",
-        &format!("sqlite://{}", path.display()),
-        queries,
-        ("sqlite3", vec![path.display().to_string()]),
-    );
+    run("sqlite", &format!("sqlite://{}", path.display()), queries);
 
     support::with_scratch_postgres("iro_advice_stats_bench", |url| {
-        let psql = vec!["-q".into(), "-A".into(), "-t".into(), url.to_owned()];
-        run("postgres", url, queries, ("psql", psql));
+        run("postgres", url, queries);
     });
 }

@@ -45,6 +45,26 @@ enum Command {
     /// A C2SP tlog-witness, for NAIRO or any independent body to run on its own machine.
     #[command(subcommand)]
     Witness(WitnessCommand),
+    /// NAIRO's statistics releases.
+    #[command(subcommand)]
+    Stats(StatsCommand),
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// Build every release that is due and missing (a new deployment, or after downtime),
+    /// or the release of one period (`2026-03`, `2026-Q1`, `2026`) and those it builds on.
+    Release {
+        #[arg(long)]
+        period: Option<crate::statistics::period::Period>,
+    },
+    /// Audit every stored release by linear programming, from what it publishes alone, and
+    /// print the narrowest withheld numbers; fails if any keeps fewer than 4 values.
+    Audit {
+        /// How many of the narrowest to print.
+        #[arg(long, default_value_t = 20)]
+        show: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -250,6 +270,8 @@ pub fn main() -> ExitCode {
             pressure_report,
         }) => erase(&settings, query.as_deref(), pressure_report.as_deref()),
         Command::Log(LogCommand::Verify { checkpoints }) => verify_log(&settings, &checkpoints),
+        Command::Stats(StatsCommand::Release { period }) => stats_release(&settings, period),
+        Command::Stats(StatsCommand::Audit { show }) => stats_audit(&settings, show),
         Command::Demo(DemoCommand::Seed {
             iros,
             queries,
@@ -326,6 +348,90 @@ fn demo_seed(
         s.log_leaves,
         started.elapsed().as_secs_f64(),
         crate::demo::DEMO_DOMAIN
+    );
+    Ok(())
+}
+
+fn stats_release(
+    settings: &Settings,
+    period: Option<crate::statistics::period::Period>,
+) -> CliResult {
+    use crate::statistics::store::{self, ReleaseSettings};
+    let db = server::prepare_database(settings)?;
+    let context = server::write_context(settings)?;
+    let release = ReleaseSettings::from(settings);
+    let now = crate::db::now();
+    let conn = &mut *db.get()?;
+    let built = match period {
+        None => store::build_missing(conn, &context, &release, now, crate::log::Actor::Operator)?,
+        Some(p) => {
+            let mut built = Vec::new();
+            // Those it builds on first, then the period itself.
+            for earlier in crate::statistics::release::linked_periods(&p) {
+                built.extend(store::build(
+                    conn,
+                    &context,
+                    &release,
+                    &earlier,
+                    now,
+                    crate::log::Actor::Operator,
+                )?);
+            }
+            built.extend(store::build(
+                conn,
+                &context,
+                &release,
+                &p,
+                now,
+                crate::log::Actor::Operator,
+            )?);
+            built
+        }
+    };
+    for r in &built {
+        println!(
+            "released {}: {} numbers withheld, narrowest width {}, sha256 {}, leaf {}",
+            r.period,
+            r.suppressed,
+            r.narrowest_width
+                .map_or("unbounded".to_owned(), |w| w.to_string()),
+            r.sha256,
+            r.leaf_index
+        );
+    }
+    println!("{} release(s) built", built.len());
+    Ok(())
+}
+
+fn stats_audit(settings: &Settings, show: usize) -> CliResult {
+    use crate::statistics::store::{self, ReleaseSettings};
+    let db = server::prepare_database(settings)?;
+    let release = ReleaseSettings::from(settings);
+    let mut audited = store::audit(&mut *db.get()?, &release)?;
+    let width = |a: &crate::statistics::release::Audited| match &a.width {
+        Ok(w) => w.unwrap_or(i64::MAX),
+        Err(_) => -1,
+    };
+    audited.sort_by_key(width);
+    for a in audited.iter().take(show) {
+        match &a.width {
+            Ok(Some(w)) => println!("{}: keeps {} values or more", a.what, w + 1),
+            Ok(None) => println!("{}: unbounded", a.what),
+            Err(e) => println!("{}: not proven ({e})", a.what),
+        }
+    }
+    let bad = audited
+        .iter()
+        .filter(|a| width(a) < crate::statistics::release::MIN_WIDTH)
+        .count();
+    if bad > 0 {
+        return Err(
+            format!("audit FAILED: {bad} withheld number(s) keep fewer than 4 values").into(),
+        );
+    }
+    println!(
+        "audit passed: {} withheld numbers, each keeps at least 4 possible values",
+        audited.len()
     );
     Ok(())
 }
@@ -409,8 +515,11 @@ fn verify_log(settings: &Settings, external: &[std::path::PathBuf]) -> CliResult
             path.display()
         );
     }
+    let releases = crate::statistics::store::check_against_log(&mut *db.get()?)
+        .map_err(|e| format!("log verification FAILED: {e}"))?;
     println!(
-        "log verified: {} leaves, {} signed checkpoints, all consistent",
+        "log verified: {} leaves, {} signed checkpoints, all consistent; {releases} statistics \
+         release(s) match their leaves",
         report.leaves, report.checkpoints
     );
     Ok(())

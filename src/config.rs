@@ -122,6 +122,11 @@ pub const DECLARED: &[Declaration] = &[
     env("mail", "file_hours", "IRO_ADVICE_MAIL_FILE_HOURS"),
     env("nairo", "recipient", "IRO_ADVICE_NAIRO_RECIPIENT"),
     env("statistics", "round_totals_to", "IRO_ADVICE_STATS_ROUND_TO"),
+    env(
+        "statistics",
+        "follow_up_days",
+        "IRO_ADVICE_STATS_FOLLOW_UP_DAYS",
+    ),
 ];
 
 /// Variables that choose which files are read rather than overriding a setting in them.
@@ -348,6 +353,9 @@ pub struct NairoSettings {
 pub struct StatisticsSettings {
     /// National and regional totals are rounded to a multiple of this (1: none).
     pub round_totals_to: u64,
+    /// Days after the end of a query's month at which its outcome (and everything else
+    /// counted about it) is frozen; a period's release is built once they have passed.
+    pub follow_up_days: u32,
 }
 
 // The raw shape of the TOML files, before validation: one struct per section.
@@ -470,6 +478,7 @@ struct RawNairo {
 #[serde(deny_unknown_fields)]
 struct RawStatistics {
     round_totals_to: u64,
+    follow_up_days: u32,
 }
 
 fn readable_file(section: &'static str, key: &'static str, path: &Path) -> Result<(), ConfigError> {
@@ -890,8 +899,16 @@ impl TryFrom<RawStatistics> for StatisticsSettings {
                 "must be from 1 (no rounding) to 100",
             ));
         }
+        if raw.follow_up_days > 366 {
+            return Err(invalid(
+                "statistics",
+                "follow_up_days",
+                "must be from 0 to 366 days",
+            ));
+        }
         Ok(StatisticsSettings {
             round_totals_to: raw.round_totals_to,
+            follow_up_days: raw.follow_up_days,
         })
     }
 }
@@ -1162,6 +1179,7 @@ mod tests {
                 Some("not-a-key"),
             ),
             "IRO_ADVICE_STATS_ROUND_TO" => ("10", Some("0")),
+            "IRO_ADVICE_STATS_FOLLOW_UP_DAYS" => ("30", Some("400")),
             "IRO_ADVICE_SESSION_HOURS" => ("8", Some("0")),
             "IRO_ADVICE_PASSWORD_HASH_SLOTS" => ("4", Some("some")),
             "IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE" => ("50", Some("0")),

@@ -135,6 +135,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET "/api/v1/log/tile/{tile:.+}", PUBLIC, tiles::tile),
         // statistics
         endpoint!(GET "/api/v1/stats/access", Access::Roles(&[Nairo, Admin]), stats::access),
+        endpoint!(GET "/api/v1/stats/releases", Access::Roles(&[Nairo, Admin]), stats::releases),
     ]
 }
 
@@ -208,7 +209,7 @@ impl Modify for BearerAuth {
         pressure::report, pressure::list, pressure::nairo_recipient,
         log::receipts, log::checkpoint, log::key, log::trust, log::inclusion, log::consistency,
         tiles::tile,
-        stats::access,
+        stats::access, stats::releases,
     ),
     components(schemas(error::Problem)),
     modifiers(&BearerAuth)

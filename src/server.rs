@@ -191,6 +191,7 @@ impl Application {
             sign_in_ceiling_until: Arc::default(),
         });
         crate::queries::reminders::spawn(state.db.clone(), settings.clone(), state.context());
+        crate::statistics::store::spawn(state.db.clone(), settings.clone(), state.context());
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,

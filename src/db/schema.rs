@@ -265,6 +265,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    statistics_releases (period) {
+        period -> Text,
+        length -> Text,
+        version -> Integer,
+        built_at -> Timestamp,
+        meta -> Text,
+        by_authority -> Text,
+        by_region -> Text,
+        sha256 -> Text,
+        leaf_index -> BigInt,
+    }
+}
+
 diesel::joinable!(passkeys -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -291,4 +305,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_cosignatures,
     log_head,
     pressure_reports,
+    statistics_releases,
 );

@@ -33,6 +33,7 @@ crate::vocabulary::string_enum!(
         SecondFactorEnrolled = "second_factor_enrolled",
         AttachmentReplaced = "attachment_replaced",
         SecondFactorRemoved = "second_factor_removed",
+        StatisticsReleased = "statistics_released",
     }
 );
 
@@ -60,6 +61,7 @@ impl Kind {
             Kind::SecondFactorEnrolled => 18,
             Kind::AttachmentReplaced => 19,
             Kind::SecondFactorRemoved => 20,
+            Kind::StatisticsReleased => 21,
         }
     }
 
@@ -106,6 +108,11 @@ pub enum Subject<'a> {
     SecondFactor {
         account: &'a str,
     },
+    /// A statistics release, by its period, with the SHA-256 of what it publishes.
+    Release {
+        period: &'a str,
+        digest: [u8; 32],
+    },
 }
 
 /// SHA-256 of a set of declared conflicts: the authority codes, sorted, comma-joined.
@@ -122,6 +129,7 @@ fn extension_length(kind: Kind) -> usize {
         Kind::KeyRegistered => 40,
         Kind::ConflictsChanged => 32,
         Kind::AvailabilityChanged => 1,
+        Kind::StatisticsReleased => 32,
         _ => 0,
     }
 }
@@ -151,6 +159,11 @@ impl ConflictsEvent {
 /// leaf says nothing more about who the account is.
 pub fn directory_pseudonym(account: &str) -> [u8; 32] {
     sha2_256(&[b"iro-advice directory:", account.as_bytes()])
+}
+
+/// The public subject of a statistics release's leaf: anyone can find a period's release.
+pub fn release_pseudonym(period: &str) -> [u8; 32] {
+    sha2_256(&[b"iro-advice statistics release:", period.as_bytes()])
 }
 
 /// SHA-256 of an age recipient, as a key event carries it.
@@ -246,6 +259,7 @@ impl LogKeys {
             | Subject::Conflicts { account, .. }
             | Subject::Availability { account, .. }
             | Subject::SecondFactor { account } => directory_pseudonym(account),
+            Subject::Release { period, .. } => release_pseudonym(period),
         }
     }
 
@@ -271,6 +285,7 @@ impl LogKeys {
             }
             Subject::Conflicts { digest, .. } => data.extend_from_slice(&digest),
             Subject::Availability { accepting, .. } => data.push(u8::from(accepting)),
+            Subject::Release { digest, .. } => data.extend_from_slice(&digest),
             _ => {}
         }
         data

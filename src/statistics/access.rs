@@ -4,11 +4,16 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::disclosure;
+use super::model::{RULE_ENDED, RULE_MEDIANS, RULE_SMALL_AUTHORITIES};
 use super::period::{Month, PeriodLength};
-use super::report::{self, AccessReport, AccessRequest, Area, By, MedianRow, ReportSettings};
+use super::report::{AccessReport, AccessRequest, Area, By, MedianRow};
+use super::store::{self, ReleaseListing};
 use crate::app::AppState;
 use crate::db::now;
-use crate::db::snapshot_transaction;
 use crate::error::{ApiError, ProblemType};
 
 /// The longest range one report covers, in months.
@@ -19,8 +24,8 @@ pub struct AccessParams {
     /// `authority` or `region` (default `region`).
     #[param(value_type = Option<String>, pattern = "^(authority|region)$")]
     by: Option<String>,
-    /// `month` or `quarter` (default `quarter`).
-    #[param(value_type = Option<String>, pattern = "^(month|quarter)$")]
+    /// `month`, `quarter` or `year` (default `quarter`).
+    #[param(value_type = Option<String>, pattern = "^(month|quarter|year)$")]
     period: Option<String>,
     /// First month, `YYYY-MM`.
     #[param(required = true, value_type = String, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
@@ -85,7 +90,24 @@ impl AccessParams {
     }
 }
 
-/// Disclosure-controlled counts of access to advice, for ended periods only.
+/// The report as served: its header, and each period's table exactly as its release stored
+/// it (spliced in, not re-serialised).
+#[derive(Serialize)]
+struct Served<'a> {
+    by: By,
+    period: PeriodLength,
+    from: String,
+    to: String,
+    rules: Vec<String>,
+    round_totals_to: u64,
+    not_yet_ended: Vec<String>,
+    /// Ended periods whose release is not built yet (their follow-up window has not passed,
+    /// or the service was down): listed, never computed on request.
+    not_released: Vec<String>,
+    periods: Vec<&'a RawValue>,
+}
+
+/// Disclosure-controlled counts of access to advice, from the frozen releases only.
 #[utoipa::path(get, path = "/api/v1/stats/access", tag = "statistics", params(AccessParams),
     responses(
         (status = 200, body = AccessReport, description = "JSON, or text/csv with format=csv"),
@@ -96,26 +118,78 @@ pub async fn access(
     params: web::Query<AccessParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (request, format) = params.into_inner().parse()?;
-    let settings = ReportSettings {
-        round_totals_to: state.settings.statistics.round_totals_to,
-        reminder_routine_minutes: state.settings.queries.reminder_routine_minutes,
-        reminder_urgent_minutes: state.settings.queries.reminder_urgent_minutes,
+    let now = now();
+    let (ended, not_yet): (Vec<_>, Vec<_>) = request
+        .length
+        .periods(request.from, request.to)
+        .into_iter()
+        .partition(|p| p.end.and_hms_opt(0, 0, 0).is_some_and(|end| end <= now));
+    let keys: Vec<String> = ended.iter().map(|p| p.key.clone()).collect();
+    let by = request.by;
+    let stored = state
+        .read(move |conn| -> Result<_, ApiError> { Ok(store::views(conn, &keys, by)?) })
+        .await?;
+    let mut rules = vec![
+        RULE_ENDED.to_owned(),
+        disclosure::RULE_PRIMARY.to_owned(),
+        disclosure::RULE_SECONDARY.to_owned(),
+    ];
+    let round_to = state.settings.statistics.round_totals_to;
+    if round_to > 1 {
+        rules.push(disclosure::rounding_rule(round_to));
+    }
+    if by == By::Authority {
+        rules.push(RULE_SMALL_AUTHORITIES.to_owned());
+    }
+    rules.push(RULE_MEDIANS.to_owned());
+    let mut periods = Vec::new();
+    let mut not_released = Vec::new();
+    for p in &ended {
+        match stored.get(&p.key) {
+            Some(json) => periods.push(
+                serde_json::from_str::<&RawValue>(json)
+                    .map_err(|e| ApiError::Internal(format!("release {}: {e}", p.key)))?,
+            ),
+            None => not_released.push(p.key.clone()),
+        }
+    }
+    let served = Served {
+        by,
+        period: request.length,
+        from: request.from.to_string(),
+        to: request.to.to_string(),
+        rules,
+        round_totals_to: round_to,
+        not_yet_ended: not_yet.into_iter().map(|p| p.key).collect(),
+        not_released,
+        periods,
     };
-    let report = state
-        .db
-        .run(move |conn| -> Result<AccessReport, ApiError> {
-            // One snapshot, so that the tables of one report agree with each other.
-            Ok(snapshot_transaction(conn, |conn| {
-                report::build(conn, &request, &settings, now())
-            })?)
+    Ok(match format {
+        Format::Json => HttpResponse::Ok().json(served),
+        Format::Csv => {
+            // The CSV is written from the typed report: read the served JSON back.
+            let text =
+                serde_json::to_string(&served).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let report: AccessReport =
+                serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
+            HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .body(to_csv(&report))
+        }
+    })
+}
+
+/// The frozen releases, each with the hash its log leaf carries.
+#[utoipa::path(get, path = "/api/v1/stats/releases", tag = "statistics",
+    responses((status = 200, body = [ReleaseListing])),
+    security(("bearer" = [])))]
+pub async fn releases(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let list = state
+        .read(|conn| -> Result<_, ApiError> {
+            store::list(conn).map_err(|e| ApiError::Internal(e.to_string()))
         })
         .await?;
-    Ok(match format {
-        Format::Json => HttpResponse::Ok().json(report),
-        Format::Csv => HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .body(to_csv(&report)),
-    })
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// One line per published number: tidy, so that a spreadsheet or R reads it as it is. Each

@@ -1,11 +1,16 @@
-//! Statistics for NAIRO: counts by authority or region and period, under disclosure control.
+//! Statistics for NAIRO: counts by authority or region and period, released once per
+//! period under disclosure control.
 //!
-//! `GET /api/v1/stats/access` is [`access::access`]; the numbers are computed in
-//! [`report`], and every table passes through [`disclosure`] before it is returned.
+//! A release is built in [`release`] (cells, joint suppression, the [`audit`]), stored and
+//! logged in [`store`]; `GET /api/v1/stats/access` and `GET /api/v1/stats/releases` are in
+//! [`access`] and answer from stored releases only.
 
 pub mod access;
+pub mod audit;
 pub mod disclosure;
 pub mod model;
 pub mod period;
+pub mod release;
 pub mod report;
 mod sql;
+pub mod store;

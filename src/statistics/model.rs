@@ -23,13 +23,14 @@ pub(super) const SHARED_ROW_TOTALS: &[&str] = &[
     "queries_by_outcome",
 ];
 
-/// An authority needs this many registered IROs to have a row of its own.
-pub const MIN_IROS_FOR_OWN_ROW: u64 = 3;
+/// An authority needs this many registered IROs to have a row of its own: as many as the
+/// smallest count shown, so that standing alone never says its count is 3 or 4.
+pub const MIN_IROS_FOR_OWN_ROW: u64 = 5;
 /// A median is published only when at least this many values stand behind it.
 pub const MIN_VALUES_FOR_MEDIAN: i64 = 5;
 
 pub const RULE_SMALL_AUTHORITIES: &str =
-    "authorities with fewer than 3 registered IROs are shown only within their region";
+    "authorities with fewer than 5 registered IROs are shown only within their region";
 pub const RULE_MEDIANS: &str = "medians shown only where at least 5 values stand behind them";
 pub const RULE_ENDED: &str = "only periods that have ended are reported";
 
@@ -61,6 +62,9 @@ pub struct AccessReport {
     pub round_totals_to: u64,
     /// Periods asked for that have not ended yet, so are not reported.
     pub not_yet_ended: Vec<String>,
+    /// Ended periods whose release is not built yet: listed, never computed on request.
+    #[serde(default)]
+    pub not_released: Vec<String>,
     pub periods: Vec<PeriodReport>,
 }
 

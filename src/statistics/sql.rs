@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamp};
 
-use super::model::{AccessRequest, By, ReportSettings, MIN_IROS_FOR_OWN_ROW};
+use super::model::{By, ReportSettings, MIN_IROS_FOR_OWN_ROW};
 use super::period::PeriodLength;
 use crate::db::{Backend, DbConnection};
 use crate::pressure::domain::PressureKind;
@@ -18,10 +18,11 @@ pub(super) struct CountMeasure {
     pub(super) from: &'static str,
     pub(super) authority: &'static str,
     pub(super) time: &'static str,
-    pub(super) column: &'static str,
+    /// The column each row is counted in.
+    pub(super) column: fn(&mut Sql, &ReportSettings) -> String,
     pub(super) columns: Vec<&'static str>,
-    /// An extra condition, built per request.
-    pub(super) filter: Option<fn(&mut Sql, &ReportSettings, NaiveDateTime) -> String>,
+    /// An extra condition.
+    pub(super) filter: Option<fn(&mut Sql, &ReportSettings) -> String>,
 }
 
 pub(super) fn vocabulary<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
@@ -43,24 +44,20 @@ pub(super) fn count_measures() -> Vec<CountMeasure> {
     vec![
         queries(
             "queries_by_category",
-            "q.category",
+            |_, _| "q.category".into(),
             vocabulary(Category::ALL, Category::as_str),
         ),
         queries(
             "queries_by_stage",
-            "q.stage",
+            |_, _| "q.stage".into(),
             vocabulary(Stage::ALL, Stage::as_str),
         ),
-        queries(
-            "queries_by_outcome",
-            "COALESCE(q.outcome, 'open')",
-            outcomes,
-        ),
+        queries("queries_by_outcome", outcome_at_cutoff, outcomes),
         CountMeasure {
             filter: Some(not_accepted_in_time),
             ..queries(
                 "not_accepted_within_reminder_time",
-                "'queries'",
+                |_, _| "'queries'".into(),
                 vec!["queries"],
             )
         },
@@ -69,7 +66,7 @@ pub(super) fn count_measures() -> Vec<CountMeasure> {
             from: "query_declines d JOIN queries q ON q.id = d.query_id",
             authority: "q.authority_code",
             time: "d.declined_at",
-            column: "d.reason",
+            column: |_, _| "d.reason".into(),
             columns: vocabulary(DeclineReason::ALL, DeclineReason::as_str),
             filter: None,
         },
@@ -78,23 +75,31 @@ pub(super) fn count_measures() -> Vec<CountMeasure> {
             from: "pressure_reports p",
             authority: "p.authority_code",
             time: "p.created_at",
-            column: "p.kind",
+            column: |_, _| "p.kind".into(),
             columns: vocabulary(PressureKind::ALL, PressureKind::as_str),
             filter: None,
         },
     ]
 }
 
+/// A query's outcome as it stood at its cutoff: closed later counts as open, for ever.
+fn outcome_at_cutoff(sql: &mut Sql, _: &ReportSettings) -> String {
+    let cutoff = sql.cutoff("q.created_at");
+    format!(
+        "CASE WHEN q.closed_at IS NOT NULL AND q.closed_at < {cutoff} \
+         THEN COALESCE(q.outcome, 'open') ELSE 'open' END"
+    )
+}
+
 /// A query waited longer than its reminder time, from submission, for an adviser to accept
-/// it: never accepted and still open past that time, or accepted (or closed) only after it.
-pub(super) fn not_accepted_in_time(
-    sql: &mut Sql,
-    settings: &ReportSettings,
-    now: NaiveDateTime,
-) -> String {
-    let now = sql.param(Param::Timestamp(now));
+/// it: not accepted (or closed) by then, judged as things stood at its cutoff.
+pub(super) fn not_accepted_in_time(sql: &mut Sql, settings: &ReportSettings) -> String {
+    let cutoff = sql.cutoff("q.created_at");
     let waited = sql.hours(
-        &format!("COALESCE(q.accepted_at, q.closed_at, {now})"),
+        &format!(
+            "COALESCE(CASE WHEN q.accepted_at < {cutoff} THEN q.accepted_at END, \
+             CASE WHEN q.closed_at < {cutoff} THEN q.closed_at END, {cutoff})"
+        ),
         "q.created_at",
     );
     let urgent = sql.param(Param::Double(
@@ -117,6 +122,8 @@ pub(super) struct Sql {
     pub(super) backend: Backend,
     pub(super) length: PeriodLength,
     pub(super) params: Vec<Param>,
+    /// Days after the end of a query's month at which what is counted about it is frozen.
+    pub(super) follow_up_days: u32,
 }
 
 impl Sql {
@@ -137,6 +144,24 @@ impl Sql {
             ),
             (Backend::Postgres, PeriodLength::Month) => format!("to_char({t}, 'YYYY-MM')"),
             (Backend::Postgres, PeriodLength::Quarter) => format!("to_char({t}, 'YYYY-\"Q\"Q')"),
+            (Backend::Sqlite, PeriodLength::Year) => format!("strftime('%Y', {t})"),
+            (Backend::Postgres, PeriodLength::Year) => format!("to_char({t}, 'YYYY')"),
+        }
+    }
+
+    /// The moment at which what is counted about a fact at `t` is frozen: the end of its
+    /// month plus the follow-up window. The same for every period containing the month, so
+    /// that a quarter is exactly the sum of its months. The number of days is a setting,
+    /// written in as a literal.
+    pub(super) fn cutoff(&self, t: &str) -> String {
+        let days = self.follow_up_days;
+        match self.backend {
+            Backend::Sqlite => {
+                format!("datetime({t}, 'start of month', '+1 month', '+{days} days')")
+            }
+            Backend::Postgres => {
+                format!("(date_trunc('month', {t}) + INTERVAL '1 month' + INTERVAL '{days} days')")
+            }
         }
     }
 
@@ -188,7 +213,6 @@ impl Sql {
 
     pub(super) fn statement(self, text: String) -> Statement {
         Statement {
-            backend: self.backend,
             text,
             params: self.params,
         }
@@ -197,7 +221,6 @@ impl Sql {
 
 /// A statement ready to run: its text and the values of its placeholders.
 pub(super) struct Statement {
-    pub(super) backend: Backend,
     pub(super) text: String,
     pub(super) params: Vec<Param>,
 }
@@ -215,30 +238,6 @@ impl Statement {
             };
         }
         query.load(conn)
-    }
-
-    /// The text with each placeholder replaced by its value as a literal. Every value is a
-    /// timestamp or a number this module made, never text from a request.
-    pub(super) fn literal(&self) -> String {
-        let mut text = self.text.clone();
-        // Highest first, so that `?1` does not match the start of `?12`.
-        for (i, p) in self.params.iter().enumerate().rev() {
-            let placeholder = match self.backend {
-                Backend::Sqlite => format!("?{}", i + 1),
-                Backend::Postgres => format!("${}", i + 1),
-            };
-            let value = match (p, self.backend) {
-                (Param::Timestamp(t), Backend::Sqlite) => {
-                    format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.f"))
-                }
-                (Param::Timestamp(t), Backend::Postgres) => {
-                    format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.f"))
-                }
-                (Param::Double(d), _) => format!("{d:?}"),
-            };
-            text = text.replace(&placeholder, &value);
-        }
-        text
     }
 }
 
@@ -282,32 +281,34 @@ pub(super) fn midnight(d: NaiveDate) -> NaiveDateTime {
     d.and_hms_opt(0, 0, 0).expect("midnight exists")
 }
 
-/// The statements behind one report: everything it asks the database.
+/// The statements behind one release: everything it asks the database.
 pub(super) struct Plan {
+    /// Registered IROs per authority, by the month they registered in and the month they
+    /// first asked in.
     pub(super) registrations: Statement,
+    /// Per measure: counts per authority, month and column.
     pub(super) counts: Vec<(&'static str, Statement)>,
-    pub(super) medians: Statement,
-    pub(super) national_medians: Statement,
+    /// Medians over the whole period, per area of a report by authority, by region, and
+    /// nationally.
+    pub(super) medians: Vec<(Option<By>, Statement)>,
 }
 
 pub(super) fn plan(
     backend: Backend,
-    request: &AccessRequest,
+    length: PeriodLength,
     settings: &ReportSettings,
-    now: NaiveDateTime,
+    follow_up_days: u32,
     (start, end): (NaiveDateTime, NaiveDateTime),
 ) -> Plan {
-    let new_sql = || Sql {
+    let new_sql = |length| Sql {
         backend,
-        length: request.length,
+        length,
         params: Vec::new(),
+        follow_up_days,
     };
 
-    // Registered IROs, per authority, by the period they registered in and the period they
-    // first asked in: enough to count, for every period, who was registered and who had
-    // never asked, and so which authorities have a row of their own.
     let registrations = {
-        let mut sql = new_sql();
+        let mut sql = new_sql(PeriodLength::Month);
         let end_param = sql.param(Param::Timestamp(end));
         let text = format!(
             "WITH firsts AS (SELECT iro_id, MIN(created_at) AS first_at FROM queries GROUP BY iro_id) \
@@ -324,54 +325,46 @@ pub(super) fn plan(
 
     let mut counts = Vec::new();
     for m in &count_measures() {
-        let mut sql = new_sql();
-        let (area, joins) = sql.area(request.by, m.authority, m.time);
+        let mut sql = new_sql(PeriodLength::Month);
         let (s, e) = (
             sql.param(Param::Timestamp(start)),
             sql.param(Param::Timestamp(end)),
         );
+        let column = (m.column)(&mut sql, settings);
         let extra = match m.filter {
-            Some(f) => format!("AND {}", f(&mut sql, settings, now)),
+            Some(f) => format!("AND {}", f(&mut sql, settings)),
             None => String::new(),
         };
-        let with = match request.by {
-            By::Authority => format!("WITH {} ", sql.area_ctes(request.by).trim_end_matches(", ")),
-            By::Region => String::new(),
-        };
         let text = format!(
-            "{with}SELECT {area} AS area, {period} AS period, {column} AS col, COUNT(*) AS n \
-             FROM {from} {joins} \
-             WHERE {time} >= {s} AND {time} < {e} {extra} \
-             GROUP BY 1, 2, 3",
+            "SELECT {authority} AS area, {period} AS period, {column} AS col, COUNT(*) AS n \
+             FROM {from} WHERE {time} >= {s} AND {time} < {e} {extra} GROUP BY 1, 2, 3",
+            authority = m.authority,
             period = sql.period(m.time),
-            column = m.column,
             from = m.from,
             time = m.time,
         );
         counts.push((m.name, sql.statement(text)));
     }
 
-    let median_sql = |national: bool| {
-        let mut sql = new_sql();
-        let (area, joins) = if national {
-            ("'national'".to_owned(), String::new())
-        } else {
-            sql.area(request.by, "q.authority_code", "q.created_at")
+    let median_sql = |by: Option<By>| {
+        let mut sql = new_sql(length);
+        let (area, joins) = match by {
+            None => ("'national'".to_owned(), String::new()),
+            Some(by) => sql.area(by, "q.authority_code", "q.created_at"),
         };
         let (s, e) = (
             sql.param(Param::Timestamp(start)),
             sql.param(Param::Timestamp(end)),
         );
-        let own_rows = match national {
-            false => sql.area_ctes(request.by),
-            true => String::new(),
-        };
+        let own_rows = by.map(|by| sql.area_ctes(by)).unwrap_or_default();
+        let cutoff = sql.cutoff("q.created_at");
         // The middle value, or the mean of the middle two: the same on both databases
         // (PostgreSQL's percentile_cont has no SQLite counterpart).
         let text = format!(
             "WITH {own_rows}d AS (SELECT {area} AS area, {period} AS period, {hours} AS h \
              FROM queries q {joins} \
-             WHERE q.first_reply_at IS NOT NULL AND q.created_at >= {s} AND q.created_at < {e}), \
+             WHERE q.first_reply_at IS NOT NULL AND q.first_reply_at < {cutoff} \
+             AND q.created_at >= {s} AND q.created_at < {e}), \
              r AS (SELECT area, period, h, \
              ROW_NUMBER() OVER (PARTITION BY area, period ORDER BY h) AS nth, \
              COUNT(*) OVER (PARTITION BY area, period) AS n FROM d) \
@@ -385,37 +378,9 @@ pub(super) fn plan(
     Plan {
         registrations,
         counts,
-        medians: median_sql(false),
-        national_medians: median_sql(true),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literal_sql_replaces_each_placeholder_with_its_own_value() {
-        let t = |d: u32| midnight(NaiveDate::from_ymd_opt(2026, 1, d).unwrap());
-        for backend in [Backend::Sqlite, Backend::Postgres] {
-            let mut sql = Sql {
-                backend,
-                length: PeriodLength::Month,
-                params: Vec::new(),
-            };
-            let names: Vec<String> = (1..=12)
-                .map(|d| sql.param(Param::Timestamp(t(d))))
-                .collect();
-            let rate = sql.param(Param::Double(2.5));
-            let text = format!("SELECT {} {} {rate}", names[0], names[11]);
-            let literal = sql.statement(text).literal();
-            let expected = match backend {
-                Backend::Sqlite => "SELECT '2026-01-01 00:00:00' '2026-01-12 00:00:00' 2.5",
-                Backend::Postgres => {
-                    "SELECT TIMESTAMP '2026-01-01 00:00:00' TIMESTAMP '2026-01-12 00:00:00' 2.5"
-                }
-            };
-            assert_eq!(literal, expected);
-        }
+        medians: [Some(By::Authority), Some(By::Region), None]
+            .into_iter()
+            .map(|by| (by, median_sql(by)))
+            .collect(),
     }
 }

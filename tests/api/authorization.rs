@@ -203,6 +203,12 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
         Roles(&[Nairo, Admin]),
         (400, "invalid-statistics-request"),
     ),
+    (
+        "GET",
+        "/api/v1/stats/releases",
+        Roles(&[Nairo, Admin]),
+        (200, ""),
+    ),
 ];
 
 both_databases!(every_route_answers_exactly_who_it_should);

@@ -16,6 +16,7 @@ mod log;
 mod mail;
 mod passkeys;
 mod queries;
+mod releases;
 mod rollback;
 mod services;
 mod smtp;

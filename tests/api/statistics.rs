@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::{Command, Output};
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use iro_advice::accounts::domain::Role;
 use iro_advice::db::schema::{accounts, authorities, queries};
@@ -35,6 +35,8 @@ fn cli(app: &TestApp, args: &[&str], profile: &str) -> Output {
         .env("IRO_ADVICE_PROFILE", profile)
         .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
         .env("IRO_ADVICE_PUBLIC_URL", &app.settings.server.public_url)
+        // Releases as soon as a month ends, so that the test's seed has some to read.
+        .env("IRO_ADVICE_STATS_FOLLOW_UP_DAYS", "0")
         .env(
             "IRO_ADVICE_TLS_CERT",
             app.data_dir.path().join("tls/dev-cert.pem"),
@@ -52,7 +54,7 @@ fn month_of(d: NaiveDate) -> String {
 }
 
 /// Seeds about seven months of activity and returns (first month, current month).
-fn seed(app: &TestApp, iros: &str, queries: &str) -> (String, String) {
+pub fn seed(app: &TestApp, iros: &str, queries: &str) -> (String, String) {
     let today = Utc::now().date_naive();
     let from = month_of(today - Duration::days(200));
     let out = cli(
@@ -74,7 +76,45 @@ fn seed(app: &TestApp, iros: &str, queries: &str) -> (String, String) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    release(app);
     (from, month_of(today))
+}
+
+/// The operator's command line, with the test's settings.
+pub fn stats_cli(app: &TestApp, args: &[&str]) -> Output {
+    cli(app, args, "dev")
+}
+
+/// Builds every release that is due, as the operator's command does.
+pub fn release(app: &TestApp) {
+    let out = cli(app, &["stats", "release"], "dev");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// When what is counted about a query is frozen: the end of its month (the tests release
+/// with no follow-up window).
+fn cutoff(created: NaiveDateTime) -> NaiveDateTime {
+    let first = NaiveDate::from_ymd_opt(created.year(), created.month(), 1).unwrap();
+    let next = if created.month() == 12 {
+        NaiveDate::from_ymd_opt(created.year() + 1, 1, 1).unwrap()
+    } else {
+        NaiveDate::from_ymd_opt(created.year(), created.month() + 1, 1).unwrap()
+    };
+    debug_assert!(first <= created.date());
+    next.and_hms_opt(0, 0, 0).unwrap()
+}
+
+/// A query's outcome as its release counts it: open unless closed before its cutoff.
+fn outcome_at_cutoff(q: &Q) -> &str {
+    match q.closed {
+        Some(c) if c < cutoff(q.created) => q.outcome.as_deref().unwrap_or("open"),
+        _ => "open",
+    }
 }
 
 struct Q {
@@ -269,7 +309,7 @@ async fn nairo_user(app: &TestApp) -> User {
     app.user(&admin, Role::Nairo, None, None).await
 }
 
-async fn nairo(app: &TestApp) -> String {
+pub async fn nairo(app: &TestApp) -> String {
     nairo_user(app).await.access
 }
 
@@ -360,11 +400,8 @@ async fn regional_quarters_match_independent_counts(app: TestApp) {
                 &format!("{} national {column}", p["period"]),
             );
         }
-        assert!(check_rounded(
-            &t["total"],
-            in_period.len() as u64,
-            "grand total"
-        ));
+        // Shown when nothing needs it withheld; either way never a wrong number.
+        check_rounded(&t["total"], in_period.len() as u64, "grand total");
 
         assert_shared_totals_agree(p);
 
@@ -377,7 +414,7 @@ async fn regional_quarters_match_independent_counts(app: TestApp) {
                 let n = in_period
                     .iter()
                     .filter(|q| rows.region[&q.authority] == region)
-                    .filter(|q| q.outcome.as_deref().unwrap_or("open") == *column)
+                    .filter(|q| outcome_at_cutoff(q) == *column)
                     .count() as u64;
                 compared += check(&row["cells"][i], n, &format!("{region} {column}")) as usize;
             }
@@ -392,7 +429,12 @@ async fn regional_quarters_match_independent_counts(app: TestApp) {
                 .filter(|q| rows.region[&q.authority] == region)
                 .filter(|q| {
                     let limit = if q.urgency == "urgent" { 240 } else { 2880 };
-                    let until = q.accepted.or(q.closed).unwrap_or(now);
+                    let cut = cutoff(q.created);
+                    let until = q
+                        .accepted
+                        .filter(|a| *a < cut)
+                        .or(q.closed.filter(|c| *c < cut))
+                        .unwrap_or(cut);
                     until - q.created > Duration::minutes(limit)
                 })
                 .count() as u64;
@@ -420,6 +462,7 @@ async fn regional_quarters_match_independent_counts(app: TestApp) {
             .iter()
             .filter_map(|q| {
                 q.first_reply
+                    .filter(|r| *r < cutoff(q.created))
                     .map(|r| (r - q.created).num_milliseconds() as f64 / 3_600_000.0)
             })
             .collect();
@@ -471,7 +514,7 @@ async fn authorities_with_few_iros_appear_only_within_their_region(app: TestApp)
         }
         let own: HashSet<&str> = registered
             .iter()
-            .filter(|(_, n)| **n >= 3)
+            .filter(|(_, n)| **n >= 5)
             .map(|(a, _)| *a)
             .collect();
         assert_shared_totals_agree(p);
@@ -603,9 +646,7 @@ async fn csv_carries_the_same_numbers_and_the_rules(app: TestApp) {
         .filter(|l| &l[6] == "c" && !l[1].starts_with("median"))
         .collect();
     assert!(!suppressed.is_empty(), "a small seed has small cells");
-    assert!(suppressed
-        .iter()
-        .all(|l| l[7].contains("counts of 1 to 4 shown as c")));
+    assert!(suppressed.iter().all(|l| l[7].contains("shown as c")));
 
     // The command-line client prints the same report and writes the same CSV.
     let client = Cli::setup(&app, &user);
