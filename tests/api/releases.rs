@@ -405,9 +405,10 @@ fn audit(lp: &Lp, sample: usize) -> Vec<(String, f64, Option<f64>)> {
             out.push((what.clone(), 0.0, Some(0.0)));
             continue;
         }
-        let comp = root(&mut parent, target[0]);
+        // Every component the number touches: its sum spans them all.
+        let comps: BTreeSet<usize> = target.iter().map(|v| root(&mut parent, *v)).collect();
         let members: Vec<usize> = (0..index.len())
-            .filter(|i| root(&mut parent, *i) == comp)
+            .filter(|i| comps.contains(&root(&mut parent, *i)))
             .collect();
         let mut extremes = Vec::new();
         for direction in [
