@@ -506,7 +506,10 @@ async fn releases_withstand_differencing_and_an_independent_audit(app: TestApp) 
     let mut narrow = Vec::new();
     for (what, least, greatest) in &audited {
         let (lo, hi) = ((least - 1e-6).ceil(), greatest.map(|g| (g + 1e-6).floor()));
-        if hi.is_some_and(|hi| hi - lo < 3.0) {
+        // A withheld zero that can be worked out as zero discloses nothing a release does
+        // not show anyway (zeros are published); anything else must keep 4 values.
+        let zero = lo == 0.0 && hi == Some(0.0);
+        if hi.is_some_and(|hi| hi - lo < 3.0) && !zero {
             narrow.push(format!("{what}: {lo} to {hi:?}"));
         }
     }
