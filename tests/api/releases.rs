@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::both_databases;
 use crate::helpers::{json, TestApp};
-use crate::statistics::{nairo, release, seed, stats_cli};
+use crate::statistics::{nairo, release, seed, stats_cli, table};
 
 both_databases!(
     releases_withstand_differencing_and_an_independent_audit,
@@ -62,15 +62,6 @@ async fn fetch(app: &TestApp, token: &str, length: &str, from: &str, to: &str) -
             }
         })
         .collect()
-}
-
-fn table<'a>(p: &'a Value, measure: &str) -> &'a Value {
-    p["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["measure"] == measure)
-        .unwrap()
 }
 
 /// A published cell as a number, or None for `c`.

@@ -200,7 +200,7 @@ fn bounds(period: &Value) -> (NaiveDateTime, NaiveDateTime) {
     )
 }
 
-fn table<'a>(period: &'a Value, measure: &str) -> &'a Value {
+pub fn table<'a>(period: &'a Value, measure: &str) -> &'a Value {
     period["tables"]
         .as_array()
         .unwrap()
