@@ -39,6 +39,7 @@ fn run(name: &str, url: &str, queries: usize) {
         iros: (queries / 600).max(200),
         queries,
         from,
+        until: None,
         seed: 7,
         reminder_routine_minutes: settings.queries.reminder_routine_minutes,
         reminder_urgent_minutes: settings.queries.reminder_urgent_minutes,

@@ -116,6 +116,10 @@ enum DemoCommand {
         /// The first month of activity, YYYY-MM (default: two years ago).
         #[arg(long)]
         from: Option<crate::statistics::period::Month>,
+        /// Stop at the start of this month, YYYY-MM (default: now): with it, the same seed
+        /// gives the same data on any later day.
+        #[arg(long)]
+        until: Option<crate::statistics::period::Month>,
         /// The same number gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -276,8 +280,9 @@ pub fn main() -> ExitCode {
             iros,
             queries,
             from,
+            until,
             seed,
-        }) => demo_seed(&settings, iros, queries, from, seed),
+        }) => demo_seed(&settings, iros, queries, (from, until), seed),
         Command::Client(_) | Command::Receipt(_) | Command::Witness(_) => {
             unreachable!("handled above")
         }
@@ -312,7 +317,10 @@ fn demo_seed(
     settings: &Settings,
     iros: usize,
     queries: usize,
-    from: Option<crate::statistics::period::Month>,
+    (from, until): (
+        Option<crate::statistics::period::Month>,
+        Option<crate::statistics::period::Month>,
+    ),
     seed: u64,
 ) -> CliResult {
     if !settings.server.allow_demo_data {
@@ -331,6 +339,7 @@ fn demo_seed(
         iros,
         queries,
         from,
+        until,
         seed,
         reminder_routine_minutes: settings.queries.reminder_routine_minutes,
         reminder_urgent_minutes: settings.queries.reminder_urgent_minutes,

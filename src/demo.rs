@@ -36,8 +36,10 @@ pub const DEMO_DOMAIN: &str = "demo.iro-advice.invalid";
 pub struct SeedOptions {
     pub iros: usize,
     pub queries: usize,
-    /// The first month with activity; the seed runs from there to now.
+    /// The first month with activity; the seed runs from there to now, or to the start of
+    /// `until` when given (so that the same seed gives the same data on any later day).
     pub from: Month,
+    pub until: Option<Month>,
     /// The same seed gives the same data (apart from identifiers' pseudonyms and nonces).
     pub seed: u64,
     pub reminder_routine_minutes: i64,
@@ -60,8 +62,10 @@ pub enum DemoError {
     Refused(String),
     #[error("the database already holds accounts; demo data goes only into an empty one")]
     NotEmpty,
-    #[error("--from must be a month before the current one")]
+    #[error("--from must be a month before the current one, and before --until")]
     FromNotInPast,
+    #[error("--until must not be later than the current month")]
+    UntilInFuture,
     #[error("--iros must be at least 1 and --queries at most 1,000,000")]
     Size,
     #[error(transparent)]
@@ -164,13 +168,18 @@ pub fn seed(
     if options.iros == 0 || options.queries > 1_000_000 {
         return Err(DemoError::Size);
     }
-    let end = now();
+    let now = now();
+    let end = match options.until {
+        Some(until) if Month::of(now.date()) < until => return Err(DemoError::UntilInFuture),
+        Some(until) => until.first_day().and_hms_opt(0, 0, 0).expect("midnight"),
+        None => now,
+    };
     let start = options
         .from
         .first_day()
         .and_hms_opt(0, 0, 0)
         .expect("midnight");
-    if Month::of(end.date()) <= options.from {
+    if end <= start {
         return Err(DemoError::FromNotInPast);
     }
     // Hashed once: nobody knows this password, and no seeded account can log in with it.

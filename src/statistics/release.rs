@@ -943,24 +943,51 @@ pub fn build(
                     .filter(|k| !hidden.contains(k) && !frozen.contains(k))
                     .min_by_key(|k| cost(*k))
             };
+            // Every atom of a number of this release that counts any of its atoms: the
+            // region's cell that a withheld authority is part of brings in the authority's
+            // siblings, whose cells are the ones to withhold when the region's cell is
+            // already public (as the sum of its shown months).
+            let around: BTreeSet<usize> = target
+                .atoms
+                .iter()
+                .flat_map(|a| by_atom.get(a).into_iter().flatten())
+                .flat_map(|k| current_atoms[*k].iter().copied())
+                .chain(target.atoms.iter().copied())
+                .collect();
             // A number sharing an atom with it; else one sharing an atom tied to its atoms
-            // by the structure (a stage cell for a total of queries by category).
-            let best = sharing(&mut target.atoms.iter()).or_else(|| {
-                sharing(
-                    &mut target
+            // by the structure (a stage cell for a total of queries by category); else a
+            // sibling within a number that contains it.
+            let best = sharing(&mut target.atoms.iter())
+                .or_else(|| {
+                    sharing(
+                        &mut target
+                            .atoms
+                            .iter()
+                            .flat_map(|a| model.related.get(a).into_iter().flatten()),
+                    )
+                })
+                .or_else(|| {
+                    // The smallest containing number first: a sibling in the region
+                    // before anything in the nation.
+                    let mut containers: Vec<usize> = target
                         .atoms
                         .iter()
-                        .flat_map(|a| model.related.get(a).into_iter().flatten()),
-                )
-            });
+                        .flat_map(|a| by_atom.get(a).into_iter().flatten())
+                        .copied()
+                        .collect();
+                    containers.sort_unstable_by_key(|k| (current_atoms[*k].len(), *k));
+                    containers.dedup();
+                    containers
+                        .iter()
+                        .find_map(|k| sharing(&mut current_atoms[*k].iter()))
+                });
             if let Some(best) = best {
                 newly.insert(best);
                 continue;
             }
-            // No shown number of this release shares an atom with it: withhold every
-            // shown number of this release in its tangle of unknowns.
-            let components: HashSet<usize> = target
-                .atoms
+            // No shown number of this release is near it: withhold every shown number of
+            // this release in its tangle of unknowns.
+            let components: HashSet<usize> = around
                 .iter()
                 .filter_map(|a| prepared.component_of(*a))
                 .collect();

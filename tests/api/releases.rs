@@ -18,7 +18,53 @@ use crate::statistics::{nairo, release, seed, stats_cli, table};
 both_databases!(
     releases_withstand_differencing_and_an_independent_audit,
     a_release_is_frozen_and_its_hash_is_a_leaf_that_log_verify_checks,
+    a_quarter_whose_region_is_the_sum_of_its_shown_months_is_still_protected,
 );
+
+/// Seed 19 of these settings once made the service give up on 2026-Q2 ("cannot be
+/// protected"): an authority stood alone in the quarter but not in its months, and its
+/// region's cell was already public as the sum of three shown months, so no number sharing
+/// a count with the withheld cell was left to withhold. The protection must reach the
+/// authority's siblings in the region instead.
+async fn a_quarter_whose_region_is_the_sum_of_its_shown_months_is_still_protected(app: TestApp) {
+    let out = stats_cli(
+        &app,
+        &[
+            "demo",
+            "seed",
+            "--iros",
+            "160",
+            "--queries",
+            "2000",
+            "--from",
+            "2026-05",
+            "--until",
+            "2026-12",
+            "--seed",
+            "19",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = stats_cli(&app, &["stats", "release", "--period", "2026-Q2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("released 2026-Q2:"), "{printed}");
+    // And the audit, run again over what was stored, finds every withheld number wide.
+    let out = stats_cli(&app, &["stats", "audit"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// The published tables of one period, by authority and by region.
 struct Published {
