@@ -65,6 +65,7 @@ class Service:
             # Invitations are read from the mail the service writes as files.
             IRO_ADVICE_MAIL_POLL_MS="100",
             IRO_ADVICE_LISTEN="127.0.0.1:%d" % self.port,
+            IRO_ADVICE_METRICS_LISTEN="",
             IRO_ADVICE_PUBLIC_URL=self.url,
             IRO_ADVICE_LOG_LEVEL="warn",
             # Any well-formed X25519 recipient: NAIRO's key is only served here.

@@ -103,6 +103,7 @@ fn main() {
     let vars = [
         ("IRO_ADVICE_DATA_DIR", data.path().display().to_string()),
         ("IRO_ADVICE_LISTEN", "127.0.0.1:0".to_owned()),
+        ("IRO_ADVICE_METRICS_LISTEN", String::new()),
         ("IRO_ADVICE_LOG_LEVEL", "warn".to_owned()),
     ];
     let settings =

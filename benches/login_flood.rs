@@ -56,6 +56,7 @@ fn start(database_url: Option<&str>) -> Server {
     let env = |c: &mut Command| {
         c.env("IRO_ADVICE_DATA_DIR", data.path())
             .env("IRO_ADVICE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("IRO_ADVICE_METRICS_LISTEN", "")
             .env("IRO_ADVICE_LOG_LEVEL", "warn")
             .env("IRO_ADVICE_PROFILE", "dev");
         if let Some(url) = database_url {

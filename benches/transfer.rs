@@ -82,6 +82,7 @@ fn main() {
     let env = |cmd: &mut Command| {
         cmd.env("IRO_ADVICE_DATA_DIR", &data)
             .env("IRO_ADVICE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("IRO_ADVICE_METRICS_LISTEN", "")
             .env("IRO_ADVICE_MAX_ATTACHMENT_MB", "512")
             .env("IRO_ADVICE_LOG_LEVEL", "warn");
     };

@@ -40,6 +40,8 @@ pub struct AppState {
     /// Until when (Unix seconds) the service-wide sign-in ceiling, last found reached in
     /// the database, refuses attempts without a device token at once.
     pub sign_in_ceiling_until: Arc<std::sync::atomic::AtomicI64>,
+    /// Requests counted for the operator's metrics.
+    pub monitoring: Arc<crate::telemetry::Monitoring>,
 }
 
 impl AppState {

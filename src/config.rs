@@ -52,6 +52,7 @@ pub const DECLARED: &[Declaration] = &[
     env("server", "tls_key", "IRO_ADVICE_TLS_KEY"),
     file("server", "dev_certificate"),
     env("server", "workers", "IRO_ADVICE_WORKERS"),
+    env("server", "metrics_listen", "IRO_ADVICE_METRICS_LISTEN"),
     file("server", "shutdown_timeout_secs"),
     file("server", "tls_handshake_timeout_ms"),
     file("server", "max_handshakes_per_worker"),
@@ -241,6 +242,9 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
     pub listen: SocketAddr,
+    /// Where `GET /metrics` is served in plain HTTP, for the operator's Prometheus; None:
+    /// not at all.
+    pub metrics_listen: Option<SocketAddr>,
     /// The service's own address, without a trailing slash.
     pub public_url: String,
     pub data_dir: PathBuf,
@@ -378,6 +382,7 @@ struct RawSettings {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: String,
+    metrics_listen: String,
     public_url: String,
     data_dir: String,
     tls_cert: String,
@@ -505,6 +510,25 @@ impl TryFrom<(RawServer, &str)> for ServerSettings {
                 format!("{:?} is not an address like 127.0.0.1:8443", raw.listen),
             )
         })?;
+        let metrics_listen = match raw.metrics_listen.trim() {
+            "" => None,
+            addr => Some(addr.parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "server",
+                    "metrics_listen",
+                    format!("{addr:?} is not an address like 127.0.0.1:9464 (empty: no metrics)"),
+                )
+            })?),
+        };
+        if metrics_listen
+            .is_some_and(|m| m.port() != 0 && m.port() == listen.port() && m.ip() == listen.ip())
+        {
+            return Err(invalid(
+                "server",
+                "metrics_listen",
+                "must differ from IRO_ADVICE_LISTEN: metrics are plain HTTP",
+            ));
+        }
         let public_url = raw.public_url.trim_end_matches('/').to_owned();
         if !public_url.starts_with("https://") || public_url.len() <= "https://".len() {
             return Err(invalid(
@@ -565,6 +589,7 @@ impl TryFrom<(RawServer, &str)> for ServerSettings {
         };
         Ok(ServerSettings {
             listen,
+            metrics_listen,
             public_url,
             data_dir: PathBuf::from(raw.data_dir),
             tls,
@@ -1149,6 +1174,7 @@ mod tests {
             "IRO_ADVICE_DATA_DIR" => ("/srv/iro", Some("")),
             "IRO_ADVICE_TLS_CERT" | "IRO_ADVICE_TLS_KEY" => (here, Some("/nonexistent/cert.pem")),
             "IRO_ADVICE_WORKERS" => ("3", Some("many")),
+            "IRO_ADVICE_METRICS_LISTEN" => ("10.0.0.5:9100", Some("everywhere")),
             "DATABASE_URL" => ("postgres://u@db/x", Some("mysql://x")),
             "IRO_ADVICE_LOG_FORMAT" => ("json", Some("xml")),
             "IRO_ADVICE_LOG_LEVEL" => ("debug", Some("[[[")),

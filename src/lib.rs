@@ -18,6 +18,7 @@ pub mod health;
 pub mod keys;
 pub mod log;
 pub mod mail;
+pub mod monitoring;
 pub mod openapi;
 pub mod pressure;
 pub mod queries;

@@ -118,6 +118,7 @@ pub fn write_context(settings: &Settings) -> Result<WriteContext, StartError> {
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(Server, u16)>,
 }
 
 impl Application {
@@ -189,7 +190,30 @@ impl Application {
                     .map_err(|e| StartError::Openapi(e.to_string()))?,
             ),
             sign_in_ceiling_until: Arc::default(),
+            monitoring: Arc::default(),
         });
+        let metrics = match settings.server.metrics_listen {
+            Some(addr) => {
+                let bind_error = |e: std::io::Error| StartError::Bind {
+                    addr: addr.to_string(),
+                    reason: format!("IRO_ADVICE_METRICS_LISTEN: {e}"),
+                };
+                let listener = TcpListener::bind(addr).map_err(bind_error)?;
+                let port = listener.local_addr().map_err(bind_error)?.port();
+                let watched = crate::monitoring::Watched {
+                    monitoring: state.monitoring.clone(),
+                    db: state.db.clone(),
+                    witnessing: state.witnessing.clone(),
+                    settings: settings.clone(),
+                    sign_in_ceiling_until: state.sign_in_ceiling_until.clone(),
+                };
+                Some((
+                    crate::monitoring::serve(listener, watched).map_err(bind_error)?,
+                    port,
+                ))
+            }
+            None => None,
+        };
         crate::queries::reminders::spawn(state.db.clone(), settings.clone(), state.context());
         crate::statistics::store::spawn(state.db.clone(), settings.clone(), state.context());
         let workers = match settings.server.workers {
@@ -228,16 +252,35 @@ impl Application {
             reason: e.to_string(),
         })?
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            metrics,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    /// The metrics listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish; the metrics
+    /// listener stops with the service.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
+        let served = self.server.await;
+        if let Some(handle) = metrics {
+            handle.stop(false).await;
+        }
+        served
     }
 
     /// A handle to stop the server from elsewhere (tests).
@@ -276,7 +319,13 @@ async fn log_request(
         .unwrap_or_else(|| "(unmatched)".to_owned());
     let res = next.call(req).await?;
     let status = res.status();
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    let millis = seconds * 1000.0;
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        state
+            .monitoring
+            .request(&method, &pattern, status.as_u16(), seconds);
+    }
     if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
         tracing::error!(%method, route = %pattern, status = status.as_u16(), millis, "request");
     } else if matches!(pattern.as_str(), "/healthz" | "/readyz") && status.is_success() {

@@ -166,6 +166,13 @@ impl ManageConnection for ConnectionManager {
 
 pub type Conn = PooledConnection<ConnectionManager>;
 
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle_connections: u32,
+    pub max: u32,
+}
+
 /// The pool, shared by every request handler and background task.
 #[derive(Clone)]
 pub struct Database {
@@ -216,6 +223,16 @@ impl Database {
 
     pub fn get(&self) -> Result<Conn, DbError> {
         Ok(self.pool.get()?)
+    }
+
+    /// How many connections are open, how many of them idle, and the most there may be.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// Runs `f` with a connection on the blocking thread pool, never on an async worker.

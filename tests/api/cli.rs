@@ -81,10 +81,15 @@ impl Drop for Running {
 async fn serve_answers_over_https_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let metrics_port = free_port();
     let mut server = Running(
         command(dir.path())
             .args(["serve"])
             .env("IRO_ADVICE_LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "IRO_ADVICE_METRICS_LISTEN",
+                format!("127.0.0.1:{metrics_port}"),
+            )
             .env("IRO_ADVICE_PUBLIC_URL", "https://advice.test")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -114,6 +119,24 @@ async fn serve_answers_over_https_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
+    // The operator's metrics, in plain HTTP on their own port, count what was just asked.
+    let metrics = {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    };
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains(
+            r#"iro_advice_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1"#
+        ),
+        "{metrics}"
+    );
 
     let pid = server.0.id().to_string();
     assert!(Command::new("kill")
@@ -147,14 +170,15 @@ async fn serve_answers_over_https_and_stops_cleanly_on_sigterm() {
         "{log}"
     );
     assert!(log.contains("stopped"), "{log}");
-    // The request was logged, without the client's address: the only address in the log
-    // is the one the server listens on.
+    // The request was logged, without the client's address: the only addresses in the log
+    // are the ones the server listens on.
     // Requests are logged by route; health checks only at DEBUG.
     assert!(log.contains("/api/v1/me"), "{log}");
     assert!(!log.contains("/healthz"), "{log}");
     assert_eq!(
         log.matches("127.0.0.1").count(),
-        log.matches(&format!("127.0.0.1:{port}")).count(),
+        log.matches(&format!("127.0.0.1:{port}")).count()
+            + log.matches(&format!("127.0.0.1:{metrics_port}")).count(),
         "{log}"
     );
     // Everything the server wrote is under ./data.

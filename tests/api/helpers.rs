@@ -145,6 +145,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub base: String,
     pub port: u16,
+    /// Where this instance serves its metrics (in-process instances only).
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     pub settings: Settings,
     pub data_dir: TempDir,
@@ -187,6 +189,8 @@ pub fn test_settings(
     let mut vars: HashMap<String, String> = HashMap::from([
         ("IRO_ADVICE_DATA_DIR".into(), data_dir.display().to_string()),
         ("IRO_ADVICE_LISTEN".into(), "127.0.0.1:0".into()),
+        // Each instance's metrics on a port of its own.
+        ("IRO_ADVICE_METRICS_LISTEN".into(), "127.0.0.1:0".into()),
         ("IRO_ADVICE_WORKERS".into(), "2".into()),
         ("DATABASE_URL".into(), database_url.into()),
         ("IRO_ADVICE_PROFILE".into(), "dev".into()),
@@ -236,6 +240,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         .await
         .expect("the server starts");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     let cert = match &settings.server.tls {
@@ -249,6 +254,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         backend,
         base: format!("https://127.0.0.1:{port}"),
         port,
+        metrics_port,
         client,
         settings,
         data_dir,
@@ -302,6 +308,7 @@ pub async fn spawn_binary_app(backend: Backend, extra: &[(&str, &str)]) -> Optio
     let listen = format!("127.0.0.1:{port}");
     let mut vars: Vec<(&str, &str)> = vec![
         ("IRO_ADVICE_LISTEN", &listen),
+        ("IRO_ADVICE_METRICS_LISTEN", ""),
         ("IRO_ADVICE_LOG_LEVEL", "info,iro_advice=debug"),
         ("IRO_ADVICE_LOG_FORMAT", "text"),
     ];
@@ -322,6 +329,7 @@ pub async fn spawn_binary_app(backend: Backend, extra: &[(&str, &str)]) -> Optio
         backend,
         base: format!("https://127.0.0.1:{port}"),
         port,
+        metrics_port: None,
         // Replaced once the server has made its certificate.
         client: client_trusting(rustls::RootCertStore::empty()),
         settings,

@@ -14,6 +14,7 @@ mod hardening;
 mod keys;
 mod log;
 mod mail;
+mod monitoring;
 mod passkeys;
 mod queries;
 mod releases;

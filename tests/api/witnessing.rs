@@ -191,6 +191,29 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
         "{ready}"
     );
     assert_eq!(ready["witnesses"][0]["refused_as_inconsistent"], false);
+    // The operator's metrics say the same: the witness failing, nothing served yet.
+    let metrics = crate::monitoring::scrape(&witnessed);
+    let gauge = |text: &str, name: &str| {
+        crate::monitoring::sample(text, &format!("{name}{{witness=\"nairo.test/witness\"}}"))
+    };
+    assert_eq!(
+        gauge(&metrics, "iro_advice_witness_failing"),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        gauge(&metrics, "iro_advice_witness_cosigned_size"),
+        Some(0.0)
+    );
+    assert_eq!(
+        crate::monitoring::sample(&metrics, "iro_advice_log_served_size"),
+        Some(0.0)
+    );
+    let leaves = crate::monitoring::sample(&metrics, "iro_advice_log_leaves").unwrap();
+    assert_eq!(
+        gauge(&metrics, "iro_advice_witness_lag_leaves"),
+        Some(leaves)
+    );
     let receipts: Vec<Receipt> = serde_json::from_value(
         json(
             witnessed.get_auth("/api/v1/me/receipts", &iro.access).await,
@@ -231,6 +254,16 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
     let ready = json(witnessed.get("/readyz").await, 200).await;
     assert_eq!(ready["witnesses"][0]["problem"], Value::Null, "{ready}");
     assert_eq!(ready["witnesses"][0]["cosigned_size"], served_size);
+    let metrics = crate::monitoring::scrape(&witnessed);
+    assert_eq!(
+        gauge(&metrics, "iro_advice_witness_failing"),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert!(
+        gauge(&metrics, "iro_advice_witness_cosigned_size").unwrap() >= served_size as f64,
+        "{metrics}"
+    );
     // The keys a client should pin are advertised.
     let trust = json(witnessed.get("/api/v1/log/trust").await, 200).await;
     assert_eq!(trust["log_key"], log_key.as_str());

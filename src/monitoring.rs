@@ -1,0 +1,140 @@
+//! What the operator watches: `GET /metrics` in the Prometheus text format, on a listener of
+//! its own in plain HTTP (`IRO_ADVICE_METRICS_LISTEN`), never on the public port.
+//!
+//! Nothing personal and nothing per account: requests are counted by route pattern (never
+//! the path, which carries ids), method and status; everything else is a count or an age
+//! read from the database when Prometheus asks.
+
+use std::net::TcpListener;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use diesel::prelude::*;
+
+use crate::config::Settings;
+use crate::db::schema::outbox;
+use crate::db::{Database, DbConnection};
+use crate::log::witnessing::Witnessing;
+use crate::telemetry::{Gauges, Monitoring, WitnessGauge};
+
+/// What the metrics listener needs of the service.
+#[derive(Clone)]
+pub struct Watched {
+    pub monitoring: Arc<Monitoring>,
+    pub db: Database,
+    pub witnessing: Arc<Witnessing>,
+    pub settings: Arc<Settings>,
+    pub sign_in_ceiling_until: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Watched {
+    fn read(&self) -> Gauges {
+        let state = self.db.pool_state();
+        let mut g = Gauges {
+            pool_connections: state.connections,
+            pool_idle: state.idle_connections,
+            pool_max: state.max,
+            sign_in_ceiling: self.sign_in_ceiling_until.load(Ordering::Relaxed)
+                > chrono::Utc::now().timestamp(),
+            ..Gauges::default()
+        };
+        let now = crate::db::now();
+        let read = self
+            .db
+            .get()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                read_database(&mut conn, &self.witnessing, &self.settings, now, &mut g)
+                    .map_err(|e| e.to_string())
+            });
+        match read {
+            Ok(()) => g.database_up = true,
+            // The operator sees the database as down; the reason goes to the service's log,
+            // which never holds personal data.
+            Err(e) => tracing::warn!(error = %e, "metrics: the database did not answer"),
+        }
+        for (status, key) in self
+            .witnessing
+            .status()
+            .into_iter()
+            .zip(self.witnessing.keys())
+        {
+            g.witnesses.push(WitnessGauge {
+                name: key.split('+').next().unwrap_or_default().to_owned(),
+                cosigned_size: status.cosigned_size.unwrap_or(0),
+                failing: status.problem.is_some(),
+                refused: status.refused_as_inconsistent,
+            });
+        }
+        g
+    }
+}
+
+fn read_database(
+    conn: &mut DbConnection,
+    witnessing: &Witnessing,
+    settings: &Settings,
+    now: chrono::NaiveDateTime,
+    g: &mut Gauges,
+) -> Result<(), MetricsError> {
+    let unsent = outbox::table.filter(outbox::sent_at.is_null());
+    g.outbox_pending = unsent.count().get_result::<i64>(conn)? as u64;
+    g.outbox_failing = unsent
+        .filter(outbox::attempts.gt(0))
+        .count()
+        .get_result::<i64>(conn)? as u64;
+    let oldest: Option<chrono::NaiveDateTime> = unsent
+        .select(diesel::dsl::min(outbox::created_at))
+        .first(conn)?;
+    g.outbox_oldest_secs = oldest.map_or(0, |t| (now - t).num_seconds().max(0));
+    g.log_leaves = crate::log::store::size(conn)?;
+    g.served_size = witnessing.served_size(conn)?;
+    g.releases_stored = crate::statistics::store::list(conn)
+        .map_err(|e| MetricsError::Releases(e.to_string()))?
+        .len() as u64;
+    g.releases_due =
+        crate::statistics::store::missing(conn, now, settings.statistics.follow_up_days)?.len()
+            as u64;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+enum MetricsError {
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error("statistics releases: {0}")]
+    Releases(String),
+}
+
+async fn metrics(watched: web::Data<Watched>) -> HttpResponse {
+    let w = watched.get_ref().clone();
+    match web::block(move || {
+        let gauges = w.read();
+        w.monitoring.render(&gauges)
+    })
+    .await
+    {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(text),
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+/// The metrics listener: one worker, plain HTTP, `GET /metrics` and nothing else. It stops
+/// with the service (its own signal handling is off).
+pub fn serve(listener: TcpListener, watched: Watched) -> std::io::Result<Server> {
+    let data = web::Data::new(watched);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/metrics", web::get().to(metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run())
+}
