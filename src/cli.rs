@@ -28,6 +28,23 @@ enum Command {
     Serve,
     /// Run pending migrations only.
     Migrate,
+    /// Copy the SQLite database while the service runs, owner-only, and check the copy as
+    /// `log verify` does (PostgreSQL: use pg_dump). Keys are not in it: back them up apart.
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database, the service stopped. Refused when it
+    /// would roll the request log back behind the database in place or a witness.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Restore even though the log goes back: acts logged since are lost, and clients
+        /// and witnesses that saw them will say so.
+        #[arg(long)]
+        accept_rollback: bool,
+    },
     /// Operator commands that act on the database directly.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -274,6 +291,11 @@ pub fn main() -> ExitCode {
             pressure_report,
         }) => erase(&settings, query.as_deref(), pressure_report.as_deref()),
         Command::Log(LogCommand::Verify { checkpoints }) => verify_log(&settings, &checkpoints),
+        Command::Backup { out } => backup(&settings, &out),
+        Command::Restore {
+            from,
+            accept_rollback,
+        } => restore(&settings, &from, accept_rollback),
         Command::Stats(StatsCommand::Release { period }) => stats_release(&settings, period),
         Command::Stats(StatsCommand::Audit { show }) => stats_audit(&settings, show),
         Command::Demo(DemoCommand::Seed {
@@ -495,6 +517,43 @@ fn reset_second_factor(settings: &Settings, email: &str) -> CliResult {
     println!(
         "second factor reset for account {id}: every session ended, the owner mailed; they \
          sign in with their password and enrol again"
+    );
+    Ok(())
+}
+
+fn log_verifier(
+    settings: &Settings,
+) -> Result<crate::log::note::Verifier, Box<dyn std::error::Error>> {
+    let log = server::log_keys(
+        settings,
+        &Keys::load_or_create(&settings.accounts.keys_dir)?,
+    )?;
+    Ok(crate::log::note::Verifier::parse(
+        &log.signer.verifier_key(),
+    )?)
+}
+
+fn backup(settings: &Settings, out: &std::path::Path) -> CliResult {
+    let copied = crate::backup::backup(settings, &log_verifier(settings)?, out)?;
+    println!(
+        "backed up to {}: {} bytes, {} log leaves and {} signed checkpoints, verified. \
+         The keys are not in it: back up {} apart.",
+        out.display(),
+        copied.bytes,
+        copied.leaves,
+        copied.checkpoints,
+        settings.accounts.keys_dir.display()
+    );
+    Ok(())
+}
+
+fn restore(settings: &Settings, from: &std::path::Path, accept_rollback: bool) -> CliResult {
+    let copied = crate::backup::restore(settings, &log_verifier(settings)?, from, accept_rollback)?;
+    println!(
+        "restored {}: {} log leaves and {} signed checkpoints, verified",
+        from.display(),
+        copied.leaves,
+        copied.checkpoints
     );
     Ok(())
 }

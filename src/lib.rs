@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod app;
 pub mod authorities;
+pub mod backup;
 pub mod ciphertext;
 pub mod cli;
 pub mod client;

@@ -499,9 +499,29 @@ impl Submitter {
     }
 
     async fn submit(&self, body: String) -> Result<Answer, String> {
-        let res = self
-            .http
-            .post(self.endpoint().url.clone())
+        post(&self.http, &self.endpoint().url, body).await
+    }
+}
+
+/// What a witness holds of this log, asked without moving it backwards: `note` (the newest
+/// checkpoint of a log being restored) submitted as if from nothing. A witness that holds
+/// more answers with its size (409); one that held nothing cosigns it. Some(size) held.
+pub async fn held_size(
+    http: &reqwest::Client,
+    url: &url::Url,
+    note: &str,
+) -> Result<Option<u64>, String> {
+    match post(http, url, request_body(0, &[], note)).await? {
+        Answer::Holds(size) => Ok(Some(size)),
+        Answer::Cosigned(_) => Ok(None),
+        Answer::Refused { status, why } => Err(format!("the witness refused ({status}): {why}")),
+    }
+}
+
+async fn post(http: &reqwest::Client, url: &url::Url, body: String) -> Result<Answer, String> {
+    {
+        let res = http
+            .post(url.clone())
             .timeout(REQUEST_TIMEOUT)
             .body(body)
             .send()

@@ -8,6 +8,7 @@ mod helpers;
 
 mod accounts;
 mod authorization;
+mod backup;
 mod cli;
 mod foundation;
 mod hardening;
