@@ -46,6 +46,11 @@ pub enum StartError {
     Setting(String),
     #[error("IRO_ADVICE_LISTEN: cannot listen on {addr}: {reason}")]
     Bind { addr: String, reason: String },
+    #[error(
+        "IRO_ADVICE_METRICS_LISTEN: cannot listen on {addr}: {reason} (another instance on \
+         this host needs an address of its own, or none: empty)"
+    )]
+    MetricsBind { addr: String, reason: String },
     #[error("the OpenAPI document cannot be rendered: {0}")]
     Openapi(String),
     #[error("IRO_ADVICE_DATA_DIR: cannot use {path}: {reason}")]
@@ -194,9 +199,9 @@ impl Application {
         });
         let metrics = match settings.server.metrics_listen {
             Some(addr) => {
-                let bind_error = |e: std::io::Error| StartError::Bind {
+                let bind_error = |e: std::io::Error| StartError::MetricsBind {
                     addr: addr.to_string(),
-                    reason: format!("IRO_ADVICE_METRICS_LISTEN: {e}"),
+                    reason: e.to_string(),
                 };
                 let listener = TcpListener::bind(addr).map_err(bind_error)?;
                 let port = listener.local_addr().map_err(bind_error)?.port();

@@ -115,6 +115,20 @@ async fn metrics_count_requests_by_route_pattern_and_show_no_one(app: TestApp) {
     let (status, _) = scrape_path(&app, "/api/v1/me");
     assert!(status.contains(" 404 "), "{status}");
     assert_eq!(app.get("/metrics").await.status(), 404);
+
+    // A second instance on the same metrics address is refused, naming the setting.
+    let taken = format!("127.0.0.1:{}", app.metrics_port.unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", data.path().join("second.db").display());
+    let settings =
+        crate::helpers::test_settings(data.path(), &url, &[("IRO_ADVICE_METRICS_LISTEN", &taken)]);
+    match iro_advice::server::Application::build(settings).await {
+        Ok(_) => panic!("a second instance took the same metrics address"),
+        Err(e) => assert!(
+            e.to_string().starts_with("IRO_ADVICE_METRICS_LISTEN:"),
+            "{e}"
+        ),
+    }
 }
 
 async fn metrics_show_mail_that_cannot_be_delivered(app: TestApp) {
