@@ -108,6 +108,13 @@ fn remove_sidecars(database: &Path) {
 /// Copies the live database to `out` (which must not exist), owner-only, and checks it.
 pub fn backup(settings: &Settings, verifier: &Verifier, out: &Path) -> Result<Copied, BackupError> {
     let db = sqlite_path(settings)?;
+    // Opening would create an empty database where there is none.
+    if !db.is_file() {
+        return Err(BackupError::File(
+            db.to_owned(),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
     let live = open(&settings.database, db)?;
     // Made first, empty and owner-only, so the copy is never readable by others, even for
     // the moment before SQLite writes it.
@@ -155,7 +162,7 @@ pub fn backup(settings: &Settings, verifier: &Verifier, out: &Path) -> Result<Co
 
 /// Why restoring a log of `leaves` would roll it back, if it would: the database in place
 /// holds more, or a witness has cosigned more. Each witness is asked.
-pub fn rollback_evidence(
+fn rollback_evidence(
     settings: &Settings,
     leaves: u64,
     note: &str,

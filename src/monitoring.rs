@@ -7,69 +7,58 @@
 
 use std::net::TcpListener;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use diesel::prelude::*;
 
+use crate::app::AppState;
 use crate::config::Settings;
 use crate::db::schema::outbox;
-use crate::db::{Database, DbConnection};
+use crate::db::DbConnection;
 use crate::log::witnessing::Witnessing;
-use crate::telemetry::{Gauges, Monitoring, WitnessGauge};
+use crate::telemetry::{Gauges, WitnessGauge};
 
-/// What the metrics listener needs of the service.
-#[derive(Clone)]
-pub struct Watched {
-    pub monitoring: Arc<Monitoring>,
-    pub db: Database,
-    pub witnessing: Arc<Witnessing>,
-    pub settings: Arc<Settings>,
-    pub sign_in_ceiling_until: Arc<std::sync::atomic::AtomicI64>,
-}
-
-impl Watched {
-    fn read(&self) -> Gauges {
-        let state = self.db.pool_state();
-        let mut g = Gauges {
-            pool_connections: state.connections,
-            pool_idle: state.idle_connections,
-            pool_max: state.max,
-            sign_in_ceiling: self.sign_in_ceiling_until.load(Ordering::Relaxed)
-                > chrono::Utc::now().timestamp(),
-            ..Gauges::default()
-        };
-        let now = crate::db::now();
-        let read = self
-            .db
-            .get()
-            .map_err(|e| e.to_string())
-            .and_then(|mut conn| {
-                read_database(&mut conn, &self.witnessing, &self.settings, now, &mut g)
-                    .map_err(|e| e.to_string())
-            });
-        match read {
-            Ok(()) => g.database_up = true,
-            // The operator sees the database as down; the reason goes to the service's log,
-            // which never holds personal data.
-            Err(e) => tracing::warn!(error = %e, "metrics: the database did not answer"),
-        }
-        for (status, key) in self
-            .witnessing
-            .status()
-            .into_iter()
-            .zip(self.witnessing.keys())
-        {
-            g.witnesses.push(WitnessGauge {
-                name: key.split('+').next().unwrap_or_default().to_owned(),
-                cosigned_size: status.cosigned_size.unwrap_or(0),
-                failing: status.problem.is_some(),
-                refused: status.refused_as_inconsistent,
-            });
-        }
-        g
+/// Every gauge, read now.
+fn read(state: &AppState) -> Gauges {
+    let pool = state.db.pool_state();
+    let mut g = Gauges {
+        pool_connections: pool.connections,
+        pool_idle: pool.idle_connections,
+        pool_max: pool.max,
+        sign_in_ceiling: state.sign_in_ceiling_until.load(Ordering::Relaxed)
+            > chrono::Utc::now().timestamp(),
+        ..Gauges::default()
+    };
+    let now = crate::db::now();
+    let read = state
+        .db
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| {
+            read_database(&mut conn, &state.witnessing, &state.settings, now, &mut g)
+                .map_err(|e| e.to_string())
+        });
+    match read {
+        Ok(()) => g.database_up = true,
+        // The operator sees the database as down; the reason goes to the service's log,
+        // which never holds personal data.
+        Err(e) => tracing::warn!(error = %e, "metrics: the database did not answer"),
     }
+    for (status, key) in state
+        .witnessing
+        .status()
+        .into_iter()
+        .zip(state.witnessing.keys())
+    {
+        g.witnesses.push(WitnessGauge {
+            name: key.split('+').next().unwrap_or_default().to_owned(),
+            cosigned_size: status.cosigned_size.unwrap_or(0),
+            failing: status.problem.is_some(),
+            refused: status.refused_as_inconsistent,
+        });
+    }
+    g
 }
 
 fn read_database(
@@ -108,14 +97,8 @@ enum MetricsError {
     Releases(String),
 }
 
-async fn metrics(watched: web::Data<Watched>) -> HttpResponse {
-    let w = watched.get_ref().clone();
-    match web::block(move || {
-        let gauges = w.read();
-        w.monitoring.render(&gauges)
-    })
-    .await
-    {
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match web::block(move || state.monitoring.render(&read(&state))).await {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(text),
@@ -125,11 +108,10 @@ async fn metrics(watched: web::Data<Watched>) -> HttpResponse {
 
 /// The metrics listener: one worker, plain HTTP, `GET /metrics` and nothing else. It stops
 /// with the service (its own signal handling is off).
-pub fn serve(listener: TcpListener, watched: Watched) -> std::io::Result<Server> {
-    let data = web::Data::new(watched);
+pub fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || {
         App::new()
-            .app_data(data.clone())
+            .app_data(state.clone())
             .route("/metrics", web::get().to(metrics))
     })
     .workers(1)

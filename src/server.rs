@@ -205,15 +205,8 @@ impl Application {
                 };
                 let listener = TcpListener::bind(addr).map_err(bind_error)?;
                 let port = listener.local_addr().map_err(bind_error)?.port();
-                let watched = crate::monitoring::Watched {
-                    monitoring: state.monitoring.clone(),
-                    db: state.db.clone(),
-                    witnessing: state.witnessing.clone(),
-                    settings: settings.clone(),
-                    sign_in_ceiling_until: state.sign_in_ceiling_until.clone(),
-                };
                 Some((
-                    crate::monitoring::serve(listener, watched).map_err(bind_error)?,
+                    crate::monitoring::serve(listener, state.clone()).map_err(bind_error)?,
                     port,
                 ))
             }

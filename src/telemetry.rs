@@ -81,34 +81,35 @@ impl Monitoring {
 
     fn gauges(&self, now: &Gauges) {
         metrics::with_local_recorder(&self.recorder, || {
-            let set = |name: &'static str, value: f64| metrics::gauge!(name).set(value);
-            set(
-                "iro_advice_db_pool_connections",
-                now.pool_connections as f64,
-            );
-            set("iro_advice_db_pool_idle", now.pool_idle as f64);
-            set("iro_advice_db_pool_max", now.pool_max as f64);
-            set("iro_advice_outbox_pending", now.outbox_pending as f64);
-            set(
-                "iro_advice_outbox_oldest_age_seconds",
-                now.outbox_oldest_secs as f64,
-            );
-            set("iro_advice_outbox_failing", now.outbox_failing as f64);
-            set("iro_advice_log_leaves", now.log_leaves as f64);
-            set("iro_advice_log_served_size", now.served_size as f64);
-            set("iro_advice_statistics_releases", now.releases_stored as f64);
-            set(
-                "iro_advice_statistics_releases_due",
-                now.releases_due as f64,
-            );
-            set(
-                "iro_advice_sign_in_ceiling_active",
-                f64::from(u8::from(now.sign_in_ceiling)),
-            );
-            set(
-                "iro_advice_database_up",
-                f64::from(u8::from(now.database_up)),
-            );
+            let flag = |b: bool| f64::from(u8::from(b));
+            for (name, value) in [
+                (
+                    "iro_advice_db_pool_connections",
+                    f64::from(now.pool_connections),
+                ),
+                ("iro_advice_db_pool_idle", f64::from(now.pool_idle)),
+                ("iro_advice_db_pool_max", f64::from(now.pool_max)),
+                ("iro_advice_outbox_pending", now.outbox_pending as f64),
+                (
+                    "iro_advice_outbox_oldest_age_seconds",
+                    now.outbox_oldest_secs as f64,
+                ),
+                ("iro_advice_outbox_failing", now.outbox_failing as f64),
+                ("iro_advice_log_leaves", now.log_leaves as f64),
+                ("iro_advice_log_served_size", now.served_size as f64),
+                ("iro_advice_statistics_releases", now.releases_stored as f64),
+                (
+                    "iro_advice_statistics_releases_due",
+                    now.releases_due as f64,
+                ),
+                (
+                    "iro_advice_sign_in_ceiling_active",
+                    flag(now.sign_in_ceiling),
+                ),
+                ("iro_advice_database_up", flag(now.database_up)),
+            ] {
+                metrics::gauge!(name).set(value);
+            }
             for w in &now.witnesses {
                 let name = w.name.clone();
                 metrics::gauge!("iro_advice_witness_cosigned_size", "witness" => name.clone())
@@ -116,9 +117,9 @@ impl Monitoring {
                 metrics::gauge!("iro_advice_witness_lag_leaves", "witness" => name.clone())
                     .set(now.log_leaves.saturating_sub(w.cosigned_size) as f64);
                 metrics::gauge!("iro_advice_witness_failing", "witness" => name.clone())
-                    .set(f64::from(u8::from(w.failing)));
+                    .set(flag(w.failing));
                 metrics::gauge!("iro_advice_witness_refused_as_inconsistent", "witness" => name)
-                    .set(f64::from(u8::from(w.refused)));
+                    .set(flag(w.refused));
             }
         });
     }

@@ -943,17 +943,16 @@ pub fn build(
                     .filter(|k| !hidden.contains(k) && !frozen.contains(k))
                     .min_by_key(|k| cost(*k))
             };
-            // Every atom of a number of this release that counts any of its atoms: the
-            // region's cell that a withheld authority is part of brings in the authority's
-            // siblings, whose cells are the ones to withhold when the region's cell is
-            // already public (as the sum of its shown months).
-            let around: BTreeSet<usize> = target
+            // The numbers of this release that count any of its atoms, smallest first: the
+            // region's cell that a withheld authority is part of comes before the nation's.
+            let mut containers: Vec<usize> = target
                 .atoms
                 .iter()
                 .flat_map(|a| by_atom.get(a).into_iter().flatten())
-                .flat_map(|k| current_atoms[*k].iter().copied())
-                .chain(target.atoms.iter().copied())
+                .copied()
                 .collect();
+            containers.sort_unstable_by_key(|k| (current_atoms[*k].len(), *k));
+            containers.dedup();
             // A number sharing an atom with it; else one sharing an atom tied to its atoms
             // by the structure (a stage cell for a total of queries by category); else a
             // sibling within a number that contains it.
@@ -966,17 +965,9 @@ pub fn build(
                             .flat_map(|a| model.related.get(a).into_iter().flatten()),
                     )
                 })
+                // A sibling inside a number that contains it, when that number is already
+                // public (a region's quarter cell, the sum of its shown months).
                 .or_else(|| {
-                    // The smallest containing number first: a sibling in the region
-                    // before anything in the nation.
-                    let mut containers: Vec<usize> = target
-                        .atoms
-                        .iter()
-                        .flat_map(|a| by_atom.get(a).into_iter().flatten())
-                        .copied()
-                        .collect();
-                    containers.sort_unstable_by_key(|k| (current_atoms[*k].len(), *k));
-                    containers.dedup();
                     containers
                         .iter()
                         .find_map(|k| sharing(&mut current_atoms[*k].iter()))
@@ -986,9 +977,12 @@ pub fn build(
                 continue;
             }
             // No shown number of this release is near it: withhold every shown number of
-            // this release in its tangle of unknowns.
-            let components: HashSet<usize> = around
+            // this release in the tangle of unknowns of it and its containers (its own atoms
+            // may all be pinned, and so in no tangle).
+            let components: HashSet<usize> = containers
                 .iter()
+                .flat_map(|k| current_atoms[*k].iter())
+                .chain(target.atoms.iter())
                 .filter_map(|a| prepared.component_of(*a))
                 .collect();
             for (k, atoms) in current_atoms.iter().enumerate() {

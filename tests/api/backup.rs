@@ -89,7 +89,17 @@ async fn a_backup_taken_while_serving_restores_and_an_older_one_is_refused_over_
     );
     let mode = std::fs::metadata(&older).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the copy is owner-only");
-    // Never over an existing file.
+    // Never from a database that is not there (none is made), never over an existing file.
+    let missing = store.path().join("missing.db");
+    let nowhere = store.path().join("nowhere.db");
+    let out = run(
+        &app,
+        &missing,
+        &["backup", "--out", nowhere.to_str().unwrap()],
+        &[],
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!missing.exists() && !nowhere.exists(), "{}", text(&out));
     let again = run(
         &app,
         &live,
