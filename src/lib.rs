@@ -29,5 +29,6 @@ pub mod statistics;
 pub mod telemetry;
 pub mod tls;
 pub mod vocabulary;
+pub mod web;
 pub mod wire;
 pub mod witness;

@@ -19,6 +19,7 @@ use crate::openapi::RouteFacts;
 use crate::pressure;
 use crate::queries::{ask, attachments, messages, read, transitions};
 use crate::statistics::access as stats;
+use crate::web::handlers as app;
 use crate::{error, health};
 
 /// One route: method, path pattern, who may call it, its handler, and the largest JSON
@@ -80,6 +81,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET "/healthz", PUBLIC, health::healthz),
         endpoint!(GET "/readyz", PUBLIC, health::readyz),
         endpoint!(GET "/api/v1/openapi.json", PUBLIC, health::openapi),
+        // the web application
+        endpoint!(GET "/", PUBLIC, app::index),
+        endpoint!(GET "/open", PUBLIC, app::open),
+        endpoint!(GET "/assets/{file}", PUBLIC, app::asset),
         // accounts
         endpoint!(POST "/api/v1/accounts", PUBLIC, invitations::accept),
         endpoint!(GET "/api/v1/accounts", Access::Roles(&[Admin]), admin::list),
@@ -196,6 +201,7 @@ impl Modify for BearerAuth {
     ),
     paths(
         health::healthz, health::readyz, health::openapi,
+        app::index, app::open, app::asset,
         invitations::accept, admin::list, admin::suspend, admin::reactivate, invitations::invite,
         auth::login, auth::refresh, auth::logout, passkeys::sign_in_options,
         passkeys::creation_options, passkeys::register, passkeys::list, passkeys::step_up_options,
@@ -229,7 +235,10 @@ pub fn openapi() -> serde_json::Value {
             method: e.method.as_str(),
             path,
             access: e.access,
-            uses_database: !matches!(e.path, "/healthz" | "/api/v1/openapi.json"),
+            uses_database: !matches!(
+                e.path,
+                "/healthz" | "/api/v1/openapi.json" | "/" | "/open" | "/assets/{file}"
+            ),
         })
         .collect();
     crate::openapi::complete(&mut doc, &facts);

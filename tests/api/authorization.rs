@@ -31,6 +31,9 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ("GET", "/healthz", Public, (200, "")),
     ("GET", "/readyz", Public, (200, "")),
     ("GET", "/api/v1/openapi.json", Public, (200, "")),
+    ("GET", "/", Public, (200, "")),
+    ("GET", "/open", Public, (200, "")),
+    ("GET", "/assets/{file}", Public, (404, "not-found")),
     ("POST", "/api/v1/accounts", Public, (400, "invalid-json")),
     ("GET", "/api/v1/accounts", Roles(&[Admin]), (200, "")),
     (

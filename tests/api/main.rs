@@ -24,5 +24,6 @@ mod services;
 mod smtp;
 mod smuggling;
 mod statistics;
+mod web;
 mod witness;
 mod witnessing;

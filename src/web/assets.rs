@@ -1,0 +1,155 @@
+//! The committed bundle, embedded, and its manifest: the path and SHA-256 of every file the
+//! browser is given, so that what a user ran can be named and checked.
+
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// One file of the bundle, at the path the browser asks for.
+pub struct Asset {
+    pub path: &'static str,
+    pub media_type: &'static str,
+    pub bytes: &'static [u8],
+}
+
+impl Asset {
+    pub fn sha256_hex(&self) -> String {
+        crate::keys::hex(&Sha256::digest(self.bytes))
+    }
+}
+
+/// The page every address of the application answers with; it loads the rest.
+pub const INDEX: Asset = Asset {
+    path: "/",
+    media_type: "text/html; charset=utf-8",
+    bytes: include_bytes!("../../web/dist/index.html"),
+};
+
+/// Every file of the bundle. `web/build.mjs` writes exactly these (no chunks, no hashed
+/// names), and a test checks that `web/dist` holds nothing else.
+pub const ASSETS: &[Asset] = &[
+    INDEX,
+    Asset {
+        path: "/assets/app.js",
+        media_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../web/dist/app.js"),
+    },
+    Asset {
+        path: "/assets/app.css",
+        media_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../web/dist/app.css"),
+    },
+];
+
+/// Looks up a file under `/assets/` by its name.
+pub fn asset(name: &str) -> Option<&'static Asset> {
+    ASSETS
+        .iter()
+        .find(|a| a.path.strip_prefix("/assets/") == Some(name))
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// What the service serves as the application, in a stable order and form: the same bundle
+/// always gives the same bytes.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub version: String,
+    pub assets: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    pub fn of(assets: &[Asset]) -> Manifest {
+        let mut entries: Vec<ManifestEntry> = assets
+            .iter()
+            .map(|a| ManifestEntry {
+                path: a.path.to_owned(),
+                sha256: a.sha256_hex(),
+            })
+            .collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Manifest {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            assets: entries,
+        }
+    }
+
+    /// The manifest of the embedded bundle.
+    pub fn served() -> &'static Manifest {
+        static SERVED: LazyLock<Manifest> = LazyLock::new(|| Manifest::of(ASSETS));
+        &SERVED
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_bundle_is_exactly_what_web_dist_holds() {
+        let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dist)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = ASSETS
+            .iter()
+            .map(|a| match a.path {
+                "/" => "index.html".to_owned(),
+                p => p.trim_start_matches("/assets/").to_owned(),
+            })
+            .collect();
+        embedded.sort();
+        assert_eq!(
+            on_disk, embedded,
+            "web/dist holds a file that is not served"
+        );
+        for name in &on_disk {
+            let bytes = std::fs::read(dist.join(name)).unwrap();
+            let served = ASSETS
+                .iter()
+                .find(|a| {
+                    a.path.ends_with(name.as_str()) || (a.path == "/" && name == "index.html")
+                })
+                .unwrap();
+            assert_eq!(served.bytes, bytes.as_slice(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_manifest_names_every_asset_by_its_digest_and_changes_with_a_byte() {
+        let manifest = Manifest::served();
+        assert_eq!(manifest.assets.len(), ASSETS.len());
+        let js = manifest
+            .assets
+            .iter()
+            .find(|e| e.path == "/assets/app.js")
+            .unwrap();
+        assert_eq!(
+            js.sha256,
+            crate::keys::hex(&Sha256::digest(ASSETS[1].bytes))
+        );
+        let mut changed = ASSETS[1].bytes.to_vec();
+        changed[0] ^= 1;
+        let leaked: &'static [u8] = Box::leak(changed.into_boxed_slice());
+        let other = Manifest::of(&[
+            INDEX,
+            Asset {
+                bytes: leaked,
+                ..ASSETS[1]
+            },
+            Asset { ..ASSETS[2] },
+        ]);
+        assert_ne!(other.to_json(), manifest.to_json());
+    }
+}

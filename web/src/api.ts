@@ -1,0 +1,134 @@
+// The service's JSON API. The access token lives only in this module's memory: a reload
+// signs out, and no script on another origin can read it.
+
+import { m, fill } from "./messages";
+
+export class Problem extends Error {
+  constructor(
+    public status: number,
+    public type: string,
+    public detail: string,
+  ) {
+    super(detail);
+  }
+  /// What to tell the user, in plain English.
+  get plain(): string {
+    const text = m.problems[this.type];
+    return text ? fill(text, { detail: this.detail }) : fill(m.problems.other, { detail: this.detail });
+  }
+}
+
+let access: string | null = null;
+let refresh: string | null = null;
+
+export function setTokens(pair: { access_token: string; refresh_token: string } | null) {
+  access = pair?.access_token ?? null;
+  refresh = pair?.refresh_token ?? null;
+}
+
+export function signedIn(): boolean {
+  return access !== null;
+}
+
+async function send(method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}) {
+  const h: Record<string, string> = { Accept: "application/json", ...headers };
+  if (access) h.Authorization = `Bearer ${access}`;
+  try {
+    return await fetch(path, { method, headers: h, body, credentials: "same-origin", cache: "no-store" });
+  } catch {
+    throw new Problem(0, "network", "network");
+  }
+}
+
+async function problem(res: Response): Promise<Problem> {
+  let type = "other";
+  let detail = res.statusText;
+  try {
+    const p = await res.json();
+    type = String(p.type ?? "").replace("urn:iro-advice:problem:", "") || "other";
+    detail = String(p.detail ?? p.title ?? detail);
+  } catch {
+    // not a problem document: keep the status line
+  }
+  return new Problem(res.status, type, detail);
+}
+
+async function renew(): Promise<boolean> {
+  if (!refresh) return false;
+  const res = await send("POST", "/api/v1/auth/refresh", JSON.stringify({ refresh_token: refresh }), {
+    "Content-Type": "application/json",
+  });
+  if (!res.ok) {
+    setTokens(null);
+    return false;
+  }
+  setTokens(await res.json());
+  return true;
+}
+
+/// Calls the API with a JSON body (or none) and returns its JSON answer (or null for 204).
+export async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const h = body === undefined ? headers : { "Content-Type": "application/json", ...headers };
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  let res = await send(method, path, payload, h);
+  if (res.status === 401 && access && (await renew())) {
+    res = await send(method, path, payload, h);
+  }
+  if (!res.ok) throw await problem(res);
+  if (res.status === 204) return null as T;
+  return (await res.json()) as T;
+}
+
+export async function signOut() {
+  if (refresh) {
+    await send("POST", "/api/v1/auth/logout", JSON.stringify({ refresh_token: refresh }), {
+      "Content-Type": "application/json",
+    }).catch(() => undefined);
+  }
+  setTokens(null);
+}
+
+// The shapes the pages use, as the service sends them.
+
+export interface Me {
+  id: string;
+  role: "iro" | "adviser" | "nairo" | "admin";
+  email: string;
+  display_name: string;
+  authority_code?: string;
+  adviser_kind?: string;
+  age_recipient?: string;
+  totp_enabled: boolean;
+  passkey_enabled: boolean;
+  accepting?: boolean;
+}
+
+export interface AdviserEntry {
+  id: string;
+  display_name: string;
+  kind: string;
+  age_recipient: string;
+  open_queries: number;
+}
+
+export interface QuerySummary {
+  id: string;
+  status: string;
+  category: string;
+  stage: string;
+  urgency: string;
+  outcome?: string;
+  authority_code: string;
+  iro_name: string;
+  adviser_name: string;
+  message_count: number;
+  created_at: string;
+  waited_past_reminder: boolean;
+}
+
+export interface QueryDetail extends QuerySummary {
+  iro_recipient?: string;
+  adviser_recipient?: string;
+  messages: { id: string; sender_role: string; created_at: string; body?: string }[];
+  attachments: { id: string; size: number; created_at: string }[];
+}

@@ -1,0 +1,31 @@
+// The application's shell: who is signed in, where the page is, and the idle timer.
+
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+import type { Me } from "./api";
+
+export interface Session {
+  me: Me | null;
+  setMe: (me: Me | null) => void;
+  notice: string | null;
+  setNotice: (text: string | null) => void;
+  go: (route: string) => void;
+  signOut: (why?: string) => Promise<void>;
+}
+
+export const SessionContext = createContext<Session | null>(null);
+
+export function useSession(): Session {
+  const s = useContext(SessionContext);
+  if (!s) throw new Error("no session");
+  return s;
+}
+
+/// Where a signed-in account must go next, before anything else: a second factor, then a
+/// key, then unlocking it on this page.
+export function nextStep(me: Me, unlocked: boolean): string | null {
+  if (!me.totp_enabled && !me.passkey_enabled) return "#/set-up/factor";
+  if (!me.age_recipient) return "#/set-up/key";
+  if (!unlocked) return "#/unlock";
+  return null;
+}

@@ -1,0 +1,135 @@
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { signOut as endSession, type Me } from "./api";
+import { SessionContext, nextStep, type Session } from "./app";
+import { forget, identity } from "./crypto";
+import { m } from "./messages";
+import { Ask } from "./pages/Ask";
+import { Inbox } from "./pages/Inbox";
+import { Open } from "./pages/Open";
+import { SetUpFactor, SetUpKey } from "./pages/SetUp";
+import { SignIn } from "./pages/SignIn";
+import { Thread } from "./pages/Thread";
+import { Unlock } from "./pages/Unlock";
+
+/// Fifteen minutes without a key press, click or touch forget the key and sign out; a
+/// warning shows two minutes before.
+const IDLE_MS = 15 * 60 * 1000;
+const WARN_MS = 13 * 60 * 1000;
+
+function useRoute(): string {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const on = () => setHash(location.hash);
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  return hash;
+}
+
+function App() {
+  const hash = useRoute();
+  const [me, setMe] = useState<Me | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [idleWarning, setIdleWarning] = useState(false);
+
+  const session: Session = {
+    me,
+    setMe,
+    notice,
+    setNotice,
+    go: (route) => {
+      if (location.pathname !== "/") history.replaceState(null, "", "/");
+      if (location.hash === route) dispatchEvent(new HashChangeEvent("hashchange"));
+      else location.hash = route;
+    },
+    signOut: async (why) => {
+      forget();
+      await endSession();
+      setMe(null);
+      setNotice(why ?? m.signedOut);
+      session.go("#/sign-in");
+    },
+  };
+
+  useEffect(() => {
+    if (!me) return;
+    let last = Date.now();
+    const touch = () => {
+      last = Date.now();
+      setIdleWarning(false);
+    };
+    const events = ["keydown", "pointerdown", "touchstart"];
+    events.forEach((e) => addEventListener(e, touch, { passive: true }));
+    const timer = setInterval(() => {
+      const idle = Date.now() - last;
+      if (idle >= IDLE_MS) session.signOut(m.signedOutIdle);
+      else setIdleWarning(idle >= WARN_MS);
+    }, 15_000);
+    return () => {
+      clearInterval(timer);
+      events.forEach((e) => removeEventListener(e, touch));
+    };
+  }, [me?.id]);
+
+  // Move focus to the new page's heading, so a screen reader announces where it is.
+  useEffect(() => {
+    const h1 = document.querySelector("h1");
+    if (h1) {
+      h1.setAttribute("tabindex", "-1");
+      h1.focus();
+    }
+  }, [hash]);
+
+  let page;
+  const path = hash.replace(/^#/, "") || "/";
+  if (location.pathname === "/open") page = <Open />;
+  else if (!me) page = <SignIn />;
+  else {
+    const required = nextStep(me, identity() !== null);
+    const step = required && path !== required.slice(1) ? required.slice(1) : path;
+    if (step === "/set-up/factor") page = <SetUpFactor />;
+    else if (step === "/set-up/key") page = <SetUpKey />;
+    else if (step === "/unlock") page = <Unlock />;
+    else if (step === "/ask" && me.role === "iro") page = <Ask />;
+    else if (step.startsWith("/queries/")) page = <Thread id={step.slice("/queries/".length)} />;
+    else page = <Inbox />;
+  }
+
+  return (
+    <SessionContext.Provider value={session}>
+      <a class="skip-link" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById("main")?.focus(); }}>
+        {m.skip}
+      </a>
+      <header class="header">
+        <div class="header-inner">
+          <a class="header-service" href="#/">
+            {m.service}
+          </a>
+          {me && (
+            <nav aria-label="Account">
+              <span class="header-user">{me.display_name}</span>
+              <button type="button" class="header-link" onClick={() => session.signOut()}>
+                {m.signOut}
+              </button>
+            </nav>
+          )}
+        </div>
+      </header>
+      <main id="main" class="main" tabIndex={-1}>
+        {idleWarning && (
+          <div class="notice notice-warning" role="alert">
+            You will be signed out in 2 minutes because you have not done anything. Press any key to stay signed in.
+          </div>
+        )}
+        {page}
+      </main>
+    </SessionContext.Provider>
+  );
+}
+
+const root = document.getElementById("app");
+if (root) {
+  root.textContent = "";
+  render(<App />, root);
+}

@@ -1,0 +1,99 @@
+import { useEffect, useState } from "preact/hooks";
+import { call, Problem, type AdviserEntry } from "../api";
+import { useSession } from "../app";
+import { encryptText, identity, recipientOf } from "../crypto";
+import { fill, m } from "../messages";
+import { looksLikeNames } from "../names";
+import { Button, ErrorSummary, Form, Radios, TextArea, errorFor, type FieldError } from "../ui";
+
+const options = (table: Record<string, string>) => Object.entries(table).map(([value, label]) => ({ value, label }));
+
+export function Ask() {
+  const s = useSession();
+  const [advisers, setAdvisers] = useState<AdviserEntry[] | null>(null);
+  const [adviser, setAdviser] = useState("");
+  const [category, setCategory] = useState("");
+  const [stage, setStage] = useState("");
+  const [urgency, setUrgency] = useState("");
+  const [question, setQuestion] = useState("");
+  const [names, setNames] = useState<string[]>([]);
+  const [confirmed, setConfirmed] = useState(false);
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    call<AdviserEntry[]>("GET", "/api/v1/advisers")
+      .then(setAdvisers)
+      .catch((e) => setErrors([{ field: "adviser", text: e instanceof Problem ? e.plain : String(e) }]));
+  }, []);
+
+  const submit = async () => {
+    const found: FieldError[] = [];
+    if (!adviser) found.push({ field: "adviser", text: "Choose an adviser" });
+    if (!category) found.push({ field: "category", text: "Choose what the question is about" });
+    if (!stage) found.push({ field: "stage", text: "Choose how far your challenge has gone" });
+    if (!urgency) found.push({ field: "urgency", text: "Choose how urgent it is" });
+    if (!question.trim()) found.push({ field: "question", text: m.required.replace("{field}", "your question") });
+    setErrors(found);
+    if (found.length) return;
+    const flagged = looksLikeNames(question);
+    if (flagged.length && !(confirmed && flagged.join() === names.join())) {
+      setNames(flagged);
+      setConfirmed(false);
+      setErrors([{ field: "question", text: fill(m.nameCheck, { names: flagged.join(", ") }) }]);
+      return;
+    }
+    const chosen = advisers?.find((a) => a.id === adviser);
+    const mine = identity();
+    if (!chosen || !mine) return;
+    setBusy(true);
+    try {
+      const body = await encryptText(question, [await recipientOf(mine), chosen.age_recipient]);
+      const created = await call<{ id: string }>("POST", "/api/v1/queries", { adviser_id: adviser, category, stage, urgency, body });
+      s.setNotice(fill(m.sent, { adviser: chosen.display_name }));
+      s.go(`#/queries/${created.id}`);
+    } catch (e) {
+      setErrors([{ field: "adviser", text: e instanceof Problem ? e.plain : String(e) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (advisers === null) return <p>{m.loading}</p>;
+  return (
+    <>
+      <ErrorSummary errors={errors} />
+      <h1>{m.askTitle}</h1>
+      {advisers.length === 0 ? (
+        <p class="lede">{m.noAdvisers}</p>
+      ) : (
+        <Form onSubmit={submit}>
+          <Radios
+            id="adviser"
+            legend={m.adviser}
+            hint={m.adviserHint}
+            value={adviser}
+            onChange={setAdviser}
+            error={errorFor(errors, "adviser")}
+            options={advisers.map((a) => ({
+              value: a.id,
+              label: a.display_name,
+              hint: `${m.kinds[a.kind] ?? a.kind}, ${fill(m.openQueries, { count: a.open_queries })}`,
+            }))}
+          />
+          <Radios id="category" legend={m.category} value={category} onChange={setCategory} error={errorFor(errors, "category")} options={options(m.categories)} />
+          <Radios id="stage" legend={m.stage} value={stage} onChange={setStage} error={errorFor(errors, "stage")} options={options(m.stages)} />
+          <Radios id="urgency" legend={m.urgency} value={urgency} onChange={setUrgency} error={errorFor(errors, "urgency")} options={options(m.urgencies)} />
+          <TextArea id="question" label={m.question} hint={m.questionHint} value={question} onInput={setQuestion} error={errorFor(errors, "question")} />
+          {names.length > 0 && (
+            <div class="field checkbox">
+              <input id="names-confirmed" type="checkbox" checked={confirmed} onChange={(e) => setConfirmed((e.target as HTMLInputElement).checked)} />
+              <label for="names-confirmed">{m.nameCheckConfirm}</label>
+            </div>
+          )}
+          <Button busy={busy}>{m.send}</Button>
+        </Form>
+      )}
+    </>
+  );
+}

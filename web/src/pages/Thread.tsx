@@ -1,0 +1,167 @@
+import { useEffect, useState } from "preact/hooks";
+import { call, Problem, type QueryDetail } from "../api";
+import { useSession } from "../app";
+import { decryptText, encryptText } from "../crypto";
+import { m } from "../messages";
+import { Button, ErrorSummary, Notice, Form, Radios, TextArea, dateText, errorFor, type FieldError } from "../ui";
+
+interface Shown {
+  id: string;
+  mine: boolean;
+  sender: string;
+  at: string;
+  text: string | null;
+  problem?: string;
+}
+
+export function Thread({ id }: { id: string }) {
+  const s = useSession();
+  const [query, setQuery] = useState<QueryDetail | null>(null);
+  const [shown, setShown] = useState<Shown[]>([]);
+  const [reply, setReply] = useState("");
+  const [reason, setReason] = useState("");
+  const [outcome, setOutcome] = useState("");
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [busy, setBusy] = useState(false);
+  const role = s.me?.role;
+
+  const load = async () => {
+    const q = await call<QueryDetail>("GET", `/api/v1/queries/${encodeURIComponent(id)}`);
+    const out: Shown[] = [];
+    for (const msg of q.messages) {
+      const mine = msg.sender_role === role;
+      const sender = mine ? m.fromYou : msg.sender_role === "iro" ? `${m.fromIro}: ${q.iro_name}` : `${m.fromAdviser}: ${q.adviser_name}`;
+      if (!msg.body) {
+        out.push({ id: msg.id, mine, sender, at: msg.created_at, text: null, problem: m.erased });
+        continue;
+      }
+      try {
+        out.push({ id: msg.id, mine, sender, at: msg.created_at, text: await decryptText(msg.body) });
+      } catch {
+        out.push({ id: msg.id, mine, sender, at: msg.created_at, text: null, problem: m.cannotDecrypt });
+      }
+    }
+    setQuery(q);
+    setShown(out);
+  };
+
+  useEffect(() => {
+    load().catch((e) => setErrors([{ field: "messages", text: e instanceof Problem ? e.plain : String(e) }]));
+  }, [id]);
+
+  const act = async (field: string, f: () => Promise<unknown>) => {
+    setBusy(true);
+    setErrors([]);
+    s.setNotice(null);
+    try {
+      await f();
+      await load();
+    } catch (e) {
+      setErrors([{ field, text: e instanceof Problem ? e.plain : String(e) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const sendReply = () => {
+    if (!reply.trim()) {
+      setErrors([{ field: "reply", text: m.required.replace("{field}", "your reply") }]);
+      return;
+    }
+    return act("reply", async () => {
+      const to = [query?.iro_recipient, query?.adviser_recipient].filter((r): r is string => !!r);
+      await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/messages`, { body: await encryptText(reply, to) });
+      setReply("");
+    });
+  };
+
+  if (!query) {
+    return (
+      <>
+        <ErrorSummary errors={errors} />
+        {!errors.length && <p>{m.loading}</p>}
+      </>
+    );
+  }
+  const open = query.status !== "closed";
+  return (
+    <>
+      <ErrorSummary errors={errors} />
+      {s.notice && <Notice success>{s.notice}</Notice>}
+      <span class="caption">{m.status[query.status] ?? query.status}</span>
+      <h1>{m.categories[query.category] ?? query.category}</h1>
+      <dl class="summary">
+        <dt>{m.stage}</dt>
+        <dd>{m.stages[query.stage] ?? query.stage}</dd>
+        <dt>{m.urgency}</dt>
+        <dd>{m.urgencies[query.urgency] ?? query.urgency}</dd>
+        <dt>{role === "iro" ? m.columnAdviser : m.columnIro}</dt>
+        <dd>{role === "iro" ? query.adviser_name : `${query.iro_name} (${query.authority_code})`}</dd>
+        {query.outcome && (
+          <>
+            <dt>{m.outcome}</dt>
+            <dd>{m.outcomes[query.outcome] ?? query.outcome}</dd>
+          </>
+        )}
+      </dl>
+
+      <h2 id="messages">{m.messages}</h2>
+      <ol class="messages">
+        {shown.map((x) => (
+          <li key={x.id} class={x.mine ? "message message-mine" : "message"}>
+            <p class="message-meta">
+              <strong>{x.sender}</strong>, {dateText(x.at)}
+            </p>
+            {x.text !== null ? <p class="message-body">{x.text}</p> : <p class="message-problem">{x.problem}</p>}
+          </li>
+        ))}
+      </ol>
+
+      {role === "adviser" && query.status === "submitted" && (
+        <section aria-labelledby="respond">
+          <h2 id="respond">Respond</h2>
+          <Button kind="primary" type="button" busy={busy} onClick={() => act("accept", () => call("POST", `/api/v1/queries/${encodeURIComponent(id)}/accept`, {}))}>
+            {m.accept}
+          </Button>
+          <Form
+            onSubmit={() =>
+              reason.trim()
+                ? act("decline-reason", () => call("POST", `/api/v1/queries/${encodeURIComponent(id)}/decline`, { reason: reason.trim() }))
+                : setErrors([{ field: "decline-reason", text: m.required.replace("{field}", "why you are declining") }])
+            }
+          >
+            <TextArea id="decline-reason" rows={3} label={m.declineReason} hint={m.declineReasonHint} value={reason} onInput={setReason} error={errorFor(errors, "decline-reason")} />
+            <Button kind="warning" busy={busy}>
+              {m.decline}
+            </Button>
+          </Form>
+        </section>
+      )}
+
+      {open && query.status !== "declined" && (
+        <Form onSubmit={sendReply}>
+          <TextArea id="reply" rows={5} label={m.reply} value={reply} onInput={setReply} error={errorFor(errors, "reply")} />
+          <Button busy={busy}>{m.sendReply}</Button>
+        </Form>
+      )}
+
+      {role === "iro" && query.status === "accepted" && (
+        <Form
+          onSubmit={() =>
+            outcome
+              ? act("outcome", () => call("POST", `/api/v1/queries/${encodeURIComponent(id)}/close`, { outcome }))
+              : setErrors([{ field: "outcome", text: "Choose the outcome" }])
+          }
+        >
+          <Radios id="outcome" legend={m.outcome} value={outcome} onChange={setOutcome} error={errorFor(errors, "outcome")} options={Object.entries(m.outcomes).map(([value, label]) => ({ value, label }))} />
+          <Button kind="secondary" busy={busy}>
+            {m.close}
+          </Button>
+        </Form>
+      )}
+      <p>
+        <a href="#/">{m.back}</a>
+      </p>
+    </>
+  );
+}

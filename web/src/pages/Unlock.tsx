@@ -1,0 +1,74 @@
+import { useEffect, useState } from "preact/hooks";
+import { call, Problem } from "../api";
+import { useSession } from "../app";
+import { recipientOf, unlock, forget } from "../crypto";
+import { m } from "../messages";
+import { keepWrapped, keptWrapped } from "../store";
+import { Button, ErrorSummary, Form, TextInput, errorFor, type FieldError } from "../ui";
+
+export function Unlock() {
+  const s = useSession();
+  const [kept, setKept] = useState<string | undefined | null>(null);
+  const [passphrase, setPassphrase] = useState("");
+  const [code, setCode] = useState("");
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    if (s.me) keptWrapped(s.me.id).then(setKept);
+  }, [s.me?.id]);
+
+  const submit = async () => {
+    if (!s.me) return;
+    const found: FieldError[] = [];
+    if (!kept && !/^\d{6}$/.test(code.trim())) found.push({ field: "totp", text: m.problems["step-up-required"] });
+    if (!passphrase) found.push({ field: "passphrase", text: m.required.replace("{field}", "your key passphrase") });
+    setErrors(found);
+    if (found.length) return;
+    setBusy(true);
+    try {
+      let wrapped = kept;
+      if (!wrapped) {
+        const got = await call<{ wrapped_identity: string }>("GET", "/api/v1/me/key", undefined, { "X-Step-Up-Code": code.trim() });
+        wrapped = got.wrapped_identity;
+      }
+      try {
+        const id = await unlock(wrapped, passphrase);
+        // The key must be the one the service holds for this account, or nothing sent to
+        // it could be read: a stale copy on this device is replaced.
+        if ((await recipientOf(id)) !== s.me.age_recipient) {
+          forget();
+          setKept(undefined);
+          setErrors([{ field: "totp", text: m.unlockNewDevice }]);
+          return;
+        }
+      } catch {
+        setErrors([{ field: "passphrase", text: m.unlockFailed }]);
+        if (!kept) setKept(wrapped);
+        return;
+      }
+      await keepWrapped(s.me.id, wrapped);
+      s.go("#/");
+    } catch (e) {
+      setErrors([{ field: "totp", text: e instanceof Problem ? e.plain : String(e) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (kept === null) return <p>{m.loading}</p>;
+  return (
+    <>
+      <ErrorSummary errors={errors} />
+      <h1>{m.unlockTitle}</h1>
+      <p class="lede">{kept ? m.unlockIntro : m.unlockNewDevice}</p>
+      <Form onSubmit={submit}>
+        {!kept && (
+          <TextInput id="totp" label={m.totpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} error={errorFor(errors, "totp")} />
+        )}
+        <TextInput id="passphrase" label={m.passphrase} type="password" autocomplete="current-password" value={passphrase} onInput={setPassphrase} error={errorFor(errors, "passphrase")} />
+        <Button busy={busy}>{m.unlock}</Button>
+      </Form>
+    </>
+  );
+}

@@ -1,0 +1,442 @@
+// End to end, as the users would: the real binary on loopback over HTTPS, its mail caught
+// by an SMTP server here, and Debian's Chromium driven through playwright-core. An invited
+// IRO and an invited solicitor, in two browser contexts, go from their emails through
+// enrolment and key set-up; the IRO asks; the solicitor accepts, reads and replies; the IRO
+// reads and closes. Every page is checked with axe-core; every request the browsers send is
+// recorded and searched for the plaintext and for an unwrapped secret key; what the page
+// encrypted is decrypted with the `age` tool and the downloaded recovery file.
+//
+// Usage: node tests/e2e.mjs BINARY [--screenshots DIR]
+
+import { spawn, spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const binary = resolve(process.argv[2] ?? "../target/debug/iro-advice");
+const shotsAt = process.argv.indexOf("--screenshots");
+const shots = shotsAt > 0 ? resolve(process.argv[shotsAt + 1]) : null;
+const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+const work = mkdtempSync(join(tmpdir(), "iro-advice-e2e-"));
+const PASSWORD = "correct horse battery staple 42";
+const PASSPHRASE = "lantern orchard pebble violet harbour";
+const QUESTION =
+  "The care plan for the 9-year-old has not been reviewed since March and the authority says no legal advice may be sought. What are my options?";
+const REPLY = "Raise it formally first; you may seek independent advice under the IRO Handbook, paragraph 3.";
+let failures = 0;
+
+function check(ok, what) {
+  if (ok) console.log(`ok   ${what}`);
+  else {
+    failures++;
+    console.log(`FAIL ${what}`);
+  }
+}
+
+// --- a mail server on loopback: enough SMTP for one relay, every message kept -----------
+
+const mails = [];
+function smtpServer() {
+  return new Promise((resolvePort) => {
+    const server = createServer((socket) => {
+      let buffer = "";
+      let data = false;
+      let message = "";
+      socket.write("220 e2e ESMTP\r\n");
+      socket.on("data", (chunk) => {
+        buffer += chunk.toString("utf8");
+        let at;
+        while ((at = buffer.indexOf("\r\n")) >= 0) {
+          const line = buffer.slice(0, at);
+          buffer = buffer.slice(at + 2);
+          if (data) {
+            if (line === ".") {
+              data = false;
+              mails.push(message.replace(/=\r\n/g, ""));
+              message = "";
+              socket.write("250 queued\r\n");
+            } else message += (line.startsWith("..") ? line.slice(1) : line) + "\r\n";
+            continue;
+          }
+          const verb = line.slice(0, 4).toUpperCase();
+          if (verb === "EHLO") socket.write("250-e2e\r\n250 8BITMIME\r\n");
+          else if (verb === "HELO") socket.write("250 e2e\r\n");
+          else if (verb === "DATA") {
+            data = true;
+            socket.write("354 go on\r\n");
+          } else if (verb === "QUIT") {
+            socket.write("221 bye\r\n");
+            socket.end();
+          } else socket.write("250 ok\r\n");
+        }
+      });
+      socket.on("error", () => undefined);
+    });
+    server.listen(0, "127.0.0.1", () => resolvePort(server));
+  });
+}
+
+async function invitationLink(email) {
+  for (let i = 0; i < 300; i++) {
+    const mail = mails.find((m) => m.includes(`To: ${email}`) && m.includes("/open#"));
+    if (mail) {
+      const at = mail.indexOf("https://");
+      return mail.slice(at, mail.indexOf("/open#", at) + 6 + 43);
+    }
+    await sleep(100);
+  }
+  throw new Error(`no invitation mail for ${email}`);
+}
+
+// --- the service ------------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((r) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => r(port));
+    });
+  });
+}
+
+function totp(secret, at = Date.now() / 1000) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const off = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+/// A code for a time step no earlier code of this secret used (each is accepted once).
+const lastStep = new Map();
+async function freshCode(secret) {
+  for (;;) {
+    const step = Math.floor(Date.now() / 30000);
+    if ((lastStep.get(secret) ?? -1) < step) {
+      lastStep.set(secret, step);
+      return totp(secret);
+    }
+    await sleep(1000);
+  }
+}
+
+const port = await freePort();
+const smtp = await smtpServer();
+const url = `https://127.0.0.1:${port}`;
+const config = join(work, "config");
+mkdirSync(config);
+writeFileSync(join(config, "e2e.toml"), "[server]\ndev_certificate = true\n");
+const env = {
+  ...process.env,
+  IRO_ADVICE_PROFILE: "e2e",
+  IRO_ADVICE_CONFIG_DIR: config,
+  IRO_ADVICE_DATA_DIR: join(work, "data"),
+  IRO_ADVICE_LISTEN: `127.0.0.1:${port}`,
+  IRO_ADVICE_METRICS_LISTEN: "",
+  IRO_ADVICE_PUBLIC_URL: url,
+  IRO_ADVICE_SMTP_URL: `smtp://127.0.0.1:${smtp.address().port}?tls=none`,
+  IRO_ADVICE_MAIL_POLL_MS: "100",
+  IRO_ADVICE_LOG_LEVEL: "warn",
+};
+delete env.DATABASE_URL;
+const serviceLog = join(work, "service.log");
+const service = spawn(binary, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+const logged = [];
+service.stdout.on("data", (d) => logged.push(d));
+service.stderr.on("data", (d) => logged.push(d));
+const cert = join(work, "data", "tls", "dev-cert.pem");
+
+function api(method, path, body, token, headers = {}) {
+  return new Promise((resolveCall, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpsRequest(
+      `${url}${path}`,
+      {
+        method,
+        ca: existsSync(cert) ? readFileSync(cert) : undefined,
+        headers: {
+          ...(data ? { "Content-Type": "application/json" } : {}),
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json = null;
+          try {
+            json = text ? JSON.parse(text) : null;
+          } catch {
+            json = text;
+          }
+          resolveCall({ status: res.statusCode, headers: res.headers, json, text });
+        });
+      },
+    );
+    req.on("error", reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+for (let i = 0; ; i++) {
+  if (existsSync(cert)) {
+    try {
+      if ((await api("GET", "/healthz")).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+  }
+  if (i > 300 || service.exitCode !== null) {
+    writeFileSync(serviceLog, Buffer.concat(logged));
+    throw new Error(`the service did not start: ${Buffer.concat(logged).toString()}`);
+  }
+  await sleep(100);
+}
+
+// --- the headers the application is served with -----------------------------------------
+
+{
+  const index = await api("GET", "/");
+  const csp = index.headers["content-security-policy"] ?? "";
+  check(index.status === 200 && index.headers["content-type"].startsWith("text/html"), "GET / serves the application");
+  for (const d of ["script-src 'self'", "style-src 'self'", "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "require-trusted-types-for 'script'"]) {
+    check(csp.includes(d), `the application's CSP has ${d}`);
+  }
+  check(index.headers["cross-origin-opener-policy"] === "same-origin", "Cross-Origin-Opener-Policy: same-origin");
+  check((index.headers["permissions-policy"] ?? "").includes("camera=()"), "Permissions-Policy denies the camera");
+  const api404 = await api("GET", "/api/v1/nothing-here");
+  check(api404.status === 404 && api404.headers["content-type"].includes("problem+json"), "an unknown API path is still a problem document");
+}
+
+// --- an administrator, through the API: invites the two users ----------------------------
+
+const adminInvite = spawnSync(binary, ["admin", "invite", "--role", "admin", "--email", "admin@e2e.invalid"], { env, encoding: "utf8" });
+if (adminInvite.status !== 0) throw new Error(adminInvite.stderr);
+const adminToken = adminInvite.stdout.trim().split("\n").pop();
+await api("POST", "/api/v1/accounts", { invitation: adminToken, password: PASSWORD, display_name: "E2E Admin" });
+let admin = (await api("POST", "/api/v1/auth/login", { email: "admin@e2e.invalid", password: PASSWORD })).json.access_token;
+const enrolment = (await api("POST", "/api/v1/me/totp", undefined, admin)).json;
+await api("POST", "/api/v1/me/totp/confirm", { code: await freshCode(enrolment.secret) }, admin);
+
+async function invite(body) {
+  const res = await api("POST", "/api/v1/invitations", body, admin);
+  if (res.status !== 201) throw new Error(`invitation: ${res.status} ${res.text}`);
+  return { link: await invitationLink(body.email), code: res.json.code };
+}
+const iroInvite = await invite({ role: "iro", email: "sam.iro@e2e.invalid", authority_code: "E06000019" });
+const solicitorInvite = await invite({ role: "adviser", email: "alex.solicitor@e2e.invalid", adviser_kind: "solicitor" });
+check(iroInvite.link.startsWith(`${url}/open#`), "the invitation email links to /open#token");
+
+// --- the browsers ------------------------------------------------------------------------
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
+});
+const sent = [];
+const pageErrors = [];
+
+async function newUser(name) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
+  context.on("request", (r) => sent.push({ who: name, url: r.url(), headers: JSON.stringify(r.headers()), body: r.postDataBuffer() }));
+  const page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(`${name}: ${e.message}`));
+  page.on("console", (msg) => {
+    // An API refusal the page handles (a 401 asking for a code) is logged by the browser as
+    // a failed load; anything else written as an error is the page's own.
+    if (msg.type() === "error" && !/^Failed to load resource: the server responded with a status of (401|403)/.test(msg.text())) {
+      pageErrors.push(`${name}: ${msg.text()} at ${msg.location().url}`);
+    }
+  });
+  return { name, context, page, secret: null };
+}
+
+const axeSeen = new Set();
+async function audit(user, label) {
+  const { page } = user;
+  await page.waitForLoadState("networkidle");
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }));
+  });
+  const serious = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(serious.length === 0, `axe: no serious or critical violation on "${label}"${serious.length ? ` ${JSON.stringify(serious)}` : ""}`);
+  axeSeen.add(label);
+  if (shots) {
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, `${user.name}-${label.replace(/\W+/g, "-")}.png`), fullPage: true });
+  }
+}
+
+async function heading(page, text) {
+  await page.getByRole("heading", { level: 1, name: text }).waitFor({ timeout: 30000 });
+}
+
+/// From the email to an unlocked key: the invitation, sign-in, the authenticator, the key.
+async function enrol(user, invitation, email, displayName) {
+  const { page } = user;
+  await page.goto(invitation.link);
+  await heading(page, "Create your account");
+  await audit(user, "create account");
+  // Nothing filled in: the error summary lists each field.
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("alert").waitFor();
+  check((await page.getByRole("alert").getByRole("link").count()) >= 3, "an empty form gets an error summary linking to each field");
+  await audit(user, "create account with errors");
+  await page.getByLabel("Invitation code").fill(invitation.code);
+  await page.getByLabel("Your name").fill(displayName);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByLabel("Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await heading(page, "Sign in");
+  check(!page.url().includes(invitation.link.split("#")[1]), "the spent token leaves the address bar");
+  await audit(user, "sign in");
+  await page.getByLabel("Email address").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await heading(page, "Set up your authenticator app");
+  await audit(user, "authenticator");
+  user.secret = (await page.locator("#totp-secret").textContent()).replace(/\s/g, "");
+  await page.getByLabel("Enter the code it shows").fill(await freshCode(user.secret));
+  await page.getByRole("button", { name: "Continue" }).click();
+  await heading(page, "Set up your encryption key");
+  await audit(user, "key");
+  await page.getByLabel("Key passphrase", { exact: true }).fill(PASSPHRASE);
+  await page.getByLabel("Confirm key passphrase").fill(PASSPHRASE);
+  await page.getByRole("button", { name: "Create my key" }).click();
+  await heading(page, "Save your recovery file");
+  await audit(user, "recovery");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download recovery file" }).click()]);
+  user.recovery = join(work, `${user.name}-recovery.txt`);
+  await download.saveAs(user.recovery);
+  check(/^AGE-SECRET-KEY-1[0-9A-Z]+$/m.test(readFileSync(user.recovery, "utf8")), `${user.name}: the recovery file is a standard age identity file`);
+  await page.getByRole("button", { name: "I have saved my recovery file" }).click();
+  await heading(page, "Your queries");
+  await audit(user, `inbox (${user.name})`);
+}
+
+/// After a reload: the session and the key are gone; the password, a code and the
+/// passphrase bring them back (the wrapped key from this browser's own copy).
+async function signInAndUnlock(user, email) {
+  const { page } = user;
+  await heading(page, "Sign in");
+  await page.getByLabel("Email address").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByLabel("Code from your authenticator app").fill(await freshCode(user.secret));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await heading(page, "Unlock your key");
+  await audit(user, `unlock (${user.name})`);
+  await page.getByLabel("Key passphrase").fill(PASSPHRASE);
+  await page.getByRole("button", { name: "Unlock" }).click();
+  await heading(page, "Your queries");
+}
+
+const iro = await newUser("iro");
+const solicitor = await newUser("solicitor");
+try {
+  await enrol(solicitor, solicitorInvite, "alex.solicitor@e2e.invalid", "Alex Solicitor");
+  await enrol(iro, iroInvite, "sam.iro@e2e.invalid", "Sam Iro");
+
+  // The IRO asks.
+  const p = iro.page;
+  await p.getByRole("link", { name: "Ask an adviser" }).click();
+  await heading(p, "Ask an adviser");
+  await audit(iro, "ask");
+  await p.getByLabel("Alex Solicitor").check();
+  await p.getByLabel("Care plan drift").check();
+  await p.getByLabel("Raised informally").check();
+  await p.getByLabel("Routine").check();
+  // A name in the question is caught before anything is sent.
+  await p.getByLabel("Your question").fill("Jayden Smith has had no review. " + QUESTION);
+  await p.getByRole("button", { name: "Send question" }).click();
+  await p.getByText("Your question may contain a name: Jayden Smith").first().waitFor();
+  check(!sent.some((r) => r.url.endsWith("/api/v1/queries") && r.body), "a possible child's name stops the question before it is sent");
+  await audit(iro, "ask with name check");
+  await p.getByLabel("Your question").fill(QUESTION);
+  await p.getByRole("button", { name: "Send question" }).click();
+  await heading(p, "Care plan drift");
+  await p.getByText(QUESTION).waitFor();
+  check(true, "the IRO sees the question decrypted in the thread");
+  await audit(iro, "thread (iro)");
+
+  // The solicitor accepts, reads and replies.
+  const s = solicitor.page;
+  await s.reload();
+  // A reload forgets the key and the session: sign in and unlock again.
+  await signInAndUnlock(solicitor, "alex.solicitor@e2e.invalid");
+  await s.getByRole("link", { name: "Care plan drift" }).click();
+  await heading(s, "Care plan drift");
+  await s.getByText(QUESTION).waitFor();
+  await audit(solicitor, "thread (adviser, before accepting)");
+  await s.getByRole("button", { name: "Accept query" }).click();
+  await s.locator(".caption", { hasText: "Accepted" }).waitFor();
+  await s.getByLabel("Your reply").fill(REPLY);
+  await s.getByRole("button", { name: "Send reply" }).click();
+  await s.getByText(REPLY).waitFor();
+  check(true, "the solicitor reads the question and sends a reply");
+
+  // The IRO reads the reply and closes.
+  await p.reload();
+  await signInAndUnlock(iro, "sam.iro@e2e.invalid");
+  await p.getByRole("link", { name: "Care plan drift" }).click();
+  await p.getByText(REPLY).waitFor();
+  await p.getByLabel("Advice given").check();
+  await p.getByRole("button", { name: "Close query" }).click();
+  await p.locator(".caption", { hasText: "Closed" }).waitFor();
+  await audit(iro, "thread closed");
+  check(true, "the IRO reads the reply and closes the query");
+
+  // Nothing the browsers sent carries the plaintext or an unwrapped key.
+  const needles = [QUESTION, REPLY, "AGE-SECRET-KEY", PASSPHRASE];
+  for (const needle of needles) {
+    const found = sent.filter((r) => r.url.includes(needle) || r.headers.includes(needle) || (r.body && r.body.includes(needle)));
+    check(found.length === 0, `no request carries ${needle.slice(0, 24)}…`);
+  }
+  check(sent.some((r) => r.body && r.body.includes("-----BEGIN AGE ENCRYPTED FILE-----")), "the question was sent as an armored age file");
+
+  // What the page encrypted, the age tool decrypts with the downloaded recovery file.
+  const asked = sent.find((r) => r.url.endsWith("/api/v1/queries") && r.body);
+  const armored = JSON.parse(asked.body.toString()).body;
+  writeFileSync(join(work, "question.age"), armored);
+  for (const user of [iro, solicitor]) {
+    const out = spawnSync("age", ["-d", "-i", user.recovery, join(work, "question.age")], { encoding: "utf8" });
+    check(out.status === 0 && out.stdout === QUESTION, `age -d with the ${user.name}'s recovery file gives the question`);
+  }
+  check(pageErrors.length === 0, `no script error in any page${pageErrors.length ? `: ${pageErrors.join("; ")}` : ""}`);
+} catch (e) {
+  failures++;
+  console.log(`FAIL ${e.stack ?? e}`);
+  if (shots) {
+    mkdirSync(shots, { recursive: true });
+    await iro.page.screenshot({ path: join(shots, "failure-iro.png"), fullPage: true }).catch(() => undefined);
+    await solicitor.page.screenshot({ path: join(shots, "failure-solicitor.png"), fullPage: true }).catch(() => undefined);
+  }
+} finally {
+  await browser.close();
+  service.kill("SIGTERM");
+  smtp.close();
+  writeFileSync(serviceLog, Buffer.concat(logged));
+}
+
+console.log(`${axeSeen.size} pages audited with axe-core`);
+if (failures) {
+  console.log(`${failures} check(s) failed; the service's log is in ${serviceLog}`);
+  process.exit(1);
+}
+rmSync(work, { recursive: true, force: true });
+console.log("e2e: all checks passed");
