@@ -42,6 +42,8 @@ pub struct AppState {
     pub sign_in_ceiling_until: Arc<std::sync::atomic::AtomicI64>,
     /// Requests counted for the operator's metrics.
     pub monitoring: Arc<crate::telemetry::Monitoring>,
+    /// The web application this instance serves, and its manifest.
+    pub web: Arc<crate::web::Bundle>,
 }
 
 impl AppState {

@@ -56,6 +56,9 @@ enum Command {
     /// Receipts.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// The web application.
+    #[command(subcommand)]
+    Web(WebCommand),
     /// Synthetic data, for trying the service out (refused under the production profile).
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -201,6 +204,30 @@ impl From<ReceiptVerify> for crate::log::receipt_verify::Request {
 }
 
 #[derive(Subcommand)]
+enum WebCommand {
+    /// Check every file the service serves as the web application against the manifest the
+    /// log published, in a checkpoint the witnesses cosigned. Non-zero exit on any
+    /// difference.
+    Verify {
+        /// The service, https://…
+        #[arg(long)]
+        server: String,
+        /// PEM certificate to trust for --server.
+        #[arg(long)]
+        ca: Option<std::path::PathBuf>,
+        /// The log's verifier key (`name+id+key`) you hold; default: the server's own.
+        #[arg(long)]
+        log_key: Option<String>,
+        /// A witness's cosignature/v1 verifier key; repeat for several.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// How many of the witnesses must have cosigned (default: all given).
+        #[arg(long)]
+        quorum: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
 enum AdminCommand {
     /// Create an invitation and print its token on the last line (bootstraps the first admin).
     Invite {
@@ -260,6 +287,30 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Web(WebCommand::Verify {
+            server,
+            ca,
+            log_key,
+            witnesses,
+            quorum,
+        }) => {
+            let request = crate::web::verify::Request {
+                server,
+                ca,
+                log_key,
+                witnesses,
+                quorum,
+            };
+            return match web_verify(request) {
+                Ok(lines) => {
+                    for line in lines {
+                        println!("{line}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            };
+        }
         // A witness runs on someone else's machine, with none of the service's settings.
         Command::Witness(command) => {
             return match witness(command) {
@@ -305,7 +356,7 @@ pub fn main() -> ExitCode {
             until,
             seed,
         }) => demo_seed(&settings, iros, queries, (from, until), seed),
-        Command::Client(_) | Command::Receipt(_) | Command::Witness(_) => {
+        Command::Client(_) | Command::Receipt(_) | Command::Witness(_) | Command::Web(_) => {
             unreachable!("handled above")
         }
     };
@@ -315,12 +366,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn web_verify(request: crate::web::verify::Request) -> CliResult<Vec<String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(crate::web::verify::verify(request))?)
+}
+
 fn fail(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("iro-advice: {e}");
     ExitCode::FAILURE
 }
 
-type CliResult = Result<(), Box<dyn std::error::Error>>;
+type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 fn serve(settings: Settings) -> CliResult {
     actix_web::rt::System::new().block_on(async move {

@@ -53,6 +53,7 @@ pub const DECLARED: &[Declaration] = &[
     file("server", "dev_certificate"),
     env("server", "workers", "IRO_ADVICE_WORKERS"),
     env("server", "metrics_listen", "IRO_ADVICE_METRICS_LISTEN"),
+    env("server", "web_dir", "IRO_ADVICE_WEB_DIR"),
     file("server", "shutdown_timeout_secs"),
     file("server", "tls_handshake_timeout_ms"),
     file("server", "max_handshakes_per_worker"),
@@ -259,6 +260,9 @@ pub struct ServerSettings {
     /// Open connections on each worker; more wait to be accepted.
     pub max_connections_per_worker: usize,
     pub allow_demo_data: bool,
+    /// Serve the web application from this directory (a `web/dist` being worked on) instead
+    /// of the bundle embedded in the binary; its manifest is logged at start all the same.
+    pub web_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -394,6 +398,7 @@ struct RawServer {
     max_handshakes_per_worker: usize,
     max_connections_per_worker: usize,
     allow_demo_data: bool,
+    web_dir: String,
 }
 
 #[derive(Deserialize)]
@@ -599,6 +604,9 @@ impl TryFrom<(RawServer, &str)> for ServerSettings {
             max_handshakes_per_worker: raw.max_handshakes_per_worker,
             max_connections_per_worker: raw.max_connections_per_worker,
             allow_demo_data: raw.allow_demo_data,
+            web_dir: Some(raw.web_dir.trim())
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
         })
     }
 }
@@ -1175,6 +1183,8 @@ mod tests {
             "IRO_ADVICE_TLS_CERT" | "IRO_ADVICE_TLS_KEY" => (here, Some("/nonexistent/cert.pem")),
             "IRO_ADVICE_WORKERS" => ("3", Some("many")),
             "IRO_ADVICE_METRICS_LISTEN" => ("10.0.0.5:9100", Some("everywhere")),
+            // Checked at start, where a missing file is named.
+            "IRO_ADVICE_WEB_DIR" => ("/srv/web", None),
             "DATABASE_URL" => ("postgres://u@db/x", Some("mysql://x")),
             "IRO_ADVICE_LOG_FORMAT" => ("json", Some("xml")),
             "IRO_ADVICE_LOG_LEVEL" => ("debug", Some("[[[")),

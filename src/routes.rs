@@ -85,6 +85,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET "/", PUBLIC, app::index),
         endpoint!(GET "/open", PUBLIC, app::open),
         endpoint!(GET "/assets/{file}", PUBLIC, app::asset),
+        endpoint!(GET "/.well-known/iro-advice/web-manifest.json", PUBLIC, app::manifest),
         // accounts
         endpoint!(POST "/api/v1/accounts", PUBLIC, invitations::accept),
         endpoint!(GET "/api/v1/accounts", Access::Roles(&[Admin]), admin::list),
@@ -201,7 +202,7 @@ impl Modify for BearerAuth {
     ),
     paths(
         health::healthz, health::readyz, health::openapi,
-        app::index, app::open, app::asset,
+        app::index, app::open, app::asset, app::manifest,
         invitations::accept, admin::list, admin::suspend, admin::reactivate, invitations::invite,
         auth::login, auth::refresh, auth::logout, passkeys::sign_in_options,
         passkeys::creation_options, passkeys::register, passkeys::list, passkeys::step_up_options,

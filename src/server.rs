@@ -147,17 +147,30 @@ impl Application {
             .port();
 
         crate::mail::spawn_sender(db.clone(), mailer, &settings.mail);
+        // What an instance logs about itself at start: NAIRO's key and the web application.
+        let context = WriteContext {
+            log: log.clone(),
+            public_url: settings.server.public_url.clone(),
+            digest_minutes: settings.mail.digest_minutes,
+        };
         if let Some(recipient) = &settings.nairo.recipient {
-            let context = WriteContext {
-                log: log.clone(),
-                public_url: settings.server.public_url.clone(),
-                digest_minutes: settings.mail.digest_minutes,
-            };
             let mut conn = db.get()?;
             crate::db::write_transaction(&mut conn, |conn| {
                 crate::pressure::log_nairo_key(&mut crate::app::Tx::new(conn, &context), recipient)
             })
             .map_err(|e| StartError::Setting(format!("IRO_ADVICE_NAIRO_RECIPIENT: {e}")))?;
+        }
+        let bundle = Arc::new(match &settings.server.web_dir {
+            Some(dir) => crate::web::Bundle::from_dir(dir)
+                .map_err(|e| StartError::Setting(format!("IRO_ADVICE_WEB_DIR: {e}")))?,
+            None => crate::web::Bundle::embedded(),
+        });
+        {
+            let mut conn = db.get()?;
+            crate::db::write_transaction(&mut conn, |conn| {
+                crate::web::bundle::publish(&mut crate::app::Tx::new(conn, &context), &bundle)
+            })
+            .map_err(|e| StartError::Setting(format!("the web application's manifest: {e}")))?;
         }
         let witnessing = Arc::new(Witnessing::new(&settings.witnesses));
         if witnessing.is_configured() {
@@ -196,6 +209,7 @@ impl Application {
             ),
             sign_in_ceiling_until: Arc::default(),
             monitoring: Arc::default(),
+            web: bundle,
         });
         let metrics = match settings.server.metrics_listen {
             Some(addr) => {

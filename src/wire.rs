@@ -385,6 +385,16 @@ pub struct KeyRequest {
     pub passkey: Option<PasskeyAssertion>,
 }
 
+/// The web application's manifest and the proof that the log published it.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WebAppProof {
+    /// The manifest exactly as its leaf's digest covers it (JSON text):
+    /// `{"version": …, "assets": [{"path": …, "sha256": …}]}`.
+    pub manifest: String,
+    /// The `web_app_published` leaf, proven in the served (cosigned) checkpoint.
+    pub receipt: crate::log::Receipt,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct WrappedIdentity {
     pub wrapped_identity: String,

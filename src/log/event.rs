@@ -34,6 +34,7 @@ crate::vocabulary::string_enum!(
         AttachmentReplaced = "attachment_replaced",
         SecondFactorRemoved = "second_factor_removed",
         StatisticsReleased = "statistics_released",
+        WebAppPublished = "web_app_published",
     }
 );
 
@@ -62,6 +63,7 @@ impl Kind {
             Kind::AttachmentReplaced => 19,
             Kind::SecondFactorRemoved => 20,
             Kind::StatisticsReleased => 21,
+            Kind::WebAppPublished => 22,
         }
     }
 
@@ -113,6 +115,10 @@ pub enum Subject<'a> {
         period: &'a str,
         digest: [u8; 32],
     },
+    /// A build of the web application, by the SHA-256 of its manifest.
+    WebApp {
+        digest: [u8; 32],
+    },
 }
 
 /// SHA-256 of a set of declared conflicts: the authority codes, sorted, comma-joined.
@@ -130,6 +136,7 @@ fn extension_length(kind: Kind) -> usize {
         Kind::ConflictsChanged => 32,
         Kind::AvailabilityChanged => 1,
         Kind::StatisticsReleased => 32,
+        Kind::WebAppPublished => 32,
         _ => 0,
     }
 }
@@ -164,6 +171,11 @@ pub fn directory_pseudonym(account: &str) -> [u8; 32] {
 /// The public subject of a statistics release's leaf: anyone can find a period's release.
 pub fn release_pseudonym(period: &str) -> [u8; 32] {
     sha2_256(&[b"iro-advice statistics release:", period.as_bytes()])
+}
+
+/// The public subject of every web application leaf: anyone can list the builds served.
+pub fn web_app_pseudonym() -> [u8; 32] {
+    sha2_256(&[b"iro-advice web application"])
 }
 
 /// SHA-256 of an age recipient, as a key event carries it.
@@ -260,6 +272,7 @@ impl LogKeys {
             | Subject::Availability { account, .. }
             | Subject::SecondFactor { account } => directory_pseudonym(account),
             Subject::Release { period, .. } => release_pseudonym(period),
+            Subject::WebApp { .. } => web_app_pseudonym(),
         }
     }
 
@@ -285,7 +298,9 @@ impl LogKeys {
             }
             Subject::Conflicts { digest, .. } => data.extend_from_slice(&digest),
             Subject::Availability { accepting, .. } => data.push(u8::from(accepting)),
-            Subject::Release { digest, .. } => data.extend_from_slice(&digest),
+            Subject::Release { digest, .. } | Subject::WebApp { digest } => {
+                data.extend_from_slice(&digest)
+            }
             _ => {}
         }
         data

@@ -30,8 +30,8 @@ use crate::db::now;
 use crate::db::DbConnection;
 pub use event::{
     conflicts_digest, decode_hashes, directory_pseudonym, encode_hashes, recipient_digest,
-    release_pseudonym, Actor, ConflictsEvent, Event, KeyEvent, Kind, LeafSummary, LogError,
-    LogKeys, Subject, FORMAT_VERSION,
+    release_pseudonym, web_app_pseudonym, Actor, ConflictsEvent, Event, KeyEvent, Kind,
+    LeafSummary, LogError, LogKeys, Subject, FORMAT_VERSION,
 };
 pub use receipt::{KeyProof, Receipt};
 

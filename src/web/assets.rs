@@ -49,6 +49,16 @@ pub fn asset(name: &str) -> Option<&'static Asset> {
         .find(|a| a.path.strip_prefix("/assets/") == Some(name))
 }
 
+impl Asset {
+    /// Its name in `web/dist`.
+    pub fn file_name(&self) -> &'static str {
+        match self.path.strip_prefix("/assets/") {
+            Some(name) => name,
+            None => "index.html",
+        }
+    }
+}
+
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct ManifestEntry {
     pub path: String,
@@ -64,12 +74,12 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn of(assets: &[Asset]) -> Manifest {
-        let mut entries: Vec<ManifestEntry> = assets
-            .iter()
-            .map(|a| ManifestEntry {
-                path: a.path.to_owned(),
-                sha256: a.sha256_hex(),
+    pub fn of<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Manifest {
+        let mut entries: Vec<ManifestEntry> = files
+            .into_iter()
+            .map(|(path, bytes)| ManifestEntry {
+                path: path.to_owned(),
+                sha256: crate::keys::hex(&Sha256::digest(bytes)),
             })
             .collect();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
@@ -80,9 +90,10 @@ impl Manifest {
     }
 
     /// The manifest of the embedded bundle.
-    pub fn served() -> &'static Manifest {
-        static SERVED: LazyLock<Manifest> = LazyLock::new(|| Manifest::of(ASSETS));
-        &SERVED
+    pub fn embedded() -> &'static Manifest {
+        static EMBEDDED: LazyLock<Manifest> =
+            LazyLock::new(|| Manifest::of(ASSETS.iter().map(|a| (a.path, a.bytes))));
+        &EMBEDDED
     }
 
     pub fn to_json(&self) -> String {
@@ -102,13 +113,7 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         on_disk.sort();
-        let mut embedded: Vec<String> = ASSETS
-            .iter()
-            .map(|a| match a.path {
-                "/" => "index.html".to_owned(),
-                p => p.trim_start_matches("/assets/").to_owned(),
-            })
-            .collect();
+        let mut embedded: Vec<String> = ASSETS.iter().map(|a| a.file_name().to_owned()).collect();
         embedded.sort();
         assert_eq!(
             on_disk, embedded,
@@ -128,7 +133,7 @@ mod tests {
 
     #[test]
     fn the_manifest_names_every_asset_by_its_digest_and_changes_with_a_byte() {
-        let manifest = Manifest::served();
+        let manifest = Manifest::embedded();
         assert_eq!(manifest.assets.len(), ASSETS.len());
         let js = manifest
             .assets
@@ -141,14 +146,11 @@ mod tests {
         );
         let mut changed = ASSETS[1].bytes.to_vec();
         changed[0] ^= 1;
-        let leaked: &'static [u8] = Box::leak(changed.into_boxed_slice());
-        let other = Manifest::of(&[
-            INDEX,
-            Asset {
-                bytes: leaked,
-                ..ASSETS[1]
-            },
-            Asset { ..ASSETS[2] },
+        let leaked: &[u8] = &changed;
+        let other = Manifest::of([
+            (INDEX.path, INDEX.bytes),
+            (ASSETS[1].path, leaked),
+            (ASSETS[2].path, ASSETS[2].bytes),
         ]);
         assert_ne!(other.to_json(), manifest.to_json());
     }

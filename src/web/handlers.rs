@@ -4,9 +4,13 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
 
 use super::assets::{self, Asset, INDEX};
-use crate::error::ApiError;
+use crate::app::AppState;
+use crate::error::{ApiError, ProblemType};
+use crate::log::Receipt;
+use crate::wire::WebAppProof;
 
 /// The application's policy. `trusted-types 'none'` with `require-trusted-types-for` makes
 /// every string-to-HTML or string-to-script sink throw, whatever a dependency tries.
@@ -22,8 +26,12 @@ pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), 
      screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=(), \
      publickey-credentials-create=(self), publickey-credentials-get=(self)";
 
-fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
-    let etag = format!("\"{}\"", asset.sha256_hex());
+fn serve(req: &HttpRequest, state: &AppState, asset: &Asset) -> Result<HttpResponse, ApiError> {
+    let bytes = state
+        .web
+        .read(asset)
+        .map_err(|e| ApiError::Internal(format!("web asset {}: {e}", asset.path)))?;
+    let etag = format!("\"{}\"", crate::keys::hex(&Sha256::digest(&bytes)));
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -42,26 +50,26 @@ fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
         .insert_header(("Cross-Origin-Opener-Policy", "same-origin"))
         .insert_header(("Cross-Origin-Embedder-Policy", "require-corp"))
         .insert_header(("Permissions-Policy", PERMISSIONS_POLICY));
-    if fresh {
+    Ok(if fresh {
         res.finish()
     } else {
-        res.body(asset.bytes)
-    }
+        res.body(bytes.into_owned())
+    })
 }
 
 /// The application. Its own pages are addressed after `#`, so every page is this one file.
 #[utoipa::path(get, path = "/", tag = "web",
     responses((status = 200, description = "The web application", content_type = "text/html")))]
-pub async fn index(req: HttpRequest) -> HttpResponse {
-    serve(&req, &INDEX)
+pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    serve(&req, &state, &INDEX)
 }
 
 /// Where an email's link lands: an invitation's token, or a notice, after `#`, which the
 /// browser never sends.
 #[utoipa::path(get, path = "/open", tag = "web",
     responses((status = 200, description = "The web application", content_type = "text/html")))]
-pub async fn open(req: HttpRequest) -> HttpResponse {
-    serve(&req, &INDEX)
+pub async fn open(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    serve(&req, &state, &INDEX)
 }
 
 /// The application's script and style.
@@ -69,7 +77,53 @@ pub async fn open(req: HttpRequest) -> HttpResponse {
     params(("file" = String, Path, description = "a file of the bundle, such as app.js")),
     responses((status = 200, description = "A file of the bundle"),
               (status = 304, description = "Unchanged since the ETag given")))]
-pub async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn asset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    file: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let asset = assets::asset(&file).ok_or(ApiError::NotFound)?;
-    Ok(serve(&req, asset))
+    serve(&req, &state, asset)
+}
+
+/// The manifest of the application this instance serves (the path and SHA-256 of every
+/// file), exactly as its leaf hashes it, with the leaf's inclusion proof in the checkpoint
+/// the witnesses cosigned: what `iro-advice web verify` checks the served files against.
+#[utoipa::path(get, path = "/.well-known/iro-advice/web-manifest.json", tag = "web",
+    responses((status = 200, body = WebAppProof),
+              (status = 503, body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn manifest(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let manifest = state.web.manifest_json().to_owned();
+    let (witnessing, keys, bundle) = (
+        state.witnessing.clone(),
+        state.log.clone(),
+        state.web.clone(),
+    );
+    let receipt = state
+        .read(move |conn| -> Result<Option<Receipt>, ApiError> {
+            let Some(leaf) = super::bundle::leaf_of(conn, &bundle)? else {
+                return Ok(None);
+            };
+            let Some(served) = witnessing.served(conn, &keys)? else {
+                return Ok(None);
+            };
+            let Some(proof) = crate::log::store::key_proof(conn, leaf, served.size)? else {
+                return Ok(None);
+            };
+            Ok(Some(Receipt {
+                leaf_index: proof.leaf_index,
+                leaf_data: proof.leaf_data,
+                checkpoint: served.note,
+                inclusion_proof: proof.inclusion_proof,
+            }))
+        })
+        .await?;
+    let receipt = receipt.ok_or_else(|| ApiError::Rejected {
+        status: actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        problem: ProblemType::NotWitnessed,
+        detail: "the witnesses have not yet cosigned a checkpoint that holds this build's \
+                 manifest; try again shortly"
+            .into(),
+    })?;
+    Ok(HttpResponse::Ok().json(WebAppProof { manifest, receipt }))
 }

@@ -34,6 +34,12 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ("GET", "/", Public, (200, "")),
     ("GET", "/open", Public, (200, "")),
     ("GET", "/assets/{file}", Public, (404, "not-found")),
+    (
+        "GET",
+        "/.well-known/iro-advice/web-manifest.json",
+        Public,
+        (200, ""),
+    ),
     ("POST", "/api/v1/accounts", Public, (400, "invalid-json")),
     ("GET", "/api/v1/accounts", Roles(&[Admin]), (200, "")),
     (

@@ -68,8 +68,10 @@ macro_rules! no_leaf {
 }
 
 async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
-    let admin = app.admin().await; // CLI invitation, account created, second factor enrolled
-    assert_eq!(leaves(&app), 3);
+    // The web application's manifest at start; then the CLI invitation, the account
+    // created and its second factor enrolled.
+    let admin = app.admin().await;
+    assert_eq!(leaves(&app), 4);
     let email = format!("{}@iro.test", crate::helpers::unique_name("iro"));
     let invitation = one_leaf!(
         app,

@@ -2,16 +2,21 @@
 //! a policy that lets the page load and reach nothing but this origin. What the page does is
 //! tested in a browser (`web/tests/e2e.mjs`).
 
+use iro_advice::log::{web_app_pseudonym, Kind, LeafSummary};
 use iro_advice::web::{Manifest, ASSETS};
+use iro_advice::wire::WebAppProof;
 
-use crate::both_databases;
-use crate::helpers::TestApp;
+use crate::helpers::{json, TestApp};
+use crate::{both_binary_databases, both_databases};
 
 both_databases!(
     the_application_is_served_under_its_policy,
     each_asset_is_the_embedded_file_and_unchanged_files_cost_a_304,
-    api_responses_keep_the_policy_that_allows_nothing
+    api_responses_keep_the_policy_that_allows_nothing,
+    the_manifest_is_a_leaf_proven_in_the_served_checkpoint,
 );
+
+both_binary_databases!(web_verify_catches_a_served_file_that_differs_from_the_logged_manifest);
 
 async fn the_application_is_served_under_its_policy(app: TestApp) {
     for path in ["/", "/open"] {
@@ -56,7 +61,7 @@ async fn the_application_is_served_under_its_policy(app: TestApp) {
 }
 
 async fn each_asset_is_the_embedded_file_and_unchanged_files_cost_a_304(app: TestApp) {
-    let manifest = Manifest::served();
+    let manifest = Manifest::embedded();
     for entry in &manifest.assets {
         let res = app.client.get(app.url(&entry.path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{}", entry.path);
@@ -113,4 +118,104 @@ async fn api_responses_keep_the_policy_that_allows_nothing(app: TestApp) {
     assert_eq!(res.headers()["cache-control"], "no-store");
     let unknown = app.client.get(app.url("/inbox")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
+}
+
+async fn the_manifest_is_a_leaf_proven_in_the_served_checkpoint(app: TestApp) {
+    use base64::Engine;
+    let proof: WebAppProof = serde_json::from_value(
+        json(
+            app.get("/.well-known/iro-advice/web-manifest.json").await,
+            200,
+        )
+        .await,
+    )
+    .unwrap();
+    // The manifest is the embedded bundle's, exactly as hashed into the leaf.
+    assert_eq!(proof.manifest, Manifest::embedded().to_json());
+    proof.receipt.verify(&app.log_key().await).unwrap();
+    let leaf = base64::engine::general_purpose::STANDARD
+        .decode(&proof.receipt.leaf_data)
+        .unwrap();
+    let summary = LeafSummary::decode(&leaf).unwrap();
+    assert_eq!(summary.kind, Kind::WebAppPublished);
+    assert_eq!(summary.subject, web_app_pseudonym());
+    let digest = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(proof.manifest.as_bytes()).to_vec()
+    };
+    assert_eq!(summary.extension, digest);
+    assert_eq!(
+        app.count("log_leaves"),
+        1,
+        "one leaf at start: the manifest"
+    );
+}
+
+/// The operator's attack: the service logs one build and serves another. `web verify`
+/// passes on what was logged, and fails, naming the file, once one byte on disk changes.
+async fn web_verify_catches_a_served_file_that_differs_from_the_logged_manifest(mut app: TestApp) {
+    let ca = app.ca_path();
+    let verify = |app: &TestApp| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+            .args(["web", "verify", "--server", &app.base, "--ca"])
+            .arg(&ca)
+            .output()
+            .unwrap()
+    };
+    let out = verify(&app);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("web application verified: 3 files"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("built into this iro-advice binary"),
+        "{stdout}"
+    );
+    let leaves = app.count("log_leaves");
+
+    // The same build again: no second leaf.
+    app.stop();
+    app.start(&[]).await;
+    assert_eq!(app.count("log_leaves"), leaves);
+
+    // A copy of the bundle served from disk: its own manifest is logged at start.
+    let copy = tempfile::tempdir().unwrap();
+    for asset in ASSETS {
+        std::fs::write(copy.path().join(asset.file_name()), asset.bytes).unwrap();
+    }
+    app.stop();
+    app.start(&[("IRO_ADVICE_WEB_DIR", copy.path().to_str().unwrap())])
+        .await;
+    assert!(verify(&app).status.success());
+
+    // One byte of the script changed on disk, after the manifest was logged.
+    let script = copy.path().join("app.js");
+    let mut bytes = std::fs::read(&script).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x20;
+    std::fs::write(&script, &bytes).unwrap();
+    let out = verify(&app);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "web verify passed a changed file");
+    assert!(
+        stderr.contains("FAILED: /assets/app.js as served has SHA-256"),
+        "{stderr}"
+    );
+    // The page is served as changed: the check failed on what a browser would get.
+    let served = app
+        .client
+        .get(app.url("/assets/app.js"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&served[..], bytes.as_slice());
 }

@@ -226,6 +226,12 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
         .iter()
         .all(|r| !r.checkpoint.contains("nairo.test/witness")));
 
+    // Nor is the web application's manifest: no proof of it exists under a witness yet.
+    let res = witnessed
+        .get("/.well-known/iro-advice/web-manifest.json")
+        .await;
+    assert_problem(res, 503, "log-not-witnessed").await;
+
     // The witness comes up: the backlog is cosigned in one submission, and served.
     let _witness = serve_with(dir.path(), &log_key, port, &[]).await;
     let note = served_checkpoint(&witnessed).await;
@@ -264,6 +270,24 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
         gauge(&metrics, "iro_advice_witness_cosigned_size").unwrap() >= served_size as f64,
         "{metrics}"
     );
+    // The web application's manifest is now proven in the cosigned checkpoint.
+    let published: iro_advice::wire::WebAppProof = serde_json::from_value(
+        json(
+            witnessed
+                .get("/.well-known/iro-advice/web-manifest.json")
+                .await,
+            200,
+        )
+        .await,
+    )
+    .unwrap();
+    published.receipt.verify(&log_key).unwrap();
+    let trust =
+        iro_advice::log::trust::Trust::new(&log_key, std::slice::from_ref(&vkey), 1).unwrap();
+    assert_eq!(
+        trust.open(&published.receipt.checkpoint).unwrap().1.len(),
+        1
+    );
     // The keys a client should pin are advertised.
     let trust = json(witnessed.get("/api/v1/log/trust").await, 200).await;
     assert_eq!(trust["log_key"], log_key.as_str());
@@ -280,9 +304,11 @@ async fn witness_problem(app: &TestApp) -> Value {
     .await
 }
 
-/// The first checkpoint the service serves (once a quorum has cosigned one).
+/// The first checkpoint the service serves (once a quorum has cosigned one). A witness that
+/// was down is retried with a backoff that doubles to a minute, so under a loaded machine the
+/// next attempt may be that far off.
 async fn served_checkpoint(app: &TestApp) -> String {
-    eventually(15, "a cosigned checkpoint", || async {
+    eventually(70, "a cosigned checkpoint", || async {
         let res = app.get("/api/v1/log/checkpoint").await;
         match res.status().as_u16() {
             200 => Some(res.text().await.unwrap()),

@@ -7,6 +7,7 @@ import { m } from "./messages";
 import { Ask } from "./pages/Ask";
 import { Inbox } from "./pages/Inbox";
 import { Open } from "./pages/Open";
+import { Pressure } from "./pages/Pressure";
 import { SetUpFactor, SetUpKey } from "./pages/SetUp";
 import { SignIn } from "./pages/SignIn";
 import { Thread } from "./pages/Thread";
@@ -92,6 +93,7 @@ function App() {
     else if (step === "/set-up/key") page = <SetUpKey />;
     else if (step === "/unlock") page = <Unlock />;
     else if (step === "/ask" && me.role === "iro") page = <Ask />;
+    else if (step === "/pressure" && me.role === "iro") page = <Pressure />;
     else if (step.startsWith("/queries/")) page = <Thread id={step.slice("/queries/".length)} />;
     else page = <Inbox />;
   }

@@ -26,6 +26,7 @@ const PASSWORD = "correct horse battery staple 42";
 const PASSPHRASE = "lantern orchard pebble violet harbour";
 const QUESTION =
   "The care plan for the 9-year-old has not been reviewed since March and the authority says no legal advice may be sought. What are my options?";
+const NARRATIVE = "My manager told me that asking an outside solicitor would be a disciplinary matter.";
 const REPLY = "Raise it formally first; you may seek independent advice under the IRO Handbook, paragraph 3.";
 let failures = 0;
 
@@ -130,6 +131,12 @@ async function freshCode(secret) {
   }
 }
 
+// NAIRO's key, so that a pressure report can be shared and its narrative read by NAIRO.
+const nairoKey = join(work, "nairo-identity.txt");
+const keygen = spawnSync("age-keygen", ["-o", nairoKey], { encoding: "utf8" });
+if (keygen.status !== 0) throw new Error(`age-keygen: ${keygen.stderr}`);
+const nairoRecipient = keygen.stderr.match(/age1[0-9a-z]+/)[0];
+
 const port = await freePort();
 const smtp = await smtpServer();
 const url = `https://127.0.0.1:${port}`;
@@ -147,6 +154,7 @@ const env = {
   IRO_ADVICE_SMTP_URL: `smtp://127.0.0.1:${smtp.address().port}?tls=none`,
   IRO_ADVICE_MAIL_POLL_MS: "100",
   IRO_ADVICE_LOG_LEVEL: "warn",
+  IRO_ADVICE_NAIRO_RECIPIENT: nairoRecipient,
 };
 delete env.DATABASE_URL;
 const serviceLog = join(work, "service.log");
@@ -401,8 +409,39 @@ try {
   await audit(iro, "thread closed");
   check(true, "the IRO reads the reply and closes the query");
 
+  // The IRO reports being discouraged, shared with NAIRO.
+  await p.getByRole("link", { name: "Back" }).click();
+  await heading(p, "Your queries");
+  await p.getByRole("link", { name: "Report pressure" }).click();
+  await heading(p, "Report pressure");
+  await audit(iro, "pressure report");
+  await p.getByLabel("I was discouraged from seeking advice").check();
+  const today = new Date();
+  await p.getByLabel("Day").fill(String(today.getDate()));
+  await p.getByLabel("Month").fill(String(today.getMonth() + 1));
+  await p.getByLabel("Year").fill("2099");
+  await p.getByLabel("What happened, in your words (optional)").fill(NARRATIVE);
+  await p.getByLabel("Share this report with NAIRO").check();
+  await p.getByRole("button", { name: "Record report" }).click();
+  await p.getByRole("alert").getByText("Enter the date it happened, not in the future").waitFor();
+  check(!sent.some((r) => r.url.endsWith("/api/v1/pressure-reports") && r.body), "a date in the future is refused before anything is sent");
+  await audit(iro, "pressure report with errors");
+  await p.getByLabel("Year").fill(String(today.getFullYear()));
+  await p.getByRole("button", { name: "Record report" }).click();
+  await heading(p, "Your queries");
+  await p.getByText(/Your report was recorded in the log at entry \d+/).waitFor();
+  check(true, "the IRO records a pressure report and is told where it is in the log");
+  const reported = sent.find((r) => r.url.endsWith("/api/v1/pressure-reports") && r.body);
+  const report = JSON.parse(reported.body.toString());
+  check(report.share_with_nairo === true && report.kind === "discouraged_from_advice", "the report is shared with NAIRO, of the kind chosen");
+  writeFileSync(join(work, "narrative.age"), report.narrative);
+  for (const [who, key] of [["NAIRO", nairoKey], ["the IRO", iro.recovery]]) {
+    const out = spawnSync("age", ["-d", "-i", key, join(work, "narrative.age")], { encoding: "utf8" });
+    check(out.status === 0 && out.stdout === NARRATIVE, `age -d with ${who}'s key gives the narrative`);
+  }
+
   // Nothing the browsers sent carries the plaintext or an unwrapped key.
-  const needles = [QUESTION, REPLY, "AGE-SECRET-KEY", PASSPHRASE];
+  const needles = [QUESTION, REPLY, NARRATIVE, "AGE-SECRET-KEY", PASSPHRASE];
   for (const needle of needles) {
     const found = sent.filter((r) => r.url.includes(needle) || r.headers.includes(needle) || (r.body && r.body.includes(needle)));
     check(found.length === 0, `no request carries ${needle.slice(0, 24)}…`);

@@ -26,6 +26,9 @@ export function Inbox() {
           <a class="button" href="#/ask">
             {m.askNew}
           </a>
+          <a class="button button-secondary" href="#/pressure">
+            {m.reportPressure}
+          </a>
         </p>
       )}
       <div id="queries">
