@@ -1,6 +1,7 @@
 // The service's JSON API. The access token lives only in this module's memory: a reload
 // signs out, and no script on another origin can read it.
 
+import type { KeyProof } from "./log";
 import { m, fill } from "./messages";
 
 export class Problem extends Error {
@@ -108,6 +109,7 @@ export interface AdviserEntry {
   display_name: string;
   kind: string;
   age_recipient: string;
+  key_proof?: KeyProof | null;
   open_queries: number;
 }
 
@@ -127,8 +129,12 @@ export interface QuerySummary {
 }
 
 export interface QueryDetail extends QuerySummary {
+  iro_id: string;
+  adviser_id: string;
   iro_recipient?: string;
   adviser_recipient?: string;
+  iro_key_proof?: KeyProof | null;
+  adviser_key_proof?: KeyProof | null;
   messages: { id: string; sender_role: string; created_at: string; body?: string }[];
   attachments: { id: string; size: number; created_at: string }[];
 }

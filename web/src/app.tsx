@@ -3,6 +3,7 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
 import type { Me } from "./api";
+import { LogRewritten, checkLog } from "./log";
 
 export interface Session {
   me: Me | null;
@@ -11,6 +12,8 @@ export interface Session {
   setNotice: (text: string | null) => void;
   go: (route: string) => void;
   signOut: (why?: string) => Promise<void>;
+  /// Stops everything: the service's log was rewritten.
+  alarm: (e: LogRewritten) => void;
 }
 
 export const SessionContext = createContext<Session | null>(null);
@@ -28,4 +31,18 @@ export function nextStep(me: Me, unlocked: boolean): string | null {
   if (!me.age_recipient) return "#/set-up/key";
   if (!unlocked) return "#/unlock";
   return null;
+}
+
+/// Checks the service's log against what this browser saw before; a rewrite raises the
+/// alarm. A log with no witnessed checkpoint yet is checked again before anything is sent.
+export async function watchLog(s: Session): Promise<boolean> {
+  try {
+    await checkLog();
+  } catch (e) {
+    if (e instanceof LogRewritten) {
+      s.alarm(e);
+      return false;
+    }
+  }
+  return true;
 }

@@ -3,7 +3,9 @@ import { useEffect, useState } from "preact/hooks";
 import { signOut as endSession, type Me } from "./api";
 import { SessionContext, nextStep, type Session } from "./app";
 import { forget, identity } from "./crypto";
+import { LogRewritten } from "./log";
 import { m } from "./messages";
+import { Alarm } from "./pages/Alarm";
 import { Ask } from "./pages/Ask";
 import { Inbox } from "./pages/Inbox";
 import { Open } from "./pages/Open";
@@ -33,6 +35,7 @@ function App() {
   const [me, setMe] = useState<Me | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [idleWarning, setIdleWarning] = useState(false);
+  const [alarm, setAlarm] = useState<LogRewritten | null>(null);
 
   const session: Session = {
     me,
@@ -50,6 +53,10 @@ function App() {
       setMe(null);
       setNotice(why ?? m.signedOut);
       session.go("#/sign-in");
+    },
+    alarm: (e) => {
+      forget();
+      setAlarm(e);
     },
   };
 
@@ -84,7 +91,8 @@ function App() {
 
   let page;
   const path = hash.replace(/^#/, "") || "/";
-  if (location.pathname === "/open") page = <Open />;
+  if (alarm) page = <Alarm alarm={alarm} />;
+  else if (location.pathname === "/open") page = <Open />;
   else if (!me) page = <SignIn />;
   else {
     const required = nextStep(me, identity() !== null);

@@ -145,6 +145,20 @@ export const en = {
   attachments: "Attachments",
   download: "Download",
 
+  // the log and keys
+  alarmTitle: "Stop: the service's log has been rewritten",
+  alarmIntro: "The record of requests for advice and pressure reports that this service keeps is no longer the one it showed this browser before. Entries may have been erased.",
+  alarmWhat: "Your key was forgotten on this page and nothing more will be sent. This can only happen if the service's database was altered or restored from an old copy.",
+  alarmDownload: "Download the evidence",
+  alarmNext: "Keep the evidence file and your receipts, and tell NAIRO. Do not clear this browser's data: it holds the checkpoint that proves the rewrite.",
+  keyRefused: "Nothing was sent: {why}",
+  keyChangedTitle: "{name}'s key has changed",
+  keyChanged: "The key this service gives for {name} is not the one this browser used before. This happens when they set up a new device or lost their key, and also when someone has altered the service. Nothing was sent.",
+  keyWas: "Fingerprint before",
+  keyNow: "Fingerprint now",
+  keyChangedCheck: "Phone {name} (not through this service) and ask them to read out the fingerprint their page shows. Only if it matches, confirm below.",
+  keyChangedAccept: "{name} confirmed the new fingerprint by phone",
+
   // vocabularies
   status: {
     submitted: "Waiting for the adviser",

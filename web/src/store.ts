@@ -4,20 +4,24 @@
 
 const DB = "iro-advice";
 const STORE = "wrapped-identities";
+/// The log's pinned keys, the newest checkpoint seen, and correspondents' pinned keys.
+const TRUST = "trust";
 
 function open(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    const req = indexedDB.open(DB, 2);
+    req.onupgradeneeded = () => {
+      for (const name of [STORE, TRUST]) if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
+    };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
 }
 
-async function tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+async function tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>, store = STORE): Promise<T> {
   const db = await open();
   return new Promise((resolve, reject) => {
-    const req = f(db.transaction(STORE, mode).objectStore(STORE));
+    const req = f(db.transaction(store, mode).objectStore(store));
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
@@ -33,4 +37,12 @@ export async function keptWrapped(account: string): Promise<string | undefined> 
 
 export async function keepWrapped(account: string, wrapped: string): Promise<void> {
   await tx("readwrite", (s) => s.put(wrapped, account)).catch(() => undefined);
+}
+
+export async function kvGet<T>(key: string): Promise<T | undefined> {
+  return tx("readonly", (s) => s.get(key) as IDBRequest<T | undefined>, TRUST);
+}
+
+export async function kvPut(key: string, value: unknown): Promise<void> {
+  await tx("readwrite", (s) => s.put(value, key), TRUST);
 }

@@ -158,10 +158,8 @@ const env = {
 };
 delete env.DATABASE_URL;
 const serviceLog = join(work, "service.log");
-const service = spawn(binary, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
 const logged = [];
-service.stdout.on("data", (d) => logged.push(d));
-service.stderr.on("data", (d) => logged.push(d));
+let service = null;
 const cert = join(work, "data", "tls", "dev-cert.pem");
 
 function api(method, path, body, token, headers = {}) {
@@ -199,20 +197,41 @@ function api(method, path, body, token, headers = {}) {
   });
 }
 
-for (let i = 0; ; i++) {
-  if (existsSync(cert)) {
-    try {
-      if ((await api("GET", "/healthz")).status === 200) break;
-    } catch {
-      // not listening yet
+/// Starts `iro-advice serve` on the test's data and waits until it answers.
+async function startService() {
+  service = spawn(binary, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  service.stdout.on("data", (d) => logged.push(d));
+  service.stderr.on("data", (d) => logged.push(d));
+  for (let i = 0; ; i++) {
+    if (existsSync(cert)) {
+      try {
+        if ((await api("GET", "/healthz")).status === 200) return;
+      } catch {
+        // not listening yet
+      }
     }
+    if (i > 300 || service.exitCode !== null) {
+      writeFileSync(serviceLog, Buffer.concat(logged));
+      throw new Error(`the service did not start: ${Buffer.concat(logged).toString()}`);
+    }
+    await sleep(100);
   }
-  if (i > 300 || service.exitCode !== null) {
-    writeFileSync(serviceLog, Buffer.concat(logged));
-    throw new Error(`the service did not start: ${Buffer.concat(logged).toString()}`);
-  }
-  await sleep(100);
 }
+
+async function stopService() {
+  const exited = new Promise((r) => service.once("exit", r));
+  service.kill("SIGTERM");
+  await exited;
+}
+
+/// The command line, as the operator runs it on the service's host.
+function operator(...args) {
+  const out = spawnSync(binary, args, { env, encoding: "utf8" });
+  if (out.status !== 0) throw new Error(`iro-advice ${args.join(" ")}: ${out.stderr}`);
+  return out.stdout;
+}
+
+await startService();
 
 // --- the headers the application is served with -----------------------------------------
 
@@ -359,6 +378,9 @@ const solicitor = await newUser("solicitor");
 try {
   await enrol(solicitor, solicitorInvite, "alex.solicitor@e2e.invalid", "Alex Solicitor");
   await enrol(iro, iroInvite, "sam.iro@e2e.invalid", "Sam Iro");
+  // The operator's backup, taken while serving: later restored to roll the log back.
+  const backup = join(work, "backup-before-asking.db");
+  operator("backup", "--out", backup);
 
   // The IRO asks.
   const p = iro.page;
@@ -456,6 +478,46 @@ try {
     const out = spawnSync("age", ["-d", "-i", user.recovery, join(work, "question.age")], { encoding: "utf8" });
     check(out.status === 0 && out.stdout === QUESTION, `age -d with the ${user.name}'s recovery file gives the question`);
   }
+  // The insider's attack: the solicitor's key swapped in the database for one the insider
+  // holds. The page checks the key against the log before encrypting, and sends nothing.
+  const attacker = spawnSync("age-keygen", [], { encoding: "utf8" }).stdout.match(/age1[0-9a-z]+/)[0];
+  const swap = spawnSync("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); n=c.execute('UPDATE accounts SET age_recipient=? WHERE display_name=?', (sys.argv[2], 'Alex Solicitor')).rowcount; c.commit(); print(n)", join(work, "data", "iro-advice.db"), attacker], { encoding: "utf8" });
+  check(swap.stdout.trim() === "1", `the insider swaps the solicitor's key in the database ${swap.stderr}`);
+  const questionsSent = () => sent.filter((r) => r.url.endsWith("/api/v1/queries") && r.body).length;
+  const askedBefore = questionsSent();
+  await p.getByRole("link", { name: "Ask an adviser" }).click();
+  await heading(p, "Ask an adviser");
+  await p.getByLabel("Alex Solicitor").check();
+  await p.getByLabel("Placement", { exact: true }).check();
+  await p.getByLabel("Not raised yet").check();
+  await p.getByLabel("Routine").check();
+  await p.getByLabel("Your question").fill(QUESTION);
+  await p.getByRole("button", { name: "Send question" }).click();
+  await p.getByRole("alert").getByText("Nothing was sent: the key the service gave is not the key the log holds").waitFor();
+  check(questionsSent() === askedBefore, "with the key swapped, the page refuses to encrypt and sends nothing");
+  await audit(iro, "ask refused (key swapped)");
+
+  // The operator's attack: the database restored from the backup taken before the question,
+  // erasing it and the pressure report from the log. The IRO's browser holds a newer
+  // checkpoint, so the page raises the alarm instead of believing the shorter log.
+  await stopService();
+  operator("restore", "--from", backup, "--accept-rollback");
+  await startService();
+  await p.reload();
+  await heading(p, "Sign in");
+  await p.getByLabel("Email address").fill("sam.iro@e2e.invalid");
+  await p.getByLabel("Password").fill(PASSWORD);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByLabel("Code from your authenticator app").fill(await freshCode(iro.secret));
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await heading(p, "Stop: the service's log has been rewritten");
+  await audit(iro, "alarm (log rolled back)");
+  const [evidence] = await Promise.all([p.waitForEvent("download"), p.getByRole("link", { name: "Download the evidence" }).click()]);
+  const evidenceFile = join(work, "evidence.txt");
+  await evidence.saveAs(evidenceFile);
+  const evidenceText = readFileSync(evidenceFile, "utf8");
+  check(/fewer than the \d+ it signed before/.test(evidenceText) && (evidenceText.match(/\u2014 /g) ?? []).length >= 2, "the alarm's evidence holds both signed checkpoints and says what changed");
+
   check(pageErrors.length === 0, `no script error in any page${pageErrors.length ? `: ${pageErrors.join("; ")}` : ""}`);
 } catch (e) {
   failures++;
@@ -467,7 +529,7 @@ try {
   }
 } finally {
   await browser.close();
-  service.kill("SIGTERM");
+  if (service.exitCode === null) service.kill("SIGTERM");
   smtp.close();
   writeFileSync(serviceLog, Buffer.concat(logged));
 }

@@ -1,6 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type AdviserEntry } from "../api";
 import { useSession } from "../app";
+import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log";
+import { KeyChangeWarning } from "./KeyChange";
 import { encryptText, identity, recipientOf } from "../crypto";
 import { fill, m } from "../messages";
 import { looksLikeNames } from "../names";
@@ -18,6 +20,8 @@ export function Ask() {
   const [question, setQuestion] = useState("");
   const [names, setNames] = useState<string[]>([]);
   const [confirmed, setConfirmed] = useState(false);
+  const [change, setChange] = useState<KeyChanged | null>(null);
+  const [accepted, setAccepted] = useState(false);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
 
@@ -45,15 +49,27 @@ export function Ask() {
     }
     const chosen = advisers?.find((a) => a.id === adviser);
     const mine = identity();
-    if (!chosen || !mine) return;
+    if (!chosen || !mine || !s.me) return;
     setBusy(true);
     try {
-      const body = await encryptText(question, [await recipientOf(mine), chosen.age_recipient]);
+      const acceptChange = accepted && change?.account === chosen.id;
+      const theirs = await verifiedRecipient(s.me.id, chosen.id, chosen.age_recipient, chosen.key_proof, acceptChange);
+      setChange(null);
+      const body = await encryptText(question, [await recipientOf(mine), theirs]);
       const created = await call<{ id: string }>("POST", "/api/v1/queries", { adviser_id: adviser, category, stage, urgency, body });
       s.setNotice(fill(m.sent, { adviser: chosen.display_name }));
       s.go(`#/queries/${created.id}`);
     } catch (e) {
-      setErrors([{ field: "adviser", text: e instanceof Problem ? e.plain : String(e) }]);
+      if (e instanceof LogRewritten) return s.alarm(e);
+      if (e instanceof KeyChanged) {
+        setChange(e);
+        setAccepted(false);
+        setErrors([{ field: "accept-key-change", text: fill(m.keyChangedTitle, { name: chosen.display_name }) }]);
+      } else if (e instanceof KeyRefused) {
+        setErrors([{ field: "adviser", text: fill(m.keyRefused, { why: e.message }) }]);
+      } else {
+        setErrors([{ field: "adviser", text: e instanceof Problem ? e.plain : String(e) }]);
+      }
     } finally {
       setBusy(false);
     }
@@ -85,6 +101,7 @@ export function Ask() {
           <Radios id="stage" legend={m.stage} value={stage} onChange={setStage} error={errorFor(errors, "stage")} options={options(m.stages)} />
           <Radios id="urgency" legend={m.urgency} value={urgency} onChange={setUrgency} error={errorFor(errors, "urgency")} options={options(m.urgencies)} />
           <TextArea id="question" label={m.question} hint={m.questionHint} value={question} onInput={setQuestion} error={errorFor(errors, "question")} />
+          {change && <KeyChangeWarning change={change} name={advisers.find((a) => a.id === change.account)?.display_name ?? ""} accepted={accepted} setAccepted={setAccepted} />}
           {names.length > 0 && (
             <div class="field checkbox">
               <input id="names-confirmed" type="checkbox" checked={confirmed} onChange={(e) => setConfirmed((e.target as HTMLInputElement).checked)} />

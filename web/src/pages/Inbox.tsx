@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type QuerySummary } from "../api";
-import { useSession } from "../app";
+import { useSession, watchLog } from "../app";
 import { m } from "../messages";
 import { ErrorSummary, Notice, dateText, type FieldError } from "../ui";
 
@@ -11,6 +11,7 @@ export function Inbox() {
   const iro = s.me?.role === "iro";
 
   useEffect(() => {
+    watchLog(s);
     call<QuerySummary[]>("GET", "/api/v1/queries")
       .then(setQueries)
       .catch((e) => setErrors([{ field: "queries", text: e instanceof Problem ? e.plain : String(e) }]));

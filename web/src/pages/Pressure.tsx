@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call, Problem } from "../api";
 import { useSession } from "../app";
 import { encryptText, identity, recipientOf } from "../crypto";
+import { KeyRefused, LogRewritten, verifiedRecipient, type KeyProof } from "../log";
 import { fill, m } from "../messages";
 import { Button, ErrorSummary, Form, Radios, TextArea, errorFor, type FieldError } from "../ui";
 
@@ -22,13 +23,13 @@ export function Pressure() {
   const [year, setYear] = useState("");
   const [narrative, setNarrative] = useState("");
   const [share, setShare] = useState(false);
-  const [nairo, setNairo] = useState<string | null | undefined>(undefined);
+  const [nairo, setNairo] = useState<{ age_recipient: string; key_proof?: KeyProof | null } | null | undefined>(undefined);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    call<{ age_recipient: string }>("GET", "/api/v1/nairo/recipient")
-      .then((r) => setNairo(r.age_recipient))
+    call<{ age_recipient: string; key_proof?: KeyProof | null }>("GET", "/api/v1/nairo/recipient")
+      .then(setNairo)
       .catch(() => setNairo(null));
   }, []);
 
@@ -45,13 +46,19 @@ export function Pressure() {
       const body: Record<string, unknown> = { kind, occurred_on: occurred, share_with_nairo: share && !!nairo };
       if (narrative.trim()) {
         const to = [await recipientOf(mine)];
-        if (share && nairo) to.push(nairo);
+        // NAIRO's key as the log proves it (logged when the service started with it).
+        if (share && nairo && s.me) to.push(await verifiedRecipient(s.me.id, "nairo", nairo.age_recipient, nairo.key_proof));
         body.narrative = await encryptText(narrative, to);
       }
       const created = await call<{ id: string; receipt: { leaf_index: number } }>("POST", "/api/v1/pressure-reports", body);
       s.setNotice(fill(m.reported, { index: created.receipt.leaf_index }));
       s.go("#/");
     } catch (e) {
+      if (e instanceof LogRewritten) return s.alarm(e);
+      if (e instanceof KeyRefused) {
+        setErrors([{ field: "share", text: fill(m.keyRefused, { why: e.message }) }]);
+        return;
+      }
       const p = e instanceof Problem ? e : null;
       setErrors([{ field: p?.type === "invalid-date" ? "date-day" : "kind", text: p ? p.plain : String(e) }]);
     } finally {

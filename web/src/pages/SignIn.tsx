@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { call, setTokens, Problem, type Me } from "../api";
-import { nextStep, useSession } from "../app";
+import { nextStep, useSession, watchLog } from "../app";
 import { identity } from "../crypto";
 import { m } from "../messages";
 import { Button, ErrorSummary, Form, Notice, TextInput, errorFor, type FieldError } from "../ui";
@@ -27,6 +27,7 @@ export function SignIn() {
       if (needCode) body.totp_code = code.trim();
       setTokens(await call("POST", "/api/v1/auth/login", body));
       const me = await call<Me>("GET", "/api/v1/me");
+      if (!(await watchLog(s))) return;
       s.setNotice(null);
       s.setMe(me);
       s.go(nextStep(me, identity() !== null) ?? "#/");

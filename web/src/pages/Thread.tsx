@@ -1,8 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type QueryDetail } from "../api";
 import { useSession } from "../app";
-import { decryptText, encryptText } from "../crypto";
-import { m } from "../messages";
+import { decryptText, encryptText, identity, recipientOf } from "../crypto";
+import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log";
+import { KeyChangeWarning } from "./KeyChange";
+import { fill, m } from "../messages";
 import { Button, ErrorSummary, Notice, Form, Radios, TextArea, dateText, errorFor, type FieldError } from "../ui";
 
 interface Shown {
@@ -21,9 +23,12 @@ export function Thread({ id }: { id: string }) {
   const [reply, setReply] = useState("");
   const [reason, setReason] = useState("");
   const [outcome, setOutcome] = useState("");
+  const [change, setChange] = useState<KeyChanged | null>(null);
+  const [accepted, setAccepted] = useState(false);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
   const role = s.me?.role;
+  const otherName = () => (role === "iro" ? (query?.adviser_name ?? "") : (query?.iro_name ?? ""));
 
   const load = async () => {
     const q = await call<QueryDetail>("GET", `/api/v1/queries/${encodeURIComponent(id)}`);
@@ -57,7 +62,13 @@ export function Thread({ id }: { id: string }) {
       await f();
       await load();
     } catch (e) {
-      setErrors([{ field, text: e instanceof Problem ? e.plain : String(e) }]);
+      if (e instanceof LogRewritten) return s.alarm(e);
+      if (e instanceof KeyChanged) {
+        setChange(e);
+        setAccepted(false);
+        setErrors([{ field: "accept-key-change", text: fill(m.keyChangedTitle, { name: otherName() }) }]);
+      } else if (e instanceof KeyRefused) setErrors([{ field, text: fill(m.keyRefused, { why: e.message }) }]);
+      else setErrors([{ field, text: e instanceof Problem ? e.plain : String(e) }]);
     } finally {
       setBusy(false);
     }
@@ -69,8 +80,17 @@ export function Thread({ id }: { id: string }) {
       return;
     }
     return act("reply", async () => {
-      const to = [query?.iro_recipient, query?.adviser_recipient].filter((r): r is string => !!r);
-      await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/messages`, { body: await encryptText(reply, to) });
+      const mine = identity();
+      if (!query || !mine || !s.me) return;
+      // Our own key from the unlocked identity; theirs only as the log proves it.
+      const iro = role === "iro";
+      const [account, recipient, proof] = iro
+        ? [query.adviser_id, query.adviser_recipient, query.adviser_key_proof]
+        : [query.iro_id, query.iro_recipient, query.iro_key_proof];
+      if (!recipient) throw new KeyRefused("they have no key");
+      const theirs = await verifiedRecipient(s.me.id, account, recipient, proof, accepted && change?.account === account);
+      setChange(null);
+      await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/messages`, { body: await encryptText(reply, [await recipientOf(mine), theirs]) });
       setReply("");
     });
   };
@@ -140,6 +160,7 @@ export function Thread({ id }: { id: string }) {
 
       {open && query.status !== "declined" && (
         <Form onSubmit={sendReply}>
+          {change && <KeyChangeWarning change={change} name={otherName()} accepted={accepted} setAccepted={setAccepted} />}
           <TextArea id="reply" rows={5} label={m.reply} value={reply} onInput={setReply} error={errorFor(errors, "reply")} />
           <Button busy={busy}>{m.sendReply}</Button>
         </Form>

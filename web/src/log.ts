@@ -1,0 +1,290 @@
+// The checks the command-line client makes, in the page: the service's checkpoint is signed
+// by the pinned log key and cosigned by the pinned quorum of witnesses, and extends the newest
+// checkpoint this browser has seen (kept in IndexedDB); every key the page encrypts to is
+// proven in that log, and pinned per correspondent. A rewritten log or a swapped key stops
+// the page instead of being believed.
+
+import { call } from "./api";
+import { kvGet, kvPut } from "./store";
+
+type Hash = Uint8Array;
+
+export interface KeyProof {
+  leaf_index: number;
+  leaf_data: string;
+  tree_size: number;
+  inclusion_proof: string[];
+}
+
+interface Pinned {
+  log_key: string;
+  witnesses: string[];
+  quorum: number;
+}
+
+interface Checkpoint {
+  origin: string;
+  size: number;
+  root: Hash;
+}
+
+/// The log was rolled back or forked: the evidence is both signed checkpoints.
+export class LogRewritten extends Error {
+  constructor(
+    public reason: string,
+    public held: string,
+    public served: string,
+  ) {
+    super(reason);
+  }
+}
+
+/// A key the page will not encrypt to.
+export class KeyRefused extends Error {}
+
+/// A correspondent's key changed since this browser pinned it.
+export class KeyChanged extends Error {
+  constructor(
+    public account: string,
+    public was: string,
+    public now: string,
+  ) {
+    super("key changed");
+  }
+}
+
+const enc = new TextEncoder();
+
+function b64(text: string): Uint8Array {
+  const bin = atob(text);
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+async function sha256(...parts: Uint8Array[]): Promise<Hash> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", concat(...parts) as BufferSource));
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+const leafHash = (data: Uint8Array) => sha256(Uint8Array.of(0), data);
+const nodeHash = (l: Hash, r: Hash) => sha256(Uint8Array.of(1), l, r);
+
+/// RFC 9162 §2.1.3.2.
+export async function verifyInclusion(leaf: Hash, index: number, size: number, proof: Hash[], root: Hash): Promise<boolean> {
+  if (index >= size) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = await nodeHash(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(r, root);
+}
+
+/// RFC 9162 §2.1.4.2.
+export async function verifyConsistency(old: number, size: number, oldRoot: Hash, newRoot: Hash, proof: Hash[]): Promise<boolean> {
+  if (old > size) return false;
+  if (old === size) return proof.length === 0 && equal(oldRoot, newRoot);
+  if (old === 0) return proof.length === 0;
+  const path = (old & (old - 1)) === 0 ? [oldRoot, ...proof] : [...proof];
+  if (!path.length) return false;
+  let fn = old - 1;
+  let sn = size - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && equal(fr, oldRoot) && equal(sr, newRoot);
+}
+
+interface Verifier {
+  name: string;
+  id: Uint8Array;
+  key: CryptoKey;
+}
+
+/// A C2SP verifier key, `name+hex(id)+base64(type ‖ key)`, of the given type (0x01 for a
+/// note signer, 0x04 for a witness's cosignature/v1).
+async function verifier(vkey: string, type: number): Promise<Verifier> {
+  const [name, id, key] = splitKey(vkey.trim());
+  const typed = b64(key);
+  if (!name || typed.length !== 33 || typed[0] !== type) throw new KeyRefused(`not a verifier key: ${vkey}`);
+  const public_ = typed.slice(1);
+  const expected = (await sha256(enc.encode(name), Uint8Array.of(0x0a, type), public_)).slice(0, 4);
+  const hex = Array.from(expected, (b) => b.toString(16).padStart(2, "0")).join("");
+  if (hex !== id.toLowerCase()) throw new KeyRefused(`the key id of ${name} does not match its key`);
+  return { name, id: expected, key: await crypto.subtle.importKey("raw", public_ as BufferSource, { name: "Ed25519" }, false, ["verify"]) };
+}
+
+function splitKey(vkey: string): [string, string, string] {
+  const a = vkey.indexOf("+");
+  const b = a < 0 ? -1 : vkey.indexOf("+", a + 1);
+  if (b < 0) return ["", "", ""];
+  return [vkey.slice(0, a), vkey.slice(a + 1, b), vkey.slice(b + 1)];
+}
+
+function noteParts(note: string): { body: string; sigs: { name: string; sig: Uint8Array }[] } {
+  const split = note.lastIndexOf("\n\n");
+  if (split < 0 || !note.endsWith("\n")) throw new KeyRefused("not a signed note");
+  const body = note.slice(0, split + 1);
+  const sigs = note
+    .slice(split + 2)
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((line) => {
+      if (!line.startsWith("\u2014 ")) throw new KeyRefused("not a signed note");
+      const [name, sig] = line.slice(2).split(" ", 2);
+      return { name, sig: b64(sig ?? "") };
+    });
+  return { body, sigs };
+}
+
+/// Opens a checkpoint signed by the log and cosigned by the quorum of witnesses.
+async function openCheckpoint(note: string, pinned: Pinned): Promise<Checkpoint> {
+  const { body, sigs } = noteParts(note);
+  const log = await verifier(pinned.log_key, 0x01);
+  let signed = false;
+  for (const s of sigs) {
+    if (s.name === log.name && s.sig.length === 68 && equal(s.sig.slice(0, 4), log.id)) {
+      if (await crypto.subtle.verify("Ed25519", log.key, s.sig.slice(4) as BufferSource, enc.encode(body) as BufferSource)) signed = true;
+    }
+  }
+  if (!signed) throw new KeyRefused("the checkpoint is not signed by the log's pinned key");
+  let cosigned = 0;
+  for (const w of pinned.witnesses) {
+    const v = await verifier(w, 0x04);
+    for (const s of sigs) {
+      if (s.name !== v.name || s.sig.length !== 76 || !equal(s.sig.slice(0, 4), v.id)) continue;
+      const time = new DataView(s.sig.buffer, s.sig.byteOffset + 4, 8).getBigUint64(0);
+      const message = enc.encode(`cosignature/v1\ntime ${time}\n${body}`);
+      if (await crypto.subtle.verify("Ed25519", v.key, s.sig.slice(12) as BufferSource, message as BufferSource)) {
+        cosigned++;
+        break;
+      }
+    }
+  }
+  if (cosigned < pinned.quorum) throw new KeyRefused(`the checkpoint has ${cosigned} of the ${pinned.quorum} witness cosignatures required`);
+  const [origin, size, root] = body.split("\n");
+  if (origin !== log.name || !/^(0|[1-9][0-9]*)$/.test(size)) throw new KeyRefused("a malformed checkpoint");
+  return { origin, size: Number(size), root: b64(root) };
+}
+
+async function pinnedTrust(): Promise<Pinned> {
+  const held = await kvGet<Pinned>("trust");
+  if (held) return held;
+  // First use in this browser: pin what the service advertises, as the client does.
+  const advertised = await call<Pinned>("GET", "/api/v1/log/trust");
+  await kvPut("trust", advertised);
+  return advertised;
+}
+
+let verified: { checkpoint: Checkpoint; note: string } | null = null;
+
+/// Fetches the service's checkpoint, checks its signatures and that it extends the newest
+/// one this browser holds, and keeps it. Throws LogRewritten on a rollback or fork.
+export async function checkLog(): Promise<Checkpoint> {
+  const pinned = await pinnedTrust();
+  const res = await fetch("/api/v1/log/checkpoint", { cache: "no-store" });
+  if (!res.ok) throw new KeyRefused("the service has no witnessed checkpoint yet; try again in a minute");
+  const served = await res.text();
+  const newer = await openCheckpoint(served, pinned);
+  const heldNote = await kvGet<string>("checkpoint");
+  if (heldNote) {
+    const held = await openCheckpoint(heldNote, { ...pinned, witnesses: [], quorum: 0 });
+    let reason: string | null = null;
+    if (newer.size < held.size) reason = `the log now shows ${newer.size} entries, fewer than the ${held.size} it signed before`;
+    else if (newer.size === held.size && !equal(newer.root, held.root)) reason = `the log signed two different trees of ${held.size} entries`;
+    else if (newer.size > held.size && held.size > 0) {
+      const proof = await call<{ hashes: string[] }>("GET", `/api/v1/log/proof/consistency?from=${held.size}&to=${newer.size}`);
+      if (!(await verifyConsistency(held.size, newer.size, held.root, newer.root, proof.hashes.map(b64)))) {
+        reason = `the tree of ${newer.size} entries does not extend the one of ${held.size} it signed before`;
+      }
+    }
+    if (reason) throw new LogRewritten(reason, heldNote, served);
+    if (newer.size <= held.size) {
+      verified = { checkpoint: held, note: heldNote };
+      return held;
+    }
+  }
+  await kvPut("checkpoint", served);
+  verified = { checkpoint: newer, note: served };
+  return newer;
+}
+
+/// Checks a recipient the service handed out against its key event in the log and this
+/// browser's pin for the account; pins it. Throws KeyRefused or KeyChanged.
+export async function verifiedRecipient(owner: string, account: string, recipient: string, proof: KeyProof | null | undefined, acceptChange = false): Promise<string> {
+  if (!proof) throw new KeyRefused("the service cannot prove this key is in the witnessed log yet; try again in a minute");
+  const data = b64(proof.leaf_data);
+  // version, kind, time (8), authority (1 + n), actor (32), subject (32), nonce (16), then
+  // the key version (8) and the recipient's SHA-256 (32).
+  const n = data[10] ?? 0;
+  const subject = data.slice(11 + n + 32, 11 + n + 64);
+  const ext = data.slice(11 + n + 80);
+  if (data[0] !== 1 || data[1] !== 15 || ext.length !== 40) throw new KeyRefused("the key proof is not a key event");
+  if (!equal(subject, await sha256(enc.encode("iro-advice directory:"), enc.encode(account)))) throw new KeyRefused("the key proof is for another account");
+  if (!equal(ext.slice(8), await sha256(enc.encode(recipient)))) {
+    throw new KeyRefused("the key the service gave is not the key the log holds for them: the service's database may have been altered. Tell NAIRO.");
+  }
+  const version = Number(new DataView(ext.buffer, ext.byteOffset, 8).getBigUint64(0));
+  let checkpoint = verified?.checkpoint ?? (await checkLog());
+  if (proof.leaf_index >= checkpoint.size) checkpoint = await checkLog();
+  if (proof.leaf_index >= checkpoint.size) throw new KeyRefused("their key is newer than the log this browser has verified; try again in a minute");
+  const hashes =
+    proof.tree_size === checkpoint.size
+      ? proof.inclusion_proof
+      : (await call<{ hashes: string[] }>("GET", `/api/v1/log/proof/inclusion?index=${proof.leaf_index}&size=${checkpoint.size}`)).hashes;
+  if (!(await verifyInclusion(await leafHash(data), proof.leaf_index, checkpoint.size, hashes.map(b64), checkpoint.root))) {
+    throw new KeyRefused("their key is not in the log this browser has verified");
+  }
+  const pinKey = `pin:${owner}:${account}`;
+  const pin = await kvGet<{ version: number; recipient: string }>(pinKey);
+  if (pin && version < pin.version) throw new KeyRefused(`an older key (version ${version}) is being served than this browser has seen (version ${pin.version})`);
+  if (pin && pin.recipient !== recipient && !acceptChange) throw new KeyChanged(account, pin.recipient, recipient);
+  await kvPut(pinKey, { version, recipient });
+  return recipient;
+}

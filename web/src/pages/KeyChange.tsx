@@ -1,0 +1,32 @@
+import { useEffect, useState } from "preact/hooks";
+import { fingerprint } from "../crypto";
+import type { KeyChanged } from "../log";
+import { fill, m } from "../messages";
+
+/// What the page shows when a correspondent's key changed: both fingerprints, what to do,
+/// and an explicit confirmation (unchecked) before anything is encrypted to the new key.
+export function KeyChangeWarning(p: { change: KeyChanged; name: string; accepted: boolean; setAccepted: (v: boolean) => void }) {
+  const [prints, setPrints] = useState<[string, string] | null>(null);
+  useEffect(() => {
+    Promise.all([fingerprint(p.change.was), fingerprint(p.change.now)]).then(([a, b]) => setPrints([a, b]));
+  }, [p.change]);
+  return (
+    <div class="warning-panel" role="alert" id="key-changed">
+      <h2>{fill(m.keyChangedTitle, { name: p.name })}</h2>
+      <p>{fill(m.keyChanged, { name: p.name })}</p>
+      {prints && (
+        <dl class="summary">
+          <dt>{m.keyWas}</dt>
+          <dd class="secret">{prints[0]}</dd>
+          <dt>{m.keyNow}</dt>
+          <dd class="secret">{prints[1]}</dd>
+        </dl>
+      )}
+      <p>{fill(m.keyChangedCheck, { name: p.name })}</p>
+      <div class="field checkbox">
+        <input id="accept-key-change" type="checkbox" checked={p.accepted} onChange={(e) => p.setAccepted((e.target as HTMLInputElement).checked)} />
+        <label for="accept-key-change">{fill(m.keyChangedAccept, { name: p.name })}</label>
+      </div>
+    </div>
+  );
+}
