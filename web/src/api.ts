@@ -27,6 +27,11 @@ export function setTokens(pair: { access_token: string; refresh_token: string } 
   refresh = pair?.refresh_token ?? null;
 }
 
+/// For a request the page makes itself (an upload with progress).
+export function bearer(): string | null {
+  return access ? `Bearer ${access}` : null;
+}
+
 export function signedIn(): boolean {
   return access !== null;
 }
@@ -41,7 +46,7 @@ async function send(method: string, path: string, body?: BodyInit, headers: Reco
   }
 }
 
-async function problem(res: Response): Promise<Problem> {
+export async function problem(res: Response): Promise<Problem> {
   let type = "other";
   let detail = res.statusText;
   try {
@@ -101,6 +106,7 @@ export interface Me {
   age_recipient?: string;
   totp_enabled: boolean;
   passkey_enabled: boolean;
+  max_attachment_bytes: number;
   accepting?: boolean;
 }
 
@@ -126,6 +132,7 @@ export interface QuerySummary {
   message_count: number;
   created_at: string;
   waited_past_reminder: boolean;
+  adviser_id: string;
 }
 
 export interface QueryDetail extends QuerySummary {
@@ -136,5 +143,5 @@ export interface QueryDetail extends QuerySummary {
   iro_key_proof?: KeyProof | null;
   adviser_key_proof?: KeyProof | null;
   messages: { id: string; sender_role: string; created_at: string; body?: string }[];
-  attachments: { id: string; size: number; created_at: string }[];
+  attachments: { id: string; size: number; created_at: string; replaceable: boolean }[];
 }

@@ -26,6 +26,7 @@ const PASSWORD = "correct horse battery staple 42";
 const PASSPHRASE = "lantern orchard pebble violet harbour";
 const QUESTION =
   "The care plan for the 9-year-old has not been reviewed since March and the authority says no legal advice may be sought. What are my options?";
+const MINUTES = "Minutes of the review, 12 November: the plan was not updated; placement move proposed without consultation.\n";
 const NARRATIVE = "My manager told me that asking an outside solicitor would be a disciplinary matter.";
 const REPLY = "Raise it formally first; you may seek independent advice under the IRO Handbook, paragraph 3.";
 let failures = 0;
@@ -265,6 +266,7 @@ async function invite(body) {
 }
 const iroInvite = await invite({ role: "iro", email: "sam.iro@e2e.invalid", authority_code: "E06000019" });
 const solicitorInvite = await invite({ role: "adviser", email: "alex.solicitor@e2e.invalid", adviser_kind: "solicitor" });
+const peerInvite = await invite({ role: "adviser", email: "robin.peer@e2e.invalid", adviser_kind: "peer", authority_code: "E09000033" });
 check(iroInvite.link.startsWith(`${url}/open#`), "the invitation email links to /open#token");
 
 // --- the browsers ------------------------------------------------------------------------
@@ -375,9 +377,11 @@ async function signInAndUnlock(user, email) {
 
 const iro = await newUser("iro");
 const solicitor = await newUser("solicitor");
+const peer = await newUser("peer");
 try {
   await enrol(solicitor, solicitorInvite, "alex.solicitor@e2e.invalid", "Alex Solicitor");
   await enrol(iro, iroInvite, "sam.iro@e2e.invalid", "Sam Iro");
+  await enrol(peer, peerInvite, "robin.peer@e2e.invalid", "Robin Peer");
   // The operator's backup, taken while serving: later restored to roll the log back.
   const backup = join(work, "backup-before-asking.db");
   operator("backup", "--out", backup);
@@ -398,6 +402,7 @@ try {
   check(!sent.some((r) => r.url.endsWith("/api/v1/queries") && r.body), "a possible child's name stops the question before it is sent");
   await audit(iro, "ask with name check");
   await p.getByLabel("Your question").fill(QUESTION);
+  await p.getByLabel("Attach files (optional)").setInputFiles({ name: "minutes.txt", mimeType: "text/plain", buffer: Buffer.from(MINUTES) });
   await p.getByRole("button", { name: "Send question" }).click();
   await heading(p, "Care plan drift");
   await p.getByText(QUESTION).waitFor();
@@ -413,6 +418,17 @@ try {
   await heading(s, "Care plan drift");
   await s.getByText(QUESTION).waitFor();
   await audit(solicitor, "thread (adviser, before accepting)");
+  const [opened] = await Promise.all([s.waitForEvent("download"), s.getByRole("button", { name: "Open attachment 1" }).click()]);
+  const openedAt = join(work, "opened-attachment");
+  await opened.saveAs(openedAt);
+  check(opened.suggestedFilename() === "minutes.txt" && readFileSync(openedAt, "utf8") === MINUTES, "the solicitor opens the attachment, decrypted in the page, under its own name");
+  // What the service stored is the age file the page made: the solicitor's recovery file
+  // and the age tool open it, to the client's envelope with the name and type inside.
+  const stored = spawnSync("python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); sys.stdout.buffer.write(b''.join(r[0] for r in c.execute('SELECT data FROM attachment_chunks ORDER BY attachment_id, seq')))", join(work, "data", "iro-advice.db")]);
+  writeFileSync(join(work, "attachment.age"), stored.stdout);
+  check(stored.stdout.subarray(0, 21).toString() === "age-encryption.org/v1" && !stored.stdout.includes(Buffer.from(MINUTES.slice(0, 40))), "the service stores the attachment as a binary age file, no plaintext");
+  const decrypted = spawnSync("age", ["-d", "-i", solicitor.recovery, join(work, "attachment.age")], { encoding: "utf8" });
+  check(decrypted.status === 0 && decrypted.stdout === `IRO-ADVICE-ATTACHMENT/1\n{"name":"minutes.txt","type":"text/plain"}\n${MINUTES}`, "age -d gives the attachment in the client's envelope, name and type inside");
   await s.getByRole("button", { name: "Accept query" }).click();
   await s.locator(".caption", { hasText: "Accepted" }).waitFor();
   await s.getByLabel("Your reply").fill(REPLY);
@@ -430,6 +446,44 @@ try {
   await p.locator(".caption", { hasText: "Closed" }).waitFor();
   await audit(iro, "thread closed");
   check(true, "the IRO reads the reply and closes the query");
+
+  // A decline and a re-route: the IRO asks the solicitor again, the solicitor declines, and
+  // the IRO hands the query to the peer adviser, everything encrypted again in the page.
+  const SECOND = "Is a placement move without a review lawful for a child with an ICO?";
+  await p.getByRole("link", { name: "Back" }).click();
+  await heading(p, "Your queries");
+  await p.getByRole("link", { name: "Ask an adviser" }).click();
+  await p.getByLabel("Alex Solicitor").check();
+  await p.getByLabel("Placement", { exact: true }).check();
+  await p.getByLabel("Formal dispute resolution").check();
+  await p.getByLabel("Urgent: a decision is due within days").check();
+  await p.getByLabel("Your question").fill(SECOND);
+  await p.getByRole("button", { name: "Send question" }).click();
+  await heading(p, "Placement");
+  await s.getByRole("link", { name: "Back" }).click();
+  await heading(s, "Your queries");
+  await s.getByRole("link", { name: "Placement" }).click();
+  await s.getByText(SECOND).waitFor();
+  await s.getByLabel("A conflict of interest").check();
+  await s.getByRole("button", { name: "Decline query" }).click();
+  await heading(s, "Your queries");
+  await s.getByText("You declined the query.").waitFor();
+  await p.reload();
+  await signInAndUnlock(iro, "sam.iro@e2e.invalid");
+  await p.getByRole("link", { name: "Placement" }).click();
+  await p.getByRole("heading", { name: "Ask someone else" }).waitFor();
+  await audit(iro, "route after a decline");
+  await p.getByLabel("Robin Peer").check();
+  await p.getByRole("button", { name: "Send to this adviser" }).click();
+  await p.getByText("Your query was encrypted again and sent to Robin Peer.").waitFor();
+  const routed = sent.find((r) => r.url.endsWith("/route") && r.body);
+  check(routed && !routed.body.includes(SECOND), "the route request carries only ciphertext");
+  await peer.page.reload();
+  await signInAndUnlock(peer, "robin.peer@e2e.invalid");
+  await peer.page.getByRole("link", { name: "Placement" }).click();
+  await peer.page.getByText(SECOND).waitFor();
+  check(true, "the peer adviser reads the routed question with their own key");
+  await audit(peer, "routed thread (peer)");
 
   // The IRO reports being discouraged, shared with NAIRO.
   await p.getByRole("link", { name: "Back" }).click();
@@ -463,7 +517,7 @@ try {
   }
 
   // Nothing the browsers sent carries the plaintext or an unwrapped key.
-  const needles = [QUESTION, REPLY, NARRATIVE, "AGE-SECRET-KEY", PASSPHRASE];
+  const needles = [QUESTION, SECOND, REPLY, NARRATIVE, MINUTES.slice(0, 40), "minutes.txt", "AGE-SECRET-KEY", PASSPHRASE];
   for (const needle of needles) {
     const found = sent.filter((r) => r.url.includes(needle) || r.headers.includes(needle) || (r.body && r.body.includes(needle)));
     check(found.length === 0, `no request carries ${needle.slice(0, 24)}…`);
@@ -528,7 +582,7 @@ try {
     await solicitor.page.screenshot({ path: join(shots, "failure-solicitor.png"), fullPage: true }).catch(() => undefined);
   }
 } finally {
-  await browser.close();
+  await browser.close().catch(() => undefined);
   if (service.exitCode === null) service.kill("SIGTERM");
   smtp.close();
   writeFileSync(serviceLog, Buffer.concat(logged));

@@ -1,8 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type AdviserEntry } from "../api";
 import { useSession } from "../app";
-import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log";
-import { KeyChangeWarning } from "./KeyChange";
+import { KeyChanged, LogRewritten, verifiedRecipient } from "../log";
+import { KeyChangeWarning, keyRefusal } from "./KeyChange";
+import { encryptFile, upload } from "../attachments";
 import { encryptText, identity, recipientOf } from "../crypto";
 import { fill, m } from "../messages";
 import { looksLikeNames } from "../names";
@@ -18,6 +19,8 @@ export function Ask() {
   const [stage, setStage] = useState("");
   const [urgency, setUrgency] = useState("");
   const [question, setQuestion] = useState("");
+  const [files, setFiles] = useState<File[]>([]);
+  const [progress, setProgress] = useState<string | null>(null);
   const [names, setNames] = useState<string[]>([]);
   const [confirmed, setConfirmed] = useState(false);
   const [change, setChange] = useState<KeyChanged | null>(null);
@@ -38,6 +41,10 @@ export function Ask() {
     if (!stage) found.push({ field: "stage", text: "Choose how far your challenge has gone" });
     if (!urgency) found.push({ field: "urgency", text: "Choose how urgent it is" });
     if (!question.trim()) found.push({ field: "question", text: m.required.replace("{field}", "your question") });
+    const limit = s.me?.max_attachment_bytes ?? Infinity;
+    for (const f of files) {
+      if (f.size > limit * 0.99 - 8192) found.push({ field: "attachments", text: fill(m.attachTooLarge, { name: f.name, limit: Math.floor(limit / 1048576) }) });
+    }
     setErrors(found);
     if (found.length) return;
     const flagged = looksLikeNames(question);
@@ -57,21 +64,27 @@ export function Ask() {
       setChange(null);
       const body = await encryptText(question, [await recipientOf(mine), theirs]);
       const created = await call<{ id: string }>("POST", "/api/v1/queries", { adviser_id: adviser, category, stage, urgency, body });
+      for (const f of files) {
+        setProgress(fill(m.uploading, { name: f.name, percent: 0 }));
+        const sealed = await encryptFile(f, [await recipientOf(mine), theirs]);
+        await upload(created.id, sealed, (done) => setProgress(fill(m.uploading, { name: f.name, percent: Math.round(done * 100) })));
+      }
+      setProgress(null);
       s.setNotice(fill(m.sent, { adviser: chosen.display_name }));
       s.go(`#/queries/${created.id}`);
     } catch (e) {
       if (e instanceof LogRewritten) return s.alarm(e);
-      if (e instanceof KeyChanged) {
-        setChange(e);
+      const refusal = keyRefusal(e, chosen.display_name, "adviser");
+      if (refusal) {
+        setChange(refusal.change);
         setAccepted(false);
-        setErrors([{ field: "accept-key-change", text: fill(m.keyChangedTitle, { name: chosen.display_name }) }]);
-      } else if (e instanceof KeyRefused) {
-        setErrors([{ field: "adviser", text: fill(m.keyRefused, { why: e.message }) }]);
+        setErrors([refusal.error]);
       } else {
         setErrors([{ field: "adviser", text: e instanceof Problem ? e.plain : String(e) }]);
       }
     } finally {
       setBusy(false);
+      setProgress(null);
     }
   };
 
@@ -101,6 +114,19 @@ export function Ask() {
           <Radios id="stage" legend={m.stage} value={stage} onChange={setStage} error={errorFor(errors, "stage")} options={options(m.stages)} />
           <Radios id="urgency" legend={m.urgency} value={urgency} onChange={setUrgency} error={errorFor(errors, "urgency")} options={options(m.urgencies)} />
           <TextArea id="question" label={m.question} hint={m.questionHint} value={question} onInput={setQuestion} error={errorFor(errors, "question")} />
+          <div class={errorFor(errors, "attachments") ? "field field-error" : "field"}>
+            <label for="attachments">{m.attachFiles}</label>
+            <p class="hint" id="attachments-hint">
+              {m.attachFilesHint}
+            </p>
+            {errorFor(errors, "attachments") && <p class="error-message">{errorFor(errors, "attachments")}</p>}
+            <input id="attachments" type="file" multiple class="file-input" aria-describedby="attachments-hint" onChange={(e) => setFiles(Array.from((e.target as HTMLInputElement).files ?? []))} />
+          </div>
+          {progress && (
+            <p role="status" class="progress">
+              {progress}
+            </p>
+          )}
           {change && <KeyChangeWarning change={change} name={advisers.find((a) => a.id === change.account)?.display_name ?? ""} accepted={accepted} setAccepted={setAccepted} />}
           {names.length > 0 && (
             <div class="field checkbox">

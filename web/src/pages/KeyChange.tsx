@@ -1,7 +1,16 @@
 import { useEffect, useState } from "preact/hooks";
 import { fingerprint } from "../crypto";
-import type { KeyChanged } from "../log";
+import { KeyChanged, KeyRefused } from "../log";
 import { fill, m } from "../messages";
+import type { FieldError } from "../ui";
+
+/// What a refused or changed key means for a form: the error to show, and a change to
+/// confirm; null when `e` is about something else.
+export function keyRefusal(e: unknown, name: string, field: string): { error: FieldError; change: KeyChanged | null } | null {
+  if (e instanceof KeyChanged) return { error: { field: "accept-key-change", text: fill(m.keyChangedTitle, { name }) }, change: e };
+  if (e instanceof KeyRefused) return { error: { field, text: fill(m.keyRefused, { why: e.message }) }, change: null };
+  return null;
+}
 
 /// What the page shows when a correspondent's key changed: both fingerprints, what to do,
 /// and an explicit confirmation (unchecked) before anything is encrypted to the new key.

@@ -1,9 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type QueryDetail } from "../api";
 import { useSession } from "../app";
+import { encryptFile, openAttachment, save, upload } from "../attachments";
 import { decryptText, encryptText, identity, recipientOf } from "../crypto";
 import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log";
-import { KeyChangeWarning } from "./KeyChange";
+import { KeyChangeWarning, keyRefusal } from "./KeyChange";
+import { RouteQuery } from "./Route";
 import { fill, m } from "../messages";
 import { Button, ErrorSummary, Notice, Form, Radios, TextArea, dateText, errorFor, type FieldError } from "../ui";
 
@@ -23,6 +25,8 @@ export function Thread({ id }: { id: string }) {
   const [reply, setReply] = useState("");
   const [reason, setReason] = useState("");
   const [outcome, setOutcome] = useState("");
+  const [file, setFile] = useState<File | null>(null);
+  const [progress, setProgress] = useState<string | null>(null);
   const [change, setChange] = useState<KeyChanged | null>(null);
   const [accepted, setAccepted] = useState(false);
   const [errors, setErrors] = useState<FieldError[]>([]);
@@ -63,12 +67,12 @@ export function Thread({ id }: { id: string }) {
       await load();
     } catch (e) {
       if (e instanceof LogRewritten) return s.alarm(e);
-      if (e instanceof KeyChanged) {
-        setChange(e);
+      const refusal = keyRefusal(e, otherName(), field);
+      if (refusal) {
+        setChange(refusal.change);
         setAccepted(false);
-        setErrors([{ field: "accept-key-change", text: fill(m.keyChangedTitle, { name: otherName() }) }]);
-      } else if (e instanceof KeyRefused) setErrors([{ field, text: fill(m.keyRefused, { why: e.message }) }]);
-      else setErrors([{ field, text: e instanceof Problem ? e.plain : String(e) }]);
+        setErrors([refusal.error]);
+      } else setErrors([{ field, text: e instanceof Problem ? e.plain : String(e) }]);
     } finally {
       setBusy(false);
     }
@@ -80,18 +84,48 @@ export function Thread({ id }: { id: string }) {
       return;
     }
     return act("reply", async () => {
-      const mine = identity();
-      if (!query || !mine || !s.me) return;
-      // Our own key from the unlocked identity; theirs only as the log proves it.
-      const iro = role === "iro";
-      const [account, recipient, proof] = iro
-        ? [query.adviser_id, query.adviser_recipient, query.adviser_key_proof]
-        : [query.iro_id, query.iro_recipient, query.iro_key_proof];
-      if (!recipient) throw new KeyRefused("they have no key");
-      const theirs = await verifiedRecipient(s.me.id, account, recipient, proof, accepted && change?.account === account);
-      setChange(null);
-      await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/messages`, { body: await encryptText(reply, [await recipientOf(mine), theirs]) });
+      const to = await recipients();
+      await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/messages`, { body: await encryptText(reply, to) });
       setReply("");
+    });
+  };
+
+  /// Our own key from the unlocked identity; theirs only as the log proves it.
+  const recipients = async (): Promise<string[]> => {
+    const mine = identity();
+    if (!query || !mine || !s.me) throw new KeyRefused("your key is locked");
+    const [account, recipient, proof] =
+      role === "iro" ? [query.adviser_id, query.adviser_recipient, query.adviser_key_proof] : [query.iro_id, query.iro_recipient, query.iro_key_proof];
+    if (!recipient) throw new KeyRefused("they have no key");
+    const theirs = await verifiedRecipient(s.me.id, account, recipient, proof, accepted && change?.account === account);
+    setChange(null);
+    return [await recipientOf(mine), theirs];
+  };
+
+  /// A declined query is no longer the adviser's to see: back to the inbox.
+  const decline = async () => {
+    setBusy(true);
+    try {
+      await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/decline`, { reason });
+      s.setNotice(m.declined);
+      s.go("#/");
+    } catch (e) {
+      setErrors([{ field: "decline-reason", text: e instanceof Problem ? e.plain : String(e) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const attach = () => {
+    if (!file) {
+      setErrors([{ field: "attachment", text: m.chooseFile }]);
+      return;
+    }
+    return act("attachment", async () => {
+      const sealed = await encryptFile(file, await recipients());
+      await upload(id, sealed, (done) => setProgress(fill(m.uploading, { name: file.name, percent: Math.round(done * 100) })));
+      setProgress(null);
+      setFile(null);
     });
   };
 
@@ -103,7 +137,8 @@ export function Thread({ id }: { id: string }) {
       </>
     );
   }
-  const open = query.status !== "closed";
+  // An adviser writes once they have accepted; the IRO while the query is theirs to pursue.
+  const canWrite = query.status !== "closed" && query.status !== "declined" && (role === "iro" || query.status === "accepted");
   return (
     <>
       <ErrorSummary errors={errors} />
@@ -137,6 +172,25 @@ export function Thread({ id }: { id: string }) {
         ))}
       </ol>
 
+      {query.attachments.length > 0 && (
+        <>
+          <h2 id="attachments-heading">{m.attachments}</h2>
+          <ul class="attachments" aria-labelledby="attachments-heading">
+            {query.attachments.map((a, i) => (
+              <li key={a.id}>
+                <button type="button" class="link-button" onClick={() => act("attachments-heading", async () => {
+                  const opened = await openAttachment(a.id);
+                  save(opened.blob, opened.name);
+                })}>
+                  {fill(m.openAttachment, { n: i + 1 })}
+                </button>{" "}
+                <span class="hint">{fill(m.attachmentSize, { size: `${Math.max(1, Math.round(a.size / 1024))} KB`, date: dateText(a.created_at) })}</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+
       {role === "adviser" && query.status === "submitted" && (
         <section aria-labelledby="respond">
           <h2 id="respond">Respond</h2>
@@ -145,12 +199,12 @@ export function Thread({ id }: { id: string }) {
           </Button>
           <Form
             onSubmit={() =>
-              reason.trim()
-                ? act("decline-reason", () => call("POST", `/api/v1/queries/${encodeURIComponent(id)}/decline`, { reason: reason.trim() }))
-                : setErrors([{ field: "decline-reason", text: m.required.replace("{field}", "why you are declining") }])
+              reason
+                ? decline()
+                : setErrors([{ field: "decline-reason", text: "Choose why you are declining" }])
             }
           >
-            <TextArea id="decline-reason" rows={3} label={m.declineReason} hint={m.declineReasonHint} value={reason} onInput={setReason} error={errorFor(errors, "decline-reason")} />
+            <Radios id="decline-reason" legend={m.declineReason} hint={m.declineReasonHint} value={reason} onChange={setReason} error={errorFor(errors, "decline-reason")} options={Object.entries(m.declineReasons).map(([value, label]) => ({ value, label }))} />
             <Button kind="warning" busy={busy}>
               {m.decline}
             </Button>
@@ -158,12 +212,37 @@ export function Thread({ id }: { id: string }) {
         </section>
       )}
 
-      {open && query.status !== "declined" && (
+      {canWrite && (
         <Form onSubmit={sendReply}>
           {change && <KeyChangeWarning change={change} name={otherName()} accepted={accepted} setAccepted={setAccepted} />}
           <TextArea id="reply" rows={5} label={m.reply} value={reply} onInput={setReply} error={errorFor(errors, "reply")} />
           <Button busy={busy}>{m.sendReply}</Button>
         </Form>
+      )}
+
+      {canWrite && (
+        <Form onSubmit={attach}>
+          <div class={errorFor(errors, "attachment") ? "field field-error" : "field"}>
+            <label for="attachment">{m.addAttachment}</label>
+            <p class="hint" id="attachment-hint">
+              {m.attachFilesHint}
+            </p>
+            {errorFor(errors, "attachment") && <p class="error-message">{errorFor(errors, "attachment")}</p>}
+            <input id="attachment" type="file" class="file-input" aria-describedby="attachment-hint" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
+          </div>
+          {progress && (
+            <p role="status" class="progress">
+              {progress}
+            </p>
+          )}
+          <Button kind="secondary" busy={busy}>
+            {m.attach}
+          </Button>
+        </Form>
+      )}
+
+      {role === "iro" && (query.status === "declined" || (query.status === "submitted" && query.waited_past_reminder)) && (
+        <RouteQuery query={query} onDone={() => load()} />
       )}
 
       {role === "iro" && query.status === "accepted" && (
