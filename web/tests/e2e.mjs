@@ -441,6 +441,27 @@ try {
   await signInAndUnlock(iro, "sam.iro@e2e.invalid");
   await p.getByRole("link", { name: "Care plan drift" }).click();
   await p.getByText(REPLY).waitFor();
+
+  // The command-line client, given the recovery file the page made, writes a reply; the
+  // solicitor's page decrypts it.
+  const profile = join(work, "iro-cli");
+  const client = (...args) => {
+    const out = spawnSync(binary, ["client", "--profile-dir", profile, ...args], { env: { ...env, IRO_ADVICE_PASSWORD: PASSWORD }, encoding: "utf8" });
+    if (out.status !== 0) throw new Error(`client ${args[0]}: ${out.stderr}`);
+    return out.stdout;
+  };
+  client("login", "--server", url, "--email", "sam.iro@e2e.invalid", "--ca", cert, "--totp", await freshCode(iro.secret));
+  writeFileSync(join(profile, "identity.txt"), readFileSync(iro.recovery), { mode: 0o600 });
+  const FROM_CLI = "Sent from the command-line client: the minutes are attached above.";
+  writeFileSync(join(work, "cli-reply.txt"), FROM_CLI);
+  const queryId = p.url().split("/queries/")[1];
+  client("reply", queryId, "--body", join(work, "cli-reply.txt"));
+  await s.getByRole("link", { name: "Back" }).click();
+  await heading(s, "Your queries");
+  await s.getByRole("link", { name: "Care plan drift" }).click();
+  await s.getByText(FROM_CLI).waitFor();
+  check(true, "what the command-line client encrypted, the page decrypts");
+
   await p.getByLabel("Advice given").check();
   await p.getByRole("button", { name: "Close query" }).click();
   await p.locator(".caption", { hasText: "Closed" }).waitFor();
@@ -452,14 +473,33 @@ try {
   const SECOND = "Is a placement move without a review lawful for a child with an ICO?";
   await p.getByRole("link", { name: "Back" }).click();
   await heading(p, "Your queries");
-  await p.getByRole("link", { name: "Ask an adviser" }).click();
-  await p.getByLabel("Alex Solicitor").check();
-  await p.getByLabel("Placement", { exact: true }).check();
-  await p.getByLabel("Formal dispute resolution").check();
-  await p.getByLabel("Urgent: a decision is due within days").check();
-  await p.getByLabel("Your question").fill(SECOND);
-  await p.getByRole("button", { name: "Send question" }).click();
+  // This time by keyboard only: Tab between groups, Space and arrows to choose, Enter to send.
+  await p.getByRole("link", { name: "Ask an adviser" }).focus();
+  await p.keyboard.press("Enter");
+  await heading(p, "Ask an adviser");
+  const focused = () => p.evaluate(() => {
+    const el = document.activeElement;
+    return el?.id ? (document.querySelector(`label[for="${el.id}"]`)?.textContent ?? el.id) : (el?.tagName ?? "");
+  });
+  async function choose(label) {
+    await p.keyboard.press("Tab");
+    await p.keyboard.press("Space");
+    for (let i = 0; i < 12 && (await focused()) !== label; i++) await p.keyboard.press("ArrowDown");
+    check((await focused()) === label, `keyboard: "${label}" chosen`);
+  }
+  await choose("Alex Solicitor");
+  await choose("Placement");
+  await choose("Formal dispute resolution");
+  await choose("Urgent: a decision is due within days");
+  await p.keyboard.press("Tab");
+  check((await focused()) === "Your question", "keyboard: Tab reaches the question");
+  await p.keyboard.type(SECOND);
+  await p.keyboard.press("Tab");
+  await p.keyboard.press("Tab");
+  check((await p.evaluate(() => document.activeElement?.textContent)) === "Send question", "keyboard: Tab reaches Send");
+  await p.keyboard.press("Enter");
   await heading(p, "Placement");
+  check(true, "the ask flow is done once by keyboard only");
   await s.getByRole("link", { name: "Back" }).click();
   await heading(s, "Your queries");
   await s.getByRole("link", { name: "Placement" }).click();
