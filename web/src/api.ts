@@ -108,6 +108,7 @@ export interface Me {
   passkey_enabled: boolean;
   max_attachment_bytes: number;
   accepting?: boolean;
+  conflicts?: string[];
 }
 
 export interface AdviserEntry {

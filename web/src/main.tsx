@@ -5,6 +5,7 @@ import { SessionContext, nextStep, type Session } from "./app";
 import { forget, identity } from "./crypto";
 import { LogRewritten } from "./log";
 import { m } from "./messages";
+import { Account } from "./pages/Account";
 import { Alarm } from "./pages/Alarm";
 import { Ask } from "./pages/Ask";
 import { Inbox } from "./pages/Inbox";
@@ -102,6 +103,7 @@ function App() {
     else if (step === "/unlock") page = <Unlock />;
     else if (step === "/ask" && me.role === "iro") page = <Ask />;
     else if (step === "/pressure" && me.role === "iro") page = <Pressure />;
+    else if (step === "/account") page = <Account />;
     else if (step.startsWith("/queries/")) page = <Thread id={step.slice("/queries/".length)} />;
     else page = <Inbox />;
   }
@@ -118,7 +120,9 @@ function App() {
           </a>
           {me && (
             <nav aria-label="Account">
-              <span class="header-user">{me.display_name}</span>
+              <a class="header-link" href="#/account">
+                {m.account}
+              </a>
               <button type="button" class="header-link" onClick={() => session.signOut()}>
                 {m.signOut}
               </button>

@@ -170,6 +170,24 @@ export const en = {
   routing: "Encrypting again for {adviser}…",
   download: "Download",
 
+  // account
+  account: "Your account",
+  accountTitle: "Your account",
+  fingerprintHint: "If someone you correspond with is warned that your key changed, read this out to them by phone.",
+  availabilityLegend: "Are you taking new queries?",
+  availabilityYes: "Yes, IROs can ask me",
+  availabilityNo: "No, not at the moment",
+  availabilityHint: "Queries you already have stay with you either way.",
+  saveAvailability: "Save",
+  availabilitySaved: "Saved: {state}.",
+  conflictsTitle: "Conflicts of interest",
+  conflictsIntro: "Choose every local authority you act for or have a conflict with. IROs employed by them will not see you as an adviser.",
+  conflictsFilter: "Find an authority",
+  conflictsFilterHint: "Type part of its name or region.",
+  conflictsChosen: "{count} chosen",
+  saveConflicts: "Save conflicts",
+  conflictsSaved: "Your conflicts were saved: {count} authorities.",
+
   // the log and keys
   alarmTitle: "Stop: the service's log has been rewritten",
   alarmIntro: "The record of requests for advice and pressure reports that this service keeps is no longer the one it showed this browser before. Entries may have been erased.",

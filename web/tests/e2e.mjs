@@ -591,6 +591,27 @@ try {
   check(questionsSent() === askedBefore, "with the key swapped, the page refuses to encrypt and sends nothing");
   await audit(iro, "ask refused (key swapped)");
 
+  // Advisers' settings: the solicitor declares a conflict with the IRO's authority, the peer
+  // stops taking queries; the IRO then has nobody to ask.
+  await s.getByRole("link", { name: "Your account" }).click();
+  await heading(s, "Your account");
+  check(/^[0-9A-F]{4}( [0-9A-F]{4}){4}$/.test((await s.locator("#own-fingerprint").textContent()) ?? ""), "the account page shows the key's fingerprint, as the client prints it");
+  await audit(solicitor, "account (adviser)");
+  await s.getByLabel("Find an authority").fill("Hereford");
+  await s.getByLabel("Herefordshire", { exact: true }).check();
+  await s.getByRole("button", { name: "Save conflicts" }).click();
+  await s.getByText("Your conflicts were saved: 1 authorities.").waitFor();
+  await peer.page.getByRole("link", { name: "Your account" }).click();
+  await heading(peer.page, "Your account");
+  await peer.page.getByLabel("No, not at the moment").check();
+  await peer.page.getByRole("button", { name: "Save", exact: true }).click();
+  await peer.page.getByText("Saved: No, not at the moment.").waitFor();
+  await p.getByRole("link", { name: "IRO Advice" }).click();
+  await heading(p, "Your queries");
+  await p.getByRole("link", { name: "Ask an adviser" }).click();
+  await p.getByText("No adviser can take a question from you at the moment.").waitFor();
+  check(true, "a conflict and unavailability, set in the page, take both advisers off the IRO's list");
+
   // The operator's attack: the database restored from the backup taken before the question,
   // erasing it and the pressure report from the log. The IRO's browser holds a newer
   // checkpoint, so the page raises the alarm instead of believing the shorter log.
