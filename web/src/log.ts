@@ -255,6 +255,44 @@ export async function checkLog(): Promise<Checkpoint> {
   return newer;
 }
 
+export interface Receipt {
+  leaf_index: number;
+  leaf_data: string;
+  checkpoint: string;
+  inclusion_proof: string[];
+}
+
+/// What a receipt's leaf says to anyone: the kind of act, when, for which authority.
+export function receiptSummary(r: Receipt): { kind: number; at: Date; authority: string } {
+  const data = b64(r.leaf_data);
+  const seconds = Number(new DataView(data.buffer, data.byteOffset + 2, 8).getBigUint64(0));
+  const n = data[10] ?? 0;
+  return { kind: data[1], at: new Date(seconds * 1000), authority: new TextDecoder().decode(data.slice(11, 11 + n)) };
+}
+
+/// Verifies a receipt as `iro-advice receipt verify` does: its checkpoint is signed by the
+/// pinned log key and cosigned by the quorum, its leaf is in that tree, and the newest
+/// checkpoint this browser holds still extends that tree (the act was not erased since).
+export async function verifyReceipt(r: Receipt): Promise<{ size: number; newest: number }> {
+  const pinned = await pinnedTrust();
+  const cp = await openCheckpoint(r.checkpoint, pinned);
+  const data = b64(r.leaf_data);
+  if (!(await verifyInclusion(await leafHash(data), r.leaf_index, cp.size, r.inclusion_proof.map(b64), cp.root))) {
+    throw new KeyRefused("the receipt's entry is not in its checkpoint's tree");
+  }
+  const newest = await checkLog();
+  if (newest.size < cp.size) throw new KeyRefused("the log this browser holds is older than the receipt; reload and try again");
+  if (newest.size > cp.size) {
+    const proof = await call<{ hashes: string[] }>("GET", `/api/v1/log/proof/consistency?from=${cp.size}&to=${newest.size}`);
+    if (!(await verifyConsistency(cp.size, newest.size, cp.root, newest.root, proof.hashes.map(b64)))) {
+      throw new LogRewritten(`the log no longer holds the tree of ${cp.size} entries this receipt is in`, r.checkpoint, verified?.note ?? "");
+    }
+  } else if (!equal(newest.root, cp.root)) {
+    throw new LogRewritten(`the log signed two different trees of ${cp.size} entries`, r.checkpoint, verified?.note ?? "");
+  }
+  return { size: cp.size, newest: newest.size };
+}
+
 /// Checks a recipient the service handed out against its key event in the log and this
 /// browser's pin for the account; pins it. Throws KeyRefused or KeyChanged.
 export async function verifiedRecipient(owner: string, account: string, recipient: string, proof: KeyProof | null | undefined, acceptChange = false): Promise<string> {

@@ -7,6 +7,7 @@ import { LogRewritten } from "./log";
 import { m } from "./messages";
 import { Account } from "./pages/Account";
 import { Alarm } from "./pages/Alarm";
+import { Receipts } from "./pages/Receipts";
 import { Ask } from "./pages/Ask";
 import { Inbox } from "./pages/Inbox";
 import { Open } from "./pages/Open";
@@ -104,6 +105,7 @@ function App() {
     else if (step === "/ask" && me.role === "iro") page = <Ask />;
     else if (step === "/pressure" && me.role === "iro") page = <Pressure />;
     else if (step === "/account") page = <Account />;
+    else if (step === "/receipts") page = <Receipts />;
     else if (step.startsWith("/queries/")) page = <Thread id={step.slice("/queries/".length)} />;
     else page = <Inbox />;
   }
@@ -120,6 +122,9 @@ function App() {
           </a>
           {me && (
             <nav aria-label="Account">
+              <a class="header-link" href="#/receipts">
+                {m.receipts}
+              </a>
               <a class="header-link" href="#/account">
                 {m.account}
               </a>

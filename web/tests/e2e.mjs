@@ -556,6 +556,24 @@ try {
     check(out.status === 0 && out.stdout === NARRATIVE, `age -d with ${who}'s key gives the narrative`);
   }
 
+  // The report's receipt: checked in the page, downloaded, and verified offline by the
+  // command line with the log's key.
+  await p.getByRole("link", { name: "Receipts" }).click();
+  await heading(p, "Your receipts");
+  const row = p.getByRole("row", { name: /You reported pressure/ });
+  await row.getByRole("button", { name: /^Check entry/ }).click();
+  await p.getByText(/is in the log: its checkpoint \(\d+ entries\) verifies with the log and witness keys this browser pinned/).waitFor();
+  check(true, "the pressure report's receipt verifies in the page, consistent with the newest checkpoint");
+  await audit(iro, "receipts");
+  const [receiptFile] = await Promise.all([p.waitForEvent("download"), row.getByRole("button", { name: /^Download entry/ }).click()]);
+  const receiptAt = join(work, "receipt.json");
+  await receiptFile.saveAs(receiptAt);
+  const logKey = (await api("GET", "/api/v1/log/key")).text.trim();
+  const offline = spawnSync(binary, ["receipt", "verify", receiptAt, "--key", logKey], { encoding: "utf8" });
+  check(offline.status === 0 && offline.stdout.includes("pressure_reported"), `the downloaded receipt verifies with iro-advice receipt verify ${offline.stderr}`);
+  await p.getByRole("link", { name: "IRO Advice" }).click();
+  await heading(p, "Your queries");
+
   // Nothing the browsers sent carries the plaintext or an unwrapped key.
   const needles = [QUESTION, SECOND, REPLY, NARRATIVE, MINUTES.slice(0, 40), "minutes.txt", "AGE-SECRET-KEY", PASSPHRASE];
   for (const needle of needles) {

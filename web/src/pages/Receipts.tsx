@@ -1,0 +1,81 @@
+import { useEffect, useState } from "preact/hooks";
+import { call, Problem } from "../api";
+import { useSession } from "../app";
+import { save } from "../attachments";
+import { LogRewritten, receiptSummary, verifyReceipt, type Receipt } from "../log";
+import { fill, m } from "../messages";
+import { ErrorSummary, Notice, type FieldError } from "../ui";
+
+/// The account's receipts: what each proves, to download (the files `iro-advice receipt
+/// verify` reads) and to verify here.
+export function Receipts() {
+  const s = useSession();
+  const [receipts, setReceipts] = useState<Receipt[] | null>(null);
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [errors, setErrors] = useState<FieldError[]>([]);
+
+  useEffect(() => {
+    call<Receipt[]>("GET", "/api/v1/me/receipts")
+      .then((all) => setReceipts([...all].sort((a, b) => b.leaf_index - a.leaf_index)))
+      .catch((e) => setErrors([{ field: "receipts", text: e instanceof Problem ? e.plain : String(e) }]));
+  }, []);
+
+  const verify = async (r: Receipt) => {
+    try {
+      const { size, newest } = await verifyReceipt(r);
+      setResult({ ok: true, text: fill(m.receiptVerified, { index: r.leaf_index, size, newest }) });
+    } catch (e) {
+      if (e instanceof LogRewritten) return s.alarm(e);
+      setResult({ ok: false, text: fill(m.receiptFailed, { index: r.leaf_index, why: e instanceof Error ? e.message : String(e) }) });
+    }
+  };
+
+  return (
+    <>
+      <ErrorSummary errors={errors} />
+      {result && (result.ok ? <Notice success>{result.text}</Notice> : <div class="notice notice-warning" role="alert">{result.text}</div>)}
+      <h1>{m.receiptsTitle}</h1>
+      <p class="lede">{m.receiptsIntro}</p>
+      <div id="receipts">
+        {receipts?.length === 0 && <p>{m.receiptsEmpty}</p>}
+        {receipts && receipts.length > 0 && (
+          <table class="table">
+            <caption class="visually-hidden">{m.receiptsTitle}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{m.columnWhat}</th>
+                <th scope="col">{m.columnWhen}</th>
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {receipts.map((r) => {
+                const summary = receiptSummary(r);
+                return (
+                  <tr key={r.leaf_index}>
+                    <td>
+                      {m.eventKinds[summary.kind] ?? `#${summary.kind}`}
+                      <p class="hint">{fill(m.receiptEntry, { index: r.leaf_index })}</p>
+                    </td>
+                    <td>{summary.at.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })}</td>
+                    <td>
+                      <button type="button" class="link-button" onClick={() => verify(r)}>
+                        {fill(m.receiptVerify, { index: r.leaf_index })}
+                      </button>
+                      <br />
+                      <button type="button" class="link-button" onClick={() => save(new Blob([JSON.stringify(r, null, 2)], { type: "application/json" }), `receipt-${r.leaf_index}.json`)}>
+                        {fill(m.receiptDownload, { index: r.leaf_index })}
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </div>
+    </>
+  );
+}
