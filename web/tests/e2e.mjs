@@ -20,6 +20,10 @@ import { chromium } from "playwright-core";
 const binary = resolve(process.argv[2] ?? "../target/debug/iro-advice");
 const shotsAt = process.argv.indexOf("--screenshots");
 const shots = shotsAt > 0 ? resolve(process.argv[shotsAt + 1]) : null;
+// --bench also measures (and prints, never asserts): sign-in to inbox, and a 50 MiB
+// attachment encrypted and sent by the page and by the command-line client.
+const bench = process.argv.includes("--bench");
+const measured = [];
 const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 const work = mkdtempSync(join(tmpdir(), "iro-advice-e2e-"));
 const PASSWORD = "correct horse battery staple 42";
@@ -158,6 +162,7 @@ const env = {
   IRO_ADVICE_NAIRO_RECIPIENT: nairoRecipient,
 };
 delete env.DATABASE_URL;
+if (bench) env.IRO_ADVICE_MAX_ATTACHMENT_MB = "64";
 const serviceLog = join(work, "service.log");
 const logged = [];
 let service = null;
@@ -367,12 +372,16 @@ async function signInAndUnlock(user, email) {
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByLabel("Code from your authenticator app").fill(await freshCode(user.secret));
+  const started = performance.now();
   await page.getByRole("button", { name: "Sign in" }).click();
   await heading(page, "Unlock your key");
+  const signedIn = performance.now();
   await audit(user, `unlock (${user.name})`);
   await page.getByLabel("Key passphrase").fill(PASSPHRASE);
+  const unlocking = performance.now();
   await page.getByRole("button", { name: "Unlock" }).click();
   await heading(page, "Your queries");
+  measured.push(`sign-in (password and code) to the unlock page: ${(signedIn - started).toFixed(0)} ms; unlock (scrypt, work factor 18) to the inbox: ${(performance.now() - unlocking).toFixed(0)} ms`);
 }
 
 const iro = await newUser("iro");
@@ -462,6 +471,29 @@ try {
   await s.getByText(FROM_CLI).waitFor();
   check(true, "what the command-line client encrypted, the page decrypts");
 
+  if (bench) {
+    const big = join(work, "big.bin");
+    const size = 50 * 1024 * 1024;
+    writeFileSync(big, Buffer.alloc(size, 7));
+    const heap = () => p.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
+    const before = await heap();
+    await p.getByLabel("Add an attachment").setInputFiles(big);
+    let peak = before;
+    const t0 = performance.now();
+    await p.getByRole("button", { name: "Encrypt and attach" }).click();
+    const done = p.getByRole("button", { name: "Open attachment 2" }).waitFor({ timeout: 300000 });
+    let finished = false;
+    done.then(() => (finished = true));
+    while (!finished) {
+      peak = Math.max(peak, await heap().catch(() => 0));
+      await sleep(200);
+    }
+    const pageMs = performance.now() - t0;
+    const t1 = performance.now();
+    client("attach", queryId, big);
+    const cliMs = performance.now() - t1;
+    measured.push(`50 MiB attachment, encrypted and uploaded: page ${(pageMs / 1000).toFixed(1)} s, command-line client ${(cliMs / 1000).toFixed(1)} s (${(pageMs / cliMs).toFixed(1)}×); page JS heap ${(before / 1048576).toFixed(0)} MiB before, ${(peak / 1048576).toFixed(0)} MiB at most during`);
+  }
   await p.getByLabel("Advice given").check();
   await p.getByRole("button", { name: "Close query" }).click();
   await p.locator(".caption", { hasText: "Closed" }).waitFor();
@@ -668,6 +700,15 @@ try {
 }
 
 console.log(`${axeSeen.size} pages audited with axe-core`);
+for (const line of measured) console.log(`measured: ${line}`);
+if (bench) {
+  const dist = new URL("../dist/", import.meta.url);
+  const { gzipSync } = await import("node:zlib");
+  const files = ["index.html", "app.js", "app.css"].map((f) => readFileSync(new URL(f, dist)));
+  const raw = files.reduce((n, b) => n + b.length, 0);
+  const gz = files.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
+  console.log(`measured: first load ${(raw / 1024).toFixed(0)} KB (${(gz / 1024).toFixed(0)} KB gzip-compressed), three files`);
+}
 if (failures) {
   console.log(`${failures} check(s) failed; the service's log is in ${serviceLog}`);
   process.exit(1);
