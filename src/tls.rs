@@ -69,9 +69,16 @@ pub fn http_client(
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .connect_timeout(connect_timeout)
+        // actix closes a connection idle for 5 s; reusing one at that moment fails a POST
+        // (which is not retried) with "incomplete message". Idle connections are dropped
+        // first, so a pause between requests (a passphrase prompt) costs a handshake instead.
+        .pool_idle_timeout(POOL_IDLE)
         .build()
         .map_err(|e| e.to_string())
 }
+
+/// Below the server's keep-alive (actix's default, 5 s).
+pub const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Builds the server configuration, generating a development certificate if allowed and
 /// none exists yet.

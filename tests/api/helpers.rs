@@ -416,6 +416,8 @@ fn client_trusting(roots: rustls::RootCertStore) -> reqwest::Client {
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
+        // A pooled connection the server is closing for idleness fails a POST.
+        .pool_idle_timeout(iro_advice::tls::POOL_IDLE)
         .build()
         .unwrap()
 }
