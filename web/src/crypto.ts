@@ -28,7 +28,7 @@ export function identityFile(id: string, recipient: string): string {
   return `# created: ${created}\n# public key: ${recipient}\n${id}\n`;
 }
 
-function secretFrom(file: string): string {
+export function secretFrom(file: string): string {
   const line = file.split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-1"));
   if (!line) throw new Error("no age identity in the file");
   return line.trim();

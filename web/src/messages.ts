@@ -70,6 +70,11 @@ export const en = {
   unlockNewDevice: "This device has no copy of your key yet. Enter a new code from your authenticator app to fetch the locked copy.",
   unlock: "Unlock",
   unlockFailed: "That passphrase does not unlock your key",
+  recoveryInstead: "Use your recovery file instead",
+  recoveryFile: "Your recovery file",
+  recoveryFileHint: "The iro-advice-recovery-key.txt you saved when you set up your key.",
+  recoveryFileWrong: "That file does not hold the key this account uses",
+  recoveryUnlock: "Unlock with the file",
 
   // inbox
   inboxTitle: "Your queries",

@@ -606,6 +606,32 @@ try {
   await p.getByRole("link", { name: "IRO Advice" }).click();
   await heading(p, "Your queries");
 
+  // A new laptop, and the passphrase forgotten: the recovery file unlocks the account there.
+  const laptop = await newUser("iro-new-device");
+  laptop.secret = iro.secret;
+  const l = laptop.page;
+  await l.goto(`${url}/`);
+  await heading(l, "Sign in");
+  await l.getByLabel("Email address").fill("sam.iro@e2e.invalid");
+  await l.getByLabel("Password").fill(PASSWORD);
+  await l.getByRole("button", { name: "Sign in" }).click();
+  await l.getByLabel("Code from your authenticator app").fill(await freshCode(iro.secret));
+  await l.getByRole("button", { name: "Sign in" }).click();
+  await heading(l, "Unlock your key");
+  await l.getByText("This device has no copy of your key yet.").waitFor();
+  await l.getByRole("button", { name: "Use your recovery file instead" }).click();
+  await l.getByLabel("Your recovery file").setInputFiles({ name: "wrong.txt", mimeType: "text/plain", buffer: Buffer.from(readFileSync(solicitor.recovery)) });
+  await l.getByRole("button", { name: "Unlock with the file" }).click();
+  await l.getByRole("alert").getByText("That file does not hold the key this account uses").waitFor();
+  await audit(laptop, "unlock with the recovery file (wrong file)");
+  await l.getByLabel("Your recovery file").setInputFiles(iro.recovery);
+  await l.getByRole("button", { name: "Unlock with the file" }).click();
+  await heading(l, "Your queries");
+  await l.getByRole("link", { name: "Care plan drift" }).click();
+  await l.getByText(QUESTION).waitFor();
+  check(true, "on a new device the recovery file unlocks the account, and another user's file does not");
+  await laptop.context.close();
+
   // Nothing the browsers sent carries the plaintext or an unwrapped key.
   const needles = [QUESTION, SECOND, REPLY, NARRATIVE, MINUTES.slice(0, 40), "minutes.txt", "AGE-SECRET-KEY", PASSPHRASE];
   for (const needle of needles) {
@@ -700,7 +726,7 @@ try {
 }
 
 console.log(`${axeSeen.size} pages audited with axe-core`);
-for (const line of measured) console.log(`measured: ${line}`);
+if (bench) for (const line of measured) console.log(`measured: ${line}`);
 if (bench) {
   const dist = new URL("../dist/", import.meta.url);
   const { gzipSync } = await import("node:zlib");

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem } from "../api";
 import { useSession } from "../app";
-import { recipientOf, unlock, forget } from "../crypto";
+import { adopt, recipientOf, secretFrom, unlock, forget } from "../crypto";
 import { m } from "../messages";
 import { keepWrapped, keptWrapped } from "../store";
 import { Button, ErrorSummary, Form, TextInput, errorFor, type FieldError } from "../ui";
@@ -13,6 +13,24 @@ export function Unlock() {
   const [code, setCode] = useState("");
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
+  const [fromFile, setFromFile] = useState(false);
+  const [file, setFile] = useState<File | null>(null);
+
+  /// A new device, or a forgotten passphrase: the recovery file is the identity itself.
+  const useFile = async () => {
+    if (!s.me || !file) {
+      setErrors([{ field: "recovery-file", text: m.recoveryFileWrong }]);
+      return;
+    }
+    try {
+      const secret = secretFrom(await file.text());
+      if ((await recipientOf(secret)) !== s.me.age_recipient) throw new Error("another key");
+      adopt(secret);
+      s.go("#/");
+    } catch {
+      setErrors([{ field: "recovery-file", text: m.recoveryFileWrong }]);
+    }
+  };
 
   useEffect(() => {
     if (s.me) keptWrapped(s.me.id).then(setKept);
@@ -57,6 +75,25 @@ export function Unlock() {
   };
 
   if (kept === null) return <p>{m.loading}</p>;
+  if (fromFile) {
+    return (
+      <>
+        <ErrorSummary errors={errors} />
+        <h1>{m.unlockTitle}</h1>
+        <Form onSubmit={useFile}>
+          <div class={errorFor(errors, "recovery-file") ? "field field-error" : "field"}>
+            <label for="recovery-file">{m.recoveryFile}</label>
+            <p class="hint" id="recovery-file-hint">
+              {m.recoveryFileHint}
+            </p>
+            {errorFor(errors, "recovery-file") && <p class="error-message">{errorFor(errors, "recovery-file")}</p>}
+            <input id="recovery-file" type="file" class="file-input" aria-describedby="recovery-file-hint" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
+          </div>
+          <Button>{m.recoveryUnlock}</Button>
+        </Form>
+      </>
+    );
+  }
   return (
     <>
       <ErrorSummary errors={errors} />
@@ -69,6 +106,11 @@ export function Unlock() {
         <TextInput id="passphrase" label={m.passphrase} type="password" autocomplete="current-password" value={passphrase} onInput={setPassphrase} error={errorFor(errors, "passphrase")} />
         <Button busy={busy}>{m.unlock}</Button>
       </Form>
+      <p>
+        <button type="button" class="link-button" onClick={() => { setErrors([]); setFromFile(true); }}>
+          {m.recoveryInstead}
+        </button>
+      </p>
     </>
   );
 }
