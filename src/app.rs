@@ -43,7 +43,7 @@ pub struct AppState {
     /// Requests counted for the operator's metrics.
     pub monitoring: Arc<crate::telemetry::Monitoring>,
     /// The web application this instance serves, and its manifest.
-    pub web: Arc<crate::web::Bundle>,
+    pub web: Arc<crate::web::assets::Bundle>,
 }
 
 impl AppState {

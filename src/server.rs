@@ -161,14 +161,14 @@ impl Application {
             .map_err(|e| StartError::Setting(format!("IRO_ADVICE_NAIRO_RECIPIENT: {e}")))?;
         }
         let bundle = Arc::new(match &settings.server.web_dir {
-            Some(dir) => crate::web::Bundle::from_dir(dir)
+            Some(dir) => crate::web::assets::Bundle::from_dir(dir)
                 .map_err(|e| StartError::Setting(format!("IRO_ADVICE_WEB_DIR: {e}")))?,
-            None => crate::web::Bundle::embedded(),
+            None => crate::web::assets::Bundle::embedded(),
         });
         {
             let mut conn = db.get()?;
             crate::db::write_transaction(&mut conn, |conn| {
-                crate::web::bundle::publish(&mut crate::app::Tx::new(conn, &context), &bundle)
+                crate::web::publish::publish(&mut crate::app::Tx::new(conn, &context), &bundle)
             })
             .map_err(|e| StartError::Setting(format!("the web application's manifest: {e}")))?;
         }

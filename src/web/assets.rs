@@ -1,6 +1,8 @@
 //! The committed bundle, embedded, and its manifest: the path and SHA-256 of every file the
 //! browser is given, so that what a user ran can be named and checked.
 
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use serde::Serialize;
@@ -98,6 +100,70 @@ impl Manifest {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The bundle this instance serves: the embedded one, or (for development) a directory's.
+enum Source {
+    Embedded,
+    /// Read at each request: what is on disk now is what is served.
+    Directory(PathBuf),
+}
+
+pub struct Bundle {
+    source: Source,
+    manifest: Manifest,
+    json: String,
+    digest: [u8; 32],
+}
+
+impl Bundle {
+    fn new(source: Source, manifest: Manifest) -> Bundle {
+        let json = manifest.to_json();
+        let digest = Sha256::digest(json.as_bytes()).into();
+        Bundle {
+            source,
+            manifest,
+            json,
+            digest,
+        }
+    }
+
+    pub fn embedded() -> Bundle {
+        Bundle::new(Source::Embedded, Manifest::embedded().clone())
+    }
+
+    /// The bundle in `dir`: the same files as the embedded one, as they are at start.
+    pub fn from_dir(dir: &Path) -> Result<Bundle, String> {
+        let mut files = Vec::new();
+        for asset in ASSETS {
+            let path = dir.join(asset.file_name());
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            files.push((asset.path, bytes));
+        }
+        let manifest = Manifest::of(files.iter().map(|(p, b)| (*p, b.as_slice())));
+        Ok(Bundle::new(Source::Directory(dir.to_owned()), manifest))
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The manifest exactly as logged and served: its SHA-256 is in the leaf.
+    pub fn manifest_json(&self) -> &str {
+        &self.json
+    }
+
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
+    }
+
+    /// The bytes of `asset` as served now.
+    pub fn read(&self, asset: &Asset) -> std::io::Result<Cow<'static, [u8]>> {
+        match &self.source {
+            Source::Embedded => Ok(Cow::Borrowed(asset.bytes)),
+            Source::Directory(dir) => std::fs::read(dir.join(asset.file_name())).map(Cow::Owned),
+        }
     }
 }
 

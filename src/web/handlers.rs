@@ -101,7 +101,7 @@ pub async fn manifest(state: web::Data<AppState>) -> Result<HttpResponse, ApiErr
     );
     let receipt = state
         .read(move |conn| -> Result<Option<Receipt>, ApiError> {
-            let Some(leaf) = super::bundle::leaf_of(conn, &bundle)? else {
+            let Some(leaf) = super::publish::leaf_of(conn, &bundle)? else {
                 return Ok(None);
             };
             let Some(served) = witnessing.served(conn, &keys)? else {

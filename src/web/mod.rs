@@ -4,9 +4,8 @@
 //! service only hands out the files, under a policy that lets them load nothing else.
 
 pub mod assets;
-pub mod bundle;
 pub mod handlers;
+pub mod publish;
 pub mod verify;
 
-pub use assets::{Asset, Manifest, ASSETS};
-pub use bundle::Bundle;
+pub use assets::{Asset, Bundle, Manifest, ASSETS};
