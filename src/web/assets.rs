@@ -15,12 +15,6 @@ pub struct Asset {
     pub bytes: &'static [u8],
 }
 
-impl Asset {
-    pub fn sha256_hex(&self) -> String {
-        crate::keys::hex(&Sha256::digest(self.bytes))
-    }
-}
-
 /// The page every address of the application answers with; it loads the rest.
 pub const INDEX: Asset = Asset {
     path: "/",
@@ -158,11 +152,25 @@ impl Bundle {
         self.digest
     }
 
-    /// The bytes of `asset` as served now.
-    pub fn read(&self, asset: &Asset) -> std::io::Result<Cow<'static, [u8]>> {
+    /// The bytes of `asset` as served now, and their SHA-256 (hex): the embedded file's from
+    /// the manifest made at start, a directory's file's computed from what is on disk now.
+    pub fn read(&self, asset: &Asset) -> std::io::Result<(Cow<'static, [u8]>, String)> {
         match &self.source {
-            Source::Embedded => Ok(Cow::Borrowed(asset.bytes)),
-            Source::Directory(dir) => std::fs::read(dir.join(asset.file_name())).map(Cow::Owned),
+            Source::Embedded => {
+                let digest = self
+                    .manifest
+                    .assets
+                    .iter()
+                    .find(|e| e.path == asset.path)
+                    .map(|e| e.sha256.clone())
+                    .unwrap_or_else(|| crate::keys::hex(&Sha256::digest(asset.bytes)));
+                Ok((Cow::Borrowed(asset.bytes), digest))
+            }
+            Source::Directory(dir) => {
+                let bytes = std::fs::read(dir.join(asset.file_name()))?;
+                let digest = crate::keys::hex(&Sha256::digest(&bytes));
+                Ok((Cow::Owned(bytes), digest))
+            }
         }
     }
 }

@@ -4,7 +4,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use sha2::{Digest, Sha256};
 
 use super::assets::{self, Asset, INDEX};
 use crate::app::AppState;
@@ -27,11 +26,11 @@ pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), 
      publickey-credentials-create=(self), publickey-credentials-get=(self)";
 
 fn serve(req: &HttpRequest, state: &AppState, asset: &Asset) -> Result<HttpResponse, ApiError> {
-    let bytes = state
+    let (bytes, digest) = state
         .web
         .read(asset)
         .map_err(|e| ApiError::Internal(format!("web asset {}: {e}", asset.path)))?;
-    let etag = format!("\"{}\"", crate::keys::hex(&Sha256::digest(&bytes)));
+    let etag = format!("\"{digest}\"");
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
