@@ -212,6 +212,19 @@ where
             .find(|(method, _)| method == req.method())
             .map(|(_, access)| *access);
         let service = self.service.clone();
+        // The session cookie on a state-changing request the page's script did not send:
+        // refused before anything, on every route, whatever the route's access.
+        if crate::accounts::browser::forged(req.method(), req.headers()) {
+            let response = ApiError::Rejected {
+                status: actix_web::http::StatusCode::FORBIDDEN,
+                problem: crate::error::ProblemType::CrossSiteRequest,
+                detail: "a request carrying the web application's session cookie must carry \
+                         its X-IRO-Advice-Client header"
+                    .into(),
+            }
+            .error_response();
+            return Box::pin(ready(Ok(req.into_response(response).map_into_right_body())));
+        }
         Box::pin(async move {
             match access {
                 // No rule: the resource answers 405 by itself; public: nothing to check.

@@ -107,6 +107,7 @@ problem_types! {
     PasskeyExists = "passkey-exists", "Passkey already registered";
     LastSecondFactor = "last-second-factor", "The account's only second factor";
     AttachmentAlreadyRead = "attachment-already-read", "The attachment has been read and cannot be replaced";
+    CrossSiteRequest = "cross-site-request", "Refused: not sent by the web application";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::access::{Access, Authorize};
 use crate::accounts::domain::Role::{Admin, Adviser, Iro, Nairo};
-use crate::accounts::{admin, auth, directory, invitations, me, passkeys};
+use crate::accounts::{admin, auth, directory, invitations, me, passkeys, sessions};
 use crate::app::JSON_LIMIT;
 use crate::log::handlers as log;
 use crate::log::tiles;
@@ -106,6 +106,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET "/api/v1/me/passkeys", ENROLLING, passkeys::list),
         endpoint!(DELETE "/api/v1/me/passkeys/{id}", ANY, passkeys::remove),
         endpoint!(DELETE "/api/v1/me/totp", ANY, me::totp_remove),
+        endpoint!(GET "/api/v1/me/sessions", ANY, sessions::list),
+        endpoint!(DELETE "/api/v1/me/sessions", ANY, sessions::end_all),
+        endpoint!(DELETE "/api/v1/me/sessions/{id}", ANY, sessions::end),
         endpoint!(POST "/api/v1/me/step-up/options", ENROLLING, passkeys::step_up_options),
         endpoint!(PUT "/api/v1/me/key", ANY, me::put_key),
         endpoint!(PUT "/api/v1/me/password", ANY, me::put_password),
@@ -206,7 +209,7 @@ impl Modify for BearerAuth {
         invitations::accept, admin::list, admin::suspend, admin::reactivate, invitations::invite,
         auth::login, auth::refresh, auth::logout, passkeys::sign_in_options,
         passkeys::creation_options, passkeys::register, passkeys::list, passkeys::step_up_options,
-        passkeys::remove, me::totp_remove,
+        passkeys::remove, me::totp_remove, sessions::list, sessions::end, sessions::end_all,
         me::me, me::totp_begin, me::totp_confirm, me::put_key, me::get_wrapped_identity, me::put_password,
         me::put_conflicts, me::put_availability,
         directory::authorities, directory::advisers,

@@ -102,7 +102,9 @@ pub struct LoginRequest {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
-    pub refresh_token: String,
+    /// Absent for the web application, whose refresh token is in an HttpOnly cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -121,7 +123,26 @@ fn is_zero(n: &i32) -> bool {
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    /// Absent from the web application, which sends `X-IRO-Advice-Client: web` and the
+    /// session cookie instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// One of the caller's sessions that has not ended.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SessionEntry {
+    pub id: String,
+    /// `web` (the web application) or `api` (the command-line client or another program).
+    pub client: String,
+    pub started_at: chrono::NaiveDateTime,
+    /// When it last exchanged its refresh token; absent if it never has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active_at: Option<chrono::NaiveDateTime>,
+    /// When it ends whatever happens (the session's hard limit).
+    pub ends_at: chrono::NaiveDateTime,
+    /// Whether it is the session making this request.
+    pub current: bool,
 }
 
 // The directory
@@ -547,6 +568,17 @@ pub struct QueryDetail {
     pub adviser_key_proof: Option<KeyProof>,
     pub messages: Vec<MessageView>,
     pub attachments: Vec<AttachmentView>,
+    /// To the query's IRO only: every decline, oldest first, so they know why and can ask
+    /// someone else. Advisers never see each other's reasons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declines: Vec<DeclineView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DeclineView {
+    pub adviser_name: String,
+    pub reason: DeclineReason,
+    pub declined_at: String,
 }
 
 // Attachments

@@ -1,11 +1,12 @@
 //! `POST /api/v1/auth/login`, `/refresh`, `/logout`.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::atomic::Ordering;
 
 use chrono::Duration;
 
+use super::browser::{self, SessionClient};
 use super::domain::{AccountId, Email, Password, Role};
 use super::factors::{Factors, Purpose};
 use super::store::{self, Rotation};
@@ -27,7 +28,7 @@ fn pair(state: &AppState, signed_in: SignedIn) -> TokenPair {
             signed_in.role,
             &signed_in.session.session_id,
         ),
-        refresh_token: signed_in.session.refresh_token,
+        refresh_token: Some(signed_in.session.refresh_token),
         token_type: "Bearer".into(),
         expires_in: state.tokens.lifetime_secs(),
         device_token: signed_in.device_token,
@@ -57,6 +58,8 @@ struct Attempt {
     passkey: Option<PasskeyAssertion>,
     /// The hash of the device token presented, if any.
     device: Option<String>,
+    /// Which kind of client the session is for.
+    client: SessionClient,
 }
 
 /// What is known of an attempt before its password is hashed.
@@ -219,7 +222,7 @@ fn conclude(
     let presented = attempt.device.as_deref().filter(|_| device_known);
     let device_token = store::remember_device(tx.conn, &account.id, presented)?;
     let failed_sign_ins = store::take_failed_sign_ins(tx.conn, &account.id)?;
-    let session = store::create_session(tx.conn, &account.id, refresh_days)?;
+    let session = store::create_session(tx.conn, &account.id, attempt.client, refresh_days)?;
     Ok(Ok(SignedIn {
         account_id: account.id,
         role: account.role,
@@ -237,10 +240,12 @@ fn conclude(
     responses((status = 200, body = TokenPair), (status = 401, body = crate::error::Problem),
               (status = 429, body = crate::error::Problem), (status = 503, body = crate::error::Problem)))]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let answer = sign_in(&state, body.into_inner()).await;
+    let client = SessionClient::of(&req);
+    let answer = sign_in(&state, body.into_inner(), client).await;
     if let Err(ApiError::Busy { .. } | ApiError::TooManyAttempts { .. }) = &answer {
         // Refused unheard: answered at once, a flooding client would send the next attempt
         // at once too, and the attempts themselves would crowd out everyone else's requests.
@@ -253,10 +258,30 @@ pub async fn login(
         let millis = delay / 2 + delay * spread / u64::from(u16::MAX);
         actix_web::rt::time::sleep(std::time::Duration::from_millis(millis)).await;
     }
-    answer.map(|pair| HttpResponse::Ok().json(pair))
+    answer.map(|pair| answer_with(&state, client, pair))
 }
 
-async fn sign_in(state: &AppState, body: LoginRequest) -> Result<TokenPair, ApiError> {
+/// The answer carrying a new pair: to the web application, the refresh token goes in the
+/// cookie and never in the body its script reads.
+fn answer_with(state: &AppState, client: SessionClient, mut pair: TokenPair) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    if client == SessionClient::Web {
+        if let Some(token) = pair.refresh_token.take() {
+            let accounts = &state.settings.accounts;
+            let max_age =
+                (accounts.refresh_token_days * 86_400).min(accounts.session_hours * 3_600);
+            browser::set_refresh_cookie(&mut res, &token, max_age);
+        }
+    }
+    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+    res.json(pair)
+}
+
+async fn sign_in(
+    state: &AppState,
+    body: LoginRequest,
+    client: SessionClient,
+) -> Result<TokenPair, ApiError> {
     let LoginRequest {
         email,
         password,
@@ -271,6 +296,7 @@ async fn sign_in(state: &AppState, body: LoginRequest) -> Result<TokenPair, ApiE
         totp_code: totp_code.filter(|c| !c.trim().is_empty()),
         passkey,
         device: device_token.as_deref().map(crate::keys::token_hash),
+        client,
     };
     // While the service-wide ceiling holds, an attempt it applies to — no device token, no
     // second factor — is refused before it costs a slot or a query: a flood past the
@@ -315,15 +341,31 @@ async fn sign_in(state: &AppState, body: LoginRequest) -> Result<TokenPair, ApiE
     Ok(pair(state, signed_in))
 }
 
+/// The refresh token of a request: in its body, or — for the web application, which sends
+/// an empty body — in the session cookie.
+fn presented_token(req: &HttpRequest, body: RefreshRequest) -> (Option<String>, SessionClient) {
+    match body.refresh_token {
+        Some(token) => (Some(token), SessionClient::Api),
+        None if SessionClient::of(req) == SessionClient::Web => {
+            (browser::refresh_cookie(req.headers()), SessionClient::Web)
+        }
+        None => (None, SessionClient::Api),
+    }
+}
+
 /// Exchanges a refresh token for a new pair. A refresh token presented a second time
-/// revokes its whole family: whoever holds either copy must sign in again.
+/// revokes its whole family: whoever holds either copy must sign in again. The web
+/// application sends `{}` and the `X-IRO-Advice-Client: web` header; its token is read from
+/// the cookie, and the new one set there.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = crate::error::Problem)))]
 pub async fn refresh(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = body.into_inner().refresh_token;
+    let (token, client) = presented_token(&req, body.into_inner());
+    let token = token.ok_or(ApiError::Unauthenticated)?;
     let refresh_days = state.settings.accounts.refresh_token_days;
     let session_hours = state.settings.accounts.session_hours;
     let rotation = state
@@ -339,9 +381,8 @@ pub async fn refresh(
             role,
             session_id,
             refresh_token,
-        } => Ok(HttpResponse::Ok().json(pair(
-            &state,
-            SignedIn {
+        } => {
+            let signed_in = SignedIn {
                 account_id,
                 role,
                 session: store::IssuedSession {
@@ -350,8 +391,9 @@ pub async fn refresh(
                 },
                 device_token: None,
                 failed_sign_ins: 0,
-            },
-        ))),
+            };
+            Ok(answer_with(&state, client, pair(&state, signed_in)))
+        }
         Rotation::ReuseDetected => {
             tracing::warn!("refresh token reused: its session has been revoked");
             Err(ApiError::Unauthenticated)
@@ -364,13 +406,20 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204)))]
 pub async fn logout(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = body.into_inner().refresh_token;
-    state
-        .db
-        .write(move |conn| store::revoke_session_of_token(conn, &token).map_err(ApiError::from))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    let (token, client) = presented_token(&req, body.into_inner());
+    if let Some(token) = token {
+        state
+            .db
+            .write(move |conn| store::revoke_session_of_token(conn, &token).map_err(ApiError::from))
+            .await?;
+    }
+    let mut res = HttpResponse::NoContent();
+    if client == SessionClient::Web {
+        browser::clear_refresh_cookie(&mut res);
+    }
+    Ok(res.finish())
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod browser;
 pub mod directory;
 pub mod domain;
 pub mod factors;
@@ -11,6 +12,7 @@ pub mod me;
 pub mod passkeys;
 pub mod passwords;
 pub mod second_factor;
+pub mod sessions;
 pub mod store;
 pub mod tokens;
 pub mod totp;

@@ -3,6 +3,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::browser::SessionClient;
 use super::domain::{AccountId, AccountStatus, AdviserKind, Role};
 use crate::authorities::AuthorityCode;
 use crate::db::schema::{
@@ -595,6 +596,7 @@ pub struct IssuedSession {
 pub fn create_session(
     conn: &mut DbConnection,
     account_id: &AccountId,
+    client: SessionClient,
     refresh_days: i64,
 ) -> QueryResult<IssuedSession> {
     let session_id = uuid::Uuid::new_v4().to_string();
@@ -603,6 +605,7 @@ pub fn create_session(
             sessions::id.eq(&session_id),
             sessions::account_id.eq(account_id),
             sessions::created_at.eq(now()),
+            sessions::client.eq(client.as_str()),
         ))
         .execute(conn)?;
     let refresh_token = insert_refresh_token(conn, &session_id, refresh_days)?;
@@ -713,6 +716,9 @@ pub fn rotate_refresh_token(
     if expires_at <= now() || session_ends <= now() || status != AccountStatus::Active {
         return Ok(Rotation::Refused);
     }
+    diesel::update(sessions::table.find(&session_id))
+        .set(sessions::last_active_at.eq(now()))
+        .execute(conn)?;
     let refresh_token = insert_refresh_token(conn, &session_id, refresh_days)?;
     Ok(Rotation::Rotated {
         account_id,
@@ -731,6 +737,52 @@ pub fn revoke_session(conn: &mut DbConnection, session_id: &str) -> QueryResult<
     .set(sessions::revoked_at.eq(now()))
     .execute(conn)
     .map(drop)
+}
+
+/// A session of one account that has not ended.
+#[derive(Queryable)]
+pub struct LiveSession {
+    pub id: String,
+    pub client: String,
+    pub created_at: NaiveDateTime,
+    pub last_active_at: Option<NaiveDateTime>,
+}
+
+/// The account's sessions that are neither revoked nor older than `started_after`, newest
+/// first.
+pub fn live_sessions(
+    conn: &mut DbConnection,
+    account: &AccountId,
+    started_after: NaiveDateTime,
+) -> QueryResult<Vec<LiveSession>> {
+    sessions::table
+        .filter(sessions::account_id.eq(account))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::created_at.gt(started_after))
+        .order((sessions::created_at.desc(), sessions::id))
+        .select((
+            sessions::id,
+            sessions::client,
+            sessions::created_at,
+            sessions::last_active_at,
+        ))
+        .load(conn)
+}
+
+/// Ends one of the account's own sessions; how many ended (0: none of its live ones).
+pub fn revoke_own_session(
+    conn: &mut DbConnection,
+    account: &AccountId,
+    session_id: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(session_id))
+            .filter(sessions::account_id.eq(account))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now()))
+    .execute(conn)
 }
 
 /// Ends the session a refresh token (current or already rotated) belongs to.

@@ -85,7 +85,9 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
     }
     let tokens = Tokens {
         access_token: signed_in.access_token,
-        refresh_token: signed_in.refresh_token,
+        refresh_token: signed_in.refresh_token.ok_or_else(|| {
+            ClientError::Profile("the server gave no refresh token at sign-in".into())
+        })?,
     };
     if let Some(pem) = &ca_pem {
         profile.save_ca(pem)?;
@@ -194,7 +196,7 @@ pub async fn logout(api: &Api) -> Result<Output, ClientError> {
     let res = http
         .post(format!("{server}/api/v1/auth/logout"))
         .json(&crate::wire::RefreshRequest {
-            refresh_token: tokens.refresh_token,
+            refresh_token: Some(tokens.refresh_token),
         })
         .send()
         .await?;

@@ -130,7 +130,7 @@ impl Api {
             .http
             .post(format!("{}/api/v1/auth/refresh", self.base))
             .json(&RefreshRequest {
-                refresh_token: tokens.refresh_token,
+                refresh_token: Some(tokens.refresh_token),
             })
             .send()
             .await?;

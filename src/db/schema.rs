@@ -74,6 +74,8 @@ diesel::table! {
         account_id -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        client -> Text,
+        last_active_at -> Nullable<Timestamp>,
     }
 }
 

@@ -61,13 +61,14 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
         (400, "invalid-json"),
     ),
     ("POST", "/api/v1/auth/login", Public, (400, "invalid-json")),
+    // An empty body presents no refresh token (the web application's is in a cookie).
     (
         "POST",
         "/api/v1/auth/refresh",
         Public,
-        (400, "invalid-json"),
+        (401, "unauthenticated"),
     ),
-    ("POST", "/api/v1/auth/logout", Public, (400, "invalid-json")),
+    ("POST", "/api/v1/auth/logout", Public, (204, "")),
     ("POST", "/api/v1/auth/passkey/options", Public, (200, "")),
     ("POST", "/api/v1/me/passkeys/options", Enrolling, (200, "")),
     (
@@ -85,6 +86,13 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
         (403, "step-up-required"),
     ),
     ("DELETE", "/api/v1/me/totp", ANY, (403, "step-up-required")),
+    ("GET", "/api/v1/me/sessions", ANY, (200, "")),
+    (
+        "DELETE",
+        "/api/v1/me/sessions/{id}",
+        ANY,
+        (404, "not-found"),
+    ),
     ("GET", "/api/v1/me", Enrolling, (200, "")),
     ("POST", "/api/v1/me/totp", Enrolling, (200, "")),
     (
@@ -218,6 +226,8 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
         Roles(&[Nairo, Admin]),
         (200, ""),
     ),
+    // Last: it signs each allowed caller out everywhere.
+    ("DELETE", "/api/v1/me/sessions", ANY, (204, "")),
 ];
 
 both_databases!(every_route_answers_exactly_who_it_should);

@@ -21,6 +21,7 @@ mod queries;
 mod releases;
 mod rollback;
 mod services;
+mod sessions;
 mod smtp;
 mod smuggling;
 mod statistics;
