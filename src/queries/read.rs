@@ -9,7 +9,7 @@ use crate::access::Caller;
 use crate::app::AppState;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::wire::{AttachmentView, MessageView, QueryDetail, QuerySummary};
+use crate::wire::{AttachmentView, DeclineView, MessageView, QueryDetail, QuerySummary};
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339()
@@ -110,7 +110,20 @@ pub fn detail(
             replaceable: a.uploader_id == caller.account_id && a.first_read_at.is_none(),
         })
         .collect();
+    let declines = if q.iro_id == caller.account_id {
+        store::declines_of(conn, &q.id)?
+            .into_iter()
+            .map(|d| DeclineView {
+                adviser_name: d.adviser_name,
+                reason: d.reason,
+                declined_at: rfc3339(d.declined_at),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(QueryDetail {
+        declines,
         summary: summary(q, iro_name, adviser_name, messages.len() as i64, reminders),
         iro_recipient,
         adviser_recipient,

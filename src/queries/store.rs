@@ -243,6 +243,39 @@ pub fn record_decline(
         .map(drop)
 }
 
+/// A decline as the IRO sees it: who, why and when.
+pub struct Decline {
+    pub adviser_name: String,
+    pub reason: DeclineReason,
+    pub declined_at: NaiveDateTime,
+}
+
+/// The query's declines, oldest first.
+pub fn declines_of(conn: &mut DbConnection, query_id: &QueryId) -> QueryResult<Vec<Decline>> {
+    let rows: Vec<(String, String, NaiveDateTime)> = query_declines::table
+        .inner_join(accounts::table.on(accounts::id.eq(query_declines::adviser_id)))
+        .filter(query_declines::query_id.eq(query_id))
+        .order(query_declines::declined_at)
+        .select((
+            accounts::display_name,
+            query_declines::reason,
+            query_declines::declined_at,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(adviser_name, reason, declined_at)| {
+            let reason = reason
+                .parse()
+                .map_err(|e: String| diesel::result::Error::DeserializationError(e.into()))?;
+            Ok(Decline {
+                adviser_name,
+                reason,
+                declined_at,
+            })
+        })
+        .collect()
+}
+
 pub fn has_declined(
     conn: &mut DbConnection,
     query_id: &QueryId,

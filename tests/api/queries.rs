@@ -959,12 +959,19 @@ async fn after_a_decline_the_adviser_is_gone_and_routing_carries_every_message(a
         200,
     )
     .await;
-    json(
+    // The IRO is told who declined and why; the adviser the query went to next is not.
+    let declines = shown_after["declines"].as_array().unwrap();
+    assert_eq!(declines.len(), 1, "{declines:?}");
+    assert_eq!(declines[0]["reason"], "conflict");
+    assert_eq!(declines[0]["adviser_name"], "Test Person");
+    assert!(declines[0]["declined_at"].is_string());
+    let seen_by_next = json(
         app.get_auth(&format!("/api/v1/queries/{id}"), &next.access)
             .await,
         200,
     )
     .await;
+    assert!(seen_by_next.get("declines").is_none(), "{seen_by_next}");
 }
 
 async fn an_unaccepted_urgent_query_is_reminded_once(app: TestApp) {
