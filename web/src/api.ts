@@ -1,5 +1,8 @@
-// The service's JSON API. The access token lives only in this module's memory: a reload
-// signs out, and no script on another origin can read it.
+// The service's JSON API. The access token lives only in this module's memory; the refresh
+// token never reaches the page at all: the service keeps it in an HttpOnly cookie that only
+// the refresh and logout endpoints read, and refuses any state-changing request that carries
+// the cookie without the header below (which a cross-site form cannot send). A reload keeps
+// the session and asks to unlock the key again: the key is never stored unwrapped.
 
 import type { KeyProof } from "./log";
 import { m, fill } from "./messages";
@@ -20,16 +23,18 @@ export class Problem extends Error {
 }
 
 let access: string | null = null;
-let refresh: string | null = null;
 
-export function setTokens(pair: { access_token: string; refresh_token: string } | null) {
+/// Sent on every request: says the session is the web application's (its refresh token in
+/// the cookie) and proves the request came from this page's script.
+const CLIENT = { "X-IRO-Advice-Client": "web" };
+
+export function setTokens(pair: { access_token: string } | null) {
   access = pair?.access_token ?? null;
-  refresh = pair?.refresh_token ?? null;
 }
 
-/// For a request the page makes itself (an upload with progress).
-export function bearer(): string | null {
-  return access ? `Bearer ${access}` : null;
+/// The headers of a request the page makes itself (an upload with progress, a download).
+export function authHeaders(): Record<string, string> {
+  return access ? { ...CLIENT, Authorization: `Bearer ${access}` } : { ...CLIENT };
 }
 
 export function signedIn(): boolean {
@@ -37,7 +42,7 @@ export function signedIn(): boolean {
 }
 
 async function send(method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}) {
-  const h: Record<string, string> = { Accept: "application/json", ...headers };
+  const h: Record<string, string> = { Accept: "application/json", ...CLIENT, ...headers };
   if (access) h.Authorization = `Bearer ${access}`;
   try {
     return await fetch(path, { method, headers: h, body, credentials: "same-origin", cache: "no-store" });
@@ -59,12 +64,12 @@ export async function problem(res: Response): Promise<Problem> {
   return new Problem(res.status, type, detail);
 }
 
-async function renew(): Promise<boolean> {
-  if (!refresh) return false;
-  const res = await send("POST", "/api/v1/auth/refresh", JSON.stringify({ refresh_token: refresh }), {
-    "Content-Type": "application/json",
-  });
+/// A new access token from the session cookie; false when there is no session to continue.
+export async function renew(): Promise<boolean> {
+  const res = await send("POST", "/api/v1/auth/refresh", "{}", { "Content-Type": "application/json" });
   if (!res.ok) {
+    // Read to the end, so the request is finished rather than left open.
+    await res.text().catch(() => "");
     setTokens(null);
     return false;
   }
@@ -72,13 +77,22 @@ async function renew(): Promise<boolean> {
   return true;
 }
 
+
+/// What the application does when the service says the session has ended (signed out from
+/// another device, the password changed, suspended): set once by the application's shell.
+let ended: () => void = () => undefined;
+export function onSessionEnded(f: () => void) {
+  ended = f;
+}
+
 /// Calls the API with a JSON body (or none) and returns its JSON answer (or null for 204).
 export async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const h = body === undefined ? headers : { "Content-Type": "application/json", ...headers };
   const payload = body === undefined ? undefined : JSON.stringify(body);
   let res = await send(method, path, payload, h);
-  if (res.status === 401 && access && (await renew())) {
-    res = await send(method, path, payload, h);
+  if (res.status === 401 && access) {
+    if (await renew()) res = await send(method, path, payload, h);
+    else ended();
   }
   if (!res.ok) throw await problem(res);
   if (res.status === 204) return null as T;
@@ -86,11 +100,7 @@ export async function call<T>(method: string, path: string, body?: unknown, head
 }
 
 export async function signOut() {
-  if (refresh) {
-    await send("POST", "/api/v1/auth/logout", JSON.stringify({ refresh_token: refresh }), {
-      "Content-Type": "application/json",
-    }).catch(() => undefined);
-  }
+  await send("POST", "/api/v1/auth/logout", "{}", { "Content-Type": "application/json" }).catch(() => undefined);
   setTokens(null);
 }
 
@@ -145,4 +155,6 @@ export interface QueryDetail extends QuerySummary {
   adviser_key_proof?: KeyProof | null;
   messages: { id: string; sender_role: string; created_at: string; body?: string }[];
   attachments: { id: string; size: number; created_at: string; replaceable: boolean }[];
+  /// To the IRO only: who declined, why and when.
+  declines?: { adviser_name: string; reason: string; declined_at: string }[];
 }

@@ -4,7 +4,7 @@
 //   IRO-ADVICE-ATTACHMENT/1\n{"name":"minutes.pdf","type":"application/pdf"}\n<the file>
 
 import { Decrypter, Encrypter } from "age-encryption";
-import { bearer, problem, Problem } from "./api";
+import { authHeaders, problem, Problem, renew } from "./api";
 import { identity } from "./crypto";
 
 const MAGIC = "IRO-ADVICE-ATTACHMENT/1\n";
@@ -25,18 +25,27 @@ export function upload(queryId: string, body: Blob, progress: (done: number) => 
   return send("POST", `/api/v1/queries/${encodeURIComponent(queryId)}/attachments`, body, progress);
 }
 
-function send(method: string, path: string, body: Blob, progress: (done: number) => void): Promise<{ id: string; size: number }> {
+/// Sends with progress; an access token that expired meanwhile is renewed from the session
+/// and the (already encrypted) body sent once more.
+async function send(method: string, path: string, body: Blob, progress: (done: number) => void) {
+  const first = await attempt(method, path, body, progress);
+  if (first.status !== 401 || !(await renew())) return answer(first);
+  return answer(await attempt(method, path, body, progress));
+}
+
+async function answer(xhr: XMLHttpRequest): Promise<{ id: string; size: number }> {
+  if (xhr.status === 200 || xhr.status === 201) return JSON.parse(xhr.responseText || "{}");
+  throw await problem(new Response(xhr.responseText, { status: xhr.status, statusText: xhr.statusText }));
+}
+
+function attempt(method: string, path: string, body: Blob, progress: (done: number) => void): Promise<XMLHttpRequest> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, path);
-    const auth = bearer();
-    if (auth) xhr.setRequestHeader("Authorization", auth);
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.upload.onprogress = (e) => e.lengthComputable && progress(e.loaded / e.total);
-    xhr.onload = async () => {
-      if (xhr.status === 200 || xhr.status === 201) return resolve(JSON.parse(xhr.responseText || "{}"));
-      reject(await problem(new Response(xhr.responseText, { status: xhr.status, statusText: xhr.statusText })));
-    };
+    xhr.onload = () => resolve(xhr);
     xhr.onerror = () => reject(new Problem(0, "network", "network"));
     xhr.send(body);
   });
@@ -53,8 +62,9 @@ function safeName(name: unknown): string {
 async function plaintext(id: string): Promise<ReadableStream<Uint8Array>> {
   const secret = identity();
   if (!secret) throw new Error("locked");
-  const auth = bearer();
-  const res = await fetch(`/api/v1/attachments/${encodeURIComponent(id)}`, { headers: auth ? { Authorization: auth } : {}, cache: "no-store" });
+  const get = () => fetch(`/api/v1/attachments/${encodeURIComponent(id)}`, { headers: authHeaders(), cache: "no-store" });
+  let res = await get();
+  if (res.status === 401 && (await renew())) res = await get();
   if (!res.ok || !res.body) throw await problem(res);
   const d = new Decrypter();
   d.addIdentity(secret);

@@ -1,7 +1,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { signOut as endSession, type Me } from "./api";
-import { SessionContext, nextStep, type Session } from "./app";
+import { call, onSessionEnded, renew, signOut as endSession, type Me } from "./api";
+import { SessionContext, nextStep, watchLog, type Session } from "./app";
 import { forget, identity } from "./crypto";
 import { LogRewritten } from "./log";
 import { m } from "./messages";
@@ -22,14 +22,16 @@ import { Unlock } from "./pages/Unlock";
 const IDLE_MS = 15 * 60 * 1000;
 const WARN_MS = 13 * 60 * 1000;
 
+/// The route, re-rendered on every navigation: `go` to the route already shown (unlocking
+/// on the inbox's own address, after a reload) must still draw the page the route means now.
 function useRoute(): string {
-  const [hash, setHash] = useState(location.hash);
+  const [route, setRoute] = useState({ hash: location.hash, n: 0 });
   useEffect(() => {
-    const on = () => setHash(location.hash);
+    const on = () => setRoute((r) => ({ hash: location.hash, n: r.n + 1 }));
     addEventListener("hashchange", on);
     return () => removeEventListener("hashchange", on);
   }, []);
-  return hash;
+  return route.hash;
 }
 
 function App() {
@@ -38,6 +40,8 @@ function App() {
   const [notice, setNotice] = useState<string | null>(null);
   const [idleWarning, setIdleWarning] = useState(false);
   const [alarm, setAlarm] = useState<LogRewritten | null>(null);
+  // A reload continues the session from its cookie (the key itself must be unlocked again).
+  const [resuming, setResuming] = useState(location.pathname !== "/open");
 
   const session: Session = {
     me,
@@ -61,6 +65,25 @@ function App() {
       setAlarm(e);
     },
   };
+
+  onSessionEnded(() => {
+    forget();
+    setMe(null);
+    setNotice(m.sessionEndedElsewhere);
+    session.go("#/sign-in");
+  });
+
+  useEffect(() => {
+    if (!resuming) return;
+    (async () => {
+      if (await renew()) {
+        const found = await call<Me>("GET", "/api/v1/me");
+        if (await watchLog(session)) setMe(found);
+      }
+    })()
+      .catch(() => undefined)
+      .finally(() => setResuming(false));
+  }, []);
 
   useEffect(() => {
     if (!me) return;
@@ -94,6 +117,7 @@ function App() {
   let page;
   const path = hash.replace(/^#/, "") || "/";
   if (alarm) page = <Alarm alarm={alarm} />;
+  else if (resuming) page = <p role="status">{m.loading}</p>;
   else if (location.pathname === "/open") page = <Open />;
   else if (!me) page = <SignIn />;
   else {

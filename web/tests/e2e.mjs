@@ -28,6 +28,7 @@ const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", im
 const work = mkdtempSync(join(tmpdir(), "iro-advice-e2e-"));
 const PASSWORD = "correct horse battery staple 42";
 const PASSPHRASE = "lantern orchard pebble violet harbour";
+const NEW_PASSWORD = "quiet meadow copper lantern 77";
 const QUESTION =
   "The care plan for the 9-year-old has not been reviewed since March and the authority says no legal advice may be sought. What are my options?";
 const MINUTES = "Minutes of the review, 12 November: the plan was not updated; placement move proposed without consultation.\n";
@@ -282,10 +283,18 @@ const browser = await chromium.launch({
 });
 const sent = [];
 const pageErrors = [];
+const tokenAnswers = [];
+const inflight = new Set();
 
 async function newUser(name) {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true });
   context.on("request", (r) => sent.push({ who: name, url: r.url(), headers: JSON.stringify(r.headers()), body: r.postDataBuffer() }));
+  context.on("request", (r) => inflight.add(r));
+  context.on("requestfinished", (r) => inflight.delete(r));
+  context.on("requestfailed", (r) => inflight.delete(r));
+  context.on("response", (r) => {
+    if (/\/api\/v1\/auth\/(login|refresh)$/.test(r.url()) && r.status() === 200) r.text().then((t) => tokenAnswers.push(t), () => undefined);
+  });
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(`${name}: ${e.message}`));
   page.on("console", (msg) => {
@@ -363,8 +372,19 @@ async function enrol(user, invitation, email, displayName) {
   await audit(user, `inbox (${user.name})`);
 }
 
-/// After a reload: the session and the key are gone; the password, a code and the
-/// passphrase bring them back (the wrapped key from this browser's own copy).
+/// After a reload: the session continues (its refresh token is in a cookie the page cannot
+/// read) but the key is gone; the passphrase brings it back from this browser's own copy.
+async function reloadAndUnlock(user) {
+  const { page } = user;
+  await page.reload();
+  await heading(page, "Unlock your key");
+  await page.getByLabel("Key passphrase").fill(PASSPHRASE);
+  await page.getByRole("button", { name: "Unlock" }).click();
+  await heading(page, "Your queries");
+}
+
+/// After signing out: the password, a code and the passphrase bring the session and the
+/// key back (the wrapped key from this browser's own copy).
 async function signInAndUnlock(user, email) {
   const { page } = user;
   await heading(page, "Sign in");
@@ -420,9 +440,9 @@ try {
 
   // The solicitor accepts, reads and replies.
   const s = solicitor.page;
-  await s.reload();
-  // A reload forgets the key and the session: sign in and unlock again.
-  await signInAndUnlock(solicitor, "alex.solicitor@e2e.invalid");
+  // A reload keeps the session but forgets the key: unlock again.
+  await reloadAndUnlock(solicitor);
+  check(true, "a reload keeps the session and asks only to unlock the key");
   await s.getByRole("link", { name: "Care plan drift" }).click();
   await heading(s, "Care plan drift");
   await s.getByText(QUESTION).waitFor();
@@ -445,8 +465,12 @@ try {
   await s.getByText(REPLY).waitFor();
   check(true, "the solicitor reads the question and sends a reply");
 
-  // The IRO reads the reply and closes.
+  // The IRO signs out and in again, reads the reply and closes.
+  await p.getByRole("button", { name: "Sign out" }).click();
+  await p.getByText("You have signed out.").waitFor();
   await p.reload();
+  await heading(p, "Sign in");
+  check(true, "after signing out, a reload does not continue the session");
   await signInAndUnlock(iro, "sam.iro@e2e.invalid");
   await p.getByRole("link", { name: "Care plan drift" }).click();
   await p.getByText(REPLY).waitFor();
@@ -540,18 +564,18 @@ try {
   await s.getByRole("button", { name: "Decline query" }).click();
   await heading(s, "Your queries");
   await s.getByText("You declined the query.").waitFor();
-  await p.reload();
-  await signInAndUnlock(iro, "sam.iro@e2e.invalid");
+  await reloadAndUnlock(iro);
   await p.getByRole("link", { name: "Placement" }).click();
   await p.getByRole("heading", { name: "Ask someone else" }).waitFor();
+  await p.getByText(/Alex Solicitor declined this query on .+\. Their reason: A conflict of interest\./).waitFor();
+  check(true, "the IRO is told who declined and why");
   await audit(iro, "route after a decline");
   await p.getByLabel("Robin Peer").check();
   await p.getByRole("button", { name: "Send to this adviser" }).click();
   await p.getByText("Your query was encrypted again and sent to Robin Peer.").waitFor();
   const routed = sent.find((r) => r.url.endsWith("/route") && r.body);
   check(routed && !routed.body.includes(SECOND), "the route request carries only ciphertext");
-  await peer.page.reload();
-  await signInAndUnlock(peer, "robin.peer@e2e.invalid");
+  await reloadAndUnlock(peer);
   await peer.page.getByRole("link", { name: "Placement" }).click();
   await peer.page.getByText(SECOND).waitFor();
   check(true, "the peer adviser reads the routed question with their own key");
@@ -630,7 +654,59 @@ try {
   await l.getByRole("link", { name: "Care plan drift" }).click();
   await l.getByText(QUESTION).waitFor();
   check(true, "on a new device the recovery file unlocks the account, and another user's file does not");
+
+  // Where the IRO is signed in: this browser, the new laptop and the command-line client.
+  // The IRO signs the laptop out from here; the laptop's next request finds it signed out.
+  await p.getByRole("link", { name: "Your account" }).click();
+  await heading(p, "Your account");
+  const sessions = p.locator("li.session");
+  await sessions.filter({ hasText: "A web browser" }).first().waitFor();
+  check((await sessions.filter({ hasText: "This browser (now)" }).count()) === 1 && (await sessions.filter({ hasText: "The command-line client" }).count()) === 1 && (await sessions.filter({ hasText: "A web browser" }).count()) === 1, "the account page lists this browser, the new laptop and the command-line client");
+  await audit(iro, "account (iro): sessions, second factors, password");
+  await sessions.filter({ hasText: "A web browser" }).getByRole("button", { name: /^Sign out the session/ }).click();
+  await p.getByText("That session has been signed out.").waitFor();
+  await l.getByRole("link", { name: "Back" }).click();
+  await heading(l, "Sign in");
+  await l.getByText("You were signed out: your session was ended").waitFor();
+  await l.reload();
+  await heading(l, "Sign in");
+  check(true, "a session signed out from another device ends at its next request, and a reload does not bring it back");
   await laptop.context.close();
+
+  // The refresh token never reaches the page: not in the page's cookies, not in any answer
+  // it read; and a state-changing request without the page's header is refused.
+  check(!(await p.evaluate(() => document.cookie)).includes("iro-advice-refresh"), "the refresh cookie is out of the page's script's reach (HttpOnly)");
+  check(tokenAnswers.length > 0 && tokenAnswers.every((t) => !t.includes("refresh_token")), `no sign-in or refresh answer the page read carried a refresh token (${tokenAnswers.length} answers)`);
+  const forged = await p.evaluate(async () => {
+    const res = await fetch("/api/v1/auth/logout", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    return { status: res.status, type: (await res.json()).type };
+  });
+  check(forged.status === 403 && forged.type === "urn:iro-advice:problem:cross-site-request", `a request with the session cookie but without the page's header is refused ${JSON.stringify(forged)}`);
+  await p.getByRole("link", { name: "Receipts" }).click();
+  await heading(p, "Your receipts");
+  check(true, "and the session it tried to end is still alive");
+
+  // A new password, with the current one and a code: every other session ends, the
+  // command-line client's included.
+  await p.getByRole("link", { name: "Your account" }).click();
+  await heading(p, "Your account");
+  await p.getByLabel("Current password").fill("not the password at all");
+  await p.getByLabel("New password").fill(NEW_PASSWORD);
+  await p.getByLabel("Confirm password").fill(NEW_PASSWORD);
+  await p.getByLabel("Code from your authenticator app").fill(await freshCode(iro.secret));
+  await p.getByRole("button", { name: "Change password" }).click();
+  await p.getByRole("alert").getByText("Your current password is wrong").waitFor();
+  await audit(iro, "change password (wrong current password)");
+  await p.getByLabel("Current password").fill(PASSWORD);
+  await p.getByLabel("Code from your authenticator app").fill(await freshCode(iro.secret));
+  await p.getByRole("button", { name: "Change password" }).click();
+  await p.getByText("Your password was changed. Every other session has been signed out.").waitFor();
+  const cliAfter = spawnSync(binary, ["client", "--profile-dir", profile, "inbox"], { env, encoding: "utf8" });
+  check(cliAfter.status !== 0 && /session has ended/.test(cliAfter.stderr), `the password change ended the command-line client's session ${cliAfter.stderr.trim()}`);
+  await sessions.filter({ hasText: "The command-line client" }).waitFor({ state: "detached" });
+  check((await sessions.count()) === 1, "and the account page now lists only this browser");
+  await p.getByRole("link", { name: "IRO Advice" }).click();
+  await heading(p, "Your queries");
 
   // Nothing the browsers sent carries the plaintext or an unwrapped key.
   const needles = [QUESTION, SECOND, REPLY, NARRATIVE, MINUTES.slice(0, 40), "minutes.txt", "AGE-SECRET-KEY", PASSPHRASE];
@@ -688,6 +764,16 @@ try {
   await p.getByText("No adviser can take a question from you at the moment.").waitFor();
   check(true, "a conflict and unavailability, set in the page, take both advisers off the IRO's list");
 
+  // The solicitor signs out everywhere; the page goes to sign-in and a reload stays there.
+  await s.getByRole("link", { name: "Your account" }).click();
+  await heading(s, "Your account");
+  await s.getByRole("button", { name: "Sign out everywhere" }).click();
+  await heading(s, "Sign in");
+  await s.getByText("You have signed out everywhere.").waitFor();
+  await s.reload();
+  await heading(s, "Sign in");
+  check(true, "signing out everywhere ends the page's own session too");
+
   // The operator's attack: the database restored from the backup taken before the question,
   // erasing it and the pressure report from the log. The IRO's browser holds a newer
   // checkpoint, so the page raises the alarm instead of believing the shorter log.
@@ -713,6 +799,8 @@ try {
 } catch (e) {
   failures++;
   console.log(`FAIL ${e.stack ?? e}`);
+  if (process.env.E2E_DEBUG) for (const r of sent.slice(-25)) console.log(`  sent by ${r.who}: ${r.url}`);
+  if (process.env.E2E_DEBUG) for (const r of inflight) console.log(`  unfinished: ${r.method()} ${r.url()}`);
   if (shots) {
     mkdirSync(shots, { recursive: true });
     await iro.page.screenshot({ path: join(shots, "failure-iro.png"), fullPage: true }).catch(() => undefined);

@@ -1,9 +1,10 @@
+import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { call, Problem, type Me } from "../api";
+import { call, Problem, setTokens, type Me } from "../api";
 import { useSession } from "../app";
-import { fingerprint } from "../crypto";
+import { fingerprint, forget } from "../crypto";
 import { fill, m } from "../messages";
-import { Button, ErrorSummary, Form, Notice, Radios, TextInput, type FieldError } from "../ui";
+import { Button, ErrorSummary, Form, Notice, Radios, TextInput, dateText, errorFor, type FieldError } from "../ui";
 
 interface Authority {
   code: string;
@@ -18,6 +19,8 @@ export function Account() {
   const [print, setPrint] = useState("");
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [saved, setSaved] = useState<string | null>(null);
+  // Bumped after every change, so that lists a change can affect (sessions) are read again.
+  const [version, setVersion] = useState(0);
 
   useEffect(() => {
     if (me?.age_recipient) fingerprint(me.age_recipient).then(setPrint);
@@ -26,6 +29,7 @@ export function Account() {
   if (!me) return null;
   const refresh = async (text: string) => {
     s.setMe(await call<Me>("GET", "/api/v1/me"));
+    setVersion((v) => v + 1);
     setSaved(text);
   };
   return (
@@ -50,7 +54,200 @@ export function Account() {
           <Conflicts me={me} onSaved={refresh} onError={setErrors} />
         </>
       )}
+      <Sessions version={version} onSaved={refresh} onError={setErrors} />
+      <Factors me={me} onSaved={refresh} onError={setErrors} />
+      <ChangePassword onSaved={refresh} errors={errors} onError={setErrors} />
     </>
+  );
+}
+
+interface SessionEntry {
+  id: string;
+  client: "web" | "api";
+  started_at: string;
+  last_active_at?: string;
+  ends_at: string;
+  current: boolean;
+}
+
+/// A date and time as a person reads it: "3 December 2026 at 14:05".
+function when(iso: string): string {
+  const d = new Date(iso.endsWith("Z") ? iso : `${iso}Z`);
+  if (isNaN(d.getTime())) return iso;
+  const time = d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+  return `${dateText(d.toISOString())} at ${time}`;
+}
+
+function Sessions({ version, onSaved, onError }: { version: number; onSaved: (text: string) => Promise<void>; onError: (e: FieldError[]) => void }) {
+  const s = useSession();
+  const [list, setList] = useState<SessionEntry[]>([]);
+  const [busy, setBusy] = useState<string | null>(null);
+  // This browser first, then the others newest first, as the service lists them.
+  const load = () => call<SessionEntry[]>("GET", "/api/v1/me/sessions").then((all) => setList([...all.filter((e) => e.current), ...all.filter((e) => !e.current)]));
+  useEffect(() => {
+    load().catch(() => undefined);
+  }, [version]);
+  const end = async (entry: SessionEntry) => {
+    setBusy(entry.id);
+    try {
+      await call("DELETE", `/api/v1/me/sessions/${encodeURIComponent(entry.id)}`);
+      if (entry.current) return await signedOut(s, m.signedOut);
+      await onSaved(m.sessionEnded);
+    } catch (e) {
+      onError([{ field: `session-${entry.id}`, text: e instanceof Problem ? e.plain : String(e) }]);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const endAll = async () => {
+    setBusy("all");
+    try {
+      await call("DELETE", "/api/v1/me/sessions");
+      await signedOut(s, m.signedOutEverywhere);
+    } catch (e) {
+      onError([{ field: "sign-out-everywhere", text: e instanceof Problem ? e.plain : String(e) }]);
+      setBusy(null);
+    }
+  };
+  return (
+    <section aria-labelledby="sessions-heading">
+      <h2 id="sessions-heading">{m.sessionsTitle}</h2>
+      <p>{m.sessionsIntro}</p>
+      <ul class="sessions">
+        {list.map((entry) => (
+          <li key={entry.id} class="session">
+            <p>
+              <strong>{entry.current ? m.sessionThis : entry.client === "web" ? m.sessionWeb : m.sessionApi}</strong>
+              <br />
+              {fill(m.sessionStarted, { when: when(entry.started_at) })}
+              {entry.last_active_at && `, ${fill(m.sessionLastActive, { when: when(entry.last_active_at) })}`}
+              {`, ${fill(m.sessionEnds, { when: when(entry.ends_at) })}.`}
+            </p>
+            {!entry.current && (
+              <button type="button" id={`session-${entry.id}`} class="button button-secondary" aria-label={fill(m.sessionEndLabel, { when: when(entry.started_at) })} disabled={busy !== null} onClick={() => end(entry)}>
+                {m.sessionEnd}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <p class="hint" id="sign-out-everywhere-hint">
+        {m.signOutEverywhereHint}
+      </p>
+      <button type="button" id="sign-out-everywhere" class="button button-warning" aria-describedby="sign-out-everywhere-hint" disabled={busy !== null} onClick={endAll}>
+        {m.signOutEverywhere}
+      </button>
+    </section>
+  );
+}
+
+/// The session has ended on the service: forget the key and the token here too.
+async function signedOut(s: ReturnType<typeof useSession>, why: string) {
+  forget();
+  setTokens(null);
+  s.setMe(null);
+  s.setNotice(why);
+  s.go("#/sign-in");
+}
+
+interface PasskeyInfo {
+  id: string;
+  name: string;
+  created_at: string;
+  last_used_at?: string;
+}
+
+function Factors({ me, onSaved, onError }: Part) {
+  const [keys, setKeys] = useState<PasskeyInfo[]>([]);
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const load = () => call<PasskeyInfo[]>("GET", "/api/v1/me/passkeys").then(setKeys);
+  useEffect(() => {
+    load().catch(() => undefined);
+  }, []);
+  const remove = async (key: PasskeyInfo) => {
+    if (!/^\d{6}$/.test(code.trim())) return onError([{ field: "factor-code", text: m.problems["step-up-required"] }]);
+    setBusy(true);
+    try {
+      await call("DELETE", `/api/v1/me/passkeys/${encodeURIComponent(key.id)}`, undefined, { "X-Step-Up-Code": code.trim() });
+      setCode("");
+      await load();
+      await onSaved(m.factorRemoved);
+    } catch (e) {
+      onError([{ field: "factor-code", text: e instanceof Problem ? e.plain : String(e) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="factors-heading">
+      <h2 id="factors-heading">{m.factorsTitle}</h2>
+      <dl class="summary">
+        <dt>{m.factorTotp}</dt>
+        <dd id="factor-totp">{me.totp_enabled ? m.factorOn : m.factorOff}</dd>
+        {keys.map((key) => (
+          <Fragment key={key.id}>
+            <dt>{fill(m.factorPasskey, { name: key.name })}</dt>
+            <dd>
+              {fill(m.factorPasskeyAdded, { when: when(key.created_at) })}{" "}
+              <button type="button" class="button button-secondary" aria-label={fill(m.factorRemoveLabel, { name: key.name })} disabled={busy} onClick={() => remove(key)}>
+                {m.factorRemove}
+              </button>
+            </dd>
+          </Fragment>
+        ))}
+      </dl>
+      {keys.length > 0 && me.totp_enabled && (
+        <TextInput id="factor-code" label={m.stepUpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} />
+      )}
+    </section>
+  );
+}
+
+function ChangePassword({ onSaved, errors, onError }: { onSaved: (text: string) => Promise<void>; errors: FieldError[]; onError: (e: FieldError[]) => void }) {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [confirm, setConfirm] = useState("");
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    const found: FieldError[] = [];
+    if (!current) found.push({ field: "current-password", text: fill(m.required, { field: "your current password" }) });
+    if (next.length < 12) found.push({ field: "new-password", text: m.passwordTooShort });
+    else if (next !== confirm) found.push({ field: "confirm-new-password", text: m.passwordsDiffer });
+    if (!/^\d{6}$/.test(code.trim())) found.push({ field: "password-code", text: m.problems["second-factor-required"] });
+    onError(found);
+    if (found.length) return;
+    setBusy(true);
+    try {
+      await call("PUT", "/api/v1/me/password", { current_password: current, new_password: next, totp_code: code.trim() });
+      setCurrent("");
+      setNext("");
+      setConfirm("");
+      setCode("");
+      await onSaved(m.passwordChanged);
+    } catch (e) {
+      const p = e instanceof Problem ? e : null;
+      if (p?.type === "invalid-credentials") onError([{ field: "current-password", text: m.problems["invalid-credentials-current"] }]);
+      else if (p?.type === "weak-password") onError([{ field: "new-password", text: p.plain }]);
+      else onError([{ field: "password-code", text: p ? p.plain : String(e) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="password-heading">
+      <h2 id="password-heading">{m.passwordTitle}</h2>
+      <Form onSubmit={submit}>
+        <TextInput id="current-password" label={m.currentPassword} type="password" autocomplete="current-password" value={current} onInput={setCurrent} error={errorFor(errors, "current-password")} />
+        <TextInput id="new-password" label={m.newPasswordLabel} hint={m.newPasswordHint} type="password" autocomplete="new-password" value={next} onInput={setNext} error={errorFor(errors, "new-password")} />
+        <TextInput id="confirm-new-password" label={m.confirmPassword} type="password" autocomplete="new-password" value={confirm} onInput={setConfirm} error={errorFor(errors, "confirm-new-password")} />
+        <TextInput id="password-code" label={m.totpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} error={errorFor(errors, "password-code")} />
+        <Button kind="secondary" busy={busy}>
+          {m.changePassword}
+        </Button>
+      </Form>
+    </section>
   );
 }
 

@@ -5,7 +5,7 @@ import { reencrypt } from "../attachments";
 import { decryptText, encryptText, identity, recipientOf } from "../crypto";
 import { KeyChanged, LogRewritten, verifiedRecipient } from "../log";
 import { fill, m } from "../messages";
-import { Button, ErrorSummary, Form, Radios, errorFor, type FieldError } from "../ui";
+import { Button, ErrorSummary, Form, Radios, dateText, errorFor, type FieldError } from "../ui";
 import { KeyChangeWarning, keyRefusal } from "./KeyChange";
 
 /// After a decline, or a wait past the reminder time: the IRO hands the query to another
@@ -67,7 +67,13 @@ export function RouteQuery({ query, onDone }: { query: QueryDetail; onDone: () =
   return (
     <section aria-labelledby="route-heading" class="route">
       <h2 id="route-heading">{m.routeTitle}</h2>
-      <p>{query.status === "declined" ? m.routeDeclined : m.routeWaiting}</p>
+      {query.status !== "declined" && <p>{m.routeWaiting}</p>}
+      {query.status === "declined" && !query.declines?.length && <p>{m.routeDeclined}</p>}
+      {query.declines?.map((d) => (
+        <p key={`${d.adviser_name}-${d.declined_at}`} class="decline">
+          {fill(m.routeDeclinedBy, { adviser: d.adviser_name, date: dateText(d.declined_at), reason: m.declineReasons[d.reason] ?? d.reason })}
+        </p>
+      ))}
       <p>{m.routeIntro}</p>
       <ErrorSummary errors={errors} />
       {advisers && advisers.length === 0 && <p>{m.noAdvisers}</p>}
