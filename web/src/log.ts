@@ -222,6 +222,11 @@ async function pinnedTrust(): Promise<Pinned> {
   return advertised;
 }
 
+/// The keys this browser checks every checkpoint with, to compare with those NAIRO publishes.
+export async function trustedKeys(): Promise<{ log_key: string; witnesses: string[]; quorum: number }> {
+  return pinnedTrust();
+}
+
 let verified: { checkpoint: Checkpoint; note: string } | null = null;
 
 /// Fetches the service's checkpoint, checks its signatures and that it extends the newest

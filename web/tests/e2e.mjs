@@ -145,7 +145,8 @@ const nairoRecipient = keygen.stderr.match(/age1[0-9a-z]+/)[0];
 
 const port = await freePort();
 const smtp = await smtpServer();
-const url = `https://127.0.0.1:${port}`;
+// localhost, not 127.0.0.1: a passkey's relying party must be a domain, never an address.
+const url = `https://localhost:${port}`;
 const config = join(work, "config");
 mkdirSync(config);
 writeFileSync(join(config, "e2e.toml"), "[server]\ndev_certificate = true\n");
@@ -662,6 +663,8 @@ try {
   const sessions = p.locator("li.session");
   await sessions.filter({ hasText: "A web browser" }).first().waitFor();
   check((await sessions.filter({ hasText: "This browser (now)" }).count()) === 1 && (await sessions.filter({ hasText: "The command-line client" }).count()) === 1 && (await sessions.filter({ hasText: "A web browser" }).count()) === 1, "the account page lists this browser, the new laptop and the command-line client");
+  const shownLogKey = (await p.locator("#trusted-log-key").textContent())?.trim();
+  check(shownLogKey === (await api("GET", "/api/v1/log/key")).text.trim(), "the account page shows the log key this browser checks with, to compare with NAIRO's");
   await audit(iro, "account (iro): sessions, second factors, password");
   await sessions.filter({ hasText: "A web browser" }).getByRole("button", { name: /^Sign out the session/ }).click();
   await p.getByText("That session has been signed out.").waitFor();
@@ -693,19 +696,43 @@ try {
   await p.getByLabel("Current password").fill("not the password at all");
   await p.getByLabel("New password").fill(NEW_PASSWORD);
   await p.getByLabel("Confirm password").fill(NEW_PASSWORD);
-  await p.getByLabel("Code from your authenticator app").fill(await freshCode(iro.secret));
+  await p.getByLabel("Code from your authenticator app", { exact: true }).fill(await freshCode(iro.secret));
   await p.getByRole("button", { name: "Change password" }).click();
   await p.getByRole("alert").getByText("Your current password is wrong").waitFor();
   await audit(iro, "change password (wrong current password)");
   await p.getByLabel("Current password").fill(PASSWORD);
-  await p.getByLabel("Code from your authenticator app").fill(await freshCode(iro.secret));
+  await p.getByLabel("Code from your authenticator app", { exact: true }).fill(await freshCode(iro.secret));
   await p.getByRole("button", { name: "Change password" }).click();
   await p.getByText("Your password was changed. Every other session has been signed out.").waitFor();
   const cliAfter = spawnSync(binary, ["client", "--profile-dir", profile, "inbox"], { env, encoding: "utf8" });
   check(cliAfter.status !== 0 && /session has ended/.test(cliAfter.stderr), `the password change ended the command-line client's session ${cliAfter.stderr.trim()}`);
   await sessions.filter({ hasText: "The command-line client" }).waitFor({ state: "detached" });
   check((await sessions.count()) === 1, "and the account page now lists only this browser");
-  await p.getByRole("link", { name: "IRO Advice" }).click();
+
+  // A passkey, added on the account page with a code to vouch for it (Chromium's virtual
+  // authenticator standing in for the laptop's); then the IRO signs out, and in again with
+  // the new password and the passkey instead of a code.
+  const cdp = await iro.context.newCDPSession(p);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  await p.getByLabel("Name for this passkey (optional)").fill("Work laptop");
+  await p.getByLabel("Code from your authenticator app, to add the passkey").fill(await freshCode(iro.secret));
+  await p.getByRole("button", { name: "Add a passkey" }).click();
+  await p.getByText("Passkey added. Every other session has been signed out.").waitFor();
+  await p.getByText("Passkey: Work laptop").waitFor();
+  await audit(iro, "account with a passkey");
+  await p.getByRole("button", { name: "Sign out", exact: true }).click();
+  await heading(p, "Sign in");
+  await p.getByLabel("Email address").fill("sam.iro@e2e.invalid");
+  await p.getByLabel("Password").fill(NEW_PASSWORD);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("button", { name: "Use a passkey instead of a code" }).click();
+  await heading(p, "Unlock your key");
+  check(true, "the IRO adds a passkey in the page and signs in with it instead of a code");
+  await p.getByLabel("Key passphrase").fill(PASSPHRASE);
+  await p.getByRole("button", { name: "Unlock" }).click();
   await heading(p, "Your queries");
 
   // Nothing the browsers sent carries the plaintext or an unwrapped key.

@@ -4,6 +4,8 @@ import { call, Problem, setTokens, type Me } from "../api";
 import { useSession } from "../app";
 import { fingerprint, forget } from "../crypto";
 import { fill, m } from "../messages";
+import { createPasskey, passkeysSupported } from "../passkeys";
+import { trustedKeys } from "../log";
 import { Button, ErrorSummary, Form, Notice, Radios, TextInput, dateText, errorFor, type FieldError } from "../ui";
 
 interface Authority {
@@ -54,10 +56,39 @@ export function Account() {
           <Conflicts me={me} onSaved={refresh} onError={setErrors} />
         </>
       )}
+      <TrustedKeys />
       <Sessions version={version} onSaved={refresh} onError={setErrors} />
       <Factors me={me} onSaved={refresh} onError={setErrors} />
       <ChangePassword onSaved={refresh} errors={errors} onError={setErrors} />
     </>
+  );
+}
+
+/// What this browser pinned on first use, shown so that a person can compare it with the
+/// keys NAIRO publishes: a service that pinned a browser to keys of its own is found out.
+function TrustedKeys() {
+  const [keys, setKeys] = useState<{ log_key: string; witnesses: string[]; quorum: number } | null>(null);
+  useEffect(() => {
+    trustedKeys().then(setKeys, () => undefined);
+  }, []);
+  if (!keys) return null;
+  return (
+    <section aria-labelledby="trust-heading">
+      <h2 id="trust-heading" class="small-heading">
+        {m.trustTitle}
+      </h2>
+      <p class="hint">{fill(m.trustHint, { quorum: keys.quorum, count: keys.witnesses.length })}</p>
+      <ul class="keys">
+        <li>
+          {m.trustLog} <code id="trusted-log-key">{keys.log_key}</code>
+        </li>
+        {keys.witnesses.map((w) => (
+          <li key={w}>
+            {m.trustWitness} <code>{w}</code>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -200,6 +231,52 @@ function Factors({ me, onSaved, onError }: Part) {
       {keys.length > 0 && me.totp_enabled && (
         <TextInput id="factor-code" label={m.stepUpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} />
       )}
+      {passkeysSupported() && me.totp_enabled && <AddPasskey onAdded={async (text) => (await load(), onSaved(text))} onError={onError} />}
+    </section>
+  );
+}
+
+/// A new passkey, vouched for by a code from the authenticator app the account already has.
+function AddPasskey({ onAdded, onError }: { onAdded: (text: string) => Promise<void>; onError: (e: FieldError[]) => void }) {
+  const [name, setName] = useState("");
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const submit = async () => {
+    if (!/^\d{6}$/.test(code.trim())) return onError([{ field: "passkey-code", text: m.problems["step-up-required"] }]);
+    if (name.trim().length > 60) return onError([{ field: "passkey-name", text: "Use at most 60 characters" }]);
+    onError([]);
+    setBusy(true);
+    try {
+      let credential: unknown;
+      try {
+        credential = await createPasskey();
+      } catch (e) {
+        if (e instanceof Problem) throw e;
+        return onError([{ field: "passkey-name", text: m.passkeyCancelled }]);
+      }
+      const body: Record<string, unknown> = { credential, totp_code: code.trim() };
+      if (name.trim()) body.name = name.trim();
+      await call("POST", "/api/v1/me/passkeys", body);
+      setName("");
+      setCode("");
+      await onAdded(m.passkeyAdded);
+    } catch (e) {
+      onError([{ field: "passkey-code", text: e instanceof Problem ? e.plain : String(e) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="passkey-add-heading">
+      <h3 id="passkey-add-heading">{m.passkeyAddTitle}</h3>
+      <p>{m.passkeyAddIntro}</p>
+      <Form onSubmit={submit}>
+        <TextInput id="passkey-name" label={m.passkeyName} hint={m.passkeyNameHint} value={name} onInput={setName} />
+        <TextInput id="passkey-code" label={m.passkeyCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} />
+        <Button kind="secondary" busy={busy}>
+          {m.passkeyAdd}
+        </Button>
+      </Form>
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { call, setTokens, Problem, type Me } from "../api";
 import { nextStep, useSession, watchLog } from "../app";
 import { identity } from "../crypto";
 import { m } from "../messages";
+import { passkeysSupported, usePasskey } from "../passkeys";
 import { Button, ErrorSummary, Form, Notice, TextInput, errorFor, type FieldError } from "../ui";
 
 export function SignIn() {
@@ -21,10 +22,27 @@ export function SignIn() {
     if (needCode && !/^\d{6}$/.test(code.trim())) found.push({ field: "totp", text: m.problems["second-factor-required"] });
     setErrors(found);
     if (found.length) return;
+    const body: Record<string, unknown> = { email: email.trim(), password };
+    if (needCode) body.totp_code = code.trim();
+    await attempt(body);
+  };
+
+  /// The second step with a passkey instead of a code.
+  const withPasskey = async () => {
+    setErrors([]);
+    let passkey: unknown;
+    try {
+      passkey = await usePasskey();
+    } catch {
+      setErrors([{ field: "totp", text: m.passkeyCancelled }]);
+      return;
+    }
+    await attempt({ email: email.trim(), password, passkey });
+  };
+
+  const attempt = async (body: Record<string, unknown>) => {
     setBusy(true);
     try {
-      const body: Record<string, string> = { email: email.trim(), password };
-      if (needCode) body.totp_code = code.trim();
       setTokens(await call("POST", "/api/v1/auth/login", body));
       const me = await call<Me>("GET", "/api/v1/me");
       if (!(await watchLog(s))) return;
@@ -58,6 +76,13 @@ export function SignIn() {
         )}
         <Button busy={busy}>{m.signIn}</Button>
       </Form>
+      {needCode && passkeysSupported() && (
+        <p>
+          <button type="button" class="link-button" onClick={withPasskey} disabled={busy}>
+            {m.signInWithPasskey}
+          </button>
+        </p>
+      )}
     </>
   );
 }

@@ -1,0 +1,29 @@
+// Passkeys as the second step at sign-in, through the browser's own WebAuthn: the service's
+// options are WebAuthn's JSON form, and the browser's answer goes back as its `toJSON()`.
+
+import { call } from "./api";
+
+type Options = Parameters<typeof PublicKeyCredential.parseCreationOptionsFromJSON>[0];
+type RequestOptions = Parameters<typeof PublicKeyCredential.parseRequestOptionsFromJSON>[0];
+
+/// Whether this browser can make and use passkeys with the service's JSON options.
+export function passkeysSupported(): boolean {
+  return typeof PublicKeyCredential !== "undefined" && typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function";
+}
+
+/// A new passkey for the signed-in account: the authenticator makes it, the service is
+/// told below (with a code from an existing factor).
+export async function createPasskey(): Promise<unknown> {
+  const options = await call<Options>("POST", "/api/v1/me/passkeys/options", {});
+  const made = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
+  if (!(made instanceof PublicKeyCredential)) throw new Error("no passkey was made");
+  return made.toJSON();
+}
+
+/// The answer of one of the account's passkeys to a fresh challenge, for signing in.
+export async function usePasskey(): Promise<unknown> {
+  const options = await call<RequestOptions>("POST", "/api/v1/auth/passkey/options", {});
+  const got = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+  if (!(got instanceof PublicKeyCredential)) throw new Error("no passkey answered");
+  return got.toJSON();
+}
