@@ -9,7 +9,7 @@
 // Usage: node tests/e2e.mjs BINARY [--screenshots DIR]
 
 import { spawn, spawnSync } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
@@ -769,6 +769,43 @@ try {
   await p.getByRole("alert").getByText("Nothing was sent: the key the service gave is not the key the log holds").waitFor();
   check(questionsSent() === askedBefore, "with the key swapped, the page refuses to encrypt and sends nothing");
   await audit(iro, "ask refused (key swapped)");
+
+  // A genuine change: the solicitor makes a new key with the command-line client, a key
+  // event in the log. The IRO's page shows both fingerprints and sends nothing until the
+  // IRO, having checked by phone, confirms; then the question goes to the new key.
+  const solProfile = join(work, "solicitor-cli");
+  const solClient = (...args) => {
+    const out = spawnSync(binary, ["client", "--profile-dir", solProfile, ...args], { env: { ...env, IRO_ADVICE_PASSWORD: PASSWORD }, encoding: "utf8" });
+    if (out.status !== 0) throw new Error(`client ${args[0]}: ${out.stderr}`);
+    return out.stdout;
+  };
+  solClient("login", "--server", url, "--email", "alex.solicitor@e2e.invalid", "--ca", cert, "--totp", await freshCode(solicitor.secret));
+  solClient("keygen", "--force", "--totp", await freshCode(solicitor.secret));
+  const solIdentity = join(solProfile, "identity.txt");
+  const newRecipient = spawnSync("age-keygen", ["-y", solIdentity], { encoding: "utf8" }).stdout.trim();
+  const newPrint = createHash("sha256").update(newRecipient).digest("hex").slice(0, 20).toUpperCase().match(/.{4}/g).join(" ");
+  await p.getByRole("link", { name: "IRO Advice" }).click();
+  await heading(p, "Your queries");
+  await p.getByRole("link", { name: "Ask an adviser" }).click();
+  await heading(p, "Ask an adviser");
+  await p.getByLabel("Alex Solicitor").check();
+  await p.getByLabel("Placement", { exact: true }).check();
+  await p.getByLabel("Not raised yet").check();
+  await p.getByLabel("Routine").check();
+  await p.getByLabel("Your question").fill(QUESTION);
+  await p.getByRole("button", { name: "Send question" }).click();
+  const warning = p.locator("#key-changed");
+  await warning.getByText("Alex Solicitor's key has changed").waitFor();
+  await warning.getByText(newPrint).waitFor();
+  check(questionsSent() === askedBefore, "a changed key (logged) stops the question until the IRO confirms, showing the new fingerprint the solicitor's client made");
+  await audit(iro, "ask: key changed, confirmation needed");
+  await p.getByLabel("Alex Solicitor confirmed the new fingerprint by phone").check();
+  await p.getByRole("button", { name: "Send question" }).click();
+  await heading(p, "Placement");
+  const toNewKey = sent.filter((r) => r.url.endsWith("/api/v1/queries") && r.body).pop();
+  writeFileSync(join(work, "to-new-key.age"), JSON.parse(toNewKey.body.toString()).body);
+  const readByNew = spawnSync("age", ["-d", "-i", solIdentity, join(work, "to-new-key.age")], { encoding: "utf8" });
+  check(questionsSent() === askedBefore + 1 && readByNew.status === 0 && readByNew.stdout === QUESTION, "once confirmed, the question is encrypted to the solicitor's new key (age -d with it)");
 
   // Advisers' settings: the solicitor declares a conflict with the IRO's authority, the peer
   // stops taking queries; the IRO then has nobody to ask.
