@@ -27,3 +27,21 @@ export async function usePasskey(): Promise<unknown> {
   if (!(got instanceof PublicKeyCredential)) throw new Error("no passkey answered");
   return got.toJSON();
 }
+
+/// A passkey's answer to a fresh step-up challenge: what an act that needs a fresh second
+/// factor (the wrapped key on a new device, a new password, another passkey) takes instead
+/// of an authenticator code.
+export async function stepUpPasskey(): Promise<unknown> {
+  const options = await call<RequestOptions>("POST", "/api/v1/me/step-up/options", {});
+  const got = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+  if (!(got instanceof PublicKeyCredential)) throw new Error("no passkey answered");
+  return got.toJSON();
+}
+
+/// The step-up header carrying a passkey's answer: base64url of its JSON.
+export function stepUpHeader(answer: unknown): Record<string, string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(answer));
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  return { "X-Step-Up-Passkey": btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") };
+}

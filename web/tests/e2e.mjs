@@ -331,7 +331,17 @@ async function heading(page, text) {
 }
 
 /// From the email to an unlocked key: the invitation, sign-in, the authenticator, the key.
-async function enrol(user, invitation, email, displayName) {
+/// Chromium's virtual authenticator (DevTools protocol) in the user's page: a platform
+/// authenticator with user verification, standing in for a laptop's.
+async function addAuthenticator(user) {
+  const cdp = await user.context.newCDPSession(user.page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+}
+
+async function enrol(user, invitation, email, displayName, { passkey = false } = {}) {
   const { page } = user;
   await page.goto(invitation.link);
   await heading(page, "Create your account");
@@ -354,9 +364,15 @@ async function enrol(user, invitation, email, displayName) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await heading(page, "Set up your authenticator app");
   await audit(user, "authenticator");
-  user.secret = (await page.locator("#totp-secret").textContent()).replace(/\s/g, "");
-  await page.getByLabel("Enter the code it shows").fill(await freshCode(user.secret));
-  await page.getByRole("button", { name: "Continue" }).click();
+  if (passkey) {
+    // A passkey as the only second factor: no authenticator app at all.
+    await addAuthenticator(user);
+    await page.getByRole("button", { name: "Set up a passkey instead" }).click();
+  } else {
+    user.secret = (await page.locator("#totp-secret").textContent()).replace(/\s/g, "");
+    await page.getByLabel("Enter the code it shows").fill(await freshCode(user.secret));
+    await page.getByRole("button", { name: "Continue" }).click();
+  }
   await heading(page, "Set up your encryption key");
   await audit(user, "key");
   await page.getByLabel("Key passphrase", { exact: true }).fill(PASSPHRASE);
@@ -411,7 +427,8 @@ const peer = await newUser("peer");
 try {
   await enrol(solicitor, solicitorInvite, "alex.solicitor@e2e.invalid", "Alex Solicitor");
   await enrol(iro, iroInvite, "sam.iro@e2e.invalid", "Sam Iro");
-  await enrol(peer, peerInvite, "robin.peer@e2e.invalid", "Robin Peer");
+  await enrol(peer, peerInvite, "robin.peer@e2e.invalid", "Robin Peer", { passkey: true });
+  check(true, "the peer adviser enrols with a passkey instead of an authenticator app");
   // The operator's backup, taken while serving: later restored to roll the log back.
   const backup = join(work, "backup-before-asking.db");
   operator("backup", "--out", backup);
@@ -576,7 +593,18 @@ try {
   await p.getByText("Your query was encrypted again and sent to Robin Peer.").waitFor();
   const routed = sent.find((r) => r.url.endsWith("/route") && r.body);
   check(routed && !routed.body.includes(SECOND), "the route request carries only ciphertext");
-  await reloadAndUnlock(peer);
+  // The peer's browser loses its copy of the locked key (as a new device would have none):
+  // the passkey, not a code, vouches for fetching the service's copy.
+  await peer.page.evaluate(() => new Promise((done) => { const r = indexedDB.deleteDatabase("iro-advice"); r.onsuccess = r.onerror = r.onblocked = () => done(null); }));
+  await peer.page.reload();
+  await heading(peer.page, "Unlock your key");
+  await peer.page.getByText("Your passkey fetches the locked copy").waitFor();
+  check((await peer.page.getByLabel("Code from your authenticator app").count()) === 0, "an account with only a passkey is not asked for a code");
+  await audit(peer, "unlock on a new device with a passkey");
+  await peer.page.getByLabel("Key passphrase").fill(PASSPHRASE);
+  await peer.page.getByRole("button", { name: "Unlock with your passkey" }).click();
+  await heading(peer.page, "Your queries");
+  check(true, "with no copy of the key in the browser, the passkey vouches for fetching the locked copy");
   await peer.page.getByRole("link", { name: "Placement" }).click();
   await peer.page.getByText(SECOND).waitFor();
   check(true, "the peer adviser reads the routed question with their own key");
@@ -712,11 +740,7 @@ try {
   // A passkey, added on the account page with a code to vouch for it (Chromium's virtual
   // authenticator standing in for the laptop's); then the IRO signs out, and in again with
   // the new password and the passkey instead of a code.
-  const cdp = await iro.context.newCDPSession(p);
-  await cdp.send("WebAuthn.enable");
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-  });
+  await addAuthenticator(iro);
   await p.getByLabel("Name for this passkey (optional)").fill("Work laptop");
   await p.getByLabel("Code from your authenticator app, to add the passkey").fill(await freshCode(iro.secret));
   await p.getByRole("button", { name: "Add a passkey" }).click();

@@ -4,7 +4,7 @@ import { call, Problem, setTokens, type Me } from "../api";
 import { useSession } from "../app";
 import { fingerprint, forget } from "../crypto";
 import { fill, m } from "../messages";
-import { createPasskey, passkeysSupported } from "../passkeys";
+import { createPasskey, passkeysSupported, stepUpHeader, stepUpPasskey } from "../passkeys";
 import { trustedKeys } from "../log";
 import { Button, ErrorSummary, Form, Notice, Radios, TextInput, dateText, errorFor, type FieldError } from "../ui";
 
@@ -59,7 +59,7 @@ export function Account() {
       <TrustedKeys />
       <Sessions version={version} onSaved={refresh} onError={setErrors} />
       <Factors me={me} onSaved={refresh} onError={setErrors} />
-      <ChangePassword onSaved={refresh} errors={errors} onError={setErrors} />
+      <ChangePassword me={me} onSaved={refresh} errors={errors} onError={setErrors} />
     </>
   );
 }
@@ -197,10 +197,11 @@ function Factors({ me, onSaved, onError }: Part) {
     load().catch(() => undefined);
   }, []);
   const remove = async (key: PasskeyInfo) => {
-    if (!/^\d{6}$/.test(code.trim())) return onError([{ field: "factor-code", text: m.problems["step-up-required"] }]);
+    if (me.totp_enabled && !/^\d{6}$/.test(code.trim())) return onError([{ field: "factor-code", text: m.problems["step-up-required"] }]);
     setBusy(true);
     try {
-      await call("DELETE", `/api/v1/me/passkeys/${encodeURIComponent(key.id)}`, undefined, { "X-Step-Up-Code": code.trim() });
+      const proof = me.totp_enabled ? { "X-Step-Up-Code": code.trim() } : stepUpHeader(await stepUpPasskey());
+      await call("DELETE", `/api/v1/me/passkeys/${encodeURIComponent(key.id)}`, undefined, proof);
       setCode("");
       await load();
       await onSaved(m.factorRemoved);
@@ -231,18 +232,18 @@ function Factors({ me, onSaved, onError }: Part) {
       {keys.length > 0 && me.totp_enabled && (
         <TextInput id="factor-code" label={m.stepUpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} />
       )}
-      {passkeysSupported() && me.totp_enabled && <AddPasskey onAdded={async (text) => (await load(), onSaved(text))} onError={onError} />}
+      {passkeysSupported() && <AddPasskey me={me} onAdded={async (text) => (await load(), onSaved(text))} onError={onError} />}
     </section>
   );
 }
 
 /// A new passkey, vouched for by a code from the authenticator app the account already has.
-function AddPasskey({ onAdded, onError }: { onAdded: (text: string) => Promise<void>; onError: (e: FieldError[]) => void }) {
+function AddPasskey({ me, onAdded, onError }: { me: Me; onAdded: (text: string) => Promise<void>; onError: (e: FieldError[]) => void }) {
   const [name, setName] = useState("");
   const [code, setCode] = useState("");
   const [busy, setBusy] = useState(false);
   const submit = async () => {
-    if (!/^\d{6}$/.test(code.trim())) return onError([{ field: "passkey-code", text: m.problems["step-up-required"] }]);
+    if (me.totp_enabled && !/^\d{6}$/.test(code.trim())) return onError([{ field: "passkey-code", text: m.problems["step-up-required"] }]);
     if (name.trim().length > 60) return onError([{ field: "passkey-name", text: "Use at most 60 characters" }]);
     onError([]);
     setBusy(true);
@@ -254,7 +255,8 @@ function AddPasskey({ onAdded, onError }: { onAdded: (text: string) => Promise<v
         if (e instanceof Problem) throw e;
         return onError([{ field: "passkey-name", text: m.passkeyCancelled }]);
       }
-      const body: Record<string, unknown> = { credential, totp_code: code.trim() };
+      // Vouched for by the authenticator app, or else by a passkey the account already has.
+      const body: Record<string, unknown> = me.totp_enabled ? { credential, totp_code: code.trim() } : { credential, passkey: await stepUpPasskey() };
       if (name.trim()) body.name = name.trim();
       await call("POST", "/api/v1/me/passkeys", body);
       setName("");
@@ -272,7 +274,7 @@ function AddPasskey({ onAdded, onError }: { onAdded: (text: string) => Promise<v
       <p>{m.passkeyAddIntro}</p>
       <Form onSubmit={submit}>
         <TextInput id="passkey-name" label={m.passkeyName} hint={m.passkeyNameHint} value={name} onInput={setName} />
-        <TextInput id="passkey-code" label={m.passkeyCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} />
+        {me.totp_enabled && <TextInput id="passkey-code" label={m.passkeyCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} />}
         <Button kind="secondary" busy={busy}>
           {m.passkeyAdd}
         </Button>
@@ -281,7 +283,7 @@ function AddPasskey({ onAdded, onError }: { onAdded: (text: string) => Promise<v
   );
 }
 
-function ChangePassword({ onSaved, errors, onError }: { onSaved: (text: string) => Promise<void>; errors: FieldError[]; onError: (e: FieldError[]) => void }) {
+function ChangePassword({ me, onSaved, errors, onError }: { me: Me; onSaved: (text: string) => Promise<void>; errors: FieldError[]; onError: (e: FieldError[]) => void }) {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [confirm, setConfirm] = useState("");
@@ -292,12 +294,13 @@ function ChangePassword({ onSaved, errors, onError }: { onSaved: (text: string) 
     if (!current) found.push({ field: "current-password", text: fill(m.required, { field: "your current password" }) });
     if (next.length < 12) found.push({ field: "new-password", text: m.passwordTooShort });
     else if (next !== confirm) found.push({ field: "confirm-new-password", text: m.passwordsDiffer });
-    if (!/^\d{6}$/.test(code.trim())) found.push({ field: "password-code", text: m.problems["second-factor-required"] });
+    if (me.totp_enabled && !/^\d{6}$/.test(code.trim())) found.push({ field: "password-code", text: m.problems["second-factor-required"] });
     onError(found);
     if (found.length) return;
     setBusy(true);
     try {
-      await call("PUT", "/api/v1/me/password", { current_password: current, new_password: next, totp_code: code.trim() });
+      const proof = me.totp_enabled ? { totp_code: code.trim() } : { passkey: await stepUpPasskey() };
+      await call("PUT", "/api/v1/me/password", { current_password: current, new_password: next, ...proof });
       setCurrent("");
       setNext("");
       setConfirm("");
@@ -319,7 +322,7 @@ function ChangePassword({ onSaved, errors, onError }: { onSaved: (text: string) 
         <TextInput id="current-password" label={m.currentPassword} type="password" autocomplete="current-password" value={current} onInput={setCurrent} error={errorFor(errors, "current-password")} />
         <TextInput id="new-password" label={m.newPasswordLabel} hint={m.newPasswordHint} type="password" autocomplete="new-password" value={next} onInput={setNext} error={errorFor(errors, "new-password")} />
         <TextInput id="confirm-new-password" label={m.confirmPassword} type="password" autocomplete="new-password" value={confirm} onInput={setConfirm} error={errorFor(errors, "confirm-new-password")} />
-        <TextInput id="password-code" label={m.totpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} error={errorFor(errors, "password-code")} />
+        {me.totp_enabled && <TextInput id="password-code" label={m.totpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} error={errorFor(errors, "password-code")} />}
         <Button kind="secondary" busy={busy}>
           {m.changePassword}
         </Button>

@@ -5,6 +5,7 @@ import { nextStep, useSession } from "../app";
 import { adopt, fingerprint, identity, identityFile, newIdentity, wrap } from "../crypto";
 import { m } from "../messages";
 import { keepWrapped } from "../store";
+import { createPasskey, passkeysSupported } from "../passkeys";
 import { Button, ErrorSummary, Form, TextInput, errorFor, type FieldError } from "../ui";
 
 /// The QR code of an otpauth URI, drawn as one SVG path: no image from elsewhere, no HTML
@@ -62,6 +63,28 @@ export function SetUpFactor() {
     }
   };
 
+  /// The first factor may be a passkey instead: the session alone vouches for it.
+  const withPasskey = async () => {
+    setErrors([]);
+    setBusy(true);
+    try {
+      let credential: unknown;
+      try {
+        credential = await createPasskey();
+      } catch (e) {
+        if (e instanceof Problem) throw e;
+        setErrors([{ field: "totp", text: m.passkeyCancelled }]);
+        return;
+      }
+      await call("POST", "/api/v1/me/passkeys", { credential });
+      await continueFrom(s);
+    } catch (e) {
+      setErrors([{ field: "totp", text: e instanceof Problem ? e.plain : String(e) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
   return (
     <>
       <ErrorSummary errors={errors} />
@@ -80,6 +103,17 @@ export function SetUpFactor() {
         <TextInput id="totp" label={m.totpConfirm} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} error={errorFor(errors, "totp")} />
         <Button busy={busy}>{m.continue}</Button>
       </Form>
+      {passkeysSupported() && (
+        <section aria-labelledby="passkey-instead-heading">
+          <h2 id="passkey-instead-heading" class="small-heading">
+            {m.passkeyInsteadTitle}
+          </h2>
+          <p>{m.passkeyAddIntro}</p>
+          <Button kind="secondary" type="button" busy={busy} onClick={withPasskey}>
+            {m.passkeyInstead}
+          </Button>
+        </section>
+      )}
     </>
   );
 }

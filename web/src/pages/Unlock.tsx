@@ -4,6 +4,7 @@ import { useSession } from "../app";
 import { adopt, recipientOf, secretFrom, unlock, forget } from "../crypto";
 import { m } from "../messages";
 import { keepWrapped, keptWrapped } from "../store";
+import { passkeysSupported, stepUpHeader, stepUpPasskey } from "../passkeys";
 import { Button, ErrorSummary, Form, TextInput, errorFor, type FieldError } from "../ui";
 
 export function Unlock() {
@@ -36,10 +37,13 @@ export function Unlock() {
     if (s.me) keptWrapped(s.me.id).then(setKept);
   }, [s.me?.id]);
 
-  const submit = async () => {
+  /// On a new device, a passkey vouches for fetching the locked copy instead of a code.
+  const canPasskey = !kept && !!s.me?.passkey_enabled && passkeysSupported();
+  const submit = (viaPasskey = false) => unlockWith(viaPasskey);
+  const unlockWith = async (viaPasskey: boolean) => {
     if (!s.me) return;
     const found: FieldError[] = [];
-    if (!kept && !/^\d{6}$/.test(code.trim())) found.push({ field: "totp", text: m.problems["step-up-required"] });
+    if (!kept && !viaPasskey && !/^\d{6}$/.test(code.trim())) found.push({ field: "totp", text: m.problems["step-up-required"] });
     if (!passphrase) found.push({ field: "passphrase", text: m.required.replace("{field}", "your key passphrase") });
     setErrors(found);
     if (found.length) return;
@@ -47,7 +51,8 @@ export function Unlock() {
     try {
       let wrapped = kept;
       if (!wrapped) {
-        const got = await call<{ wrapped_identity: string }>("GET", "/api/v1/me/key", undefined, { "X-Step-Up-Code": code.trim() });
+        const proof = viaPasskey ? stepUpHeader(await stepUpPasskey().catch(() => Promise.reject(new Problem(0, "passkey-cancelled", "")))) : { "X-Step-Up-Code": code.trim() };
+        const got = await call<{ wrapped_identity: string }>("GET", "/api/v1/me/key", undefined, proof);
         wrapped = got.wrapped_identity;
       }
       try {
@@ -98,13 +103,18 @@ export function Unlock() {
     <>
       <ErrorSummary errors={errors} />
       <h1>{m.unlockTitle}</h1>
-      <p class="lede">{kept ? m.unlockIntro : m.unlockNewDevice}</p>
-      <Form onSubmit={submit}>
-        {!kept && (
+      <p class="lede">{kept ? m.unlockIntro : s.me?.totp_enabled ? m.unlockNewDevice : m.unlockNewDevicePasskey}</p>
+      <Form onSubmit={() => submit(canPasskey && !s.me?.totp_enabled)}>
+        {!kept && s.me?.totp_enabled && (
           <TextInput id="totp" label={m.totpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} error={errorFor(errors, "totp")} />
         )}
         <TextInput id="passphrase" label={m.passphrase} type="password" autocomplete="current-password" value={passphrase} onInput={setPassphrase} error={errorFor(errors, "passphrase")} />
-        <Button busy={busy}>{m.unlock}</Button>
+        {(kept || s.me?.totp_enabled) && <Button busy={busy}>{m.unlock}</Button>}
+        {canPasskey && (
+          <Button kind={s.me?.totp_enabled ? "secondary" : "primary"} type="button" busy={busy} onClick={() => submit(true)}>
+            {s.me?.totp_enabled ? m.unlockWithPasskey : m.unlockPasskeyOnly}
+          </Button>
+        )}
       </Form>
       <p>
         <button type="button" class="link-button" onClick={() => { setErrors([]); setFromFile(true); }}>
