@@ -2,7 +2,8 @@
 // secret key) exists in clear only in this module's memory while unlocked; the service gets
 // it only wrapped with a passphrase, as the command-line client wraps it.
 
-import { Decrypter, Encrypter, armor, generateX25519Identity, identityToRecipient } from "age-encryption";
+import { Decrypter, Encrypter, armor, generateX25519Identity, identityToRecipient, webauthn } from "age-encryption";
+import { kvDelete, kvGet, kvPut } from "./store";
 
 /// The scrypt work factor of a wrapped identity: the service accepts 18 to 22.
 const WRAP_WORK_FACTOR = 18;
@@ -77,4 +78,43 @@ export async function fingerprint(recipient: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(recipient)));
   const hex = Array.from(digest.slice(0, 10), (b) => b.toString(16).padStart(2, "0").toUpperCase()).join("");
   return hex.match(/.{4}/g)!.join(" ");
+}
+
+/// This device's second locked copy of the key, sealed to a passkey through WebAuthn's PRF
+/// extension (age's `fido2prf` recipient): unlocking it needs the passkey and its user
+/// verification, and nothing a thief could guess offline. It never leaves this browser; the
+/// service keeps only the passphrase-wrapped copy.
+interface PasskeySealed {
+  credential: string;
+  sealed: Uint8Array;
+}
+
+const sealedKey = (account: string) => `passkey-unlock:${account}`;
+
+export async function passkeyUnlockEnabled(account: string): Promise<boolean> {
+  return (await kvGet<PasskeySealed>(sealedKey(account)).catch(() => undefined)) !== undefined;
+}
+
+/// Makes a passkey for this device and seals the unlocked key to it.
+export async function enablePasskeyUnlock(account: string): Promise<void> {
+  if (!unlocked) throw new Error("locked");
+  const credential = await webauthn.createCredential({ keyName: "IRO Advice: unlock on this device" });
+  const e = new Encrypter();
+  e.addRecipient(new webauthn.WebAuthnRecipient({ identity: credential }));
+  await kvPut(sealedKey(account), { credential, sealed: await e.encrypt(unlocked) } satisfies PasskeySealed);
+}
+
+export async function disablePasskeyUnlock(account: string): Promise<void> {
+  await kvDelete(sealedKey(account));
+}
+
+/// Unlocks with this device's passkey; the key must still be the account's.
+export async function unlockWithPasskey(account: string, recipient: string): Promise<void> {
+  const held = await kvGet<PasskeySealed>(sealedKey(account));
+  if (!held) throw new Error("no passkey copy on this device");
+  const d = new Decrypter();
+  d.addIdentity(new webauthn.WebAuthnIdentity({ identity: held.credential }));
+  const id = (await d.decrypt(held.sealed, "text")).trim();
+  if ((await identityToRecipient(id)) !== recipient) throw new Error("another key");
+  unlocked = id;
 }

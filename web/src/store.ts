@@ -46,3 +46,7 @@ export async function kvGet<T>(key: string): Promise<T | undefined> {
 export async function kvPut(key: string, value: unknown): Promise<void> {
   await tx("readwrite", (s) => s.put(value, key), TRUST);
 }
+
+export async function kvDelete(key: string): Promise<void> {
+  await tx("readwrite", (s) => s.delete(key), TRUST);
+}

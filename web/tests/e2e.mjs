@@ -337,7 +337,7 @@ async function addAuthenticator(user) {
   const cdp = await user.context.newCDPSession(user.page);
   await cdp.send("WebAuthn.enable");
   await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true, hasPrf: true },
   });
 }
 
@@ -396,7 +396,7 @@ async function reloadAndUnlock(user) {
   await page.reload();
   await heading(page, "Unlock your key");
   await page.getByLabel("Key passphrase").fill(PASSPHRASE);
-  await page.getByRole("button", { name: "Unlock" }).click();
+  await page.getByRole("button", { name: "Unlock", exact: true }).click();
   await heading(page, "Your queries");
 }
 
@@ -416,7 +416,7 @@ async function signInAndUnlock(user, email) {
   await audit(user, `unlock (${user.name})`);
   await page.getByLabel("Key passphrase").fill(PASSPHRASE);
   const unlocking = performance.now();
-  await page.getByRole("button", { name: "Unlock" }).click();
+  await page.getByRole("button", { name: "Unlock", exact: true }).click();
   await heading(page, "Your queries");
   measured.push(`sign-in (password and code) to the unlock page: ${(signedIn - started).toFixed(0)} ms; unlock (scrypt, work factor 18) to the inbox: ${(performance.now() - unlocking).toFixed(0)} ms`);
 }
@@ -756,7 +756,24 @@ try {
   await heading(p, "Unlock your key");
   check(true, "the IRO adds a passkey in the page and signs in with it instead of a code");
   await p.getByLabel("Key passphrase").fill(PASSPHRASE);
-  await p.getByRole("button", { name: "Unlock" }).click();
+  await p.getByRole("button", { name: "Unlock", exact: true }).click();
+  await heading(p, "Your queries");
+
+  // The key sealed, on this device only, to a passkey (WebAuthn PRF, age's fido2prf
+  // recipient): after a reload the passkey unlocks it, no passphrase typed.
+  await p.getByRole("link", { name: "Your account" }).click();
+  await heading(p, "Your account");
+  await p.getByRole("button", { name: "Use a passkey to unlock on this device" }).click();
+  await p.getByText("This device now unlocks your key with a passkey.").waitFor();
+  await audit(iro, "account: unlock with a passkey on this device");
+  await p.reload();
+  await heading(p, "Unlock your key");
+  await p.getByRole("button", { name: "Unlock with this device's passkey" }).click();
+  await heading(p, "Your queries");
+  await p.getByRole("link", { name: "Placement" }).first().click();
+  await p.getByText(SECOND).waitFor();
+  check(true, "a passkey (PRF) unlocks the key on this device, and the key reads the IRO's queries");
+  await p.getByRole("link", { name: "IRO Advice" }).click();
   await heading(p, "Your queries");
 
   // Nothing the browsers sent carries the plaintext or an unwrapped key.

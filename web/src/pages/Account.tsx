@@ -2,7 +2,7 @@ import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { call, Problem, setTokens, type Me } from "../api";
 import { useSession } from "../app";
-import { fingerprint, forget } from "../crypto";
+import { disablePasskeyUnlock, enablePasskeyUnlock, fingerprint, forget, identity, passkeyUnlockEnabled } from "../crypto";
 import { fill, m } from "../messages";
 import { createPasskey, passkeysSupported, stepUpHeader, stepUpPasskey } from "../passkeys";
 import { trustedKeys } from "../log";
@@ -59,6 +59,7 @@ export function Account() {
       <TrustedKeys />
       <Sessions version={version} onSaved={refresh} onError={setErrors} />
       <Factors me={me} onSaved={refresh} onError={setErrors} />
+      {passkeysSupported() && identity() && <PasskeyUnlock me={me} onSaved={refresh} onError={setErrors} />}
       <ChangePassword me={me} onSaved={refresh} errors={errors} onError={setErrors} />
     </>
   );
@@ -279,6 +280,44 @@ function AddPasskey({ me, onAdded, onError }: { me: Me; onAdded: (text: string) 
           {m.passkeyAdd}
         </Button>
       </Form>
+    </section>
+  );
+}
+
+/// Seals the unlocked key, on this device only, to a new passkey through the PRF extension.
+function PasskeyUnlock({ me, onSaved, onError }: Part) {
+  const [enabled, setEnabled] = useState<boolean | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    passkeyUnlockEnabled(me.id).then(setEnabled);
+  }, [me.id]);
+  const toggle = async () => {
+    setBusy(true);
+    onError([]);
+    try {
+      if (enabled) {
+        await disablePasskeyUnlock(me.id);
+        setEnabled(false);
+        await onSaved(m.passkeyUnlockOff);
+      } else {
+        await enablePasskeyUnlock(me.id);
+        setEnabled(true);
+        await onSaved(m.passkeyUnlockOn);
+      }
+    } catch {
+      onError([{ field: "passkey-unlock", text: m.passkeyUnlockFailed }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (enabled === null) return null;
+  return (
+    <section aria-labelledby="passkey-unlock-heading">
+      <h2 id="passkey-unlock-heading">{m.passkeyUnlockTitle}</h2>
+      <p>{enabled ? m.passkeyUnlockIsOn : m.passkeyUnlockIntro}</p>
+      <button type="button" id="passkey-unlock" class="button button-secondary" disabled={busy} onClick={toggle}>
+        {enabled ? m.passkeyUnlockDisable : m.passkeyUnlockEnable}
+      </button>
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem } from "../api";
 import { useSession } from "../app";
-import { adopt, recipientOf, secretFrom, unlock, forget } from "../crypto";
+import { adopt, passkeyUnlockEnabled, recipientOf, secretFrom, unlock, unlockWithPasskey, forget } from "../crypto";
 import { m } from "../messages";
 import { keepWrapped, keptWrapped } from "../store";
 import { passkeysSupported, stepUpHeader, stepUpPasskey } from "../passkeys";
@@ -33,9 +33,26 @@ export function Unlock() {
     }
   };
 
+  const [sealedToPasskey, setSealedToPasskey] = useState(false);
   useEffect(() => {
     if (s.me) keptWrapped(s.me.id).then(setKept);
+    if (s.me) passkeyUnlockEnabled(s.me.id).then(setSealedToPasskey);
   }, [s.me?.id]);
+
+  /// This device's copy sealed to a passkey (WebAuthn PRF), if the person set one up here.
+  const withDevicePasskey = async () => {
+    if (!s.me?.age_recipient) return;
+    setBusy(true);
+    setErrors([]);
+    try {
+      await unlockWithPasskey(s.me.id, s.me.age_recipient);
+      s.go("#/");
+    } catch {
+      setErrors([{ field: "passphrase", text: m.unlockDevicePasskeyFailed }]);
+    } finally {
+      setBusy(false);
+    }
+  };
 
   /// On a new device, a passkey vouches for fetching the locked copy instead of a code.
   const canPasskey = !kept && !!s.me?.passkey_enabled && passkeysSupported();
@@ -104,6 +121,13 @@ export function Unlock() {
       <ErrorSummary errors={errors} />
       <h1>{m.unlockTitle}</h1>
       <p class="lede">{kept ? m.unlockIntro : s.me?.totp_enabled ? m.unlockNewDevice : m.unlockNewDevicePasskey}</p>
+      {sealedToPasskey && (
+        <p>
+          <Button type="button" busy={busy} onClick={withDevicePasskey}>
+            {m.unlockWithDevicePasskey}
+          </Button>
+        </p>
+      )}
       <Form onSubmit={() => submit(canPasskey && !s.me?.totp_enabled)}>
         {!kept && s.me?.totp_enabled && (
           <TextInput id="totp" label={m.totpCode} hint={m.totpHint} inputMode="numeric" autocomplete="one-time-code" width="short" value={code} onInput={setCode} error={errorFor(errors, "totp")} />
