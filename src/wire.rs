@@ -135,12 +135,12 @@ pub struct SessionEntry {
     pub id: String,
     /// `web` (the web application) or `api` (the command-line client or another program).
     pub client: String,
-    pub started_at: chrono::NaiveDateTime,
+    pub started_at: chrono::DateTime<chrono::Utc>,
     /// When it last exchanged its refresh token; absent if it never has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_active_at: Option<chrono::NaiveDateTime>,
+    pub last_active_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When it ends whatever happens (the session's hard limit).
-    pub ends_at: chrono::NaiveDateTime,
+    pub ends_at: chrono::DateTime<chrono::Utc>,
     /// Whether it is the session making this request.
     pub current: bool,
 }
@@ -368,9 +368,9 @@ pub struct PasskeyRegistration {
 pub struct PasskeyInfo {
     pub id: String,
     pub name: String,
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_used_at: Option<chrono::NaiveDateTime>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -141,8 +141,8 @@ fn info(p: store::StoredPasskey) -> PasskeyInfo {
     PasskeyInfo {
         id: p.credential_id,
         name: p.name,
-        created_at: p.created_at,
-        last_used_at: p.last_used_at,
+        created_at: p.created_at.and_utc(),
+        last_used_at: p.last_used_at.map(|t| t.and_utc()),
     }
 }
 

@@ -28,9 +28,9 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
         .map(|s| SessionEntry {
             current: s.id == caller.session_id,
             client: SessionClient::from_stored(&s.client).as_str().into(),
-            ends_at: s.created_at + chrono::Duration::hours(hours),
-            started_at: s.created_at,
-            last_active_at: s.last_active_at,
+            ends_at: (s.created_at + chrono::Duration::hours(hours)).and_utc(),
+            started_at: s.created_at.and_utc(),
+            last_active_at: s.last_active_at.map(|t| t.and_utc()),
             id: s.id,
         })
         .collect();

@@ -270,16 +270,11 @@ async fn people_see_and_end_their_own_sessions_and_nobody_elses(app: TestApp) {
     let web_entry = list.iter().find(|s| s["client"] == "web").unwrap();
     assert!(web_entry["last_active_at"].is_string(), "{web_entry}");
     let hours = app.settings.accounts.session_hours;
-    let started = chrono::NaiveDateTime::parse_from_str(
-        web_entry["started_at"].as_str().unwrap(),
-        "%Y-%m-%dT%H:%M:%S%.f",
-    )
-    .unwrap();
-    let ends = chrono::NaiveDateTime::parse_from_str(
-        web_entry["ends_at"].as_str().unwrap(),
-        "%Y-%m-%dT%H:%M:%S%.f",
-    )
-    .unwrap();
+    // RFC 3339 with the zone, as every time the API gives.
+    let started =
+        chrono::DateTime::parse_from_rfc3339(web_entry["started_at"].as_str().unwrap()).unwrap();
+    let ends =
+        chrono::DateTime::parse_from_rfc3339(web_entry["ends_at"].as_str().unwrap()).unwrap();
     assert_eq!(ends - started, chrono::Duration::hours(hours));
     let web_id = web_entry["id"].as_str().unwrap().to_owned();
 
