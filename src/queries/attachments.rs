@@ -388,7 +388,7 @@ async fn receive_chunks(
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a binary age stream"),
     responses((status = 201, body = AttachmentCreated), (status = 400, body = crate::error::Problem),
               (status = 404, body = crate::error::Problem), (status = 408, body = crate::error::Problem),
-              (status = 413, body = crate::error::Problem)),
+              (status = 409, body = crate::error::Problem), (status = 413, body = crate::error::Problem)),
     security(("bearer" = [])))]
 pub async fn upload(
     state: web::Data<AppState>,
