@@ -51,6 +51,15 @@ fn refusals(route: &RouteFacts<'_>, operation: &Value) -> Vec<(&'static str, &'s
             "403",
             "This account may not do that, or must enrol a second factor first.",
         ));
+    } else if !matches!(
+        route.method,
+        "get" | "head" | "options" | "GET" | "HEAD" | "OPTIONS"
+    ) {
+        // The web application's session cookie without its header: refused on every route.
+        out.push((
+            "403",
+            "The web application's session cookie came without its X-IRO-Advice-Client header.",
+        ));
     }
     if route.path.contains('{') {
         out.push((
