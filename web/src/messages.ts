@@ -268,6 +268,7 @@ export const en = {
   passkeyAddIntro: "A passkey lets you sign in with this computer's fingerprint reader, face recognition or PIN, or a security key, instead of a code.",
   passkeyName: "Name for this passkey (optional)",
   passkeyNameHint: "So you can tell your passkeys apart, for example Work laptop.",
+  passkeyNameTooLong: "Use at most 60 characters for the passkey's name",
   passkeyAdd: "Add a passkey",
   passkeyInsteadTitle: "Or use a passkey",
   passkeyInstead: "Set up a passkey instead",

@@ -1,7 +1,20 @@
 // Passkeys as the second step at sign-in, through the browser's own WebAuthn: the service's
 // options are WebAuthn's JSON form, and the browser's answer goes back as its `toJSON()`.
 
-import { call } from "./api";
+import { call, Problem } from "./api";
+
+/// The browser's ceremony, its refusal (cancelled, timed out, no authenticator) turned into
+/// the one problem every caller already shows.
+async function ceremony<T>(run: () => Promise<Credential | null>, json: (c: PublicKeyCredential) => T): Promise<T> {
+  let made: Credential | null;
+  try {
+    made = await run();
+  } catch {
+    throw new Problem(0, "passkey-cancelled", "");
+  }
+  if (!(made instanceof PublicKeyCredential)) throw new Problem(0, "passkey-cancelled", "");
+  return json(made);
+}
 
 type Options = Parameters<typeof PublicKeyCredential.parseCreationOptionsFromJSON>[0];
 type RequestOptions = Parameters<typeof PublicKeyCredential.parseRequestOptionsFromJSON>[0];
@@ -15,17 +28,13 @@ export function passkeysSupported(): boolean {
 /// told below (with a code from an existing factor).
 export async function createPasskey(): Promise<unknown> {
   const options = await call<Options>("POST", "/api/v1/me/passkeys/options", {});
-  const made = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) });
-  if (!(made instanceof PublicKeyCredential)) throw new Error("no passkey was made");
-  return made.toJSON();
+  return ceremony(() => navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) }), (c) => c.toJSON());
 }
 
 /// The answer of one of the account's passkeys to a fresh challenge, for signing in.
 export async function usePasskey(): Promise<unknown> {
   const options = await call<RequestOptions>("POST", "/api/v1/auth/passkey/options", {});
-  const got = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
-  if (!(got instanceof PublicKeyCredential)) throw new Error("no passkey answered");
-  return got.toJSON();
+  return ceremony(() => navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) }), (c) => c.toJSON());
 }
 
 /// A passkey's answer to a fresh step-up challenge: what an act that needs a fresh second
@@ -33,9 +42,7 @@ export async function usePasskey(): Promise<unknown> {
 /// of an authenticator code.
 export async function stepUpPasskey(): Promise<unknown> {
   const options = await call<RequestOptions>("POST", "/api/v1/me/step-up/options", {});
-  const got = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
-  if (!(got instanceof PublicKeyCredential)) throw new Error("no passkey answered");
-  return got.toJSON();
+  return ceremony(() => navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) }), (c) => c.toJSON());
 }
 
 /// The step-up header carrying a passkey's answer: base64url of its JSON.

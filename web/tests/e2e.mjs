@@ -331,6 +331,18 @@ async function heading(page, text) {
 }
 
 /// From the email to an unlocked key: the invitation, sign-in, the authenticator, the key.
+/// From the inbox: the same placement question to the solicitor, sent.
+async function askSolicitorAgain(p) {
+  await p.getByRole("link", { name: "Ask an adviser" }).click();
+  await heading(p, "Ask an adviser");
+  await p.getByLabel("Alex Solicitor").check();
+  await p.getByLabel("Placement", { exact: true }).check();
+  await p.getByLabel("Not raised yet").check();
+  await p.getByLabel("Routine").check();
+  await p.getByLabel("Your question").fill(QUESTION);
+  await p.getByRole("button", { name: "Send question" }).click();
+}
+
 /// Chromium's virtual authenticator (DevTools protocol) in the user's page: a platform
 /// authenticator with user verification, standing in for a laptop's.
 async function addAuthenticator(user) {
@@ -799,14 +811,7 @@ try {
   check(swap.stdout.trim() === "1", `the insider swaps the solicitor's key in the database ${swap.stderr}`);
   const questionsSent = () => sent.filter((r) => r.url.endsWith("/api/v1/queries") && r.body).length;
   const askedBefore = questionsSent();
-  await p.getByRole("link", { name: "Ask an adviser" }).click();
-  await heading(p, "Ask an adviser");
-  await p.getByLabel("Alex Solicitor").check();
-  await p.getByLabel("Placement", { exact: true }).check();
-  await p.getByLabel("Not raised yet").check();
-  await p.getByLabel("Routine").check();
-  await p.getByLabel("Your question").fill(QUESTION);
-  await p.getByRole("button", { name: "Send question" }).click();
+  await askSolicitorAgain(p);
   await p.getByRole("alert").getByText("Nothing was sent: the key the service gave is not the key the log holds").waitFor();
   check(questionsSent() === askedBefore, "with the key swapped, the page refuses to encrypt and sends nothing");
   await audit(iro, "ask refused (key swapped)");
@@ -827,14 +832,7 @@ try {
   const newPrint = createHash("sha256").update(newRecipient).digest("hex").slice(0, 20).toUpperCase().match(/.{4}/g).join(" ");
   await p.getByRole("link", { name: "IRO Advice" }).click();
   await heading(p, "Your queries");
-  await p.getByRole("link", { name: "Ask an adviser" }).click();
-  await heading(p, "Ask an adviser");
-  await p.getByLabel("Alex Solicitor").check();
-  await p.getByLabel("Placement", { exact: true }).check();
-  await p.getByLabel("Not raised yet").check();
-  await p.getByLabel("Routine").check();
-  await p.getByLabel("Your question").fill(QUESTION);
-  await p.getByRole("button", { name: "Send question" }).click();
+  await askSolicitorAgain(p);
   const warning = p.locator("#key-changed");
   await warning.getByText("Alex Solicitor's key has changed").waitFor();
   await warning.getByText(newPrint).waitFor();

@@ -238,24 +238,19 @@ function Factors({ me, onSaved, onError }: Part) {
   );
 }
 
-/// A new passkey, vouched for by a code from the authenticator app the account already has.
+/// A new passkey, vouched for by a code from the authenticator app or, without one, by a
+/// passkey the account already has.
 function AddPasskey({ me, onAdded, onError }: { me: Me; onAdded: (text: string) => Promise<void>; onError: (e: FieldError[]) => void }) {
   const [name, setName] = useState("");
   const [code, setCode] = useState("");
   const [busy, setBusy] = useState(false);
   const submit = async () => {
     if (me.totp_enabled && !/^\d{6}$/.test(code.trim())) return onError([{ field: "passkey-code", text: m.problems["step-up-required"] }]);
-    if (name.trim().length > 60) return onError([{ field: "passkey-name", text: "Use at most 60 characters" }]);
+    if (name.trim().length > 60) return onError([{ field: "passkey-name", text: m.passkeyNameTooLong }]);
     onError([]);
     setBusy(true);
     try {
-      let credential: unknown;
-      try {
-        credential = await createPasskey();
-      } catch (e) {
-        if (e instanceof Problem) throw e;
-        return onError([{ field: "passkey-name", text: m.passkeyCancelled }]);
-      }
+      const credential = await createPasskey();
       // Vouched for by the authenticator app, or else by a passkey the account already has.
       const body: Record<string, unknown> = me.totp_enabled ? { credential, totp_code: code.trim() } : { credential, passkey: await stepUpPasskey() };
       if (name.trim()) body.name = name.trim();

@@ -68,15 +68,7 @@ export function SetUpFactor() {
     setErrors([]);
     setBusy(true);
     try {
-      let credential: unknown;
-      try {
-        credential = await createPasskey();
-      } catch (e) {
-        if (e instanceof Problem) throw e;
-        setErrors([{ field: "totp", text: m.passkeyCancelled }]);
-        return;
-      }
-      await call("POST", "/api/v1/me/passkeys", { credential });
+      await call("POST", "/api/v1/me/passkeys", { credential: await createPasskey() });
       await continueFrom(s);
     } catch (e) {
       setErrors([{ field: "totp", text: e instanceof Problem ? e.plain : String(e) }]);

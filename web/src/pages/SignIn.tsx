@@ -33,8 +33,9 @@ export function SignIn() {
     let passkey: unknown;
     try {
       passkey = await usePasskey();
-    } catch {
-      setErrors([{ field: "totp", text: m.passkeyCancelled }]);
+    } catch (e) {
+      const cancelled = !(e instanceof Problem) || e.type === "passkey-cancelled";
+      setErrors([{ field: "totp", text: cancelled ? m.passkeyCancelled : e.plain }]);
       return;
     }
     await attempt({ email: email.trim(), password, passkey });

@@ -68,7 +68,7 @@ export function Unlock() {
     try {
       let wrapped = kept;
       if (!wrapped) {
-        const proof = viaPasskey ? stepUpHeader(await stepUpPasskey().catch(() => Promise.reject(new Problem(0, "passkey-cancelled", "")))) : { "X-Step-Up-Code": code.trim() };
+        const proof = viaPasskey ? stepUpHeader(await stepUpPasskey()) : { "X-Step-Up-Code": code.trim() };
         const got = await call<{ wrapped_identity: string }>("GET", "/api/v1/me/key", undefined, proof);
         wrapped = got.wrapped_identity;
       }
