@@ -569,6 +569,7 @@ impl World {
                         accounts::totp_enabled.eq(false),
                         accounts::totp_last_step.eq(0i64),
                         accounts::created_at.eq(a.registered),
+                        accounts::approved_at.eq(Some(a.registered)),
                     )
                 })
                 .collect();

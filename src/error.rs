@@ -108,6 +108,7 @@ problem_types! {
     LastSecondFactor = "last-second-factor", "The account's only second factor";
     AttachmentAlreadyRead = "attachment-already-read", "The attachment has been read and cannot be replaced";
     CrossSiteRequest = "cross-site-request", "Refused: not sent by the web application";
+    AlreadyApproved = "already-approved", "The account is already approved";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -91,6 +91,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET "/api/v1/accounts", Access::Roles(&[Admin]), admin::list),
         endpoint!(POST "/api/v1/accounts/{id}/suspend", Access::Roles(&[Admin]), admin::suspend),
         endpoint!(POST "/api/v1/accounts/{id}/reactivate", Access::Roles(&[Admin]), admin::reactivate),
+        endpoint!(POST "/api/v1/accounts/{id}/approve", Access::Roles(&[Admin]), admin::approve),
         endpoint!(POST "/api/v1/invitations", Access::Roles(&[Admin, Nairo]), invitations::invite),
         // sessions
         endpoint!(POST "/api/v1/auth/login", PUBLIC, auth::login),
@@ -206,7 +207,7 @@ impl Modify for BearerAuth {
     paths(
         health::healthz, health::readyz, health::openapi,
         app::index, app::open, app::asset, app::manifest,
-        invitations::accept, admin::list, admin::suspend, admin::reactivate, invitations::invite,
+        invitations::accept, admin::list, admin::suspend, admin::reactivate, admin::approve, invitations::invite,
         auth::login, auth::refresh, auth::logout, passkeys::sign_in_options,
         passkeys::creation_options, passkeys::register, passkeys::list, passkeys::step_up_options,
         passkeys::remove, me::totp_remove, sessions::list, sessions::end, sessions::end_all,

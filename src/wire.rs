@@ -80,6 +80,9 @@ pub struct AccountSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adviser_kind: Option<AdviserKind>,
     pub status: AccountStatus,
+    /// From when the account counts in the statistics; null while an IRO whom NAIRO
+    /// nominated waits for an admin's approval.
+    pub approved_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 // Sessions

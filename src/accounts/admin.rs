@@ -1,4 +1,5 @@
-//! Account administration: `GET /api/v1/accounts`, suspend and reactivate.
+//! Account administration: `GET /api/v1/accounts`, approving NAIRO's nominations, suspend
+//! and reactivate.
 
 use actix_web::{web, HttpResponse};
 
@@ -28,6 +29,7 @@ pub async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpRes
             authority_code: a.authority_code.map(|c| c.as_str().to_owned()),
             adviser_kind: a.adviser_kind,
             status: a.status,
+            approved_at: a.approved_at.map(|t| t.and_utc()),
         })
         .collect();
     Ok(HttpResponse::Ok().json(summaries))
@@ -56,6 +58,41 @@ async fn set_status(
             };
             tx.record(Event {
                 kind,
+                actor: Actor::Account(admin.as_str()),
+                subject: Subject::Account(id.as_str()),
+                authority: account.authority_code.as_ref().map(AuthorityCode::as_str),
+            })?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Approves an IRO whom NAIRO nominated: from now on the account counts in the statistics.
+/// Until then it works but counts nowhere, so that a NAIRO account cannot add IROs to an
+/// authority's numbers by itself.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/approve", tag = "accounts",
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::Problem),
+              (status = 409, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn approve(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<AccountId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let admin = caller.account_id.clone();
+    state
+        .write(move |tx| -> Result<(), ApiError> {
+            let account = store::account(tx.conn, &id)?.ok_or(ApiError::NotFound)?;
+            if !store::approve(tx.conn, &id, &admin)? {
+                return Err(ApiError::conflict(
+                    ProblemType::AlreadyApproved,
+                    "the account already counts in the statistics",
+                ));
+            }
+            tx.record(Event {
+                kind: Kind::AccountApproved,
                 actor: Actor::Account(admin.as_str()),
                 subject: Subject::Account(id.as_str()),
                 authority: account.authority_code.as_ref().map(AuthorityCode::as_str),

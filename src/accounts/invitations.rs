@@ -154,8 +154,12 @@ impl From<InvitationError> for ApiError {
 /// Who makes an invitation.
 #[derive(Clone, Copy)]
 pub enum Inviter<'a> {
-    /// An account, through the API: the invitation's email goes out with the act.
-    Account(&'a AccountId),
+    /// An admin, through the API: the invitation's email goes out with the act.
+    Admin(&'a AccountId),
+    /// A NAIRO reviewer, through the API: a nomination. The account it makes works at once,
+    /// but counts in the statistics only from when an admin approves it (see
+    /// [`super::admin::approve`]).
+    Nairo(&'a AccountId),
     /// The operator at the service's own console, who passes the token on themselves.
     Operator,
 }
@@ -178,7 +182,7 @@ pub fn create(
     let now = tx.now();
     let expires_at = now + Duration::days(valid_days);
     let invited_by = match inviter {
-        Inviter::Account(id) => Some(id.as_str()),
+        Inviter::Admin(id) | Inviter::Nairo(id) => Some(id.as_str()),
         Inviter::Operator => None,
     };
     let id = uuid::Uuid::new_v4().to_string();
@@ -194,6 +198,7 @@ pub fn create(
             invitations::created_at.eq(now),
             invitations::expires_at.eq(expires_at),
             invitations::code_hash.eq(Some(code.hash())),
+            invitations::nominated.eq(matches!(inviter, Inviter::Nairo(_))),
         ))
         .execute(tx.conn)?;
     tx.record(Event {
@@ -202,7 +207,7 @@ pub fn create(
         subject: Subject::Invitation(&id),
         authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
     })?;
-    if let (Inviter::Account(_), false) = (inviter, has_account) {
+    if let (Inviter::Admin(_) | Inviter::Nairo(_), false) = (inviter, has_account) {
         tx.send(&invitee.email, mail::Notice::Invitation { token: &token })?;
     }
     Ok(CreatedInvitation {
@@ -236,12 +241,11 @@ pub async fn invite(
     let valid_days = state.settings.accounts.invitation_days;
     let created = state
         .write(move |tx| -> Result<_, ApiError> {
-            Ok(create(
-                tx,
-                &invitee,
-                Inviter::Account(&caller.account_id),
-                valid_days,
-            )?)
+            let inviter = match caller.role {
+                Role::Nairo => Inviter::Nairo(&caller.account_id),
+                _ => Inviter::Admin(&caller.account_id),
+            };
+            Ok(create(tx, &invitee, inviter, valid_days)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(InvitationCreated {
@@ -259,11 +263,14 @@ struct StoredInvitation {
     authority_code: Option<AuthorityCode>,
     adviser_kind: Option<AdviserKind>,
     code_hash: Option<String>,
+    nominated: bool,
 }
 
 struct OpenInvitation {
     id: String,
     invitee: Invitee,
+    /// Made by NAIRO: the account counts in the statistics once an admin approves it.
+    nominated: bool,
 }
 
 /// The two halves an invitee presents.
@@ -334,8 +341,11 @@ fn open_invitation(
         row.adviser_kind,
     )
     .map_err(corrupt)?;
-    let id = row.id;
-    Ok(Ok(OpenInvitation { id, invitee }))
+    Ok(Ok(OpenInvitation {
+        id: row.id,
+        invitee,
+        nominated: row.nominated,
+    }))
 }
 
 /// Turns an invitation into an account.
@@ -410,6 +420,7 @@ fn create_account(
             authority_code: invitee.authority.as_ref().map(AuthorityCode::as_str),
             adviser_kind: invitee.adviser_kind,
             notification_email: notification_email.as_ref().map(Email::as_str),
+            approved: !open.nominated,
         },
     )?;
     diesel::update(

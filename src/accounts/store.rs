@@ -22,9 +22,13 @@ pub struct NewAccount<'a> {
     pub authority_code: Option<&'a str>,
     pub adviser_kind: Option<AdviserKind>,
     pub notification_email: Option<&'a str>,
+    /// Counted in the statistics from its creation; false for a NAIRO nomination, which
+    /// waits for an admin.
+    pub approved: bool,
 }
 
 pub fn insert_account(conn: &mut DbConnection, a: &NewAccount<'_>) -> QueryResult<()> {
+    let created = now();
     diesel::insert_into(accounts::table)
         .values((
             accounts::id.eq(a.id),
@@ -39,7 +43,8 @@ pub fn insert_account(conn: &mut DbConnection, a: &NewAccount<'_>) -> QueryResul
             accounts::notification_email.eq(a.notification_email),
             accounts::totp_enabled.eq(false),
             accounts::totp_last_step.eq(0i64),
-            accounts::created_at.eq(now()),
+            accounts::created_at.eq(created),
+            accounts::approved_at.eq(a.approved.then_some(created)),
         ))
         .execute(conn)
         .map(drop)
@@ -137,6 +142,7 @@ pub struct AccountView {
     pub age_recipient: Option<String>,
     pub totp_enabled: bool,
     pub passkey_enabled: bool,
+    pub approved_at: Option<NaiveDateTime>,
 }
 
 pub fn account(conn: &mut DbConnection, id: &AccountId) -> QueryResult<Option<AccountView>> {
@@ -152,6 +158,22 @@ pub fn all_accounts(conn: &mut DbConnection) -> QueryResult<Vec<AccountView>> {
         .order((accounts::role, accounts::email))
         .select(AccountView::as_select())
         .load(conn)
+}
+
+/// Approves a NAIRO nomination: the account counts in the statistics from now. False if it
+/// was approved already (or never waited).
+pub fn approve(conn: &mut DbConnection, id: &AccountId, by: &AccountId) -> QueryResult<bool> {
+    let updated = diesel::update(
+        accounts::table
+            .find(id)
+            .filter(accounts::approved_at.is_null()),
+    )
+    .set((
+        accounts::approved_at.eq(now()),
+        accounts::approved_by.eq(by),
+    ))
+    .execute(conn)?;
+    Ok(updated > 0)
 }
 
 /// Sets an account's status; suspending also ends every session. False if no such account.

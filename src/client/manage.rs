@@ -155,6 +155,7 @@ pub async fn accounts(api: &Api) -> Result<Output, ClientError> {
         "EMAIL".into(),
         "NAME".into(),
         "AUTHORITY".into(),
+        "COUNTED".into(),
     ]];
     for a in &list {
         rows.push(vec![
@@ -167,19 +168,24 @@ pub async fn accounts(api: &Api) -> Result<Output, ClientError> {
                 .as_deref()
                 .map(super::render::authority_name)
                 .unwrap_or_default(),
+            match (a.role, a.approved_at) {
+                (Role::Iro, Some(t)) => format!("from {}", t.format("%Y-%m-%d")),
+                (Role::Iro, None) => "awaiting approval".into(),
+                _ => String::new(),
+            },
         ]);
     }
     Output::new(table(&rows), list)
 }
 
-/// `client suspend` / `client reactivate`.
+/// `client suspend` / `client reactivate` / `client approve`.
 pub async fn set_status(api: &Api, id: &str, action: &str) -> Result<Output, ClientError> {
     api.post_no_content(&format!("/api/v1/accounts/{id}/{action}"), &json!({}))
         .await?;
-    let done = if action == "suspend" {
-        "Suspended: the account and every session it had are refused from now on."
-    } else {
-        "Reactivated: the account may sign in again."
+    let done = match action {
+        "suspend" => "Suspended: the account and every session it had are refused from now on.",
+        "approve" => "Approved: the IRO counts in the statistics from now on.",
+        _ => "Reactivated: the account may sign in again.",
     };
     Output::new(done, json!({"id": id, "action": action}))
 }

@@ -251,6 +251,10 @@ enum ClientCommand {
     Reactivate {
         id: String,
     },
+    /// Admins: approve an IRO whom NAIRO nominated, who counts in the statistics from now.
+    Approve {
+        id: String,
+    },
     /// Your key's fingerprint and those of the people whose keys this profile pinned, to
     /// compare by phone.
     Keys,
@@ -444,6 +448,7 @@ async fn dispatch(
         ClientCommand::Accounts => manage::accounts(&api).await,
         ClientCommand::Suspend { id } => manage::set_status(&api, &id, "suspend").await,
         ClientCommand::Reactivate { id } => manage::set_status(&api, &id, "reactivate").await,
+        ClientCommand::Approve { id } => manage::set_status(&api, &id, "approve").await,
         ClientCommand::Receipts { out } => records::receipts(&api, out.as_deref()).await,
         ClientCommand::Keys => keys::show(&api).await,
         ClientCommand::Conflicts { authorities } => account::conflicts(&api, authorities).await,

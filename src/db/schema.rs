@@ -41,6 +41,8 @@ diesel::table! {
         key_leaf -> Nullable<BigInt>,
         failed_sign_ins -> Integer,
         passkey_enabled -> Bool,
+        approved_at -> Nullable<Timestamp>,
+        approved_by -> Nullable<Text>,
     }
 }
 
@@ -65,6 +67,7 @@ diesel::table! {
         used_at -> Nullable<Timestamp>,
         code_hash -> Nullable<Text>,
         code_failures -> Integer,
+        nominated -> Bool,
     }
 }
 

@@ -35,6 +35,7 @@ crate::vocabulary::string_enum!(
         SecondFactorRemoved = "second_factor_removed",
         StatisticsReleased = "statistics_released",
         WebAppPublished = "web_app_published",
+        AccountApproved = "account_approved",
     }
 );
 
@@ -64,6 +65,7 @@ impl Kind {
             Kind::SecondFactorRemoved => 20,
             Kind::StatisticsReleased => 21,
             Kind::WebAppPublished => 22,
+            Kind::AccountApproved => 23,
         }
     }
 

@@ -29,10 +29,21 @@ pub(super) fn vocabulary<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec
     all.iter().map(|v| name(*v)).collect()
 }
 
+/// What an IRO does counts only once the IRO is approved: at once for everyone an admin or
+/// the operator invites, from an admin's approval for an IRO whom NAIRO nominated (null
+/// until then, which no comparison passes). Judged per fact at its own time, so a quarter
+/// stays the sum of its months whenever the approval comes.
+const QUERIES_COUNTED: &str =
+    "queries q JOIN accounts i ON i.id = q.iro_id AND i.approved_at <= q.created_at";
+const DECLINES_COUNTED: &str = "query_declines d JOIN queries q ON q.id = d.query_id \
+     JOIN accounts i ON i.id = q.iro_id AND i.approved_at <= q.created_at";
+const PRESSURE_REPORTS_COUNTED: &str =
+    "pressure_reports p JOIN accounts i ON i.id = p.iro_id AND i.approved_at <= p.created_at";
+
 pub(super) fn count_measures() -> Vec<CountMeasure> {
     let queries = |name, column, columns| CountMeasure {
         name,
-        from: "queries q",
+        from: QUERIES_COUNTED,
         authority: "q.authority_code",
         time: "q.created_at",
         column,
@@ -63,7 +74,7 @@ pub(super) fn count_measures() -> Vec<CountMeasure> {
         },
         CountMeasure {
             name: "declines_by_reason",
-            from: "query_declines d JOIN queries q ON q.id = d.query_id",
+            from: DECLINES_COUNTED,
             authority: "q.authority_code",
             time: "d.declined_at",
             column: |_, _| "d.reason".into(),
@@ -72,7 +83,7 @@ pub(super) fn count_measures() -> Vec<CountMeasure> {
         },
         CountMeasure {
             name: "pressure_reports_by_kind",
-            from: "pressure_reports p",
+            from: PRESSURE_REPORTS_COUNTED,
             authority: "p.authority_code",
             time: "p.created_at",
             column: |_, _| "p.kind".into(),
@@ -201,12 +212,13 @@ impl Sql {
             By::Region => String::new(),
             By::Authority => format!(
                 "own_rows AS (SELECT authority_code, {} AS own_row_from FROM \
-                 (SELECT authority_code, created_at, ROW_NUMBER() OVER \
-                 (PARTITION BY authority_code ORDER BY created_at, id) AS nth \
-                 FROM accounts WHERE role = 'iro') r WHERE nth = {MIN_IROS_FOR_OWN_ROW}), \
+                 (SELECT authority_code, approved_at, ROW_NUMBER() OVER \
+                 (PARTITION BY authority_code ORDER BY approved_at, id) AS nth \
+                 FROM accounts WHERE role = 'iro' AND approved_at IS NOT NULL) r \
+                 WHERE nth = {MIN_IROS_FOR_OWN_ROW}), \
                  areas AS MATERIALIZED (SELECT au.code, au.region, e.own_row_from \
                  FROM authorities au LEFT JOIN own_rows e ON e.authority_code = au.code), ",
-                self.period("created_at")
+                self.period("approved_at")
             ),
         }
     }
@@ -311,13 +323,14 @@ pub(super) fn plan(
         let mut sql = new_sql(PeriodLength::Month);
         let end_param = sql.param(Param::Timestamp(end));
         let text = format!(
-            "WITH firsts AS (SELECT iro_id, MIN(created_at) AS first_at FROM queries GROUP BY iro_id) \
+            "WITH firsts AS (SELECT q.iro_id, MIN(q.created_at) AS first_at \
+             FROM {QUERIES_COUNTED} GROUP BY q.iro_id) \
              SELECT a.authority_code AS authority, {registered} AS registered, \
              {first_asked} AS first_asked, COUNT(*) AS n \
              FROM accounts a LEFT JOIN firsts f ON f.iro_id = a.id \
-             WHERE a.role = 'iro' AND a.created_at < {end_param} \
+             WHERE a.role = 'iro' AND a.approved_at < {end_param} \
              GROUP BY a.authority_code, {registered}, {first_asked}",
-            registered = sql.period("a.created_at"),
+            registered = sql.period("a.approved_at"),
             first_asked = sql.period("f.first_at"),
         );
         sql.statement(text)
@@ -362,7 +375,7 @@ pub(super) fn plan(
         // (PostgreSQL's percentile_cont has no SQLite counterpart).
         let text = format!(
             "WITH {own_rows}d AS (SELECT {area} AS area, {period} AS period, {hours} AS h \
-             FROM queries q {joins} \
+             FROM {QUERIES_COUNTED} {joins} \
              WHERE q.first_reply_at IS NOT NULL AND q.first_reply_at < {cutoff} \
              AND q.created_at >= {s} AND q.created_at < {e}), \
              r AS (SELECT area, period, h, \

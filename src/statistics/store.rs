@@ -182,7 +182,7 @@ pub fn missing(
 ) -> QueryResult<Vec<Period>> {
     let first_iro: Option<NaiveDateTime> = accounts::table
         .filter(accounts::role.eq("iro"))
-        .select(diesel::dsl::min(accounts::created_at))
+        .select(diesel::dsl::min(accounts::approved_at))
         .first(conn)?;
     let first_query: Option<NaiveDateTime> = queries::table
         .select(diesel::dsl::min(queries::created_at))

@@ -56,6 +56,12 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ),
     (
         "POST",
+        "/api/v1/accounts/{id}/approve",
+        Roles(&[Admin]),
+        (404, "not-found"),
+    ),
+    (
+        "POST",
         "/api/v1/invitations",
         Roles(&[Admin, Nairo]),
         (400, "invalid-json"),

@@ -7,18 +7,19 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
-use iro_advice::db::schema::{queries, statistics_releases};
+use iro_advice::db::schema::{accounts, pressure_reports, queries, statistics_releases};
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
 use serde_json::Value;
 
 use crate::both_databases;
-use crate::helpers::{json, TestApp};
+use crate::helpers::{assert_problem, json, unique_name, TestApp, PASSWORD};
 use crate::statistics::{nairo, release, seed, stats_cli, table};
 
 both_databases!(
     releases_withstand_differencing_and_an_independent_audit,
     a_release_is_frozen_and_its_hash_is_a_leaf_that_log_verify_checks,
     a_quarter_whose_region_is_the_sum_of_its_shown_months_is_still_protected,
+    a_nairo_nomination_counts_only_once_an_admin_approves_it,
 );
 
 /// Seed 19 of these settings once made the service give up on 2026-Q2 ("cannot be
@@ -708,4 +709,153 @@ async fn a_release_is_frozen_and_its_hash_is_a_leaf_that_log_verify_checks(app: 
         err.contains(&format!("release {first} does not match")),
         "{err}"
     );
+}
+
+/// NAIRO could once mint IROs in any authority and so lift a small one over the
+/// five-IRO threshold, or plant counts it knows and subtract them. Its invitations are now
+/// nominations: the account works, but it and everything it does count in a release only
+/// from an admin's approval.
+async fn a_nairo_nomination_counts_only_once_an_admin_approves_it(app: TestApp) {
+    use chrono::Datelike;
+    use iro_advice::accounts::domain::Role;
+    const AUTHORITY: &str = "E06000019";
+    let admin = app.admin().await;
+    let nairo = app.user(&admin, Role::Nairo, None, None).await;
+    let mut iros = Vec::new();
+    for (inviter, n) in [(&admin, 5), (&nairo, 4)] {
+        for _ in 0..n {
+            let email = format!("{}@iro.test", unique_name("iro"));
+            let invitation = app
+                .invite(
+                    &inviter.access,
+                    &serde_json::json!({"role": "iro", "email": email, "authority_code": AUTHORITY}),
+                )
+                .await;
+            let created = app.sign_up(&invitation, PASSWORD).await;
+            iros.push(created["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let (invited, nominated) = iros.split_at(5);
+
+    let listed = json(app.get_auth("/api/v1/accounts", &admin.access).await, 200).await;
+    let approved_at = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()["approved_at"]
+            .clone()
+    };
+    for id in invited {
+        assert!(
+            approved_at(id).is_string(),
+            "an admin's invitation is approved"
+        );
+    }
+    for id in nominated {
+        assert!(approved_at(id).is_null(), "a nomination waits");
+    }
+
+    // An admin approves two of the four; NAIRO cannot approve its own nominations.
+    let approve = |id: &str| format!("/api/v1/accounts/{id}/approve");
+    let res = app
+        .post_json(
+            &approve(&nominated[0]),
+            Some(&nairo.access),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+    for id in &nominated[..2] {
+        let leaves = app.count("log_leaves");
+        let res = app
+            .post_json(&approve(id), Some(&admin.access), &serde_json::json!({}))
+            .await;
+        assert_eq!(res.status(), 204);
+        assert_eq!(
+            app.count("log_leaves"),
+            leaves + 1,
+            "the approval is a leaf"
+        );
+    }
+    // Approving twice, or an admin's own invitee, or no one: refused, and nothing is logged.
+    let leaves = app.count("log_leaves");
+    for id in [nominated[0].as_str(), invited[0].as_str()] {
+        let res = app
+            .post_json(&approve(id), Some(&admin.access), &serde_json::json!({}))
+            .await;
+        assert_problem(res, 409, "already-approved").await;
+    }
+    let res = app
+        .post_json(
+            &approve(&uuid::Uuid::new_v4().to_string()),
+            Some(&admin.access),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_problem(res, 404, "not-found").await;
+    assert_eq!(app.count("log_leaves"), leaves);
+
+    // All nine registered, were approved (where they were) and reported pressure last
+    // month; the month's release counts the seven approved and their reports only.
+    let today = chrono::Utc::now().date_naive();
+    let last_month = (today.with_day(1).unwrap() - chrono::Duration::days(1))
+        .with_day(10)
+        .unwrap();
+    let registered = last_month.and_hms_opt(9, 0, 0).unwrap();
+    let db = app.database();
+    let mut conn = db.get().unwrap();
+    for id in &iros {
+        let at: Option<chrono::NaiveDateTime> = accounts::table
+            .find(id)
+            .select(accounts::approved_at)
+            .first(&mut *conn)
+            .unwrap();
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::created_at.eq(registered),
+                accounts::approved_at.eq(at.map(|_| registered)),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::insert_into(pressure_reports::table)
+            .values((
+                pressure_reports::id.eq(uuid::Uuid::new_v4().to_string()),
+                pressure_reports::iro_id.eq(id),
+                pressure_reports::authority_code.eq(AUTHORITY),
+                pressure_reports::kind.eq("discouraged_from_advice"),
+                pressure_reports::occurred_on.eq(last_month),
+                pressure_reports::shared_with_nairo.eq(false),
+                pressure_reports::created_at.eq(registered + chrono::Duration::days(1)),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    release(&app);
+    let month = last_month.format("%Y-%m").to_string();
+    let report = json(
+        app.get_auth(
+            &format!("/api/v1/stats/access?by=authority&period=month&from={month}&to={month}"),
+            &nairo.access,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let period = &report["periods"][0];
+    assert_eq!(period["period"], month.as_str());
+    let cell = |measure: &str, column: usize| {
+        table(period, measure)["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == AUTHORITY)
+            .unwrap_or_else(|| panic!("{AUTHORITY} has no row in {measure}: {period}"))["cells"]
+            [column]
+            .clone()
+    };
+    assert_eq!(cell("registered_iros", 0), 7);
+    assert_eq!(cell("registered_iros_never_asked", 0), 7);
+    assert_eq!(cell("pressure_reports_by_kind", 0), 7);
 }

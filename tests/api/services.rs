@@ -84,6 +84,7 @@ impl Services {
                 authority_code: authority,
                 adviser_kind: kind,
                 notification_email: None,
+                approved: true,
             },
         )
         .unwrap();
