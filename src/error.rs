@@ -109,6 +109,7 @@ problem_types! {
     AttachmentAlreadyRead = "attachment-already-read", "The attachment has been read and cannot be replaced";
     CrossSiteRequest = "cross-site-request", "Refused: not sent by the web application";
     AlreadyApproved = "already-approved", "The account is already approved";
+    UploadOffset = "upload-offset", "The segment does not continue the upload";
 }
 
 #[derive(Debug, thiserror::Error)]

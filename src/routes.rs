@@ -17,7 +17,7 @@ use crate::log::handlers as log;
 use crate::log::tiles;
 use crate::openapi::RouteFacts;
 use crate::pressure;
-use crate::queries::{ask, attachments, messages, read, transitions};
+use crate::queries::{ask, attachments, messages, read, transitions, uploads};
 use crate::statistics::access as stats;
 use crate::web::handlers as app;
 use crate::{error, health};
@@ -131,6 +131,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(POST "/api/v1/queries/{id}/attachments", Access::Roles(&[Iro, Adviser]), attachments::upload),
         endpoint!(GET "/api/v1/attachments/{id}", Access::Roles(&[Iro, Adviser]), attachments::download),
         endpoint!(PUT "/api/v1/attachments/{id}", Access::Roles(&[Iro]), attachments::replace),
+        endpoint!(POST "/api/v1/queries/{id}/uploads", Access::Roles(&[Iro, Adviser]), uploads::start),
+        endpoint!(PATCH "/api/v1/uploads/{id}", Access::Roles(&[Iro, Adviser]), uploads::append),
+        endpoint!(POST "/api/v1/uploads/{id}/complete", Access::Roles(&[Iro, Adviser]), uploads::complete),
+        endpoint!(DELETE "/api/v1/uploads/{id}", Access::Roles(&[Iro, Adviser]), uploads::cancel),
         // pressure reports
         endpoint!(POST "/api/v1/pressure-reports", Access::Roles(&[Iro]), pressure::report, MESSAGE_LIMIT),
         endpoint!(GET "/api/v1/pressure-reports", Access::Roles(&[Iro, Nairo]), pressure::list),
@@ -217,6 +221,7 @@ impl Modify for BearerAuth {
         ask::ask, read::list, read::show, transitions::accept, transitions::decline,
         transitions::route, transitions::close, messages::post,
                 attachments::upload, attachments::download, attachments::replace,
+                uploads::start, uploads::append, uploads::complete, uploads::cancel,
         pressure::report, pressure::list, pressure::nairo_recipient,
         log::receipts, log::checkpoint, log::key, log::trust, log::inclusion, log::consistency,
         tiles::tile,

@@ -595,6 +595,27 @@ pub struct AttachmentCreated {
     pub receipt: Option<Receipt>,
 }
 
+/// Starts an upload in segments; `size`, when known, is checked against the limits at once.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UploadStarted {
+    pub id: AttachmentId,
+    /// The most bytes one segment may carry.
+    pub segment_bytes: u64,
+}
+
+/// Completes an upload; `replaces` names the attachment whose stream it re-encrypts.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UploadCompletion {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<AttachmentId>,
+}
+
 // Pressure reports
 
 #[derive(Serialize, Deserialize, ToSchema)]

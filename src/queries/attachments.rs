@@ -55,7 +55,7 @@ pub fn list(conn: &mut DbConnection, query_id: &QueryId) -> QueryResult<Vec<List
 /// Who may attach follows who may write; the IRO may also attach while the query waits to be
 /// routed, which is how a copy re-encrypted for the next adviser arrives when the original
 /// has already been read and so cannot be replaced.
-fn check_may_attach(caller: &Caller, q: &store::Query) -> Result<(), ApiError> {
+pub(super) fn check_may_attach(caller: &Caller, q: &store::Query) -> Result<(), ApiError> {
     let routing = caller.role == crate::accounts::domain::Role::Iro && q.status.routable();
     if may_write(caller.role, q.status) || routing {
         Ok(())
@@ -69,7 +69,7 @@ fn check_may_attach(caller: &Caller, q: &store::Query) -> Result<(), ApiError> {
 
 /// Marks a received upload complete and records it, unless the query moved on while the
 /// bytes arrived.
-fn complete_upload(
+pub(super) fn complete_upload(
     tx: &mut Tx<'_>,
     caller: &Caller,
     query_id: &QueryId,
@@ -89,7 +89,7 @@ fn complete_upload(
 
 /// Refuses to replace a stream that someone other than the caller has had: what they read
 /// (or sent) stays what the record holds.
-fn check_replaceable(caller: &Caller, a: &VisibleAttachment) -> Result<(), ApiError> {
+pub(super) fn check_replaceable(caller: &Caller, a: &VisibleAttachment) -> Result<(), ApiError> {
     if a.uploader_id != caller.account_id || a.first_read_at.is_some() {
         return Err(ApiError::conflict(
             ProblemType::AttachmentAlreadyRead,
@@ -101,7 +101,7 @@ fn check_replaceable(caller: &Caller, a: &VisibleAttachment) -> Result<(), ApiEr
 
 /// Puts the staged stream in place of the attachment's and records that it did, unless the
 /// query stopped being routable, or the attachment was read, while it was uploaded.
-fn swap_in_replacement(
+pub(super) fn swap_in_replacement(
     tx: &mut Tx<'_>,
     caller: &Caller,
     target: &AttachmentId,
@@ -184,7 +184,7 @@ impl Drop for PendingUpload {
     }
 }
 
-fn start_upload(
+pub(super) fn start_upload(
     conn: &mut DbConnection,
     query_id: &QueryId,
     uploader: &AccountId,
@@ -203,7 +203,7 @@ fn start_upload(
     Ok(id)
 }
 
-fn discard(conn: &mut DbConnection, id: &AttachmentId) -> QueryResult<()> {
+pub(super) fn discard(conn: &mut DbConnection, id: &AttachmentId) -> QueryResult<()> {
     diesel::delete(attachment_chunks::table.filter(attachment_chunks::attachment_id.eq(id)))
         .execute(conn)?;
     diesel::delete(attachments::table.find(id)).execute(conn)?;
@@ -245,7 +245,7 @@ impl Limits {
     }
 }
 
-fn quota_exceeded(left: u64) -> ApiError {
+pub(super) fn quota_exceeded(left: u64) -> ApiError {
     ApiError::Rejected {
         status: actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
         problem: ProblemType::QuotaExceeded,
@@ -257,7 +257,7 @@ fn quota_exceeded(left: u64) -> ApiError {
 }
 
 /// Bytes of complete attachments an account has uploaded.
-fn stored_by(conn: &mut DbConnection, uploader: &AccountId) -> QueryResult<u64> {
+pub(super) fn stored_by(conn: &mut DbConnection, uploader: &AccountId) -> QueryResult<u64> {
     // Summed here: SUM's type differs between the two databases, and one account's
     // attachments are few.
     let sizes: Vec<i64> = attachments::table
@@ -402,7 +402,7 @@ pub async fn upload(
 
 /// A refused upload may leave part of its body unread: the connection cannot carry another
 /// request after it (HTTP/1.1 would read the rest of the body as one), so it is closed.
-fn closing_on_error(result: Result<HttpResponse, ApiError>) -> HttpResponse {
+pub(super) fn closing_on_error(result: Result<HttpResponse, ApiError>) -> HttpResponse {
     use actix_web::ResponseError;
     result.unwrap_or_else(|e| {
         let mut response = e.error_response();
@@ -442,7 +442,7 @@ async fn receive_attachment(
 /// A complete attachment, as its query's participants may see it.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = attachments)]
-struct VisibleAttachment {
+pub(super) struct VisibleAttachment {
     query_id: QueryId,
     uploader_id: AccountId,
     size: i64,
@@ -450,7 +450,7 @@ struct VisibleAttachment {
 }
 
 /// The attachment, with the query it belongs to, if the caller may see that query.
-fn visible_attachment(
+pub(super) fn visible_attachment(
     conn: &mut DbConnection,
     caller: &Caller,
     id: &AttachmentId,
@@ -476,7 +476,7 @@ fn mark_read(conn: &mut DbConnection, id: &AttachmentId) -> QueryResult<usize> {
     .execute(conn)
 }
 
-fn read_chunk(
+pub(super) fn read_chunk(
     conn: &mut DbConnection,
     id: &AttachmentId,
     seq: i32,

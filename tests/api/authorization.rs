@@ -187,6 +187,31 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ),
     (
         "POST",
+        "/api/v1/queries/{id}/uploads",
+        Roles(&[Iro, Adviser]),
+        (404, "not-found"),
+    ),
+    // No Upload-Offset: refused before anything is looked up.
+    (
+        "PATCH",
+        "/api/v1/uploads/{id}",
+        Roles(&[Iro, Adviser]),
+        (400, "bad-request"),
+    ),
+    (
+        "POST",
+        "/api/v1/uploads/{id}/complete",
+        Roles(&[Iro, Adviser]),
+        (404, "not-found"),
+    ),
+    (
+        "DELETE",
+        "/api/v1/uploads/{id}",
+        Roles(&[Iro, Adviser]),
+        (404, "not-found"),
+    ),
+    (
+        "POST",
         "/api/v1/pressure-reports",
         Roles(&[Iro]),
         (400, "invalid-json"),

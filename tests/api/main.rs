@@ -25,6 +25,7 @@ mod sessions;
 mod smtp;
 mod smuggling;
 mod statistics;
+mod uploads;
 mod web;
 mod witness;
 mod witnessing;

@@ -99,6 +99,19 @@ export async function call<T>(method: string, path: string, body?: unknown, head
   return (await res.json()) as T;
 }
 
+/// Sends a binary body (a segment of an upload), renewing an expired access token once.
+export async function sendBinary(method: string, path: string, body: Blob, headers: Record<string, string>): Promise<Response> {
+  const h = { "Content-Type": "application/octet-stream", ...headers };
+  let res = await send(method, path, body, h);
+  if (res.status === 401 && access) {
+    if (await renew()) res = await send(method, path, body, h);
+    else ended();
+  }
+  if (!res.ok) throw await problem(res);
+  await res.arrayBuffer();
+  return res;
+}
+
 export async function signOut() {
   await send("POST", "/api/v1/auth/logout", "{}", { "Content-Type": "application/json" }).catch(() => undefined);
   setTokens(null);

@@ -4,51 +4,94 @@
 //   IRO-ADVICE-ATTACHMENT/1\n{"name":"minutes.pdf","type":"application/pdf"}\n<the file>
 
 import { Decrypter, Encrypter } from "age-encryption";
-import { authHeaders, problem, Problem, renew } from "./api";
+import { authHeaders, call, problem, Problem, renew, sendBinary } from "./api";
 import { identity } from "./crypto";
 
 const MAGIC = "IRO-ADVICE-ATTACHMENT/1\n";
 const MAX_HEADER = 4096;
 
-/// The file encrypted to `recipients`, as a Blob the browser may keep on disk: a large file
-/// never has to fit in the page's memory.
-export async function encryptFile(file: File, recipients: string[]): Promise<Blob> {
+/// Encrypts `file` to `recipients` in the page and sends the ciphertext to the query as it is
+/// produced, a segment at a time, reporting progress from 0 to 1: the page holds a segment
+/// or two, whatever the file's size. (A browser streams one request body only over HTTP/2,
+/// which the service does not speak; see the README.)
+export async function sendFile(queryId: string, file: File, recipients: string[], progress: (done: number) => void) {
   const envelope = `${MAGIC}${JSON.stringify({ name: file.name, type: file.type || "application/octet-stream" })}\n`;
-  const plain = new Blob([envelope, file]).stream();
+  const plain = new Blob([envelope, file]);
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
-  return new Response(await e.encrypt(plain)).blob();
+  return sendStream(queryId, await e.encrypt(plain.stream()), plain.size, progress);
 }
 
-/// Sends an encrypted attachment to a query, reporting progress from 0 to 1.
-export function upload(queryId: string, body: Blob, progress: (done: number) => void): Promise<{ id: string; size: number }> {
-  return send("POST", `/api/v1/queries/${encodeURIComponent(queryId)}/attachments`, body, progress);
+/// An age file's length for `plain` bytes of plaintext, less its header: a 16-byte nonce and
+/// a 16-byte tag per 64 KiB chunk. Enough for a progress bar.
+function sealedSize(plain: number): number {
+  return plain + 16 + 16 * Math.max(1, Math.ceil(plain / 65536));
 }
 
-/// Sends with progress; an access token that expired meanwhile is renewed from the session
-/// and the (already encrypted) body sent once more.
-async function send(method: string, path: string, body: Blob, progress: (done: number) => void) {
-  const first = await attempt(method, path, body, progress);
-  if (first.status !== 401 || !(await renew())) return answer(first);
-  return answer(await attempt(method, path, body, progress));
+/// Sends one segment; a connection that drops (or a service that is briefly unavailable)
+/// costs a resend of that segment, not of the file. The service recognises a segment it
+/// already has, so a resend after a lost answer is harmless.
+async function sendSegment(path: string, body: Blob, at: number) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sendBinary("PATCH", path, body, { "Upload-Offset": String(at) });
+    } catch (e) {
+      const transient = e instanceof Problem && (e.status === 0 || e.status === 502 || e.status === 503 || e.status === 504);
+      if (!transient || attempt === 4) throw e;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
 }
 
-async function answer(xhr: XMLHttpRequest): Promise<{ id: string; size: number }> {
-  if (xhr.status === 200 || xhr.status === 201) return JSON.parse(xhr.responseText || "{}");
-  throw await problem(new Response(xhr.responseText, { status: xhr.status, statusText: xhr.statusText }));
-}
-
-function attempt(method: string, path: string, body: Blob, progress: (done: number) => void): Promise<XMLHttpRequest> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open(method, path);
-    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
-    xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    xhr.upload.onprogress = (e) => e.lengthComputable && progress(e.loaded / e.total);
-    xhr.onload = () => resolve(xhr);
-    xhr.onerror = () => reject(new Problem(0, "network", "network"));
-    xhr.send(body);
-  });
+/// Sends a ciphertext stream as an upload in segments; with `replaces`, the stream takes the
+/// place of that attachment's. One segment is sent while the next is encrypted, so the page
+/// holds two at most.
+async function sendStream(queryId: string, ciphertext: ReadableStream<Uint8Array>, plainSize: number, progress: (done: number) => void, replaces?: string) {
+  const started = await call<{ id: string; segment_bytes: number }>("POST", `/api/v1/queries/${encodeURIComponent(queryId)}/uploads`, { size: plainSize });
+  const path = `/api/v1/uploads/${encodeURIComponent(started.id)}`;
+  const expected = sealedSize(plainSize);
+  let offset = 0;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  // A segment goes as a Blob: its bytes move to the browser's blob store at once and leave
+  // the page's memory (sent as bytes instead, Chromium keeps a copy of each in the page and
+  // sends them three times slower, both measured). The store lets a sent segment go when the
+  // page's garbage collector drops its Blob, and spills to disk past its memory limit.
+  let pending: BlobPart[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    const body = new Blob(pending);
+    const at = offset;
+    offset += pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    await inFlight;
+    inFlight = sendSegment(path, body, at).then(() => progress(Math.min(1, (at + body.size) / expected)));
+  };
+  try {
+    const reader = ciphertext.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      let rest = value;
+      while (rest.length > 0) {
+        const part = rest.subarray(0, started.segment_bytes - pendingBytes);
+        pending.push(part as Uint8Array<ArrayBuffer>);
+        pendingBytes += part.length;
+        rest = rest.subarray(part.length);
+        if (pendingBytes === started.segment_bytes) await flush();
+      }
+    }
+    if (pendingBytes > 0) await flush();
+    await inFlight;
+    const done = await call<{ id: string; size: number }>("POST", `${path}/complete`, replaces ? { replaces } : {});
+    progress(1);
+    return done;
+  } catch (e) {
+    // Refused at completion, the upload is gone already; otherwise it goes now.
+    await inFlight.catch(() => undefined);
+    await call("DELETE", path).catch(() => undefined);
+    throw e;
+  }
 }
 
 /// A name that is safe to save under: no directories, no hidden or control characters.
@@ -73,11 +116,10 @@ async function plaintext(id: string): Promise<ReadableStream<Uint8Array>> {
 
 /// Re-encrypts an attachment to new recipients (routing to another adviser): in place when
 /// the service allows (`replaceable`), else as a copy on the query.
-export async function reencrypt(queryId: string, a: { id: string; replaceable: boolean }, recipients: string[], progress: (done: number) => void) {
+export async function reencrypt(queryId: string, a: { id: string; size: number; replaceable: boolean }, recipients: string[], progress: (done: number) => void) {
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
-  const sealed = await new Response(await e.encrypt(await plaintext(a.id))).blob();
-  return a.replaceable ? send("PUT", `/api/v1/attachments/${encodeURIComponent(a.id)}`, sealed, progress) : upload(queryId, sealed, progress);
+  return sendStream(queryId, await e.encrypt(await plaintext(a.id)), a.size, progress, a.replaceable ? a.id : undefined);
 }
 
 /// Fetches and decrypts an attachment; its name and type from inside the encryption.

@@ -3,7 +3,7 @@ import { call, Problem, type AdviserEntry } from "../api";
 import { useSession } from "../app";
 import { KeyChanged, LogRewritten, verifiedRecipient } from "../log";
 import { KeyChangeWarning, keyRefusal } from "./KeyChange";
-import { encryptFile, upload } from "../attachments";
+import { sendFile } from "../attachments";
 import { encryptText, identity, recipientOf } from "../crypto";
 import { fill, m } from "../messages";
 import { looksLikeNames } from "../names";
@@ -66,8 +66,7 @@ export function Ask() {
       const created = await call<{ id: string }>("POST", "/api/v1/queries", { adviser_id: adviser, category, stage, urgency, body });
       for (const f of files) {
         setProgress(fill(m.uploading, { name: f.name, percent: 0 }));
-        const sealed = await encryptFile(f, [await recipientOf(mine), theirs]);
-        await upload(created.id, sealed, (done) => setProgress(fill(m.uploading, { name: f.name, percent: Math.round(done * 100) })));
+        await sendFile(created.id, f, [await recipientOf(mine), theirs], (done) => setProgress(fill(m.uploading, { name: f.name, percent: Math.round(done * 100) })));
       }
       setProgress(null);
       s.setNotice(fill(m.sent, { adviser: chosen.display_name }));

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type QueryDetail } from "../api";
 import { useSession } from "../app";
-import { encryptFile, openAttachment, save, upload } from "../attachments";
+import { openAttachment, save, sendFile } from "../attachments";
 import { decryptText, encryptText, identity, recipientOf } from "../crypto";
 import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log";
 import { KeyChangeWarning, keyRefusal } from "./KeyChange";
@@ -122,8 +122,7 @@ export function Thread({ id }: { id: string }) {
       return;
     }
     return act("attachment", async () => {
-      const sealed = await encryptFile(file, await recipients());
-      await upload(id, sealed, (done) => setProgress(fill(m.uploading, { name: file.name, percent: Math.round(done * 100) })));
+      await sendFile(id, file, await recipients(), (done) => setProgress(fill(m.uploading, { name: file.name, percent: Math.round(done * 100) })));
       setProgress(null);
       setFile(null);
     });
