@@ -129,6 +129,18 @@ async fn read_segment(
     }
 }
 
+/// Bytes an account holds in attachments, complete or still arriving.
+fn held_by(
+    conn: &mut DbConnection,
+    uploader: &crate::accounts::domain::AccountId,
+) -> QueryResult<u64> {
+    let sizes: Vec<i64> = attachments::table
+        .filter(attachments::uploader_id.eq(uploader))
+        .select(attachments::size)
+        .load(conn)?;
+    Ok(sizes.iter().map(|s| (*s).max(0) as u64).sum())
+}
+
 /// Appends a segment at `offset`; the upload's new length, or the same length again when
 /// this exact segment was the last one appended (a resend after a lost answer).
 fn append_segment(
@@ -163,11 +175,11 @@ fn append_segment(
             limit: limits.max as usize,
         });
     }
-    let left = limits
-        .quota
-        .saturating_sub(stored_by(conn, &caller.account_id)?);
-    if new_size > left {
-        return Err(quota_exceeded(left));
+    // Open uploads count against the quota as well as complete ones, so that uploads
+    // started and never finished cannot hold more than the quota until the sweep.
+    let held = held_by(conn, &caller.account_id)?;
+    if held + length > limits.quota {
+        return Err(quota_exceeded(limits.quota.saturating_sub(held)));
     }
     diesel::insert_into(attachment_chunks::table)
         .values((

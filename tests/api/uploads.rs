@@ -12,6 +12,7 @@ both_databases!(
     an_attachment_sent_in_segments_is_one_attachment,
     segments_out_of_place_or_not_age_leave_nothing,
     a_re_encryption_sent_in_segments_replaces_the_stream,
+    open_uploads_count_against_the_limit_and_the_quota,
 );
 
 async fn start(app: &TestApp, token: &str, query: &str, body: Value) -> reqwest::Response {
@@ -285,4 +286,38 @@ async fn a_re_encryption_sent_in_segments_replaces_the_stream(app: TestApp) {
         .get_auth(&format!("/api/v1/attachments/{attachment}"), &iro.access)
         .await;
     assert_eq!(res.bytes().await.unwrap().as_ref(), again.as_slice());
+}
+
+async fn open_uploads_count_against_the_limit_and_the_quota(app: TestApp) {
+    let app = crate::helpers::spawn_app_with(
+        app.backend,
+        &[
+            ("IRO_ADVICE_MAX_ATTACHMENT_MB", "2"),
+            ("IRO_ADVICE_ATTACHMENT_QUOTA_MB", "3"),
+        ],
+    )
+    .await
+    .unwrap();
+    let admin = app.admin().await;
+    let (iro, _, query, _) = a_query(&app, &admin).await;
+    let mib = vec![5u8; 1024 * 1024];
+    async fn open(app: &TestApp, token: &str, query: &str) -> String {
+        let started = json(start(app, token, query, json!({})).await, 201).await;
+        started["id"].as_str().unwrap().to_owned()
+    }
+    // One upload stops at the attachment limit, however it is sent.
+    let first = open(&app, &iro.access, &query).await;
+    for i in 0..2 {
+        let res = segment(&app, &iro.access, &first, Some(i * mib.len()), &mib).await;
+        assert_eq!(res.status(), 204);
+    }
+    let res = segment(&app, &iro.access, &first, Some(2 * mib.len()), b"x").await;
+    assert_problem(res, 413, "payload-too-large").await;
+    // Uploads left open count against the quota: two of them cannot hold more than it.
+    let second = open(&app, &iro.access, &query).await;
+    let res = segment(&app, &iro.access, &second, Some(0), &mib).await;
+    assert_eq!(res.status(), 204);
+    let res = segment(&app, &iro.access, &second, Some(mib.len()), &mib).await;
+    assert_problem(res, 413, "quota-exceeded").await;
+    assert_eq!(app.count("attachment_chunks"), 3);
 }
