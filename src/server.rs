@@ -126,6 +126,27 @@ pub struct Application {
     metrics: Option<(Server, u16)>,
 }
 
+/// SIGHUP reads the TLS certificate and key again (after a renewal), without a restart and
+/// without dropping a connection; a reload that fails keeps the certificate in use.
+fn reload_certificate_on_hangup(certificate: Arc<crate::tls::ReloadableCertificate>) {
+    #[cfg(unix)]
+    actix_web::rt::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the certificate is read only at start");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match certificate.reload() {
+                Ok(sha256) => tracing::info!(%sha256, "reloaded the TLS certificate"),
+                Err(e) => tracing::error!("kept the TLS certificate in use: {e}"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(certificate);
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let settings = Arc::new(settings);
@@ -133,7 +154,8 @@ impl Application {
         let keys = Keys::load_or_create(&settings.accounts.keys_dir)?;
         let log = Arc::new(log_keys(&settings, &keys)?);
         let mailer = Arc::new(Mailer::new(&settings)?);
-        let tls = crate::tls::server_config(&settings)?;
+        let (tls, certificate) = crate::tls::server_config(&settings)?;
+        reload_certificate_on_hangup(certificate);
         let listener = TcpListener::bind(settings.server.listen).map_err(|e| StartError::Bind {
             addr: settings.server.listen.to_string(),
             reason: e.to_string(),

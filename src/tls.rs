@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::ServerConfig;
 use sha2::{Digest, Sha256};
 
@@ -81,13 +83,85 @@ pub fn http_client(
 pub const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Builds the server configuration, generating a development certificate if allowed and
-/// none exists yet.
-pub fn server_config(settings: &Settings) -> Result<ServerConfig, TlsError> {
+/// none exists yet. Its certificate is read again from the files by
+/// [`ReloadableCertificate::reload`] (on SIGHUP), so a renewed certificate needs no restart.
+pub fn server_config(
+    settings: &Settings,
+) -> Result<(ServerConfig, Arc<ReloadableCertificate>), TlsError> {
     let files = match &settings.server.tls {
         TlsSource::Files(files) => files.clone(),
         TlsSource::Generated => ensure_dev_certificate(&settings.server.data_dir)?,
     };
-    server_config_from(&files, ("IRO_ADVICE_TLS_CERT", "IRO_ADVICE_TLS_KEY"))
+    let certificate = Arc::new(ReloadableCertificate::load(
+        files,
+        ("IRO_ADVICE_TLS_CERT", "IRO_ADVICE_TLS_KEY"),
+    )?);
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|reason| TlsError::Pair {
+            setting: "IRO_ADVICE_TLS_CERT",
+            reason,
+        })?
+        .with_no_client_auth()
+        .with_cert_resolver(certificate.clone());
+    Ok((config, certificate))
+}
+
+/// The service's certificate and key, as last read from their files. New connections get
+/// whatever is current; a reload that fails (a half-written file, a key that does not match)
+/// changes nothing, so a mistake while renewing never takes the service down.
+#[derive(Debug)]
+pub struct ReloadableCertificate {
+    files: TlsFiles,
+    names: (&'static str, &'static str),
+    current: std::sync::RwLock<Arc<CertifiedKey>>,
+}
+
+impl ReloadableCertificate {
+    fn load(files: TlsFiles, names: (&'static str, &'static str)) -> Result<Self, TlsError> {
+        let key = certified_key(&files, names)?;
+        Ok(ReloadableCertificate {
+            files,
+            names,
+            current: std::sync::RwLock::new(Arc::new(key)),
+        })
+    }
+
+    /// Reads the files again; on success new connections get the new certificate. Returns
+    /// its fingerprint.
+    pub fn reload(&self) -> Result<String, TlsError> {
+        let key = certified_key(&self.files, self.names)?;
+        let fingerprint = fingerprint(&key.cert[0]);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(key);
+        Ok(fingerprint)
+    }
+}
+
+impl ResolvesServerCert for ReloadableCertificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
+    }
+}
+
+fn certified_key(
+    files: &TlsFiles,
+    names: (&'static str, &'static str),
+) -> Result<CertifiedKey, TlsError> {
+    let certs = read_certs(&files.cert, names.0)?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| TlsError::Read {
+        setting: names.1,
+        path: files.key.clone(),
+        reason: e.to_string(),
+    })?;
+    CertifiedKey::from_der(certs, key, &provider()).map_err(|reason| TlsError::Pair {
+        setting: names.0,
+        reason,
+    })
 }
 
 /// A server configuration from PEM files; errors name them by `names` (the settings or

@@ -814,3 +814,80 @@ async fn http2_is_not_spoken_so_a_flood_of_empty_data_frames_meets_none() {
     );
     json(app.get("/healthz").await, 200).await;
 }
+
+/// A renewed certificate is taken up on SIGHUP without a restart; a pair that does not load
+/// is refused and the certificate in use stays.
+#[actix_web::test]
+async fn sighup_reloads_the_certificate_and_a_bad_one_changes_nothing() {
+    let app = crate::helpers::spawn_binary_app(crate::helpers::Backend::Sqlite, &[])
+        .await
+        .unwrap();
+    let (cert, key) = (app.ca_path(), app.data_dir.path().join("tls/dev-key.pem"));
+    // A fresh client each time: a pooled connection keeps the certificate it began with.
+    let trusting = |pem: &[u8]| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, pem).unwrap();
+        crate::helpers::https_client(&path)
+    };
+    let healthy = |client: reqwest::Client| {
+        let url = app.url("/healthz");
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        }
+    };
+    let hangup = || {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &app.pid().unwrap().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let old = std::fs::read(&cert).unwrap();
+    assert!(healthy(trusting(&old)).await);
+
+    // The renewal: a new certificate and key in the same files.
+    let renewed = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let new = renewed.cert.pem().into_bytes();
+    assert!(
+        !healthy(trusting(&new)).await,
+        "not served before the reload"
+    );
+    std::fs::write(&key, renewed.signing_key.serialize_pem()).unwrap();
+    std::fs::write(&cert, renewed.cert.pem()).unwrap();
+    hangup();
+    crate::helpers::eventually(10, "the renewed certificate is served", || {
+        let client = trusting(&new);
+        let healthy = &healthy;
+        async move { healthy(client).await.then_some(()) }
+    })
+    .await;
+    assert!(
+        !healthy(trusting(&old)).await,
+        "the old certificate is gone"
+    );
+
+    // A half-done renewal (a key that does not match the certificate): refused, and the
+    // renewed certificate is still served, by the same process.
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    std::fs::write(&key, other.signing_key.serialize_pem()).unwrap();
+    let pid = app.pid();
+    hangup();
+    let log = app.data_dir.path().join("stderr.log");
+    crate::helpers::eventually(10, "the refused reload is logged", || {
+        let log = log.clone();
+        async move {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("kept the TLS certificate in use")
+                .then_some(())
+        }
+    })
+    .await;
+    assert!(healthy(trusting(&new)).await);
+    assert_eq!(app.pid(), pid);
+}

@@ -347,6 +347,14 @@ pub async fn spawn_binary_app(backend: Backend, extra: &[(&str, &str)]) -> Optio
 }
 
 impl TestApp {
+    /// The process id of a server run as its own process.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.server {
+            Server::Process { child, .. } => child.as_ref().map(std::process::Child::id),
+            _ => None,
+        }
+    }
+
     /// Stops a server run as its own process (as SIGKILL would: no goodbye).
     pub fn stop(&mut self) {
         if let Server::Process { child, .. } = &mut self.server {
