@@ -92,19 +92,34 @@ pub fn server_config(
         TlsSource::Files(files) => files.clone(),
         TlsSource::Generated => ensure_dev_certificate(&settings.server.data_dir)?,
     };
-    let certificate = Arc::new(ReloadableCertificate::load(
-        files,
-        ("IRO_ADVICE_TLS_CERT", "IRO_ADVICE_TLS_KEY"),
-    )?);
-    let config = ServerConfig::builder_with_provider(provider())
+    let names = ("IRO_ADVICE_TLS_CERT", "IRO_ADVICE_TLS_KEY");
+    let certificate = Arc::new(ReloadableCertificate::load(files, names)?);
+    Ok((config_for(certificate.clone(), names.0)?, certificate))
+}
+
+/// A server configuration from PEM files; errors name them by `names` (the settings or
+/// flags they came from).
+pub fn server_config_from(
+    files: &TlsFiles,
+    names: (&'static str, &'static str),
+) -> Result<ServerConfig, TlsError> {
+    config_for(
+        Arc::new(ReloadableCertificate::load(files.clone(), names)?),
+        names.0,
+    )
+}
+
+fn config_for(
+    certificate: Arc<ReloadableCertificate>,
+    setting: &'static str,
+) -> Result<ServerConfig, TlsError> {
+    // actix-web adds the http/1.1 ALPN protocol itself when it binds; it is built without
+    // HTTP/2 (see Cargo.toml), so h2 is never offered.
+    Ok(ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|reason| TlsError::Pair {
-            setting: "IRO_ADVICE_TLS_CERT",
-            reason,
-        })?
+        .map_err(|reason| TlsError::Pair { setting, reason })?
         .with_no_client_auth()
-        .with_cert_resolver(certificate.clone());
-    Ok((config, certificate))
+        .with_cert_resolver(certificate))
 }
 
 /// The service's certificate and key, as last read from their files. New connections get
@@ -162,33 +177,6 @@ fn certified_key(
         setting: names.0,
         reason,
     })
-}
-
-/// A server configuration from PEM files; errors name them by `names` (the settings or
-/// flags they came from).
-pub fn server_config_from(
-    files: &TlsFiles,
-    names: (&'static str, &'static str),
-) -> Result<ServerConfig, TlsError> {
-    let certs = read_certs(&files.cert, names.0)?;
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| TlsError::Read {
-        setting: names.1,
-        path: files.key.clone(),
-        reason: e.to_string(),
-    })?;
-    let pair = |reason| TlsError::Pair {
-        setting: names.0,
-        reason,
-    };
-    let config = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(pair)?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(pair)?;
-    // actix-web adds the http/1.1 ALPN protocol itself when it binds; it is built without
-    // HTTP/2 (see Cargo.toml), so h2 is never offered.
-    Ok(config)
 }
 
 fn read_certs(
