@@ -641,6 +641,11 @@ try {
   await p.keyboard.press("Enter");
   await heading(p, "Placement");
   check(true, "the ask flow is done once by keyboard only");
+  // An attachment added to the thread afterwards, which the route below must re-encrypt.
+  const PLAN = "Placement plan, draft 2: the move goes ahead without a review.\n";
+  await p.getByLabel("Add an attachment").setInputFiles({ name: "plan.txt", mimeType: "text/plain", buffer: Buffer.from(PLAN) });
+  await p.getByRole("button", { name: "Encrypt and attach" }).click();
+  await p.getByRole("button", { name: "Open attachment 1" }).waitFor();
   await s.getByRole("link", { name: "Back" }).click();
   await heading(s, "Your queries");
   await s.getByRole("link", { name: "Placement" }).click();
@@ -675,6 +680,10 @@ try {
   await peer.page.getByRole("link", { name: "Placement" }).click();
   await peer.page.getByText(SECOND).waitFor();
   check(true, "the peer adviser reads the routed question with their own key");
+  const [plan] = await Promise.all([peer.page.waitForEvent("download"), peer.page.getByRole("button", { name: "Open attachment 1" }).click()]);
+  const planAt = join(work, "plan-peer.txt");
+  await plan.saveAs(planAt);
+  check(plan.suggestedFilename() === "plan.txt" && readFileSync(planAt, "utf8") === PLAN, "the attachment, re-encrypted in the page for the peer adviser (sent in segments, in place), opens for them");
   await audit(peer, "routed thread (peer)");
 
   // The IRO reports being discouraged, shared with NAIRO.
@@ -844,7 +853,7 @@ try {
   await heading(p, "Your queries");
 
   // Nothing the browsers sent carries the plaintext or an unwrapped key.
-  const needles = [QUESTION, SECOND, REPLY, NARRATIVE, MINUTES.slice(0, 40), "minutes.txt", "AGE-SECRET-KEY", PASSPHRASE];
+  const needles = [QUESTION, SECOND, REPLY, NARRATIVE, MINUTES.slice(0, 40), "minutes.txt", PLAN.slice(0, 40), "plan.txt", "AGE-SECRET-KEY", PASSPHRASE];
   for (const needle of needles) {
     const found = sent.filter((r) => r.url.includes(needle) || r.headers.includes(needle) || (r.body && r.body.includes(needle)));
     check(found.length === 0, `no request carries ${needle.slice(0, 24)}…`);
