@@ -256,16 +256,25 @@ pub(super) fn quota_exceeded(left: u64) -> ApiError {
     }
 }
 
-/// Bytes of complete attachments an account has uploaded.
-pub(super) fn stored_by(conn: &mut DbConnection, uploader: &AccountId) -> QueryResult<u64> {
+/// Bytes an account holds in attachments, complete or still arriving (besides the upload
+/// `besides`, when one is being judged): uploads left open count against the quota too, so
+/// that uploads started and never finished cannot hold more than it until the sweep.
+pub(super) fn held_by(
+    conn: &mut DbConnection,
+    uploader: &AccountId,
+    besides: Option<&AttachmentId>,
+) -> QueryResult<u64> {
     // Summed here: SUM's type differs between the two databases, and one account's
     // attachments are few.
-    let sizes: Vec<i64> = attachments::table
+    let sizes: Vec<(AttachmentId, i64)> = attachments::table
         .filter(attachments::uploader_id.eq(uploader))
-        .filter(attachments::state.eq("complete"))
-        .select(attachments::size)
+        .select((attachments::id, attachments::size))
         .load(conn)?;
-    Ok(sizes.iter().map(|s| (*s).max(0) as u64).sum())
+    Ok(sizes
+        .iter()
+        .filter(|(id, _)| Some(id) != besides)
+        .map(|(_, size)| (*size).max(0) as u64)
+        .sum())
 }
 
 async fn receive(
@@ -289,7 +298,7 @@ async fn receive(
     let (q, u) = (query_id.to_owned(), uploader.to_owned());
     let (id, used) = db
         .write(move |conn| {
-            let used = stored_by(conn, &u)?;
+            let used = held_by(conn, &u, None)?;
             Ok::<_, ApiError>((start_upload(conn, &q, &u)?, used))
         })
         .await?;

@@ -16,8 +16,8 @@ use diesel::prelude::*;
 use futures_util::StreamExt;
 
 use super::attachments::{
-    check_may_attach, closing_on_error, complete_upload, discard, quota_exceeded, read_chunk,
-    start_upload, stored_by, swap_in_replacement, visible_attachment, Limits, CHUNK_BYTES,
+    check_may_attach, closing_on_error, complete_upload, discard, held_by, quota_exceeded,
+    read_chunk, start_upload, swap_in_replacement, visible_attachment, Limits, CHUNK_BYTES,
 };
 use super::domain::{AttachmentId, QueryId};
 use super::service::{check_recipients, visible, QUERY_READERS};
@@ -60,7 +60,7 @@ pub async fn start(
             check_may_attach(&caller, &q)?;
             let left = limits
                 .quota
-                .saturating_sub(stored_by(conn, &caller.account_id)?);
+                .saturating_sub(held_by(conn, &caller.account_id, None)?);
             if declared.is_some_and(|size| size > left) {
                 return Err(quota_exceeded(left));
             }
@@ -129,18 +129,6 @@ async fn read_segment(
     }
 }
 
-/// Bytes an account holds in attachments, complete or still arriving.
-fn held_by(
-    conn: &mut DbConnection,
-    uploader: &crate::accounts::domain::AccountId,
-) -> QueryResult<u64> {
-    let sizes: Vec<i64> = attachments::table
-        .filter(attachments::uploader_id.eq(uploader))
-        .select(attachments::size)
-        .load(conn)?;
-    Ok(sizes.iter().map(|s| (*s).max(0) as u64).sum())
-}
-
 /// Appends a segment at `offset`; the upload's new length, or the same length again when
 /// this exact segment was the last one appended (a resend after a lost answer).
 fn append_segment(
@@ -175,11 +163,11 @@ fn append_segment(
             limit: limits.max as usize,
         });
     }
-    // Open uploads count against the quota as well as complete ones, so that uploads
-    // started and never finished cannot hold more than the quota until the sweep.
-    let held = held_by(conn, &caller.account_id)?;
-    if held + length > limits.quota {
-        return Err(quota_exceeded(limits.quota.saturating_sub(held)));
+    let left = limits
+        .quota
+        .saturating_sub(held_by(conn, &caller.account_id, Some(id))?);
+    if new_size > left {
+        return Err(quota_exceeded(left));
     }
     diesel::insert_into(attachment_chunks::table)
         .values((
@@ -323,9 +311,10 @@ async fn finish(
     let staged = id.clone();
     state
         .write(move |tx| {
-            let left = limits
-                .quota
-                .saturating_sub(stored_by(tx.conn, &caller.account_id)?);
+            let left =
+                limits
+                    .quota
+                    .saturating_sub(held_by(tx.conn, &caller.account_id, Some(&staged))?);
             if size > left {
                 return Err(quota_exceeded(left));
             }
