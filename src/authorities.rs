@@ -16,6 +16,8 @@ use crate::db::schema::authorities;
 use crate::db::{meta, write_transaction, DbConnection};
 
 const CSV: &str = include_str!("../reference/authorities.csv");
+/// The Welsh names of the Welsh authorities (see reference/README.md).
+const WELSH_CSV: &str = include_str!("../reference/authorities-cy.csv");
 const SYNCED_KEY: &str = "authorities_sha256";
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Queryable, Insertable, Selectable)]
@@ -44,6 +46,26 @@ pub fn all() -> &'static [Authority] {
         list.sort_by(|a, b| a.code.cmp(&b.code));
         list
     })
+}
+
+/// An authority's name in Welsh, where it has one (the 22 Welsh authorities).
+pub fn welsh_name(code: &str) -> Option<&'static str> {
+    static NAMES: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            #[derive(Deserialize)]
+            struct Row {
+                code: String,
+                name_cy: String,
+            }
+            csv::Reader::from_reader(WELSH_CSV.as_bytes())
+                .deserialize::<Row>()
+                .map(|r| r.map(|r| (r.code, r.name_cy)))
+                .collect::<Result<_, _>>()
+                .expect("reference/authorities-cy.csv is well-formed")
+        })
+        .get(code)
+        .map(String::as_str)
 }
 
 /// An ONS code of an authority in the reference list.
@@ -171,6 +193,18 @@ mod tests {
         assert_eq!(codes.len(), 175);
         let bcp = AuthorityCode::parse("E06000058").unwrap();
         assert_eq!(bcp.authority().name, "Bournemouth, Christchurch and Poole");
+    }
+
+    #[test]
+    fn every_welsh_authority_and_only_those_has_a_welsh_name() {
+        let lines = WELSH_CSV.lines().skip(1).count();
+        assert_eq!(lines, 22, "one Welsh name per Welsh authority");
+        for a in all() {
+            let name = welsh_name(&a.code);
+            assert_eq!(name.is_some(), a.nation == "Wales", "{} {}", a.code, a.name);
+        }
+        assert_eq!(welsh_name("W06000015"), Some("Caerdydd"));
+        assert_eq!(welsh_name("E06000019"), None);
     }
 
     #[test]

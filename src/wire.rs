@@ -156,6 +156,9 @@ pub struct AuthorityEntry {
     pub code: String,
     pub name: String,
     pub region: String,
+    /// The name in Welsh, for the 22 Welsh authorities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_cy: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

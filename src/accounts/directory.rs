@@ -18,6 +18,7 @@ pub async fn authorities(_caller: Caller) -> HttpResponse {
             code: a.code.clone(),
             name: a.name.clone(),
             region: a.region.clone(),
+            name_cy: crate::authorities::welsh_name(&a.code).map(str::to_owned),
         })
         .collect();
     HttpResponse::Ok().json(list)

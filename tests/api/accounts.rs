@@ -137,7 +137,13 @@ async fn the_whole_account_flow_works(app: TestApp) {
     assert_eq!(authorities.len(), 175);
     assert!(authorities
         .iter()
-        .any(|a| a["code"] == "W06000015" && a["region"] == "Wales"));
+        .any(|a| a["code"] == "W06000015" && a["region"] == "Wales" && a["name_cy"] == "Caerdydd"));
+    // Welsh names for the Welsh authorities only.
+    let welsh = authorities.iter().filter(|a| a.get("name_cy").is_some());
+    assert!(welsh
+        .clone()
+        .all(|a| a["code"].as_str().unwrap().starts_with('W')));
+    assert_eq!(welsh.count(), 22);
 }
 
 async fn every_role_must_enrol_a_second_factor_first(app: TestApp) {

@@ -171,3 +171,79 @@ export interface QueryDetail extends QuerySummary {
   /// To the IRO only: who declined, why and when.
   declines?: { adviser_name: string; reason: string; declined_at: string }[];
 }
+
+/// A text answer (a CSV report), renewing an expired access token once.
+export async function callText(path: string, accept: string): Promise<string> {
+  let res = await send("GET", path, undefined, { Accept: accept });
+  if (res.status === 401 && access) {
+    if (await renew()) res = await send("GET", path, undefined, { Accept: accept });
+    else ended();
+  }
+  if (!res.ok) throw await problem(res);
+  return res.text();
+}
+
+// Statistics, as `GET /api/v1/stats/access` serves them: a number, or "c" where withheld.
+export type Cell = number | "c";
+export interface Area {
+  code?: string;
+  name: string;
+  region: string;
+}
+export interface StatsTable {
+  measure: string;
+  columns: string[];
+  rows: { code?: string; name: string; region: string; cells: Cell[]; total: Cell }[];
+  totals: Cell[];
+  total: Cell;
+  rules_applied: string[];
+}
+export interface StatsPeriod {
+  period: string;
+  start: string;
+  end: string;
+  tables: StatsTable[];
+}
+export interface AccessReport {
+  by: "region" | "authority";
+  period: "month" | "quarter" | "year";
+  from: string;
+  to: string;
+  round_totals_to: number;
+  not_yet_ended: string[];
+  not_released: string[];
+  periods: StatsPeriod[];
+}
+export interface ReleaseListing {
+  period: string;
+  length: string;
+  version: number;
+  built_at: string;
+  suppressed: number;
+  sha256: string;
+  leaf_index: number;
+}
+export interface AccountSummary {
+  id: string;
+  role: "iro" | "adviser" | "nairo" | "admin";
+  email: string;
+  display_name: string;
+  authority_code?: string;
+  adviser_kind?: string;
+  status: "active" | "suspended";
+  approved_at: string | null;
+}
+export interface Authority {
+  code: string;
+  name: string;
+  region: string;
+  name_cy?: string;
+}
+export interface SharedReport {
+  id: string;
+  kind: string;
+  occurred_on: string;
+  authority_code: string;
+  narrative?: string;
+  created_at: string;
+}

@@ -3,15 +3,16 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
 import type { Me } from "./api";
+import type { Text } from "./ui";
 import { LogRewritten, checkLog } from "./log";
 
 export interface Session {
   me: Me | null;
   setMe: (me: Me | null) => void;
-  notice: string | null;
-  setNotice: (text: string | null) => void;
+  notice: Text | null;
+  setNotice: (text: Text | null) => void;
   go: (route: string) => void;
-  signOut: (why?: string) => Promise<void>;
+  signOut: (why?: Text) => Promise<void>;
   /// Stops everything: the service's log was rewritten.
   alarm: (e: LogRewritten) => void;
 }

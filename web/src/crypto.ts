@@ -72,6 +72,15 @@ export async function decryptText(armored: string): Promise<string> {
   return d.decrypt(armor.decode(armored), "text");
 }
 
+/// Decrypts with a key held apart from the account's (NAIRO's organisation key, read from
+/// its file for this page only), trying the account's own unlocked key as well.
+export async function decryptTextWith(armored: string, others: string[]): Promise<string> {
+  const d = new Decrypter();
+  for (const id of others) d.addIdentity(id);
+  if (unlocked) d.addIdentity(unlocked);
+  return d.decrypt(armor.decode(armored), "text");
+}
+
 /// A short form of a public key to read aloud, exactly as the command-line client prints it:
 /// the first 80 bits of its SHA-256, in five groups of four hex digits.
 export async function fingerprint(recipient: string): Promise<string> {

@@ -6,6 +6,7 @@
 
 import { call } from "./api";
 import { kvGet, kvPut } from "./store";
+import { fill, m } from "./messages";
 
 type Hash = Uint8Array;
 
@@ -31,11 +32,12 @@ interface Checkpoint {
 /// The log was rolled back or forked: the evidence is both signed checkpoints.
 export class LogRewritten extends Error {
   constructor(
-    public reason: string,
+    /// What changed, in the page's language at the moment it is shown.
+    public reason: () => string,
     public held: string,
     public served: string,
   ) {
-    super(reason);
+    super(reason());
   }
 }
 
@@ -240,13 +242,13 @@ export async function checkLog(): Promise<Checkpoint> {
   const heldNote = await kvGet<string>("checkpoint");
   if (heldNote) {
     const held = await openCheckpoint(heldNote, { ...pinned, witnesses: [], quorum: 0 });
-    let reason: string | null = null;
-    if (newer.size < held.size) reason = `the log now shows ${newer.size} entries, fewer than the ${held.size} it signed before`;
-    else if (newer.size === held.size && !equal(newer.root, held.root)) reason = `the log signed two different trees of ${held.size} entries`;
+    let reason: (() => string) | null = null;
+    if (newer.size < held.size) reason = () => fill(m.logShrunk, { now: newer.size, before: held.size });
+    else if (newer.size === held.size && !equal(newer.root, held.root)) reason = () => fill(m.logForked, { before: held.size });
     else if (newer.size > held.size && held.size > 0) {
       const proof = await call<{ hashes: string[] }>("GET", `/api/v1/log/proof/consistency?from=${held.size}&to=${newer.size}`);
       if (!(await verifyConsistency(held.size, newer.size, held.root, newer.root, proof.hashes.map(b64)))) {
-        reason = `the tree of ${newer.size} entries does not extend the one of ${held.size} it signed before`;
+        reason = () => fill(m.logNotExtended, { now: newer.size, before: held.size });
       }
     }
     if (reason) throw new LogRewritten(reason, heldNote, served);
@@ -290,10 +292,10 @@ export async function verifyReceipt(r: Receipt): Promise<{ size: number; newest:
   if (newest.size > cp.size) {
     const proof = await call<{ hashes: string[] }>("GET", `/api/v1/log/proof/consistency?from=${cp.size}&to=${newest.size}`);
     if (!(await verifyConsistency(cp.size, newest.size, cp.root, newest.root, proof.hashes.map(b64)))) {
-      throw new LogRewritten(`the log no longer holds the tree of ${cp.size} entries this receipt is in`, r.checkpoint, verified?.note ?? "");
+      throw new LogRewritten(() => fill(m.logLostReceipt, { size: cp.size }), r.checkpoint, verified?.note ?? "");
     }
   } else if (!equal(newest.root, cp.root)) {
-    throw new LogRewritten(`the log signed two different trees of ${cp.size} entries`, r.checkpoint, verified?.note ?? "");
+    throw new LogRewritten(() => fill(m.logForked, { before: cp.size }), r.checkpoint, verified?.note ?? "");
   }
   return { size: cp.size, newest: newest.size };
 }

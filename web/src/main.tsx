@@ -4,8 +4,12 @@ import { call, onSessionEnded, renew, signOut as endSession, type Me } from "./a
 import { SessionContext, nextStep, watchLog, type Session } from "./app";
 import { forget, identity } from "./crypto";
 import { LogRewritten } from "./log";
-import { m } from "./messages";
+import { language, m, setLanguage } from "./messages";
 import { Account } from "./pages/Account";
+import { Accounts, Invite } from "./pages/Accounts";
+import { SharedReports } from "./pages/SharedReports";
+import { Statistics } from "./pages/Statistics";
+import { AnnualReport } from "./pages/AnnualReport";
 import { Alarm } from "./pages/Alarm";
 import { Receipts } from "./pages/Receipts";
 import { Ask } from "./pages/Ask";
@@ -16,6 +20,7 @@ import { SetUpFactor, SetUpKey } from "./pages/SetUp";
 import { SignIn } from "./pages/SignIn";
 import { Thread } from "./pages/Thread";
 import { Unlock } from "./pages/Unlock";
+import type { Text } from "./ui";
 
 /// Fifteen minutes without a key press, click or touch forget the key and sign out; a
 /// warning shows two minutes before.
@@ -37,8 +42,10 @@ function useRoute(): string {
 function App() {
   const hash = useRoute();
   const [me, setMe] = useState<Me | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<Text | null>(null);
   const [idleWarning, setIdleWarning] = useState(false);
+  // Changing the language re-renders every page from the other catalogue.
+  const [lang, setLang] = useState(language());
   const [alarm, setAlarm] = useState<LogRewritten | null>(null);
   // A reload continues the session from its cookie (the key itself must be unlocked again).
   const [resuming, setResuming] = useState(location.pathname !== "/open");
@@ -47,7 +54,8 @@ function App() {
     me,
     setMe,
     notice,
-    setNotice,
+    // A notice may be a function (to follow the language): keep it, do not call it.
+    setNotice: (text) => setNotice(() => text),
     go: (route) => {
       if (location.pathname !== "/") history.replaceState(null, "", "/");
       if (location.hash === route) dispatchEvent(new HashChangeEvent("hashchange"));
@@ -57,7 +65,7 @@ function App() {
       forget();
       await endSession();
       setMe(null);
-      setNotice(why ?? m.signedOut);
+      setNotice(() => why ?? (() => m.signedOut));
       session.go("#/sign-in");
     },
     alarm: (e) => {
@@ -69,7 +77,7 @@ function App() {
   onSessionEnded(() => {
     forget();
     setMe(null);
-    setNotice(m.sessionEndedElsewhere);
+    setNotice(() => () => m.sessionEndedElsewhere);
     session.go("#/sign-in");
   });
 
@@ -96,7 +104,7 @@ function App() {
     events.forEach((e) => addEventListener(e, touch, { passive: true }));
     const timer = setInterval(() => {
       const idle = Date.now() - last;
-      if (idle >= IDLE_MS) session.signOut(m.signedOutIdle);
+      if (idle >= IDLE_MS) session.signOut(() => m.signedOutIdle);
       else setIdleWarning(idle >= WARN_MS);
     }, 15_000);
     return () => {
@@ -131,7 +139,14 @@ function App() {
     else if (step === "/account") page = <Account />;
     else if (step === "/receipts") page = <Receipts />;
     else if (step.startsWith("/queries/")) page = <Thread id={step.slice("/queries/".length)} />;
-    else page = <Inbox />;
+    else if (me.role === "nairo" || me.role === "admin") {
+      // NAIRO and administrators have no queries: their consoles are their home pages.
+      if (step === "/shared-reports" && me.role === "nairo") page = <SharedReports />;
+      else if (step === "/annual-report") page = <AnnualReport />;
+      else if (step === "/invite" && me.role === "admin") page = <Invite />;
+      else if (step === "/statistics" || me.role === "nairo") page = <Statistics />;
+      else page = <Accounts />;
+    } else page = <Inbox />;
   }
 
   return (
@@ -144,25 +159,62 @@ function App() {
           <a class="header-service" href="#/">
             {m.service}
           </a>
-          {me && (
-            <nav aria-label="Account">
-              <a class="header-link" href="#/receipts">
-                {m.receipts}
-              </a>
-              <a class="header-link" href="#/account">
-                {m.account}
-              </a>
-              <button type="button" class="header-link" onClick={() => session.signOut()}>
-                {m.signOut}
-              </button>
-            </nav>
-          )}
+          <div class="header-tools">
+            {me && (
+              <nav aria-label={m.accountNav}>
+                {me.role === "nairo" && (
+                  <>
+                    <a class="header-link" href="#/statistics">
+                      {m.navStatistics}
+                    </a>
+                    <a class="header-link" href="#/annual-report">
+                      {m.navReport}
+                    </a>
+                    <a class="header-link" href="#/shared-reports">
+                      {m.navShared}
+                    </a>
+                  </>
+                )}
+                {me.role === "admin" && (
+                  <>
+                    <a class="header-link" href="#/accounts">
+                      {m.navAccounts}
+                    </a>
+                    <a class="header-link" href="#/statistics">
+                      {m.navStatistics}
+                    </a>
+                  </>
+                )}
+                <a class="header-link" href="#/receipts">
+                  {m.receipts}
+                </a>
+                <a class="header-link" href="#/account">
+                  {m.account}
+                </a>
+                <button type="button" class="header-link" onClick={() => session.signOut()}>
+                  {m.signOut}
+                </button>
+              </nav>
+            )}
+            <button
+              type="button"
+              class="header-link"
+              lang={lang === "en" ? "cy" : "en"}
+              onClick={() => {
+                const other = lang === "en" ? "cy" : "en";
+                setLanguage(other, true);
+                setLang(other);
+              }}
+            >
+              {m.switchLanguage}
+            </button>
+          </div>
         </div>
       </header>
       <main id="main" class="main" tabIndex={-1}>
         {idleWarning && (
           <div class="notice notice-warning" role="alert">
-            You will be signed out in 2 minutes because you have not done anything. Press any key to stay signed in.
+            {m.idleWarning}
           </div>
         )}
         {page}

@@ -1,383 +1,88 @@
-// Every string the application shows, in one catalogue, so that adding Welsh is adding a
-// language here and nothing else. `{name}` marks where a value goes.
+// Every string the application shows comes from a message catalogue: `messages/en.json` and
+// `messages/cy.json`, ICU MessageFormat (`{name}` marks where a value goes; plurals as
+// `{count, plural, …}`), formatted by FormatJS's intl-messageformat. Welsh is a language
+// here, not a second copy of the pages.
 
-export const en = {
-  service: "IRO Advice",
-  skip: "Skip to main content",
-  signOut: "Sign out",
-  errorSummary: "There is a problem",
-  continue: "Continue",
-  back: "Back",
-  loading: "Loading…",
-  working: "Please wait…",
-  required: "Enter {field}",
+import { IntlMessageFormat } from "intl-messageformat";
+import en from "../messages/en.json";
+import cy from "../messages/cy.json";
 
-  // sign in
-  signInTitle: "Sign in",
-  email: "Email address",
-  password: "Password",
-  totpCode: "Code from your authenticator app",
-  totpHint: "The 6-digit code your authenticator app shows now.",
-  signIn: "Sign in",
-  signInWithPasskey: "Use a passkey instead of a code",
-  passkeyCancelled: "No passkey was used. Try again, or enter the code from your authenticator app",
-  signedOutIdle: "You were signed out after 15 minutes without activity. Your key was forgotten on this device.",
-  signedOut: "You have signed out. Your key was forgotten on this device.",
-  sessionEndedElsewhere: "You were signed out: your session was ended, from another device or by a change to your password. Your key was forgotten on this device.",
-  accountReady: "Your account is ready. Sign in to continue.",
+/// Vocabularies (by their API code) are tables of messages; everything else is one message.
+type Catalogue<T> = { [K in keyof T]: T[K] extends string ? string : Record<string, string> };
+export type Messages = Catalogue<typeof en>;
+export type Language = "en" | "cy";
 
-  // invitation
-  openTitle: "Create your account",
-  openIntro: "You have been invited to IRO Advice. Choose the name advisers will see and a password.",
-  openNoToken: "This link is incomplete. Open the link from your invitation email again, in full.",
-  invitationCode: "Invitation code",
-  invitationCodeHint: "The 10-character code the person who invited you gave you separately, for example by phone. It is not in the email. For example, 7KQ2M-X9D4P.",
-  invitationCodeInvalid: "Enter the 10-character invitation code, for example 7KQ2M-X9D4P",
-  displayName: "Your name",
-  displayNameHint: "As you would sign a letter, for example Sam Patel.",
-  newPassword: "Password",
-  newPasswordHint: "At least 12 characters. A few unrelated words is easy to remember and hard to guess.",
-  passwordTooShort: "Your password must be at least 12 characters",
-  confirmPassword: "Confirm password",
-  passwordsDiffer: "The passwords do not match",
-  notificationEmail: "Email for notices (optional)",
-  notificationEmailHint: "A personal address if your work email is read by others. Notices never contain case details.",
-  createAccount: "Create account",
+const catalogues: Record<Language, Messages> = { en, cy };
+const STORED = "iro-advice-language";
 
-  // second factor
-  totpTitle: "Set up your authenticator app",
-  totpIntro: "You need a second step to sign in and to unlock your key on a new device. Scan this code with an authenticator app (such as Microsoft Authenticator or Google Authenticator), or type the key into it.",
-  totpKey: "Key to type in",
-  totpConfirm: "Enter the code it shows",
-  totpQrAlt: "QR code to add IRO Advice to your authenticator app",
+/// The language a new page starts in: the one chosen on this device, then the browser's.
+function preferred(): Language {
+  try {
+    const chosen = localStorage.getItem(STORED);
+    if (chosen === "en" || chosen === "cy") return chosen;
+  } catch {
+    // storage refused (private mode): fall through to the browser's languages
+  }
+  for (const l of navigator.languages ?? [navigator.language]) {
+    const base = l.toLowerCase().split("-")[0];
+    if (base === "cy") return "cy";
+    if (base === "en") return "en";
+  }
+  return "en";
+}
 
-  // key
-  keyTitle: "Set up your encryption key",
-  keyIntro: "Your questions and replies are encrypted in this page with a key only you hold. We keep a copy locked with a passphrase you choose; we cannot unlock it.",
-  passphrase: "Key passphrase",
-  passphraseHint: "Different from your password. At least 5 unrelated words. If you lose it and your recovery file, nobody can read your past messages.",
-  confirmPassphrase: "Confirm key passphrase",
-  passphrasesDiffer: "The passphrases do not match",
-  passphraseTooShort: "The passphrase must be at least 20 characters",
-  createKey: "Create my key",
-  keyCreating: "Creating and locking your key. This takes a few seconds…",
-  recoveryTitle: "Save your recovery file",
-  recoveryIntro: "This file unlocks everything sent to you. Save it somewhere offline that only you can reach, such as a USB stick kept locked away. Do not email it.",
-  recoveryDownload: "Download recovery file",
-  recoverySaved: "I have saved my recovery file",
-  fingerprint: "Your key's fingerprint",
+let current: Language = "en";
+/// The catalogue of the current language, with every message that takes no value already
+/// formatted (so `m.signIn` is text, and `fill(m.openQueries, {count})` formats the rest).
+export let m: Messages = en;
+const formats = new Map<string, IntlMessageFormat>();
 
-  // unlock
-  unlockTitle: "Unlock your key",
-  unlockIntro: "Enter your key passphrase to read and send messages.",
-  unlockNewDevice: "This device has no copy of your key yet. Enter a new code from your authenticator app to fetch the locked copy.",
-  unlock: "Unlock",
-  unlockFailed: "That passphrase does not unlock your key",
-  recoveryInstead: "Use your recovery file instead",
-  recoveryFile: "Your recovery file",
-  recoveryFileHint: "The iro-advice-recovery-key.txt you saved when you set up your key.",
-  recoveryFileWrong: "That file does not hold the key this account uses",
-  recoveryUnlock: "Unlock with the file",
+function formatted<T>(messages: T, lang: Language): T {
+  if (typeof messages === "string") {
+    const f = new IntlMessageFormat(messages, lang);
+    const ast = f.getAst();
+    const plain = ast.every((el) => el.type === 0);
+    return (plain ? String(f.format()) : messages) as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(messages as Record<string, unknown>)) out[k] = formatted(v, lang);
+  return out as T;
+}
 
-  // inbox
-  inboxTitle: "Your queries",
-  inboxEmpty: "You have no queries yet.",
-  askNew: "Ask an adviser",
-  reportPressure: "Report pressure",
-  waitingPast: "Waiting past the reminder time: you can ask someone else",
-  columnAdviser: "Adviser",
-  columnIro: "IRO",
-  columnTopic: "Topic",
-  columnStatus: "Status",
-  columnStarted: "Started",
+export function language(): Language {
+  return current;
+}
 
-  // ask
-  askTitle: "Ask an adviser",
-  adviser: "Adviser",
-  adviserHint: "Advisers outside your authority who are accepting questions. The number is how many open queries they have.",
-  noAdvisers: "No adviser can take a question from you at the moment.",
-  openQueries: "{count} open",
-  category: "What is it about?",
-  stage: "How far has your challenge gone?",
-  urgency: "How urgent is it?",
-  question: "Your question",
-  questionHint: "Do not include children's names. Describe the child by age and circumstances.",
-  send: "Send question",
-  attachFiles: "Attach files (optional)",
-  attachFilesHint: "Minutes, letters or the care plan. They are encrypted in this page; the service never sees their names. Remove children's names first.",
-  attachTooLarge: "{name} is larger than the {limit} MB the service takes",
-  uploading: "Encrypting and sending {name}: {percent}%",
-  attachmentN: "Attachment {n}",
-  attachmentSize: "{size}, added {date}",
-  openAttachment: "Open attachment {n}",
-  addAttachment: "Add an attachment",
-  attach: "Encrypt and attach",
-  chooseFile: "Choose a file to attach",
-  nameCheckTitle: "Check for names",
-  nameCheck: "Your question may contain a name: {names}. Advisers do not need children's names. Change it, or confirm it is not a child's name.",
-  nameCheckConfirm: "These are not children's names",
-  sent: "Your question was sent, encrypted, to {adviser}.",
+/// Switches the catalogue and the document's language (so that screen readers pronounce it
+/// right); `remember` keeps the choice on this device.
+export function setLanguage(lang: Language, remember = false): void {
+  current = lang;
+  m = formatted(catalogues[lang], lang);
+  document.documentElement.lang = lang;
+  document.title = m.service;
+  if (remember) {
+    try {
+      localStorage.setItem(STORED, lang);
+    } catch {
+      // not kept: the choice lasts until the page is reloaded
+    }
+  }
+}
 
-  // pressure reports
-  pressureTitle: "Report pressure",
-  pressureIntro: "Record being discouraged from seeking advice, or other pressure about your work. It goes into the tamper-evident log: you get a receipt that proves when you reported it.",
-  pressureKind: "What happened?",
-  pressureDate: "When did it happen?",
-  pressureDateHint: "For example, 27 3 2026",
-  day: "Day",
-  month: "Month",
-  year: "Year",
-  pressureDateInvalid: "Enter the date it happened, not in the future",
-  narrative: "What happened, in your words (optional)",
-  narrativeHint: "Encrypted in this page. Only you can read it, and NAIRO too if you share it. Do not name children.",
-  shareWithNairo: "Share this report with NAIRO",
-  shareHint: "NAIRO sees the kind, the date, your authority and the narrative; never your name.",
-  shareUnavailable: "NAIRO has no key configured on this service, so reports cannot be shared with it yet.",
-  sendReport: "Record report",
-  reported: "Your report was recorded in the log at entry {index}.",
-  kindsPressure: {
-    discouraged_from_advice: "I was discouraged from seeking advice",
-    refused_funding: "Funding for advice was refused",
-    threatened_discipline: "I was threatened with discipline",
-    told_to_use_authority_lawyers: "I was told to use the authority's own lawyers",
-    escalation_blocked: "My escalation was blocked",
-    other: "Something else",
-  } as Record<string, string>,
-
-  // thread
-  threadTitle: "Query",
-  messages: "Messages",
-  fromYou: "You",
-  fromIro: "IRO",
-  fromAdviser: "Adviser",
-  cannotDecrypt: "This message could not be decrypted with your key.",
-  erased: "This message was erased under the retention policy.",
-  reply: "Your reply",
-  sendReply: "Send reply",
-  accept: "Accept query",
-  decline: "Decline query",
-  declineReason: "Why are you declining?",
-  declineReasonHint: "The IRO is told you declined, so that they can ask someone else.",
-  declined: "You declined the query. The IRO can now ask someone else; you no longer see it.",
-  declineReasons: {
-    conflict: "A conflict of interest",
-    capacity: "No capacity at the moment",
-    expertise: "Outside my expertise",
-    other: "Another reason",
-  } as Record<string, string>,
-  close: "Close query",
-  outcome: "Outcome",
-  attachments: "Attachments",
-  routeTitle: "Ask someone else",
-  routeIntro: "The question, every message and every attachment are encrypted again in this page for the adviser you choose. The adviser who declined cannot read what you add from now on.",
-  routeDeclined: "The adviser declined this query.",
-  routeDeclinedBy: "{adviser} declined this query on {date}. Their reason: {reason}.",
-  routeWaiting: "The adviser has not accepted this query within the reminder time.",
-  routeChoose: "Choose another adviser",
-  routeSend: "Send to this adviser",
-  routed: "Your query was encrypted again and sent to {adviser}.",
-  routing: "Encrypting again for {adviser}…",
-  download: "Download",
-
-  // receipts
-  receipts: "Receipts",
-  receiptsTitle: "Your receipts",
-  receiptsIntro: "Each receipt proves that the service recorded something you did, and when, in its tamper-evident log. Keep them: if the service ever erased a request for advice or a pressure report, the receipt shows it.",
-  receiptsEmpty: "You have no receipts yet.",
-  receiptEntry: "Entry {index}",
-  receiptVerify: "Check entry {index}",
-  receiptDownload: "Download entry {index}",
-  receiptVerified: "Entry {index} is in the log: its checkpoint ({size} entries) verifies with the log and witness keys this browser pinned, and the newest log this browser has seen ({newest} entries) still holds it.",
-  receiptFailed: "Entry {index} does not verify: {why}",
-  columnWhat: "What",
-  columnWhen: "When",
-  eventKinds: {
-    1: "You asked an adviser",
-    2: "A query was accepted",
-    3: "A query was declined",
-    4: "You asked someone else",
-    5: "A message was sent",
-    6: "An attachment was added",
-    7: "A query was closed",
-    8: "A reminder was sent",
-    9: "You reported pressure",
-    10: "An invitation was sent",
-    11: "Your account was created",
-    12: "An account was suspended",
-    13: "An account was reactivated",
-    14: "Content was erased",
-    15: "Your key was registered",
-    16: "Your conflicts changed",
-    17: "Your availability changed",
-    18: "A second factor was enrolled",
-    19: "An attachment was re-encrypted",
-    20: "A second factor was removed",
-    21: "Statistics were released",
-    22: "The web application was published",
-  } as Record<number, string>,
-
-  // account
-  account: "Your account",
-  accountTitle: "Your account",
-  fingerprintHint: "If someone you correspond with is warned that your key changed, read this out to them by phone.",
-  availabilityLegend: "Are you taking new queries?",
-  availabilityYes: "Yes, IROs can ask me",
-  availabilityNo: "No, not at the moment",
-  availabilityHint: "Queries you already have stay with you either way.",
-  saveAvailability: "Save",
-  availabilitySaved: "Saved: {state}.",
-  conflictsTitle: "Conflicts of interest",
-  conflictsIntro: "Choose every local authority you act for or have a conflict with. IROs employed by them will not see you as an adviser.",
-  conflictsFilter: "Find an authority",
-  conflictsFilterHint: "Type part of its name or region.",
-  conflictsChosen: "{count} chosen",
-  saveConflicts: "Save conflicts",
-  conflictsSaved: "Your conflicts were saved: {count} authorities.",
-
-  // the keys the log is checked with
-  trustTitle: "Keys this browser checks the service's record with",
-  trustHint: "Every record of a request for advice or a pressure report must be signed with the first key and countersigned by {quorum} of the {count} witnesses below. Compare them with the keys NAIRO publishes; if they differ, tell NAIRO.",
-  trustLog: "The service's record:",
-  trustWitness: "Witness:",
-
-  // security: sessions, second factors, password
-  sessionsTitle: "Where you are signed in",
-  sessionsIntro: "If you see a session you do not recognise, sign it out and change your password.",
-  sessionThis: "This browser (now)",
-  sessionWeb: "A web browser",
-  sessionApi: "The command-line client",
-  sessionStarted: "Signed in {when}",
-  sessionLastActive: "last active {when}",
-  sessionEnds: "ends by itself {when}",
-  sessionEnd: "Sign out",
-  sessionEndLabel: "Sign out the session started {when}",
-  sessionEnded: "That session has been signed out.",
-  signOutEverywhere: "Sign out everywhere",
-  signOutEverywhereHint: "Signs out every browser and the command-line client, including this one.",
-  signedOutEverywhere: "You have signed out everywhere. Your key was forgotten on this device.",
-  factorsTitle: "Your second step at sign-in",
-  factorTotp: "Authenticator app",
-  factorOn: "Set up",
-  factorOff: "Not set up",
-  factorPasskey: "Passkey: {name}",
-  factorPasskeyAdded: "added {when}",
-  factorRemove: "Remove",
-  factorRemoveLabel: "Remove the passkey {name}",
-  factorRemoved: "The passkey was removed. Every other session has been signed out.",
-  passkeyAddTitle: "Add a passkey",
-  passkeyAddIntro: "A passkey lets you sign in with this computer's fingerprint reader, face recognition or PIN, or a security key, instead of a code.",
-  passkeyName: "Name for this passkey (optional)",
-  passkeyNameHint: "So you can tell your passkeys apart, for example Work laptop.",
-  passkeyNameTooLong: "Use at most 60 characters for the passkey's name",
-  passkeyAdd: "Add a passkey",
-  passkeyInsteadTitle: "Or use a passkey",
-  passkeyInstead: "Set up a passkey instead",
-  unlockWithPasskey: "Use a passkey instead of a code",
-  unlockPasskeyOnly: "Unlock with your passkey",
-  unlockWithDevicePasskey: "Unlock with this device's passkey",
-  unlockDevicePasskeyFailed: "The passkey did not unlock your key. Enter your key passphrase instead.",
-  passkeyUnlockTitle: "Unlock on this device with a passkey",
-  passkeyUnlockIntro: "Instead of typing your key passphrase on this device, use a passkey (this computer's fingerprint reader, face recognition or PIN, or a security key). Your passphrase keeps working, and your other devices are not affected.",
-  passkeyUnlockEnable: "Use a passkey to unlock on this device",
-  passkeyUnlockOn: "This device now unlocks your key with a passkey.",
-  passkeyUnlockIsOn: "This device unlocks your key with a passkey.",
-  passkeyUnlockDisable: "Stop unlocking with a passkey on this device",
-  passkeyUnlockOff: "This device no longer unlocks with a passkey. Use your key passphrase.",
-  passkeyUnlockFailed: "The passkey could not lock your key on this device: it may not support this. Use your key passphrase.",
-  unlockNewDevicePasskey: "This device has no copy of your key yet. Your passkey fetches the locked copy: enter your key passphrase, then use the passkey.",
-  passkeyCode: "Code from your authenticator app, to add the passkey",
-  passkeyAdded: "Passkey added. Every other session has been signed out.",
-  stepUpCode: "Code from your authenticator app, to remove a passkey",
-  passwordTitle: "Change your password",
-  currentPassword: "Current password",
-  newPasswordLabel: "New password",
-  changePassword: "Change password",
-  passwordChanged: "Your password was changed. Every other session has been signed out.",
-
-  // the log and keys
-  alarmTitle: "Stop: the service's log has been rewritten",
-  alarmIntro: "The record of requests for advice and pressure reports that this service keeps is no longer the one it showed this browser before. Entries may have been erased.",
-  alarmWhat: "Your key was forgotten on this page and nothing more will be sent. This can only happen if the service's database was altered or restored from an old copy.",
-  alarmDownload: "Download the evidence",
-  alarmNext: "Keep the evidence file and your receipts, and tell NAIRO. Do not clear this browser's data: it holds the checkpoint that proves the rewrite.",
-  keyRefused: "Nothing was sent: {why}",
-  keyChangedTitle: "{name}'s key has changed",
-  keyChanged: "The key this service gives for {name} is not the one this browser used before. This happens when they set up a new device or lost their key, and also when someone has altered the service. Nothing was sent.",
-  keyWas: "Fingerprint before",
-  keyNow: "Fingerprint now",
-  keyChangedCheck: "Phone {name} (not through this service) and ask them to read out the fingerprint their page shows. Only if it matches, confirm below.",
-  keyChangedAccept: "{name} confirmed the new fingerprint by phone",
-
-  // vocabularies
-  status: {
-    submitted: "Waiting for the adviser",
-    accepted: "Accepted",
-    declined: "Declined",
-    closed: "Closed",
-  } as Record<string, string>,
-  categories: {
-    care_plan_drift: "Care plan drift",
-    placement: "Placement",
-    contact: "Contact",
-    permanence: "Permanence",
-    legal_status: "Legal status",
-    cafcass_referral: "Referral to Cafcass",
-    human_rights: "Human rights",
-    dispute_resolution: "Dispute resolution",
-    other: "Something else",
-  } as Record<string, string>,
-  stages: {
-    none: "Not raised yet",
-    informal: "Raised informally",
-    formal: "Formal dispute resolution",
-    senior_management: "Senior management",
-    dcs: "Director of Children's Services",
-    cafcass: "Referred to Cafcass",
-  } as Record<string, string>,
-  urgencies: {
-    routine: "Routine",
-    urgent: "Urgent: a decision is due within days",
-  } as Record<string, string>,
-  outcomes: {
-    advice_given: "Advice given",
-    resolved_informally: "Resolved informally",
-    escalated: "Escalated",
-    referred_to_cafcass: "Referred to Cafcass",
-    withdrawn: "Withdrawn",
-  } as Record<string, string>,
-  kinds: { solicitor: "Solicitor", peer: "Peer adviser" } as Record<string, string>,
-
-  // errors from the service, by problem type
-  problems: {
-    "invalid-credentials": "Your email address or password is wrong",
-    "second-factor-required": "Enter the code from your authenticator app",
-    "second-factor-invalid": "That code is wrong or was already used. Wait for the next one",
-    "account-suspended": "Your account is suspended. Contact your administrator",
-    "too-many-attempts": "Too many attempts. Wait a few minutes and try again",
-    "invalid-invitation": "This invitation has expired or was already used. Ask for a new one",
-    "step-up-required": "Enter a new code from your authenticator app",
-    "weak-password": "Choose a longer password: {detail}",
-    "totp-code-invalid": "That code is wrong. Check the time on your phone and enter the code it shows now",
-    "adviser-not-eligible": "That adviser cannot take your question now. Choose another",
-    "invalid-date": "Enter the date it happened, not in the future",
-    "nairo-recipient-unset": "NAIRO has no key on this service, so the report cannot be shared",
-    "query-state": "That is no longer possible: the query has changed. Reload the page",
-    "account-exists": "An account already exists for this invitation. Sign in instead",
-    "invalid-credentials-current": "Your current password is wrong",
-    "last-second-factor": "That is your only second step at sign-in. Set up another first",
-    "passkey-cancelled": "No passkey was used. Try again",
-    "passkey-invalid": "The passkey's answer could not be checked. Try again",
-    "passkey-exists": "That passkey is already added",
-    "cross-site-request": "The request did not come from this page. Reload the page and try again",
-    network: "The service cannot be reached. Check your connection and try again",
-    other: "Something went wrong: {detail}",
-  } as Record<string, string>,
-};
-
-export type Messages = typeof en;
-export const m: Messages = en;
+setLanguage(preferred());
 
 /// Puts values into a message: `fill(m.openQueries, {count: 3})`.
-export function fill(text: string, values: Record<string, string | number>): string {
-  return text.replace(/\{(\w+)\}/g, (_, k: string) => String(values[k] ?? ""));
+export function fill(pattern: string, values: Record<string, string | number>): string {
+  const key = `${current}\u0000${pattern}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new IntlMessageFormat(pattern, current);
+    formats.set(key, f);
+  }
+  return String(f.format(values));
+}
+
+/// The locale dates and times are written in.
+export function locale(): string {
+  return current === "cy" ? "cy-GB" : "en-GB";
 }

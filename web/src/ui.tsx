@@ -4,11 +4,34 @@
 
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
-import { m } from "./messages";
+import { fill, language, m, type Language } from "./messages";
 
 export interface FieldError {
   field: string;
   text: string;
+}
+
+/// Marks data shown as it is (names, emails, what a user wrote): translation tools and the
+/// catalogue check leave it alone. `false` sets the DOM property, which writes
+/// `translate="no"`.
+export const asData = { translate: false };
+
+/// Text that follows the page's language: a message, or how to make it again (a notice
+/// set before the language was switched is then shown in the new one).
+export type Text = string | (() => string);
+
+export function say(t: Text): string {
+  return typeof t === "function" ? t() : t;
+}
+
+/// Errors are written in the language of the moment they were found; after a switch they
+/// are not shown (the next check writes them in the new language) rather than shown in the
+/// other language.
+const errorsLanguage = new WeakMap<FieldError[], Language>();
+function current(errors: FieldError[]): FieldError[] {
+  const lang = errorsLanguage.get(errors);
+  if (lang === undefined) errorsLanguage.set(errors, language());
+  return lang === undefined || lang === language() ? errors : [];
 }
 
 export function focusField(id: string) {
@@ -19,7 +42,8 @@ export function focusField(id: string) {
   }
 }
 
-export function ErrorSummary({ errors }: { errors: FieldError[] }) {
+export function ErrorSummary({ errors: all }: { errors: FieldError[] }) {
+  const errors = current(all);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (errors.length) ref.current?.focus();
@@ -49,7 +73,7 @@ export function ErrorSummary({ errors }: { errors: FieldError[] }) {
 }
 
 export function errorFor(errors: FieldError[], field: string): string | undefined {
-  return errors.find((e) => e.field === field)?.text;
+  return current(errors).find((e) => e.field === field)?.text;
 }
 
 interface InputProps {
@@ -78,7 +102,7 @@ function LabelHintError(p: { id: string; label: string; hint?: string; error?: s
       )}
       {p.error && (
         <p class="error-message" id={`${p.id}-error`}>
-          <span class="visually-hidden">Error: </span>
+          <span class="visually-hidden">{m.errorPrefix} </span>
           {p.error}
         </p>
       )}
@@ -133,6 +157,8 @@ export interface Option {
   value: string;
   label: string;
   hint?: string;
+  /// The label is data (a person's name), not a message.
+  data?: boolean;
 }
 
 export function Radios(p: {
@@ -155,7 +181,7 @@ export function Radios(p: {
         )}
         {p.error && (
           <p class="error-message" id={`${p.id}-error`}>
-            <span class="visually-hidden">Error: </span>
+            <span class="visually-hidden">{m.errorPrefix} </span>
             {p.error}
           </p>
         )}
@@ -174,7 +200,9 @@ export function Radios(p: {
                   aria-describedby={o.hint ? `${id}-hint` : undefined}
                   onChange={() => p.onChange(o.value)}
                 />
-                <label for={id}>{o.label}</label>
+                <label for={id} {...(o.data ? asData : {})}>
+                  {o.label}
+                </label>
                 {o.hint && (
                   <p class="hint radio-hint" id={`${id}-hint`}>
                     {o.hint}
@@ -226,7 +254,25 @@ export function Form({ onSubmit, children }: { onSubmit: () => void; children: C
   );
 }
 
-export function dateText(iso: string): string {
-  const d = new Date(iso);
-  return isNaN(d.getTime()) ? iso : d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+/// "3 December 2026", "3 Rhagfyr 2026": written from the catalogue, since browsers do not
+/// all carry Welsh month names.
+export function dateText(iso: string | Date): string {
+  const d = typeof iso === "string" ? new Date(iso) : iso;
+  if (isNaN(d.getTime())) return String(iso);
+  return `${d.getDate()} ${m.months[String(d.getMonth() + 1)]} ${d.getFullYear()}`;
+}
+
+export function timeText(d: Date): string {
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+export function dateTimeText(iso: string | Date): string {
+  const d = typeof iso === "string" ? new Date(iso) : iso;
+  return fill(m.dateTime, { date: dateText(d), time: timeText(d) });
+}
+
+/// A date as data, for machines in `datetime` and for people in the page's language.
+export function When({ at, time }: { at: string | Date; time?: boolean }) {
+  const d = typeof at === "string" ? new Date(at) : at;
+  return <time dateTime={isNaN(d.getTime()) ? undefined : d.toISOString()}>{time ? dateTimeText(d) : dateText(d)}</time>;
 }

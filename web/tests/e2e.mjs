@@ -8,14 +8,13 @@
 //
 // Usage: node tests/e2e.mjs BINARY [--screenshots DIR]
 
-import { spawn, spawnSync } from "node:child_process";
-import { createHash, createHmac } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
-import { request as httpsRequest } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { auditBothLanguages } from "./audit.mjs";
+import { check, freshCode, invitationLink, launchBrowser, mails, sleep, tally, testService, totp } from "./harness.mjs";
 
 const binary = resolve(process.argv[2] ?? "../target/debug/iro-advice");
 const shotsAt = process.argv.indexOf("--screenshots");
@@ -24,7 +23,6 @@ const shots = shotsAt > 0 ? resolve(process.argv[shotsAt + 1]) : null;
 // attachment encrypted and sent by the page and by the command-line client.
 const bench = process.argv.includes("--bench");
 const measured = [];
-const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 const work = mkdtempSync(join(tmpdir(), "iro-advice-e2e-"));
 const PASSWORD = "correct horse battery staple 42";
 const PASSPHRASE = "lantern orchard pebble violet harbour";
@@ -34,210 +32,15 @@ const QUESTION =
 const MINUTES = "Minutes of the review, 12 November: the plan was not updated; placement move proposed without consultation.\n";
 const NARRATIVE = "My manager told me that asking an outside solicitor would be a disciplinary matter.";
 const REPLY = "Raise it formally first; you may seek independent advice under the IRO Handbook, paragraph 3.";
-let failures = 0;
-
-function check(ok, what) {
-  if (ok) console.log(`ok   ${what}`);
-  else {
-    failures++;
-    console.log(`FAIL ${what}`);
-  }
-}
-
-// --- a mail server on loopback: enough SMTP for one relay, every message kept -----------
-
-const mails = [];
-function smtpServer() {
-  return new Promise((resolvePort) => {
-    const server = createServer((socket) => {
-      let buffer = "";
-      let data = false;
-      let message = "";
-      socket.write("220 e2e ESMTP\r\n");
-      socket.on("data", (chunk) => {
-        buffer += chunk.toString("utf8");
-        let at;
-        while ((at = buffer.indexOf("\r\n")) >= 0) {
-          const line = buffer.slice(0, at);
-          buffer = buffer.slice(at + 2);
-          if (data) {
-            if (line === ".") {
-              data = false;
-              mails.push(message.replace(/=\r\n/g, ""));
-              message = "";
-              socket.write("250 queued\r\n");
-            } else message += (line.startsWith("..") ? line.slice(1) : line) + "\r\n";
-            continue;
-          }
-          const verb = line.slice(0, 4).toUpperCase();
-          if (verb === "EHLO") socket.write("250-e2e\r\n250 8BITMIME\r\n");
-          else if (verb === "HELO") socket.write("250 e2e\r\n");
-          else if (verb === "DATA") {
-            data = true;
-            socket.write("354 go on\r\n");
-          } else if (verb === "QUIT") {
-            socket.write("221 bye\r\n");
-            socket.end();
-          } else socket.write("250 ok\r\n");
-        }
-      });
-      socket.on("error", () => undefined);
-    });
-    server.listen(0, "127.0.0.1", () => resolvePort(server));
-  });
-}
-
-async function invitationLink(email) {
-  for (let i = 0; i < 300; i++) {
-    const mail = mails.find((m) => m.includes(`To: ${email}`) && m.includes("/open#"));
-    if (mail) {
-      const at = mail.indexOf("https://");
-      return mail.slice(at, mail.indexOf("/open#", at) + 6 + 43);
-    }
-    await sleep(100);
-  }
-  throw new Error(`no invitation mail for ${email}`);
-}
 
 // --- the service ------------------------------------------------------------------------
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((r) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => r(port));
-    });
-  });
-}
-
-function totp(secret, at = Date.now() / 1000) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of secret.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
-  const mac = createHmac("sha1", key).update(counter).digest();
-  const off = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, "0");
-}
-
-/// A code for a time step no earlier code of this secret used (each is accepted once).
-const lastStep = new Map();
-async function freshCode(secret) {
-  for (;;) {
-    const step = Math.floor(Date.now() / 30000);
-    if ((lastStep.get(secret) ?? -1) < step) {
-      lastStep.set(secret, step);
-      return totp(secret);
-    }
-    await sleep(1000);
-  }
-}
-
 // NAIRO's key, so that a pressure report can be shared and its narrative read by NAIRO.
-const nairoKey = join(work, "nairo-identity.txt");
-const keygen = spawnSync("age-keygen", ["-o", nairoKey], { encoding: "utf8" });
-if (keygen.status !== 0) throw new Error(`age-keygen: ${keygen.stderr}`);
-const nairoRecipient = keygen.stderr.match(/age1[0-9a-z]+/)[0];
-
-const port = await freePort();
-const smtp = await smtpServer();
-// localhost, not 127.0.0.1: a passkey's relying party must be a domain, never an address.
-const url = `https://localhost:${port}`;
-const config = join(work, "config");
-mkdirSync(config);
-writeFileSync(join(config, "e2e.toml"), "[server]\ndev_certificate = true\n");
-const env = {
-  ...process.env,
-  IRO_ADVICE_PROFILE: "e2e",
-  IRO_ADVICE_CONFIG_DIR: config,
-  IRO_ADVICE_DATA_DIR: join(work, "data"),
-  IRO_ADVICE_LISTEN: `127.0.0.1:${port}`,
-  IRO_ADVICE_METRICS_LISTEN: "",
-  IRO_ADVICE_PUBLIC_URL: url,
-  IRO_ADVICE_SMTP_URL: `smtp://127.0.0.1:${smtp.address().port}?tls=none`,
-  IRO_ADVICE_MAIL_POLL_MS: "100",
-  IRO_ADVICE_LOG_LEVEL: "warn",
-  IRO_ADVICE_NAIRO_RECIPIENT: nairoRecipient,
-};
-delete env.DATABASE_URL;
+const { nairoKey, nairoRecipient, smtp, url, env, cert, api, service, operator } = await testService(binary, work);
 if (bench) env.IRO_ADVICE_MAX_ATTACHMENT_MB = "128";
-const serviceLog = join(work, "service.log");
-const logged = [];
-let service = null;
-const cert = join(work, "data", "tls", "dev-cert.pem");
-
-function api(method, path, body, token, headers = {}) {
-  return new Promise((resolveCall, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpsRequest(
-      `${url}${path}`,
-      {
-        method,
-        ca: existsSync(cert) ? readFileSync(cert) : undefined,
-        headers: {
-          ...(data ? { "Content-Type": "application/json" } : {}),
-          ...(token ? { Authorization: `Bearer ${token}` } : {}),
-          ...headers,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json = null;
-          try {
-            json = text ? JSON.parse(text) : null;
-          } catch {
-            json = text;
-          }
-          resolveCall({ status: res.statusCode, headers: res.headers, json, text });
-        });
-      },
-    );
-    req.on("error", reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-/// Starts `iro-advice serve` on the test's data and waits until it answers.
-async function startService() {
-  service = spawn(binary, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
-  service.stdout.on("data", (d) => logged.push(d));
-  service.stderr.on("data", (d) => logged.push(d));
-  for (let i = 0; ; i++) {
-    if (existsSync(cert)) {
-      try {
-        if ((await api("GET", "/healthz")).status === 200) return;
-      } catch {
-        // not listening yet
-      }
-    }
-    if (i > 300 || service.exitCode !== null) {
-      writeFileSync(serviceLog, Buffer.concat(logged));
-      throw new Error(`the service did not start: ${Buffer.concat(logged).toString()}`);
-    }
-    await sleep(100);
-  }
-}
-
-async function stopService() {
-  const exited = new Promise((r) => service.once("exit", r));
-  service.kill("SIGTERM");
-  await exited;
-}
-
-/// The command line, as the operator runs it on the service's host.
-function operator(...args) {
-  const out = spawnSync(binary, args, { env, encoding: "utf8" });
-  if (out.status !== 0) throw new Error(`iro-advice ${args.join(" ")}: ${out.stderr}`);
-  return out.stdout;
-}
+const serviceLog = service.logFile;
+const startService = () => service.start();
+const stopService = () => service.stop();
 
 await startService();
 
@@ -278,10 +81,7 @@ check(iroInvite.link.startsWith(`${url}/open#`), "the invitation email links to 
 
 // --- the browsers ------------------------------------------------------------------------
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
-});
+const browser = await launchBrowser();
 const sent = [];
 const pageErrors = [];
 const tokenAnswers = [];
@@ -313,19 +113,14 @@ async function newUser(name) {
 const axeSeen = new Set();
 async function audit(user, label) {
   const { page } = user;
-  await page.waitForLoadState("networkidle");
-  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] } });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) }));
-  });
-  const serious = result.filter((v) => v.impact === "serious" || v.impact === "critical");
-  check(serious.length === 0, `axe: no serious or critical violation on "${label}"${serious.length ? ` ${JSON.stringify(serious)}` : ""}`);
+  const shoot = shots
+    ? async (lang) => {
+        mkdirSync(shots, { recursive: true });
+        await page.screenshot({ path: join(shots, `${user.name}-${label.replace(/\W+/g, "-")}${lang === "en" ? "" : `-${lang}`}.png`), fullPage: true });
+      }
+    : null;
+  await auditBothLanguages(page, label, check, shoot);
   axeSeen.add(label);
-  if (shots) {
-    mkdirSync(shots, { recursive: true });
-    await page.screenshot({ path: join(shots, `${user.name}-${label.replace(/\W+/g, "-")}.png`), fullPage: true });
-  }
 }
 
 async function heading(page, text) {
@@ -964,8 +759,7 @@ try {
 
   check(pageErrors.length === 0, `no script error in any page${pageErrors.length ? `: ${pageErrors.join("; ")}` : ""}`);
 } catch (e) {
-  failures++;
-  console.log(`FAIL ${e.stack ?? e}`);
+  check(false, e.stack ?? String(e));
   if (process.env.E2E_DEBUG) for (const r of sent.slice(-25)) console.log(`  sent by ${r.who}: ${r.url}`);
   if (process.env.E2E_DEBUG) for (const r of inflight) console.log(`  unfinished: ${r.method()} ${r.url()}`);
   if (shots) {
@@ -975,9 +769,8 @@ try {
   }
 } finally {
   await browser.close().catch(() => undefined);
-  if (service.exitCode === null) service.kill("SIGTERM");
+  service.kill();
   smtp.close();
-  writeFileSync(serviceLog, Buffer.concat(logged));
 }
 
 console.log(`${axeSeen.size} pages audited with axe-core`);
@@ -990,8 +783,8 @@ if (bench) {
   const gz = files.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
   console.log(`measured: first load ${(raw / 1024).toFixed(0)} KB (${(gz / 1024).toFixed(0)} KB gzip-compressed), three files`);
 }
-if (failures) {
-  console.log(`${failures} check(s) failed; the service's log is in ${serviceLog}`);
+if (tally.failures) {
+  console.log(`${tally.failures} check(s) failed; the service's log is in ${serviceLog}`);
   process.exit(1);
 }
 rmSync(work, { recursive: true, force: true });

@@ -1,18 +1,13 @@
 import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { call, Problem, setTokens, type Me } from "../api";
+import { call, Problem, setTokens, type Authority, type Me } from "../api";
 import { useSession } from "../app";
 import { disablePasskeyUnlock, enablePasskeyUnlock, fingerprint, forget, identity, passkeyUnlockEnabled } from "../crypto";
-import { fill, m } from "../messages";
+import { fill, language, m } from "../messages";
 import { createPasskey, passkeysSupported, stepUpHeader, stepUpPasskey } from "../passkeys";
 import { trustedKeys } from "../log";
-import { Button, ErrorSummary, Form, Notice, Radios, TextInput, dateText, errorFor, type FieldError } from "../ui";
-
-interface Authority {
-  code: string;
-  name: string;
-  region: string;
-}
+import { authorities, authorityName, regionName } from "../areas";
+import { Button, ErrorSummary, Form, Notice, Radios, TextInput, asData, dateTimeText, errorFor, say, type FieldError, type Text } from "../ui";
 
 /// The account's key fingerprint; for an adviser, availability and conflicts.
 export function Account() {
@@ -20,7 +15,7 @@ export function Account() {
   const me = s.me;
   const [print, setPrint] = useState("");
   const [errors, setErrors] = useState<FieldError[]>([]);
-  const [saved, setSaved] = useState<string | null>(null);
+  const [saved, setSaved] = useState<Text | null>(null);
   // Bumped after every change, so that lists a change can affect (sessions) are read again.
   const [version, setVersion] = useState(0);
 
@@ -29,25 +24,25 @@ export function Account() {
   }, [me?.age_recipient]);
 
   if (!me) return null;
-  const refresh = async (text: string) => {
+  const refresh = async (text: Text) => {
     s.setMe(await call<Me>("GET", "/api/v1/me"));
     setVersion((v) => v + 1);
-    setSaved(text);
+    setSaved(() => text);
   };
   return (
     <>
       <ErrorSummary errors={errors} />
-      {saved && <Notice success>{saved}</Notice>}
+      {saved && <Notice success>{say(saved)}</Notice>}
       <h1>{m.accountTitle}</h1>
       <dl class="summary">
         <dt>{m.displayName}</dt>
-        <dd>{me.display_name}</dd>
+        <dd {...asData}>{me.display_name}</dd>
         <dt>{m.email}</dt>
-        <dd>{me.email}</dd>
+        <dd {...asData}>{me.email}</dd>
       </dl>
       <h2 class="small-heading">{m.fingerprint}</h2>
       <p class="hint">{m.fingerprintHint}</p>
-      <p class="secret" id="own-fingerprint">
+      <p class="secret" id="own-fingerprint" {...asData}>
         {print}
       </p>
       {me.role === "adviser" && (
@@ -106,11 +101,10 @@ interface SessionEntry {
 function when(iso: string): string {
   const d = new Date(iso.endsWith("Z") ? iso : `${iso}Z`);
   if (isNaN(d.getTime())) return iso;
-  const time = d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
-  return `${dateText(d.toISOString())} at ${time}`;
+  return dateTimeText(d);
 }
 
-function Sessions({ version, onSaved, onError }: { version: number; onSaved: (text: string) => Promise<void>; onError: (e: FieldError[]) => void }) {
+function Sessions({ version, onSaved, onError }: { version: number; onSaved: (text: Text) => Promise<void>; onError: (e: FieldError[]) => void }) {
   const s = useSession();
   const [list, setList] = useState<SessionEntry[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
@@ -123,8 +117,8 @@ function Sessions({ version, onSaved, onError }: { version: number; onSaved: (te
     setBusy(entry.id);
     try {
       await call("DELETE", `/api/v1/me/sessions/${encodeURIComponent(entry.id)}`);
-      if (entry.current) return await signedOut(s, m.signedOut);
-      await onSaved(m.sessionEnded);
+      if (entry.current) return await signedOut(s, () => m.signedOut);
+      await onSaved(() => m.sessionEnded);
     } catch (e) {
       onError([{ field: `session-${entry.id}`, text: e instanceof Problem ? e.plain : String(e) }]);
     } finally {
@@ -135,7 +129,7 @@ function Sessions({ version, onSaved, onError }: { version: number; onSaved: (te
     setBusy("all");
     try {
       await call("DELETE", "/api/v1/me/sessions");
-      await signedOut(s, m.signedOutEverywhere);
+      await signedOut(s, () => m.signedOutEverywhere);
     } catch (e) {
       onError([{ field: "sign-out-everywhere", text: e instanceof Problem ? e.plain : String(e) }]);
       setBusy(null);
@@ -151,9 +145,9 @@ function Sessions({ version, onSaved, onError }: { version: number; onSaved: (te
             <p>
               <strong>{entry.current ? m.sessionThis : entry.client === "web" ? m.sessionWeb : m.sessionApi}</strong>
               <br />
-              {fill(m.sessionStarted, { when: when(entry.started_at) })}
-              {entry.last_active_at && `, ${fill(m.sessionLastActive, { when: when(entry.last_active_at) })}`}
-              {`, ${fill(m.sessionEnds, { when: when(entry.ends_at) })}.`}
+              {entry.last_active_at
+                ? fill(m.sessionTimes, { started: when(entry.started_at), active: when(entry.last_active_at), ends: when(entry.ends_at) })
+                : fill(m.sessionTimesNoActivity, { started: when(entry.started_at), ends: when(entry.ends_at) })}
             </p>
             {!entry.current && (
               <button type="button" id={`session-${entry.id}`} class="button button-secondary" aria-label={fill(m.sessionEndLabel, { when: when(entry.started_at) })} disabled={busy !== null} onClick={() => end(entry)}>
@@ -174,7 +168,7 @@ function Sessions({ version, onSaved, onError }: { version: number; onSaved: (te
 }
 
 /// The session has ended on the service: forget the key and the token here too.
-async function signedOut(s: ReturnType<typeof useSession>, why: string) {
+async function signedOut(s: ReturnType<typeof useSession>, why: Text) {
   forget();
   setTokens(null);
   s.setMe(null);
@@ -205,7 +199,7 @@ function Factors({ me, onSaved, onError }: Part) {
       await call("DELETE", `/api/v1/me/passkeys/${encodeURIComponent(key.id)}`, undefined, proof);
       setCode("");
       await load();
-      await onSaved(m.factorRemoved);
+      await onSaved(() => m.factorRemoved);
     } catch (e) {
       onError([{ field: "factor-code", text: e instanceof Problem ? e.plain : String(e) }]);
     } finally {
@@ -240,7 +234,7 @@ function Factors({ me, onSaved, onError }: Part) {
 
 /// A new passkey, vouched for by a code from the authenticator app or, without one, by a
 /// passkey the account already has.
-function AddPasskey({ me, onAdded, onError }: { me: Me; onAdded: (text: string) => Promise<void>; onError: (e: FieldError[]) => void }) {
+function AddPasskey({ me, onAdded, onError }: { me: Me; onAdded: (text: Text) => Promise<void>; onError: (e: FieldError[]) => void }) {
   const [name, setName] = useState("");
   const [code, setCode] = useState("");
   const [busy, setBusy] = useState(false);
@@ -257,7 +251,7 @@ function AddPasskey({ me, onAdded, onError }: { me: Me; onAdded: (text: string) 
       await call("POST", "/api/v1/me/passkeys", body);
       setName("");
       setCode("");
-      await onAdded(m.passkeyAdded);
+      await onAdded(() => m.passkeyAdded);
     } catch (e) {
       onError([{ field: "passkey-code", text: e instanceof Problem ? e.plain : String(e) }]);
     } finally {
@@ -293,11 +287,11 @@ function PasskeyUnlock({ me, onSaved, onError }: Part) {
       if (enabled) {
         await disablePasskeyUnlock(me.id);
         setEnabled(false);
-        await onSaved(m.passkeyUnlockOff);
+        await onSaved(() => m.passkeyUnlockOff);
       } else {
         await enablePasskeyUnlock(me.id);
         setEnabled(true);
-        await onSaved(m.passkeyUnlockOn);
+        await onSaved(() => m.passkeyUnlockOn);
       }
     } catch {
       onError([{ field: "passkey-unlock", text: m.passkeyUnlockFailed }]);
@@ -317,7 +311,7 @@ function PasskeyUnlock({ me, onSaved, onError }: Part) {
   );
 }
 
-function ChangePassword({ me, onSaved, errors, onError }: { me: Me; onSaved: (text: string) => Promise<void>; errors: FieldError[]; onError: (e: FieldError[]) => void }) {
+function ChangePassword({ me, onSaved, errors, onError }: { me: Me; onSaved: (text: Text) => Promise<void>; errors: FieldError[]; onError: (e: FieldError[]) => void }) {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [confirm, setConfirm] = useState("");
@@ -339,7 +333,7 @@ function ChangePassword({ me, onSaved, errors, onError }: { me: Me; onSaved: (te
       setNext("");
       setConfirm("");
       setCode("");
-      await onSaved(m.passwordChanged);
+      await onSaved(() => m.passwordChanged);
     } catch (e) {
       const p = e instanceof Problem ? e : null;
       if (p?.type === "invalid-credentials") onError([{ field: "current-password", text: m.problems["invalid-credentials-current"] }]);
@@ -367,7 +361,7 @@ function ChangePassword({ me, onSaved, errors, onError }: { me: Me; onSaved: (te
 
 interface Part {
   me: Me;
-  onSaved: (text: string) => Promise<void>;
+  onSaved: (text: Text) => Promise<void>;
   onError: (e: FieldError[]) => void;
 }
 
@@ -378,7 +372,7 @@ function Availability({ me, onSaved, onError }: Part) {
     setBusy(true);
     try {
       await call("PUT", "/api/v1/me/availability", { accepting: value === "yes" });
-      await onSaved(fill(m.availabilitySaved, { state: value === "yes" ? m.availabilityYes : m.availabilityNo }));
+      await onSaved(() => fill(m.availabilitySaved, { state: value === "yes" ? m.availabilityYes : m.availabilityNo }));
     } catch (e) {
       onError([{ field: "availability", text: e instanceof Problem ? e.plain : String(e) }]);
     } finally {
@@ -411,18 +405,20 @@ function Conflicts({ me, onSaved, onError }: Part) {
   const [filter, setFilter] = useState("");
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    call<Authority[]>("GET", "/api/v1/authorities").then(setAll);
+    authorities().then(setAll);
   }, []);
   const regions = useMemo(() => {
     const wanted = filter.trim().toLowerCase();
     const byRegion = new Map<string, Authority[]>();
     for (const a of all) {
-      if (wanted && !a.name.toLowerCase().includes(wanted) && !a.region.toLowerCase().includes(wanted) && !chosen.has(a.code)) continue;
-      byRegion.set(a.region, [...(byRegion.get(a.region) ?? []), a]);
+      // Found by either name, in either language.
+      const names = [a.name, a.name_cy ?? "", a.region, regionName(a.region)].map((n) => n.toLowerCase());
+      if (wanted && !names.some((n) => n.includes(wanted)) && !chosen.has(a.code)) continue;
+      byRegion.set(regionName(a.region), [...(byRegion.get(regionName(a.region)) ?? []), a]);
     }
-    for (const list of byRegion.values()) list.sort((x, y) => x.name.localeCompare(y.name));
+    for (const list of byRegion.values()) list.sort((x, y) => authorityName(x).localeCompare(authorityName(y)));
     return [...byRegion.entries()].sort(([x], [y]) => x.localeCompare(y));
-  }, [all, filter, chosen]);
+  }, [all, filter, chosen, language()]);
   const toggle = (code: string, on: boolean) => {
     const next = new Set(chosen);
     if (on) next.add(code);
@@ -433,7 +429,8 @@ function Conflicts({ me, onSaved, onError }: Part) {
     setBusy(true);
     try {
       await call("PUT", "/api/v1/me/conflicts", { authority_codes: [...chosen].sort() });
-      await onSaved(fill(m.conflictsSaved, { count: chosen.size }));
+      const count = chosen.size;
+      await onSaved(() => fill(m.conflictsSaved, { count }));
     } catch (e) {
       onError([{ field: "conflicts-filter", text: e instanceof Problem ? e.plain : String(e) }]);
     } finally {
@@ -450,11 +447,13 @@ function Conflicts({ me, onSaved, onError }: Part) {
         <div class="authorities">
           {regions.map(([region, list]) => (
             <fieldset key={region} class="region">
-              <legend>{region}</legend>
+              <legend {...asData}>{region}</legend>
               {list.map((a) => (
                 <div class="field checkbox" key={a.code}>
                   <input id={`conflict-${a.code}`} type="checkbox" checked={chosen.has(a.code)} onChange={(e) => toggle(a.code, (e.target as HTMLInputElement).checked)} />
-                  <label for={`conflict-${a.code}`}>{a.name}</label>
+                  <label for={`conflict-${a.code}`} {...asData}>
+                    {authorityName(a)}
+                  </label>
                 </div>
               ))}
             </fieldset>

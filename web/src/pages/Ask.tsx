@@ -36,10 +36,10 @@ export function Ask() {
 
   const submit = async () => {
     const found: FieldError[] = [];
-    if (!adviser) found.push({ field: "adviser", text: "Choose an adviser" });
-    if (!category) found.push({ field: "category", text: "Choose what the question is about" });
-    if (!stage) found.push({ field: "stage", text: "Choose how far your challenge has gone" });
-    if (!urgency) found.push({ field: "urgency", text: "Choose how urgent it is" });
+    if (!adviser) found.push({ field: "adviser", text: m.chooseAdviser });
+    if (!category) found.push({ field: "category", text: m.chooseCategory });
+    if (!stage) found.push({ field: "stage", text: m.chooseStage });
+    if (!urgency) found.push({ field: "urgency", text: m.chooseUrgency });
     if (!question.trim()) found.push({ field: "question", text: m.required.replace("{field}", "your question") });
     const limit = s.me?.max_attachment_bytes ?? Infinity;
     for (const f of files) {
@@ -69,7 +69,7 @@ export function Ask() {
         await sendFile(created.id, f, [await recipientOf(mine), theirs], (done) => setProgress(fill(m.uploading, { name: f.name, percent: Math.round(done * 100) })));
       }
       setProgress(null);
-      s.setNotice(fill(m.sent, { adviser: chosen.display_name }));
+      s.setNotice(() => fill(m.sent, { adviser: chosen.display_name }));
       s.go(`#/queries/${created.id}`);
     } catch (e) {
       if (e instanceof LogRewritten) return s.alarm(e);
@@ -106,7 +106,8 @@ export function Ask() {
             options={advisers.map((a) => ({
               value: a.id,
               label: a.display_name,
-              hint: `${m.kinds[a.kind] ?? a.kind}, ${fill(m.openQueries, { count: a.open_queries })}`,
+              hint: fill(m.adviserOption, { kind: m.kinds[a.kind] ?? a.kind, count: a.open_queries }),
+              data: true,
             }))}
           />
           <Radios id="category" legend={m.category} value={category} onChange={setCategory} error={errorFor(errors, "category")} options={options(m.categories)} />

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type QuerySummary } from "../api";
 import { useSession, watchLog } from "../app";
 import { m } from "../messages";
-import { ErrorSummary, Notice, dateText, type FieldError } from "../ui";
+import { ErrorSummary, Notice, When, asData, say, type FieldError } from "../ui";
 
 export function Inbox() {
   const s = useSession();
@@ -20,7 +20,7 @@ export function Inbox() {
   return (
     <>
       <ErrorSummary errors={errors} />
-      {s.notice && <Notice success>{s.notice}</Notice>}
+      {s.notice && <Notice success>{say(s.notice)}</Notice>}
       <h1>{m.inboxTitle}</h1>
       {iro && (
         <p>
@@ -51,14 +51,16 @@ export function Inbox() {
                 <tr key={q.id}>
                   <td>
                     <a href={`#/queries/${q.id}`}>{m.categories[q.category] ?? q.category}</a>
-                    {q.urgency === "urgent" && <strong class="tag tag-urgent">{m.urgencies.urgent.split(":")[0]}</strong>}
+                    {q.urgency === "urgent" && <strong class="tag tag-urgent">{m.urgentTag}</strong>}
                   </td>
-                  <td>{iro ? q.adviser_name : q.iro_name}</td>
+                  <td {...asData}>{iro ? q.adviser_name : q.iro_name}</td>
                   <td>
                     {m.status[q.status] ?? q.status}
                     {iro && q.waited_past_reminder && <p class="hint">{m.waitingPast}</p>}
                   </td>
-                  <td>{dateText(q.created_at)}</td>
+                  <td>
+                    <When at={q.created_at} />
+                  </td>
                 </tr>
               ))}
             </tbody>

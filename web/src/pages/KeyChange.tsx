@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { fingerprint } from "../crypto";
 import { KeyChanged, KeyRefused } from "../log";
 import { fill, m } from "../messages";
-import type { FieldError } from "../ui";
+import { asData, type FieldError } from "../ui";
 
 /// What a refused or changed key means for a form: the error to show, and a change to
 /// confirm; null when `e` is about something else.
@@ -26,9 +26,9 @@ export function KeyChangeWarning(p: { change: KeyChanged; name: string; accepted
       {prints && (
         <dl class="summary">
           <dt>{m.keyWas}</dt>
-          <dd class="secret">{prints[0]}</dd>
+          <dd class="secret" {...asData}>{prints[0]}</dd>
           <dt>{m.keyNow}</dt>
-          <dd class="secret">{prints[1]}</dd>
+          <dd class="secret" {...asData}>{prints[1]}</dd>
         </dl>
       )}
       <p>{fill(m.keyChangedCheck, { name: p.name })}</p>

@@ -41,7 +41,7 @@ export function Open() {
       await call("POST", "/api/v1/accounts", body);
       // The token is spent: take it out of the address bar and history.
       history.replaceState(null, "", "/#/sign-in");
-      s.setNotice(m.accountReady);
+      s.setNotice(() => m.accountReady);
       s.go("#/sign-in");
     } catch (e) {
       const p = e instanceof Problem ? e : null;

@@ -35,7 +35,7 @@ export function Pressure() {
 
   const submit = async () => {
     const found: FieldError[] = [];
-    if (!kind) found.push({ field: "kind", text: "Choose what happened" });
+    if (!kind) found.push({ field: "kind", text: m.chooseKind });
     const occurred = parseDate(day, month, year);
     if (!occurred) found.push({ field: "date-day", text: m.pressureDateInvalid });
     setErrors(found);
@@ -51,7 +51,7 @@ export function Pressure() {
         body.narrative = await encryptText(narrative, to);
       }
       const created = await call<{ id: string; receipt: { leaf_index: number } }>("POST", "/api/v1/pressure-reports", body);
-      s.setNotice(fill(m.reported, { index: created.receipt.leaf_index }));
+      s.setNotice(() => fill(m.reported, { index: created.receipt.leaf_index }));
       s.go("#/");
     } catch (e) {
       if (e instanceof LogRewritten) return s.alarm(e);

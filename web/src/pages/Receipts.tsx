@@ -4,14 +4,14 @@ import { useSession } from "../app";
 import { save } from "../attachments";
 import { LogRewritten, receiptSummary, verifyReceipt, type Receipt } from "../log";
 import { fill, m } from "../messages";
-import { ErrorSummary, Notice, type FieldError } from "../ui";
+import { ErrorSummary, Notice, When, say, type FieldError, type Text } from "../ui";
 
 /// The account's receipts: what each proves, to download (the files `iro-advice receipt
 /// verify` reads) and to verify here.
 export function Receipts() {
   const s = useSession();
   const [receipts, setReceipts] = useState<Receipt[] | null>(null);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [result, setResult] = useState<{ ok: boolean; text: Text } | null>(null);
   const [errors, setErrors] = useState<FieldError[]>([]);
 
   useEffect(() => {
@@ -23,17 +23,18 @@ export function Receipts() {
   const verify = async (r: Receipt) => {
     try {
       const { size, newest } = await verifyReceipt(r);
-      setResult({ ok: true, text: fill(m.receiptVerified, { index: r.leaf_index, size, newest }) });
+      setResult({ ok: true, text: () => fill(m.receiptVerified, { index: r.leaf_index, size, newest }) });
     } catch (e) {
       if (e instanceof LogRewritten) return s.alarm(e);
-      setResult({ ok: false, text: fill(m.receiptFailed, { index: r.leaf_index, why: e instanceof Error ? e.message : String(e) }) });
+      const why = e instanceof Error ? e.message : String(e);
+      setResult({ ok: false, text: () => fill(m.receiptFailed, { index: r.leaf_index, why }) });
     }
   };
 
   return (
     <>
       <ErrorSummary errors={errors} />
-      {result && (result.ok ? <Notice success>{result.text}</Notice> : <div class="notice notice-warning" role="alert">{result.text}</div>)}
+      {result && (result.ok ? <Notice success>{say(result.text)}</Notice> : <div class="notice notice-warning" role="alert">{say(result.text)}</div>)}
       <h1>{m.receiptsTitle}</h1>
       <p class="lede">{m.receiptsIntro}</p>
       <div id="receipts">
@@ -46,7 +47,7 @@ export function Receipts() {
                 <th scope="col">{m.columnWhat}</th>
                 <th scope="col">{m.columnWhen}</th>
                 <th scope="col">
-                  <span class="visually-hidden">Actions</span>
+                  <span class="visually-hidden">{m.actions}</span>
                 </th>
               </tr>
             </thead>
@@ -59,7 +60,9 @@ export function Receipts() {
                       {m.eventKinds[summary.kind] ?? `#${summary.kind}`}
                       <p class="hint">{fill(m.receiptEntry, { index: r.leaf_index })}</p>
                     </td>
-                    <td>{summary.at.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })}</td>
+                    <td>
+                      <When at={summary.at} time />
+                    </td>
                     <td>
                       <button type="button" class="link-button" onClick={() => verify(r)}>
                         {fill(m.receiptVerify, { index: r.leaf_index })}

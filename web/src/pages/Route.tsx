@@ -29,7 +29,7 @@ export function RouteQuery({ query, onDone }: { query: QueryDetail; onDone: () =
   const submit = async () => {
     const chosen = advisers?.find((a) => a.id === adviser);
     if (!chosen) {
-      setErrors([{ field: "route-adviser", text: "Choose an adviser" }]);
+      setErrors([{ field: "route-adviser", text: m.chooseAdviser }]);
       return;
     }
     const mine = identity();
@@ -48,7 +48,7 @@ export function RouteQuery({ query, onDone }: { query: QueryDetail; onDone: () =
         if (msg.body) messages.push({ id: msg.id, body: await encryptText(await decryptText(msg.body), to) });
       }
       await call("POST", `/api/v1/queries/${encodeURIComponent(query.id)}/route`, { adviser_id: chosen.id, messages });
-      s.setNotice(fill(m.routed, { adviser: chosen.display_name }));
+      s.setNotice(() => fill(m.routed, { adviser: chosen.display_name }));
       onDone();
     } catch (e) {
       if (e instanceof LogRewritten) return s.alarm(e);
@@ -85,7 +85,8 @@ export function RouteQuery({ query, onDone }: { query: QueryDetail; onDone: () =
             value={adviser}
             onChange={setAdviser}
             error={errorFor(errors, "route-adviser")}
-            options={advisers.map((a) => ({ value: a.id, label: a.display_name, hint: `${m.kinds[a.kind] ?? a.kind}, ${fill(m.openQueries, { count: a.open_queries })}` }))}
+            options={advisers.map((a) => ({ value: a.id, label: a.display_name, hint: fill(m.adviserOption, { kind: m.kinds[a.kind] ?? a.kind, count: a.open_queries }),
+              data: true }))}
           />
           {change && <KeyChangeWarning change={change} name={advisers.find((a) => a.id === change.account)?.display_name ?? ""} accepted={accepted} setAccepted={setAccepted} />}
           {progress && (

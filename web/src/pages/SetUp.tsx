@@ -6,7 +6,7 @@ import { adopt, fingerprint, identity, identityFile, newIdentity, wrap } from ".
 import { m } from "../messages";
 import { keepWrapped } from "../store";
 import { createPasskey, passkeysSupported } from "../passkeys";
-import { Button, ErrorSummary, Form, TextInput, errorFor, type FieldError } from "../ui";
+import { asData, Button, ErrorSummary, Form, TextInput, errorFor, type FieldError } from "../ui";
 
 /// The QR code of an otpauth URI, drawn as one SVG path: no image from elsewhere, no HTML
 /// from a string.
@@ -86,7 +86,7 @@ export function SetUpFactor() {
         <>
           <Qr text={enrolment.otpauth_uri} />
           <h2 class="small-heading">{m.totpKey}</h2>
-          <p class="secret" id="totp-secret">
+          <p class="secret" {...asData} id="totp-secret">
             {enrolment.secret.match(/.{1,4}/g)?.join(" ")}
           </p>
         </>
@@ -153,7 +153,7 @@ export function SetUpKey() {
           </a>
         </p>
         <h2 class="small-heading">{m.fingerprint}</h2>
-        <p class="secret" id="fingerprint">
+        <p class="secret" {...asData} id="fingerprint">
           {made.fingerprint}
         </p>
         {downloaded && (

@@ -4,7 +4,7 @@ import { nextStep, useSession, watchLog } from "../app";
 import { identity } from "../crypto";
 import { m } from "../messages";
 import { passkeysSupported, usePasskey } from "../passkeys";
-import { Button, ErrorSummary, Form, Notice, TextInput, errorFor, type FieldError } from "../ui";
+import { Button, ErrorSummary, Form, Notice, TextInput, errorFor, say, type FieldError } from "../ui";
 
 export function SignIn() {
   const s = useSession();
@@ -67,7 +67,7 @@ export function SignIn() {
   return (
     <>
       <ErrorSummary errors={errors} />
-      {s.notice && <Notice>{s.notice}</Notice>}
+      {s.notice && <Notice>{say(s.notice)}</Notice>}
       <h1>{m.signInTitle}</h1>
       <Form onSubmit={submit}>
         <TextInput id="email" label={m.email} type="email" autocomplete="username" value={email} onInput={setEmail} error={errorFor(errors, "email")} />

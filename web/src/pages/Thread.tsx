@@ -7,15 +7,15 @@ import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log"
 import { KeyChangeWarning, keyRefusal } from "./KeyChange";
 import { RouteQuery } from "./Route";
 import { fill, m } from "../messages";
-import { Button, ErrorSummary, Notice, Form, Radios, TextArea, dateText, errorFor, type FieldError } from "../ui";
+import { Button, ErrorSummary, Notice, Form, Radios, TextArea, When, asData, dateText, errorFor, say, type FieldError } from "../ui";
 
 interface Shown {
   id: string;
   mine: boolean;
-  sender: string;
+  from: "iro" | "adviser";
   at: string;
   text: string | null;
-  problem?: string;
+  problem?: "erased" | "cannotDecrypt";
 }
 
 export function Thread({ id }: { id: string }) {
@@ -39,15 +39,15 @@ export function Thread({ id }: { id: string }) {
     const out: Shown[] = [];
     for (const msg of q.messages) {
       const mine = msg.sender_role === role;
-      const sender = mine ? m.fromYou : msg.sender_role === "iro" ? `${m.fromIro}: ${q.iro_name}` : `${m.fromAdviser}: ${q.adviser_name}`;
+      const from = msg.sender_role === "iro" ? "iro" : "adviser";
       if (!msg.body) {
-        out.push({ id: msg.id, mine, sender, at: msg.created_at, text: null, problem: m.erased });
+        out.push({ id: msg.id, mine, from, at: msg.created_at, text: null, problem: "erased" });
         continue;
       }
       try {
-        out.push({ id: msg.id, mine, sender, at: msg.created_at, text: await decryptText(msg.body) });
+        out.push({ id: msg.id, mine, from, at: msg.created_at, text: await decryptText(msg.body) });
       } catch {
-        out.push({ id: msg.id, mine, sender, at: msg.created_at, text: null, problem: m.cannotDecrypt });
+        out.push({ id: msg.id, mine, from, at: msg.created_at, text: null, problem: "cannotDecrypt" });
       }
     }
     setQuery(q);
@@ -107,7 +107,7 @@ export function Thread({ id }: { id: string }) {
     setBusy(true);
     try {
       await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/decline`, { reason });
-      s.setNotice(m.declined);
+      s.setNotice(() => m.declined);
       s.go("#/");
     } catch (e) {
       setErrors([{ field: "decline-reason", text: e instanceof Problem ? e.plain : String(e) }]);
@@ -141,7 +141,7 @@ export function Thread({ id }: { id: string }) {
   return (
     <>
       <ErrorSummary errors={errors} />
-      {s.notice && <Notice success>{s.notice}</Notice>}
+      {s.notice && <Notice success>{say(s.notice)}</Notice>}
       <span class="caption">{m.status[query.status] ?? query.status}</span>
       <h1>{m.categories[query.category] ?? query.category}</h1>
       <dl class="summary">
@@ -150,7 +150,7 @@ export function Thread({ id }: { id: string }) {
         <dt>{m.urgency}</dt>
         <dd>{m.urgencies[query.urgency] ?? query.urgency}</dd>
         <dt>{role === "iro" ? m.columnAdviser : m.columnIro}</dt>
-        <dd>{role === "iro" ? query.adviser_name : `${query.iro_name} (${query.authority_code})`}</dd>
+        <dd {...asData}>{role === "iro" ? query.adviser_name : fill(m.iroWithAuthority, { name: query.iro_name, authority: query.authority_code ?? "" })}</dd>
         {query.outcome && (
           <>
             <dt>{m.outcome}</dt>
@@ -164,9 +164,15 @@ export function Thread({ id }: { id: string }) {
         {shown.map((x) => (
           <li key={x.id} class={x.mine ? "message message-mine" : "message"}>
             <p class="message-meta">
-              <strong>{x.sender}</strong>, {dateText(x.at)}
+              <strong>{x.mine ? m.fromYou : fill(x.from === "iro" ? m.fromIroNamed : m.fromAdviserNamed, { name: x.from === "iro" ? query.iro_name : query.adviser_name })}</strong>, <When at={x.at} />
             </p>
-            {x.text !== null ? <p class="message-body">{x.text}</p> : <p class="message-problem">{x.problem}</p>}
+            {x.text !== null ? (
+              <p class="message-body" {...asData}>
+                {x.text}
+              </p>
+            ) : (
+              <p class="message-problem">{x.problem === "erased" ? m.erased : m.cannotDecrypt}</p>
+            )}
           </li>
         ))}
       </ol>
@@ -192,7 +198,7 @@ export function Thread({ id }: { id: string }) {
 
       {role === "adviser" && query.status === "submitted" && (
         <section aria-labelledby="respond">
-          <h2 id="respond">Respond</h2>
+          <h2 id="respond">{m.respond}</h2>
           <Button kind="primary" type="button" busy={busy} onClick={() => act("accept", () => call("POST", `/api/v1/queries/${encodeURIComponent(id)}/accept`, {}))}>
             {m.accept}
           </Button>
@@ -200,7 +206,7 @@ export function Thread({ id }: { id: string }) {
             onSubmit={() =>
               reason
                 ? decline()
-                : setErrors([{ field: "decline-reason", text: "Choose why you are declining" }])
+                : setErrors([{ field: "decline-reason", text: m.chooseDeclineReason }])
             }
           >
             <Radios id="decline-reason" legend={m.declineReason} hint={m.declineReasonHint} value={reason} onChange={setReason} error={errorFor(errors, "decline-reason")} options={Object.entries(m.declineReasons).map(([value, label]) => ({ value, label }))} />
@@ -249,7 +255,7 @@ export function Thread({ id }: { id: string }) {
           onSubmit={() =>
             outcome
               ? act("outcome", () => call("POST", `/api/v1/queries/${encodeURIComponent(id)}/close`, { outcome }))
-              : setErrors([{ field: "outcome", text: "Choose the outcome" }])
+              : setErrors([{ field: "outcome", text: m.chooseOutcome }])
           }
         >
           <Radios id="outcome" legend={m.outcome} value={outcome} onChange={setOutcome} error={errorFor(errors, "outcome")} options={Object.entries(m.outcomes).map(([value, label]) => ({ value, label }))} />
