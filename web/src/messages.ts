@@ -41,6 +41,7 @@ function formatted<T>(messages: T, lang: Language): T {
   if (typeof messages === "string") {
     const f = new IntlMessageFormat(messages, lang);
     const ast = f.getAst();
+    // Type 0 is the parser's literal text: a message of literals alone takes no value.
     const plain = ast.every((el) => el.type === 0);
     return (plain ? String(f.format()) : messages) as T;
   }
