@@ -27,6 +27,8 @@ interface Checkpoint {
   origin: string;
   size: number;
   root: Hash;
+  /// Each pinned witness, and when it cosigned this checkpoint (null: it did not).
+  cosignatures: { witness: string; time: number | null }[];
 }
 
 /// The log was rolled back or forked: the evidence is both signed checkpoints.
@@ -197,22 +199,26 @@ async function openCheckpoint(note: string, pinned: Pinned): Promise<Checkpoint>
   }
   if (!signed) throw new KeyRefused("the checkpoint is not signed by the log's pinned key");
   let cosigned = 0;
+  const cosignatures: Checkpoint["cosignatures"] = [];
   for (const w of pinned.witnesses) {
     const v = await verifier(w, 0x04);
+    let when: number | null = null;
     for (const s of sigs) {
       if (s.name !== v.name || s.sig.length !== 76 || !equal(s.sig.slice(0, 4), v.id)) continue;
       const time = new DataView(s.sig.buffer, s.sig.byteOffset + 4, 8).getBigUint64(0);
       const message = enc.encode(`cosignature/v1\ntime ${time}\n${body}`);
       if (await crypto.subtle.verify("Ed25519", v.key, s.sig.slice(12) as BufferSource, message as BufferSource)) {
         cosigned++;
+        when = Number(time);
         break;
       }
     }
+    cosignatures.push({ witness: v.name, time: when });
   }
   if (cosigned < pinned.quorum) throw new KeyRefused(`the checkpoint has ${cosigned} of the ${pinned.quorum} witness cosignatures required`);
   const [origin, size, root] = body.split("\n");
   if (origin !== log.name || !/^(0|[1-9][0-9]*)$/.test(size)) throw new KeyRefused("a malformed checkpoint");
-  return { origin, size: Number(size), root: b64(root) };
+  return { origin, size: Number(size), root: b64(root), cosignatures };
 }
 
 async function pinnedTrust(): Promise<Pinned> {
@@ -230,6 +236,18 @@ export async function trustedKeys(): Promise<{ log_key: string; witnesses: strin
 }
 
 let verified: { checkpoint: Checkpoint; note: string } | null = null;
+
+/// The log as NAIRO watches it: the newest checkpoint the service serves (after the same
+/// rollback check as every page), who cosigned it and when, and the quorum this browser
+/// pinned.
+export async function logHealth(): Promise<{ size: number; quorum: number; logKey: string; cosignatures: Checkpoint["cosignatures"] }> {
+  await checkLog();
+  const pinned = await pinnedTrust();
+  const res = await fetch("/api/v1/log/checkpoint", { cache: "no-store" });
+  if (!res.ok) throw new KeyRefused("the service has no witnessed checkpoint yet; try again in a minute");
+  const newest = await openCheckpoint(await res.text(), pinned);
+  return { size: newest.size, quorum: pinned.quorum, logKey: pinned.log_key, cosignatures: newest.cosignatures };
+}
 
 /// Fetches the service's checkpoint, checks its signatures and that it extends the newest
 /// one this browser holds, and keeps it. Throws LogRewritten on a rollback or fork.

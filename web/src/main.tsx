@@ -10,6 +10,7 @@ import { Accounts, Invite } from "./pages/Accounts";
 import { SharedReports } from "./pages/SharedReports";
 import { Statistics } from "./pages/Statistics";
 import { AnnualReport } from "./pages/AnnualReport";
+import { LogHealth } from "./pages/LogHealth";
 import { Alarm } from "./pages/Alarm";
 import { Receipts } from "./pages/Receipts";
 import { Ask } from "./pages/Ask";
@@ -143,6 +144,7 @@ function App() {
       // NAIRO and administrators have no queries: their consoles are their home pages.
       if (step === "/shared-reports" && me.role === "nairo") page = <SharedReports />;
       else if (step === "/annual-report") page = <AnnualReport />;
+      else if (step === "/log" && me.role === "nairo") page = <LogHealth />;
       else if (step === "/invite" && me.role === "admin") page = <Invite />;
       else if (step === "/statistics" || me.role === "nairo") page = <Statistics />;
       else page = <Accounts />;
@@ -172,6 +174,9 @@ function App() {
                     </a>
                     <a class="header-link" href="#/shared-reports">
                       {m.navShared}
+                    </a>
+                    <a class="header-link" href="#/log">
+                      {m.navLog}
                     </a>
                   </>
                 )}

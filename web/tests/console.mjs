@@ -273,6 +273,18 @@ try {
   check((await shared.getByRole("heading").textContent()) === "I was threatened with discipline", "the shared report shows its kind beside its narrative");
   await audit(nairo, "shared reports, read with NAIRO's key");
 
+  // The log's health: the newest checkpoint's size as this browser verified it, and its
+  // growth read from the releases' own entries.
+  await n.getByRole("link", { name: "The log", exact: true }).click();
+  await heading(n, "The log's health");
+  const shownSize = Number((await n.locator("#log-size").textContent()).match(/holds (\d+) entries/)[1]);
+  const servedSize = Number((await api("GET", "/api/v1/log/checkpoint")).text.split("\n")[1]);
+  check(shownSize > 0 && shownSize <= servedSize, `the page shows the verified checkpoint's size (${shownSize}; the service now serves ${servedSize})`);
+  const growthRows = await n.locator("figure", { has: n.locator("figcaption", { hasText: "The log's size at each statistics release" }) }).locator("tbody tr").count();
+  const allReleases = (await api("GET", "/api/v1/stats/releases", undefined, nairoToken)).json;
+  check(growthRows === allReleases.length, `the log's growth has a bar per release (${growthRows})`);
+  await audit(nairo, "the log's health");
+
   // --- NAIRO nominates, the administrator approves ----------------------------------------
   const nominated = await api("POST", "/api/v1/invitations", { role: "iro", email: "sam.nominee@console.invalid", authority_code: "E06000019" }, nairoToken);
   check(nominated.status === 201, "NAIRO may invite an IRO (a nomination)");
