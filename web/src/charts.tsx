@@ -2,6 +2,7 @@
 // saying what it shows, followed by the same numbers as a table. Numbers a release withholds
 // are drawn as nothing and marked, never estimated.
 
+import type { Cell } from "./api";
 import { fill, m } from "./messages";
 import { asData } from "./ui";
 
@@ -18,8 +19,15 @@ const ROW = 26;
 const LABEL = 270;
 const WIDTH = 680;
 
-function formatted(v: number, unit?: string): string {
-  return `${v.toLocaleString("en-GB", { maximumFractionDigits: 1 })}${unit ?? ""}`;
+/// A released number, or a ratio of two, as every console page writes it: "c" where withheld.
+export function numberText(v: Cell, unit = ""): string {
+  return v === "c" ? m.withheldMark : `${v.toLocaleString("en-GB", { maximumFractionDigits: 1 })}${unit}`;
+}
+
+/// `part` per `per` of `whole`, to one decimal; null where either is withheld or there is
+/// nothing to divide by (a chart or report never estimates what a release withholds).
+export function ratio(part: Cell | undefined, whole: Cell | undefined, per: number): number | null {
+  return typeof part === "number" && typeof whole === "number" && whole > 0 ? Math.round((part * per * 10) / whole) / 10 : null;
 }
 
 /// The sentence a chart is summarised by: its largest and smallest shown values, and how
@@ -30,7 +38,7 @@ function summary(bars: Bar[], unit?: string): string {
   if (!shown.length) return m.chartAllWithheld;
   const top = shown.reduce((a, b) => (b.value > a.value ? b : a));
   const low = shown.reduce((a, b) => (b.value < a.value ? b : a));
-  const values = { highest: top.label, high: formatted(top.value, unit), lowest: low.label, low: formatted(low.value, unit) };
+  const values = { highest: top.label, high: numberText(top.value, unit), lowest: low.label, low: numberText(low.value, unit) };
   const text = fill(top.value === low.value ? m.chartSummarySame : m.chartSummary, values);
   // Only whether bars are withheld, not how many: a count of withheld cells is not a number
   // any release publishes.
@@ -66,7 +74,7 @@ export function BarChart(p: { id: string; title: string; bars: Bar[]; unit?: str
                 <>
                   <rect x={LABEL} y={y + 3} width={w} height={ROW - 8} class="chart-bar" />
                   <text x={LABEL + w + 6} y={y + ROW / 2 + 4} class="chart-value">
-                    {formatted(b.value, p.unit)}
+                    {numberText(b.value, p.unit)}
                   </text>
                 </>
               )}
@@ -93,7 +101,7 @@ export function BarChart(p: { id: string; title: string; bars: Bar[]; unit?: str
                 <th scope="row" {...asData}>
                   {b.label}
                 </th>
-                <td class="numeric">{b.value === null ? m.withheldMark : formatted(b.value, p.unit)}</td>
+                <td class="numeric">{b.value === null ? m.withheldMark : numberText(b.value, p.unit)}</td>
               </tr>
             ))}
           </tbody>

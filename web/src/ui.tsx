@@ -153,6 +153,27 @@ export function TextArea(p: InputProps & { rows?: number }) {
   );
 }
 
+/// A drop-down list with its label and error, like the other fields; `children` are its
+/// `<option>`s (or `<optgroup>`s).
+export function Select(p: { id: string; label: string; error?: string; value: string; onChange: (v: string) => void; width?: "short" | "full"; children: ComponentChildren }) {
+  return (
+    <div class={p.error ? "field field-error" : "field"}>
+      <LabelHintError {...p} />
+      <select
+        id={p.id}
+        name={p.id}
+        class={p.width === "short" ? "input input-short" : "input"}
+        value={p.value}
+        aria-describedby={described(p)}
+        aria-invalid={p.error ? true : undefined}
+        onChange={(e) => p.onChange((e.target as HTMLSelectElement).value)}
+      >
+        {p.children}
+      </select>
+    </div>
+  );
+}
+
 export interface Option {
   value: string;
   label: string;

@@ -10,11 +10,11 @@
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { auditBothLanguages } from "./audit.mjs";
-import { check, freshCode, invitationLink, launchBrowser, mails, sleep, tally, testService, totp } from "./harness.mjs";
+import { check, freshCode, invitationLink, launchBrowser, sleep, tally, testService, totp } from "./harness.mjs";
 
 const binary = resolve(process.argv[2] ?? "../target/debug/iro-advice");
 const shotsAt = process.argv.indexOf("--screenshots");
@@ -36,7 +36,7 @@ const REPLY = "Raise it formally first; you may seek independent advice under th
 // --- the service ------------------------------------------------------------------------
 
 // NAIRO's key, so that a pressure report can be shared and its narrative read by NAIRO.
-const { nairoKey, nairoRecipient, smtp, url, env, cert, api, service, operator } = await testService(binary, work);
+const { nairoKey, smtp, url, env, cert, api, service, operator } = await testService(binary, work);
 if (bench) env.IRO_ADVICE_MAX_ATTACHMENT_MB = "128";
 const serviceLog = service.logFile;
 const startService = () => service.start();

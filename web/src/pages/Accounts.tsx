@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type AccountSummary, type Authority } from "../api";
 import { authorities, authorityName } from "../areas";
 import { fill, m } from "../messages";
-import { Button, ErrorSummary, Form, Notice, Radios, TextInput, asData, errorFor, say, type FieldError, type Text } from "../ui";
+import { Button, ErrorSummary, Form, Notice, Radios, Select, TextInput, asData, errorFor, say, type FieldError, type Text } from "../ui";
 
 const problemText = (e: unknown) => (e instanceof Problem ? e.plain : String(e));
 
@@ -58,17 +58,14 @@ export function Accounts() {
       </p>
       <div class="columns">
         <TextInput id="search" label={m.accountsSearch} hint={m.accountsSearchHint} value={search} onInput={setSearch} />
-        <div class="field">
-          <label for="role-filter">{m.accountsRole}</label>
-          <select id="role-filter" class="input input-short" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
-            <option value="all">{m.accountsAllRoles}</option>
-            {["iro", "adviser", "nairo", "admin"].map((r) => (
-              <option value={r} key={r}>
-                {m.roles[r]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <Select id="role-filter" label={m.accountsRole} width="short" value={role} onChange={setRole}>
+          <option value="all">{m.accountsAllRoles}</option>
+          {["iro", "adviser", "nairo", "admin"].map((r) => (
+            <option value={r} key={r}>
+              {m.roles[r]}
+            </option>
+          ))}
+        </Select>
       </div>
       {accounts && (
         <p role="status" class="hint">
@@ -194,23 +191,14 @@ export function Invite() {
         <Radios id="invite-role" legend={m.inviteRole} value={role} onChange={setRole} error={errorFor(errors, "invite-role")} options={["iro", "adviser", "nairo", "admin"].map((r) => ({ value: r, label: m.roles[r] }))} />
         <TextInput id="invite-email" type="email" label={m.email} hint={m.inviteEmailHint} value={email} onInput={setEmail} error={errorFor(errors, "invite-email")} autocomplete="off" />
         {(role === "iro" || role === "adviser") && (
-          <div class={errorFor(errors, "invite-authority") ? "field field-error" : "field"}>
-            <label for="invite-authority">{role === "iro" ? m.inviteAuthority : m.inviteAdviserAuthority}</label>
-            {errorFor(errors, "invite-authority") && (
-              <p class="error-message" id="invite-authority-error">
-                <span class="visually-hidden">{m.errorPrefix} </span>
-                {errorFor(errors, "invite-authority")}
-              </p>
-            )}
-            <select id="invite-authority" class="input" value={authority} aria-describedby={errorFor(errors, "invite-authority") ? "invite-authority-error" : undefined} onChange={(e) => setAuthority((e.target as HTMLSelectElement).value)}>
-              <option value="">{m.inviteNoAuthority}</option>
-              {[...all].sort((x, y) => authorityName(x).localeCompare(authorityName(y))).map((a) => (
-                <option value={a.code} key={a.code} {...asData}>
-                  {authorityName(a)}
-                </option>
-              ))}
-            </select>
-          </div>
+          <Select id="invite-authority" label={role === "iro" ? m.inviteAuthority : m.inviteAdviserAuthority} value={authority} onChange={setAuthority} error={errorFor(errors, "invite-authority")}>
+            <option value="">{m.inviteNoAuthority}</option>
+            {[...all].sort((x, y) => authorityName(x).localeCompare(authorityName(y))).map((a) => (
+              <option value={a.code} key={a.code} {...asData}>
+                {authorityName(a)}
+              </option>
+            ))}
+          </Select>
         )}
         {role === "adviser" && (
           <Radios id="invite-kind" legend={m.inviteKind} value={kind} onChange={setKind} error={errorFor(errors, "invite-kind")} options={["solicitor", "peer"].map((k) => ({ value: k, label: m.kinds[k] }))} />

@@ -5,10 +5,10 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type AccessReport, type Cell, type ReleaseListing, type StatsPeriod } from "../api";
-import { BarChart } from "../charts";
+import { BarChart, numberText, ratio } from "../charts";
 import { areaName, authorities } from "../areas";
 import { fill, m } from "../messages";
-import { ErrorSummary, asData, type FieldError } from "../ui";
+import { ErrorSummary, Select, asData, type FieldError } from "../ui";
 import { Rules } from "./Statistics";
 
 /// An area of the report: the whole, a nation, a region or an authority.
@@ -47,17 +47,9 @@ function numbersFor(period: StatsPeriod | undefined, byAuthority: StatsPeriod | 
   return row ? { columns: t.columns, cells: row.cells, total: row.total } : null;
 }
 
-/// A ratio of two released numbers; withheld ("c") when either is, or when there is nothing
-/// to divide by.
-export function ratio(part: Cell | undefined, whole: Cell | undefined, per: number): Cell | undefined {
-  if (part === undefined || whole === undefined) return undefined;
-  return typeof part === "number" && typeof whole === "number" && whole > 0 ? Math.round((part * per * 10) / whole) / 10 : "c";
-}
-
-export function number(v: number | null | undefined | Cell, unit = ""): string {
-  if (v === null || v === undefined) return m.reportNoFigure;
-  if (v === "c") return m.withheldMark;
-  return `${v.toLocaleString("en-GB", { maximumFractionDigits: 1 })}${unit}`;
+/// A figure of the report: "no release" where there is none, "c" where withheld.
+function figureText(v: Cell | null | undefined, unit = ""): string {
+  return v === null || v === undefined ? m.reportNoFigure : numberText(v, unit);
 }
 
 interface Year {
@@ -125,30 +117,24 @@ export function AnnualReport() {
         {releases && yearReleases.length === 0 && <p>{m.reportNoYear}</p>}
         {yearReleases.length > 0 && (
           <div class="columns">
-            <div class="field">
-              <label for="report-year">{m.reportYear}</label>
-              <select id="report-year" class="input input-short" value={chosenYear} onChange={(e) => setChosenYear((e.target as HTMLSelectElement).value)}>
-                {yearReleases.map((y) => (
-                  <option key={y} value={y} {...asData}>
-                    {y}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div class="field">
-              <label for="report-area">{m.reportArea}</label>
-              <select id="report-area" class="input" value={area?.key ?? ""} onChange={(e) => setAreaKey((e.target as HTMLSelectElement).value)}>
-                {areas.map((g) => (
-                  <optgroup key={g.group} label={g.group}>
-                    {g.list.map((a) => (
-                      <option key={a.key} value={a.key} {...asData}>
-                        {a.name}
-                      </option>
-                    ))}
-                  </optgroup>
-                ))}
-              </select>
-            </div>
+            <Select id="report-year" label={m.reportYear} width="short" value={chosenYear} onChange={setChosenYear}>
+              {yearReleases.map((y) => (
+                <option key={y} value={y} {...asData}>
+                  {y}
+                </option>
+              ))}
+            </Select>
+            <Select id="report-area" label={m.reportArea} value={area?.key ?? ""} onChange={setAreaKey}>
+              {areas.map((g) => (
+                <optgroup key={g.group} label={g.group}>
+                  {g.list.map((a) => (
+                    <option key={a.key} value={a.key} {...asData}>
+                      {a.name}
+                    </option>
+                  ))}
+                </optgroup>
+              ))}
+            </Select>
           </div>
         )}
         {years && area && (
@@ -166,23 +152,26 @@ export function AnnualReport() {
 
 function Report({ year, area, now, before }: { year: number; area: Area; now: Year; before: Year }) {
   const get = (y: Year, measure: string) => numbersFor(y.region, y.authority, area, measure);
+  // A ratio is withheld where a number it needs is; absent where the release has no row.
+  const share = (part: Cell | undefined, whole: Cell | undefined): Cell | undefined => (part === undefined || whole === undefined ? undefined : (ratio(part, whole, 100) ?? "c"));
   const figure = (y: Year) => {
     const iros = get(y, "registered_iros")?.total;
     const queries = get(y, "queries_by_category")?.total;
+    const late = get(y, "not_accepted_within_reminder_time")?.total;
     return {
       iros,
       never: get(y, "registered_iros_never_asked")?.total,
       queries,
-      perHundred: ratio(queries, iros, 100),
-      late: get(y, "not_accepted_within_reminder_time")?.total,
-      lateShare: ratio(get(y, "not_accepted_within_reminder_time")?.total, queries, 100),
+      perHundred: share(queries, iros),
+      late,
+      lateShare: share(late, queries),
       declines: get(y, "declines_by_reason")?.total,
       pressure: get(y, "pressure_reports_by_kind")?.total,
     };
   };
   const a = figure(now);
   const b = before.region ? figure(before) : null;
-  const rows: [string, Cell | number | null | undefined, Cell | number | null | undefined, string?][] = [
+  const rows: [string, Cell | undefined, Cell | undefined, string?][] = [
     [m.reportIros, a.iros, b?.iros],
     [m.reportNeverAsked, a.never, b?.never],
     [m.reportQueries, a.queries, b?.queries],
@@ -222,8 +211,8 @@ function Report({ year, area, now, before }: { year: number; area: Area; now: Ye
           {rows.map(([label, x, y, unit]) => (
             <tr key={label}>
               <th scope="row">{label}</th>
-              <td class="numeric">{number(x, unit)}</td>
-              <td class="numeric">{b ? number(y, unit) : m.reportNoFigure}</td>
+              <td class="numeric">{figureText(x, unit)}</td>
+              <td class="numeric">{b ? figureText(y, unit) : m.reportNoFigure}</td>
             </tr>
           ))}
         </tbody>

@@ -3,12 +3,12 @@
 // table and a sentence), and the CSV the API serves, byte for byte.
 
 import { useEffect, useState } from "preact/hooks";
-import { call, callText, Problem, type AccessReport, type Cell, type ReleaseListing, type StatsPeriod, type StatsTable } from "../api";
+import { call, callText, Problem, type AccessReport, type ReleaseListing, type StatsPeriod, type StatsTable } from "../api";
 import { save } from "../attachments";
 import { areaName, authorities } from "../areas";
 import { fill, m } from "../messages";
-import { BarChart, type Bar } from "../charts";
-import { Button, ErrorSummary, Form, Radios, TextInput, When, asData, errorFor, type FieldError } from "../ui";
+import { BarChart, numberText, ratio, type Bar } from "../charts";
+import { Button, ErrorSummary, Form, Radios, Select, TextInput, When, asData, errorFor, type FieldError } from "../ui";
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -32,18 +32,12 @@ function columnName(measure: string, column: string): string {
   return tables[measure]?.[column] ?? m.statsColumns[column] ?? column;
 }
 
-export function cellText(c: Cell): string {
-  return c === "c" ? m.withheldMark : c.toLocaleString("en-GB");
-}
-
-/// The released numbers a chart draws: a ratio per area, or nothing where either number is
-/// withheld (a chart never estimates what a release withholds).
+/// Requests per 100 registered IROs in each area of a period.
 function perHundred(queries: StatsTable | undefined, iros: StatsTable | undefined): Bar[] {
   if (!queries || !iros) return [];
   return queries.rows.map((row) => {
     const registered = iros.rows.find((r) => r.code === row.code && r.name === row.name)?.total;
-    const value = typeof row.total === "number" && typeof registered === "number" && registered > 0 ? Math.round((row.total * 1000) / registered) / 10 : null;
-    return { label: areaName(row), value };
+    return { label: areaName(row), value: ratio(row.total, registered, 100) };
   });
 }
 
@@ -128,16 +122,13 @@ export function Statistics() {
           ) : (
             <>
               <Trend report={report} />
-              <div class="field">
-                <label for="period">{m.statsPeriod}</label>
-                <select id="period" class="input input-short" value={chosen} onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}>
-                  {report.periods.map((p) => (
-                    <option key={p.period} value={p.period} {...asData}>
-                      {p.period}
-                    </option>
-                  ))}
-                </select>
-              </div>
+              <Select id="period" label={m.statsPeriod} width="short" value={chosen} onChange={setChosen}>
+                {report.periods.map((p) => (
+                  <option key={p.period} value={p.period} {...asData}>
+                    {p.period}
+                  </option>
+                ))}
+              </Select>
               {period && <PeriodView period={period} by={report.by} />}
               <Rules byAuthority={report.by === "authority"} roundTo={report.round_totals_to} />
             </>
@@ -180,8 +171,7 @@ function Trend({ report }: { report: AccessReport }) {
   const bars: Bar[] = report.periods.map((p) => {
     const late = p.tables.find((t) => t.measure === "not_accepted_within_reminder_time")?.total;
     const all = p.tables.find((t) => t.measure === "queries_by_category")?.total;
-    const value = typeof late === "number" && typeof all === "number" && all > 0 ? Math.round((late * 1000) / all) / 10 : null;
-    return { label: p.period, value };
+    return { label: p.period, value: ratio(late, all, 100) };
   });
   return <BarChart id="late-share" title={m.chartLateTitle} unit="%" bars={bars} labelHeading={m.statsPeriod} valueHeading={m.chartLateValue} />;
 }
@@ -236,20 +226,20 @@ function ReleasedTable({ table, period }: { table: StatsTable; period: string })
               </th>
               {r.cells.map((c, i) => (
                 <td class="numeric" key={i}>
-                  {cellText(c)}
+                  {numberText(c)}
                 </td>
               ))}
-              <td class="numeric">{cellText(r.total)}</td>
+              <td class="numeric">{numberText(r.total)}</td>
             </tr>
           ))}
           <tr class="table-total">
             <th scope="row">{m.statsNational}</th>
             {table.totals.map((c, i) => (
               <td class="numeric" key={i}>
-                {cellText(c)}
+                {numberText(c)}
               </td>
             ))}
-            <td class="numeric">{cellText(table.total)}</td>
+            <td class="numeric">{numberText(table.total)}</td>
           </tr>
         </tbody>
       </table>
