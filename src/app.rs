@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
-use crate::accounts::domain::{AccountId, Email};
+use crate::accounts::domain::{AccountId, Email, Language};
 use crate::accounts::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::db::{Database, DbConnection, DbError};
@@ -142,7 +142,7 @@ impl<'a> Tx<'a> {
     }
 
     fn notify_when(&mut self, account: &AccountId, when: When) -> Result<(), ApiError> {
-        let address = crate::accounts::store::notification_address(self.conn, account)?;
+        let (address, language) = crate::accounts::store::notification_address(self.conn, account)?;
         let email = Email::parse(&address)
             .map_err(|e| ApiError::Internal(format!("stored address: {e}")))?;
         Ok(mail::enqueue(
@@ -151,11 +151,24 @@ impl<'a> Tx<'a> {
             &self.context.public_url,
             Notice::Waiting,
             when,
+            language,
         )?)
     }
 
     /// Queues a notice to an address at once (an invitee's, who has no account yet).
-    pub fn send(&mut self, to: &Email, notice: Notice<'_>) -> diesel::QueryResult<()> {
-        mail::enqueue(self.conn, to, &self.context.public_url, notice, When::Now)
+    pub fn send(
+        &mut self,
+        to: &Email,
+        notice: Notice<'_>,
+        language: Language,
+    ) -> diesel::QueryResult<()> {
+        mail::enqueue(
+            self.conn,
+            to,
+            &self.context.public_url,
+            notice,
+            When::Now,
+            language,
+        )
     }
 }

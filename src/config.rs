@@ -120,6 +120,7 @@ pub const DECLARED: &[Declaration] = &[
     env("mail", "retry_base_secs", "IRO_ADVICE_MAIL_RETRY_BASE_SECS"),
     env("mail", "poll_interval_ms", "IRO_ADVICE_MAIL_POLL_MS"),
     env("mail", "subject", "IRO_ADVICE_MAIL_SUBJECT"),
+    env("mail", "subject_cy", "IRO_ADVICE_MAIL_SUBJECT_CY"),
     env("mail", "digest_minutes", "IRO_ADVICE_MAIL_DIGEST_MINUTES"),
     env("mail", "file_hours", "IRO_ADVICE_MAIL_FILE_HOURS"),
     env("nairo", "recipient", "IRO_ADVICE_NAIRO_RECIPIENT"),
@@ -344,6 +345,8 @@ pub struct MailSettings {
     pub poll_interval_ms: u64,
     /// The one subject of every mail: neutral, naming neither the service nor a purpose.
     pub subject: String,
+    /// The same subject for an account that reads the service in Welsh.
+    pub subject_cy: String,
     /// Routine notices wait for a digest sent at a random time within this many minutes
     /// (0: at once); urgent ones go at once.
     pub digest_minutes: u64,
@@ -474,6 +477,7 @@ struct RawMail {
     retry_base_secs: u64,
     poll_interval_ms: u64,
     subject: String,
+    subject_cy: String,
     digest_minutes: u64,
     file_hours: u64,
 }
@@ -875,14 +879,19 @@ impl TryFrom<RawMail> for MailSettings {
         if raw.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid("mail", "from", "is not a mailbox"));
         }
-        let subject = raw.subject.trim().to_owned();
-        if subject.is_empty() || subject.len() > 200 || subject.chars().any(char::is_control) {
-            return Err(invalid(
-                "mail",
-                "subject",
-                "must be one line of 1 to 200 characters",
-            ));
-        }
+        let one_line = |key: &'static str, raw: &str| {
+            let subject = raw.trim().to_owned();
+            if subject.is_empty() || subject.len() > 200 || subject.chars().any(char::is_control) {
+                return Err(invalid(
+                    "mail",
+                    key,
+                    "must be one line of 1 to 200 characters",
+                ));
+            }
+            Ok(subject)
+        };
+        let subject = one_line("subject", &raw.subject)?;
+        let subject_cy = one_line("subject_cy", &raw.subject_cy)?;
         if raw.digest_minutes > 24 * 60 {
             return Err(invalid(
                 "mail",
@@ -897,6 +906,7 @@ impl TryFrom<RawMail> for MailSettings {
             retry_base_secs: raw.retry_base_secs.max(1),
             poll_interval_ms: raw.poll_interval_ms.max(10),
             subject,
+            subject_cy,
             digest_minutes: raw.digest_minutes,
             file_hours: raw.file_hours,
         })
@@ -1208,6 +1218,7 @@ mod tests {
             "IRO_ADVICE_MAIL_FROM" => ("Advice <a@example.org>", Some("not a mailbox")),
             "IRO_ADVICE_MAIL_RETRY_BASE_SECS" | "IRO_ADVICE_MAIL_POLL_MS" => ("77", Some("soon")),
             "IRO_ADVICE_MAIL_SUBJECT" => ("Your account", Some("")),
+            "IRO_ADVICE_MAIL_SUBJECT_CY" => ("Eich cyfrif", Some("")),
             "IRO_ADVICE_MAIL_DIGEST_MINUTES" => ("60", Some("2000")),
             "IRO_ADVICE_MAIL_FILE_HOURS" => ("2", Some("-2")),
             "IRO_ADVICE_NAIRO_RECIPIENT" => (

@@ -110,6 +110,7 @@ problem_types! {
     CrossSiteRequest = "cross-site-request", "Refused: not sent by the web application";
     AlreadyApproved = "already-approved", "The account is already approved";
     UploadOffset = "upload-offset", "The segment does not continue the upload";
+    InvalidVerification = "invalid-verification", "Not a check this account can have";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -120,3 +120,149 @@ pub fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Resu
     .listen(listener)?
     .run())
 }
+
+/// `GET /api/v1/operations`: what the operator on call needs on one page, read as the
+/// metrics are (counts and ages only, nothing personal): the database, the mail outbox, the
+/// log and each witness, and the statistics releases made and due.
+#[utoipa::path(get, path = "/api/v1/operations", tag = "accounts",
+    responses((status = 200, body = OperationsStatus)), security(("bearer" = [])))]
+pub async fn operations(
+    state: web::Data<AppState>,
+    _caller: crate::access::Caller,
+) -> Result<HttpResponse, crate::error::ApiError> {
+    let status = web::block(move || operations_status(&state))
+        .await
+        .map_err(|_| crate::error::ApiError::Unavailable)?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+fn operations_status(state: &AppState) -> OperationsStatus {
+    let g = read(state);
+    let problems = state.witnessing.status();
+    let witnesses = g
+        .witnesses
+        .iter()
+        .zip(state.witnessing.keys())
+        .zip(problems)
+        .map(|((w, key), status)| WitnessOperations {
+            name: w.name.clone(),
+            key,
+            cosigned_size: w.cosigned_size,
+            failing: w.failing,
+            problem: status.problem,
+            refused_as_inconsistent: w.refused,
+        })
+        .collect();
+    let now = crate::db::now();
+    let releases = state.db.get().ok().and_then(|mut conn| {
+        let made = crate::statistics::store::list(&mut conn).ok()?;
+        let due = crate::statistics::store::missing(
+            &mut conn,
+            now,
+            state.settings.statistics.follow_up_days,
+        )
+        .ok()?;
+        Some(ReleaseOperations {
+            stored: made.len() as u64,
+            latest: made
+                .iter()
+                .max_by(|a, b| a.built_at.cmp(&b.built_at))
+                .map(|r| LatestRelease {
+                    period: r.period.clone(),
+                    built_at: r.built_at.clone(),
+                }),
+            due: due.into_iter().map(|p| p.key).collect(),
+        })
+    });
+    OperationsStatus {
+        database_up: g.database_up,
+        pool: PoolOperations {
+            connections: g.pool_connections,
+            idle: g.pool_idle,
+            max: g.pool_max,
+        },
+        outbox: OutboxOperations {
+            pending: g.outbox_pending,
+            failing: g.outbox_failing,
+            oldest_pending_secs: g.outbox_oldest_secs,
+            transport: if state.settings.mail.smtp_url.is_some() {
+                "smtp"
+            } else {
+                "files"
+            },
+        },
+        log_size: g.log_leaves,
+        served_size: g.served_size,
+        quorum: state.witnessing.quorum(),
+        witnesses,
+        releases,
+        sign_in_ceiling: g.sign_in_ceiling,
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OperationsStatus {
+    pub database_up: bool,
+    pub pool: PoolOperations,
+    pub outbox: OutboxOperations,
+    /// Leaves in the log.
+    pub log_size: u64,
+    /// The size of the checkpoint served to clients: the newest a quorum cosigned.
+    pub served_size: u64,
+    pub quorum: usize,
+    pub witnesses: Vec<WitnessOperations>,
+    /// Absent when the database did not answer.
+    pub releases: Option<ReleaseOperations>,
+    /// True while sign-ins are refused service-wide after a flood of failures.
+    pub sign_in_ceiling: bool,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PoolOperations {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OutboxOperations {
+    /// Notices not yet delivered (digests waiting for their time included).
+    pub pending: u64,
+    /// Of those, notices whose delivery has failed at least once.
+    pub failing: u64,
+    /// The age of the oldest undelivered notice, in seconds.
+    pub oldest_pending_secs: i64,
+    /// `smtp`, or `files` (`.eml` files in the outbox folder).
+    pub transport: &'static str,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct WitnessOperations {
+    /// The name in its verifier key.
+    pub name: String,
+    pub key: String,
+    /// The largest tree size it has cosigned, as far as this instance knows.
+    pub cosigned_size: u64,
+    pub failing: bool,
+    /// Why its last answer was not a cosignature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// It refused a checkpoint as inconsistent with one it cosigned: a rollback or a fork.
+    pub refused_as_inconsistent: bool,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ReleaseOperations {
+    pub stored: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest: Option<LatestRelease>,
+    /// Ended periods (past the follow-up days) with no release yet: `iro-advice stats
+    /// release` makes them.
+    pub due: Vec<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct LatestRelease {
+    pub period: String,
+    pub built_at: String,
+}

@@ -20,7 +20,7 @@ use crate::pressure;
 use crate::queries::{ask, attachments, messages, read, transitions, uploads};
 use crate::statistics::access as stats;
 use crate::web::handlers as app;
-use crate::{error, health};
+use crate::{error, health, monitoring};
 
 /// One route: method, path pattern, who may call it, its handler, and the largest JSON
 /// body it takes.
@@ -92,6 +92,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(POST "/api/v1/accounts/{id}/suspend", Access::Roles(&[Admin]), admin::suspend),
         endpoint!(POST "/api/v1/accounts/{id}/reactivate", Access::Roles(&[Admin]), admin::reactivate),
         endpoint!(POST "/api/v1/accounts/{id}/approve", Access::Roles(&[Admin]), admin::approve),
+        endpoint!(POST "/api/v1/accounts/{id}/verify", Access::Roles(&[Admin]), admin::verify),
+        endpoint!(POST "/api/v1/accounts/{id}/second-factor/reset", Access::Roles(&[Admin]), admin::reset_second_factor),
+        endpoint!(GET "/api/v1/operations", Access::Roles(&[Admin]), monitoring::operations),
         endpoint!(POST "/api/v1/invitations", Access::Roles(&[Admin, Nairo]), invitations::invite),
         // sessions
         endpoint!(POST "/api/v1/auth/login", PUBLIC, auth::login),
@@ -113,6 +116,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(POST "/api/v1/me/step-up/options", ENROLLING, passkeys::step_up_options),
         endpoint!(PUT "/api/v1/me/key", ANY, me::put_key),
         endpoint!(PUT "/api/v1/me/password", ANY, me::put_password),
+        endpoint!(PUT "/api/v1/me/language", ENROLLING, me::put_language),
         endpoint!(GET "/api/v1/me/key", ANY, me::get_wrapped_identity),
         endpoint!(PUT "/api/v1/me/conflicts", Access::Roles(&[Adviser]), me::put_conflicts),
         endpoint!(PUT "/api/v1/me/availability", Access::Roles(&[Adviser]), me::put_availability),
@@ -212,6 +216,7 @@ impl Modify for BearerAuth {
         health::healthz, health::readyz, health::openapi,
         app::index, app::open, app::asset, app::manifest,
         invitations::accept, admin::list, admin::suspend, admin::reactivate, admin::approve, invitations::invite,
+        admin::verify, admin::reset_second_factor, monitoring::operations, me::put_language,
         auth::login, auth::refresh, auth::logout, passkeys::sign_in_options,
         passkeys::creation_options, passkeys::register, passkeys::list, passkeys::step_up_options,
         passkeys::remove, me::totp_remove, sessions::list, sessions::end, sessions::end_all,

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::accounts::domain::{
-    AccountId, AccountStatus, AdviserKind, AgeRecipient, DisplayName, Email, Role,
+    AccountId, AccountStatus, AdviserKind, AgeRecipient, DisplayName, Email, Language, Role,
+    SraNumber,
 };
 use crate::authorities::AuthorityCode;
 use crate::ciphertext::{AgeArmored, PassphraseWrapped};
@@ -83,6 +84,28 @@ pub struct AccountSummary {
     /// From when the account counts in the statistics; null while an IRO whom NAIRO
     /// nominated waits for an admin's approval.
     pub approved_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A solicitor's SRA number, as the admin who checked it read it on the register.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sra_number: Option<String>,
+    /// Advisers: when an admin checked who they are, and which admin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<AccountId>,
+}
+
+/// An admin's check of an adviser: a solicitor's SRA number is required, a peer adviser has
+/// none.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct VerificationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub sra_number: Option<SraNumber>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct LanguageChoice {
+    pub language: Language,
 }
 
 // Sessions
@@ -172,6 +195,9 @@ pub struct AdviserEntry {
     pub key_proof: Option<KeyProof>,
     /// Queries waiting for or accepted by this adviser: how busy they are.
     pub open_queries: i64,
+    /// Whether the operator has checked who the adviser is (a solicitor's SRA number on the
+    /// register, a peer adviser's post).
+    pub verified: bool,
 }
 
 // Invitations
@@ -184,6 +210,10 @@ pub struct InvitationRequest {
     #[schema(value_type = Option<String>)]
     pub authority_code: Option<AuthorityCode>,
     pub adviser_kind: Option<AdviserKind>,
+    /// The language of the invitation's mail and, until its owner chooses, of the account:
+    /// `en` (the default) or `cy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -231,6 +261,11 @@ pub struct Me {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub age_recipient: Option<String>,
     pub totp_enabled: bool,
+    /// The language the account chose: its pages and its notices are written in it.
+    pub language: Language,
+    /// Advisers only: when an admin checked who they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Whether the account has at least one passkey (a second factor like TOTP).
     pub passkey_enabled: bool,
     /// The largest attachment the service takes, so that a client can check a file before

@@ -127,3 +127,18 @@ fn arguments_are_read_from_icu_messages() {
     );
     assert!(arguments("no values here").is_empty());
 }
+
+/// Every problem the service can report has its message in both languages, so that a Welsh
+/// page never falls back to the service's English `detail`.
+#[test]
+fn every_problem_the_service_reports_has_a_message_in_both_languages() {
+    for lang in ["en", "cy"] {
+        let messages = catalogue(lang);
+        let missing: Vec<&str> = iro_advice::error::ProblemType::ALL
+            .iter()
+            .map(|p| p.slug())
+            .filter(|slug| !messages.contains_key(&format!("problems.{slug}")))
+            .collect();
+        assert!(missing.is_empty(), "{lang}.json has no message for {missing:?}");
+    }
+}

@@ -1,16 +1,16 @@
 //! Account administration: `GET /api/v1/accounts`, approving NAIRO's nominations, suspend
-//! and reactivate.
+//! and reactivate, checking advisers, and resetting a lost second factor.
 
 use actix_web::{web, HttpResponse};
 
-use super::domain::{AccountId, AccountStatus};
+use super::domain::{AccountId, AccountStatus, AdviserKind, Role};
 use super::store;
 use crate::access::Caller;
 use crate::app::AppState;
 use crate::authorities::AuthorityCode;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{Actor, Event, Kind, Subject};
-use crate::wire::AccountSummary;
+use crate::wire::{AccountSummary, VerificationRequest};
 
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts",
     responses((status = 200, body = [AccountSummary])), security(("bearer" = [])))]
@@ -30,6 +30,9 @@ pub async fn list(state: web::Data<AppState>, _caller: Caller) -> Result<HttpRes
             adviser_kind: a.adviser_kind,
             status: a.status,
             approved_at: a.approved_at.map(|t| t.and_utc()),
+            sra_number: a.sra_number,
+            verified_at: a.verified_at.map(|t| t.and_utc()),
+            verified_by: a.verified_by,
         })
         .collect();
     Ok(HttpResponse::Ok().json(summaries))
@@ -127,4 +130,90 @@ pub async fn reactivate(
     id: web::Path<AccountId>,
 ) -> Result<HttpResponse, ApiError> {
     set_status(state, caller, id.into_inner(), AccountStatus::Active).await
+}
+
+/// Marks an adviser checked: a solicitor's SRA number as read on the SRA's register, a peer
+/// adviser's post with their authority. Who checked and when are kept and shown, and the act
+/// is logged, so that a vouching can be traced to the admin who gave it. Checking again
+/// (a corrected number) replaces the record and is logged again.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/verify", tag = "accounts",
+    params(("id" = String, Path)), request_body = VerificationRequest,
+    responses((status = 204), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn verify(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<AccountId>,
+    body: web::Json<VerificationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let sra_number = body.into_inner().sra_number;
+    let admin = caller.account_id.clone();
+    state
+        .write(move |tx| -> Result<(), ApiError> {
+            let account = store::account(tx.conn, &id)?.ok_or(ApiError::NotFound)?;
+            let refuse = |detail: &str| {
+                Err(ApiError::unprocessable(
+                    ProblemType::InvalidVerification,
+                    detail.to_owned(),
+                ))
+            };
+            match (account.role, account.adviser_kind, &sra_number) {
+                (Role::Adviser, Some(AdviserKind::Solicitor), Some(_)) => {}
+                (Role::Adviser, Some(AdviserKind::Solicitor), None) => {
+                    return refuse("a solicitor is checked by their SRA number: give sra_number")
+                }
+                (Role::Adviser, Some(AdviserKind::Peer), None) => {}
+                (Role::Adviser, _, Some(_)) => return refuse("only a solicitor has an SRA number"),
+                _ => return refuse("only advisers are checked"),
+            }
+            store::verify_adviser(
+                tx.conn,
+                &id,
+                sra_number.as_ref().map(|n| n.as_str()),
+                &admin,
+            )?;
+            tx.record(Event {
+                kind: Kind::AdviserVerified,
+                actor: Actor::Account(admin.as_str()),
+                subject: Subject::Account(id.as_str()),
+                authority: None,
+            })?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Resets the second factor of someone who lost it (a phone, a security key): TOTP off,
+/// every passkey gone, every session ended, a `second_factor_removed` leaf naming the admin,
+/// and the owner mailed at once, so that a reset behind their back is seen and provable.
+/// At their next sign-in, with the password alone, only enrolment answers.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/second-factor/reset", tag = "accounts",
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)),
+    security(("bearer" = [])))]
+pub async fn reset_second_factor(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<AccountId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if id == caller.account_id {
+        // An admin who could reset their own factor would need only their password.
+        return Err(ApiError::unprocessable(
+            ProblemType::CannotChangeOwnStatus,
+            "an admin cannot reset their own second factor; another admin or the operator's \
+             console can",
+        ));
+    }
+    let admin = caller.account_id.clone();
+    state
+        .write(move |tx| -> Result<(), ApiError> {
+            store::account(tx.conn, &id)?.ok_or(ApiError::NotFound)?;
+            super::second_factor::reset(tx, &id, Actor::Account(admin.as_str()))
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -52,6 +52,7 @@ pub async fn advisers(
             display_name: a.display_name,
             kind: a.kind,
             age_recipient: a.age_recipient,
+            verified: a.verified,
         })
         .collect();
     Ok(HttpResponse::Ok().json(entries))

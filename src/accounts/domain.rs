@@ -31,6 +31,40 @@ string_enum!(
     AccountStatus { Active = "active", Suspended = "suspended" }
 );
 
+string_enum!(
+    /// The language an account reads the service in: English, or Welsh (the Welsh Language
+    /// Standards bind the 22 Welsh authorities, and so a service their IROs use).
+    Language { En = "en", Cy = "cy" }
+);
+
+/// A solicitor's number with the Solicitors Regulation Authority (the "SRA ID" on the
+/// register), as the operator read it there: digits only, spaces ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SraNumber(String);
+
+impl SraNumber {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let digits: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        if (5..=8).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(SraNumber(digits))
+        } else {
+            Err("is not an SRA number (5 to 8 digits, as on the SRA's register)".to_owned())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for SraNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        SraNumber::parse(&raw).map_err(|e| serde::de::Error::custom(format!("sra_number {e}")))
+    }
+}
+
 /// An email address, trimmed and lower-cased, so that one person has one spelling.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -208,6 +242,14 @@ mod tests {
         assert!(Password::new("twelve.chars@x.org".into())
             .unwrap()
             .equals_email(&email));
+    }
+
+    #[test]
+    fn sra_numbers_are_digits_from_the_register() {
+        assert_eq!(SraNumber::parse(" 123 456 ").unwrap().as_str(), "123456");
+        for bad in ["", "1234", "123456789", "12a456", "SRA123456", "-12345"] {
+            assert!(SraNumber::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

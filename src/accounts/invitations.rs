@@ -11,7 +11,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::domain::{AccountId, AdviserKind, DisplayName, Email, Password, Role};
+use super::domain::{AccountId, AdviserKind, DisplayName, Email, Language, Password, Role};
 use super::store;
 use crate::access::Caller;
 use crate::app::{AppState, Tx, WriteContext};
@@ -31,6 +31,9 @@ pub struct Invitee {
     pub email: Email,
     pub authority: Option<AuthorityCode>,
     pub adviser_kind: Option<AdviserKind>,
+    /// The language the invitation's mail is written in, and the account's until its owner
+    /// chooses.
+    pub language: Language,
 }
 
 impl Invitee {
@@ -68,6 +71,7 @@ impl Invitee {
             email,
             authority,
             adviser_kind,
+            language: Language::En,
         })
     }
 }
@@ -199,6 +203,7 @@ pub fn create(
             invitations::expires_at.eq(expires_at),
             invitations::code_hash.eq(Some(code.hash())),
             invitations::nominated.eq(matches!(inviter, Inviter::Nairo(_))),
+            invitations::language.eq(invitee.language),
         ))
         .execute(tx.conn)?;
     tx.record(Event {
@@ -208,7 +213,11 @@ pub fn create(
         authority: invitee.authority.as_ref().map(AuthorityCode::as_str),
     })?;
     if let (Inviter::Admin(_) | Inviter::Nairo(_), false) = (inviter, has_account) {
-        tx.send(&invitee.email, mail::Notice::Invitation { token: &token })?;
+        tx.send(
+            &invitee.email,
+            mail::Notice::Invitation { token: &token },
+            invitee.language,
+        )?;
     }
     Ok(CreatedInvitation {
         token,
@@ -231,13 +240,14 @@ pub async fn invite(
     if caller.role == Role::Nairo && body.role != Role::Iro {
         return Err(ApiError::Forbidden);
     }
-    let invitee = Invitee::new(
+    let mut invitee = Invitee::new(
         body.role,
         body.email,
         body.authority_code,
         body.adviser_kind,
     )
     .map_err(|e| ApiError::unprocessable(ProblemType::InvalidInvitation, e))?;
+    invitee.language = body.language.unwrap_or(Language::En);
     let valid_days = state.settings.accounts.invitation_days;
     let created = state
         .write(move |tx| -> Result<_, ApiError> {
@@ -264,6 +274,7 @@ struct StoredInvitation {
     adviser_kind: Option<AdviserKind>,
     code_hash: Option<String>,
     nominated: bool,
+    language: Language,
 }
 
 struct OpenInvitation {
@@ -334,13 +345,14 @@ fn open_invitation(
         }
     }
     let corrupt = |e: String| ApiError::Internal(format!("stored invitation: {e}"));
-    let invitee = Invitee::new(
+    let mut invitee = Invitee::new(
         row.role,
         Email::parse(&row.email).map_err(corrupt)?,
         row.authority_code,
         row.adviser_kind,
     )
     .map_err(corrupt)?;
+    invitee.language = row.language;
     Ok(Ok(OpenInvitation {
         id: row.id,
         invitee,
@@ -421,6 +433,7 @@ fn create_account(
             adviser_kind: invitee.adviser_kind,
             notification_email: notification_email.as_ref().map(Email::as_str),
             approved: !open.nominated,
+            language: invitee.language,
         },
     )?;
     diesel::update(

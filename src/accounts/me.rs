@@ -16,8 +16,8 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, ProblemType};
 use crate::log::{conflicts_digest, Actor, Event, Kind, Subject};
 use crate::wire::{
-    AvailabilityRequest, ConflictsRequest, KeyRequest, Me, PasswordChange, TotpCode, TotpEnrolment,
-    WrappedIdentity,
+    AvailabilityRequest, ConflictsRequest, KeyRequest, LanguageChoice, Me, PasswordChange,
+    TotpCode, TotpEnrolment, WrappedIdentity,
 };
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "me",
@@ -47,6 +47,8 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
                 adviser_kind: a.adviser_kind,
                 age_recipient: a.age_recipient,
                 totp_enabled: a.totp_enabled,
+                language: a.language,
+                verified_at: a.verified_at.map(|t| t.and_utc()),
                 passkey_enabled: a.passkey_enabled,
                 max_attachment_bytes,
                 accepting: is_adviser.then_some(a.accepting),
@@ -55,6 +57,24 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
         })
         .await?;
     Ok(HttpResponse::Ok().json(me))
+}
+
+/// Chooses the language of the account's pages and notices.
+#[utoipa::path(put, path = "/api/v1/me/language", tag = "me", request_body = LanguageChoice,
+    responses((status = 204), (status = 400, body = crate::error::Problem)), security(("bearer" = [])))]
+pub async fn put_language(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<LanguageChoice>,
+) -> Result<HttpResponse, ApiError> {
+    let language = body.into_inner().language;
+    state
+        .db
+        .write(move |conn| -> Result<(), ApiError> {
+            Ok(store::set_language(conn, &caller.account_id, language)?)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Starts TOTP enrolment with a new secret. Refused once TOTP is enabled, so that a stolen

@@ -49,12 +49,17 @@ pub fn reset_by_operator(
     write_transaction(conn, |conn| {
         let tx = &mut Tx::new(conn, context);
         let account = store::login_account(tx.conn, email.as_str())?.ok_or(ApiError::NotFound)?;
-        let id = account.id;
-        store::disable_totp(tx.conn, &id)?;
-        for key in store::passkeys_of(tx.conn, &id)? {
-            store::remove_passkey(tx.conn, &id, &key.credential_id)?;
-        }
-        factor_removed(tx, &id, Actor::Operator, None)?;
-        Ok(id)
+        reset(tx, &account.id, Actor::Operator)?;
+        Ok(account.id)
     })
+}
+
+/// Every second factor of an account gone, by the operator or an admin, with what follows
+/// any removal.
+pub fn reset(tx: &mut Tx<'_>, id: &AccountId, by: Actor<'_>) -> Result<(), ApiError> {
+    store::disable_totp(tx.conn, id)?;
+    for key in store::passkeys_of(tx.conn, id)? {
+        store::remove_passkey(tx.conn, id, &key.credential_id)?;
+    }
+    factor_removed(tx, id, by, None)
 }

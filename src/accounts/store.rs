@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::browser::SessionClient;
-use super::domain::{AccountId, AccountStatus, AdviserKind, Role};
+use super::domain::{AccountId, AccountStatus, AdviserKind, Language, Role};
 use crate::authorities::AuthorityCode;
 use crate::db::schema::{
     accounts, adviser_conflicts, login_devices, login_failures, passkeys, refresh_tokens, sessions,
@@ -25,6 +25,7 @@ pub struct NewAccount<'a> {
     /// Counted in the statistics from its creation; false for a NAIRO nomination, which
     /// waits for an admin.
     pub approved: bool,
+    pub language: Language,
 }
 
 pub fn insert_account(conn: &mut DbConnection, a: &NewAccount<'_>) -> QueryResult<()> {
@@ -45,6 +46,7 @@ pub fn insert_account(conn: &mut DbConnection, a: &NewAccount<'_>) -> QueryResul
             accounts::totp_last_step.eq(0i64),
             accounts::created_at.eq(created),
             accounts::approved_at.eq(a.approved.then_some(created)),
+            accounts::language.eq(a.language),
         ))
         .execute(conn)
         .map(drop)
@@ -143,6 +145,10 @@ pub struct AccountView {
     pub totp_enabled: bool,
     pub passkey_enabled: bool,
     pub approved_at: Option<NaiveDateTime>,
+    pub language: Language,
+    pub sra_number: Option<String>,
+    pub verified_at: Option<NaiveDateTime>,
+    pub verified_by: Option<AccountId>,
 }
 
 pub fn account(conn: &mut DbConnection, id: &AccountId) -> QueryResult<Option<AccountView>> {
@@ -174,6 +180,35 @@ pub fn approve(conn: &mut DbConnection, id: &AccountId, by: &AccountId) -> Query
     ))
     .execute(conn)?;
     Ok(updated > 0)
+}
+
+/// Records that an admin checked an adviser (a solicitor's SRA number against the register,
+/// a peer adviser's post with their authority): by whom, when, and the number read.
+pub fn verify_adviser(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    sra_number: Option<&str>,
+    by: &AccountId,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::sra_number.eq(sra_number),
+            accounts::verified_at.eq(now()),
+            accounts::verified_by.eq(by),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn set_language(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    language: Language,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::language.eq(language))
+        .execute(conn)
+        .map(drop)
 }
 
 /// Sets an account's status; suspending also ends every session. False if no such account.
@@ -325,6 +360,7 @@ pub struct EligibleAdviser {
     pub display_name: String,
     pub kind: AdviserKind,
     pub age_recipient: String,
+    pub verified: bool,
 }
 
 #[derive(Queryable)]
@@ -333,6 +369,7 @@ struct AdviserRow {
     display_name: String,
     adviser_kind: Option<AdviserKind>,
     age_recipient: Option<String>,
+    verified_at: Option<NaiveDateTime>,
 }
 
 fn corrupt(what: &str) -> diesel::result::Error {
@@ -366,6 +403,7 @@ pub fn eligible_advisers(
             accounts::display_name,
             accounts::adviser_kind,
             accounts::age_recipient,
+            accounts::verified_at,
         ))
         .into_boxed();
     if let Some(id) = only {
@@ -384,6 +422,7 @@ pub fn eligible_advisers(
                     .ok_or_else(|| corrupt("an adviser without a kind"))?,
                 display_name: row.display_name,
                 age_recipient: row.age_recipient.unwrap_or_default(),
+                verified: row.verified_at.is_some(),
             })
         })
         .collect()
@@ -951,17 +990,25 @@ pub fn take_failed_sign_ins(conn: &mut DbConnection, account: &AccountId) -> Que
     Ok(failed)
 }
 
-/// Where notifications for an account go: its notification address, else its login email.
-pub fn notification_address(conn: &mut DbConnection, account: &AccountId) -> QueryResult<String> {
+/// Where notifications for an account go (its notification address, else its login email),
+/// and in which language.
+pub fn notification_address(
+    conn: &mut DbConnection,
+    account: &AccountId,
+) -> QueryResult<(String, Language)> {
     #[derive(Queryable, Selectable)]
     #[diesel(table_name = accounts)]
     struct Addresses {
         email: String,
         notification_email: Option<String>,
+        language: Language,
     }
     let addresses = accounts::table
         .find(account)
         .select(Addresses::as_select())
         .first(conn)?;
-    Ok(addresses.notification_email.unwrap_or(addresses.email))
+    Ok((
+        addresses.notification_email.unwrap_or(addresses.email),
+        addresses.language,
+    ))
 }

@@ -130,6 +130,7 @@ pub async fn invite(
                 email: email.clone(),
                 authority_code: authority,
                 adviser_kind,
+                language: None,
             },
         )
         .await?;

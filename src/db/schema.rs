@@ -43,6 +43,10 @@ diesel::table! {
         passkey_enabled -> Bool,
         approved_at -> Nullable<Timestamp>,
         approved_by -> Nullable<Text>,
+        sra_number -> Nullable<Text>,
+        verified_at -> Nullable<Timestamp>,
+        verified_by -> Nullable<Text>,
+        language -> Text,
     }
 }
 
@@ -68,6 +72,7 @@ diesel::table! {
         code_hash -> Nullable<Text>,
         code_failures -> Integer,
         nominated -> Bool,
+        language -> Text,
     }
 }
 
@@ -122,6 +127,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         digest -> Bool,
+        language -> Text,
     }
 }
 

@@ -36,6 +36,7 @@ crate::vocabulary::string_enum!(
         StatisticsReleased = "statistics_released",
         WebAppPublished = "web_app_published",
         AccountApproved = "account_approved",
+        AdviserVerified = "adviser_verified",
     }
 );
 
@@ -66,6 +67,7 @@ impl Kind {
             Kind::StatisticsReleased => 21,
             Kind::WebAppPublished => 22,
             Kind::AccountApproved => 23,
+            Kind::AdviserVerified => 24,
         }
     }
 

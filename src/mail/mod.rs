@@ -19,7 +19,7 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::accounts::domain::Email;
+use crate::accounts::domain::{Email, Language};
 use crate::config::{MailSettings, Settings};
 use crate::db::now;
 use crate::db::schema::outbox;
@@ -47,14 +47,21 @@ fn link(public_url: &str, notice: &Notice<'_>) -> String {
     }
 }
 
-/// The one notification text: nothing about the query, the case, who is involved or even
-/// which service sends it.
-pub fn render(public_url: &str, notice: &Notice<'_>) -> String {
-    format!(
-        "Something is waiting for you.\r\n\r\nSign in to see it:\r\n{}\r\n\r\n\
-         This message says nothing more, on purpose.\r\n",
-        link(public_url, notice)
-    )
+/// The one notification text, in the recipient's language: nothing about the query, the
+/// case, who is involved or even which service sends it. Within a language every notice has
+/// the same length; the language is the recipient's, not the act's, so it dates nothing.
+pub fn render(public_url: &str, notice: &Notice<'_>, language: Language) -> String {
+    let link = link(public_url, notice);
+    match language {
+        Language::En => format!(
+            "Something is waiting for you.\r\n\r\nSign in to see it:\r\n{link}\r\n\r\n\
+             This message says nothing more, on purpose.\r\n"
+        ),
+        Language::Cy => format!(
+            "Mae rhywbeth yn aros amdanoch.\r\n\r\nMewngofnodwch i'w weld:\r\n{link}\r\n\r\n\
+             Nid yw'r neges hon yn dweud dim mwy, yn fwriadol.\r\n"
+        ),
+    }
 }
 
 /// When a notice goes.
@@ -77,6 +84,7 @@ pub fn enqueue(
     public_url: &str,
     notice: Notice<'_>,
     when: When,
+    language: Language,
 ) -> QueryResult<()> {
     let now = now();
     let pending_digest = outbox::table
@@ -104,11 +112,12 @@ pub fn enqueue(
         .values((
             outbox::id.eq(uuid::Uuid::new_v4().to_string()),
             outbox::recipient.eq(recipient.as_str()),
-            outbox::body.eq(render(public_url, &notice)),
+            outbox::body.eq(render(public_url, &notice, language)),
             outbox::created_at.eq(now),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(due.unwrap_or(now)),
             outbox::digest.eq(due.is_some()),
+            outbox::language.eq(language),
         ))
         .execute(conn)
         .map(drop)
@@ -129,6 +138,7 @@ struct Claimed {
     recipient: String,
     body: String,
     attempts: i32,
+    language: Language,
 }
 
 /// Reserves the next due message for this sender, or none.
@@ -221,6 +231,7 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     subject: String,
+    subject_cy: String,
     /// Where the file transport writes, and how long its files are kept.
     files: Option<(std::path::PathBuf, StdDuration)>,
 }
@@ -248,6 +259,7 @@ impl Mailer {
             transport,
             from,
             subject: settings.mail.subject.clone(),
+            subject_cy: settings.mail.subject_cy.clone(),
             files,
         })
     }
@@ -277,14 +289,17 @@ impl Mailer {
         Ok(deleted)
     }
 
-    async fn send(&self, recipient: &str, body: &str) -> Result<(), String> {
+    async fn send(&self, recipient: &str, body: &str, language: Language) -> Result<(), String> {
         let to: Mailbox = recipient
             .parse()
             .map_err(|_| "stored recipient is not an address".to_owned())?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(self.subject.clone())
+            .subject(match language {
+                Language::En => self.subject.clone(),
+                Language::Cy => self.subject_cy.clone(),
+            })
             .body(body.to_owned())
             .map_err(|e| e.to_string())?;
         match &self.transport {
@@ -390,7 +405,9 @@ pub async fn deliver_one(
     else {
         return Ok(false);
     };
-    let result = mailer.send(&message.recipient, &message.body).await;
+    let result = mailer
+        .send(&message.recipient, &message.body, message.language)
+        .await;
     let id = message.id.clone();
     match result {
         Ok(()) => {
@@ -440,16 +457,23 @@ mod tests {
 
     #[test]
     fn every_notification_is_the_same_size_and_says_nothing_else() {
-        let token = crate::keys::random_token();
-        let a = render(
-            "https://advice.example.org",
-            &Notice::Invitation { token: &token },
-        );
-        let b = render("https://advice.example.org", &Notice::Waiting);
-        assert_eq!(a.len(), b.len());
-        assert!(a.contains(&format!("https://advice.example.org/open#{token}")));
-        let fragment = &b[b.find("/open#").unwrap() + 6..][..43];
-        assert_eq!(a.replace(&token, ""), b.replace(fragment, ""));
+        let mut texts = Vec::new();
+        for language in Language::ALL.iter().copied() {
+            let token = crate::keys::random_token();
+            let a = render(
+                "https://advice.example.org",
+                &Notice::Invitation { token: &token },
+                language,
+            );
+            let b = render("https://advice.example.org", &Notice::Waiting, language);
+            assert_eq!(a.len(), b.len());
+            assert!(a.contains(&format!("https://advice.example.org/open#{token}")));
+            let fragment = &b[b.find("/open#").unwrap() + 6..][..43];
+            assert_eq!(a.replace(&token, ""), b.replace(fragment, ""));
+            texts.push(b.replace(fragment, ""));
+        }
+        assert!(texts[1].starts_with("Mae rhywbeth yn aros amdanoch."));
+        assert_ne!(texts[0], texts[1]);
     }
 
     #[test]

@@ -62,6 +62,19 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ),
     (
         "POST",
+        "/api/v1/accounts/{id}/verify",
+        Roles(&[Admin]),
+        (404, "not-found"),
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{id}/second-factor/reset",
+        Roles(&[Admin]),
+        (404, "not-found"),
+    ),
+    ("GET", "/api/v1/operations", Roles(&[Admin]), (200, "")),
+    (
+        "POST",
         "/api/v1/invitations",
         Roles(&[Admin, Nairo]),
         (400, "invalid-json"),
@@ -110,6 +123,12 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ("PUT", "/api/v1/me/key", ANY, (400, "invalid-json")),
     ("GET", "/api/v1/me/key", ANY, (403, "step-up-required")),
     ("PUT", "/api/v1/me/password", ANY, (400, "invalid-json")),
+    (
+        "PUT",
+        "/api/v1/me/language",
+        Enrolling,
+        (400, "invalid-json"),
+    ),
     (
         "PUT",
         "/api/v1/me/conflicts",

@@ -10,6 +10,7 @@ mod accounts;
 mod authorization;
 mod backup;
 mod cli;
+mod console;
 mod foundation;
 mod hardening;
 mod keys;

@@ -167,6 +167,23 @@ async fn metrics_show_mail_that_cannot_be_delivered(app: TestApp) {
         "{text}"
     );
     assert!(!text.contains(&email), "an address in the metrics");
+    // The operator's console shows the same outbox, and no address either.
+    let operations =
+        crate::helpers::json(app.get_auth("/api/v1/operations", &admin.access).await, 200).await;
+    let outbox = &operations["outbox"];
+    assert_eq!(outbox["transport"], "smtp", "{operations}");
+    assert!(outbox["failing"].as_u64().unwrap() >= 1, "{operations}");
+    assert_eq!(
+        outbox["pending"].as_u64().unwrap(),
+        sample(&text, "iro_advice_outbox_pending").unwrap() as u64
+    );
+    assert!(!operations.to_string().contains(&email));
+    assert_eq!(operations["database_up"], true);
+    assert_eq!(
+        operations["log_size"].as_i64().unwrap(),
+        app.count("log_leaves")
+    );
+    assert_eq!(operations["releases"]["stored"], 0, "{operations}");
     actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
     let text = scrape(&app);
     assert!(

@@ -3,7 +3,7 @@
 //! SQLite and PostgreSQL, and a refusal is checked to change nothing.
 
 use iro_advice::access::{Caller, IroCaller};
-use iro_advice::accounts::domain::{AccountId, AdviserKind, Role};
+use iro_advice::accounts::domain::{AccountId, AdviserKind, Language, Role};
 use iro_advice::accounts::store::{self, NewAccount};
 use iro_advice::app::{Tx, WriteContext};
 use iro_advice::authorities::AuthorityCode;
@@ -85,6 +85,7 @@ impl Services {
                 adviser_kind: kind,
                 notification_email: None,
                 approved: true,
+                language: Language::En,
             },
         )
         .unwrap();

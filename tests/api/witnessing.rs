@@ -191,6 +191,29 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
         "{ready}"
     );
     assert_eq!(ready["witnesses"][0]["refused_as_inconsistent"], false);
+    // The operator's console reads the same.
+    let operations = json(
+        witnessed
+            .get_auth("/api/v1/operations", &admin.access)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(operations["quorum"], 1, "{operations}");
+    assert_eq!(operations["served_size"], 0, "{operations}");
+    let w = &operations["witnesses"][0];
+    assert_eq!(
+        (
+            w["name"].as_str(),
+            w["key"].as_str(),
+            w["failing"].as_bool()
+        ),
+        (Some("nairo.test/witness"), Some(vkey.as_str()), Some(true)),
+        "{operations}"
+    );
+    assert!(w["problem"]
+        .as_str()
+        .is_some_and(|p| p.contains("cannot reach the witness")));
     // The operator's metrics say the same: the witness failing, nothing served yet.
     let metrics = crate::monitoring::scrape(&witnessed);
     let gauge = |text: &str, name: &str| {
@@ -259,6 +282,18 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
     trust.open(&completed.checkpoint).unwrap();
     let ready = json(witnessed.get("/readyz").await, 200).await;
     assert_eq!(ready["witnesses"][0]["problem"], Value::Null, "{ready}");
+    let operations = json(
+        witnessed
+            .get_auth("/api/v1/operations", &admin.access)
+            .await,
+        200,
+    )
+    .await;
+    let w = &operations["witnesses"][0];
+    assert_eq!(w["failing"], false, "{operations}");
+    assert!(w.get("problem").is_none(), "{operations}");
+    assert!(w["cosigned_size"].as_u64().unwrap() >= served_size);
+    assert!(operations["served_size"].as_u64().unwrap() >= served_size);
     assert_eq!(ready["witnesses"][0]["cosigned_size"], served_size);
     let metrics = crate::monitoring::scrape(&witnessed);
     assert_eq!(
