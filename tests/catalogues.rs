@@ -139,6 +139,9 @@ fn every_problem_the_service_reports_has_a_message_in_both_languages() {
             .map(|p| p.slug())
             .filter(|slug| !messages.contains_key(&format!("problems.{slug}")))
             .collect();
-        assert!(missing.is_empty(), "{lang}.json has no message for {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "{lang}.json has no message for {missing:?}"
+        );
     }
 }

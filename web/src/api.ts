@@ -130,6 +130,8 @@ export interface Me {
   totp_enabled: boolean;
   passkey_enabled: boolean;
   max_attachment_bytes: number;
+  language: "en" | "cy";
+  verified_at?: string;
   accepting?: boolean;
   conflicts?: string[];
 }
@@ -141,6 +143,7 @@ export interface AdviserEntry {
   age_recipient: string;
   key_proof?: KeyProof | null;
   open_queries: number;
+  verified: boolean;
 }
 
 export interface QuerySummary {
@@ -232,6 +235,21 @@ export interface AccountSummary {
   adviser_kind?: string;
   status: "active" | "suspended";
   approved_at: string | null;
+  sra_number?: string;
+  verified_at?: string;
+  verified_by?: string;
+}
+/// What the operator on call sees (`GET /api/v1/operations`): counts and ages, no one named.
+export interface OperationsStatus {
+  database_up: boolean;
+  pool: { connections: number; idle: number; max: number };
+  outbox: { pending: number; failing: number; oldest_pending_secs: number; transport: "smtp" | "files" };
+  log_size: number;
+  served_size: number;
+  quorum: number;
+  witnesses: { name: string; key: string; cosigned_size: number; failing: boolean; problem?: string; refused_as_inconsistent: boolean }[];
+  releases: { stored: number; latest?: { period: string; built_at: string }; due: string[] } | null;
+  sign_in_ceiling: boolean;
 }
 export interface Authority {
   code: string;

@@ -240,13 +240,16 @@ let verified: { checkpoint: Checkpoint; note: string } | null = null;
 /// The log as NAIRO watches it: the newest checkpoint the service serves (after the same
 /// rollback check as every page), who cosigned it and when, and the quorum this browser
 /// pinned.
-export async function logHealth(): Promise<{ size: number; quorum: number; logKey: string; cosignatures: Checkpoint["cosignatures"] }> {
+export async function logHealth(): Promise<{ size: number; quorum: number; logKey: string; cosignatures: Checkpoint["cosignatures"]; advertised: string[] }> {
   await checkLog();
   const pinned = await pinnedTrust();
   const res = await fetch("/api/v1/log/checkpoint", { cache: "no-store" });
   if (!res.ok) throw new KeyRefused("the service has no witnessed checkpoint yet; try again in a minute");
   const newest = await openCheckpoint(await res.text(), pinned);
-  return { size: newest.size, quorum: pinned.quorum, logKey: pinned.log_key, cosignatures: newest.cosignatures };
+  // The witnesses the service asks now (not what this browser pinned): NAIRO checks that
+  // its own is still among them.
+  const advertised = (await call<Pinned>("GET", "/api/v1/log/trust")).witnesses;
+  return { size: newest.size, quorum: pinned.quorum, logKey: pinned.log_key, cosignatures: newest.cosignatures, advertised };
 }
 
 /// Fetches the service's checkpoint, checks its signatures and that it extends the newest

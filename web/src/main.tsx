@@ -4,13 +4,14 @@ import { call, onSessionEnded, renew, signOut as endSession, type Me } from "./a
 import { SessionContext, nextStep, watchLog, type Session } from "./app";
 import { forget, identity } from "./crypto";
 import { LogRewritten } from "./log";
-import { language, m, setLanguage } from "./messages";
+import { chosenLanguage, language, m, setLanguage, type Language } from "./messages";
 import { Account } from "./pages/Account";
 import { Accounts, Invite } from "./pages/Accounts";
 import { SharedReports } from "./pages/SharedReports";
 import { Statistics } from "./pages/Statistics";
 import { AnnualReport } from "./pages/AnnualReport";
 import { LogHealth } from "./pages/LogHealth";
+import { Operations } from "./pages/Operations";
 import { Alarm } from "./pages/Alarm";
 import { Receipts } from "./pages/Receipts";
 import { Ask } from "./pages/Ask";
@@ -114,6 +115,18 @@ function App() {
     };
   }, [me?.id]);
 
+  // The language of a signed-in account: a choice made on this device wins (and becomes the
+  // account's); otherwise the page follows the account's choice.
+  useEffect(() => {
+    if (!me) return;
+    const here = chosenLanguage();
+    if (here && here !== me.language) call("PUT", "/api/v1/me/language", { language: here }).catch(() => undefined);
+    else if (!here && me.language !== language()) {
+      setLanguage(me.language as Language);
+      setLang(me.language as Language);
+    }
+  }, [me?.id]);
+
   // Move focus to the new page's heading, so a screen reader announces where it is.
   useEffect(() => {
     const h1 = document.querySelector("h1");
@@ -146,6 +159,7 @@ function App() {
       else if (step === "/annual-report") page = <AnnualReport />;
       else if (step === "/log" && me.role === "nairo") page = <LogHealth />;
       else if (step === "/invite" && me.role === "admin") page = <Invite />;
+      else if (step === "/operations" && me.role === "admin") page = <Operations />;
       else if (step === "/statistics" || me.role === "nairo") page = <Statistics />;
       else page = <Accounts />;
     } else page = <Inbox />;
@@ -185,6 +199,9 @@ function App() {
                     <a class="header-link" href="#/accounts">
                       {m.navAccounts}
                     </a>
+                    <a class="header-link" href="#/operations">
+                      {m.navStatus}
+                    </a>
                     <a class="header-link" href="#/statistics">
                       {m.navStatistics}
                     </a>
@@ -209,6 +226,8 @@ function App() {
                 const other = lang === "en" ? "cy" : "en";
                 setLanguage(other, true);
                 setLang(other);
+                // Signed in, the choice is the account's too: its notices follow it.
+                if (me) call("PUT", "/api/v1/me/language", { language: other }).catch(() => undefined);
               }}
             >
               {m.switchLanguage}

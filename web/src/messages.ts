@@ -15,14 +15,22 @@ export type Language = "en" | "cy";
 const catalogues: Record<Language, Messages> = { en, cy };
 const STORED = "iro-advice-language";
 
-/// The language a new page starts in: the one chosen on this device, then the browser's.
-function preferred(): Language {
+/// The language chosen on this device with the switch, if any.
+export function chosenLanguage(): Language | null {
   try {
     const chosen = localStorage.getItem(STORED);
     if (chosen === "en" || chosen === "cy") return chosen;
   } catch {
-    // storage refused (private mode): fall through to the browser's languages
+    // storage refused (private mode): no choice kept
   }
+  return null;
+}
+
+/// The language a new page starts in: the one chosen on this device, then the browser's
+/// (a signed-in account's choice follows, in main.tsx).
+function preferred(): Language {
+  const chosen = chosenLanguage();
+  if (chosen) return chosen;
   for (const l of navigator.languages ?? [navigator.language]) {
     const base = l.toLowerCase().split("-")[0];
     if (base === "cy") return "cy";

@@ -16,23 +16,49 @@ function flatten(o, out = []) {
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/// A message as a pattern: its literal text, each `{…}` (a value, or a plural's choices)
-/// standing for any text. An ICU quote ('{') is not expected in these catalogues.
-function pattern(message) {
+/// A message as a pattern: its literal text, each simple `{value}` standing for any text,
+/// and a plural's or select's choices each as its own pattern (`#` for any number), so that a
+/// message made only of choices does not stand for any text at all. An ICU quote ('{') is not
+/// expected in these catalogues.
+function source(message, inPlural = false) {
   let re = "";
   let literal = "";
-  let depth = 0;
-  for (const ch of message) {
-    if (ch === "{") {
-      if (depth === 0) {
-        re += escape(literal) + "[\\s\\S]*?";
-        literal = "";
-      }
-      depth++;
-    } else if (ch === "}") depth--;
-    else if (depth === 0) literal += ch;
+  for (let i = 0; i < message.length; i++) {
+    const ch = message[i];
+    if (ch === "#" && inPlural) {
+      re += escape(literal) + "[\\s\\S]*?";
+      literal = "";
+    } else if (ch === "{") {
+      let depth = 1;
+      let j = i + 1;
+      for (; j < message.length && depth > 0; j++) depth += message[j] === "{" ? 1 : message[j] === "}" ? -1 : 0;
+      const inner = message.slice(i + 1, j - 1);
+      const parts = inner.match(/^\s*\w+\s*,\s*(plural|select|selectordinal)\s*,([\s\S]*)$/);
+      re += escape(literal);
+      literal = "";
+      if (parts) {
+        const choices = [];
+        const branches = /[=\w]+\s*\{/g;
+        let at = 0;
+        const body = parts[2];
+        while ((branches.lastIndex = at), branches.exec(body)) {
+          let d = 1;
+          let k = branches.lastIndex;
+          const from = k;
+          for (; k < body.length && d > 0; k++) d += body[k] === "{" ? 1 : body[k] === "}" ? -1 : 0;
+          choices.push(source(body.slice(from, k - 1), parts[1] !== "select"));
+          at = k;
+        }
+        re += `(?:${choices.join("|")})`;
+      } else re += "[\\s\\S]*?";
+      i = j - 1;
+    } else literal += ch;
   }
-  return new RegExp(`^${re}${escape(literal)}$`, "u");
+  return re + escape(literal);
+}
+
+function pattern(message) {
+  return new RegExp(`^${source(message)}$`, "u");
 }
 
 const compiled = Object.fromEntries(Object.entries(catalogues).map(([lang, c]) => [lang, flatten(c).map((s) => pattern(s.trim()))]));

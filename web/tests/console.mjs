@@ -8,12 +8,12 @@
 //
 // Usage: node tests/console.mjs BINARY [--screenshots DIR]
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { auditBothLanguages } from "./audit.mjs";
-import { check, freshCode, invitationLink, launchBrowser, tally, testService } from "./harness.mjs";
+import { check, freePort, freshCode, invitationLink, launchBrowser, mailsTo, sleep, tally, testService } from "./harness.mjs";
 import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
 
 const binary = resolve(process.argv[2] ?? "../target/debug/iro-advice");
@@ -28,7 +28,24 @@ const { nairoKey, nairoRecipient, smtp, url, api, service, operator } = await te
 // A synthetic year and a half (2024-07 to 2025-12) and its releases, frozen before the service starts.
 operator("demo", "seed", "--iros", "250", "--queries", "2000", "--from", "2024-07", "--until", "2026-01", "--seed", "3");
 operator("stats", "release");
+
+// NAIRO's witness, as NAIRO would run it: it needs the log's key (made at the service's first
+// start), and the service then asks it to cosign every checkpoint.
 await service.start();
+const logKey = (await api("GET", "/api/v1/log/key")).text.trim();
+await service.stop();
+const witnessDir = join(work, "witness");
+const witnessKey = operator("witness", "init", "--data-dir", witnessDir, "--name", "nairo.test/witness").trim().split("\n").pop();
+const witnessPort = await freePort();
+const witness = spawn(binary, ["witness", "serve", "--data-dir", witnessDir, "--listen", `127.0.0.1:${witnessPort}`, "--log", logKey], { env: service.env, stdio: "ignore" });
+service.env.IRO_ADVICE_WITNESS_URL = `http://127.0.0.1:${witnessPort}`;
+service.env.IRO_ADVICE_WITNESS_KEY = witnessKey;
+await service.start();
+// Pages are served a checkpoint once the witness has cosigned one.
+for (let i = 0; (await api("GET", "/api/v1/log/checkpoint")).status !== 200; i++) {
+  if (i > 300) throw new Error("the witness never cosigned a checkpoint");
+  await sleep(100);
+}
 
 const browser = await launchBrowser();
 const pageErrors = [];
@@ -161,6 +178,74 @@ try {
   await p.getByText("Jo Iro can sign in again").waitFor();
   check((await api("GET", "/api/v1/me", undefined, await tokenOf(iro))).status === 200, "a reactivated IRO signs in again");
 
+  // A solicitor, invited in Welsh: the mail is in Welsh, and so is the account until they
+  // choose. The administrator then checks their SRA number.
+  await p.getByRole("link", { name: "Invite someone" }).click();
+  await p.getByLabel("Adviser", { exact: true }).check();
+  await p.getByLabel("Solicitor", { exact: true }).check();
+  await p.getByLabel("Email address").fill("alex.solicitor@console.invalid");
+  await p.getByLabel("Welsh", { exact: true }).check();
+  await p.getByRole("button", { name: "Send invitation" }).click();
+  await p.getByText("alex.solicitor@console.invalid").waitFor();
+  const solicitorCode = (await p.locator("#invitation-code").textContent()).trim();
+  const solicitorLink = await invitationLink("alex.solicitor@console.invalid");
+  const welsh = mailsTo("alex.solicitor@console.invalid")[0];
+  check(welsh.includes("Subject: Mae rhywbeth yn aros amdanoch") && welsh.includes("Mewngofnodwch i'w weld") && !welsh.includes("Something is waiting"), "an invitation in Welsh is mailed in Welsh, subject and body");
+  const solicitor = await apiIro(solicitorLink, solicitorCode, "alex.solicitor@console.invalid", "Alex Solicitor");
+  check((await api("GET", "/api/v1/me", undefined, solicitor.access)).json.language === "cy", "the account reads the service in the invitation's language");
+  await p.getByRole("link", { name: "Back to accounts" }).click();
+  await heading(p, "Accounts");
+  await p.getByLabel("Search").fill("alex.solicitor@");
+  await p.getByText("Showing 1 of").waitFor();
+  check(await p.getByText("Not checked yet").isVisible(), "an adviser not yet checked is marked so");
+  await p.getByRole("button", { name: "Check Alex Solicitor" }).click();
+  await p.getByLabel("SRA number").fill("12a45");
+  await p.getByRole("button", { name: "Mark as checked" }).click();
+  await p.getByText("Enter the SRA number: 5 to 8 digits").first().waitFor();
+  check((await api("GET", "/api/v1/accounts", undefined, await tokenOf(admin))).json.find((a) => a.email === "alex.solicitor@console.invalid").verified_at === undefined, "a malformed SRA number checks nothing");
+  await audit(admin, "checking a solicitor, a malformed number");
+  await p.getByLabel("SRA number").fill("612 345");
+  await p.getByRole("button", { name: "Mark as checked" }).click();
+  await p.getByText("Alex Solicitor is marked as checked").waitFor();
+  await p.getByText("SRA number 612345").waitFor();
+  check(await p.getByText(/^Checked by Morgan Operator on \d+ \w+ \d{4}/).isVisible(), "the row says who checked the adviser and when");
+  const checked = (await api("GET", "/api/v1/accounts", undefined, await tokenOf(admin))).json;
+  const alex = checked.find((a) => a.email === "alex.solicitor@console.invalid");
+  const morgan = checked.find((a) => a.email === "ops@console.invalid");
+  check(alex.sra_number === "612345" && alex.verified_by === morgan.id && alex.verified_at, "the service records the SRA number, the admin who checked it, and when");
+  await audit(admin, "accounts, a solicitor checked");
+
+  // Alex has lost their phone: the administrator resets their second step. Alex is signed
+  // out everywhere, told by mail (in Welsh, their language), and must enrol again after the
+  // password.
+  const alexMails = mailsTo("alex.solicitor@console.invalid").length;
+  await p.getByRole("button", { name: "Reset second step of Alex Solicitor" }).click();
+  await p.getByText("Do this only when they have asked").waitFor();
+  await audit(admin, "accounts, confirming a reset");
+  await p.getByRole("button", { name: "Reset it" }).click();
+  await p.getByText("The second step of Alex Solicitor is reset").waitFor();
+  check((await api("GET", "/api/v1/me", undefined, solicitor.access)).status === 401, "after a reset, the owner's sessions are ended");
+  const passwordOnly = (await api("POST", "/api/v1/auth/login", { email: "alex.solicitor@console.invalid", password: PASSWORD })).json.access_token;
+  check((await api("GET", "/api/v1/queries", undefined, passwordOnly)).json?.type?.endsWith("second-factor-enrolment-required"), "the password alone now opens enrolment and nothing else");
+  for (let i = 0; i < 100 && mailsTo("alex.solicitor@console.invalid").length === alexMails; i++) await new Promise((r) => setTimeout(r, 100));
+  const told = mailsTo("alex.solicitor@console.invalid");
+  check(told.length === alexMails + 1 && told.at(-1).includes("Mae rhywbeth yn aros amdanoch."), "the owner is told by mail at once, in their language");
+
+  // The service's status, as the operator on call reads it.
+  await p.getByRole("link", { name: "Service status" }).click();
+  await heading(p, "Service status");
+  const ops = (await api("GET", "/api/v1/operations", undefined, await tokenOf(admin))).json;
+  const logLine = await p.locator("#ops-log-size").textContent();
+  const [, leaves] = logLine.match(/holds (\d+) entries/);
+  check(Number(leaves) > 0 && Number(leaves) <= ops.log_size, `the page shows the log's size (${leaves}; now ${ops.log_size})`);
+  const storedLine = await p.locator("#ops-releases-stored").textContent();
+  check(storedLine.startsWith(`${ops.releases.stored} releases; the newest is ${ops.releases.latest.period}`), `the page shows the releases made (${storedLine})`);
+  const opsWitness = p.locator("#ops-witnesses tbody tr");
+  const opsCells = await opsWitness.first().locator("td").allTextContents();
+  check((await opsWitness.count()) === 1 && opsCells[0] === "nairo.test/witness" && opsCells[2] === "Cosigning" && Number(opsCells[1]) <= ops.witnesses[0].cosigned_size && Number(opsCells[1]) > 0, `the page shows the witness cosigning, and up to where (${opsCells.join(" | ")})`);
+  check(/notices? (is|are) waiting to go|No notice is waiting/.test(await p.locator("#ops-pending").textContent()), "the page shows the mail outbox");
+  await audit(admin, "service status");
+
   // --- the NAIRO reviewer ----------------------------------------------------------------
   await enrol(nairo, nairoLink, nairoCode, "reviewer@nairo.invalid", "Rhian Reviewer", "Statistics releases");
   const n = nairo.page;
@@ -283,7 +368,34 @@ try {
   const growthRows = await n.locator("figure", { has: n.locator("figcaption", { hasText: "The log's size at each statistics release" }) }).locator("tbody tr").count();
   const allReleases = (await api("GET", "/api/v1/stats/releases", undefined, nairoToken)).json;
   check(growthRows === allReleases.length, `the log's growth has a bar per release (${growthRows})`);
+  const witnessRow = n.locator("tr", { has: n.getByText("nairo.test/witness", { exact: true }) });
+  check((await witnessRow.locator("time").count()) === 1, "the log page shows when NAIRO's witness cosigned the newest checkpoint");
   await audit(nairo, "the log's health");
+  // NAIRO's own witness key, kept in the browser: the service asks it, and it cosigned.
+  await n.getByLabel("Verifier key of NAIRO's witness").fill(witnessKey);
+  await n.getByRole("button", { name: "Keep this key" }).click();
+  check((await n.locator("#own-witness-state").textContent()).startsWith("The service asks NAIRO's witness, and it cosigned"), "the page confirms that NAIRO's own witness cosigned the newest checkpoint");
+  await n.getByRole("button", { name: "Forget this key" }).click();
+
+  // NAIRO keeps its own witness's key in the browser; when the service does not ask that
+  // witness, the page raises it.
+  await n.getByLabel("Verifier key of NAIRO's witness").fill("not a key");
+  await n.getByRole("button", { name: "Keep this key" }).click();
+  await n.getByText("Enter a verifier key").first().waitFor();
+  await n.getByLabel("Verifier key of NAIRO's witness").fill("nairo.example/witness+0a1b2c3d+AUmW7ymT3oUHjwC0PYhqyO1A/B3dz3SkBUwtNYSU3hSs");
+  await n.getByRole("button", { name: "Keep this key" }).click();
+  const alarmText = await n.locator("#own-witness-state").textContent();
+  check(alarmText.startsWith("The service no longer asks NAIRO's witness") && (await n.locator("#own-witness-state").getAttribute("role")) === "alert", "a witness the service does not ask is raised as an alert");
+  await audit(nairo, "the log's health, NAIRO's witness not asked");
+  await n.reload();
+  await heading(n, "Unlock your key");
+  await n.getByLabel("Key passphrase").fill(PASSPHRASE);
+  await n.getByRole("button", { name: "Unlock", exact: true }).click();
+  await n.getByRole("link", { name: "The log", exact: true }).click();
+  await n.locator("#own-witness-state").waitFor();
+  check((await n.locator("#own-witness-key").textContent()) === "nairo.example/witness+0a1b2c3d+AUmW7ymT3oUHjwC0PYhqyO1A/B3dz3SkBUwtNYSU3hSs", "the browser keeps NAIRO's witness key across visits");
+  await n.getByRole("button", { name: "Forget this key" }).click();
+  await n.getByLabel("Verifier key of NAIRO's witness").waitFor();
 
   // --- NAIRO nominates, the administrator approves ----------------------------------------
   const nominated = await api("POST", "/api/v1/invitations", { role: "iro", email: "sam.nominee@console.invalid", authority_code: "E06000019" }, nairoToken);
@@ -313,6 +425,7 @@ try {
 } finally {
   await browser.close().catch(() => undefined);
   service.kill();
+  witness.kill();
   smtp.close();
 }
 

@@ -64,6 +64,9 @@ export function smtpServer() {
   });
 }
 
+/// Every mail delivered to `email` so far, soft line breaks undone.
+export const mailsTo = (email) => mails.filter((m) => m.includes(`To: ${email}`));
+
 export async function invitationLink(email) {
   for (let i = 0; i < 300; i++) {
     const mail = mails.find((m) => m.includes(`To: ${email}`) && m.includes("/open#"));

@@ -106,7 +106,7 @@ export function Ask() {
             options={advisers.map((a) => ({
               value: a.id,
               label: a.display_name,
-              hint: fill(m.adviserOption, { kind: m.kinds[a.kind] ?? a.kind, count: a.open_queries }),
+              hint: fill(m.adviserOption, { kind: m.kinds[a.kind] ?? a.kind, count: a.open_queries, checked: a.verified ? "yes" : "no" }),
               data: true,
             }))}
           />

@@ -1,5 +1,6 @@
 // The log as NAIRO sees it: the newest checkpoint this browser verified, each witness's
-// cosignature and its time, and how the log grew, read from the releases' own log entries.
+// cosignature and its time, whether the service still asks the witness NAIRO runs, and how
+// the log grew, read from the releases' own log entries.
 
 import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type ReleaseListing } from "../api";
@@ -7,7 +8,7 @@ import { useSession, watchLog } from "../app";
 import { BarChart } from "../charts";
 import { LogRewritten, logHealth } from "../log";
 import { fill, m } from "../messages";
-import { ErrorSummary, When, asData, type FieldError } from "../ui";
+import { Button, ErrorSummary, Form, TextInput, When, asData, type FieldError } from "../ui";
 
 export function LogHealth() {
   const s = useSession();
@@ -18,8 +19,10 @@ export function LogHealth() {
   useEffect(() => {
     (async () => {
       if (!(await watchLog(s))) return;
-      setHealth(await logHealth());
-      setReleases(await call<ReleaseListing[]>("GET", "/api/v1/stats/releases"));
+      // Shown together, so that the page never shows a checkpoint without the growth.
+      const [h, r] = await Promise.all([logHealth(), call<ReleaseListing[]>("GET", "/api/v1/stats/releases")]);
+      setReleases(r);
+      setHealth(h);
     })().catch((e) => {
       if (e instanceof LogRewritten) s.alarm(e);
       else setErrors([{ field: "log-size", text: e instanceof Problem ? e.plain : String(e) }]);
@@ -62,6 +65,7 @@ export function LogHealth() {
               </table>
             </>
           )}
+          <OwnWitness advertised={health.advertised} cosignatures={health.cosignatures} />
           <h2 class="small-heading">{m.trustLog}</h2>
           <p>
             <code class="secret log-key">{health.logKey}</code>
@@ -70,5 +74,85 @@ export function LogHealth() {
       )}
       {growth.length > 0 && <BarChart id="log-growth" title={m.logGrowthTitle} bars={growth} labelHeading={m.statsPeriod} valueHeading={m.logGrowthValue} />}
     </>
+  );
+}
+
+const OWN_WITNESS = "iro-advice-nairo-witness";
+// A C2SP verifier key: name+hex key id+base64 key.
+const VERIFIER_KEY = /^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
+
+/// The witness NAIRO runs: its key kept in this browser, and each visit checks that the
+/// service still asks it (an operator who drops it would leave the log unwatched by NAIRO)
+/// and that it cosigned the newest checkpoint.
+function OwnWitness({ advertised, cosignatures }: { advertised: string[]; cosignatures: { witness: string; time: number | null }[] }) {
+  const [key, setKey] = useState<string | null>(() => {
+    try {
+      return localStorage.getItem(OWN_WITNESS);
+    } catch {
+      return null;
+    }
+  });
+  const [typed, setTyped] = useState("");
+  const [error, setError] = useState<string | undefined>();
+  let state: "cosigned" | "waiting" | "missing" | null = null;
+  if (key) {
+    const name = key.split("+")[0];
+    if (!advertised.includes(key)) state = "missing";
+    else state = cosignatures.some((c) => c.witness === name && c.time !== null) ? "cosigned" : "waiting";
+  }
+  return (
+    <section aria-labelledby="own-witness">
+      <h2 id="own-witness">{m.logOwnWitness}</h2>
+      {key ? (
+        <>
+          <p>
+            <code class="secret log-key" id="own-witness-key">
+              {key}
+            </code>
+          </p>
+          {state === "missing" ? (
+            <div class="notice notice-warning" role="alert" id="own-witness-state">
+              {m.logOwnWitnessMissing}
+            </div>
+          ) : (
+            <p id="own-witness-state" role="status">
+              {state === "cosigned" ? m.logOwnWitnessCosigned : m.logOwnWitnessWaiting}
+            </p>
+          )}
+          <p>
+            <button
+              type="button"
+              class="button button-secondary"
+              onClick={() => {
+                localStorage.removeItem(OWN_WITNESS);
+                setKey(null);
+              }}
+            >
+              {m.logOwnWitnessForget}
+            </button>
+          </p>
+        </>
+      ) : (
+        <>
+          <p>{m.logOwnWitnessIntro}</p>
+          <Form
+            onSubmit={() => {
+              const k = typed.trim();
+              if (!VERIFIER_KEY.test(k)) {
+                setError(m.logOwnWitnessInvalid);
+                document.getElementById("own-witness-input")?.focus();
+                return;
+              }
+              setError(undefined);
+              localStorage.setItem(OWN_WITNESS, k);
+              setKey(k);
+            }}
+          >
+            <TextInput id="own-witness-input" label={m.logOwnWitnessKey} value={typed} onInput={setTyped} error={error} autocomplete="off" />
+            <Button>{m.logOwnWitnessSave}</Button>
+          </Form>
+        </>
+      )}
+    </section>
   );
 }

@@ -85,7 +85,7 @@ export function RouteQuery({ query, onDone }: { query: QueryDetail; onDone: () =
             value={adviser}
             onChange={setAdviser}
             error={errorFor(errors, "route-adviser")}
-            options={advisers.map((a) => ({ value: a.id, label: a.display_name, hint: fill(m.adviserOption, { kind: m.kinds[a.kind] ?? a.kind, count: a.open_queries }),
+            options={advisers.map((a) => ({ value: a.id, label: a.display_name, hint: fill(m.adviserOption, { kind: m.kinds[a.kind] ?? a.kind, count: a.open_queries, checked: a.verified ? "yes" : "no" }),
               data: true }))}
           />
           {change && <KeyChangeWarning change={change} name={advisers.find((a) => a.id === change.account)?.display_name ?? ""} accepted={accepted} setAccepted={setAccepted} />}

@@ -122,7 +122,7 @@ export function Statistics() {
           ) : (
             <>
               <Trend report={report} />
-              <Select id="period" label={m.statsPeriod} width="short" value={chosen} onChange={setChosen}>
+              <Select id="period" label={m.statsShowPeriod} width="short" value={chosen} onChange={setChosen}>
                 {report.periods.map((p) => (
                   <option key={p.period} value={p.period} {...asData}>
                     {p.period}
