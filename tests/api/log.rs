@@ -668,7 +668,7 @@ fn decode(hashes: &Value) -> Vec<merkle::Hash> {
 }
 
 /// `iro-advice log verify` against the test's database and keys.
-fn log_verify(app: &TestApp) -> (bool, String) {
+pub(crate) fn log_verify(app: &TestApp) -> (bool, String) {
     let url = match &app.pg {
         Some(pg) => pg.url.clone(),
         None => format!("sqlite://{}", app.data_dir.path().join("test.db").display()),

@@ -11,6 +11,7 @@ mod authorization;
 mod backup;
 mod cli;
 mod console;
+mod faults;
 mod foundation;
 mod hardening;
 mod keys;
