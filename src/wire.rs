@@ -99,7 +99,7 @@ pub struct AccountSummary {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct VerificationRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^\s*([0-9]\s*){5,8}$")]
     pub sra_number: Option<SraNumber>,
 }
 
