@@ -474,14 +474,19 @@ impl<'a> Model<'a> {
             .expect("every layout's months are the model's")
     }
 
-    /// The atoms a published number adds up.
-    fn expression(&mut self, layout: &Layout, key: &CellKey, raw: Option<&Raw>) -> Vec<usize> {
-        let months: Vec<usize> = layout
+    /// The model's indexes of a layout's months.
+    fn months_of(&self, layout: &Layout) -> Vec<usize> {
+        layout
             .period
             .months()
             .iter()
             .map(|m| self.month_index(m))
-            .collect();
+            .collect()
+    }
+
+    /// The atoms a published number adds up.
+    fn expression(&mut self, layout: &Layout, key: &CellKey, raw: Option<&Raw>) -> Vec<usize> {
+        let months = self.months_of(layout);
         let last = *months.last().expect("a period has months");
         let mut out = Vec::new();
         let (measure, columns): (usize, Vec<usize>) = match (key.measure, key.column) {
@@ -519,6 +524,53 @@ impl<'a> Model<'a> {
             .into_iter()
             .map(|class| self.atom(last, &class, What::Asked, raw))
             .collect()
+    }
+
+    /// An authority's own counts over a period in which its release grouped it with its
+    /// region's other authorities, where another release covering those months shows it
+    /// alone: no release publishes them, but the other's cells less the neighbouring
+    /// periods' would give them (a quarter that shows it, less the two months that do, gives
+    /// the month that grouped it), so each is protected like a cell. One per flow measure
+    /// and column: (what, atoms).
+    fn grouped_but_known(
+        &mut self,
+        layout: &Layout,
+        raw: Option<&Raw>,
+    ) -> Vec<(String, Vec<usize>)> {
+        let months = self.months_of(layout);
+        let mut out = Vec::new();
+        let codes: Vec<String> = self.geo.names.iter().map(|n| n.0.clone()).collect();
+        for code in codes {
+            let own = Class::Own(code.clone());
+            if layout.own.contains(&code) || months.iter().any(|m| self.class_of[*m][&code] != own)
+            {
+                continue;
+            }
+            for (f, columns, name) in self
+                .measures
+                .iter()
+                .filter_map(|m| match m.source {
+                    Source::Flow(f) => Some((f, m.columns.len(), m.name)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+            {
+                for c in 0..columns {
+                    let atoms = months
+                        .iter()
+                        .map(|m| self.atom(*m, &own, What::Flow(f, c), raw))
+                        .collect();
+                    out.push((
+                        format!(
+                            "{} {code} {name}[{c}], counted with its region's other authorities",
+                            layout.period.key
+                        ),
+                        atoms,
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// What anyone knows without reading a number: the tables of queries count the same
@@ -741,6 +793,19 @@ pub fn build(
                         layout.period.key,
                         area_name(&area)
                     ),
+                    key: None,
+                    atoms,
+                    value: Some(value),
+                });
+            }
+        }
+    }
+    for layout in &layouts {
+        for (what, atoms) in model.grouped_but_known(layout, Some(raw)) {
+            let value: u64 = atoms.iter().map(|a| model.values[*a]).sum();
+            if disclosure::primary(value) {
+                targets.push(Target {
+                    what,
                     key: None,
                     atoms,
                     value: Some(value),
@@ -1147,6 +1212,14 @@ pub fn audit_stored(layouts: &[Layout], raw: &Raw, settings: &ReportSettings) ->
                     ),
                     atoms,
                 ));
+            }
+        }
+    }
+    for layout in layouts {
+        for (what, atoms) in model.grouped_but_known(layout, Some(raw)) {
+            let value: u64 = atoms.iter().map(|a| model.values[*a]).sum();
+            if disclosure::primary(value) {
+                targets.push((what, atoms));
             }
         }
     }

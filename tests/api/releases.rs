@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::both_databases;
 use crate::helpers::{assert_problem, json, unique_name, TestApp, PASSWORD};
-use crate::statistics::{nairo, release, seed, stats_cli, table};
+use crate::statistics::{nairo, release, seed, seed_args, stats_cli, table};
 
 both_databases!(
     releases_withstand_differencing_and_an_independent_audit,
@@ -498,8 +498,28 @@ fn audit(lp: &Lp, sample: usize) -> Vec<(String, f64, Option<f64>)> {
     out
 }
 
+/// Fixed data (seed 7 from May to November 2026, where a quarter once gave away a month
+/// that grouped an authority with its neighbours), so that a failure is repeatable;
+/// `IRO_ADVICE_TEST_SEED` tries other data and `IRO_ADVICE_TEST_SAMPLE` audits more of the
+/// withheld numbers (120 by default), for a search by hand.
 async fn releases_withstand_differencing_and_an_independent_audit(app: TestApp) {
-    let (from, to) = seed(&app, "120", "1500");
+    let chosen = std::env::var("IRO_ADVICE_TEST_SEED").unwrap_or_else(|_| "7".into());
+    let (from, to) = ("2026-05".to_owned(), "2026-12".to_owned());
+    seed_args(
+        &app,
+        &[
+            "--iros",
+            "120",
+            "--queries",
+            "1500",
+            "--from",
+            &from,
+            "--until",
+            &to,
+            "--seed",
+            &chosen,
+        ],
+    );
     let token = nairo(&app).await;
     let quarters = fetch(&app, &token, "quarter", &from, &to).await;
     let months = fetch(&app, &token, "month", &from, &to).await;
@@ -540,7 +560,8 @@ async fn releases_withstand_differencing_and_an_independent_audit(app: TestApp) 
         "a small seed withholds cells: {}",
         lp.withheld.len()
     );
-    let audited = audit(&lp, 120);
+    let sample = std::env::var("IRO_ADVICE_TEST_SAMPLE").map_or(120, |s| s.parse().unwrap());
+    let audited = audit(&lp, sample);
     let mut narrow = Vec::new();
     for (what, least, greatest) in &audited {
         let (lo, hi) = ((least - 1e-6).ceil(), greatest.map(|g| (g + 1e-6).floor()));

@@ -57,27 +57,22 @@ fn month_of(d: NaiveDate) -> String {
 pub fn seed(app: &TestApp, iros: &str, queries: &str) -> (String, String) {
     let today = Utc::now().date_naive();
     let from = month_of(today - Duration::days(200));
-    let out = cli(
+    seed_args(
         app,
-        &[
-            "demo",
-            "seed",
-            "--iros",
-            iros,
-            "--queries",
-            queries,
-            "--from",
-            &from,
-        ],
-        "dev",
+        &["--iros", iros, "--queries", queries, "--from", &from],
     );
+    (from, month_of(today))
+}
+
+/// `demo seed` with the given options, then every due release.
+pub fn seed_args(app: &TestApp, args: &[&str]) {
+    let out = cli(app, &[&["demo", "seed"][..], args].concat(), "dev");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     release(app);
-    (from, month_of(today))
 }
 
 /// The operator's command line, with the test's settings.
