@@ -232,6 +232,9 @@ impl ResponseError for ApiError {
             | ApiError::Busy { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
+            ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string()));
+            }
             _ => {}
         }
         response.json(self.problem())
@@ -264,10 +267,17 @@ impl ApiError {
     }
 }
 
+/// When a client should try again after the database went away: a restart or failover
+/// takes seconds, and the pool reconnects on its own.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Pool(_) | DbError::Connect(_) => ApiError::Unavailable,
+            DbError::Query(q) if crate::db::connection_lost(&q) || crate::db::storage_full(&q) => {
+                ApiError::Unavailable
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

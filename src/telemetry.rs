@@ -21,8 +21,12 @@ fn filter_directives(level: &str) -> String {
 pub fn init(settings: &Settings) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(filter_directives(&settings.log.level)));
+    // A log that cannot be written (stderr redirected to a full disk) is dropped: by
+    // default the subscriber reports the failure with `eprintln!`, which panics when stderr
+    // itself fails, and a request would die with its worker for want of a log line.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Text => builder.try_init(),

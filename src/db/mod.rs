@@ -73,6 +73,56 @@ pub enum DbError {
     Blocking,
 }
 
+/// Whether a query failed because the database went away under it (a restart, a failover,
+/// an administrator's termination) rather than because of the query: the request may be
+/// tried again once the pool has reconnected, so it is a 503, not a 500.
+pub fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
+            // PostgreSQL's admin_shutdown (57P01), crash_shutdown (57P02) and
+            // cannot_connect_now (57P03) carry no kind of their own in diesel.
+            let message = info.message();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "the database system is",
+                "connection to server",
+                "no connection to the server",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+        }
+        // A transaction whose rollback failed: the connection went away mid-transaction.
+        // The pool discards the connection (`has_broken`).
+        Error::BrokenTransactionManager => true,
+        Error::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => connection_lost(rollback_error) || connection_lost(commit_error),
+        _ => false,
+    }
+}
+
+/// Whether a write failed for want of disk space (SQLite's SQLITE_FULL, PostgreSQL's
+/// disk_full): the transaction rolled back whole, nothing is half written, and the same
+/// request succeeds once the operator frees space, so it is a 503 with `Retry-After`.
+pub fn storage_full(e: &diesel::result::Error) -> bool {
+    match e {
+        diesel::result::Error::DatabaseError(_, info) => {
+            let message = info.message();
+            message.contains("database or disk is full")
+                || message.contains("No space left on device")
+                || message.contains("could not extend file")
+        }
+        _ => false,
+    }
+}
+
 /// Opens connections of the backend named by the URL, and prepares SQLite ones.
 #[derive(Debug)]
 pub struct ConnectionManager {
