@@ -302,7 +302,15 @@ pub async fn spawn_process_app(extra: &[(&str, &str)]) -> (TestApp, std::path::P
 /// Starts the real binary on a fresh database of `backend`; None for PostgreSQL when no
 /// server is configured for tests. It can be stopped and started again on the same files.
 pub async fn spawn_binary_app(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
-    let data_dir = tempfile::tempdir().unwrap();
+    spawn_binary_app_in(backend, tempfile::tempdir().unwrap(), extra).await
+}
+
+/// [`spawn_binary_app`] with its data directory (and SQLite file) where the test says.
+pub async fn spawn_binary_app_in(
+    backend: Backend,
+    data_dir: TempDir,
+    extra: &[(&str, &str)],
+) -> Option<TestApp> {
     let (pg, url) = fresh_database(backend, data_dir.path())?;
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
@@ -365,6 +373,21 @@ impl TestApp {
         }
     }
 
+    /// The lines of a process server's log that contain `needle`, for a failure's message.
+    #[allow(dead_code)] // the faults target's
+    pub fn server_log_lines(&self, needle: &str) -> String {
+        let Server::Process { stderr, .. } = &self.server else {
+            return String::new();
+        };
+        std::fs::read_to_string(stderr)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Starts the process again on the same data and port, with `extra` variables added
     /// for this and later starts; waits until it answers.
     pub async fn start(&mut self, extra: &[(&str, &str)]) {
@@ -401,6 +424,68 @@ impl TestApp {
             actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("the server did not start; see {}", stderr.display());
+    }
+}
+
+impl TestApp {
+    /// A second instance of this service, as a second host would run it: its own process,
+    /// port and data directory, holding copies of this one's keys and certificate, on the
+    /// same database. Only a server run as its own process has one.
+    #[allow(dead_code)] // the faults target's
+    pub async fn sibling(&self) -> TestApp {
+        let Server::Process { env, .. } = &self.server else {
+            panic!("only a server run as its own process has a sibling");
+        };
+        let data_dir = tempfile::tempdir().unwrap();
+        copy_tree(self.data_dir.path(), data_dir.path());
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let data = data_dir.path().display().to_string();
+        let mut env = env.clone();
+        env.retain(|(k, _)| k != "IRO_ADVICE_LISTEN" && k != "IRO_ADVICE_DATA_DIR");
+        env.push(("IRO_ADVICE_LISTEN".into(), listen.clone()));
+        env.push(("IRO_ADVICE_DATA_DIR".into(), data));
+        let url = self.database_url();
+        let mut app = TestApp {
+            backend: self.backend,
+            base: format!("https://127.0.0.1:{port}"),
+            port,
+            metrics_port: None,
+            client: self.client.clone(),
+            settings: test_settings(data_dir.path(), &url, &[("IRO_ADVICE_LISTEN", &listen)]),
+            server: Server::Process {
+                child: None,
+                env,
+                stderr: data_dir.path().join("stderr.log"),
+            },
+            data_dir,
+            // The first instance owns the database and drops it.
+            pg: None,
+        };
+        app.start(&[]).await;
+        app
+    }
+}
+
+/// Copies keys, certificates and whatever else a data directory holds, except logs and a
+/// SQLite file (a second host shares the database, not its file).
+#[allow(dead_code)] // the faults target's
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let target = to.join(&name);
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            std::fs::set_permissions(&target, entry.metadata().unwrap().permissions()).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else if kind.is_file() {
+            let name = name.to_string_lossy();
+            if !name.ends_with(".log") && !name.starts_with("test.db") {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
     }
 }
 
@@ -909,4 +994,26 @@ impl ClientProcess {
         assert_eq!(ran.code, 0, "client {args:?}: {}", ran.stderr);
         ran.stdout
     }
+}
+
+/// `iro-advice log verify` against the test's database and keys.
+pub fn log_verify(app: &TestApp) -> (bool, String) {
+    let url = match &app.pg {
+        Some(pg) => pg.url.clone(),
+        None => format!("sqlite://{}", app.data_dir.path().join("test.db").display()),
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["log", "verify"])
+        .env_clear()
+        .env("DATABASE_URL", url)
+        .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
+        .env("IRO_ADVICE_PUBLIC_URL", &app.settings.server.public_url)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }

@@ -10,7 +10,7 @@ use iro_advice::log::note::{open_checkpoint, Verifier};
 use serde_json::{json, Value};
 
 use crate::both_databases;
-use crate::helpers::{assert_problem, json, TestApp};
+use crate::helpers::{assert_problem, json, log_verify, TestApp};
 use crate::queries::{armored, decrypt, encrypt};
 
 both_databases!(
@@ -665,28 +665,6 @@ fn decode(hashes: &Value) -> Vec<merkle::Hash> {
         .iter()
         .map(|h| base64_decode(h.as_str().unwrap()).try_into().unwrap())
         .collect()
-}
-
-/// `iro-advice log verify` against the test's database and keys.
-pub(crate) fn log_verify(app: &TestApp) -> (bool, String) {
-    let url = match &app.pg {
-        Some(pg) => pg.url.clone(),
-        None => format!("sqlite://{}", app.data_dir.path().join("test.db").display()),
-    };
-    let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
-        .args(["log", "verify"])
-        .env_clear()
-        .env("DATABASE_URL", url)
-        .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
-        .env("IRO_ADVICE_PUBLIC_URL", &app.settings.server.public_url)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 fn sql(app: &TestApp, statement: &str) {

@@ -11,7 +11,6 @@ mod authorization;
 mod backup;
 mod cli;
 mod console;
-mod faults;
 mod foundation;
 mod hardening;
 mod keys;

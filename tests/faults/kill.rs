@@ -1,11 +1,9 @@
-//! Faults the service must survive without losing what it acknowledged: here, the process
-//! killed (SIGKILL, no goodbye) while 200 clients make pressure reports at once.
+//! The process killed (SIGKILL, no goodbye) while 200 clients make pressure reports at once.
 
 use std::collections::HashSet;
 
-use iro_advice::accounts::domain::Role;
 use iro_advice::log::Receipt;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::helpers::{eventually, json, TestApp};
 
@@ -14,11 +12,8 @@ crate::both_binary_databases!(a_killed_service_loses_nothing_it_acknowledged);
 const CLIENTS: usize = 200;
 
 async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
-    let admin = app.admin().await;
-    let mut iros = Vec::new();
-    for _ in 0..4 {
-        iros.push(app.user(&admin, Role::Iro, Some("E06000019"), None).await);
-    }
+    let _serial = crate::serial().await;
+    let iros = crate::iros(&app, 4).await;
     let log_key = app.log_key().await;
     let (reports_before, leaves_before) = (app.count("pressure_reports"), app.count("log_leaves"));
 
@@ -36,7 +31,7 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
                     let sent = client
                         .post(&url)
                         .bearer_auth(&token)
-                        .json(&json!({"kind": "refused_funding", "occurred_on": "2026-11-02", "share_with_nairo": false}))
+                        .json(&crate::report())
                         .send()
                         .await;
                     let Ok(res) = sent else { break };
@@ -118,13 +113,13 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
     }
 
     // The whole log still verifies, and the service goes on taking reports.
-    let (ok, text) = crate::log::log_verify(&app);
+    let (ok, text) = crate::helpers::log_verify(&app);
     assert!(ok, "{text}");
     let res = app
         .post_json(
             "/api/v1/pressure-reports",
             Some(&iros[0].access),
-            &json!({"kind": "refused_funding", "occurred_on": "2026-11-02", "share_with_nairo": false}),
+            &crate::report(),
         )
         .await;
     assert_eq!(res.status(), 201);
