@@ -1,6 +1,7 @@
 //! A small SMTP server on loopback, with STARTTLS, for tests to receive real mail with.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,9 @@ pub struct Received {
 pub struct SmtpServer {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    /// While set, a message is stored when its data ends but its `250` is held back: the
+    /// sender has handed it over and does not yet know.
+    held: Arc<AtomicBool>,
     _dir: tempfile::TempDir,
     /// Dropping it stops the server.
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -70,6 +74,8 @@ impl SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
+        let held = Arc::new(AtomicBool::new(false));
+        let hold = held.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -85,10 +91,11 @@ impl SmtpServer {
                         };
                         let acceptor = acceptor.clone();
                         let store = store.clone();
+                        let hold = hold.clone();
                         tokio::spawn(async move {
-                            if let Some(plain) = session(stream, false, &store, true).await {
+                            if let Some(plain) = session(stream, false, &store, true, &hold).await {
                                 if let Ok(tls) = acceptor.accept(plain).await {
-                                    session(tls, true, &store, false).await;
+                                    session(tls, true, &store, false, &hold).await;
                                 }
                             }
                         });
@@ -103,9 +110,16 @@ impl SmtpServer {
         SmtpServer {
             port,
             received,
+            held,
             _dir: dir,
             _stop: stop,
         }
+    }
+
+    /// Holds back (or lets go) the answer to each message's data: see `held`.
+    #[allow(dead_code)] // the faults target's
+    pub fn hold(&self, on: bool) {
+        self.held.store(on, Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -136,6 +150,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     over_tls: bool,
     store: &Mutex<Vec<Received>>,
     greet: bool,
+    held: &AtomicBool,
 ) -> Option<S> {
     let mut io = BufReader::new(stream);
     if greet {
@@ -186,6 +201,9 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 data,
                 over_tls,
             });
+            while held.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             b"250 queued\r\n"
         } else if upper.starts_with("QUIT") {
             let _ = io.get_mut().write_all(b"221 bye\r\n").await;
