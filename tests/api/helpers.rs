@@ -1017,3 +1017,26 @@ pub fn log_verify(app: &TestApp) -> (bool, String) {
     );
     (out.status.success(), text)
 }
+
+/// age content for `recipients`, armored (a question or a reply) or binary (an attachment).
+pub fn encrypt(plain: &[u8], recipients: &[age::x25519::Recipient], armor: bool) -> Vec<u8> {
+    use std::io::Write;
+    let e = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+        .unwrap();
+    let mut out = Vec::new();
+    let format = if armor {
+        age::armor::Format::AsciiArmor
+    } else {
+        age::armor::Format::Binary
+    };
+    let mut w = e
+        .wrap_output(age::armor::ArmoredWriter::wrap_output(&mut out, format).unwrap())
+        .unwrap();
+    w.write_all(plain).unwrap();
+    w.finish().unwrap().finish().unwrap();
+    out
+}
+
+pub fn armored(plain: &str, recipients: &[age::x25519::Recipient]) -> String {
+    String::from_utf8(encrypt(plain.as_bytes(), recipients, true)).unwrap()
+}

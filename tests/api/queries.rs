@@ -24,26 +24,7 @@ both_databases!(
     an_upload_cut_off_half_way_leaves_nothing,
 );
 
-pub fn encrypt(plain: &[u8], recipients: &[age::x25519::Recipient], armor: bool) -> Vec<u8> {
-    let e = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-        .unwrap();
-    let mut out = Vec::new();
-    let format = if armor {
-        age::armor::Format::AsciiArmor
-    } else {
-        age::armor::Format::Binary
-    };
-    let mut w = e
-        .wrap_output(age::armor::ArmoredWriter::wrap_output(&mut out, format).unwrap())
-        .unwrap();
-    w.write_all(plain).unwrap();
-    w.finish().unwrap().finish().unwrap();
-    out
-}
-
-pub fn armored(plain: &str, recipients: &[age::x25519::Recipient]) -> String {
-    String::from_utf8(encrypt(plain.as_bytes(), recipients, true)).unwrap()
-}
+pub use crate::helpers::{armored, encrypt};
 
 pub fn decrypt(armored: &str, identity: &age::x25519::Identity) -> String {
     let d = age::Decryptor::new(age::armor::ArmoredReader::new(armored.as_bytes())).unwrap();

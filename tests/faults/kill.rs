@@ -5,9 +5,14 @@ use std::collections::HashSet;
 use iro_advice::log::Receipt;
 use serde_json::Value;
 
-use crate::helpers::{eventually, json, TestApp};
+use iro_advice::accounts::domain::{AdviserKind, Role};
 
-crate::both_binary_databases!(a_killed_service_loses_nothing_it_acknowledged);
+use crate::helpers::{eventually, json, TestApp, User};
+
+crate::both_binary_databases!(
+    a_killed_service_loses_nothing_it_acknowledged,
+    a_killed_service_loses_no_query_reply_attachment_or_key,
+);
 
 const CLIENTS: usize = 200;
 
@@ -123,4 +128,277 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 201);
+}
+
+/// What a client was told was done.
+enum Done {
+    Asked {
+        iro: usize,
+        query: String,
+        attachment: Option<(String, u64)>,
+    },
+    Replied {
+        iro: usize,
+        query: String,
+        message: String,
+    },
+    Key {
+        iro: usize,
+        recipient: String,
+    },
+}
+
+const MIXED_CLIENTS: usize = 60;
+/// IROs whose first key is registered under the load, four per key client.
+const KEYED: usize = 16;
+
+/// Asks with an attachment each, follow-ups on open queries and key changes, 60 clients at
+/// once, and the process killed in the middle of it.
+async fn a_killed_service_loses_no_query_reply_attachment_or_key(mut app: TestApp) {
+    let _serial = crate::serial().await;
+    let admin = app.admin().await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let adviser_key = app.register_key(&adviser).await.to_public();
+    // Two IROs ask, two reply, and sixteen register their keys (a key event each; a later
+    // change would need a fresh second-factor code, one per 30 s).
+    let mut iros: Vec<(User, age::x25519::Recipient)> = Vec::new();
+    for n in 0..4 + KEYED {
+        let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+        let key = if n < 4 {
+            app.register_key(&iro).await.to_public()
+        } else {
+            age::x25519::Identity::generate().to_public()
+        };
+        iros.push((iro, key));
+    }
+    let mut open_queries = Vec::new();
+    for (iro, key) in &iros[2..4] {
+        let body = crate::helpers::encrypt(b"question", &[key.clone(), adviser_key.clone()], true);
+        let created = json(
+            app.post_json(
+                "/api/v1/queries",
+                Some(&iro.access),
+                &serde_json::json!({"adviser_id": adviser.id, "category": "placement", "stage": "none",
+                        "urgency": "routine", "body": String::from_utf8(body).unwrap()}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        open_queries.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let written_before = app.count("queries") + app.count("messages") + app.count("attachments");
+
+    let tasks: Vec<_> = (0..MIXED_CLIENTS)
+        .map(|i| {
+            let client = app.client.clone();
+            let base = app.url("");
+            let adviser_id = adviser.id.clone();
+            let adviser_key = adviser_key.clone();
+            let kind = if i < 4 { 2 } else { i % 2 };
+            let n = match kind {
+                0 => i % 2,
+                1 => 2 + i % 2,
+                _ => 4 + 4 * i,
+            };
+            let (iro, key) = (iros[n].0.access.clone(), iros[n].1.clone());
+            // The key client's IROs, each registering its key once.
+            let mut keyed: Vec<(usize, String, String)> = if kind == 2 {
+                (n..n + 4)
+                    .map(|k| (k, iros[k].0.access.clone(), iros[k].1.to_string()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let open = open_queries.get(n.wrapping_sub(2)).cloned();
+            actix_web::rt::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let recipients = [key.clone(), adviser_key.clone()];
+                    let sent = match kind {
+                        0 => {
+                            let body = crate::helpers::encrypt(b"a question", &recipients, true);
+                            client
+                                .post(format!("{base}/api/v1/queries"))
+                                .bearer_auth(&iro)
+                                .json(&serde_json::json!({"adviser_id": adviser_id, "category": "placement",
+                                    "stage": "none", "urgency": "routine",
+                                    "body": String::from_utf8(body).unwrap()}))
+                                .send()
+                                .await
+                        }
+                        1 => {
+                            let body = crate::helpers::encrypt(b"a follow-up", &recipients, true);
+                            client
+                                .post(format!("{base}/api/v1/queries/{}/messages", open.as_ref().unwrap()))
+                                .bearer_auth(&iro)
+                                .json(&serde_json::json!({"body": String::from_utf8(body).unwrap()}))
+                                .send()
+                                .await
+                        }
+                        _ => {
+                            let Some((k, token, recipient)) = keyed.pop() else { break };
+                            let res = client
+                                .put(format!("{base}/api/v1/me/key"))
+                                .bearer_auth(&token)
+                                .json(&serde_json::json!({"age_recipient": recipient}))
+                                .send()
+                                .await;
+                            match res {
+                                Ok(r) if r.status().is_success() => {
+                                    done.push(Done::Key { iro: k, recipient });
+                                    continue;
+                                }
+                                Ok(r) => panic!("a first key refused: {}", r.status()),
+                                Err(_) => break,
+                            }
+                        }
+                    };
+                    let Ok(res) = sent else { break };
+                    if !res.status().is_success() {
+                        // Rate limits answer 429; try again a little later.
+                        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                    let Ok(body) = res.json::<Value>().await else { break };
+                    let id = body["id"].as_str().unwrap().to_owned();
+                    if kind == 1 {
+                        done.push(Done::Replied { iro: n, query: open.clone().unwrap(), message: id });
+                        continue;
+                    }
+                    // The attachment of the query just asked.
+                    let file = crate::helpers::encrypt(&[7u8; 4096], &recipients, false);
+                    let size = file.len() as u64;
+                    let attached = client
+                        .post(format!("{base}/api/v1/queries/{id}/attachments"))
+                        .bearer_auth(&iro)
+                        .header("content-type", "application/octet-stream")
+                        .body(file)
+                        .send()
+                        .await;
+                    let attachment = match attached {
+                        Ok(r) if r.status().is_success() => match r.json::<Value>().await {
+                            Ok(a) => Some((a["id"].as_str().unwrap().to_owned(), size)),
+                            Err(_) => None,
+                        },
+                        _ => None,
+                    };
+                    let gone = attachment.is_none();
+                    done.push(Done::Asked { iro: n, query: id, attachment });
+                    if gone {
+                        break;
+                    }
+                }
+                done
+            })
+        })
+        .collect();
+    eventually(120, "asks, replies and attachments written", || {
+        let written = app.count("queries") + app.count("messages") + app.count("attachments")
+            - written_before;
+        std::future::ready((written >= 200).then_some(()))
+    })
+    .await;
+    app.stop();
+    let mut done = Vec::new();
+    for task in tasks {
+        done.extend(task.await.unwrap());
+    }
+    app.start(&[]).await;
+
+    let (mut asked, mut replied, mut keys) = (0, 0, 0);
+    let mut last_key: Vec<Option<String>> = vec![None; iros.len()];
+    for d in &done {
+        match d {
+            Done::Asked {
+                iro,
+                query,
+                attachment,
+            } => {
+                asked += 1;
+                let shown = json(
+                    app.get_auth(&format!("/api/v1/queries/{query}"), &iros[*iro].0.access)
+                        .await,
+                    200,
+                )
+                .await;
+                if let Some((id, size)) = attachment {
+                    let listed = shown["attachments"].as_array().unwrap();
+                    assert!(
+                        listed
+                            .iter()
+                            .any(|a| a["id"] == id.as_str() && a["size"] == *size),
+                        "acknowledged attachment {id} is gone"
+                    );
+                    let res = app
+                        .get_auth(&format!("/api/v1/attachments/{id}"), &iros[*iro].0.access)
+                        .await;
+                    assert_eq!(res.status(), 200);
+                    assert_eq!(res.bytes().await.unwrap().len() as u64, *size);
+                }
+            }
+            Done::Replied {
+                iro,
+                query,
+                message,
+            } => {
+                replied += 1;
+                let shown = json(
+                    app.get_auth(&format!("/api/v1/queries/{query}"), &iros[*iro].0.access)
+                        .await,
+                    200,
+                )
+                .await;
+                assert!(
+                    shown["messages"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|m| m["id"] == message.as_str()),
+                    "acknowledged message {message} is gone"
+                );
+            }
+            Done::Key { iro, recipient } => {
+                keys += 1;
+                last_key[*iro] = Some(recipient.clone());
+            }
+        }
+    }
+    assert!(
+        asked > 10 && replied > 10 && keys > 0,
+        "{asked} asks, {replied} replies, {keys} keys"
+    );
+    // Every acknowledged key is the account's key.
+    for (n, last) in last_key.iter().enumerate() {
+        let Some(last) = last else { continue };
+        let me = json(app.get_auth("/api/v1/me", &iros[n].0.access).await, 200).await;
+        assert_eq!(
+            me["age_recipient"],
+            last.as_str(),
+            "IRO {n}'s acknowledged key is gone"
+        );
+    }
+    // Nothing half there: no attachment without all its bytes, and the log verifies.
+    let incomplete = {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM attachments a WHERE a.state = 'complete' AND a.size <> \
+             (SELECT COALESCE(SUM(LENGTH(c.data)), 0) FROM attachment_chunks c WHERE c.attachment_id = a.id)",
+        )
+        .get_result::<Count>(&mut *conn)
+        .unwrap()
+        .n
+    };
+    assert_eq!(incomplete, 0, "an attachment without all its bytes");
+    let (ok, text) = crate::helpers::log_verify(&app);
+    assert!(ok, "{text}");
 }
