@@ -1040,3 +1040,76 @@ pub fn encrypt(plain: &[u8], recipients: &[age::x25519::Recipient], armor: bool)
 pub fn armored(plain: &str, recipients: &[age::x25519::Recipient]) -> String {
     String::from_utf8(encrypt(plain.as_bytes(), recipients, true)).unwrap()
 }
+
+// NAIRO's witness, run as the real binary (`iro-advice witness init` / `serve`).
+
+pub struct WitnessProcess {
+    child: std::process::Child,
+    /// Its add-checkpoint URL.
+    pub url: String,
+    /// Its base URL, as the service's settings take it.
+    pub base: String,
+}
+
+impl Drop for WitnessProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn binary() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+}
+
+/// `witness init`; returns the verifier key it printed on its last line.
+pub fn init(dir: &std::path::Path, name: &str) -> String {
+    let out = binary()
+        .args(["witness", "init", "--data-dir"])
+        .arg(dir)
+        .args(["--name", name])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().last().unwrap().to_owned()
+}
+
+pub async fn serve(dir: &std::path::Path, log_key: &str) -> WitnessProcess {
+    serve_with(dir, log_key, free_port(), &[]).await
+}
+
+/// `witness serve` on a port chosen beforehand, with more arguments (`--tls-cert` …);
+/// waits until it listens.
+pub async fn serve_with(
+    dir: &std::path::Path,
+    log_key: &str,
+    port: u16,
+    extra: &[&std::ffi::OsStr],
+) -> WitnessProcess {
+    let listen = format!("127.0.0.1:{port}");
+    let child = binary()
+        .args(["witness", "serve", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", &listen, "--log", log_key])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&listen).is_ok() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    WitnessProcess {
+        child,
+        url: format!("http://{listen}/add-checkpoint"),
+        base: format!("http://{listen}"),
+    }
+}

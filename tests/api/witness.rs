@@ -4,84 +4,14 @@
 //! an implementation written from the C2SP tlog-cosignature text, not the witness's code.
 
 use std::path::Path;
-use std::process::{Child, Command};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::helpers::{free_port, json, spawn_app_with, Backend, TestApp};
+use crate::helpers::{json, spawn_app_with, Backend, TestApp};
 
-pub(crate) struct WitnessProcess {
-    child: Child,
-    /// Its add-checkpoint URL.
-    pub(crate) url: String,
-    /// Its base URL, as the service's settings take it.
-    pub(crate) base: String,
-}
-
-impl Drop for WitnessProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub(crate) fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_iro-advice"))
-}
-
-/// `witness init`; returns the verifier key it printed on its last line.
-pub(crate) fn init(dir: &Path, name: &str) -> String {
-    let out = binary()
-        .args(["witness", "init", "--data-dir"])
-        .arg(dir)
-        .args(["--name", name])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    stdout.lines().last().unwrap().to_owned()
-}
-
-pub(crate) async fn serve(dir: &Path, log_key: &str) -> WitnessProcess {
-    serve_with(dir, log_key, free_port(), &[]).await
-}
-
-/// `witness serve` on a port chosen beforehand, with more arguments (`--tls-cert` …);
-/// waits until it listens.
-pub(crate) async fn serve_with(
-    dir: &Path,
-    log_key: &str,
-    port: u16,
-    extra: &[&std::ffi::OsStr],
-) -> WitnessProcess {
-    let listen = format!("127.0.0.1:{port}");
-    let child = binary()
-        .args(["witness", "serve", "--data-dir"])
-        .arg(dir)
-        .args(["--listen", &listen, "--log", log_key])
-        .args(extra)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(&listen).is_ok() {
-            break;
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    WitnessProcess {
-        child,
-        url: format!("http://{listen}/add-checkpoint"),
-        base: format!("http://{listen}"),
-    }
-}
+pub(crate) use crate::helpers::{binary, init, serve, serve_with, WitnessProcess};
 
 /// Sends an add-checkpoint body; returns the status, content type and body.
 async fn add(app: &TestApp, witness: &WitnessProcess, body: String) -> (u16, String, String) {

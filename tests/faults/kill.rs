@@ -20,7 +20,18 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
     let _serial = crate::serial().await;
     let iros = crate::iros(&app, 4).await;
     let log_key = app.log_key().await;
+    // NAIRO's witness cosigns from here on.
+    let witness_dir = tempfile::tempdir().unwrap();
+    let vkey = crate::helpers::init(witness_dir.path(), "nairo.test/witness");
+    let witness = crate::helpers::serve(witness_dir.path(), &log_key).await;
+    app.stop();
+    app.start(&[
+        ("IRO_ADVICE_WITNESS_URL", &witness.base),
+        ("IRO_ADVICE_WITNESS_KEY", &vkey),
+    ])
+    .await;
     let (reports_before, leaves_before) = (app.count("pressure_reports"), app.count("log_leaves"));
+    cosigned(&app, leaves_before).await;
 
     // 200 clients at once, each making reports one after another until the service is gone;
     // each keeps what the service acknowledged (a 2xx whose body arrived whole).
@@ -117,6 +128,10 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
         );
     }
 
+    // The witness cosigns the whole log after the kill: what was served before it is a
+    // prefix of what is served now.
+    cosigned(&app, app.count("log_leaves")).await;
+
     // The whole log still verifies, and the service goes on taking reports.
     let (ok, text) = crate::helpers::log_verify(&app);
     assert!(ok, "{text}");
@@ -128,6 +143,21 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 201);
+}
+
+/// Waits until the served checkpoint is of `size` leaves and carries the witness's
+/// cosignature.
+async fn cosigned(app: &TestApp, size: i64) {
+    eventually(60, "the witness's cosignature on the whole log", || async {
+        let res = app.get("/api/v1/log/checkpoint").await;
+        if res.status() != 200 {
+            return None;
+        }
+        let note = res.text().await.ok()?;
+        let served: i64 = note.lines().nth(1)?.parse().ok()?;
+        (served == size && note.contains("\u{2014} nairo.test/witness ")).then_some(())
+    })
+    .await;
 }
 
 /// What a client was told was done.
