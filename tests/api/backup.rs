@@ -283,3 +283,123 @@ async fn postgres_is_backed_up_with_pg_dump() {
     assert!(!out.status.success());
     assert!(text(&out).contains("pg_dump"), "{}", text(&out));
 }
+
+/// The served checkpoint, once NAIRO's witness has cosigned a tree of exactly `size` leaves.
+async fn cosigned_at(app: &TestApp, size: i64) {
+    crate::helpers::eventually(30, "the witness's cosignature", || async {
+        let res = app.get("/api/v1/log/checkpoint").await;
+        if res.status() != 200 {
+            return None;
+        }
+        let note = res.text().await.ok()?;
+        let served: i64 = note.lines().nth(1)?.parse().ok()?;
+        (served == size && note.contains("\u{2014} nairo.test/witness ")).then_some(())
+    })
+    .await;
+}
+
+/// `pg_dump`, then `pg_restore` into a fresh database, as the README's recipe does.
+fn dump_and_restore(from: &str, into: &crate::helpers::PgTestDb, file: &Path) {
+    let out = Command::new("pg_dump")
+        .args(["--format=custom", "--file"])
+        .arg(file)
+        .arg(from)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new("pg_restore")
+        .args(["--no-owner", "--dbname", &into.url])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// PostgreSQL backed up with `pg_dump` and restored with `pg_restore` into fresh databases:
+/// the latest dump verifies and the witness cosigns it as the same log; an older one, which
+/// would erase a pressure report, verifies on its own but the witness refuses it, and the
+/// service says so on `/readyz`.
+#[actix_web::test]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+async fn postgres_restored_from_pg_dump_agrees_with_the_witness_or_is_caught() {
+    let mut app = crate::helpers::spawn_binary_app(Backend::Postgres, &[])
+        .await
+        .unwrap();
+    let log_key = app.log_key().await;
+    let witness_dir = tempfile::tempdir().unwrap();
+    let vkey = crate::helpers::init(witness_dir.path(), "nairo.test/witness");
+    let _witness = crate::helpers::serve(witness_dir.path(), &log_key).await;
+    app.stop();
+    app.start(&[
+        ("IRO_ADVICE_WITNESS_URL", &_witness.base),
+        ("IRO_ADVICE_WITNESS_KEY", &vkey),
+    ])
+    .await;
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    report_pressure(&app, &iro.access).await;
+    let older_size = app.count("log_leaves");
+    cosigned_at(&app, older_size).await;
+    let dumps = tempfile::tempdir().unwrap();
+    let live = app.database_url();
+    let older = crate::helpers::PgTestDb::create().unwrap();
+    dump_and_restore(&live, &older, &dumps.path().join("older.dump"));
+
+    // A pressure report after the older dump, which the witness cosigns.
+    report_pressure(&app, &iro.access).await;
+    let size = app.count("log_leaves");
+    assert!(size > older_size);
+    cosigned_at(&app, size).await;
+    let latest = crate::helpers::PgTestDb::create().unwrap();
+    dump_and_restore(&live, &latest, &dumps.path().join("latest.dump"));
+
+    // Each restored database verifies on its own (with the keys kept apart).
+    for db in [&older, &latest] {
+        let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+            .args(["log", "verify"])
+            .env_clear()
+            .env("DATABASE_URL", &db.url)
+            .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
+            .env("IRO_ADVICE_PUBLIC_URL", &app.settings.server.public_url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    // The service on the latest dump: the witness cosigns it as the log it knows.
+    app.stop();
+    app.start(&[("DATABASE_URL", &latest.url)]).await;
+    cosigned_at(&app, size).await;
+    assert_eq!(
+        json(
+            app.get_auth("/api/v1/pressure-reports", &iro.access).await,
+            200
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .len(),
+        2
+    );
+
+    // On the older dump: a log behind what the witness cosigned. A new act there is taken,
+    // but the witness never cosigns the branch: the newest cosigned checkpoint stays the old
+    // one (which a client that saw the later one rejects as a rollback), and /readyz says
+    // the witness refused.
+    app.stop();
+    app.start(&[("DATABASE_URL", &older.url)]).await;
+    report_pressure(&app, &iro.access).await;
+    crate::helpers::eventually(30, "the witness's refusal on /readyz", || async {
+        let ready = json(app.get("/readyz").await, 200).await;
+        (ready["witnesses"][0]["refused_as_inconsistent"] == true).then_some(())
+    })
+    .await;
+    let note = app
+        .get("/api/v1/log/checkpoint")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let served: i64 = note.lines().nth(1).unwrap().parse().unwrap();
+    assert_eq!(served, older_size, "{note}");
+}
