@@ -1,6 +1,7 @@
 //! Backups that restore: a copy taken while the service runs comes back in a fresh
 //! deployment and verifies; an older copy over a newer log, or behind what a witness has
-//! cosigned, is refused unless the operator says so; PostgreSQL is pointed to pg_dump.
+//! cosigned, is refused unless the operator says so; PostgreSQL, dumped and restored with its
+//! own tools, agrees with the witness or is caught by it.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -284,20 +285,6 @@ async fn postgres_is_backed_up_with_pg_dump() {
     assert!(text(&out).contains("pg_dump"), "{}", text(&out));
 }
 
-/// The served checkpoint, once NAIRO's witness has cosigned a tree of exactly `size` leaves.
-async fn cosigned_at(app: &TestApp, size: i64) {
-    crate::helpers::eventually(30, "the witness's cosignature", || async {
-        let res = app.get("/api/v1/log/checkpoint").await;
-        if res.status() != 200 {
-            return None;
-        }
-        let note = res.text().await.ok()?;
-        let served: i64 = note.lines().nth(1)?.parse().ok()?;
-        (served == size && note.contains("\u{2014} nairo.test/witness ")).then_some(())
-    })
-    .await;
-}
-
 /// `pg_dump`, then `pg_restore` into a fresh database, as the README's recipe does.
 fn dump_and_restore(from: &str, into: &crate::helpers::PgTestDb, file: &Path) {
     let out = Command::new("pg_dump")
@@ -339,7 +326,7 @@ async fn postgres_restored_from_pg_dump_agrees_with_the_witness_or_is_caught() {
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     report_pressure(&app, &iro.access).await;
     let older_size = app.count("log_leaves");
-    cosigned_at(&app, older_size).await;
+    crate::helpers::cosigned_at(&app, older_size).await;
     let dumps = tempfile::tempdir().unwrap();
     let live = app.database_url();
     let older = crate::helpers::PgTestDb::create().unwrap();
@@ -349,7 +336,7 @@ async fn postgres_restored_from_pg_dump_agrees_with_the_witness_or_is_caught() {
     report_pressure(&app, &iro.access).await;
     let size = app.count("log_leaves");
     assert!(size > older_size);
-    cosigned_at(&app, size).await;
+    crate::helpers::cosigned_at(&app, size).await;
     let latest = crate::helpers::PgTestDb::create().unwrap();
     dump_and_restore(&live, &latest, &dumps.path().join("latest.dump"));
 
@@ -369,7 +356,7 @@ async fn postgres_restored_from_pg_dump_agrees_with_the_witness_or_is_caught() {
     // The service on the latest dump: the witness cosigns it as the log it knows.
     app.stop();
     app.start(&[("DATABASE_URL", &latest.url)]).await;
-    cosigned_at(&app, size).await;
+    crate::helpers::cosigned_at(&app, size).await;
     assert_eq!(
         json(
             app.get_auth("/api/v1/pressure-reports", &iro.access).await,

@@ -1113,3 +1113,18 @@ pub async fn serve_with(
         base: format!("http://{listen}"),
     }
 }
+
+/// Waits until the served checkpoint is of exactly `size` leaves and carries the
+/// cosignature of the witness named `nairo.test/witness` (the tests' witness).
+pub async fn cosigned_at(app: &TestApp, size: i64) {
+    eventually(60, "the witness's cosignature", || async {
+        let res = app.get("/api/v1/log/checkpoint").await;
+        if res.status() != 200 {
+            return None;
+        }
+        let note = res.text().await.ok()?;
+        let served: i64 = note.lines().nth(1)?.parse().ok()?;
+        (served == size && note.contains("\u{2014} nairo.test/witness ")).then_some(())
+    })
+    .await;
+}

@@ -31,7 +31,7 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
     ])
     .await;
     let (reports_before, leaves_before) = (app.count("pressure_reports"), app.count("log_leaves"));
-    cosigned(&app, leaves_before).await;
+    crate::helpers::cosigned_at(&app, leaves_before).await;
 
     // 200 clients at once, each making reports one after another until the service is gone;
     // each keeps what the service acknowledged (a 2xx whose body arrived whole).
@@ -130,7 +130,7 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
 
     // The witness cosigns the whole log after the kill: what was served before it is a
     // prefix of what is served now.
-    cosigned(&app, app.count("log_leaves")).await;
+    crate::helpers::cosigned_at(&app, app.count("log_leaves")).await;
 
     // The whole log still verifies, and the service goes on taking reports.
     let (ok, text) = crate::helpers::log_verify(&app);
@@ -143,21 +143,6 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 201);
-}
-
-/// Waits until the served checkpoint is of `size` leaves and carries the witness's
-/// cosignature.
-async fn cosigned(app: &TestApp, size: i64) {
-    eventually(60, "the witness's cosignature on the whole log", || async {
-        let res = app.get("/api/v1/log/checkpoint").await;
-        if res.status() != 200 {
-            return None;
-        }
-        let note = res.text().await.ok()?;
-        let served: i64 = note.lines().nth(1)?.parse().ok()?;
-        (served == size && note.contains("\u{2014} nairo.test/witness ")).then_some(())
-    })
-    .await;
 }
 
 /// What a client was told was done.
