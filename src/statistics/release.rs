@@ -530,13 +530,13 @@ impl<'a> Model<'a> {
     /// region's other authorities, where another release covering those months shows it
     /// alone: no release publishes them, but the other's cells less the neighbouring
     /// periods' would give them (a quarter that shows it, less the two months that do, gives
-    /// the month that grouped it), so each is protected like a cell. One per flow measure
-    /// and column: (what, atoms).
+    /// the month that grouped it), so each from 1 to 4 is protected like a cell. One per
+    /// flow measure and column: (what, atoms, true value).
     fn grouped_but_known(
         &mut self,
         layout: &Layout,
         raw: Option<&Raw>,
-    ) -> Vec<(String, Vec<usize>)> {
+    ) -> Vec<(String, Vec<usize>, u64)> {
         let months = self.months_of(layout);
         let mut out = Vec::new();
         let codes: Vec<String> = self.geo.names.iter().map(|n| n.0.clone()).collect();
@@ -556,16 +556,21 @@ impl<'a> Model<'a> {
                 .collect::<Vec<_>>()
             {
                 for c in 0..columns {
-                    let atoms = months
+                    let atoms: Vec<usize> = months
                         .iter()
                         .map(|m| self.atom(*m, &own, What::Flow(f, c), raw))
                         .collect();
+                    let value: u64 = atoms.iter().map(|a| self.values[*a]).sum();
+                    if !disclosure::primary(value) {
+                        continue;
+                    }
                     out.push((
                         format!(
                             "{} {code} {name}[{c}], counted with its region's other authorities",
                             layout.period.key
                         ),
                         atoms,
+                        value,
                     ));
                 }
             }
@@ -801,16 +806,13 @@ pub fn build(
         }
     }
     for layout in &layouts {
-        for (what, atoms) in model.grouped_but_known(layout, Some(raw)) {
-            let value: u64 = atoms.iter().map(|a| model.values[*a]).sum();
-            if disclosure::primary(value) {
-                targets.push(Target {
-                    what,
-                    key: None,
-                    atoms,
-                    value: Some(value),
-                });
-            }
+        for (what, atoms, value) in model.grouped_but_known(layout, Some(raw)) {
+            targets.push(Target {
+                what,
+                key: None,
+                atoms,
+                value: Some(value),
+            });
         }
     }
     let base = model.system.clone();
@@ -1216,11 +1218,8 @@ pub fn audit_stored(layouts: &[Layout], raw: &Raw, settings: &ReportSettings) ->
         }
     }
     for layout in layouts {
-        for (what, atoms) in model.grouped_but_known(layout, Some(raw)) {
-            let value: u64 = atoms.iter().map(|a| model.values[*a]).sum();
-            if disclosure::primary(value) {
-                targets.push((what, atoms));
-            }
+        for (what, atoms, _) in model.grouped_but_known(layout, Some(raw)) {
+            targets.push((what, atoms));
         }
     }
     let mut atom_month = vec![0usize; model.system.atoms()];
