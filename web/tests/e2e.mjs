@@ -709,7 +709,9 @@ try {
   // stops taking queries; the IRO then has nobody to ask.
   await s.getByRole("link", { name: "Your account" }).click();
   await heading(s, "Your account");
-  check(/^[0-9A-F]{4}( [0-9A-F]{4}){4}$/.test((await s.locator("#own-fingerprint").textContent()) ?? ""), "the account page shows the key's fingerprint, as the client prints it");
+  // The page computes the fingerprint (a SHA-256 in the browser) after it renders: wait for it.
+  const ownPrint = await s.locator("#own-fingerprint", { hasText: /^[0-9A-F]{4}( [0-9A-F]{4}){4}$/ }).waitFor({ timeout: 10000 }).then(() => true, () => false);
+  check(ownPrint, "the account page shows the key's fingerprint, as the client prints it");
   await audit(solicitor, "account (adviser)");
   await s.getByLabel("Find an authority").fill("Hereford");
   await s.getByLabel("Herefordshire", { exact: true }).check();
