@@ -228,6 +228,40 @@ pub struct PoolState {
 pub struct Database {
     pool: Pool<ConnectionManager>,
     backend: Backend,
+    /// The pool's connections, shared out between writes and everything else (see
+    /// [`Turns`]).
+    turns: Turns,
+}
+
+/// Requests wait for a connection here, in order and on the async side, rather than on
+/// blocking threads inside the pool, which wakes its waiters in no order: measured under
+/// 1,000 connections of mixed load, reads waited behind writers that held every connection
+/// while they queued for the log's lock; and once writers were limited but took their
+/// connection from the same pool, hundreds of waiting reads starved them (15 writes a
+/// second). So the connections are split: a few for write transactions, the rest for
+/// everything else, and neither waits for the other.
+#[derive(Clone)]
+struct Turns {
+    writes: std::sync::Arc<tokio::sync::Semaphore>,
+    others: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Turns {
+    /// Appends to the log are strictly serial (SQLite's write lock, PostgreSQL's lock on
+    /// the log's head row), so more writers would only wait on the lock holding connections;
+    /// on SQLite a writer waiting on the lock sleeps in its busy handler, by steps of up to
+    /// 100 ms. On PostgreSQL a second writer prepares its act while the first commits.
+    fn new(backend: Backend, pool_size: u32) -> Self {
+        let pool_size = pool_size.max(2) as usize;
+        let writes = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => (pool_size / 4).clamp(1, 2),
+        };
+        Turns {
+            writes: std::sync::Arc::new(tokio::sync::Semaphore::new(writes)),
+            others: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size - writes)),
+        }
+    }
 }
 
 impl Database {
@@ -258,12 +292,14 @@ impl Database {
             .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build_unchecked(manager);
+        let backend = match settings.url {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        };
         Ok(Database {
             pool,
-            backend: match settings.url {
-                DatabaseUrl::Sqlite(_) => Backend::Sqlite,
-                DatabaseUrl::Postgres(_) => Backend::Postgres,
-            },
+            backend,
+            turns: Turns::new(backend, settings.pool_size),
         })
     }
 
@@ -292,23 +328,47 @@ impl Database {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let db = self.clone();
-        actix_web::web::block(move || {
-            let mut conn = db.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|_| E::from(DbError::Blocking))?
+        self.in_turn(false, f).await
     }
 
-    /// Like `run`, inside a write transaction (see [`write_transaction`]).
+    /// Like `run`, inside a write transaction (see [`write_transaction`]), on one of the
+    /// connections kept for writes.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.run(move |conn| write_transaction(conn, f)).await
+        self.in_turn(true, move |conn| write_transaction(conn, f))
+            .await
+    }
+
+    async fn in_turn<T, E, F>(&self, write: bool, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let queue = if write {
+            &self.turns.writes
+        } else {
+            &self.turns.others
+        };
+        let turn = queue
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| E::from(DbError::Blocking))?;
+        let db = self.clone();
+        actix_web::web::block(move || {
+            // Given back when the work ends, which it does even when the request that
+            // started it has gone.
+            let _turn = turn;
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| E::from(DbError::Blocking))?
     }
 
     /// True when a connection can be had and answers, within `timeout`.
