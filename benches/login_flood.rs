@@ -114,7 +114,9 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
-/// `GET /api/v1/me` one after another until `until`: p50 and p99 in ms. Measured from a
+/// `GET /api/v1/me` one after another until `until`: p50 and p99 in ms, and in which
+/// second of the run the slowest 1% fell (to tell the flood's connections being opened
+/// from the flood itself). Measured from a
 /// thread and runtime of its own: on the flood's single-threaded runtime, each request would
 /// also wait its turn behind a thousand flooding tasks, which is the load generator's delay,
 /// not the service's.
@@ -123,7 +125,7 @@ fn me_latencies_apart(
     base: &str,
     access: &str,
     until: Instant,
-) -> std::thread::JoinHandle<(f64, f64)> {
+) -> std::thread::JoinHandle<(f64, f64, String)> {
     let (cert, base, access) = (cert.to_owned(), base.to_owned(), access.to_owned());
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -138,8 +140,10 @@ async fn me_latencies(
     base: &str,
     access: &str,
     until: Instant,
-) -> (f64, f64) {
+) -> (f64, f64, String) {
     let mut took = Vec::new();
+    let mut when = Vec::new();
+    let start = Instant::now();
     while Instant::now() < until {
         let t = Instant::now();
         let res = http
@@ -150,10 +154,34 @@ async fn me_latencies(
             .unwrap();
         assert_eq!(res.status(), 200);
         took.push(t.elapsed());
+        when.push((t.elapsed(), (t - start).as_secs()));
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
     took.sort();
-    (percentile(&took, 0.5), percentile(&took, 0.99))
+    when.sort();
+    let mut slowest: BTreeMap<u64, usize> = BTreeMap::new();
+    for (_, second) in when.iter().rev().take(when.len().div_ceil(100)) {
+        *slowest.entry(*second).or_default() += 1;
+    }
+    let mut slowest: Vec<String> = slowest
+        .iter()
+        .map(|(s, n)| format!("{n} in second {s}"))
+        .collect();
+    let mut later: Vec<Duration> = when
+        .iter()
+        .filter(|(_, second)| *second >= 1)
+        .map(|(took, _)| *took)
+        .collect();
+    later.sort();
+    slowest.push(format!(
+        "p99 from second 1 on {:.2} ms",
+        percentile(&later, 0.99)
+    ));
+    (
+        percentile(&took, 0.5),
+        percentile(&took, 0.99),
+        slowest.join(", "),
+    )
 }
 
 async fn run(label: &str, server: &Server) {
@@ -243,12 +271,13 @@ async fn run(label: &str, server: &Server) {
             .collect();
         println!(
             "{label}: {connections} connections: peak resident {} MiB; attempts answered {}; \
-             GET /api/v1/me p50 {:.2} ms, p99 {:.2} ms ({:.2}x idle p99)",
+             GET /api/v1/me p50 {:.2} ms, p99 {:.2} ms ({:.2}x idle p99; slowest 1%: {})",
             status_kib(pid, "VmHWM:") / 1024,
             answered.join(", "),
             during.0,
             during.1,
-            during.1 / idle.1
+            during.1 / idle.1,
+            during.2
         );
         actix_web::rt::time::sleep(Duration::from_secs(4)).await;
     }
