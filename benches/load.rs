@@ -108,22 +108,6 @@ impl Tally {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// The people of the run and the queries they already share.
 struct Cast {
     iros: Vec<(User, age::x25519::Recipient)>,
@@ -311,7 +295,7 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
         app.count("messages"),
         app.count("log_leaves"),
     );
-    let idle_kib = status_kib(pid, "VmRSS:");
+    let idle_kib = support::status_kib(pid, "VmRSS:");
     let cpu_before = cpu_secs(pid);
 
     let http = support::https_client(&app.ca_path(), connections);
@@ -338,7 +322,7 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
         by_kind.entry(kind).or_default().merge(tally);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let peak_kib = status_kib(pid, "VmHWM:");
+    let peak_kib = support::status_kib(pid, "VmHWM:");
     let cpu = cpu_secs(pid) - cpu_before;
     let acknowledged = |kind| by_kind.get(&kind).map_or(0, Tally::ok);
     let (asks_acknowledged, replies_acknowledged) =
@@ -359,8 +343,8 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
             "  {:<12} {:>8.1} /s answered, p50 {:>7.2} ms, p99 {:>8.2} ms; {}{}; errors {e}",
             kind.label(),
             tally.took.len() as f64 / elapsed,
-            percentile(&tally.took, 0.5),
-            percentile(&tally.took, 0.99),
+            support::percentile(&tally.took, 0.5),
+            support::percentile(&tally.took, 0.99),
             answered.join(", "),
             if tally.failed > 0 {
                 format!(", connection failed ×{}", tally.failed)
@@ -372,8 +356,8 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
             took.sort();
             println!(
                 "    {route:<28} p50 {:>7.2} ms, p99 {:>8.2} ms",
-                percentile(took, 0.5),
-                percentile(took, 0.99)
+                support::percentile(took, 0.5),
+                support::percentile(took, 0.99)
             );
         }
         if *kind != Kind::Flood {
@@ -386,8 +370,8 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
         "  {:<12} {:>8.1} /s answered, p50 {:>7.2} ms, p99 {:>8.2} ms; errors {errors}",
         "all but flood",
         all.took.len() as f64 / elapsed,
-        percentile(&all.took, 0.5),
-        percentile(&all.took, 0.99),
+        support::percentile(&all.took, 0.5),
+        support::percentile(&all.took, 0.99),
     );
     // What was acknowledged is what was written: a check that the numbers mean what they say.
     // A question is its query's first message.
@@ -442,18 +426,7 @@ fn cores() -> usize {
 }
 
 fn main() {
-    // A thousand connections need their sockets, on both ends, in one machine.
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct given.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
+    support::raise_open_files();
     // The harness makes its scratch databases on the server TEST_DATABASE_URL names (set
     // here, before any thread, or removed when that server does not answer).
     let admin = std::env::var("BENCH_DATABASE_URL")

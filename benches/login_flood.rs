@@ -19,15 +19,6 @@ use std::time::{Duration, Instant};
 const PASSWORD: &str = "benchmark passphrase";
 const FLOOD_SECS: u64 = 5;
 
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 struct Server {
     child: Child,
     base: String,
@@ -110,10 +101,6 @@ fn start(database_url: Option<&str>) -> Server {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
-
 /// `GET /api/v1/me` one after another until `until`: p50 and p99 in ms, and in which
 /// second of the run the slowest 1% fell (to tell the flood's connections being opened
 /// from the flood itself). Measured from a
@@ -175,11 +162,11 @@ async fn me_latencies(
     later.sort();
     slowest.push(format!(
         "p99 from second 1 on {:.2} ms",
-        percentile(&later, 0.99)
+        support::percentile(&later, 0.99)
     ));
     (
-        percentile(&took, 0.5),
-        percentile(&took, 0.99),
+        support::percentile(&took, 0.5),
+        support::percentile(&took, 0.99),
         slowest.join(", "),
     )
 }
@@ -217,7 +204,7 @@ async fn run(label: &str, server: &Server) {
         "{label}: idle: GET /api/v1/me p50 {:.2} ms, p99 {:.2} ms; resident {} MiB",
         idle.0,
         idle.1,
-        status_kib(pid, "VmRSS:") / 1024
+        support::status_kib(pid, "VmRSS:") / 1024
     );
     for connections in [64usize, 1000] {
         let flood_http = support::https_client(&server.cert, connections);
@@ -272,7 +259,7 @@ async fn run(label: &str, server: &Server) {
         println!(
             "{label}: {connections} connections: peak resident {} MiB; attempts answered {}; \
              GET /api/v1/me p50 {:.2} ms, p99 {:.2} ms ({:.2}x idle p99; slowest 1%: {})",
-            status_kib(pid, "VmHWM:") / 1024,
+            support::status_kib(pid, "VmHWM:") / 1024,
             answered.join(", "),
             during.0,
             during.1,
@@ -283,23 +270,12 @@ async fn run(label: &str, server: &Server) {
     }
     println!(
         "{label}: afterwards resident {} MiB",
-        status_kib(pid, "VmRSS:") / 1024
+        support::status_kib(pid, "VmRSS:") / 1024
     );
 }
 
 fn main() {
-    // 1,000 connections need their sockets, on both ends, in one machine.
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct given.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
+    support::raise_open_files();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("cores: {cores}; server: the release binary, password_hash_slots = cores");
     actix_web::rt::System::new().block_on(async {
