@@ -288,7 +288,7 @@ pub struct AccountSettings {
     /// A session ends this long after sign-in, however often it is refreshed.
     pub session_hours: i64,
     pub keys_dir: PathBuf,
-    /// Password hashes computed at once; 0 means one per core.
+    /// Password hashes computed at once; 0 means half the cores (at least one).
     pub password_hash_slots: usize,
     /// Failed sign-ins per minute, service-wide, beyond which an attempt from a client
     /// without a device token gets in only with the right password and second factor.

@@ -1,8 +1,8 @@
 //! Password hashing: argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane) or stronger.
 //!
 //! Each hash needs 19 MiB of working memory and a core for tens of milliseconds, so the
-//! service runs them through [`Hashing`]: a fixed number of slots (one per core by default),
-//! each a thread that runs only when the request workers leave a core idle, with a working buffer
+//! service runs them through [`Hashing`]: a fixed number of slots (half the cores by
+//! default), each a thread that runs only when the request workers leave a core idle, with a working buffer
 //! allocated once and reused. At most that many buffers ever
 //! exist, hashing never holds a database connection, and an attempt that finds every slot
 //! busy is refused at once (503 with `Retry-After`) rather than queued: a flood of sign-ins
@@ -116,10 +116,13 @@ pub struct Hashing {
 type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
 
 impl Hashing {
-    /// `slots` hashes at once, each on a thread of its own; 0 means one per core.
+    /// `slots` hashes at once, each on a thread of its own; 0 means half the cores (at
+    /// least one). Not every core: even at the lowest priority, a core busy hashing delays
+    /// the threads that wake on it (the database's processes most), and a flood can keep
+    /// every slot busy; half the cores still hash far more sign-ins than IROs make.
     pub fn new(slots: usize) -> Arc<Self> {
         let slots = match slots {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            0 => default_slots(),
             n => n,
         };
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
@@ -162,6 +165,11 @@ impl Hashing {
             .run(move |memory| hash_with(&password, memory))
             .await
     }
+}
+
+/// Half the cores, at least one.
+pub fn default_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 /// One hashing thread: at a lower scheduling priority than the threads that serve
