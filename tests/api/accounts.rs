@@ -18,6 +18,7 @@ both_databases!(
     logout_ends_the_session_at_once,
     an_attackers_failed_sign_ins_do_not_keep_the_owner_out,
     a_service_wide_flood_of_failures_locks_out_only_clients_without_a_device,
+    a_burst_of_failures_reaches_the_ceiling_before_the_minutes_allowance_is_spent,
     invitations_are_single_use_expire_and_leave_nothing_when_refused,
     nairo_may_invite_iros_only,
     keys_must_be_age_and_wrapped_identities_passphrase_protected,
@@ -563,10 +564,15 @@ async fn an_attackers_failed_sign_ins_do_not_keep_the_owner_out(app: TestApp) {
     assert_eq!(admin_back["failed_sign_ins"], 6, "{admin_back}");
 }
 
-async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_device(app: TestApp) {
+/// A service whose ceiling is `per_minute` failed sign-ins, its admin, and an IRO signed in
+/// once, with the device token their client keeps.
+async fn with_ceiling(
+    app: &TestApp,
+    per_minute: &str,
+) -> (TestApp, crate::helpers::User, crate::helpers::User, String) {
     let app = crate::helpers::spawn_app_with(
         app.backend,
-        &[("IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE", "4")],
+        &[("IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE", per_minute)],
     )
     .await
     .unwrap();
@@ -581,6 +587,11 @@ async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_devic
         .as_str()
         .unwrap()
         .to_owned();
+    (app, admin, iro, device)
+}
+
+async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_device(app: TestApp) {
+    let (app, admin, iro, device) = with_ceiling(&app, "4").await;
     // Guesses spread over many emails, none of which reaches its own limit.
     for i in 0..4 {
         let res = app
@@ -611,6 +622,40 @@ async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_devic
             &admin.email,
             PASSWORD,
             Some(&totp_code(admin.totp_secret.as_ref().unwrap(), 1)),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
+async fn a_burst_of_failures_reaches_the_ceiling_before_the_minutes_allowance_is_spent(
+    app: TestApp,
+) {
+    // 120 a minute: a sixth of it, 20, within ten seconds is a flood.
+    let (app, _, iro, device) = with_ceiling(&app, "120").await;
+    let before = app.count("login_failures");
+    for i in 0..20 {
+        let res = app
+            .login(&format!("burst{i}@somewhere.test"), "guess!!guess", None)
+            .await;
+        assert_problem(res, 401, "invalid-credentials").await;
+    }
+    assert_eq!(app.count("login_failures"), before + 20);
+    // The 21st, far short of the minute's 120, meets the ceiling, and costs no hash and no
+    // record.
+    let res = app
+        .login("burst-next@somewhere.test", "guess!!guess", None)
+        .await;
+    assert_problem(res, 429, "too-many-attempts").await;
+    assert_eq!(app.count("login_failures"), before + 20);
+    // The IRO's own client is outside it.
+    json(
+        app.login_from(
+            &iro.email,
+            PASSWORD,
+            Some(&app.fresh_totp(&iro)),
+            Some(&device),
         )
         .await,
         200,
