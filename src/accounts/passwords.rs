@@ -2,10 +2,10 @@
 //!
 //! Each hash needs 19 MiB of working memory and a core for tens of milliseconds, so the
 //! service runs them through [`Hashing`]: a fixed number of slots (half the cores by
-//! default), each a thread that runs only when the request workers leave a core idle, with a working buffer
-//! allocated once and reused. At most that many buffers ever
-//! exist, hashing never holds a database connection, and an attempt that finds every slot
-//! busy is refused at once (503 with `Retry-After`) rather than queued: a flood of sign-ins
+//! default), each a thread that runs only when the request workers leave a core idle, with a
+//! working buffer allocated once and reused. At most that many buffers ever exist, hashing
+//! never holds a database connection, and an attempt that finds every slot busy is refused
+//! at once (503 with `Retry-After`) rather than queued: a flood of sign-ins
 //! costs a bounded amount of memory and leaves the other routes their cores.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -590,6 +590,21 @@ async fn with_ceiling(
     (app, admin, iro, device)
 }
 
+/// The IRO, on the device their client remembers, with the right password and a fresh code.
+async fn signs_in_from_device(app: &TestApp, iro: &crate::helpers::User, device: &str) {
+    json(
+        app.login_from(
+            &iro.email,
+            PASSWORD,
+            Some(&app.fresh_totp(iro)),
+            Some(device),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
 async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_device(app: TestApp) {
     let (app, admin, iro, device) = with_ceiling(&app, "4").await;
     // Guesses spread over many emails, none of which reaches its own limit.
@@ -606,17 +621,7 @@ async fn a_service_wide_flood_of_failures_locks_out_only_clients_without_a_devic
         .login_from(&iro.email, PASSWORD, None, Some(&device))
         .await;
     assert_problem(res, 401, "second-factor-required").await;
-    json(
-        app.login_from(
-            &iro.email,
-            PASSWORD,
-            Some(&app.fresh_totp(&iro)),
-            Some(&device),
-        )
-        .await,
-        200,
-    )
-    .await;
+    signs_in_from_device(&app, &iro, &device).await;
     json(
         app.login(
             &admin.email,
@@ -650,17 +655,7 @@ async fn a_burst_of_failures_reaches_the_ceiling_before_the_minutes_allowance_is
     assert_problem(res, 429, "too-many-attempts").await;
     assert_eq!(app.count("login_failures"), before + 20);
     // The IRO's own client is outside it.
-    json(
-        app.login_from(
-            &iro.email,
-            PASSWORD,
-            Some(&app.fresh_totp(&iro)),
-            Some(&device),
-        )
-        .await,
-        200,
-    )
-    .await;
+    signs_in_from_device(&app, &iro, &device).await;
 }
 
 async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: TestApp) {
