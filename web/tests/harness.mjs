@@ -104,14 +104,17 @@ export function totp(secret, at = Date.now() / 1000) {
   return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
-/// A code for a time step no earlier code of this secret used (each is accepted once).
+/// A code for a time step no earlier code of this secret used (each is accepted once). The
+/// service allows one step of clock drift, so a second code within a step is the next step's,
+/// as an authenticator whose clock runs a little fast would show; only a third waits.
 const lastStep = new Map();
 export async function freshCode(secret) {
   for (;;) {
-    const step = Math.floor(Date.now() / 30000);
-    if ((lastStep.get(secret) ?? -1) < step) {
+    const now = Math.floor(Date.now() / 30000);
+    const step = Math.max(now, (lastStep.get(secret) ?? -1) + 1);
+    if (step <= now + 1) {
       lastStep.set(secret, step);
-      return totp(secret);
+      return totp(secret, step * 30);
     }
     await sleep(1000);
   }
