@@ -28,6 +28,7 @@ fn read(state: &AppState) -> Gauges {
         pool_max: pool.max,
         sign_in_ceiling: state.sign_in_ceiling_until.load(Ordering::Relaxed)
             > chrono::Utc::now().timestamp(),
+        password_hashes: state.hashing.hashes_made(),
         ..Gauges::default()
     };
     let now = crate::db::now();

@@ -114,6 +114,7 @@ impl Monitoring {
             ] {
                 metrics::gauge!(name).set(value);
             }
+            metrics::counter!("iro_advice_password_hashes_total").absolute(now.password_hashes);
             for w in &now.witnesses {
                 let name = w.name.clone();
                 metrics::gauge!("iro_advice_witness_cosigned_size", "witness" => name.clone())
@@ -150,6 +151,7 @@ pub struct Gauges {
     pub releases_stored: u64,
     pub releases_due: u64,
     pub sign_in_ceiling: bool,
+    pub password_hashes: u64,
     pub witnesses: Vec<WitnessGauge>,
 }
 

@@ -85,10 +85,19 @@ struct Gate {
     locked: Option<u64>,
     /// Whether the service-wide ceiling is what locked it.
     ceiling: bool,
+    /// Whether the second factor offered could get a locked attempt in; when it cannot,
+    /// neither can the password, and it is not hashed.
+    factor_may_pass: bool,
 }
 
-/// Reads the account and the throttles for an attempt (no hashing, no writing).
-fn gate(conn: &mut DbConnection, attempt: &Attempt, ceiling: i64) -> Result<Gate, ApiError> {
+/// Reads the account and the throttles for an attempt, and, when it is locked, whether its
+/// second factor could be right (no hashing, no writing).
+fn gate(
+    conn: &mut DbConnection,
+    factors: &Factors,
+    attempt: &Attempt,
+    ceiling: i64,
+) -> Result<Gate, ApiError> {
     let now = crate::db::now();
     let account = match &attempt.email {
         Some(e) => store::login_account(conn, e.as_str())?,
@@ -117,12 +126,21 @@ fn gate(conn: &mut DbConnection, attempt: &Attempt, ceiling: i64) -> Result<Gate
     if ceiling {
         locked = Some(CEILING_SECS);
     }
+    let code = attempt.totp_code.as_deref();
+    let factor_may_pass = match (&account, locked) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(a), Some(_)) => {
+            factors.sign_in_may_accept(conn, a, code, attempt.passkey.as_ref())?
+        }
+    };
     Ok(Gate {
         account,
         device_known,
         bucket,
         locked,
         ceiling,
+        factor_may_pass,
     })
 }
 
@@ -328,9 +346,10 @@ async fn sign_in(
     };
     let slot = state.hashing.reserve().map_err(busy)?;
     let ceiling = state.settings.accounts.login_failures_per_minute;
+    let factors = state.factors.clone();
     let (gate, attempt) = state
         .db
-        .run(move |conn| gate(conn, &attempt, ceiling).map(|g| (g, attempt)))
+        .run(move |conn| gate(conn, &factors, &attempt, ceiling).map(|g| (g, attempt)))
         .await?;
     if gate.ceiling {
         state
@@ -341,11 +360,20 @@ async fn sign_in(
     if let (Some(retry_after_secs), false) = (gate.locked, factor_offered) {
         return Err(ApiError::TooManyAttempts { retry_after_secs });
     }
-    let stored = gate.account.as_ref().map(|a| a.password_hash.clone());
-    let password_right = slot
-        .verify(attempt.password.clone(), stored)
-        .await
-        .map_err(busy)?;
+    let password_right = if gate.locked.is_some() && !gate.factor_may_pass {
+        // Locked, with a second factor that cannot be right (a flood's made-up code, or any
+        // code for an email with no account): 429 whatever the password, so the slot is
+        // held as long as a hash takes but the core is left alone. The attempt is refused
+        // and recorded as a wrong password is, and guesses at a code go no faster than
+        // hashed ones.
+        slot.hold().await;
+        false
+    } else {
+        let stored = gate.account.as_ref().map(|a| a.password_hash.clone());
+        slot.verify(attempt.password.clone(), stored)
+            .await
+            .map_err(busy)?
+    };
     let refresh_days = state.settings.accounts.refresh_token_days;
     let factors = state.factors.clone();
     let signed_in = state

@@ -59,6 +59,20 @@ impl Factors {
         b64(&self.sealer.seal(&purpose.binding(), &expires.to_be_bytes()))
     }
 
+    /// When a challenge sealed by this service for `purpose` expires; None for any other.
+    fn challenge_expiry(
+        &self,
+        purpose: Purpose<'_>,
+        challenge: &[u8],
+    ) -> Option<chrono::NaiveDateTime> {
+        self.sealer
+            .open(&purpose.binding(), challenge)
+            .and_then(|plain| <[u8; 8]>::try_from(plain.as_slice()).ok())
+            .map(i64::from_be_bytes)
+            .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+            .map(|t| t.naive_utc())
+    }
+
     /// Accepts a challenge once: sealed by this service for `purpose`, unexpired, unused.
     pub fn spend_challenge(
         &self,
@@ -66,14 +80,7 @@ impl Factors {
         purpose: Purpose<'_>,
         challenge: &[u8],
     ) -> Result<bool, ApiError> {
-        let Some(expires) = self
-            .sealer
-            .open(&purpose.binding(), challenge)
-            .and_then(|plain| <[u8; 8]>::try_from(plain.as_slice()).ok())
-            .map(i64::from_be_bytes)
-            .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
-            .map(|t| t.naive_utc())
-        else {
+        let Some(expires) = self.challenge_expiry(purpose, challenge) else {
             return Ok(false);
         };
         if expires <= crate::db::now() {
@@ -81,6 +88,41 @@ impl Factors {
         }
         let digest = crate::keys::token_hash(&b64(challenge));
         Ok(store::spend_challenge(conn, &digest, expires)?)
+    }
+
+    /// Whether a second factor offered to sign in could be accepted for `account`: every
+    /// check that [`Factors::totp_accepts`] and [`Factors::assertion_accepted`] make except
+    /// the ones that need a write (a challenge not used before, a counter not raced), and
+    /// nothing is used up. False means the factor would be refused whatever the password.
+    pub fn sign_in_may_accept(
+        &self,
+        conn: &mut DbConnection,
+        account: &store::LoginAccount,
+        code: Option<&str>,
+        passkey: Option<&PasskeyAssertion>,
+    ) -> Result<bool, ApiError> {
+        if !account.has_second_factor() {
+            return Ok(false);
+        }
+        // As at sign-in: a passkey's answer, when there is one, is what is checked.
+        if let Some(assertion) = passkey {
+            let Some((_, verified)) = self.verified_assertion(conn, &account.id, assertion)? else {
+                return Ok(false);
+            };
+            return Ok(self
+                .challenge_expiry(Purpose::SignIn, &verified.challenge)
+                .is_some_and(|expires| expires > crate::db::now()));
+        }
+        let sealed = account
+            .totp_secret
+            .as_deref()
+            .filter(|_| account.totp_enabled);
+        Ok(code.is_some_and(|code| {
+            sealed
+                .and_then(|s| self.sealer.open(account.id.as_str(), s))
+                .and_then(|secret| totp::matching_step(&secret, code, account.totp_last_step))
+                .is_some()
+        }))
     }
 
     /// Whether `code` is current for the account's enabled TOTP secret (`sealed`, or None
@@ -102,24 +144,22 @@ impl Factors {
         })
     }
 
-    /// Whether `assertion` is a fresh answer, by one of `account`'s passkeys, to a challenge
-    /// issued for `purpose`; when it is, the challenge and the counter are used up. Call in
-    /// a write transaction.
-    pub fn assertion_accepted(
+    /// The passkey of `account` that `assertion` names, with what its signature says, when
+    /// the signature verifies and the counter has moved on.
+    fn verified_assertion(
         &self,
         conn: &mut DbConnection,
         account: &AccountId,
-        purpose: Purpose<'_>,
         assertion: &PasskeyAssertion,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<Option<(store::StoredPasskey, webauthn::Assertion)>, ApiError> {
         let Ok(id) = unb64(&assertion.id, "id") else {
-            return Ok(false);
+            return Ok(None);
         };
         let Some(stored) = store::passkey(conn, &b64(&id))?.filter(|p| &p.account_id == account)
         else {
-            return Ok(false);
+            return Ok(None);
         };
-        let decoded = (|| {
+        let verified = (|| {
             let response = &assertion.response;
             let key = webauthn::PublicKey::new(stored.algorithm, stored.public_key.clone())?;
             let count = u32::try_from(stored.sign_count).unwrap_or(u32::MAX);
@@ -132,7 +172,20 @@ impl Factors {
                 &unb64(&response.signature, "signature")?,
             )
         })();
-        let Ok(verified) = decoded else {
+        Ok(verified.ok().map(|verified| (stored, verified)))
+    }
+
+    /// Whether `assertion` is a fresh answer, by one of `account`'s passkeys, to a challenge
+    /// issued for `purpose`; when it is, the challenge and the counter are used up. Call in
+    /// a write transaction.
+    pub fn assertion_accepted(
+        &self,
+        conn: &mut DbConnection,
+        account: &AccountId,
+        purpose: Purpose<'_>,
+        assertion: &PasskeyAssertion,
+    ) -> Result<bool, ApiError> {
+        let Some((stored, verified)) = self.verified_assertion(conn, account, assertion)? else {
             return Ok(false);
         };
         if !self.spend_challenge(conn, purpose, &verified.challenge)? {

@@ -8,7 +8,7 @@
 //! at once (503 with `Retry-After`) rather than queued: a flood of sign-ins
 //! costs a bounded amount of memory and leaves the other routes their cores.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{PasswordHash, SaltString};
@@ -111,6 +111,11 @@ pub struct Hashing {
     jobs: Mutex<std::sync::mpsc::Sender<Job>>,
     /// Working buffers allocated so far: at most one per hashing thread.
     buffers: Arc<AtomicUsize>,
+    /// How long a hash takes here, in microseconds (a moving average): how long
+    /// [`Slot::hold`] keeps a slot.
+    typical_micros: AtomicU64,
+    /// Hashes made since start.
+    hashed: AtomicU64,
 }
 
 type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
@@ -141,6 +146,8 @@ impl Hashing {
             slots: Arc::new(Semaphore::new(slots)),
             jobs: Mutex::new(jobs),
             buffers,
+            typical_micros: AtomicU64::new(INITIAL_TYPICAL_MICROS),
+            hashed: AtomicU64::new(0),
         })
     }
 
@@ -152,6 +159,25 @@ impl Hashing {
             hashing: self.clone(),
             permit,
         })
+    }
+
+    /// Folds one hash's time into the moving average (an eighth of the way).
+    fn timed(&self, took: std::time::Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let old = self.typical_micros.load(Ordering::Relaxed);
+        let new = old - old / 8 + sample / 8;
+        self.typical_micros.store(new, Ordering::Relaxed);
+        self.hashed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Hashes made since start: what sign-ins cost in cores.
+    pub fn hashes_made(&self) -> u64 {
+        self.hashed.load(Ordering::Relaxed)
+    }
+
+    /// How long a hash takes here, as [`Slot::hold`] keeps a slot.
+    pub fn typical(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.typical_micros.load(Ordering::Relaxed))
     }
 
     /// How many working buffers exist: never more than the slots.
@@ -166,6 +192,10 @@ impl Hashing {
             .await
     }
 }
+
+/// What a hash is taken to cost before one has been timed: OWASP's parameters on a
+/// server core of today.
+const INITIAL_TYPICAL_MICROS: u64 = 20_000;
 
 /// Half the cores, at least one.
 pub fn default_slots() -> usize {
@@ -226,8 +256,11 @@ impl Slot {
     ) -> Result<T, Busy> {
         let Slot { hashing, permit } = self;
         let (done, result) = tokio::sync::oneshot::channel();
+        let timed = hashing.clone();
         let job: Job = Box::new(move |memory| {
+            let started = std::time::Instant::now();
             let out = f(memory);
+            timed.timed(started.elapsed());
             // Free before answering, so that the slot is free once the answer is seen.
             drop(permit);
             let _ = done.send(out);
@@ -239,6 +272,16 @@ impl Slot {
             .send(job)
             .map_err(|_| Busy)?;
         result.await.map_err(|_| Busy)
+    }
+
+    /// Keeps the slot for as long as a hash takes, without hashing: for an attempt whose
+    /// answer no password could change. Slots then bound how fast such attempts are
+    /// answered exactly as they bound hashed ones, but the core is left to other work (a
+    /// hashing core, even at the lowest priority, slows the database's processes beside
+    /// it).
+    pub async fn hold(self) {
+        let micros = self.hashing.typical_micros.load(Ordering::Relaxed);
+        tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
     }
 
     /// Checks `password` against `stored`, or against nothing (same cost) when there is no
@@ -305,5 +348,25 @@ mod tests {
             .await
             .unwrap());
         assert_eq!(hashing.buffers_allocated(), 1, "one slot, one buffer");
+        assert_eq!(hashing.hashes_made(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_held_slot_is_busy_for_as_long_as_a_hash_takes_and_hashes_nothing() {
+        let hashing = Hashing::new(1);
+        hashing
+            .hash(Password::new("correct horse battery".into()).unwrap())
+            .await
+            .unwrap();
+        let typical = hashing.typical();
+        assert!(typical > std::time::Duration::ZERO);
+        let started = std::time::Instant::now();
+        let held = tokio::spawn(hashing.reserve().unwrap().hold());
+        tokio::task::yield_now().await;
+        assert!(hashing.reserve().is_err(), "the slot is held");
+        held.await.unwrap();
+        assert!(started.elapsed() >= typical, "{:?}", started.elapsed());
+        assert!(hashing.reserve().is_ok(), "and then free");
+        assert_eq!(hashing.hashes_made(), 1, "holding is not hashing");
     }
 }

@@ -19,6 +19,7 @@ both_databases!(
     an_attackers_failed_sign_ins_do_not_keep_the_owner_out,
     a_service_wide_flood_of_failures_locks_out_only_clients_without_a_device,
     a_burst_of_failures_reaches_the_ceiling_before_the_minutes_allowance_is_spent,
+    a_locked_attempt_whose_code_cannot_be_right_costs_no_hash,
     invitations_are_single_use_expire_and_leave_nothing_when_refused,
     nairo_may_invite_iros_only,
     keys_must_be_age_and_wrapped_identities_passphrase_protected,
@@ -656,6 +657,52 @@ async fn a_burst_of_failures_reaches_the_ceiling_before_the_minutes_allowance_is
     assert_eq!(app.count("login_failures"), before + 20);
     // The IRO's own client is outside it.
     signs_in_from_device(&app, &iro, &device).await;
+}
+
+async fn a_locked_attempt_whose_code_cannot_be_right_costs_no_hash(app: TestApp) {
+    use crate::monitoring::hashes_made;
+    let (app, _, iro, _) = with_ceiling(&app, "4").await;
+    for i in 0..4 {
+        let res = app
+            .login(&format!("flood{i}@somewhere.test"), "guess!!guess", None)
+            .await;
+        assert_problem(res, 401, "invalid-credentials").await;
+    }
+    // The ceiling holds. A flood that offers a code with every guess cannot be refused
+    // unheard (the right password and a valid code get in), but a code that cannot be right
+    // is refused without a hash: for an email with no account, or a wrong code for the
+    // IRO's, with the right password or not.
+    let secret = iro.totp_secret.as_ref().unwrap();
+    let valid: Vec<String> = (-1..=1).map(|step| totp_code(secret, step)).collect();
+    let wrong = (0..10)
+        .map(|d| format!("{d}{d}{d}{d}{d}{d}"))
+        .find(|c| !valid.contains(c))
+        .unwrap();
+    let hashes = hashes_made(&app);
+    let failures = app.count("login_failures");
+    let tries = [
+        ("flood-next@somewhere.test", "guess!!guess"),
+        (iro.email.as_str(), "guess!!guess"),
+        (iro.email.as_str(), PASSWORD),
+    ];
+    for (email, password) in tries {
+        let res = app.login(email, password, Some(&wrong)).await;
+        assert_problem(res, 429, "too-many-attempts").await;
+    }
+    assert_eq!(hashes_made(&app), hashes, "no password was hashed");
+    assert_eq!(
+        app.count("login_failures"),
+        failures + tries.len() as i64,
+        "each is recorded as a failure, as a hashed one would be"
+    );
+    // A code that may be right is worth its hash: with a wrong password it is refused like
+    // any other guess (and not used up), with the right one it gets in.
+    let code = app.fresh_totp(&iro);
+    let res = app.login(&iro.email, "guess!!guess", Some(&code)).await;
+    assert_problem(res, 429, "too-many-attempts").await;
+    assert_eq!(hashes_made(&app), hashes + 1.0);
+    json(app.login(&iro.email, PASSWORD, Some(&code)).await, 200).await;
+    assert_eq!(hashes_made(&app), hashes + 2.0);
 }
 
 async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: TestApp) {

@@ -35,6 +35,11 @@ pub fn scrape(app: &TestApp) -> String {
     body
 }
 
+/// Passwords the service has hashed since it started.
+pub fn hashes_made(app: &TestApp) -> f64 {
+    sample(&scrape(app), "iro_advice_password_hashes_total").expect("the hashing counter")
+}
+
 /// The value of the sample whose name and labels are exactly `series`; None when absent.
 pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()

@@ -17,6 +17,7 @@ both_databases!(
     a_malformed_or_foreign_registration_changes_nothing,
     a_second_factor_changes_only_with_a_fresh_one_and_never_to_none,
     an_operators_reset_is_seen_by_the_owner_and_in_the_log,
+    a_locked_attempt_whose_passkey_answer_cannot_be_right_costs_no_hash,
 );
 
 /// An unenrolled IRO signed in with the password alone.
@@ -301,6 +302,40 @@ async fn a_passkeys_answer_counts_only_once_for_its_purpose_its_site_and_its_acc
     .await;
     // ... and its own owner gets in with it.
     json(login_with(&app, &other, &assertion).await, 200).await;
+}
+
+async fn a_locked_attempt_whose_passkey_answer_cannot_be_right_costs_no_hash(app: TestApp) {
+    use crate::monitoring::hashes_made;
+    let iro = signed_in_without_factor(&app).await;
+    let origin = origin_of(&app.settings.server.public_url);
+    let mut authenticator = Authenticator::p256(&origin);
+    enrol(&app, &iro, &mut authenticator).await;
+    let used = authenticator.get(&sign_in_options(&app).await);
+    json(login_with(&app, &iro, &used).await, 200).await;
+    // Someone else, who knows the email, locks it.
+    for _ in 0..5 {
+        let res = app.login(&iro.email, "guess!!guess", None).await;
+        assert_problem(res, 401, "invalid-credentials").await;
+    }
+    // Answers that no password could make count: refused, recorded, and never hashed.
+    let hashes = hashes_made(&app);
+    let options = sign_in_options(&app).await;
+    authenticator.origin = "https://iro-advice-login.example".into();
+    let phished = authenticator.get(&options);
+    authenticator.origin = origin.clone();
+    let mut made_up = authenticator.get(&sign_in_options(&app).await);
+    made_up["id"] = json!("bm90LWEtcGFzc2tleQ");
+    let failures = app.count("login_failures");
+    for assertion in [&used, &phished, &made_up] {
+        let res = login_with(&app, &iro, assertion).await;
+        assert_problem(res, 429, "too-many-attempts").await;
+    }
+    assert_eq!(hashes_made(&app), hashes, "no password was hashed");
+    assert_eq!(app.count("login_failures"), failures + 3);
+    // The owner's passkey, with the owner's password, still gets in.
+    let res = login_with(&app, &iro, &authenticator.get(&sign_in_options(&app).await)).await;
+    json(res, 200).await;
+    assert_eq!(hashes_made(&app), hashes + 1.0);
 }
 
 async fn a_passkey_vouches_for_the_acts_that_need_a_fresh_factor(app: TestApp) {
