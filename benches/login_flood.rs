@@ -6,7 +6,9 @@
 //! guess, on SQLite and (when `BENCH_DATABASE_URL` answers) PostgreSQL.
 //!
 //! `cargo bench --bench login_flood`. The flood's clients run in this process, on the same
-//! cores as the server, as wrk on loopback would.
+//! cores as the server, at the lowest scheduling priority so that they stand in for a flood
+//! from elsewhere; `BENCH_FLOOD_SAME_PRIORITY=1` runs them at the server's, as wrk on
+//! loopback would.
 
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
@@ -175,6 +177,73 @@ async fn me_latencies(
     )
 }
 
+/// Whether the flood's clients run at the lowest scheduling priority (the default) or
+/// beside the server's threads at the same one (`BENCH_FLOOD_SAME_PRIORITY=1`, as wrk on
+/// loopback would). A real flood comes from elsewhere: on two cores shared with the
+/// server, a client's thousand TLS handshakes and its parsing of the answers take the CPU
+/// the service would give `/me`, and measure the load generator as much as the service.
+fn flood_at_lowest_priority() -> bool {
+    std::env::var_os("BENCH_FLOOD_SAME_PRIORITY").is_none()
+}
+
+/// `connections` clients signing in over and over with fresh unknown emails until `until`,
+/// on a thread and runtime of their own: how the attempts were answered (0: no answer).
+fn flood_apart(
+    cert: &std::path::Path,
+    base: &str,
+    connections: usize,
+    with_code: bool,
+    until: Instant,
+) -> std::thread::JoinHandle<BTreeMap<u16, u64>> {
+    let (cert, base) = (cert.to_owned(), base.to_owned());
+    std::thread::spawn(move || {
+        if flood_at_lowest_priority() {
+            let param = libc::sched_param { sched_priority: 0 };
+            // SAFETY: reads `param` only during the call; pid 0 is this thread.
+            let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+            assert_eq!(idle, 0, "the flood's thread cannot run at SCHED_IDLE");
+        }
+        actix_web::rt::System::new().block_on(async move {
+            let http = support::https_client(&cert, connections);
+            let mut tasks = Vec::new();
+            for c in 0..connections {
+                let (h, base) = (http.clone(), base.clone());
+                tasks.push(actix_web::rt::spawn(async move {
+                    let mut answers: BTreeMap<u16, u64> = BTreeMap::new();
+                    let mut i = 0u64;
+                    while Instant::now() < until {
+                        i += 1;
+                        let email = format!("flood-{connections}-{with_code}-{c}-{i}@nowhere.test");
+                        let mut attempt =
+                            serde_json::json!({"email": email, "password": "a wrong guess"});
+                        if with_code {
+                            attempt["totp_code"] = "123456".into();
+                        }
+                        let status = match h
+                            .post(format!("{base}/api/v1/auth/login"))
+                            .json(&attempt)
+                            .send()
+                            .await
+                        {
+                            Ok(res) => res.status().as_u16(),
+                            Err(_) => 0,
+                        };
+                        *answers.entry(status).or_default() += 1;
+                    }
+                    answers
+                }));
+            }
+            let mut answers: BTreeMap<u16, u64> = BTreeMap::new();
+            for t in tasks {
+                for (status, n) in t.await.unwrap() {
+                    *answers.entry(status).or_default() += n;
+                }
+            }
+            answers
+        })
+    })
+}
+
 async fn run(label: &str, server: &Server) {
     let token = std::fs::read_to_string(server._data.path().join("invitation")).unwrap();
     let http = support::https_client(&server.cert, 4);
@@ -212,49 +281,17 @@ async fn run(label: &str, server: &Server) {
     );
     // The third flood offers a made-up second-factor code with every guess: the right
     // password with a valid code must always get in, so the ceiling cannot refuse such an
-    // attempt unheard, and each one costs a hash.
+    // attempt unheard; once locked, it holds a hashing slot for a hash's time, unhashed.
     for (connections, with_code) in [(64usize, false), (1000, false), (64, true)] {
-        let flood_http = support::https_client(&server.cert, connections);
         let until = Instant::now() + Duration::from_secs(FLOOD_SECS);
         let prober = me_latencies_apart(&server.cert, &server.base, &access, until);
-        let mut tasks = Vec::new();
-        for c in 0..connections {
-            let (h, base) = (flood_http.clone(), server.base.clone());
-            tasks.push(actix_web::rt::spawn(async move {
-                let mut answers: BTreeMap<u16, u64> = BTreeMap::new();
-                let mut i = 0u64;
-                while Instant::now() < until {
-                    i += 1;
-                    let email = format!("flood-{connections}-{with_code}-{c}-{i}@nowhere.test");
-                    let mut attempt =
-                        serde_json::json!({"email": email, "password": "a wrong guess"});
-                    if with_code {
-                        attempt["totp_code"] = "123456".into();
-                    }
-                    let status = match h
-                        .post(format!("{base}/api/v1/auth/login"))
-                        .json(&attempt)
-                        .send()
-                        .await
-                    {
-                        Ok(res) => res.status().as_u16(),
-                        Err(_) => 0,
-                    };
-                    *answers.entry(status).or_default() += 1;
-                }
-                answers
-            }));
-        }
-        // Waited for off the flood's runtime, which must keep polling the flooding tasks.
-        let during = actix_web::rt::task::spawn_blocking(move || prober.join().unwrap())
-            .await
-            .unwrap();
-        let mut answers: BTreeMap<u16, u64> = BTreeMap::new();
-        for t in tasks {
-            for (status, n) in t.await.unwrap() {
-                *answers.entry(status).or_default() += n;
-            }
-        }
+        let flood = flood_apart(&server.cert, &server.base, connections, with_code, until);
+        // Both waited for off this runtime, which has nothing else to do meanwhile.
+        let (during, answers) = actix_web::rt::task::spawn_blocking(move || {
+            (prober.join().unwrap(), flood.join().unwrap())
+        })
+        .await
+        .unwrap();
         let answered: Vec<String> = answers
             .iter()
             .map(|(s, n)| {
@@ -295,8 +332,14 @@ fn main() {
     support::raise_open_files();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "cores: {cores}; server: the release binary, {} password-hashing slot(s) (the default)",
-        iro_advice::accounts::passwords::default_slots()
+        "cores: {cores}; server: the release binary, {} password-hashing slot(s) (the default); \
+         the flood's clients at {}",
+        iro_advice::accounts::passwords::default_slots(),
+        if flood_at_lowest_priority() {
+            "the lowest priority (SCHED_IDLE)"
+        } else {
+            "the server's priority"
+        }
     );
     actix_web::rt::System::new().block_on(async {
         let sqlite = start(None);
