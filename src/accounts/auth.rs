@@ -231,11 +231,7 @@ fn conclude(
             }
         }
         (true, (Some(code), None)) => {
-            // A secret whose enrolment was never confirmed is no factor.
-            let sealed = account
-                .totp_secret
-                .as_deref()
-                .filter(|_| account.totp_enabled);
+            let sealed = account.enabled_totp_secret();
             let last = account.totp_last_step;
             if !factors.totp_accepts(tx.conn, &account.id, sealed, last, code)? {
                 return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);

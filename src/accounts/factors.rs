@@ -59,18 +59,16 @@ impl Factors {
         b64(&self.sealer.seal(&purpose.binding(), &expires.to_be_bytes()))
     }
 
-    /// When a challenge sealed by this service for `purpose` expires; None for any other.
-    fn challenge_expiry(
-        &self,
-        purpose: Purpose<'_>,
-        challenge: &[u8],
-    ) -> Option<chrono::NaiveDateTime> {
+    /// When a challenge sealed by this service for `purpose` expires; None for any other,
+    /// and for one that has expired.
+    fn unexpired(&self, purpose: Purpose<'_>, challenge: &[u8]) -> Option<chrono::NaiveDateTime> {
         self.sealer
             .open(&purpose.binding(), challenge)
             .and_then(|plain| <[u8; 8]>::try_from(plain.as_slice()).ok())
             .map(i64::from_be_bytes)
             .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
             .map(|t| t.naive_utc())
+            .filter(|expires| *expires > crate::db::now())
     }
 
     /// Accepts a challenge once: sealed by this service for `purpose`, unexpired, unused.
@@ -80,12 +78,9 @@ impl Factors {
         purpose: Purpose<'_>,
         challenge: &[u8],
     ) -> Result<bool, ApiError> {
-        let Some(expires) = self.challenge_expiry(purpose, challenge) else {
+        let Some(expires) = self.unexpired(purpose, challenge) else {
             return Ok(false);
         };
-        if expires <= crate::db::now() {
-            return Ok(false);
-        }
         let digest = crate::keys::token_hash(&b64(challenge));
         Ok(store::spend_challenge(conn, &digest, expires)?)
     }
@@ -110,19 +105,24 @@ impl Factors {
                 return Ok(false);
             };
             return Ok(self
-                .challenge_expiry(Purpose::SignIn, &verified.challenge)
-                .is_some_and(|expires| expires > crate::db::now()));
+                .unexpired(Purpose::SignIn, &verified.challenge)
+                .is_some());
         }
-        let sealed = account
-            .totp_secret
-            .as_deref()
-            .filter(|_| account.totp_enabled);
-        Ok(code.is_some_and(|code| {
-            sealed
-                .and_then(|s| self.sealer.open(account.id.as_str(), s))
-                .and_then(|secret| totp::matching_step(&secret, code, account.totp_last_step))
-                .is_some()
-        }))
+        let (sealed, last) = (account.enabled_totp_secret(), account.totp_last_step);
+        Ok(code.is_some_and(|code| self.totp_step(&account.id, sealed, last, code).is_some()))
+    }
+
+    /// The step `code` is current for, when it is for the account's enabled TOTP secret
+    /// (`sealed`) and newer than `last_step`.
+    fn totp_step(
+        &self,
+        id: &AccountId,
+        sealed: Option<&[u8]>,
+        last_step: i64,
+        code: &str,
+    ) -> Option<i64> {
+        let secret = self.sealer.open(id.as_str(), sealed?)?;
+        totp::matching_step(&secret, code, last_step)
     }
 
     /// Whether `code` is current for the account's enabled TOTP secret (`sealed`, or None
@@ -135,10 +135,7 @@ impl Factors {
         last_step: i64,
         code: &str,
     ) -> Result<bool, ApiError> {
-        let step = sealed
-            .and_then(|s| self.sealer.open(id.as_str(), s))
-            .and_then(|secret| totp::matching_step(&secret, code, last_step));
-        Ok(match step {
+        Ok(match self.totp_step(id, sealed, last_step, code) {
             Some(step) => store::use_totp_step(conn, id, step, false)?,
             None => false,
         })

@@ -119,6 +119,11 @@ impl LoginAccount {
     pub fn has_second_factor(&self) -> bool {
         self.totp_enabled || self.passkey_enabled
     }
+
+    /// The sealed TOTP secret, once its enrolment is confirmed: before, it is no factor.
+    pub fn enabled_totp_secret(&self) -> Option<&[u8]> {
+        self.totp_secret.as_deref().filter(|_| self.totp_enabled)
+    }
 }
 
 pub fn login_account(conn: &mut DbConnection, email: &str) -> QueryResult<Option<LoginAccount>> {
