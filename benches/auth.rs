@@ -10,16 +10,14 @@
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use iro_advice::accounts::domain::{Email, Password, Role};
-use iro_advice::accounts::invitations::{self, Invitee};
-use iro_advice::accounts::passwords;
-use iro_advice::authorities::AuthorityCode;
-use iro_advice::config::Settings;
-use iro_advice::server::Application;
+use iro_advice_model::accounts::{Email, Password, Role};
+use iro_advice_model::authorities::AuthorityCode;
+use iro_advice_server::accounts::invitations::{self, Invitee};
+use iro_advice_server::accounts::passwords;
+use iro_advice_server::config::Settings;
+use iro_advice_server::http::server::Application;
 
 const PASSWORD: &str = "benchmark passphrase";
 const LOAD_SECS: u64 = 5;
@@ -113,9 +111,9 @@ fn main() {
         let app = Application::build(settings.clone()).await.unwrap();
         let base = format!("https://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
-        let http = support::https_client(&data.path().join("tls/dev-cert.pem"), 16);
+        let http = iro_advice_testkit::bench::https_client(&data.path().join("tls/dev-cert.pem"), 16);
 
-        let db = iro_advice::db::Database::connect(&settings.database).unwrap();
+        let db = iro_advice_server::db::Database::connect(&settings.database).unwrap();
         let email = "bench@iro.test";
         let invitee = Invitee::new(
             Role::Iro,
@@ -124,7 +122,7 @@ fn main() {
             None,
         )
         .unwrap();
-        let context = iro_advice::server::write_context(&settings).unwrap();
+        let context = iro_advice_server::http::server::write_context(&settings).unwrap();
         let token = invitations::create_from_cli(&mut db.get().unwrap(), &context, &invitee, 7)
             .unwrap()
             .whole();

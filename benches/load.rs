@@ -19,15 +19,11 @@
 #![allow(clippy::unwrap_used)]
 
 #[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../tests/api/helpers.rs"]
-mod helpers;
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use helpers::{json, Backend, TestApp, User};
-use iro_advice::accounts::domain::{AdviserKind, Role};
+use iro_advice_model::accounts::{AdviserKind, Role};
+use iro_advice_testkit::{json, Backend, TestApp, User};
 use serde_json::json as j;
 
 const IROS: usize = 50;
@@ -170,7 +166,7 @@ fn ask_body(
 ) -> serde_json::Value {
     j!({"adviser_id": adviser, "category": "placement", "stage": "none",
         "urgency": if urgent { "urgent" } else { "routine" },
-        "body": helpers::armored("Is a placement move without a review lawful here?", &[iro_key.clone(), adviser_key.clone()])})
+        "body": iro_advice_testkit::armored("Is a placement move without a review lawful here?", &[iro_key.clone(), adviser_key.clone()])})
 }
 
 /// One connection's loop until `until`: the request it makes is fixed when it starts
@@ -202,7 +198,7 @@ async fn connection(
         (
             token.clone(),
             cast.accepted[iro_n].clone(),
-            j!({"body": helpers::armored("A reply on the placement.", &[iro_key.clone(), adviser_key.clone()])}),
+            j!({"body": iro_advice_testkit::armored("A reply on the placement.", &[iro_key.clone(), adviser_key.clone()])}),
         )
     };
     let reads = [
@@ -259,7 +255,7 @@ async fn connection(
 }
 
 async fn run(label: &str, backend: Backend, with_witness: bool, connections: usize, secs: u64) {
-    let Some(mut app) = helpers::spawn_binary_app(
+    let Some(mut app) = iro_advice_testkit::spawn_binary_app(
         backend,
         &[
             ("IRO_ADVICE_LOG_LEVEL", "warn"),
@@ -276,8 +272,8 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
     };
     let _witness = if with_witness {
         let dir = tempfile::tempdir().unwrap();
-        let key = helpers::init(dir.path(), "nairo.test/witness");
-        let w = helpers::serve(dir.path(), &app.log_key().await).await;
+        let key = iro_advice_testkit::init(dir.path(), "nairo.test/witness");
+        let w = iro_advice_testkit::serve(dir.path(), &app.log_key().await).await;
         app.stop();
         app.start(&[
             ("IRO_ADVICE_WITNESS_URL", &w.base),
@@ -295,10 +291,10 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
         app.count("messages"),
         app.count("log_leaves"),
     );
-    let idle_kib = support::status_kib(pid, "VmRSS:");
+    let idle_kib = iro_advice_testkit::bench::status_kib(pid, "VmRSS:");
     let cpu_before = cpu_secs(pid);
 
-    let http = support::https_client(&app.ca_path(), connections);
+    let http = iro_advice_testkit::bench::https_client(&app.ca_path(), connections);
     let until = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -322,7 +318,7 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
         by_kind.entry(kind).or_default().merge(tally);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let peak_kib = support::status_kib(pid, "VmHWM:");
+    let peak_kib = iro_advice_testkit::bench::status_kib(pid, "VmHWM:");
     let cpu = cpu_secs(pid) - cpu_before;
     let acknowledged = |kind| by_kind.get(&kind).map_or(0, Tally::ok);
     let (asks_acknowledged, replies_acknowledged) =
@@ -343,8 +339,8 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
             "  {:<12} {:>8.1} /s answered, p50 {:>7.2} ms, p99 {:>8.2} ms; {}{}; errors {e}",
             kind.label(),
             tally.took.len() as f64 / elapsed,
-            support::percentile(&tally.took, 0.5),
-            support::percentile(&tally.took, 0.99),
+            iro_advice_testkit::bench::percentile(&tally.took, 0.5),
+            iro_advice_testkit::bench::percentile(&tally.took, 0.99),
             answered.join(", "),
             if tally.failed > 0 {
                 format!(", connection failed ×{}", tally.failed)
@@ -356,8 +352,8 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
             took.sort();
             println!(
                 "    {route:<28} p50 {:>7.2} ms, p99 {:>8.2} ms",
-                support::percentile(took, 0.5),
-                support::percentile(took, 0.99)
+                iro_advice_testkit::bench::percentile(took, 0.5),
+                iro_advice_testkit::bench::percentile(took, 0.99)
             );
         }
         if *kind != Kind::Flood {
@@ -370,8 +366,8 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
         "  {:<12} {:>8.1} /s answered, p50 {:>7.2} ms, p99 {:>8.2} ms; errors {errors}",
         "all but flood",
         all.took.len() as f64 / elapsed,
-        support::percentile(&all.took, 0.5),
-        support::percentile(&all.took, 0.99),
+        iro_advice_testkit::bench::percentile(&all.took, 0.5),
+        iro_advice_testkit::bench::percentile(&all.took, 0.99),
     );
     // What was acknowledged is what was written: a check that the numbers mean what they say.
     // A question is its query's first message.
@@ -392,7 +388,7 @@ async fn run(label: &str, backend: Backend, with_witness: bool, connections: usi
     );
     if with_witness {
         let waited = Instant::now();
-        helpers::cosigned_at(&app, app.count("log_leaves")).await;
+        iro_advice_testkit::cosigned_at(&app, app.count("log_leaves")).await;
         println!(
             "  the witness cosigned the whole log {:.2} s after the load ended",
             waited.elapsed().as_secs_f64()
@@ -426,7 +422,7 @@ fn cores() -> usize {
 }
 
 fn main() {
-    support::raise_open_files();
+    iro_advice_testkit::bench::raise_open_files();
     // The harness makes its scratch databases on the server TEST_DATABASE_URL names (set
     // here, before any thread, or removed when that server does not answer).
     let admin = std::env::var("BENCH_DATABASE_URL")

@@ -10,19 +10,17 @@
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Instant;
 
-use iro_advice::db::write_transaction;
-use iro_advice::log::{self, merkle, note::Verifier, Actor, Event, Kind, Subject};
+use iro_advice_server::db::write_transaction;
+use iro_advice_server::log::{self, merkle, note::Verifier, Actor, Event, Kind, Subject};
 
 fn run(name: &str, url: &str, leaves: u64, bare_rate: f64) {
     let data = tempfile::tempdir().unwrap();
-    let settings = support::settings(data.path(), url);
-    let db = iro_advice::server::prepare_database(&settings).unwrap();
-    let keys = iro_advice::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
-    let log_keys = iro_advice::server::log_keys(&settings, &keys).unwrap();
+    let settings = iro_advice_testkit::bench::settings(data.path(), url);
+    let db = iro_advice_server::http::server::prepare_database(&settings).unwrap();
+    let keys = iro_advice_server::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
+    let log_keys = iro_advice_server::http::server::log_keys(&settings, &keys).unwrap();
     let mut conn = db.get().unwrap();
     let step = (leaves / 10).max(1);
     let started = Instant::now();
@@ -124,7 +122,7 @@ fn main() {
     let sqlite = format!("sqlite://{}", sqlite_dir.path().join("log.db").display());
     run("sqlite", &sqlite, leaves, bare);
 
-    support::with_scratch_postgres("iro_advice_log_bench", |url| {
+    iro_advice_testkit::bench::with_scratch_postgres("iro_advice_log_bench", |url| {
         run("postgres", url, leaves, bare)
     });
 }

@@ -13,8 +13,6 @@
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -122,7 +120,7 @@ fn me_latencies_apart(
     let (cert, base, access) = (cert.to_owned(), base.to_owned(), access.to_owned());
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let http = support::https_client(&cert, 1);
+            let http = iro_advice_testkit::bench::https_client(&cert, 1);
             me_latencies(&http, &base, &access, until).await
         })
     })
@@ -168,11 +166,11 @@ async fn me_latencies(
     later.sort();
     slowest.push(format!(
         "p99 from second 1 on {:.2} ms",
-        support::percentile(&later, 0.99)
+        iro_advice_testkit::bench::percentile(&later, 0.99)
     ));
     (
-        support::percentile(&took, 0.5),
-        support::percentile(&took, 0.99),
+        iro_advice_testkit::bench::percentile(&took, 0.5),
+        iro_advice_testkit::bench::percentile(&took, 0.99),
         slowest.join(", "),
     )
 }
@@ -204,7 +202,7 @@ fn flood_apart(
             assert_eq!(idle, 0, "the flood's thread cannot run at SCHED_IDLE");
         }
         actix_web::rt::System::new().block_on(async move {
-            let http = support::https_client(&cert, connections);
+            let http = iro_advice_testkit::bench::https_client(&cert, connections);
             let mut tasks = Vec::new();
             for c in 0..connections {
                 let (h, base) = (http.clone(), base.clone());
@@ -246,7 +244,7 @@ fn flood_apart(
 
 async fn run(label: &str, server: &Server) {
     let token = std::fs::read_to_string(server._data.path().join("invitation")).unwrap();
-    let http = support::https_client(&server.cert, 4);
+    let http = iro_advice_testkit::bench::https_client(&server.cert, 4);
     let res = http
         .post(format!("{}/api/v1/accounts", server.base))
         .json(&serde_json::json!({"invitation": token, "password": PASSWORD, "display_name": "Bench"}))
@@ -277,7 +275,7 @@ async fn run(label: &str, server: &Server) {
         "{label}: idle: GET /api/v1/me p50 {:.2} ms, p99 {:.2} ms; resident {} MiB",
         idle.0,
         idle.1,
-        support::status_kib(pid, "VmRSS:") / 1024
+        iro_advice_testkit::bench::status_kib(pid, "VmRSS:") / 1024
     );
     // The third flood offers a made-up second-factor code with every guess: the right
     // password with a valid code must always get in, so the ceiling cannot refuse such an
@@ -313,7 +311,7 @@ async fn run(label: &str, server: &Server) {
             } else {
                 ""
             },
-            support::status_kib(pid, "VmHWM:") / 1024,
+            iro_advice_testkit::bench::status_kib(pid, "VmHWM:") / 1024,
             answered.join(", "),
             during.0,
             during.1,
@@ -324,17 +322,17 @@ async fn run(label: &str, server: &Server) {
     }
     println!(
         "{label}: afterwards resident {} MiB",
-        support::status_kib(pid, "VmRSS:") / 1024
+        iro_advice_testkit::bench::status_kib(pid, "VmRSS:") / 1024
     );
 }
 
 fn main() {
-    support::raise_open_files();
+    iro_advice_testkit::bench::raise_open_files();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "cores: {cores}; server: the release binary, {} password-hashing slot(s) (the default); \
          the flood's clients at {}",
-        iro_advice::accounts::passwords::default_slots(),
+        iro_advice_server::accounts::passwords::default_slots(),
         if flood_at_lowest_priority() {
             "the lowest priority (SCHED_IDLE)"
         } else {
@@ -345,7 +343,7 @@ fn main() {
         let sqlite = start(None);
         run("SQLite", &sqlite).await;
     });
-    support::with_scratch_postgres("login_flood", |url| {
+    iro_advice_testkit::bench::with_scratch_postgres("login_flood", |url| {
         actix_web::rt::System::new().block_on(async {
             let pg = start(Some(url));
             run("PostgreSQL", &pg).await;

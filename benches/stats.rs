@@ -10,16 +10,14 @@
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
-use iro_advice::demo::{self, SeedOptions};
-use iro_advice::log::Actor;
-use iro_advice::statistics::model::By;
-use iro_advice::statistics::period::{Month, Period, PeriodLength};
-use iro_advice::statistics::store::{self, ReleaseSettings};
+use iro_advice_model::period::By;
+use iro_advice_model::period::{Month, Period, PeriodLength};
+use iro_advice_server::demo::{self, SeedOptions};
+use iro_advice_server::log::Actor;
+use iro_advice_server::statistics::store::{self, ReleaseSettings};
 
 fn percentile(mut times: Vec<Duration>, p: f64) -> Duration {
     times.sort();
@@ -28,10 +26,10 @@ fn percentile(mut times: Vec<Duration>, p: f64) -> Duration {
 
 fn run(name: &str, url: &str, queries: usize) {
     let data = tempfile::tempdir().unwrap();
-    let settings = support::settings(data.path(), url);
-    let db = iro_advice::server::prepare_database(&settings).unwrap();
-    let keys = iro_advice::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
-    let log_keys = iro_advice::server::log_keys(&settings, &keys).unwrap();
+    let settings = iro_advice_testkit::bench::settings(data.path(), url);
+    let db = iro_advice_server::http::server::prepare_database(&settings).unwrap();
+    let keys = iro_advice_server::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
+    let log_keys = iro_advice_server::http::server::log_keys(&settings, &keys).unwrap();
     let mut conn = db.get().unwrap();
     let today = chrono::Utc::now().date_naive();
     let from = Month::of(today - chrono::Duration::days(730));
@@ -57,10 +55,10 @@ fn run(name: &str, url: &str, queries: usize) {
     if name == "postgres" {
         diesel::sql_query("ANALYZE").execute(&mut *conn).unwrap();
     }
-    let context = iro_advice::server::write_context(&settings).unwrap();
+    let context = iro_advice_server::http::server::write_context(&settings).unwrap();
     let mut release = ReleaseSettings::from(&settings);
     release.follow_up_days = 0;
-    let now = iro_advice::db::now();
+    let now = iro_advice_server::db::now();
     // The last calendar year the seed covers whole.
     let year: Period = format!(
         "{}",
@@ -135,7 +133,7 @@ fn main() {
     let path = dir.path().join("stats.db");
     run("sqlite", &format!("sqlite://{}", path.display()), queries);
 
-    support::with_scratch_postgres("iro_advice_stats_bench", |url| {
+    iro_advice_testkit::bench::with_scratch_postgres("iro_advice_stats_bench", |url| {
         run("postgres", url, queries);
     });
 }

@@ -139,7 +139,7 @@ fn main() {
             for c in rustls::pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {
                 roots.add(c.unwrap()).unwrap();
             }
-            let tls = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
+            let tls = rustls::ClientConfig::builder_with_provider(iro_advice_tlog::https::provider())
                 .with_safe_default_protocol_versions()
                 .unwrap()
                 .with_root_certificates(roots)

@@ -10,26 +10,24 @@
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use iro_advice::config::{WitnessEndpoint, WitnessSettings};
-use iro_advice::db::{write_transaction, Database};
-use iro_advice::log::witnessing::{cosigned_checkpoint, Witnessing};
-use iro_advice::log::{self, Actor, Event, Kind, LogKeys, Subject};
+use iro_advice_server::config::{WitnessEndpoint, WitnessSettings};
+use iro_advice_server::db::{write_transaction, Database};
+use iro_advice_server::log::witnessing::{cosigned_checkpoint, Witnessing};
+use iro_advice_server::log::{self, Actor, Event, Kind, LogKeys, Subject};
 
 /// A witness in this process, on its own thread and runtime, as `witness serve` runs.
 fn start_witness(log_key: &str) -> (String, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let vkey = iro_advice::witness::init(dir.path(), "bench.test/witness").unwrap();
-    let witness = iro_advice::witness::Witness::open(dir.path(), &[log_key.to_owned()]).unwrap();
+    let vkey = iro_advice_witness::init(dir.path(), "bench.test/witness").unwrap();
+    let witness = iro_advice_witness::Witness::open(dir.path(), &[log_key.to_owned()]).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         actix_web::rt::System::new()
-            .block_on(iro_advice::witness::http::serve(witness, listener, None))
+            .block_on(iro_advice_witness::http::serve(witness, listener, None))
             .unwrap();
     });
     (base, vkey, dir)
@@ -45,7 +43,7 @@ fn start_submitter(
     let for_thread = witnessing.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let http = iro_advice::tls::http_client(None, Duration::from_secs(5)).unwrap();
+            let http = iro_advice_tlog::https::client(None, Duration::from_secs(5)).unwrap();
             log::witnessing::spawn(db, keys, for_thread, http);
             std::future::pending::<()>().await
         })
@@ -80,10 +78,10 @@ fn cosigned_size(db: &Database, keys: &LogKeys, witness: &str) -> u64 {
 
 fn run(name: &str, url: &str, leaves: u64, with_witness: bool) -> f64 {
     let data = tempfile::tempdir().unwrap();
-    let settings = support::settings(data.path(), url);
-    let db = iro_advice::server::prepare_database(&settings).unwrap();
-    let keys = iro_advice::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
-    let log_keys = Arc::new(iro_advice::server::log_keys(&settings, &keys).unwrap());
+    let settings = iro_advice_testkit::bench::settings(data.path(), url);
+    let db = iro_advice_server::http::server::prepare_database(&settings).unwrap();
+    let keys = iro_advice_server::keys::Keys::load_or_create(&settings.accounts.keys_dir).unwrap();
+    let log_keys = Arc::new(iro_advice_server::http::server::log_keys(&settings, &keys).unwrap());
     let mut witness = None;
     let witnessing = if with_witness {
         let (base, vkey, dir) = start_witness(&log_keys.signer.verifier_key());
@@ -193,17 +191,17 @@ fn main() {
     });
     let mut n = 0;
     let mut scratch = Vec::new();
-    support::with_scratch_postgres("iro_advice_witness_bench", |admin_db| {
+    iro_advice_testkit::bench::with_scratch_postgres("iro_advice_witness_bench", |admin_db| {
         let admin = admin_db.rsplit_once('/').unwrap().0.to_owned();
         compare("postgres", leaves, &mut || {
             n += 1;
             let name = format!("iro_advice_witness_bench_{}_{n}", std::process::id());
-            support::create_database(admin_db, &name);
+            iro_advice_testkit::bench::create_database(admin_db, &name);
             scratch.push(name.clone());
             format!("{admin}/{name}")
         });
         for name in &scratch {
-            support::drop_database(admin_db, name);
+            iro_advice_testkit::bench::drop_database(admin_db, name);
         }
     });
 }

@@ -4,12 +4,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::accounts::domain::{AdviserKind, Email, Role};
-use crate::accounts::invitations::{self, Invitee};
-use crate::authorities::AuthorityCode;
-use crate::config::Settings;
-use crate::keys::Keys;
-use crate::server::{self, Application};
+use iro_advice_model::accounts::{AdviserKind, Email, Role};
+use iro_advice_model::authorities::AuthorityCode;
+use iro_advice_server::accounts::invitations::{self, Invitee};
+use iro_advice_server::config::Settings;
+use iro_advice_server::http::server::{self, Application};
+use iro_advice_server::keys::Keys;
 
 #[derive(Parser)]
 #[command(
@@ -49,7 +49,7 @@ enum Command {
     #[command(subcommand)]
     Admin(AdminCommand),
     /// The end-to-end client: encrypts and decrypts on this machine.
-    Client(crate::client::ClientArgs),
+    Client(iro_advice_client::ClientArgs),
     /// The request log.
     #[command(subcommand)]
     Log(LogCommand),
@@ -60,6 +60,7 @@ enum Command {
     #[command(subcommand)]
     Web(WebCommand),
     /// Synthetic data, for trying the service out (refused under the production profile).
+    #[cfg(feature = "demo")]
     #[command(subcommand)]
     Demo(DemoCommand),
     /// A C2SP tlog-witness, for NAIRO or any independent body to run on its own machine.
@@ -76,7 +77,7 @@ enum StatsCommand {
     /// or the release of one period (`2026-03`, `2026-Q1`, `2026`) and those it builds on.
     Release {
         #[arg(long)]
-        period: Option<crate::statistics::period::Period>,
+        period: Option<iro_advice_model::period::Period>,
     },
     /// Audit every stored release by linear programming, from what it publishes alone, and
     /// print the narrowest withheld numbers; fails if any keeps fewer than 4 values.
@@ -122,6 +123,7 @@ enum WitnessCommand {
     },
 }
 
+#[cfg(feature = "demo")]
 #[derive(Subcommand)]
 enum DemoCommand {
     /// Fill an empty database with clearly synthetic accounts, queries, pressure reports
@@ -135,11 +137,11 @@ enum DemoCommand {
         queries: usize,
         /// The first month of activity, YYYY-MM (default: two years ago).
         #[arg(long)]
-        from: Option<crate::statistics::period::Month>,
+        from: Option<iro_advice_model::period::Month>,
         /// Stop at the start of this month, YYYY-MM (default: now): with it, the same seed
         /// gives the same data on any later day.
         #[arg(long)]
-        until: Option<crate::statistics::period::Month>,
+        until: Option<iro_advice_model::period::Month>,
         /// The same number gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -189,9 +191,9 @@ struct ReceiptVerify {
     ca: Option<std::path::PathBuf>,
 }
 
-impl From<ReceiptVerify> for crate::log::receipt_verify::Request {
+impl From<ReceiptVerify> for iro_advice_client::receipt_verify::Request {
     fn from(a: ReceiptVerify) -> Self {
-        crate::log::receipt_verify::Request {
+        iro_advice_client::receipt_verify::Request {
             file: a.file,
             key: a.key,
             witnesses: a.witnesses,
@@ -268,21 +270,21 @@ pub fn main() -> ExitCode {
     // The client and receipt verification need none of the server's settings.
     let command = match cli.command {
         Command::Client(args) => {
-            return match crate::client::run(args) {
+            return match iro_advice_client::run(args) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e @ crate::client::ClientError::Rewritten(_)) => {
+                Err(e @ iro_advice_client::ClientError::Rewritten(_)) => {
                     eprintln!("iro-advice: {e}");
-                    ExitCode::from(crate::client::EXIT_LOG_REWRITTEN)
+                    ExitCode::from(iro_advice_client::EXIT_LOG_REWRITTEN)
                 }
-                Err(e @ crate::client::ClientError::KeyAlarm(_)) => {
+                Err(e @ iro_advice_client::ClientError::KeyAlarm(_)) => {
                     eprintln!("iro-advice: {e}");
-                    ExitCode::from(crate::client::EXIT_KEY_ALARM)
+                    ExitCode::from(iro_advice_client::EXIT_KEY_ALARM)
                 }
                 Err(e) => fail(e),
             }
         }
         Command::Receipt(ReceiptCommand::Verify(args)) => {
-            return match crate::log::receipt_verify::verify(args.into()) {
+            return match iro_advice_client::receipt_verify::verify(args.into()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
@@ -294,12 +296,13 @@ pub fn main() -> ExitCode {
             witnesses,
             quorum,
         }) => {
-            let request = crate::web::verify::Request {
+            let request = iro_advice_client::web_verify::Request {
                 server,
                 ca,
                 log_key,
                 witnesses,
                 quorum,
+                built_in: iro_advice_server::web::assets::embedded_manifest().clone(),
             };
             return match web_verify(request) {
                 Ok(lines) => {
@@ -324,7 +327,7 @@ pub fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    crate::telemetry::init(&settings);
+    iro_advice_server::telemetry::init(&settings);
     let result = match command {
         Command::Serve => serve(settings),
         Command::Migrate => migrate(&settings),
@@ -349,6 +352,7 @@ pub fn main() -> ExitCode {
         } => restore(&settings, &from, accept_rollback),
         Command::Stats(StatsCommand::Release { period }) => stats_release(&settings, period),
         Command::Stats(StatsCommand::Audit { show }) => stats_audit(&settings, show),
+        #[cfg(feature = "demo")]
         Command::Demo(DemoCommand::Seed {
             iros,
             queries,
@@ -366,11 +370,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn web_verify(request: crate::web::verify::Request) -> CliResult<Vec<String>> {
+fn web_verify(request: iro_advice_client::web_verify::Request) -> CliResult<Vec<String>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    Ok(runtime.block_on(crate::web::verify::verify(request))?)
+    Ok(runtime.block_on(iro_advice_client::web_verify::verify(request))?)
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
@@ -393,29 +397,30 @@ fn serve(settings: Settings) -> CliResult {
     })
 }
 
+#[cfg(feature = "demo")]
 fn demo_seed(
     settings: &Settings,
     iros: usize,
     queries: usize,
     (from, until): (
-        Option<crate::statistics::period::Month>,
-        Option<crate::statistics::period::Month>,
+        Option<iro_advice_model::period::Month>,
+        Option<iro_advice_model::period::Month>,
     ),
     seed: u64,
 ) -> CliResult {
     if !settings.server.allow_demo_data {
-        return Err(crate::demo::DemoError::Refused(settings.profile.clone()).into());
+        return Err(iro_advice_server::demo::DemoError::Refused(settings.profile.clone()).into());
     }
     let from = from.unwrap_or_else(|| {
-        let today = crate::db::now().date();
-        crate::statistics::period::Month::of(today - chrono::Duration::days(730))
+        let today = iro_advice_server::db::now().date();
+        iro_advice_model::period::Month::of(today - chrono::Duration::days(730))
     });
     let db = server::prepare_database(settings)?;
     let log = server::log_keys(
         settings,
         &Keys::load_or_create(&settings.accounts.keys_dir)?,
     )?;
-    let options = crate::demo::SeedOptions {
+    let options = iro_advice_server::demo::SeedOptions {
         iros,
         queries,
         from,
@@ -425,7 +430,7 @@ fn demo_seed(
         reminder_urgent_minutes: settings.queries.reminder_urgent_minutes,
     };
     let started = std::time::Instant::now();
-    let s = crate::demo::seed(&mut *db.get()?, &log, &options)?;
+    let s = iro_advice_server::demo::seed(&mut *db.get()?, &log, &options)?;
     println!(
         "seeded from {from}: {} IROs, {} advisers, {} queries, {} declines, {} pressure reports; \
          the log now holds {} leaves ({:.1} s). Every account is synthetic (@{}).",
@@ -436,34 +441,40 @@ fn demo_seed(
         s.pressure_reports,
         s.log_leaves,
         started.elapsed().as_secs_f64(),
-        crate::demo::DEMO_DOMAIN
+        iro_advice_server::demo::DEMO_DOMAIN
     );
     Ok(())
 }
 
 fn stats_release(
     settings: &Settings,
-    period: Option<crate::statistics::period::Period>,
+    period: Option<iro_advice_model::period::Period>,
 ) -> CliResult {
-    use crate::statistics::store::{self, ReleaseSettings};
+    use iro_advice_server::statistics::store::{self, ReleaseSettings};
     let db = server::prepare_database(settings)?;
     let context = server::write_context(settings)?;
     let release = ReleaseSettings::from(settings);
-    let now = crate::db::now();
+    let now = iro_advice_server::db::now();
     let conn = &mut *db.get()?;
     let built = match period {
-        None => store::build_missing(conn, &context, &release, now, crate::log::Actor::Operator)?,
+        None => store::build_missing(
+            conn,
+            &context,
+            &release,
+            now,
+            iro_advice_server::log::Actor::Operator,
+        )?,
         Some(p) => {
             let mut built = Vec::new();
             // Those it builds on first, then the period itself.
-            for earlier in crate::statistics::release::linked_periods(&p) {
+            for earlier in iro_advice_server::statistics::release::linked_periods(&p) {
                 built.extend(store::build(
                     conn,
                     &context,
                     &release,
                     &earlier,
                     now,
-                    crate::log::Actor::Operator,
+                    iro_advice_server::log::Actor::Operator,
                 )?);
             }
             built.extend(store::build(
@@ -472,7 +483,7 @@ fn stats_release(
                 &release,
                 &p,
                 now,
-                crate::log::Actor::Operator,
+                iro_advice_server::log::Actor::Operator,
             )?);
             built
         }
@@ -493,11 +504,11 @@ fn stats_release(
 }
 
 fn stats_audit(settings: &Settings, show: usize) -> CliResult {
-    use crate::statistics::store::{self, ReleaseSettings};
+    use iro_advice_server::statistics::store::{self, ReleaseSettings};
     let db = server::prepare_database(settings)?;
     let release = ReleaseSettings::from(settings);
     let mut audited = store::audit(&mut *db.get()?, &release)?;
-    let width = |a: &crate::statistics::release::Audited| match &a.width {
+    let width = |a: &iro_advice_server::statistics::release::Audited| match &a.width {
         Ok(w) => w.unwrap_or(i64::MAX),
         Err(_) => -1,
     };
@@ -511,7 +522,7 @@ fn stats_audit(settings: &Settings, show: usize) -> CliResult {
     }
     let bad = audited
         .iter()
-        .filter(|a| width(a) < crate::statistics::release::MIN_WIDTH)
+        .filter(|a| width(a) < iro_advice_server::statistics::release::MIN_WIDTH)
         .count();
     if bad > 0 {
         return Err(
@@ -565,9 +576,13 @@ fn reset_second_factor(settings: &Settings, email: &str) -> CliResult {
     let email = Email::parse(email).map_err(|e| format!("--email {e}"))?;
     let db = server::prepare_database(settings)?;
     let context = server::write_context(settings)?;
-    let id = crate::accounts::second_factor::reset_by_operator(&mut *db.get()?, &context, &email)
-        .map_err(|e| match e {
-        crate::error::ApiError::NotFound => {
+    let id = iro_advice_server::accounts::second_factor::reset_by_operator(
+        &mut *db.get()?,
+        &context,
+        &email,
+    )
+    .map_err(|e| match e {
+        iro_advice_server::http::error::ApiError::NotFound => {
             format!("no account has the email {}", email.as_str())
         }
         other => other.to_string(),
@@ -581,18 +596,18 @@ fn reset_second_factor(settings: &Settings, email: &str) -> CliResult {
 
 fn log_verifier(
     settings: &Settings,
-) -> Result<crate::log::note::Verifier, Box<dyn std::error::Error>> {
+) -> Result<iro_advice_server::log::note::Verifier, Box<dyn std::error::Error>> {
     let log = server::log_keys(
         settings,
         &Keys::load_or_create(&settings.accounts.keys_dir)?,
     )?;
-    Ok(crate::log::note::Verifier::parse(
+    Ok(iro_advice_server::log::note::Verifier::parse(
         &log.signer.verifier_key(),
     )?)
 }
 
 fn backup(settings: &Settings, out: &std::path::Path) -> CliResult {
-    let copied = crate::backup::backup(settings, &log_verifier(settings)?, out)?;
+    let copied = iro_advice_server::backup::backup(settings, &log_verifier(settings)?, out)?;
     println!(
         "backed up to {}: {} bytes, {} log leaves and {} signed checkpoints, verified. \
          The keys are not in it: back up {} apart.",
@@ -606,7 +621,12 @@ fn backup(settings: &Settings, out: &std::path::Path) -> CliResult {
 }
 
 fn restore(settings: &Settings, from: &std::path::Path, accept_rollback: bool) -> CliResult {
-    let copied = crate::backup::restore(settings, &log_verifier(settings)?, from, accept_rollback)?;
+    let copied = iro_advice_server::backup::restore(
+        settings,
+        &log_verifier(settings)?,
+        from,
+        accept_rollback,
+    )?;
     println!(
         "restored {}: {} log leaves and {} signed checkpoints, verified",
         from.display(),
@@ -622,8 +642,8 @@ fn verify_log(settings: &Settings, external: &[std::path::PathBuf]) -> CliResult
         settings,
         &Keys::load_or_create(&settings.accounts.keys_dir)?,
     )?;
-    let verifier = crate::log::note::Verifier::parse(&log.signer.verifier_key())?;
-    let report = match crate::log::verify::verify(&mut *db.get()?, &verifier) {
+    let verifier = iro_advice_server::log::note::Verifier::parse(&log.signer.verifier_key())?;
+    let report = match iro_advice_server::log::verify::verify(&mut *db.get()?, &verifier) {
         Ok(report) => report,
         Err(e) => {
             return match e.index() {
@@ -634,14 +654,15 @@ fn verify_log(settings: &Settings, external: &[std::path::PathBuf]) -> CliResult
     };
     for path in external {
         let note = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let size = crate::log::verify::check_external(&mut *db.get()?, &verifier, &note)
-            .map_err(|e| format!("log verification FAILED against {}: {e}", path.display()))?;
+        let size =
+            iro_advice_server::log::verify::check_external(&mut *db.get()?, &verifier, &note)
+                .map_err(|e| format!("log verification FAILED against {}: {e}", path.display()))?;
         println!(
             "{}: the stored log extends it (size {size})",
             path.display()
         );
     }
-    let releases = crate::statistics::store::check_against_log(&mut *db.get()?)
+    let releases = iro_advice_server::statistics::store::check_against_log(&mut *db.get()?)
         .map_err(|e| format!("log verification FAILED: {e}"))?;
     println!(
         "log verified: {} leaves, {} signed checkpoints, all consistent; {releases} statistics \
@@ -661,15 +682,20 @@ fn erase(settings: &Settings, query: Option<&str>, pressure_report: Option<&str>
     let (what, erased) = match (query, pressure_report) {
         (Some(id), _) => (
             format!("query {id}"),
-            crate::queries::erasure::erase_query(&mut conn, &log, id, crate::log::Actor::Operator)?,
-        ),
-        (None, Some(id)) => (
-            format!("pressure report {id}"),
-            crate::queries::erasure::erase_pressure_report(
+            iro_advice_server::queries::erasure::erase_query(
                 &mut conn,
                 &log,
                 id,
-                crate::log::Actor::Operator,
+                iro_advice_server::log::Actor::Operator,
+            )?,
+        ),
+        (None, Some(id)) => (
+            format!("pressure report {id}"),
+            iro_advice_server::queries::erasure::erase_pressure_report(
+                &mut conn,
+                &log,
+                id,
+                iro_advice_server::log::Actor::Operator,
             )?,
         ),
         (None, None) => return Err("name --query or --pressure-report".into()),
@@ -683,7 +709,7 @@ fn erase(settings: &Settings, query: Option<&str>, pressure_report: Option<&str>
 }
 
 fn witness(command: WitnessCommand) -> CliResult {
-    use crate::witness;
+    use iro_advice_witness as witness;
     match command {
         WitnessCommand::Init { data_dir, name } => {
             let vkey = witness::init(&data_dir, &name)?;
@@ -707,8 +733,8 @@ fn witness(command: WitnessCommand) -> CliResult {
                 .try_init();
             let witness = witness::Witness::open(&data_dir, &logs)?;
             let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => Some(crate::tls::server_config_from(
-                    &crate::config::TlsFiles { cert, key },
+                (Some(cert), Some(key)) => Some(iro_advice_server::tls::server_config_from(
+                    &iro_advice_server::config::TlsFiles { cert, key },
                     ("--tls-cert", "--tls-key"),
                 )?),
                 _ => None,

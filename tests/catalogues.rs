@@ -134,7 +134,7 @@ fn arguments_are_read_from_icu_messages() {
 fn every_problem_the_service_reports_has_a_message_in_both_languages() {
     for lang in ["en", "cy"] {
         let messages = catalogue(lang);
-        let missing: Vec<&str> = iro_advice::error::ProblemType::ALL
+        let missing: Vec<&str> = iro_advice_model::problem::ProblemType::ALL
             .iter()
             .map(|p| p.slug())
             .filter(|slug| !messages.contains_key(&format!("problems.{slug}")))

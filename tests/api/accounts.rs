@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use iro_advice::accounts::domain::{AdviserKind, Role};
+use iro_advice_model::accounts::{AdviserKind, Role};
 use serde_json::{json, Value};
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, totp_code, unique_name, TestApp, PASSWORD};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{assert_problem, json, totp_code, unique_name, TestApp, PASSWORD};
 
 both_databases!(
     the_whole_account_flow_works,
@@ -255,7 +255,7 @@ async fn every_role_must_enrol_a_second_factor_first(app: TestApp) {
 
     // The secret is sealed at rest: the database holds neither it nor its base32 form.
     use diesel::prelude::*;
-    use iro_advice::db::schema::accounts;
+    use iro_advice_server::db::schema::accounts;
     let db = app.database();
     let mut conn = db.get().unwrap();
     let sealed: Option<Vec<u8>> = accounts::table
@@ -268,13 +268,14 @@ async fn every_role_must_enrol_a_second_factor_first(app: TestApp) {
     let b32 = enrolment["secret"].as_str().unwrap();
     assert!(!String::from_utf8_lossy(&sealed).contains(b32));
     // And it is there, sealed: the service's key opens it to the very secret enrolled.
-    let keys = iro_advice::keys::Keys::load_or_create(&app.settings.accounts.keys_dir).unwrap();
+    let keys =
+        iro_advice_server::keys::Keys::load_or_create(&app.settings.accounts.keys_dir).unwrap();
     let id: String = accounts::table
         .filter(accounts::email.eq(&email))
         .select(accounts::id)
         .first(&mut *conn)
         .unwrap();
-    let opened = iro_advice::accounts::totp::Sealer::new(&keys.totp_seal).open(&id, &sealed);
+    let opened = iro_advice_server::accounts::totp::Sealer::new(&keys.totp_seal).open(&id, &sealed);
     assert_eq!(opened.as_deref(), Some(secret.as_slice()));
 }
 
@@ -292,7 +293,8 @@ async fn forged_and_expired_tokens_are_refused(app: TestApp) {
     let genuine: Value =
         serde_json::from_slice(&b64.decode(admin.access.split('.').nth(1).unwrap()).unwrap())
             .unwrap();
-    let keys = iro_advice::keys::Keys::load_or_create(&app.settings.accounts.keys_dir).unwrap();
+    let keys =
+        iro_advice_server::keys::Keys::load_or_create(&app.settings.accounts.keys_dir).unwrap();
     let real_key = EncodingKey::from_ed_der(&keys.access_token_pkcs8);
     let now = chrono::Utc::now().timestamp();
 
@@ -570,8 +572,13 @@ async fn an_attackers_failed_sign_ins_do_not_keep_the_owner_out(app: TestApp) {
 async fn with_ceiling(
     app: &TestApp,
     per_minute: &str,
-) -> (TestApp, crate::helpers::User, crate::helpers::User, String) {
-    let app = crate::helpers::spawn_app_with(
+) -> (
+    TestApp,
+    iro_advice_testkit::User,
+    iro_advice_testkit::User,
+    String,
+) {
+    let app = iro_advice_testkit::spawn_app_with(
         app.backend,
         &[("IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE", per_minute)],
     )
@@ -592,7 +599,7 @@ async fn with_ceiling(
 }
 
 /// The IRO, on the device their client remembers, with the right password and a fresh code.
-async fn signs_in_from_device(app: &TestApp, iro: &crate::helpers::User, device: &str) {
+async fn signs_in_from_device(app: &TestApp, iro: &iro_advice_testkit::User, device: &str) {
     json(
         app.login_from(
             &iro.email,
@@ -811,11 +818,11 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
     );
     {
         use diesel::prelude::*;
-        use iro_advice::db::schema::invitations;
+        use iro_advice_server::db::schema::invitations;
         let db = app.database();
         let mut conn = db.get().unwrap();
         diesel::update(invitations::table.filter(invitations::token_hash.eq(
-            iro_advice::keys::token_hash(late.split('.').next().unwrap()),
+            iro_advice_server::keys::token_hash(late.split('.').next().unwrap()),
         )))
         .set(
             invitations::expires_at
@@ -836,7 +843,7 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
 
     // Stored only as a hash.
     use diesel::prelude::*;
-    use iro_advice::db::schema::invitations;
+    use iro_advice_server::db::schema::invitations;
     let db = app.database();
     let mut conn = db.get().unwrap();
     let stored: Vec<String> = invitations::table
@@ -847,7 +854,7 @@ async fn invitations_are_single_use_expire_and_leave_nothing_when_refused(app: T
     // What is stored is each token's hash.
     for t in [link, late.split('.').next().unwrap()] {
         assert!(
-            stored.contains(&iro_advice::keys::token_hash(t)),
+            stored.contains(&iro_advice_server::keys::token_hash(t)),
             "no hash stored"
         );
     }
@@ -970,7 +977,7 @@ fn passphrase_wrapped(identity: &age::x25519::Identity) -> String {
 }
 
 fn encrypted_to_key(identity: &age::x25519::Identity) -> String {
-    crate::queries::armored("not a passphrase-wrapped identity", &[identity.to_public()])
+    iro_advice_testkit::armored("not a passphrase-wrapped identity", &[identity.to_public()])
 }
 
 async fn keys_must_be_age_and_wrapped_identities_passphrase_protected(app: TestApp) {

@@ -5,12 +5,12 @@
 //! row here fails the test, so every new route has its access stated twice: once where it
 //! is registered, once where it is checked.
 
-use iro_advice::accounts::domain::{AdviserKind, Role};
-use iro_advice::routes::endpoints;
+use iro_advice_model::accounts::{AdviserKind, Role};
+use iro_advice_server::http::routes::endpoints;
 use serde_json::json;
 
-use crate::both_databases;
-use crate::helpers::{TestApp, User};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{TestApp, User};
 
 #[derive(Debug, Clone, Copy)]
 enum Expect {
@@ -341,16 +341,19 @@ async fn every_route_answers_exactly_who_it_should(app: TestApp) {
     )
     .await;
     // An adviser who signed up and logged in but has not enrolled in TOTP.
-    let email = format!("{}@adviser.test", crate::helpers::unique_name("unenrolled"));
+    let email = format!(
+        "{}@adviser.test",
+        iro_advice_testkit::unique_name("unenrolled")
+    );
     let invitation = app
         .invite(
             &admin.access,
             &json!({"role": "adviser", "email": email, "adviser_kind": "solicitor"}),
         )
         .await;
-    app.sign_up(&invitation, crate::helpers::PASSWORD).await;
+    app.sign_up(&invitation, iro_advice_testkit::PASSWORD).await;
     let tokens: serde_json::Value = app
-        .login(&email, crate::helpers::PASSWORD, None)
+        .login(&email, iro_advice_testkit::PASSWORD, None)
         .await
         .json()
         .await

@@ -7,10 +7,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use iro_advice::accounts::domain::Role;
+use iro_advice_model::accounts::Role;
 use serde_json::json;
 
-use crate::helpers::{free_port, json, spawn_app, spawn_app_with, Backend, TestApp};
+use iro_advice_testkit::{free_port, json, spawn_app, spawn_app_with, Backend, TestApp};
 
 /// The binary against `database` (a SQLite file), with the app's keys.
 fn run(app: &TestApp, database: &Path, args: &[&str], extra: &[(&str, &str)]) -> Output {
@@ -201,9 +201,9 @@ async fn a_restore_behind_what_the_witness_cosigned_is_refused_with_its_evidence
     let app = spawn_app(Backend::Sqlite).await.unwrap();
     let log_key = app.log_key().await;
     let dir = tempfile::tempdir().unwrap();
-    let vkey = crate::witness::init(dir.path(), "nairo.test/witness");
+    let vkey = iro_advice_testkit::init(dir.path(), "nairo.test/witness");
     let port = free_port();
-    let _witness = crate::witness::serve_with(dir.path(), &log_key, port, &[]).await;
+    let _witness = iro_advice_testkit::serve_with(dir.path(), &log_key, port, &[]).await;
     let url = format!("http://127.0.0.1:{port}");
     let keys = app.settings.accounts.keys_dir.to_str().unwrap().to_owned();
     let database = app.database_url();
@@ -236,7 +236,7 @@ async fn a_restore_behind_what_the_witness_cosigned_is_refused_with_its_evidence
     // A pressure report after the backup, cosigned by the witness.
     report_pressure(&witnessed, &iro.access).await;
     let size = leaves(&live);
-    crate::helpers::eventually(20, "the witness to cosign the report", || {
+    iro_advice_testkit::eventually(20, "the witness to cosign the report", || {
         let metrics = crate::monitoring::scrape(&witnessed);
         let cosigned = crate::monitoring::sample(
             &metrics,
@@ -286,7 +286,7 @@ async fn postgres_is_backed_up_with_pg_dump() {
 }
 
 /// `pg_dump`, then `pg_restore` into a fresh database, as the README's recipe does.
-fn dump_and_restore(from: &str, into: &crate::helpers::PgTestDb, file: &Path) {
+fn dump_and_restore(from: &str, into: &iro_advice_testkit::PgTestDb, file: &Path) {
     let out = Command::new("pg_dump")
         .args(["--format=custom", "--file"])
         .arg(file)
@@ -309,13 +309,13 @@ fn dump_and_restore(from: &str, into: &crate::helpers::PgTestDb, file: &Path) {
 #[actix_web::test]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn postgres_restored_from_pg_dump_agrees_with_the_witness_or_is_caught() {
-    let mut app = crate::helpers::spawn_binary_app(Backend::Postgres, &[])
+    let mut app = iro_advice_testkit::spawn_binary_app(Backend::Postgres, &[])
         .await
         .unwrap();
     let log_key = app.log_key().await;
     let witness_dir = tempfile::tempdir().unwrap();
-    let vkey = crate::helpers::init(witness_dir.path(), "nairo.test/witness");
-    let _witness = crate::helpers::serve(witness_dir.path(), &log_key).await;
+    let vkey = iro_advice_testkit::init(witness_dir.path(), "nairo.test/witness");
+    let _witness = iro_advice_testkit::serve(witness_dir.path(), &log_key).await;
     app.stop();
     app.start(&[
         ("IRO_ADVICE_WITNESS_URL", &_witness.base),
@@ -326,18 +326,18 @@ async fn postgres_restored_from_pg_dump_agrees_with_the_witness_or_is_caught() {
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     report_pressure(&app, &iro.access).await;
     let older_size = app.count("log_leaves");
-    crate::helpers::cosigned_at(&app, older_size).await;
+    iro_advice_testkit::cosigned_at(&app, older_size).await;
     let dumps = tempfile::tempdir().unwrap();
     let live = app.database_url();
-    let older = crate::helpers::PgTestDb::create().unwrap();
+    let older = iro_advice_testkit::PgTestDb::create().unwrap();
     dump_and_restore(&live, &older, &dumps.path().join("older.dump"));
 
     // A pressure report after the older dump, which the witness cosigns.
     report_pressure(&app, &iro.access).await;
     let size = app.count("log_leaves");
     assert!(size > older_size);
-    crate::helpers::cosigned_at(&app, size).await;
-    let latest = crate::helpers::PgTestDb::create().unwrap();
+    iro_advice_testkit::cosigned_at(&app, size).await;
+    let latest = iro_advice_testkit::PgTestDb::create().unwrap();
     dump_and_restore(&live, &latest, &dumps.path().join("latest.dump"));
 
     // Each restored database verifies on its own (with the keys kept apart).
@@ -356,7 +356,7 @@ async fn postgres_restored_from_pg_dump_agrees_with_the_witness_or_is_caught() {
     // The service on the latest dump: the witness cosigns it as the log it knows.
     app.stop();
     app.start(&[("DATABASE_URL", &latest.url)]).await;
-    crate::helpers::cosigned_at(&app, size).await;
+    iro_advice_testkit::cosigned_at(&app, size).await;
     assert_eq!(
         json(
             app.get_auth("/api/v1/pressure-reports", &iro.access).await,
@@ -376,7 +376,7 @@ async fn postgres_restored_from_pg_dump_agrees_with_the_witness_or_is_caught() {
     app.stop();
     app.start(&[("DATABASE_URL", &older.url)]).await;
     report_pressure(&app, &iro.access).await;
-    crate::helpers::eventually(30, "the witness's refusal on /readyz", || async {
+    iro_advice_testkit::eventually(30, "the witness's refusal on /readyz", || async {
         let ready = json(app.get("/readyz").await, 200).await;
         (ready["witnesses"][0]["refused_as_inconsistent"] == true).then_some(())
     })

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{free_port, https_client};
+use iro_advice_testkit::{free_port, https_client};
 
 const BIN: &str = env!("CARGO_BIN_EXE_iro-advice");
 
@@ -225,7 +225,7 @@ fn admin_invite_prints_the_token_on_its_last_line() {
     );
     use diesel::prelude::*;
     let mut conn = diesel::SqliteConnection::establish(&url["sqlite://".len()..]).unwrap();
-    use iro_advice::db::schema::{invitations, outbox};
+    use iro_advice_server::db::schema::{invitations, outbox};
     let (hash, role, email): (String, String, String) = invitations::table
         .select((
             invitations::token_hash,
@@ -234,7 +234,7 @@ fn admin_invite_prints_the_token_on_its_last_line() {
         ))
         .first(&mut conn)
         .unwrap();
-    assert_eq!(hash, iro_advice::keys::token_hash(token));
+    assert_eq!(hash, iro_advice_server::keys::token_hash(token));
     assert_eq!(
         (role.as_str(), email.as_str()),
         ("admin", "first.admin@example.org")
@@ -284,7 +284,7 @@ fn a_log_keeps_the_origin_its_checkpoints_were_signed_under() {
             "--role",
             "admin",
             "--email",
-            &format!("{}@admin.test", crate::helpers::unique_name("o")),
+            &format!("{}@admin.test", iro_advice_testkit::unique_name("o")),
         ]);
         for (k, v) in env {
             cmd.env(k, v);

@@ -1,11 +1,11 @@
 //! What the operator's console does beyond invitations and suspension: checking advisers,
 //! resetting a lost second factor, the language of an account and of its mail.
 
-use iro_advice::accounts::domain::{AdviserKind, Role};
+use iro_advice_model::accounts::{AdviserKind, Role};
 use serde_json::json;
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, TestApp, PASSWORD};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{assert_problem, json, TestApp, PASSWORD};
 
 both_databases!(
     an_admin_checks_an_adviser_and_iros_see_it,
@@ -152,7 +152,7 @@ async fn an_admin_checks_an_adviser_and_iros_see_it(app: TestApp) {
     assert_eq!(
         kinds
             .iter()
-            .filter(|k| **k == iro_advice::log::Kind::AdviserVerified.code())
+            .filter(|k| **k == iro_advice_server::log::Kind::AdviserVerified.code())
             .count(),
         2,
         "{kinds:?}"
@@ -218,12 +218,12 @@ async fn an_admin_resets_a_lost_second_factor_and_the_owner_is_told(app: TestApp
     // The admin's own receipts hold the reset.
     assert!(receipt_kinds(&app, &admin.access)
         .await
-        .contains(&iro_advice::log::Kind::SecondFactorRemoved.code()));
+        .contains(&iro_advice_server::log::Kind::SecondFactorRemoved.code()));
 }
 
 async fn the_account_chooses_the_language_of_its_mail(app: TestApp) {
     let admin = app.admin().await;
-    let email = format!("{}@iro.test", crate::helpers::unique_name("cymraeg"));
+    let email = format!("{}@iro.test", iro_advice_testkit::unique_name("cymraeg"));
     let invitation = app
         .invite(
             &admin.access,

@@ -4,10 +4,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use iro_advice::db::{meta, write_transaction, DbConnection};
+use iro_advice_server::db::{meta, write_transaction, DbConnection};
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, Backend, TestApp};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{assert_problem, json, Backend, TestApp};
 
 both_databases!(
     healthz_names_the_database,
@@ -80,7 +80,7 @@ async fn every_response_carries_the_security_headers(app: TestApp) {
 
 async fn authorities_are_loaded_and_kept_in_step(app: TestApp) {
     use diesel::prelude::*;
-    use iro_advice::db::schema::authorities;
+    use iro_advice_server::db::schema::authorities;
     let db = app.database();
     let mut conn = db.get().unwrap();
     let count: i64 = authorities::table.count().get_result(&mut *conn).unwrap();
@@ -95,7 +95,7 @@ async fn authorities_are_loaded_and_kept_in_step(app: TestApp) {
         .execute(&mut *conn)
         .unwrap();
     meta::set(&mut conn, "authorities_sha256", "stale").unwrap();
-    let changed = iro_advice::authorities::sync(&mut conn).unwrap();
+    let changed = iro_advice_server::authorities::sync(&mut conn).unwrap();
     assert_eq!(changed, 2);
     let name: String = authorities::table
         .find("E06000019")
@@ -103,7 +103,7 @@ async fn authorities_are_loaded_and_kept_in_step(app: TestApp) {
         .first(&mut *conn)
         .unwrap();
     assert_eq!(name, "Herefordshire");
-    assert_eq!(iro_advice::authorities::sync(&mut conn).unwrap(), 0);
+    assert_eq!(iro_advice_server::authorities::sync(&mut conn).unwrap(), 0);
 }
 
 async fn concurrent_writers_all_commit(app: TestApp) {
@@ -179,7 +179,9 @@ fn tls11_client_hello() -> Vec<u8> {
 
 #[actix_web::test]
 async fn tls_1_1_and_plain_http_are_refused() {
-    let app = crate::helpers::spawn_app(Backend::Sqlite).await.unwrap();
+    let app = iro_advice_testkit::spawn_app(Backend::Sqlite)
+        .await
+        .unwrap();
     let port = app.port;
     let (tls11, plain) = actix_web::web::block(move || {
         (
@@ -209,7 +211,9 @@ async fn tls_1_1_and_plain_http_are_refused() {
 
 #[actix_web::test]
 async fn a_development_certificate_is_generated_once_in_the_data_dir() {
-    let app = crate::helpers::spawn_app(Backend::Sqlite).await.unwrap();
+    let app = iro_advice_testkit::spawn_app(Backend::Sqlite)
+        .await
+        .unwrap();
     let cert = app.data_dir.path().join("tls/dev-cert.pem");
     let key = app.data_dir.path().join("tls/dev-key.pem");
     assert!(cert.is_file());
@@ -220,20 +224,20 @@ async fn a_development_certificate_is_generated_once_in_the_data_dir() {
         assert_eq!(mode & 0o077, 0, "the key must be owner-only");
     }
     let first = std::fs::read(&cert).unwrap();
-    iro_advice::tls::ensure_dev_certificate(app.data_dir.path()).unwrap();
+    iro_advice_server::tls::ensure_dev_certificate(app.data_dir.path()).unwrap();
     assert_eq!(
         std::fs::read(&cert).unwrap(),
         first,
         "an existing certificate is kept"
     );
-    let fp = iro_advice::tls::certificate_fingerprint(&cert).unwrap();
+    let fp = iro_advice_server::tls::certificate_fingerprint(&cert).unwrap();
     assert_eq!(fp.len(), 32 * 3 - 1);
 }
 
 #[actix_web::test]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn readyz_follows_postgres_down_and_up_without_a_restart() {
-    let app = crate::helpers::spawn_app(Backend::Postgres)
+    let app = iro_advice_testkit::spawn_app(Backend::Postgres)
         .await
         .expect("TEST_DATABASE_URL names a PostgreSQL server");
     let pg = app.pg.as_ref().unwrap();

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use iro_advice::accounts::domain::{AdviserKind, Role};
+use iro_advice_model::accounts::{AdviserKind, Role};
 use serde_json::{json, Value};
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, totp_code, TestApp, PASSWORD};
-use crate::queries::armored;
+use iro_advice_testkit::armored;
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{assert_problem, json, totp_code, TestApp, PASSWORD};
 
 both_databases!(
     a_login_flood_is_shed_at_once_and_other_routes_keep_answering,
@@ -19,7 +19,7 @@ both_databases!(
 );
 
 async fn uploads_stop_at_the_accounts_quota_and_a_stalled_one_is_discarded(app: TestApp) {
-    let app = crate::helpers::spawn_app_with(
+    let app = iro_advice_testkit::spawn_app_with(
         app.backend,
         &[
             ("IRO_ADVICE_MAX_ATTACHMENT_MB", "1"),
@@ -64,7 +64,7 @@ async fn uploads_stop_at_the_accounts_quota_and_a_stalled_one_is_discarded(app: 
                 .unwrap()
         }
     };
-    let file = crate::queries::encrypt(&vec![7u8; 600 * 1024], &readers, false);
+    let file = iro_advice_testkit::encrypt(&vec![7u8; 600 * 1024], &readers, false);
     json(upload(file.clone()).await, 201).await;
     let (leaves, chunks) = (app.count("log_leaves"), app.count("attachment_chunks"));
     // The second would take the account past its quota: refused, and nothing is kept.
@@ -105,7 +105,7 @@ async fn uploads_stop_at_the_accounts_quota_and_a_stalled_one_is_discarded(app: 
 }
 
 async fn a_login_flood_is_shed_at_once_and_other_routes_keep_answering(app: TestApp) {
-    let app = crate::helpers::spawn_app_with(
+    let app = iro_advice_testkit::spawn_app_with(
         app.backend,
         &[
             ("IRO_ADVICE_PASSWORD_HASH_SLOTS", "1"),
@@ -183,10 +183,10 @@ async fn sessions_end_at_their_absolute_lifetime_and_when_a_second_factor_is_enr
     let rotated = json(refresh(other_refresh.clone()).await, 200).await;
     {
         use diesel::prelude::*;
-        use iro_advice::db::schema::sessions;
+        use iro_advice_server::db::schema::sessions;
         let db = app.database();
         let mut conn = db.get().unwrap();
-        let signed_in = iro_advice::db::now() - chrono::Duration::minutes(12 * 60 + 1);
+        let signed_in = iro_advice_server::db::now() - chrono::Duration::minutes(12 * 60 + 1);
         diesel::update(sessions::table.filter(sessions::revoked_at.is_null()))
             .filter(sessions::account_id.eq(&iro.id))
             .set(sessions::created_at.eq(signed_in))
@@ -398,7 +398,7 @@ fn raise_file_limit() {
 #[actix_web::test]
 async fn two_thousand_silent_connections_leave_health_checks_answering() {
     raise_file_limit();
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+    let app = iro_advice_testkit::spawn_app(iro_advice_testkit::Backend::Sqlite)
         .await
         .unwrap();
     json(app.get("/healthz").await, 200).await;
@@ -413,7 +413,7 @@ async fn two_thousand_silent_connections_leave_health_checks_answering() {
     // Each check is a new client: a new connection and a full TLS handshake.
     let mut took = Vec::new();
     for _ in 0..5 {
-        let client = crate::helpers::https_client(&app.ca_path());
+        let client = iro_advice_testkit::https_client(&app.ca_path());
         let started = Instant::now();
         let res = client.get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(res.status(), 200);
@@ -437,7 +437,7 @@ async fn raw_https(app: &TestApp, request: &[u8]) -> String {
     for cert in CertificateDer::pem_file_iter(app.ca_path()).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
+    let config = rustls::ClientConfig::builder_with_provider(iro_advice_tlog::https::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
@@ -457,8 +457,8 @@ async fn raw_https(app: &TestApp, request: &[u8]) -> String {
 
 #[actix_web::test]
 async fn health_checks_and_a_clients_bad_headers_stay_out_of_the_operators_log() {
-    let app = crate::helpers::spawn_binary_app(
-        crate::helpers::Backend::Sqlite,
+    let app = iro_advice_testkit::spawn_binary_app(
+        iro_advice_testkit::Backend::Sqlite,
         &[("IRO_ADVICE_LOG_LEVEL", "info")],
     )
     .await
@@ -486,14 +486,14 @@ async fn health_checks_and_a_clients_bad_headers_stay_out_of_the_operators_log()
 /// the password, and signs out.
 #[actix_web::test]
 async fn the_client_enrols_a_second_factor_changes_the_password_and_signs_out() {
-    use crate::helpers::ClientProcess;
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+    use iro_advice_testkit::Client;
+    let app = iro_advice_testkit::spawn_app(iro_advice_testkit::Backend::Sqlite)
         .await
         .unwrap();
     let admin = app.admin().await;
     let mut user = app.unenrolled_iro(&admin).await;
     let email = user.email.clone();
-    let (client, _) = ClientProcess::login(&app, &user, &[]);
+    let (client, _) = Client::login(&app, &user, &[]);
     let ran = client.run(&["advisers"]);
     assert_eq!(ran.code, 1);
     assert!(
@@ -519,7 +519,7 @@ async fn the_client_enrols_a_second_factor_changes_the_password_and_signs_out() 
     client.ok(&["advisers"]);
 
     // A second device's session ends when the password changes from the first.
-    let (other, _) = ClientProcess::login(&app, &user, &[]);
+    let (other, _) = Client::login(&app, &user, &[]);
     other.ok(&["advisers"]);
     let code = app.fresh_totp(&user);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
@@ -569,7 +569,7 @@ async fn the_client_enrols_a_second_factor_changes_the_password_and_signs_out() 
 async fn the_data_directory_and_database_are_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    let mut app = crate::helpers::spawn_binary_app(crate::helpers::Backend::Sqlite, &[])
+    let mut app = iro_advice_testkit::spawn_binary_app(iro_advice_testkit::Backend::Sqlite, &[])
         .await
         .unwrap();
     let admin = app.admin().await;
@@ -601,18 +601,18 @@ async fn the_data_directory_and_database_are_owner_only() {
 /// its pressure reports; NAIRO reads the narratives shared with it; an adviser pauses.
 #[actix_web::test]
 async fn every_role_does_its_work_from_the_client() {
-    use crate::helpers::ClientProcess;
+    use iro_advice_testkit::Client;
     let nairo_identity = age::x25519::Identity::generate();
     let recipient = nairo_identity.to_public().to_string();
-    let app = crate::helpers::spawn_app_with(
-        crate::helpers::Backend::Sqlite,
+    let app = iro_advice_testkit::spawn_app_with(
+        iro_advice_testkit::Backend::Sqlite,
         &[("IRO_ADVICE_NAIRO_RECIPIENT", &recipient)],
     )
     .await
     .unwrap();
     let admin = app.admin().await;
-    let (admin_cli, _) = ClientProcess::login(&app, &admin, &[]);
-    let email = format!("{}@iro.test", crate::helpers::unique_name("invited"));
+    let (admin_cli, _) = Client::login(&app, &admin, &[]);
+    let email = format!("{}@iro.test", iro_advice_testkit::unique_name("invited"));
     let out = admin_cli.ok(&[
         "invite",
         "--role",
@@ -639,7 +639,7 @@ async fn every_role_does_its_work_from_the_client() {
 
     // An IRO with a passphrase-protected identity moves to a new device.
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
-    let (first, _) = ClientProcess::login(&app, &iro, &[]);
+    let (first, _) = Client::login(&app, &iro, &[]);
     let keygen = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
         .args(["client", "keygen", "--passphrase", "--profile-dir"])
         .arg(first.profile.path())
@@ -674,7 +674,7 @@ async fn every_role_does_its_work_from_the_client() {
         "{}",
         String::from_utf8_lossy(&report.stderr)
     );
-    let (second, _) = ClientProcess::login(&app, &iro, &[]);
+    let (second, _) = Client::login(&app, &iro, &[]);
     let restore = |code: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
             .args(["client", "restore", "--totp", code, "--profile-dir"])
@@ -705,7 +705,7 @@ async fn every_role_does_its_work_from_the_client() {
 
     // NAIRO reads it with its own key.
     let nairo = app.user(&admin, Role::Nairo, None, None).await;
-    let (nairo_cli, _) = ClientProcess::login(&app, &nairo, &[]);
+    let (nairo_cli, _) = Client::login(&app, &nairo, &[]);
     std::fs::write(
         nairo_cli.profile.path().join("identity.txt"),
         format!(
@@ -725,7 +725,7 @@ async fn every_role_does_its_work_from_the_client() {
     let adviser = app
         .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
         .await;
-    let (adviser_cli, _) = ClientProcess::login(&app, &adviser, &[]);
+    let (adviser_cli, _) = Client::login(&app, &adviser, &[]);
     adviser_cli.ok(&["keygen"]);
     let listed = || first.ok(&["advisers"]).contains(&adviser.id);
     assert!(listed());
@@ -746,11 +746,12 @@ async fn tls_offering(
     for cert in CertificateDer::pem_file_iter(app.ca_path()).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
-    let mut config = rustls::ClientConfig::builder_with_provider(iro_advice::tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let mut config =
+        rustls::ClientConfig::builder_with_provider(iro_advice_tlog::https::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await?;
     tokio_rustls::TlsConnector::from(Arc::new(config))
@@ -764,7 +765,7 @@ async fn tls_offering(
 #[actix_web::test]
 async fn http2_is_not_spoken_so_a_flood_of_empty_data_frames_meets_none() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+    let app = iro_advice_testkit::spawn_app(iro_advice_testkit::Backend::Sqlite)
         .await
         .unwrap();
     // A client that prefers HTTP/2 is given HTTP/1.1; one that speaks only HTTP/2 is refused.
@@ -819,7 +820,7 @@ async fn http2_is_not_spoken_so_a_flood_of_empty_data_frames_meets_none() {
 /// is refused and the certificate in use stays.
 #[actix_web::test]
 async fn sighup_reloads_the_certificate_and_a_bad_one_changes_nothing() {
-    let app = crate::helpers::spawn_binary_app(crate::helpers::Backend::Sqlite, &[])
+    let app = iro_advice_testkit::spawn_binary_app(iro_advice_testkit::Backend::Sqlite, &[])
         .await
         .unwrap();
     let (cert, key) = (app.ca_path(), app.data_dir.path().join("tls/dev-key.pem"));
@@ -828,7 +829,7 @@ async fn sighup_reloads_the_certificate_and_a_bad_one_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ca.pem");
         std::fs::write(&path, pem).unwrap();
-        crate::helpers::https_client(&path)
+        iro_advice_testkit::https_client(&path)
     };
     let healthy = |client: reqwest::Client| {
         let url = app.url("/healthz");
@@ -860,7 +861,7 @@ async fn sighup_reloads_the_certificate_and_a_bad_one_changes_nothing() {
     std::fs::write(&key, renewed.signing_key.serialize_pem()).unwrap();
     std::fs::write(&cert, renewed.cert.pem()).unwrap();
     hangup();
-    crate::helpers::eventually(10, "the renewed certificate is served", || {
+    iro_advice_testkit::eventually(10, "the renewed certificate is served", || {
         let client = trusting(&new);
         let healthy = &healthy;
         async move { healthy(client).await.then_some(()) }
@@ -878,7 +879,7 @@ async fn sighup_reloads_the_certificate_and_a_bad_one_changes_nothing() {
     let pid = app.pid();
     hangup();
     let log = app.data_dir.path().join("stderr.log");
-    crate::helpers::eventually(10, "the refused reload is logged", || {
+    iro_advice_testkit::eventually(10, "the refused reload is logged", || {
         let log = log.clone();
         async move {
             std::fs::read_to_string(&log)

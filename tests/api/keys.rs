@@ -4,17 +4,17 @@
 //! IRO's client refuses each and sends nothing; the adviser's own client raises the alarm.
 
 use diesel::prelude::*;
-use iro_advice::accounts::domain::{AccountId, AdviserKind, AgeRecipient, Role};
-use iro_advice::db::schema::accounts;
+use iro_advice_model::accounts::{AccountId, AdviserKind, AgeRecipient, Role};
+use iro_advice_server::db::schema::accounts;
 
-use crate::both_databases;
-use crate::helpers::{ClientProcess, TestApp, User};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{Client, TestApp, User};
 
 both_databases!(a_swapped_key_is_refused_and_its_owner_alarmed);
 
 /// A client signed in with a key of its own.
-fn with_key(app: &TestApp, user: &User) -> ClientProcess {
-    let (client, _) = ClientProcess::login(app, user, &[]);
+fn with_key(app: &TestApp, user: &User) -> Client {
+    let (client, _) = Client::login(app, user, &[]);
     client.ok(&["keygen"]);
     client
 }
@@ -121,10 +121,10 @@ async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
     let register = |recipient: &str| {
         let db = app.database();
         let mut conn = db.get().unwrap();
-        let context = iro_advice::server::write_context(&app.settings).unwrap();
-        iro_advice::db::write_transaction(&mut conn, |conn| {
-            let mut tx = iro_advice::app::Tx::new(conn, &context);
-            iro_advice::accounts::me::register_key(
+        let context = iro_advice_server::http::server::write_context(&app.settings).unwrap();
+        iro_advice_server::db::write_transaction(&mut conn, |conn| {
+            let mut tx = iro_advice_server::tx::Tx::new(conn, &context);
+            iro_advice_server::accounts::me::register_key(
                 &mut tx,
                 &AccountId::from_string(adviser.id.clone()),
                 &AgeRecipient::parse(recipient).unwrap(),
@@ -205,14 +205,14 @@ async fn a_conflict_removed_and_restored_behind_the_advisers_back_raises_the_ala
     let declare = |codes: &[&str]| {
         let db = app.database();
         let mut conn = db.get().unwrap();
-        let context = iro_advice::server::write_context(&app.settings).unwrap();
-        let codes: Vec<iro_advice::authorities::AuthorityCode> = codes
+        let context = iro_advice_server::http::server::write_context(&app.settings).unwrap();
+        let codes: Vec<iro_advice_model::authorities::AuthorityCode> = codes
             .iter()
-            .map(|c| iro_advice::authorities::AuthorityCode::parse(c).unwrap())
+            .map(|c| iro_advice_model::authorities::AuthorityCode::parse(c).unwrap())
             .collect();
-        iro_advice::db::write_transaction(&mut conn, |conn| {
-            let mut tx = iro_advice::app::Tx::new(conn, &context);
-            iro_advice::accounts::me::declare_conflicts(
+        iro_advice_server::db::write_transaction(&mut conn, |conn| {
+            let mut tx = iro_advice_server::tx::Tx::new(conn, &context);
+            iro_advice_server::accounts::me::declare_conflicts(
                 &mut tx,
                 &AccountId::from_string(adviser.id.clone()),
                 &codes,
@@ -224,7 +224,7 @@ async fn a_conflict_removed_and_restored_behind_the_advisers_back_raises_the_ala
     declare(&["E06000019"]);
     // The adviser was told twice, and the table is as it was.
     assert_eq!(app.count("outbox"), outbox + 2);
-    let me = crate::helpers::json(app.get_auth("/api/v1/me", &adviser.access).await, 200).await;
+    let me = iro_advice_testkit::json(app.get_auth("/api/v1/me", &adviser.access).await, 200).await;
     assert_eq!(me["conflicts"], serde_json::json!(["E06000019"]));
     // The adviser's client reads the log since it last looked, and raises the alarm.
     let ran = client.run(&["inbox"]);
@@ -246,7 +246,7 @@ async fn nairos_key_is_proven_and_pinned_like_any_other(app: TestApp) {
     // One data directory too, so that whichever instance delivers a mail, it lands where
     // the test reads it.
     let data = app.data_dir.path().to_str().unwrap().to_owned();
-    let tls = iro_advice::tls::dev_certificate_files(app.data_dir.path());
+    let tls = iro_advice_server::tls::dev_certificate_files(app.data_dir.path());
     let (cert, key) = (
         tls.cert.to_str().unwrap().to_owned(),
         tls.key.to_str().unwrap().to_owned(),
@@ -256,7 +256,7 @@ async fn nairos_key_is_proven_and_pinned_like_any_other(app: TestApp) {
         let (url, keys, cert, key) = (url.clone(), keys.clone(), cert.clone(), key.clone());
         let data = data.clone();
         async move {
-            crate::helpers::spawn_app_with(
+            iro_advice_testkit::spawn_app_with(
                 app.backend,
                 &[
                     ("IRO_ADVICE_DATA_DIR", &data),

@@ -4,14 +4,14 @@
 
 use std::process::Command;
 
-use iro_advice::accounts::domain::{AdviserKind, Role};
-use iro_advice::log::merkle;
-use iro_advice::log::note::{open_checkpoint, Verifier};
+use iro_advice_model::accounts::{AdviserKind, Role};
+use iro_advice_server::log::merkle;
+use iro_advice_server::log::note::{open_checkpoint, Verifier};
 use serde_json::{json, Value};
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, log_verify, TestApp};
-use crate::queries::{armored, decrypt, encrypt};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{armored, decrypt, encrypt};
+use iro_advice_testkit::{assert_problem, json, log_verify, TestApp};
 
 both_databases!(
     account_acts_add_one_leaf_each_and_refusals_none,
@@ -30,7 +30,7 @@ fn leaves(app: &TestApp) -> i64 {
 
 fn last_kind(app: &TestApp) -> String {
     use diesel::prelude::*;
-    use iro_advice::db::schema::log_leaves;
+    use iro_advice_server::db::schema::log_leaves;
     let db = app.database();
     let mut conn = db.get().unwrap();
     log_leaves::table
@@ -72,7 +72,7 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
     // created and its second factor enrolled.
     let admin = app.admin().await;
     assert_eq!(leaves(&app), 4);
-    let email = format!("{}@iro.test", crate::helpers::unique_name("iro"));
+    let email = format!("{}@iro.test", iro_advice_testkit::unique_name("iro"));
     let invitation = one_leaf!(
         app,
         "account_invited",
@@ -83,9 +83,13 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
         .await
     );
     let iro = one_leaf!(app, "account_created", {
-        let created = app.sign_up(&invitation, crate::helpers::PASSWORD).await;
+        let created = app.sign_up(&invitation, iro_advice_testkit::PASSWORD).await;
         assert!(created["receipt"]["leaf_index"].as_u64().is_some());
-        let tokens = json(app.login(&email, crate::helpers::PASSWORD, None).await, 200).await;
+        let tokens = json(
+            app.login(&email, iro_advice_testkit::PASSWORD, None).await,
+            200,
+        )
+        .await;
         (
             created["id"].as_str().unwrap().to_owned(),
             tokens["access_token"].as_str().unwrap().to_owned(),
@@ -156,8 +160,8 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
     let tokens = json(
         app.login(
             &iro_access_email(&app, &iro_id),
-            crate::helpers::PASSWORD,
-            Some(&crate::helpers::totp_code(&iro_secret, 1)),
+            iro_advice_testkit::PASSWORD,
+            Some(&iro_advice_testkit::totp_code(&iro_secret, 1)),
         )
         .await,
         200,
@@ -184,13 +188,13 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
 
 /// An admin, an IRO and two solicitors with keys: who the query tests need.
 struct People {
-    admin: crate::helpers::User,
+    admin: iro_advice_testkit::User,
     iro_id: String,
     iro_access: String,
     iro_key: age::x25519::Identity,
-    adviser: crate::helpers::User,
+    adviser: iro_advice_testkit::User,
     a_key: age::x25519::Identity,
-    other: crate::helpers::User,
+    other: iro_advice_testkit::User,
     o_key: age::x25519::Identity,
 }
 
@@ -427,7 +431,7 @@ async fn leaves_name_nobody_but_the_iro_by_pseudonym(app: TestApp) {
 
     // The leaf data names nobody: no id, email or authority name appears in any leaf.
     use diesel::prelude::*;
-    use iro_advice::db::schema::log_leaves;
+    use iro_advice_server::db::schema::log_leaves;
     let db = app.database();
     let mut conn = db.get().unwrap();
     let all: Vec<Vec<u8>> = log_leaves::table
@@ -446,7 +450,7 @@ async fn leaves_name_nobody_but_the_iro_by_pseudonym(app: TestApp) {
     assert!(all.len() >= 5, "only {} leaves", all.len());
     let pseudonym = app
         .log_keys()
-        .actor_pseudonym(iro_advice::log::Actor::Account(&iro_id));
+        .actor_pseudonym(iro_advice_server::log::Actor::Account(&iro_id));
     assert!(all
         .iter()
         .any(|d| d.windows(32).any(|w| w == pseudonym) && d.windows(9).any(|w| w == b"E06000019")));
@@ -454,7 +458,7 @@ async fn leaves_name_nobody_but_the_iro_by_pseudonym(app: TestApp) {
 
 fn iro_access_email(app: &TestApp, id: &str) -> String {
     use diesel::prelude::*;
-    use iro_advice::db::schema::accounts;
+    use iro_advice_server::db::schema::accounts;
     let db = app.database();
     let mut conn = db.get().unwrap();
     accounts::table
@@ -519,7 +523,7 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
         let out = verify(&file, key);
         assert!(!out.status.success(), "a changed {what} verified");
     }
-    let other_key = iro_advice::log::note::Signer::new(
+    let other_key = iro_advice_server::log::note::Signer::new(
         verifier.name(),
         ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
             .unwrap()
@@ -559,7 +563,7 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
     assert_eq!(receipts.len(), 5, "{receipts:?}");
     let size = leaves(&app) as u64;
     for r in receipts {
-        let receipt: iro_advice::log::Receipt = serde_json::from_value(r.clone()).unwrap();
+        let receipt: iro_advice_server::log::Receipt = serde_json::from_value(r.clone()).unwrap();
         let cp = receipt.verify(key).unwrap();
         assert_eq!(cp.size, size);
     }
@@ -601,7 +605,8 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
         &hashes,
         &cp.root
     ));
-    let old: iro_advice::log::Receipt = serde_json::from_value(asked["receipt"].clone()).unwrap();
+    let old: iro_advice_server::log::Receipt =
+        serde_json::from_value(asked["receipt"].clone()).unwrap();
     let old_cp = old.verify(key).unwrap();
     let consistency = json(
         app.get(&format!(
@@ -676,7 +681,7 @@ fn sql(app: &TestApp, statement: &str) {
 
 fn leaf_data(app: &TestApp, idx: i64) -> Vec<u8> {
     use diesel::prelude::*;
-    use iro_advice::db::schema::log_leaves;
+    use iro_advice_server::db::schema::log_leaves;
     let db = app.database();
     let mut conn = db.get().unwrap();
     log_leaves::table
@@ -688,7 +693,7 @@ fn leaf_data(app: &TestApp, idx: i64) -> Vec<u8> {
 
 fn set_leaf_data(app: &TestApp, idx: i64, data: &[u8]) {
     use diesel::prelude::*;
-    use iro_advice::db::schema::log_leaves;
+    use iro_advice_server::db::schema::log_leaves;
     let db = app.database();
     let mut conn = db.get().unwrap();
     diesel::update(log_leaves::table.find(idx))
@@ -699,7 +704,7 @@ fn set_leaf_data(app: &TestApp, idx: i64, data: &[u8]) {
 
 fn set_leaf_hash(app: &TestApp, idx: i64, hash: &[u8]) {
     use diesel::prelude::*;
-    use iro_advice::db::schema::log_nodes;
+    use iro_advice_server::db::schema::log_nodes;
     let db = app.database();
     let mut conn = db.get().unwrap();
     diesel::update(log_nodes::table.find((0, idx)))
@@ -800,7 +805,7 @@ async fn log_verify_finds_tampering_and_survives_erasure(app: TestApp) {
     let top = 63 - size.leading_zeros();
     {
         use diesel::prelude::*;
-        use iro_advice::db::schema::log_nodes;
+        use iro_advice_server::db::schema::log_nodes;
         let db = app.database();
         let mut conn = db.get().unwrap();
         diesel::update(log_nodes::table.find((top as i32, 0i64)))
@@ -816,7 +821,7 @@ async fn log_verify_finds_tampering_and_survives_erasure(app: TestApp) {
 async fn pressure_reports_reach_nairo_only_when_shared(app: TestApp) {
     let nairo_identity = age::x25519::Identity::generate();
     let nairo_recipient = nairo_identity.to_public().to_string();
-    let app = crate::helpers::spawn_app_with(
+    let app = iro_advice_testkit::spawn_app_with(
         app.backend,
         &[("IRO_ADVICE_NAIRO_RECIPIENT", &nairo_recipient)],
     )
@@ -890,7 +895,7 @@ async fn pressure_reports_reach_nairo_only_when_shared(app: TestApp) {
     .await;
 
     // Without a NAIRO key, sharing is refused and nothing is recorded.
-    let plain = crate::helpers::spawn_app(app.backend).await.unwrap();
+    let plain = iro_advice_testkit::spawn_app(app.backend).await.unwrap();
     let admin = plain.admin().await;
     let iro = plain.user(&admin, Role::Iro, Some("E06000019"), None).await;
     assert_problem(
@@ -916,8 +921,8 @@ async fn pressure_reports_reach_nairo_only_when_shared(app: TestApp) {
 async fn the_client_records_pressure_and_keeps_receipts() {
     let nairo_identity = age::x25519::Identity::generate();
     let recipient = nairo_identity.to_public().to_string();
-    let app = crate::helpers::spawn_app_with(
-        crate::helpers::Backend::Sqlite,
+    let app = iro_advice_testkit::spawn_app_with(
+        iro_advice_testkit::Backend::Sqlite,
         &[("IRO_ADVICE_NAIRO_RECIPIENT", &recipient)],
     )
     .await
@@ -932,7 +937,7 @@ async fn the_client_records_pressure_and_keeps_receipts() {
             .args(args)
             .arg("--profile-dir")
             .arg(profile.path())
-            .env("IRO_ADVICE_PASSWORD", crate::helpers::PASSWORD)
+            .env("IRO_ADVICE_PASSWORD", iro_advice_testkit::PASSWORD)
             .output()
             .unwrap();
         assert!(
@@ -1017,7 +1022,7 @@ async fn the_client_records_pressure_and_keeps_receipts() {
         let data = base64::engine::general_purpose::STANDARD
             .decode(receipt["leaf_data"].as_str().unwrap())
             .unwrap();
-        let hash: String = iro_advice::log::merkle::leaf_hash(&data)
+        let hash: String = iro_advice_server::log::merkle::leaf_hash(&data)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
@@ -1060,14 +1065,14 @@ async fn concurrent_appends_from_many_connections_extend_one_tree(app: TestApp) 
                 let mut receipts = Vec::new();
                 for i in 0..25 {
                     let subject = format!("q-{w}-{i}");
-                    let receipt = iro_advice::db::write_transaction(&mut conn, |c| {
-                        iro_advice::log::record(
+                    let receipt = iro_advice_server::db::write_transaction(&mut conn, |c| {
+                        iro_advice_server::log::record(
                             c,
                             &keys,
-                            iro_advice::log::Event {
-                                kind: iro_advice::log::Kind::QuerySubmitted,
-                                actor: iro_advice::log::Actor::System,
-                                subject: iro_advice::log::Subject::Query(&subject),
+                            iro_advice_server::log::Event {
+                                kind: iro_advice_server::log::Kind::QuerySubmitted,
+                                actor: iro_advice_server::log::Actor::System,
+                                subject: iro_advice_server::log::Subject::Query(&subject),
                                 authority: None,
                             },
                         )
@@ -1079,7 +1084,7 @@ async fn concurrent_appends_from_many_connections_extend_one_tree(app: TestApp) 
             })
         })
         .collect();
-    let receipts: Vec<iro_advice::log::Receipt> = writers
+    let receipts: Vec<iro_advice_server::log::Receipt> = writers
         .into_iter()
         .flat_map(|w| w.join().unwrap())
         .collect();
@@ -1098,7 +1103,7 @@ async fn concurrent_appends_from_many_connections_extend_one_tree(app: TestApp) 
 
 #[actix_web::test]
 async fn retention_erases_old_closed_queries_and_keeps_the_log_whole() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+    let app = iro_advice_testkit::spawn_app(iro_advice_testkit::Backend::Sqlite)
         .await
         .unwrap();
     let admin = app.admin().await;
@@ -1138,7 +1143,8 @@ async fn retention_erases_old_closed_queries_and_keeps_the_log_whole() {
     let mut conn = db.get().unwrap();
     let before = leaves(&app);
     let erased =
-        iro_advice::queries::erasure::apply_retention(&mut conn, &app.log_keys(), 30).unwrap();
+        iro_advice_server::queries::erasure::apply_retention(&mut conn, &app.log_keys(), 30)
+            .unwrap();
     assert_eq!(erased, 1);
     assert_eq!(leaves(&app), before + 1);
     assert_eq!(last_kind(&app), "content_erased");
@@ -1158,11 +1164,13 @@ async fn retention_erases_old_closed_queries_and_keeps_the_log_whole() {
     assert!(recent["messages"][0]["body"].as_str().is_some());
     // Nothing more to do the second time; zero days keeps everything.
     assert_eq!(
-        iro_advice::queries::erasure::apply_retention(&mut conn, &app.log_keys(), 30).unwrap(),
+        iro_advice_server::queries::erasure::apply_retention(&mut conn, &app.log_keys(), 30)
+            .unwrap(),
         0
     );
     assert_eq!(
-        iro_advice::queries::erasure::apply_retention(&mut conn, &app.log_keys(), 0).unwrap(),
+        iro_advice_server::queries::erasure::apply_retention(&mut conn, &app.log_keys(), 0)
+            .unwrap(),
         0
     );
     let (ok, text) = log_verify(&app);
@@ -1171,7 +1179,7 @@ async fn retention_erases_old_closed_queries_and_keeps_the_log_whole() {
 
 async fn an_attachment_is_replaced_with_a_leaf_only_until_the_other_party_has_it(app: TestApp) {
     let admin = app.admin().await;
-    let (iro, adviser, id, recipients) = crate::queries::a_query(&app, &admin).await;
+    let (iro, adviser, id, recipients) = iro_advice_testkit::a_query(&app, &admin).await;
     let put = |attachment: String, bytes: Vec<u8>| {
         let (app, token) = (&app, iro.access.clone());
         async move {
@@ -1207,7 +1215,7 @@ async fn an_attachment_is_replaced_with_a_leaf_only_until_the_other_party_has_it
         }
     };
     let created = json(
-        crate::queries::upload(
+        iro_advice_testkit::upload(
             &app,
             &iro.access,
             &id,
@@ -1280,8 +1288,13 @@ async fn an_attachment_is_replaced_with_a_leaf_only_until_the_other_party_has_it
         app,
         "attachment_added",
         json(
-            crate::queries::upload(&app, &iro.access, &id, encrypt(b"copy", &recipients, false))
-                .await,
+            iro_advice_testkit::upload(
+                &app,
+                &iro.access,
+                &id,
+                encrypt(b"copy", &recipients, false)
+            )
+            .await,
             201
         )
         .await

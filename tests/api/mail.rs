@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{
+use iro_advice_testkit::smtp::SmtpServer;
+use iro_advice_testkit::{
     json, spawn_app_with, spawn_process_app, unique_name, Backend, TestApp, PASSWORD,
 };
-use crate::smtp::SmtpServer;
 
 fn smtp_settings(server_port: u16, ca: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -55,12 +55,12 @@ macro_rules! on_both {
         mod $name {
             #[actix_web::test]
             async fn sqlite() {
-                super::$body(crate::helpers::Backend::Sqlite).await;
+                super::$body(iro_advice_testkit::Backend::Sqlite).await;
             }
             #[actix_web::test]
             #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
             async fn postgres() {
-                super::$body(crate::helpers::Backend::Postgres).await;
+                super::$body(iro_advice_testkit::Backend::Postgres).await;
             }
         }
     };
@@ -120,7 +120,7 @@ async fn invitation_over_smtp(backend: Backend) {
     // Delivered mail is marked sent and its address and text are forgotten.
     wait_until(|| pending(&app) == 0).await;
     use diesel::prelude::*;
-    use iro_advice::db::schema::outbox;
+    use iro_advice_server::db::schema::outbox;
     let db = app.database();
     let mut conn = db.get().unwrap();
     let rows: Vec<(String, String)> = outbox::table
@@ -138,7 +138,7 @@ fn unfold(mail: &str) -> String {
 fn pending(app: &TestApp) -> i64 {
     let db = app.database();
     let mut conn = db.get().unwrap();
-    iro_advice::mail::pending_count(&mut conn).unwrap()
+    iro_advice_server::mail::pending_count(&mut conn).unwrap()
 }
 
 async fn wait_until(mut done: impl FnMut() -> bool) {
@@ -168,7 +168,7 @@ async fn mail_survives_an_outage(backend: Backend) {
     let (email, _) = invite_iro(&app).await;
     let attempts = || {
         use diesel::prelude::*;
-        use iro_advice::db::schema::outbox;
+        use iro_advice_server::db::schema::outbox;
         let db = app.database();
         let mut conn = db.get().unwrap();
         outbox::table
@@ -192,9 +192,10 @@ async fn mail_survives_an_outage(backend: Backend) {
 
 #[actix_web::test]
 async fn without_smtp_mail_is_written_as_eml_files() {
-    let app = crate::helpers::spawn_app_with(Backend::Sqlite, &[("IRO_ADVICE_MAIL_POLL_MS", "50")])
-        .await
-        .unwrap();
+    let app =
+        iro_advice_testkit::spawn_app_with(Backend::Sqlite, &[("IRO_ADVICE_MAIL_POLL_MS", "50")])
+            .await
+            .unwrap();
     let (_, code) = invite_iro(&app).await;
     let dir = app.data_dir.path().join("outbox");
     wait_until(|| {
@@ -300,7 +301,7 @@ on_both!(
 /// Rows of the outbox not yet sent to `email`: (digest, seconds until due).
 fn pending_for(app: &TestApp, email: &str) -> Vec<(bool, i64)> {
     use diesel::prelude::*;
-    use iro_advice::db::schema::outbox;
+    use iro_advice_server::db::schema::outbox;
     let db = app.database();
     let mut conn = db.get().unwrap();
     let now = chrono::Utc::now().naive_utc();
@@ -316,8 +317,8 @@ fn pending_for(app: &TestApp, email: &str) -> Vec<(bool, i64)> {
 }
 
 async fn digest(backend: Backend) {
-    use crate::queries::armored;
-    use iro_advice::accounts::domain::{AdviserKind, Role};
+    use iro_advice_model::accounts::{AdviserKind, Role};
+    use iro_advice_testkit::armored;
     let smtp = SmtpServer::start(0);
     let mut settings = smtp_settings(smtp.port, smtp.ca().to_str().unwrap());
     settings.push(("IRO_ADVICE_MAIL_DIGEST_MINUTES", "30".into()));
@@ -373,7 +374,7 @@ async fn digest(backend: Backend) {
     assert_eq!(pending_for(&app, &adviser.email).len(), 1);
     {
         use diesel::prelude::*;
-        use iro_advice::db::schema::outbox;
+        use iro_advice_server::db::schema::outbox;
         let db = app.database();
         let mut conn = db.get().unwrap();
         diesel::update(outbox::table.filter(outbox::recipient.eq(&adviser.email)))
@@ -405,13 +406,13 @@ fn mail_files_are_deleted_after_their_hours() {
     write("old.eml", 2 * 3600);
     write("new.eml", 0);
     write("notes.txt", 2 * 3600);
-    let settings = crate::helpers::test_settings(
+    let settings = iro_advice_testkit::test_settings(
         dir.path(),
         "sqlite://unused.db",
         &[("IRO_ADVICE_MAIL_FILE_HOURS", "1")],
     );
     // What the sender does once a minute.
-    let mailer = iro_advice::mail::Mailer::new(&settings).unwrap();
+    let mailer = iro_advice_server::mail::Mailer::new(&settings).unwrap();
     assert_eq!(mailer.sweep_files().unwrap(), 1);
     assert!(!outbox.join("old.eml").exists());
     assert!(

@@ -3,9 +3,6 @@
 // Tests and benchmarks stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
-mod authenticator;
-mod helpers;
-
 mod accounts;
 mod authorization;
 mod backup;
@@ -23,7 +20,6 @@ mod releases;
 mod rollback;
 mod services;
 mod sessions;
-mod smtp;
 mod smuggling;
 mod statistics;
 mod uploads;

@@ -3,11 +3,11 @@
 
 use std::io::{Read, Write};
 
-use iro_advice::accounts::domain::Role;
+use iro_advice_model::accounts::Role;
 use serde_json::json;
 
-use crate::both_databases;
-use crate::helpers::{free_port, spawn_app_with, unique_name, TestApp};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{free_port, spawn_app_with, unique_name, TestApp};
 
 both_databases!(
     metrics_count_requests_by_route_pattern_and_show_no_one,
@@ -125,9 +125,12 @@ async fn metrics_count_requests_by_route_pattern_and_show_no_one(app: TestApp) {
     let taken = format!("127.0.0.1:{}", app.metrics_port.unwrap());
     let data = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", data.path().join("second.db").display());
-    let settings =
-        crate::helpers::test_settings(data.path(), &url, &[("IRO_ADVICE_METRICS_LISTEN", &taken)]);
-    match iro_advice::server::Application::build(settings).await {
+    let settings = iro_advice_testkit::test_settings(
+        data.path(),
+        &url,
+        &[("IRO_ADVICE_METRICS_LISTEN", &taken)],
+    );
+    match iro_advice_server::http::server::Application::build(settings).await {
         Ok(_) => panic!("a second instance took the same metrics address"),
         Err(e) => assert!(
             e.to_string().starts_with("IRO_ADVICE_METRICS_LISTEN:"),
@@ -161,7 +164,7 @@ async fn metrics_show_mail_that_cannot_be_delivered(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), 201);
-    let text = crate::helpers::eventually(20, "a failed attempt counted", || {
+    let text = iro_advice_testkit::eventually(20, "a failed attempt counted", || {
         let text = scrape(&app);
         let failing = sample(&text, "iro_advice_outbox_failing").unwrap();
         std::future::ready((failing >= 1.0).then_some(text))
@@ -174,7 +177,8 @@ async fn metrics_show_mail_that_cannot_be_delivered(app: TestApp) {
     assert!(!text.contains(&email), "an address in the metrics");
     // The operator's console shows the same outbox, and no address either.
     let operations =
-        crate::helpers::json(app.get_auth("/api/v1/operations", &admin.access).await, 200).await;
+        iro_advice_testkit::json(app.get_auth("/api/v1/operations", &admin.access).await, 200)
+            .await;
     let outbox = &operations["outbox"];
     assert_eq!(outbox["transport"], "smtp", "{operations}");
     assert!(outbox["failing"].as_u64().unwrap() >= 1, "{operations}");

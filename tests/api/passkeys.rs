@@ -3,12 +3,12 @@
 //! origin, a replayed answer, a challenge used for another purpose, a cloned authenticator,
 //! another account's passkey, and a stolen session adding its own factor.
 
-use iro_advice::accounts::domain::Role;
+use iro_advice_model::accounts::Role;
 use serde_json::{json, Value};
 
-use crate::authenticator::{origin_of, Authenticator};
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, TestApp, User, PASSWORD};
+use iro_advice_testkit::authenticator::{origin_of, Authenticator};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{assert_problem, json, TestApp, User, PASSWORD};
 
 both_databases!(
     a_passkey_is_a_second_factor_from_enrolment_to_sign_in,
@@ -190,7 +190,7 @@ async fn a_passkey_is_a_second_factor_from_enrolment_to_sign_in(app: TestApp) {
     assert_problem(res, 401, "invalid-credentials").await;
 
     // A second authenticator of another kind (Ed25519), vouched for by the first.
-    let second = json(app.sign_in_with(&iro, &mut authenticator).await, 200).await;
+    let second = json(sign_in_with(&app, &iro, &mut authenticator).await, 200).await;
     let second_access = second["access_token"].as_str().unwrap().to_owned();
     let mut ed = Authenticator::ed25519(&origin);
     let options = creation_options(&app, &second_access).await;
@@ -488,7 +488,7 @@ async fn delete_with_passkey(
         .bearer_auth(access)
         .header(
             "x-step-up-passkey",
-            crate::authenticator::b64(proof.to_string().as_bytes()),
+            iro_advice_testkit::authenticator::b64(proof.to_string().as_bytes()),
         )
         .send()
         .await
@@ -513,7 +513,7 @@ async fn a_second_factor_changes_only_with_a_fresh_one_and_never_to_none(app: Te
         201,
     )
     .await;
-    let other = json(app.sign_in_with(&iro, &mut authenticator).await, 200).await;
+    let other = json(sign_in_with(&app, &iro, &mut authenticator).await, 200).await;
     let other = other["access_token"].as_str().unwrap().to_owned();
 
     // ... and the passkey for the code's removal; nothing without a fresh factor.
@@ -545,7 +545,7 @@ async fn a_second_factor_changes_only_with_a_fresh_one_and_never_to_none(app: Te
         (me["totp_enabled"].clone(), me["passkey_enabled"].clone()),
         (json!(false), json!(true))
     );
-    let code = crate::helpers::totp_code(iro.totp_secret.as_ref().unwrap(), 1);
+    let code = iro_advice_testkit::totp_code(iro.totp_secret.as_ref().unwrap(), 1);
     assert_problem(
         app.login(&iro.email, PASSWORD, Some(&code)).await,
         401,
@@ -578,19 +578,19 @@ async fn a_second_factor_changes_only_with_a_fresh_one_and_never_to_none(app: Te
     assert_eq!(res.status(), 204);
     assert_eq!(app.count("passkeys"), 1);
     assert_problem(
-        app.sign_in_with(&iro, &mut authenticator).await,
+        sign_in_with(&app, &iro, &mut authenticator).await,
         401,
         "second-factor-invalid",
     )
     .await;
-    json(app.sign_in_with(&iro, &mut spare).await, 200).await;
+    json(sign_in_with(&app, &iro, &mut spare).await, 200).await;
     let res = delete_with_passkey(&app, &path, &iro.access, &mut spare).await;
     assert_problem(res, 404, "not-found").await;
 }
 
 async fn an_operators_reset_is_seen_by_the_owner_and_in_the_log(app: TestApp) {
-    use iro_advice::accounts::domain::Email;
-    use iro_advice::accounts::second_factor::reset_by_operator;
+    use iro_advice_model::accounts::Email;
+    use iro_advice_server::accounts::second_factor::reset_by_operator;
     let admin = app.admin().await;
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     let origin = origin_of(&app.settings.server.public_url);
@@ -607,7 +607,7 @@ async fn an_operators_reset_is_seen_by_the_owner_and_in_the_log(app: TestApp) {
         201,
     )
     .await;
-    let context = iro_advice::server::write_context(&app.settings).unwrap();
+    let context = iro_advice_server::http::server::write_context(&app.settings).unwrap();
     let db = app.database();
     let (leaves, outbox) = (app.count("log_leaves"), app.count("outbox"));
 
@@ -651,14 +651,12 @@ async fn an_operators_reset_is_seen_by_the_owner_and_in_the_log(app: TestApp) {
     );
 }
 
-impl TestApp {
-    /// Signs `user` in afresh with a passkey.
-    pub async fn sign_in_with(
-        &self,
-        user: &User,
-        authenticator: &mut Authenticator,
-    ) -> reqwest::Response {
-        let assertion = authenticator.get(&sign_in_options(self).await);
-        login_with(self, user, &assertion).await
-    }
+/// Signs `user` in afresh with a passkey.
+async fn sign_in_with(
+    app: &TestApp,
+    user: &User,
+    authenticator: &mut Authenticator,
+) -> reqwest::Response {
+    let assertion = authenticator.get(&sign_in_options(app).await);
+    login_with(app, user, &assertion).await
 }

@@ -3,14 +3,16 @@
 //! plaintext.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use iro_advice::accounts::domain::{AdviserKind, Role};
+use iro_advice_model::accounts::{AdviserKind, Role};
 use serde_json::{json, Value};
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, TestApp, User, PASSWORD};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{
+    a_query, armored, assert_problem, decrypt, encrypt, json, upload, Client, TestApp,
+};
 
 both_databases!(
     an_iro_and_advisers_go_the_whole_way_with_the_client,
@@ -23,95 +25,6 @@ both_databases!(
     an_unaccepted_urgent_query_is_reminded_once,
     an_upload_cut_off_half_way_leaves_nothing,
 );
-
-pub use crate::helpers::{armored, encrypt};
-
-pub fn decrypt(armored: &str, identity: &age::x25519::Identity) -> String {
-    let d = age::Decryptor::new(age::armor::ArmoredReader::new(armored.as_bytes())).unwrap();
-    let mut r = d
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
-        .unwrap();
-    let mut out = String::new();
-    r.read_to_string(&mut out).unwrap();
-    out
-}
-
-/// One person's command-line client, with its own profile directory.
-pub(crate) struct Cli {
-    profile: tempfile::TempDir,
-    password: String,
-}
-
-impl Cli {
-    fn new() -> Self {
-        Cli {
-            profile: tempfile::tempdir().unwrap(),
-            password: PASSWORD.to_owned(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
-            .arg("client")
-            .args(args)
-            .arg("--profile-dir")
-            .arg(self.profile.path())
-            .env("IRO_ADVICE_PASSWORD", &self.password)
-            .env_remove("IRO_ADVICE_IDENTITY_PASSPHRASE")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            Ok(String::from_utf8(out.stdout).unwrap())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    }
-
-    pub(crate) fn ok(&self, args: &[&str]) -> String {
-        self.run(args)
-            .unwrap_or_else(|e| panic!("client {args:?} failed: {e}"))
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut with = args.to_vec();
-        with.push("--json");
-        serde_json::from_str(&self.ok(&with)).unwrap()
-    }
-
-    fn identity(&self) -> age::x25519::Identity {
-        iro_advice::client::load_identity(&self.profile.path().join("identity.txt")).unwrap()
-    }
-
-    fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
-        let path = self.profile.path().join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-
-    /// Logs in (with the next TOTP code when the account has one) and makes a key.
-    pub(crate) fn setup(app: &TestApp, user: &User) -> Cli {
-        let cli = Cli::new();
-        let ca = app.data_dir.path().join("tls/dev-cert.pem");
-        let mut args = vec![
-            "login".to_owned(),
-            "--server".into(),
-            app.base.clone(),
-            "--email".into(),
-            user.email.clone(),
-            "--ca".into(),
-            ca.display().to_string(),
-        ];
-        if user.totp_secret.is_some() {
-            args.push("--totp".into());
-            args.push(app.fresh_totp(user));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cli.ok(&args);
-        cli.ok(&["keygen"]);
-        cli
-    }
-}
 
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -193,9 +106,9 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
         )
         .await;
     let (iro_cli, sol_cli, peer_cli) = (
-        Cli::setup(&app, &iro),
-        Cli::setup(&app, &solicitor),
-        Cli::setup(&app, &peer),
+        Client::setup(&app, &iro),
+        Client::setup(&app, &solicitor),
+        Client::setup(&app, &peer),
     );
 
     let advisers = iro_cli.json(&["advisers"]);
@@ -289,7 +202,7 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
         "the envelope, in the age crate's hands"
     );
     assert_eq!(&plain[header.len()..], &document[..]);
-    let again = sol_cli.run(&["fetch", &attachment, "--dir", path_str(&folder)]);
+    let again = sol_cli.attempt(&["fetch", &attachment, "--dir", path_str(&folder)]);
     let refused = again.expect_err("an existing file is not overwritten without --force");
     assert!(refused.contains("--force"), "{refused}");
     assert_eq!(
@@ -369,7 +282,7 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
         .await
         .unwrap();
     sol_cli.ok(&["decline", &second_id, "--reason", "capacity"]);
-    let refused = sol_cli.run(&["show", &second_id]).unwrap_err();
+    let refused = sol_cli.attempt(&["show", &second_id]).unwrap_err();
     assert!(refused.contains("404"), "{refused}");
     iro_cli.ok(&["route", &second_id, "--adviser", &peer.id]);
     let shown = peer_cli.ok(&["show", &second_id]);
@@ -432,53 +345,6 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
     }
     // The client's downloads left no partial files behind.
     assert!(!peer_cli.profile.path().join("minutes.txt.partial").exists());
-}
-
-/// An IRO, an adviser with a key, and a query between them.
-pub(crate) async fn a_query(
-    app: &TestApp,
-    admin: &User,
-) -> (User, User, String, Vec<age::x25519::Recipient>) {
-    let iro = app.user(admin, Role::Iro, Some("E06000019"), None).await;
-    let adviser = app
-        .user(admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
-        .await;
-    let iro_key = app.register_key(&iro).await;
-    let adviser_key = app.register_key(&adviser).await;
-    let recipients = vec![iro_key.to_public(), adviser_key.to_public()];
-    let created = json(
-        app.post_json(
-            "/api/v1/queries",
-            Some(&iro.access),
-            &json!({"adviser_id": adviser.id, "category": "placement", "stage": "none",
-                    "urgency": "routine", "body": armored("question", &recipients)}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    (
-        iro,
-        adviser,
-        created["id"].as_str().unwrap().to_owned(),
-        recipients,
-    )
-}
-
-pub(crate) async fn upload(
-    app: &TestApp,
-    token: &str,
-    query: &str,
-    bytes: Vec<u8>,
-) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/api/v1/queries/{query}/attachments")))
-        .bearer_auth(token)
-        .header("content-type", "application/octet-stream")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn only_the_iro_and_current_adviser_see_a_query(app: TestApp) {
@@ -708,9 +574,10 @@ async fn non_age_content_is_refused_and_leaves_nothing(app: TestApp) {
 }
 
 async fn oversized_attachments_are_refused_and_leave_nothing(app: TestApp) {
-    let app = crate::helpers::spawn_app_with(app.backend, &[("IRO_ADVICE_MAX_ATTACHMENT_MB", "1")])
-        .await
-        .unwrap();
+    let app =
+        iro_advice_testkit::spawn_app_with(app.backend, &[("IRO_ADVICE_MAX_ATTACHMENT_MB", "1")])
+            .await
+            .unwrap();
     let admin = app.admin().await;
     let (iro, _, id, recipients) = a_query(&app, &admin).await;
     let big = encrypt(&vec![9u8; 1536 * 1024], &recipients, false);
@@ -956,7 +823,7 @@ async fn after_a_decline_the_adviser_is_gone_and_routing_carries_every_message(a
 }
 
 async fn an_unaccepted_urgent_query_is_reminded_once(app: TestApp) {
-    let app = crate::helpers::spawn_app_with(
+    let app = iro_advice_testkit::spawn_app_with(
         app.backend,
         &[
             ("IRO_ADVICE_REMINDER_URGENT_MINUTES", "0"),
@@ -970,7 +837,7 @@ async fn an_unaccepted_urgent_query_is_reminded_once(app: TestApp) {
     let adviser = app
         .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
         .await;
-    let (iro_cli, adviser_cli) = (Cli::setup(&app, &iro), Cli::setup(&app, &adviser));
+    let (iro_cli, adviser_cli) = (Client::setup(&app, &iro), Client::setup(&app, &adviser));
     let recipients = vec![
         iro_cli.identity().to_public(),
         adviser_cli.identity().to_public(),
@@ -1111,12 +978,12 @@ async fn an_upload_cut_off_half_way_leaves_nothing(app: TestApp) {
 
 #[actix_web::test]
 async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protected() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+    let app = iro_advice_testkit::spawn_app(iro_advice_testkit::Backend::Sqlite)
         .await
         .unwrap();
     let admin = app.admin().await;
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
-    let cli = Cli::setup(&app, &iro);
+    let cli = Client::setup(&app, &iro);
     let identity_path = cli.profile.path().join("identity.txt");
     let text = std::fs::read_to_string(&identity_path).unwrap();
     assert!(text.starts_with("# created: "), "{text}");
@@ -1168,10 +1035,10 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
         Err(e) => panic!("the age tool must be installed in CI: {e}"),
     }
     // Replacing a key needs --force.
-    assert!(cli.run(&["keygen"]).unwrap_err().contains("--force"));
+    assert!(cli.attempt(&["keygen"]).unwrap_err().contains("--force"));
     // And a fresh second factor: refused without one, keeping the identity in use.
     let before = std::fs::read(&identity_path).unwrap();
-    let err = cli.run(&["keygen", "--force"]).unwrap_err();
+    let err = cli.attempt(&["keygen", "--force"]).unwrap_err();
     assert!(err.contains("step-up-required"), "{err}");
     assert_eq!(std::fs::read(&identity_path).unwrap(), before);
     let code = app.fresh_totp(&iro);
@@ -1209,16 +1076,16 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
     let stored = {
         let db = app.database();
         let mut conn = db.get().unwrap();
-        iro_advice::accounts::store::wrapped_identity(
+        iro_advice_server::accounts::store::wrapped_identity(
             &mut conn,
-            &iro_advice::accounts::domain::AccountId::from_string(iro.id.clone()),
+            &iro_advice_model::accounts::AccountId::from_string(iro.id.clone()),
         )
         .unwrap()
     };
     assert_eq!(stored.as_deref(), Some(wrapped.as_str()));
     // Without the passphrase the client cannot use it.
     let err = cli
-        .run(&["show", "00000000-0000-0000-0000-000000000000"])
+        .attempt(&["show", "00000000-0000-0000-0000-000000000000"])
         .unwrap_err();
     assert!(
         err.contains("assphrase")
@@ -1233,10 +1100,10 @@ async fn keygen_writes_a_standard_identity_file_owner_only_and_optionally_protec
 /// connection, and remembers the server.
 #[actix_web::test]
 async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
-    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+    let app = iro_advice_testkit::spawn_app(iro_advice_testkit::Backend::Sqlite)
         .await
         .unwrap();
-    let other = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+    let other = iro_advice_testkit::spawn_app(iro_advice_testkit::Backend::Sqlite)
         .await
         .unwrap();
     let admin = app.admin().await;
@@ -1244,16 +1111,16 @@ async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
     let adviser = app
         .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
         .await;
-    Cli::setup(&app, &adviser);
+    Client::setup(&app, &adviser);
 
     // Connections: an http:// address, no certificate to trust, the wrong one.
-    let cli = Cli::new();
+    let cli = Client::new();
     let plain = app.base.replace("https://", "http://");
     let login = |extra: &[&str]| {
         let code = app.fresh_totp(&iro);
         let mut args = vec!["login", "--email", &iro.email, "--totp", &code];
         args.extend_from_slice(extra);
-        cli.run(&args)
+        cli.attempt(&args)
     };
     let err = login(&["--server", &plain]).unwrap_err();
     assert!(err.contains("is not an https:// address"), "{err}");
@@ -1294,7 +1161,7 @@ async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
             "routine",
         ];
         args.extend_from_slice(extra);
-        cli.run(&args)
+        cli.attempt(&args)
     };
     let missing = cli.profile.path().join("minutes.pdf");
     let err = ask(&[
@@ -1358,7 +1225,7 @@ async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
     let attachment = shown["attachments"][0]["id"].as_str().unwrap().to_owned();
     let out = cli.file("out.txt", b"something of mine");
     let err = cli
-        .run(&["fetch", &attachment, "--out", path_str(&out)])
+        .attempt(&["fetch", &attachment, "--out", path_str(&out)])
         .unwrap_err();
     assert!(err.contains("--force"), "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), b"something of mine");

@@ -7,13 +7,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
-use iro_advice::db::schema::{accounts, pressure_reports, queries, statistics_releases};
+use iro_advice_server::db::schema::{accounts, pressure_reports, queries, statistics_releases};
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
 use serde_json::Value;
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, unique_name, TestApp, PASSWORD};
 use crate::statistics::{nairo, release, seed, seed_args, stats_cli, table};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{assert_problem, json, unique_name, TestApp, PASSWORD};
 
 both_databases!(
     releases_withstand_differencing_and_an_independent_audit,
@@ -738,7 +738,7 @@ async fn a_release_is_frozen_and_its_hash_is_a_leaf_that_log_verify_checks(app: 
 /// from an admin's approval.
 async fn a_nairo_nomination_counts_only_once_an_admin_approves_it(app: TestApp) {
     use chrono::Datelike;
-    use iro_advice::accounts::domain::Role;
+    use iro_advice_model::accounts::Role;
     const AUTHORITY: &str = "E06000019";
     let admin = app.admin().await;
     let nairo = app.user(&admin, Role::Nairo, None, None).await;

@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use diesel::RunQueryDsl;
-use iro_advice::accounts::domain::Role;
+use iro_advice_model::accounts::Role;
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, json, spawn_app_with, ClientProcess, TestApp};
-use crate::witness::{binary, init, log_verify, serve, WitnessProcess};
+use iro_advice_testkit::{binary, init, log_verify_against as log_verify, serve, WitnessProcess};
+use iro_advice_testkit::{eventually, json, spawn_app_with, Client, TestApp};
 
 /// The served checkpoint once it is cosigned at `size` or more; its size and note.
 async fn cosigned_at_least(app: &TestApp, size: u64) -> (u64, String) {
@@ -30,7 +30,7 @@ async fn cosigned_at_least(app: &TestApp, size: u64) -> (u64, String) {
 async fn log_size(app: &TestApp) -> u64 {
     let db = app.database();
     let mut conn = db.get().unwrap();
-    iro_advice::log::store::size(&mut conn).unwrap()
+    iro_advice_server::log::store::size(&mut conn).unwrap()
 }
 
 async fn readiness(app: &TestApp) -> Value {
@@ -146,7 +146,7 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
     assert_eq!(ready["witnesses"][0]["key"], witness_key.as_str());
 
     // The IRO's client pins the keys the server advertises on first use, and says so.
-    let (client, said) = ClientProcess::login(&app, &iro, &[]);
+    let (client, said) = Client::login(&app, &iro, &[]);
     assert!(said.contains("Pinned, on first use"), "{said}");
     assert!(said.contains(&key), "{said}");
     client.ok(&["keygen"]);
@@ -178,17 +178,19 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
-            let Ok(r) =
-                serde_json::from_slice::<iro_advice::log::Receipt>(&std::fs::read(p).unwrap())
-            else {
+            let Ok(r) = serde_json::from_slice::<iro_advice_server::log::Receipt>(
+                &std::fs::read(p).unwrap(),
+            ) else {
                 return false;
             };
             use base64::Engine;
             let data = base64::engine::general_purpose::STANDARD
                 .decode(&r.leaf_data)
                 .unwrap();
-            iro_advice::log::LeafSummary::decode(&data).unwrap().kind
-                == iro_advice::log::Kind::PressureReported
+            iro_advice_server::log::LeafSummary::decode(&data)
+                .unwrap()
+                .kind
+                == iro_advice_server::log::Kind::PressureReported
         })
         .expect("the pressure report's receipt");
     let receipt = receipt.to_str().unwrap().to_owned();
@@ -302,7 +304,7 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
     assert!(text.contains("FAILED"), "{text}");
 }
 
-crate::both_binary_databases!(
+iro_advice_testkit::both_binary_databases!(
     a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
 );
 
@@ -330,7 +332,7 @@ async fn a_forked_log_is_cosigned_on_one_branch_only(app: TestApp) {
     assert!(kept.contains("-- refused, as the log signed it:"), "{kept}");
     // The second branch never gets a cosignature: its clients are served nothing.
     let res = two.get("/api/v1/log/checkpoint").await;
-    crate::helpers::assert_problem(res, 503, "log-not-witnessed").await;
+    iro_advice_testkit::assert_problem(res, 503, "log-not-witnessed").await;
     let ready = readiness(&two).await;
     assert_eq!(
         ready["witnesses"][0]["refused_as_inconsistent"], true,
@@ -343,4 +345,4 @@ async fn a_forked_log_is_cosigned_on_one_branch_only(app: TestApp) {
     assert_eq!(ready["witnesses"][0]["problem"], Value::Null, "{ready}");
 }
 
-crate::both_databases!(a_forked_log_is_cosigned_on_one_branch_only);
+iro_advice_testkit::both_databases!(a_forked_log_is_cosigned_on_one_branch_only);

@@ -2,19 +2,20 @@
 //! as kanidm tests its server library apart from its HTTPS layer: each rule is checked on
 //! SQLite and PostgreSQL, and a refusal is checked to change nothing.
 
-use iro_advice::access::{Caller, IroCaller};
-use iro_advice::accounts::domain::{AccountId, AdviserKind, Language, Role};
-use iro_advice::accounts::store::{self, NewAccount};
-use iro_advice::app::{Tx, WriteContext};
-use iro_advice::authorities::AuthorityCode;
-use iro_advice::ciphertext::AgeArmored;
-use iro_advice::db::{write_transaction, Database};
-use iro_advice::error::{ApiError, ProblemType};
-use iro_advice::queries::domain::{Category, DeclineReason, Outcome, QueryId, Stage, Urgency};
-use iro_advice::queries::service::{self, AskInput, RouteInput};
+use iro_advice_model::accounts::{AccountId, AdviserKind, Language, Role};
+use iro_advice_model::authorities::AuthorityCode;
+use iro_advice_model::ciphertext::AgeArmored;
+use iro_advice_model::problem::ProblemType;
+use iro_advice_model::queries::{Category, DeclineReason, Outcome, QueryId, Stage, Urgency};
+use iro_advice_server::accounts::store::{self, NewAccount};
+use iro_advice_server::db::{write_transaction, Database};
+use iro_advice_server::http::access::{Caller, IroCaller};
+use iro_advice_server::http::error::ApiError;
+use iro_advice_server::queries::service::{self, AskInput, RouteInput};
+use iro_advice_server::tx::{Tx, WriteContext};
 use tempfile::TempDir;
 
-use crate::helpers::{test_settings, unique_name, Backend, PgTestDb};
+use iro_advice_testkit::{test_settings, unique_name, Backend, PgTestDb};
 
 /// A migrated database with the service's keys, and nothing else.
 struct Services {
@@ -40,8 +41,8 @@ impl Services {
         };
         let settings = test_settings(dir.path(), &url, &[]);
         Services {
-            db: iro_advice::server::prepare_database(&settings).unwrap(),
-            context: iro_advice::server::write_context(&settings).unwrap(),
+            db: iro_advice_server::http::server::prepare_database(&settings).unwrap(),
+            context: iro_advice_server::http::server::write_context(&settings).unwrap(),
             _dir: dir,
             _pg: pg,
         }
@@ -119,7 +120,7 @@ impl Person {
 
 fn to(text: &str, readers: &[&Person]) -> AgeArmored {
     let recipients: Vec<_> = readers.iter().map(|p| p.recipient()).collect();
-    iro_advice::client::encrypt_armored(text.as_bytes(), &recipients).unwrap()
+    iro_advice_client::encrypt_armored(text.as_bytes(), &recipients).unwrap()
 }
 
 fn problem(result: Result<impl std::fmt::Debug, ApiError>) -> ProblemType {
@@ -131,12 +132,12 @@ macro_rules! on_both_databases {
         mod $test {
             #[test]
             fn sqlite() {
-                super::$test(super::Services::open(crate::helpers::Backend::Sqlite));
+                super::$test(super::Services::open(iro_advice_testkit::Backend::Sqlite));
             }
             #[test]
             #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
             fn postgres() {
-                super::$test(super::Services::open(crate::helpers::Backend::Postgres));
+                super::$test(super::Services::open(iro_advice_testkit::Backend::Postgres));
             }
         }
     )*};
@@ -202,7 +203,7 @@ fn routing_replaces_every_message_or_nothing(s: Services) {
         .unwrap();
     let message = {
         let mut conn = s.db.get().unwrap();
-        iro_advice::queries::store::messages_of(&mut conn, &id).unwrap()[0]
+        iro_advice_server::queries::store::messages_of(&mut conn, &id).unwrap()[0]
             .id
             .clone()
     };
@@ -252,12 +253,12 @@ fn routing_replaces_every_message_or_nothing(s: Services) {
     assert_eq!(s.count("log_leaves"), leaves + 1);
     let stored = {
         let mut conn = s.db.get().unwrap();
-        iro_advice::queries::store::messages_of(&mut conn, &id).unwrap()
+        iro_advice_server::queries::store::messages_of(&mut conn, &id).unwrap()
     };
     let body = stored[0].body.clone().unwrap();
-    let plain = iro_advice::client::decrypt_armored(&body, &second.identity).unwrap();
+    let plain = iro_advice_client::decrypt_armored(&body, &second.identity).unwrap();
     assert_eq!(plain, b"Who decides contact?");
-    assert!(iro_advice::client::decrypt_armored(&body, &first.identity).is_err());
+    assert!(iro_advice_client::decrypt_armored(&body, &first.identity).is_err());
 }
 
 fn an_adviser_answers_once_and_only_queries_put_to_them(s: Services) {
@@ -314,28 +315,28 @@ fn conflicted_advisers_cannot_be_asked_and_nothing_is_stored(s: Services) {
 }
 
 fn pressure_reports_in_the_future_leave_nothing(s: Services) {
-    use iro_advice::pressure::domain::PressureKind;
-    use iro_advice::wire::ReportRequest;
+    use iro_advice_model::pressure::PressureKind;
+    use iro_advice_server::pressure::NewReport;
     let iro = s.account(Role::Iro, Some(HEREFORDSHIRE), None);
-    let report = |days: i64| ReportRequest {
+    let report = |days: i64| NewReport {
         kind: PressureKind::DiscouragedFromAdvice,
         occurred_on: chrono::Utc::now().date_naive() + chrono::Duration::days(days),
         narrative: None,
         share_with_nairo: false,
     };
     let refused =
-        s.write(|tx| iro_advice::pressure::record_report(tx, &iro.iro(), report(3), false));
+        s.write(|tx| iro_advice_server::pressure::record_report(tx, &iro.iro(), report(3), false));
     assert_eq!(problem(refused), ProblemType::InvalidDate);
-    let unshareable = ReportRequest {
+    let unshareable = NewReport {
         share_with_nairo: true,
         ..report(0)
     };
-    let refused =
-        s.write(|tx| iro_advice::pressure::record_report(tx, &iro.iro(), unshareable, false));
+    let refused = s
+        .write(|tx| iro_advice_server::pressure::record_report(tx, &iro.iro(), unshareable, false));
     assert_eq!(problem(refused), ProblemType::NairoRecipientUnset);
     assert_eq!((s.count("pressure_reports"), s.count("log_leaves")), (0, 0));
     let (_, receipt) = s
-        .write(|tx| iro_advice::pressure::record_report(tx, &iro.iro(), report(-1), false))
+        .write(|tx| iro_advice_server::pressure::record_report(tx, &iro.iro(), report(-1), false))
         .unwrap();
     assert_eq!(receipt.leaf_index, 0);
     assert_eq!((s.count("pressure_reports"), s.count("log_leaves")), (1, 1));

@@ -2,11 +2,11 @@
 //! without which the cookie is refused, and a person's own list of sessions, each of which
 //! (or all at once) they can end.
 
-use iro_advice::accounts::domain::{AdviserKind, Role};
+use iro_advice_model::accounts::{AdviserKind, Role};
 use serde_json::{json, Value};
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, TestApp, User, PASSWORD};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{assert_problem, json, TestApp, User, PASSWORD};
 
 both_databases!(
     the_web_applications_refresh_token_lives_in_a_cookie_the_page_cannot_read,

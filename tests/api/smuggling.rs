@@ -7,9 +7,9 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, TestApp};
-use crate::queries::{a_query, armored, encrypt, upload};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{a_query, armored, encrypt, upload};
+use iro_advice_testkit::{assert_problem, TestApp};
 
 both_databases!(smuggled_plaintext_is_refused_and_leaves_nothing);
 
@@ -145,7 +145,7 @@ async fn smuggled_plaintext_is_refused_and_leaves_nothing(app: TestApp) {
     }
     // Nothing changed: the IRO's registered key is still the one it had.
     let me: serde_json::Value =
-        crate::helpers::json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+        iro_advice_testkit::json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
     assert_eq!(me["age_recipient"], recipients[0].to_string());
     assert_eq!(footprint(&app), before);
 

@@ -7,13 +7,13 @@ use std::process::{Command, Output};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use iro_advice::accounts::domain::Role;
-use iro_advice::db::schema::{accounts, authorities, queries};
+use iro_advice_model::accounts::Role;
+use iro_advice_server::db::schema::{accounts, authorities, queries};
 use serde_json::Value;
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, TestApp, User};
-use crate::queries::Cli;
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::Client;
+use iro_advice_testkit::{assert_problem, json, TestApp, User};
 
 both_databases!(
     regional_quarters_match_independent_counts,
@@ -644,7 +644,7 @@ async fn csv_carries_the_same_numbers_and_the_rules(app: TestApp) {
     assert!(suppressed.iter().all(|l| l[7].contains("shown as c")));
 
     // The command-line client prints the same report and writes the same CSV.
-    let client = Cli::setup(&app, &user);
+    let client = Client::setup(&app, &user);
     let file = tempfile::NamedTempFile::new().unwrap();
     let printed = client.ok(&[
         "stats",

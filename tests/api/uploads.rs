@@ -4,9 +4,9 @@
 
 use serde_json::{json, Value};
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, json, TestApp};
-use crate::queries::{a_query, encrypt, upload};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{a_query, encrypt, upload};
+use iro_advice_testkit::{assert_problem, json, TestApp};
 
 both_databases!(
     an_attachment_sent_in_segments_is_one_attachment,
@@ -289,7 +289,7 @@ async fn a_re_encryption_sent_in_segments_replaces_the_stream(app: TestApp) {
 }
 
 async fn open_uploads_count_against_the_limit_and_the_quota(app: TestApp) {
-    let app = crate::helpers::spawn_app_with(
+    let app = iro_advice_testkit::spawn_app_with(
         app.backend,
         &[
             ("IRO_ADVICE_MAX_ATTACHMENT_MB", "2"),

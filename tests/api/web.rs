@@ -2,12 +2,12 @@
 //! a policy that lets the page load and reach nothing but this origin. What the page does is
 //! tested in a browser (`web/tests/e2e.mjs`).
 
-use iro_advice::log::{web_app_pseudonym, Kind, LeafSummary};
-use iro_advice::web::{Manifest, ASSETS};
-use iro_advice::wire::WebAppProof;
+use iro_advice_api::WebAppProof;
+use iro_advice_server::log::{web_app_pseudonym, Kind, LeafSummary};
+use iro_advice_server::web::ASSETS;
 
-use crate::helpers::{json, TestApp};
-use crate::{both_binary_databases, both_databases};
+use iro_advice_testkit::{both_binary_databases, both_databases};
+use iro_advice_testkit::{json, TestApp};
 
 both_databases!(
     the_application_is_served_under_its_policy,
@@ -61,7 +61,7 @@ async fn the_application_is_served_under_its_policy(app: TestApp) {
 }
 
 async fn each_asset_is_the_embedded_file_and_unchanged_files_cost_a_304(app: TestApp) {
-    let manifest = Manifest::embedded();
+    let manifest = iro_advice_server::web::assets::embedded_manifest();
     for entry in &manifest.assets {
         let res = app.client.get(app.url(&entry.path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{}", entry.path);
@@ -70,7 +70,7 @@ async fn each_asset_is_the_embedded_file_and_unchanged_files_cost_a_304(app: Tes
         let body = res.bytes().await.unwrap();
         let digest = {
             use sha2::{Digest, Sha256};
-            iro_advice::keys::hex(&Sha256::digest(&body))
+            iro_advice_server::keys::hex(&Sha256::digest(&body))
         };
         assert_eq!(
             digest, entry.sha256,
@@ -131,7 +131,10 @@ async fn the_manifest_is_a_leaf_proven_in_the_served_checkpoint(app: TestApp) {
     )
     .unwrap();
     // The manifest is the embedded bundle's, exactly as hashed into the leaf.
-    assert_eq!(proof.manifest, Manifest::embedded().to_json());
+    assert_eq!(
+        proof.manifest,
+        iro_advice_server::web::assets::embedded_manifest().to_json()
+    );
     proof.receipt.verify(&app.log_key().await).unwrap();
     let leaf = base64::engine::general_purpose::STANDARD
         .decode(&proof.receipt.leaf_data)

@@ -3,15 +3,13 @@
 //! shows two views, and remembers across restarts. Its cosignatures are checked here with
 //! an implementation written from the C2SP tlog-cosignature text, not the witness's code.
 
-use std::path::Path;
-
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::helpers::{json, spawn_app_with, Backend, TestApp};
+use iro_advice_testkit::{json, spawn_app_with, Backend, TestApp};
 
-pub(crate) use crate::helpers::{binary, init, serve, serve_with, WitnessProcess};
+use iro_advice_testkit::{binary, init, log_verify_against as log_verify, serve, WitnessProcess};
 
 /// Sends an add-checkpoint body; returns the status, content type and body.
 async fn add(app: &TestApp, witness: &WitnessProcess, body: String) -> (u16, String, String) {
@@ -230,30 +228,6 @@ async fn the_witness_cosigns_only_a_consistent_log_and_keeps_evidence_of_a_fork(
     assert!(printed.contains(&note3) || printed.contains("does not verify"));
     let (status, _, _) = add(&fork, &witness, request(0, &[], &forked)).await;
     assert_eq!(status, 422);
-}
-
-/// `log verify` as the operator runs it, against this app's keys and the given database.
-pub(crate) fn log_verify(
-    app: &TestApp,
-    database_url: &str,
-    checkpoints: &[&Path],
-) -> (bool, String) {
-    let mut cmd = binary();
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("IRO_ADVICE_DATA_DIR", app.data_dir.path())
-        .env("DATABASE_URL", database_url)
-        .args(["log", "verify"]);
-    for c in checkpoints {
-        cmd.arg("--checkpoint").arg(c);
-    }
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 #[actix_web::test]

@@ -3,23 +3,23 @@
 //! reported in `/readyz`, keys pinned by the client and never silently changed, and the log
 //! as C2SP tlog-tiles that rebuild the signed root.
 
-use iro_advice::accounts::domain::Role;
-use iro_advice::log::merkle::{self, Hash};
-use iro_advice::log::note::{open_checkpoint, Verifier};
-use iro_advice::log::store::{append_batch, BatchLeaf};
-use iro_advice::log::{Actor, Event, Kind, Receipt, Subject};
+use iro_advice_model::accounts::Role;
+use iro_advice_server::log::merkle::{self, Hash};
+use iro_advice_server::log::note::{open_checkpoint, Verifier};
+use iro_advice_server::log::store::{append_batch, BatchLeaf};
+use iro_advice_server::log::{Actor, Event, Kind, Receipt, Subject};
 use serde_json::Value;
 
-use crate::both_databases;
-use crate::helpers::{assert_problem, eventually, free_port, json, spawn_app_with, TestApp};
-use crate::witness::{init, serve, serve_with};
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{assert_problem, eventually, free_port, json, spawn_app_with, TestApp};
+use iro_advice_testkit::{init, serve, serve_with};
 
 both_databases!(
     the_log_is_served_as_tiles_that_rebuild_the_signed_root,
     nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_later,
 );
 
-async fn checkpoint_of(app: &TestApp) -> iro_advice::log::note::Checkpoint {
+async fn checkpoint_of(app: &TestApp) -> iro_advice_server::log::note::Checkpoint {
     let key = app.get("/api/v1/log/key").await.text().await.unwrap();
     let note = app
         .get("/api/v1/log/checkpoint")
@@ -81,8 +81,10 @@ async fn the_log_is_served_as_tiles_that_rebuild_the_signed_root(app: TestApp) {
     {
         let db = app.database();
         let mut conn = db.get().unwrap();
-        iro_advice::db::write_transaction(&mut conn, |conn| append_batch(conn, &keys, &batch))
-            .unwrap();
+        iro_advice_server::db::write_transaction(&mut conn, |conn| {
+            append_batch(conn, &keys, &batch)
+        })
+        .unwrap();
     }
     let checkpoint = checkpoint_of(&app).await;
     let size = checkpoint.size;
@@ -278,7 +280,7 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
     assert_eq!(completed.checkpoint, note);
     completed.verify(&log_key).unwrap();
     let trust =
-        iro_advice::log::trust::Trust::new(&log_key, std::slice::from_ref(&vkey), 1).unwrap();
+        iro_advice_tlog::trust::Trust::new(&log_key, std::slice::from_ref(&vkey), 1).unwrap();
     trust.open(&completed.checkpoint).unwrap();
     let ready = json(witnessed.get("/readyz").await, 200).await;
     assert_eq!(ready["witnesses"][0]["problem"], Value::Null, "{ready}");
@@ -306,7 +308,7 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
         "{metrics}"
     );
     // The web application's manifest is now proven in the cosigned checkpoint.
-    let published: iro_advice::wire::WebAppProof = serde_json::from_value(
+    let published: iro_advice_api::WebAppProof = serde_json::from_value(
         json(
             witnessed
                 .get("/.well-known/iro-advice/web-manifest.json")
@@ -318,7 +320,7 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
     .unwrap();
     published.receipt.verify(&log_key).unwrap();
     let trust =
-        iro_advice::log::trust::Trust::new(&log_key, std::slice::from_ref(&vkey), 1).unwrap();
+        iro_advice_tlog::trust::Trust::new(&log_key, std::slice::from_ref(&vkey), 1).unwrap();
     assert_eq!(
         trust.open(&published.receipt.checkpoint).unwrap().1.len(),
         1
@@ -355,7 +357,7 @@ async fn served_checkpoint(app: &TestApp) -> String {
 
 #[actix_web::test]
 async fn the_client_pins_keys_and_refuses_a_change() {
-    let app = spawn_app_with(crate::helpers::Backend::Sqlite, &[])
+    let app = spawn_app_with(iro_advice_testkit::Backend::Sqlite, &[])
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -372,7 +374,7 @@ async fn the_client_pins_keys_and_refuses_a_change() {
             .args(args)
             .arg("--profile-dir")
             .arg(profile.path())
-            .env("IRO_ADVICE_PASSWORD", crate::helpers::PASSWORD)
+            .env("IRO_ADVICE_PASSWORD", iro_advice_testkit::PASSWORD)
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
@@ -424,7 +426,7 @@ async fn the_client_pins_keys_and_refuses_a_change() {
     let (code, _, err) = login(&["--log-key", &log_key, "--witness", &witness_key]);
     assert_eq!(code, 1);
     assert!(err.contains("refused: this profile pinned"), "{err}");
-    let other = iro_advice::log::note::Signer::new(
+    let other = iro_advice_server::log::note::Signer::new(
         "127.0.0.1:8443/log",
         ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
             .unwrap()
@@ -444,13 +446,13 @@ async fn the_client_pins_keys_and_refuses_a_change() {
 
 #[actix_web::test]
 async fn a_witness_over_https_is_trusted_through_the_configured_ca_only() {
-    let app = spawn_app_with(crate::helpers::Backend::Sqlite, &[])
+    let app = spawn_app_with(iro_advice_testkit::Backend::Sqlite, &[])
         .await
         .unwrap();
     let log_key = app.log_key().await;
     let dir = tempfile::tempdir().unwrap();
     let vkey = init(&dir.path().join("state"), "nairo.test/witness");
-    let tls = iro_advice::tls::ensure_dev_certificate(dir.path()).unwrap();
+    let tls = iro_advice_server::tls::ensure_dev_certificate(dir.path()).unwrap();
     let port = free_port();
     let _witness = serve_with(
         &dir.path().join("state"),
@@ -479,7 +481,7 @@ async fn a_witness_over_https_is_trusted_through_the_configured_ca_only() {
             }
             let env: Vec<(&str, &str)> =
                 env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            spawn_app_with(crate::helpers::Backend::Sqlite, &env)
+            spawn_app_with(iro_advice_testkit::Backend::Sqlite, &env)
                 .await
                 .unwrap()
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{eventually, json, log_verify, spawn_binary_app, Backend};
+use iro_advice_testkit::{eventually, json, log_verify, spawn_binary_app, Backend};
 
 const CLIENTS: usize = 40;
 

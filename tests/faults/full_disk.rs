@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{json, log_verify, spawn_binary_app_in, Backend};
+use iro_advice_testkit::{json, log_verify, spawn_binary_app_in, Backend};
 
 /// A small tmpfs of the test's own, unmounted when the test ends however it ends.
 struct Mounted(PathBuf);

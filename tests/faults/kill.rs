@@ -2,14 +2,14 @@
 
 use std::collections::HashSet;
 
-use iro_advice::log::Receipt;
+use iro_advice_server::log::Receipt;
 use serde_json::Value;
 
-use iro_advice::accounts::domain::{AdviserKind, Role};
+use iro_advice_model::accounts::{AdviserKind, Role};
 
-use crate::helpers::{eventually, json, TestApp, User};
+use iro_advice_testkit::{eventually, json, TestApp, User};
 
-crate::both_binary_databases!(
+iro_advice_testkit::both_binary_databases!(
     a_killed_service_loses_nothing_it_acknowledged,
     a_killed_service_loses_no_query_reply_attachment_or_key,
 );
@@ -22,8 +22,8 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
     let log_key = app.log_key().await;
     // NAIRO's witness cosigns from here on.
     let witness_dir = tempfile::tempdir().unwrap();
-    let vkey = crate::helpers::init(witness_dir.path(), "nairo.test/witness");
-    let witness = crate::helpers::serve(witness_dir.path(), &log_key).await;
+    let vkey = iro_advice_testkit::init(witness_dir.path(), "nairo.test/witness");
+    let witness = iro_advice_testkit::serve(witness_dir.path(), &log_key).await;
     app.stop();
     app.start(&[
         ("IRO_ADVICE_WITNESS_URL", &witness.base),
@@ -31,7 +31,7 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
     ])
     .await;
     let (reports_before, leaves_before) = (app.count("pressure_reports"), app.count("log_leaves"));
-    crate::helpers::cosigned_at(&app, leaves_before).await;
+    iro_advice_testkit::cosigned_at(&app, leaves_before).await;
 
     // 200 clients at once, each making reports one after another until the service is gone;
     // each keeps what the service acknowledged (a 2xx whose body arrived whole).
@@ -130,10 +130,10 @@ async fn a_killed_service_loses_nothing_it_acknowledged(mut app: TestApp) {
 
     // The witness cosigns the whole log after the kill: what was served before it is a
     // prefix of what is served now.
-    crate::helpers::cosigned_at(&app, app.count("log_leaves")).await;
+    iro_advice_testkit::cosigned_at(&app, app.count("log_leaves")).await;
 
     // The whole log still verifies, and the service goes on taking reports.
-    let (ok, text) = crate::helpers::log_verify(&app);
+    let (ok, text) = iro_advice_testkit::log_verify(&app);
     assert!(ok, "{text}");
     let res = app
         .post_json(
@@ -190,7 +190,8 @@ async fn a_killed_service_loses_no_query_reply_attachment_or_key(mut app: TestAp
     }
     let mut open_queries = Vec::new();
     for (iro, key) in &iros[2..4] {
-        let body = crate::helpers::encrypt(b"question", &[key.clone(), adviser_key.clone()], true);
+        let body =
+            iro_advice_testkit::encrypt(b"question", &[key.clone(), adviser_key.clone()], true);
         let created = json(
             app.post_json(
                 "/api/v1/queries",
@@ -234,7 +235,7 @@ async fn a_killed_service_loses_no_query_reply_attachment_or_key(mut app: TestAp
                     let recipients = [key.clone(), adviser_key.clone()];
                     let sent = match kind {
                         0 => {
-                            let body = crate::helpers::encrypt(b"a question", &recipients, true);
+                            let body = iro_advice_testkit::encrypt(b"a question", &recipients, true);
                             client
                                 .post(format!("{base}/api/v1/queries"))
                                 .bearer_auth(&iro)
@@ -245,7 +246,7 @@ async fn a_killed_service_loses_no_query_reply_attachment_or_key(mut app: TestAp
                                 .await
                         }
                         1 => {
-                            let body = crate::helpers::encrypt(b"a follow-up", &recipients, true);
+                            let body = iro_advice_testkit::encrypt(b"a follow-up", &recipients, true);
                             client
                                 .post(format!("{base}/api/v1/queries/{}/messages", open.as_ref().unwrap()))
                                 .bearer_auth(&iro)
@@ -284,7 +285,7 @@ async fn a_killed_service_loses_no_query_reply_attachment_or_key(mut app: TestAp
                         continue;
                     }
                     // The attachment of the query just asked.
-                    let file = crate::helpers::encrypt(&[7u8; 4096], &recipients, false);
+                    let file = iro_advice_testkit::encrypt(&[7u8; 4096], &recipients, false);
                     let size = file.len() as u64;
                     let attached = client
                         .post(format!("{base}/api/v1/queries/{id}/attachments"))
@@ -414,6 +415,6 @@ async fn a_killed_service_loses_no_query_reply_attachment_or_key(mut app: TestAp
         .n
     };
     assert_eq!(incomplete, 0, "an attachment without all its bytes");
-    let (ok, text) = crate::helpers::log_verify(&app);
+    let (ok, text) = iro_advice_testkit::log_verify(&app);
     assert!(ok, "{text}");
 }

@@ -6,23 +6,23 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use iro_advice::db::schema::outbox;
+use iro_advice_server::db::schema::outbox;
 use serde_json::json;
 
-use crate::helpers::{
+use iro_advice_testkit::smtp::SmtpServer;
+use iro_advice_testkit::{
     eventually, free_port, json, spawn_binary_app, unique_name, Backend, TestApp,
 };
-use crate::smtp::SmtpServer;
 
 mod mail_away_then_back_and_a_crash_while_sending {
     #[actix_web::test]
     async fn sqlite() {
-        super::run(crate::helpers::Backend::Sqlite).await;
+        super::run(iro_advice_testkit::Backend::Sqlite).await;
     }
     #[actix_web::test]
     #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
     async fn postgres() {
-        super::run(crate::helpers::Backend::Postgres).await;
+        super::run(iro_advice_testkit::Backend::Postgres).await;
     }
 }
 

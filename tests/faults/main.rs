@@ -6,13 +6,6 @@
 // Tests stop at the first surprise; only the service must not.
 #![allow(clippy::unwrap_used)]
 
-#[allow(dead_code, unused_imports, unused_macros)]
-#[path = "../api/helpers.rs"]
-mod helpers;
-#[allow(dead_code)]
-#[path = "../api/smtp.rs"]
-mod smtp;
-
 mod database_restart;
 mod full_disk;
 mod kill;
@@ -27,14 +20,14 @@ pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
 }
 
 /// An admin and `n` IROs of one authority, on `app`.
-pub async fn iros(app: &helpers::TestApp, n: usize) -> Vec<helpers::User> {
+pub async fn iros(app: &iro_advice_testkit::TestApp, n: usize) -> Vec<iro_advice_testkit::User> {
     let admin = app.admin().await;
     let mut out = Vec::new();
     for _ in 0..n {
         out.push(
             app.user(
                 &admin,
-                iro_advice::accounts::domain::Role::Iro,
+                iro_advice_model::accounts::Role::Iro,
                 Some("E06000019"),
                 None,
             )

@@ -5,10 +5,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use iro_advice::log::Receipt;
+use iro_advice_server::log::Receipt;
 use serde_json::Value;
 
-use crate::helpers::{json, log_verify, spawn_binary_app, Backend};
+use iro_advice_testkit::{json, log_verify, spawn_binary_app, Backend};
 
 const CLIENTS: usize = 100;
 const SECONDS: u64 = 8;

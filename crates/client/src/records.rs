@@ -1,0 +1,129 @@
+//! What the log keeps for an IRO: pressure reports, and the receipts of every act.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::api::Api;
+use super::crypto::encrypt_armored;
+use super::error::{read_file, ClientError};
+use super::output::Output;
+use iro_advice_api::Receipt;
+use iro_advice_api::{NairoRecipient, ReportCreated, ReportRequest};
+use iro_advice_model::pressure::PressureKind;
+use iro_advice_tlog::trust::Trust;
+
+pub async fn pressure(
+    api: &Api,
+    kind: PressureKind,
+    date: chrono::NaiveDate,
+    narrative: Option<&Path>,
+    share_with_nairo: bool,
+) -> Result<Output, ClientError> {
+    let narrative = match narrative {
+        Some(file) => {
+            let mut recipients = vec![api.identity()?.to_public()];
+            if share_with_nairo {
+                let nairo: NairoRecipient = api.get("/api/v1/nairo/recipient").await?;
+                recipients.push(
+                    super::keys::verified_recipient(
+                        api,
+                        "NAIRO",
+                        iro_advice_model::leaf::NAIRO_DIRECTORY_NAME,
+                        &nairo.age_recipient,
+                        nairo.key_proof.as_ref(),
+                    )
+                    .await?,
+                );
+            }
+            Some(encrypt_armored(&read_file(file)?, &recipients)?)
+        }
+        None => None,
+    };
+    let request = ReportRequest {
+        kind,
+        occurred_on: date,
+        narrative: narrative.map(Into::into),
+        share_with_nairo,
+    };
+    let created: ReportCreated = api.post("/api/v1/pressure-reports", &request).await?;
+    Output::new(
+        format!(
+            "Recorded in the log as leaf {}.\n{}",
+            created.receipt.leaf_index, created.id
+        ),
+        created,
+    )
+}
+
+/// Fetches this account's receipts; with `--out`, saves those whose checkpoint the pinned
+/// witnesses have cosigned (the others are completed by the service later), each under its
+/// leaf hash, never overwriting, with the newest checkpoint.
+pub async fn receipts(api: &Api, out: Option<&Path>) -> Result<Output, ClientError> {
+    let receipts: Vec<Receipt> = api.get("/api/v1/me/receipts").await?;
+    let pinned = api.profile().pinned()?.ok_or_else(|| {
+        ClientError::Profile("this profile has no pinned log key: log in again".into())
+    })?;
+    let trust = Trust::new(&pinned.log_key, &pinned.witnesses, pinned.quorum)
+        .map_err(|e| ClientError::Profile(format!("trust.json: {e}")))?;
+    let mut complete = Vec::new();
+    let mut pending = 0;
+    for r in &receipts {
+        r.verify(&pinned.log_key)
+            .map_err(|e| ClientError::Profile(format!("receipt {}: {e}", r.leaf_index)))?;
+        if trust.open(&r.checkpoint).is_ok() {
+            complete.push(r);
+        } else {
+            pending += 1;
+        }
+    }
+    let mut text = format!("{} receipt(s).", receipts.len());
+    if pending > 0 {
+        text.push_str(&format!(
+            " {pending} await the witnesses' cosignatures; run this again shortly to keep them."
+        ));
+    }
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| ClientError::io(dir, e))?;
+        let mut kept = 0;
+        for r in &complete {
+            let bytes =
+                serde_json::to_vec_pretty(r).map_err(|e| ClientError::Profile(e.to_string()))?;
+            let name = format!("receipt-{}.json", leaf_hash_hex(r)?);
+            let path = dir.join(name);
+            kept += usize::from(
+                iro_advice_model::files::write_new(&path, &bytes)
+                    .map_err(|e| ClientError::io(&path, e))?,
+            );
+        }
+        // The newest checkpoint too: evidence of what the log had signed, should it later
+        // show a shorter or different tree.
+        if let Some(newest) = complete.iter().max_by_key(|r| r.leaf_index) {
+            let digest = Sha256::digest(newest.checkpoint.as_bytes());
+            let name = format!("checkpoint-{}.txt", hex(&digest[..8]));
+            let path = dir.join(name);
+            iro_advice_model::files::write_new(&path, newest.checkpoint.as_bytes())
+                .map_err(|e| ClientError::io(&path, e))?;
+        }
+        text.push_str(&format!(
+            " {kept} new, written to {}; none is ever overwritten. Verify each with \
+             `iro-advice receipt verify FILE --key KEY`.",
+            dir.display()
+        ));
+    }
+    Output::new(text, receipts)
+}
+
+/// The leaf's hash (RFC 9162: SHA-256 of 0x00 and the leaf data), in hex: a receipt's name
+/// that no other leaf can take, whatever index a rewritten log gives it.
+fn leaf_hash_hex(receipt: &Receipt) -> Result<String, ClientError> {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(&receipt.leaf_data)
+        .map_err(|e| ClientError::Profile(format!("a receipt's leaf data: {e}")))?;
+    Ok(hex(&iro_advice_tlog::merkle::leaf_hash(&data)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,175 @@
+//! The owner's watch over its own account: every leaf appended since this profile last
+//! looked is read from the log's tiles, checked to rebuild the root of the checkpoint the
+//! profile holds (so none can be left out or altered), and any key event for this account
+//! that this profile did not make raises the alarm. The service cannot show the owner one
+//! history and correspondents another.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+use super::api::Api;
+use super::error::ClientError;
+use super::profile::Watch;
+use iro_advice_api::{InclusionProof, Me};
+use iro_advice_model::leaf::{directory_pseudonym, recipient_digest, ConflictsEvent, KeyEvent};
+use iro_advice_tlog::decode_hashes;
+use iro_advice_tlog::merkle::{leaf_hash, Frontier, Hash};
+use iro_advice_tlog::note::Checkpoint;
+use iro_advice_tlog::tiles::{TileRef, WIDTH};
+
+fn profile_error(why: impl std::fmt::Display) -> ClientError {
+    ClientError::Profile(why.to_string())
+}
+
+fn decode(hashes: &[String]) -> Result<Vec<Hash>, ClientError> {
+    decode_hashes(hashes).ok_or_else(|| profile_error("a malformed hash from the service"))
+}
+
+/// The leaves `from..to` of the log, from its entry bundles.
+async fn entries(api: &Api, from: u64, to: u64) -> Result<Vec<Vec<u8>>, ClientError> {
+    let mut out = Vec::new();
+    let mut index = from / WIDTH;
+    while index * WIDTH < to {
+        let width = (to - index * WIDTH).min(WIDTH);
+        let tile = TileRef {
+            level: None,
+            index,
+            width,
+        };
+        let bytes = api
+            .get_bytes(&format!("/api/v1/log/tile/{}", tile.path()))
+            .await?;
+        let mut rest = &bytes[..];
+        let mut position = index * WIDTH;
+        while !rest.is_empty() {
+            let (len, tail) = rest
+                .split_first_chunk::<2>()
+                .ok_or_else(|| profile_error("a malformed entry bundle"))?;
+            let len = u16::from_be_bytes(*len) as usize;
+            let entry = tail
+                .get(..len)
+                .ok_or_else(|| profile_error("a malformed entry bundle"))?;
+            if position >= from && position < to {
+                out.push(entry.to_vec());
+            }
+            position += 1;
+            rest = &tail[len..];
+        }
+        if position != index * WIDTH + width {
+            return Err(profile_error("an entry bundle of the wrong width"));
+        }
+        index += 1;
+    }
+    Ok(out)
+}
+
+/// The verified right edge of the tree of `checkpoint.size` leaves: the last leaf's
+/// inclusion proof is the edge before it; with the leaf it must give the signed root.
+async fn bootstrap(api: &Api, checkpoint: &Checkpoint) -> Result<Frontier, ClientError> {
+    let size = checkpoint.size;
+    if size == 0 {
+        return Ok(Frontier::default());
+    }
+    let proof: InclusionProof = api
+        .get(&format!(
+            "/api/v1/log/proof/inclusion?index={}&size={size}",
+            size - 1
+        ))
+        .await?;
+    let mut edge = decode(&proof.hashes)?;
+    edge.reverse();
+    let mut frontier = Frontier::resume(size - 1, edge)
+        .ok_or_else(|| profile_error("an inclusion proof of the wrong shape"))?;
+    let last = entries(api, size - 1, size).await?;
+    let leaf = last
+        .first()
+        .ok_or_else(|| profile_error("the log's last entry is missing"))?;
+    frontier.push(leaf_hash(leaf));
+    if frontier.root() != checkpoint.root {
+        return Err(profile_error("the log's tiles do not match its checkpoint"));
+    }
+    Ok(frontier)
+}
+
+/// Reads what was appended since the last look; alarms on a key event for this account
+/// that this profile did not register. The watch only moves on when nothing is wrong, so
+/// an alarm repeats until it is dealt with.
+pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
+    let profile = api.profile();
+    let Some(pinned) = profile.pinned()? else {
+        return Ok(());
+    };
+    let Some((checkpoint, _)) = super::trust::held_checkpoint(profile, &pinned)? else {
+        return Ok(());
+    };
+    let Some(last) = profile.watch()? else {
+        let frontier = bootstrap(api, &checkpoint).await?;
+        return save(api, &frontier);
+    };
+    if last.size >= checkpoint.size {
+        return Ok(());
+    }
+    let mut frontier = Frontier::resume(last.size, decode(&last.edge)?)
+        .ok_or_else(|| profile_error("watch.json is damaged"))?;
+    let mine = directory_pseudonym(me.id.as_str());
+    let own: Vec<[u8; 32]> = profile
+        .own_keys()?
+        .iter()
+        .map(|k| recipient_digest(k))
+        .collect();
+    let own_conflicts = profile.own_conflicts()?;
+    let mut strangers = Vec::new();
+    let mut conflict_changes = Vec::new();
+    for (offset, entry) in entries(api, last.size, checkpoint.size)
+        .await?
+        .iter()
+        .enumerate()
+    {
+        frontier.push(leaf_hash(entry));
+        if let Some(event) = KeyEvent::from_leaf(entry) {
+            if event.account == mine && !own.contains(&event.recipient) {
+                strangers.push((last.size + offset as u64, event.version));
+            }
+        }
+        if let Some(event) = ConflictsEvent::from_leaf(entry) {
+            if event.account == mine
+                && !own_conflicts.contains(&iro_advice_model::hex(&event.digest))
+            {
+                conflict_changes.push(last.size + offset as u64);
+            }
+        }
+    }
+    if frontier.size() != checkpoint.size || frontier.root() != checkpoint.root {
+        return Err(profile_error(
+            "the log's tiles do not rebuild the checkpoint this profile holds",
+        ));
+    }
+    if !own.is_empty() {
+        if let Some((leaf, version)) = strangers.first() {
+            return Err(ClientError::KeyAlarm(format!(
+                "ALARM: the log records a key for your account that you did not register here \
+                 (leaf {leaf}, key version {version}). Anyone writing to you may now be \
+                 encrypting to someone else. Do not use this service for case material; tell \
+                 NAIRO and your service operator."
+            )));
+        }
+    }
+    if !own_conflicts.is_empty() {
+        if let Some(leaf) = conflict_changes.first() {
+            return Err(ClientError::KeyAlarm(format!(
+                "ALARM: the log records a change to your declared conflicts that you did not \
+                 make here (leaf {leaf}): queries from an authority you declared may now be \
+                 routed to you, or ones you may take hidden. Check them with `client conflicts`, \
+                 and tell NAIRO and your service operator."
+            )));
+        }
+    }
+    save(api, &frontier)
+}
+
+fn save(api: &Api, frontier: &Frontier) -> Result<(), ClientError> {
+    api.profile().save_watch(&Watch {
+        size: frontier.size(),
+        edge: frontier.edge().iter().map(|h| B64.encode(h)).collect(),
+    })
+}

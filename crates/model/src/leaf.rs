@@ -1,0 +1,331 @@
+//! What a leaf records and how: event kinds, actors and subjects, the keyed pseudonyms, and
+//! the canonical leaf encoding.
+//!
+//! Leaf data (version 1), the exact bytes hashed into the leaf:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 1 | format version, `0x01` |
+//! | 1 | event kind code ([`Kind`]) |
+//! | 8 | UTC time, Unix seconds, big-endian |
+//! | 1 + n | authority: its length (0 or 9), then the ONS code in ASCII |
+//! | 32 | actor pseudonym: HMAC-SHA-256(log key, "account:" ‖ id), or of "system"/"operator" |
+//! | 32 | subject pseudonym: HMAC-SHA-256(log key, "<subject kind>:" ‖ id) |
+//! | 16 | random nonce |
+
+pub const FORMAT_VERSION: u8 = 1;
+
+crate::vocabulary::string_enum!(
+    /// What a leaf records.
+    Kind {
+        QuerySubmitted = "query_submitted",
+        QueryAccepted = "query_accepted",
+        QueryDeclined = "query_declined",
+        QueryRouted = "query_routed",
+        MessageSent = "message_sent",
+        AttachmentAdded = "attachment_added",
+        QueryClosed = "query_closed",
+        ReminderSent = "reminder_sent",
+        PressureReported = "pressure_reported",
+        AccountInvited = "account_invited",
+        AccountCreated = "account_created",
+        AccountSuspended = "account_suspended",
+        AccountReactivated = "account_reactivated",
+        ContentErased = "content_erased",
+        KeyRegistered = "key_registered",
+        ConflictsChanged = "conflicts_changed",
+        AvailabilityChanged = "availability_changed",
+        SecondFactorEnrolled = "second_factor_enrolled",
+        AttachmentReplaced = "attachment_replaced",
+        SecondFactorRemoved = "second_factor_removed",
+        StatisticsReleased = "statistics_released",
+        WebAppPublished = "web_app_published",
+        AccountApproved = "account_approved",
+        AdviserVerified = "adviser_verified",
+    }
+);
+
+impl Kind {
+    /// The kind's byte in leaf data; never renumbered.
+    pub fn code(self) -> u8 {
+        match self {
+            Kind::QuerySubmitted => 1,
+            Kind::QueryAccepted => 2,
+            Kind::QueryDeclined => 3,
+            Kind::QueryRouted => 4,
+            Kind::MessageSent => 5,
+            Kind::AttachmentAdded => 6,
+            Kind::QueryClosed => 7,
+            Kind::ReminderSent => 8,
+            Kind::PressureReported => 9,
+            Kind::AccountInvited => 10,
+            Kind::AccountCreated => 11,
+            Kind::AccountSuspended => 12,
+            Kind::AccountReactivated => 13,
+            Kind::ContentErased => 14,
+            Kind::KeyRegistered => 15,
+            Kind::ConflictsChanged => 16,
+            Kind::AvailabilityChanged => 17,
+            Kind::SecondFactorEnrolled => 18,
+            Kind::AttachmentReplaced => 19,
+            Kind::SecondFactorRemoved => 20,
+            Kind::StatisticsReleased => 21,
+            Kind::WebAppPublished => 22,
+            Kind::AccountApproved => 23,
+            Kind::AdviserVerified => 24,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.code() == code)
+    }
+}
+
+/// Who caused an event.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    Account(&'a str),
+    /// The service itself (reminders, retention).
+    System,
+    /// The operator, at the command line.
+    Operator,
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    Query(&'a str),
+    Account(&'a str),
+    Invitation(&'a str),
+    PressureReport(&'a str),
+    /// An account's age recipient, at a version: named by the account's public directory
+    /// pseudonym, so that its correspondents and the owner can find and check it.
+    Key {
+        account: &'a str,
+        version: u64,
+        recipient: &'a str,
+    },
+    /// An adviser's declared conflicts, as a whole (see [`conflicts_digest`]).
+    Conflicts {
+        account: &'a str,
+        digest: [u8; 32],
+    },
+    /// Whether an adviser accepts new queries.
+    Availability {
+        account: &'a str,
+        accepting: bool,
+    },
+    /// An account's second factor (TOTP or a passkey), enrolled or removed.
+    SecondFactor {
+        account: &'a str,
+    },
+    /// A statistics release, by its period, with the SHA-256 of what it publishes.
+    Release {
+        period: &'a str,
+        digest: [u8; 32],
+    },
+    /// A build of the web application, by the SHA-256 of its manifest.
+    WebApp {
+        digest: [u8; 32],
+    },
+}
+
+/// SHA-256 of a set of declared conflicts: the authority codes, sorted, comma-joined.
+pub fn conflicts_digest(codes: &[&str]) -> [u8; 32] {
+    let mut sorted = codes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sha2_256(&[b"conflicts:", sorted.join(",").as_bytes()])
+}
+
+/// The bytes after a leaf's nonce that each kind carries.
+fn extension_length(kind: Kind) -> usize {
+    match kind {
+        Kind::KeyRegistered => 40,
+        Kind::ConflictsChanged => 32,
+        Kind::AvailabilityChanged => 1,
+        Kind::StatisticsReleased => 32,
+        Kind::WebAppPublished => 32,
+        _ => 0,
+    }
+}
+
+/// A change to an adviser's declared conflicts, as its leaf proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictsEvent {
+    pub account: [u8; 32],
+    pub digest: [u8; 32],
+}
+
+impl ConflictsEvent {
+    pub fn from_leaf(data: &[u8]) -> Option<Self> {
+        let summary = LeafSummary::decode(data)?;
+        if summary.kind != Kind::ConflictsChanged {
+            return None;
+        }
+        Some(ConflictsEvent {
+            account: summary.subject,
+            digest: summary.extension.as_slice().try_into().ok()?,
+        })
+    }
+}
+
+/// The public pseudonym of an account in the key directory: SHA-256 of a label and its id.
+/// Anyone who knows the account's id (its correspondents, its owner) can compute it; the
+/// leaf says nothing more about who the account is.
+pub fn directory_pseudonym(account: &str) -> [u8; 32] {
+    sha2_256(&[b"iro-advice directory:", account.as_bytes()])
+}
+
+/// The name NAIRO's key events are logged under in the key directory (no account has it:
+/// account ids are UUIDs).
+pub const NAIRO_DIRECTORY_NAME: &str = "nairo";
+
+/// The public subject of a statistics release's leaf: anyone can find a period's release.
+pub fn release_pseudonym(period: &str) -> [u8; 32] {
+    sha2_256(&[b"iro-advice statistics release:", period.as_bytes()])
+}
+
+/// The public subject of every web application leaf: anyone can list the builds served.
+pub fn web_app_pseudonym() -> [u8; 32] {
+    sha2_256(&[b"iro-advice web application"])
+}
+
+/// SHA-256 of an age recipient, as a key event carries it.
+pub fn recipient_digest(recipient: &str) -> [u8; 32] {
+    sha2_256(&[recipient.as_bytes()])
+}
+
+fn sha2_256(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// What a key event leaf proves: whose key (by directory pseudonym), which version, and
+/// the digest of the recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEvent {
+    pub account: [u8; 32],
+    pub version: u64,
+    pub recipient: [u8; 32],
+}
+
+impl KeyEvent {
+    /// Reads a key event from leaf data; None for any other leaf.
+    pub fn from_leaf(data: &[u8]) -> Option<Self> {
+        let summary = LeafSummary::decode(data)?;
+        if summary.kind != Kind::KeyRegistered || summary.extension.len() != 40 {
+            return None;
+        }
+        Some(KeyEvent {
+            account: summary.subject,
+            version: u64::from_be_bytes(summary.extension[..8].try_into().ok()?),
+            recipient: summary.extension[8..].try_into().ok()?,
+        })
+    }
+}
+
+/// One event to record.
+pub struct Event<'a> {
+    pub kind: Kind,
+    pub actor: Actor<'a>,
+    pub subject: Subject<'a>,
+    pub authority: Option<&'a str>,
+}
+
+/// The canonical leaf data for an event at `unix_secs`, given its actor's and subject's
+/// pseudonyms (keyed by the log's secret, so the server computes them) and a fresh nonce.
+pub fn encode(
+    event: &Event<'_>,
+    unix_secs: i64,
+    actor: &[u8; 32],
+    subject: &[u8; 32],
+    nonce: &[u8; 16],
+) -> Vec<u8> {
+    let mut data = Vec::with_capacity(100);
+    data.push(FORMAT_VERSION);
+    data.push(event.kind.code());
+    data.extend_from_slice(&(unix_secs.max(0) as u64).to_be_bytes());
+    let authority = event.authority.unwrap_or("").as_bytes();
+    data.push(authority.len() as u8);
+    data.extend_from_slice(authority);
+    data.extend_from_slice(actor);
+    data.extend_from_slice(subject);
+    data.extend_from_slice(nonce);
+    // A key event says which version of which key: 8 bytes and a digest.
+    match event.subject {
+        Subject::Key {
+            version, recipient, ..
+        } => {
+            data.extend_from_slice(&version.to_be_bytes());
+            data.extend_from_slice(&recipient_digest(recipient));
+        }
+        Subject::Conflicts { digest, .. } => data.extend_from_slice(&digest),
+        Subject::Availability { accepting, .. } => data.push(u8::from(accepting)),
+        Subject::Release { digest, .. } | Subject::WebApp { digest } => {
+            data.extend_from_slice(&digest)
+        }
+        _ => {}
+    }
+    data
+}
+
+/// What a leaf says to anyone who holds it: the kind of act, when, and for which authority.
+/// The pseudonyms and nonce say nothing without the log's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafSummary {
+    pub kind: Kind,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub authority: Option<String>,
+    /// The subject's pseudonym (public for key events, keyed for the rest).
+    pub subject: [u8; 32],
+    /// What follows the nonce: a key event's version and recipient digest; else nothing.
+    pub extension: Vec<u8>,
+}
+
+impl LeafSummary {
+    /// Reads the fields of a version 1 leaf; None for anything else.
+    pub fn decode(data: &[u8]) -> Option<Self> {
+        let (&version, rest) = data.split_first()?;
+        let (&code, rest) = rest.split_first()?;
+        if version != FORMAT_VERSION || rest.len() < 9 {
+            return None;
+        }
+        let secs = u64::from_be_bytes(rest[..8].try_into().ok()?);
+        let len = rest[8] as usize;
+        let authority = rest.get(9..9 + len)?;
+        let fixed = 9 + len + 32 + 32 + 16;
+        let kind = Kind::from_code(code)?;
+        let extension = rest.get(fixed..)?.to_vec();
+        if extension.len() != extension_length(kind) {
+            return None;
+        }
+        let subject = rest[9 + len + 32..9 + len + 64].try_into().ok()?;
+        Some(LeafSummary {
+            kind,
+            subject,
+            extension,
+            at: chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)?,
+            authority: (len > 0)
+                .then(|| String::from_utf8(authority.to_vec()).ok())
+                .flatten(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_codes_are_unique_and_round_trip() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_code(kind.code()), Some(*kind));
+        }
+        assert_eq!(Kind::from_code(0), None);
+    }
+}

@@ -1,0 +1,464 @@
+//! `POST /api/v1/auth/login`, `/refresh`, `/logout`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use std::sync::atomic::Ordering;
+
+use chrono::Duration;
+
+use super::browser::{self, SessionClient};
+use super::factors::{Factors, Purpose};
+use super::store::{self, Rotation};
+use crate::db::DbConnection;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::tx::Tx;
+use iro_advice_api::{LoginRequest, PasskeyAssertion, RefreshRequest, TokenPair};
+use iro_advice_model::accounts::{AccountId, Email, Password, Role};
+use iro_advice_model::problem::ProblemType;
+
+/// Failed sign-ins allowed per email (or per device) within the window before 429.
+pub const MAX_FAILURES: i64 = 5;
+pub const WINDOW_MINUTES: i64 = 15;
+/// How long the service-wide ceiling, once reached, holds attempts without a device token.
+const CEILING_SECS: u64 = 60;
+/// The ceiling's shorter window: a flood that spends a sixth of the minute's failures in
+/// ten seconds reaches the ceiling then, rather than hashing at full speed until the
+/// minute's allowance is gone. Each failure costs a hash, and hashing, even at the lowest
+/// priority, slows the requests that share its cores (the database's the most).
+const BURST_SECS: i64 = 10;
+
+/// Failures allowed in [`BURST_SECS`]: a sixth of the minute's, but never fewer than ten
+/// (nor more than the minute's), so that a small ceiling is still counted by the minute.
+fn burst_allowance(per_minute: i64) -> i64 {
+    (per_minute / 6).max(10).min(per_minute)
+}
+
+fn pair(state: &AppState, signed_in: SignedIn) -> TokenPair {
+    TokenPair {
+        access_token: state.tokens.issue(
+            signed_in.account_id.as_str(),
+            signed_in.role,
+            &signed_in.session.session_id,
+        ),
+        refresh_token: Some(signed_in.session.refresh_token),
+        token_type: "Bearer".into(),
+        expires_in: state.tokens.lifetime_secs(),
+        device_token: signed_in.device_token,
+        failed_sign_ins: signed_in.failed_sign_ins,
+    }
+}
+
+/// The throttling key of attempts without a device token: a hash of the normalised email,
+/// whether or not an account has it.
+fn subject(email: &str) -> String {
+    crate::keys::token_hash(&format!("login:{}", email.trim().to_lowercase()))
+}
+
+/// The throttling key of one device's attempts.
+fn device_subject(device_hash: &str) -> String {
+    crate::keys::token_hash(&format!("login-device:{device_hash}"))
+}
+
+/// A sign-in attempt, parsed at the edge.
+struct Attempt {
+    /// The throttling key when no device token of the account is presented.
+    subject: String,
+    /// None when the text is no email address at all: refused like a wrong one.
+    email: Option<Email>,
+    password: Password,
+    totp_code: Option<String>,
+    passkey: Option<PasskeyAssertion>,
+    /// The hash of the device token presented, if any.
+    device: Option<String>,
+    /// Which kind of client the session is for.
+    client: SessionClient,
+}
+
+/// What is known of an attempt before its password is hashed.
+struct Gate {
+    account: Option<store::LoginAccount>,
+    /// Whether the attempt presented a device token of this account.
+    device_known: bool,
+    /// The throttling key the attempt counts against: its device's, else its email's.
+    bucket: String,
+    /// When that key, or the service as a whole, has failed too often: seconds to wait.
+    /// A locked attempt still gets in with the right password and second factor.
+    locked: Option<u64>,
+    /// Whether the service-wide ceiling is what locked it.
+    ceiling: bool,
+    /// Whether the second factor offered could get a locked attempt in; when it cannot,
+    /// neither can the password, and it is not hashed.
+    factor_may_pass: bool,
+}
+
+/// Reads the account and the throttles for an attempt, and, when it is locked, whether its
+/// second factor could be right (no hashing, no writing).
+fn gate(
+    conn: &mut DbConnection,
+    factors: &Factors,
+    attempt: &Attempt,
+    ceiling: i64,
+) -> Result<Gate, ApiError> {
+    let now = crate::db::now();
+    let account = match &attempt.email {
+        Some(e) => store::login_account(conn, e.as_str())?,
+        None => None,
+    };
+    let device_known = match (&account, &attempt.device) {
+        (Some(a), Some(hash)) => store::device_belongs(conn, hash, &a.id)?,
+        _ => false,
+    };
+    let bucket = match (&attempt.device, device_known) {
+        (Some(hash), true) => device_subject(hash),
+        _ => attempt.subject.clone(),
+    };
+    let recent = store::recent_failures(conn, &bucket, now - Duration::minutes(WINDOW_MINUTES))?;
+    let mut locked = (recent.count >= MAX_FAILURES).then(|| {
+        let until = recent.oldest.unwrap_or(now) + Duration::minutes(WINDOW_MINUTES);
+        (until - now).num_seconds().max(1) as u64
+    });
+    // A known device is exempt from the service-wide ceiling, so that a flood of guesses
+    // on other accounts does not keep the IROs who use the service out.
+    let ceiling = locked.is_none()
+        && !device_known
+        && (store::failures_since(conn, now - Duration::seconds(BURST_SECS))?
+            >= burst_allowance(ceiling)
+            || store::failures_since(conn, now - Duration::minutes(1))? >= ceiling);
+    if ceiling {
+        locked = Some(CEILING_SECS);
+    }
+    let code = attempt.totp_code.as_deref();
+    let factor_may_pass = match (&account, locked) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(a), Some(_)) => {
+            factors.sign_in_may_accept(conn, a, code, attempt.passkey.as_ref())?
+        }
+    };
+    Ok(Gate {
+        account,
+        device_known,
+        bucket,
+        locked,
+        ceiling,
+        factor_may_pass,
+    })
+}
+
+/// A successful sign-in.
+struct SignedIn {
+    account_id: AccountId,
+    role: Role,
+    session: store::IssuedSession,
+    device_token: Option<String>,
+    failed_sign_ins: i32,
+}
+
+/// Why an attempt is refused, before the failure is recorded.
+enum Refusal {
+    Credentials,
+    SecondFactorMissing,
+    SecondFactorWrong,
+    Suspended,
+}
+
+/// The refusal as the client sees it: while the attempt's key is locked every refusal is the
+/// same 429, so a locked account tells a guesser nothing about the password.
+fn refusal(refused: Refusal, locked: Option<u64>) -> ApiError {
+    if let Some(retry_after_secs) = locked {
+        return ApiError::TooManyAttempts { retry_after_secs };
+    }
+    let (problem, detail) = match refused {
+        Refusal::Credentials => (ProblemType::InvalidCredentials, "wrong email or password"),
+        Refusal::SecondFactorMissing => (
+            ProblemType::SecondFactorRequired,
+            "this account needs its second factor: the code from its authenticator app \
+             (totp_code) or its passkey (passkey)",
+        ),
+        Refusal::SecondFactorWrong => (
+            ProblemType::SecondFactorInvalid,
+            "that code is wrong, expired or already used; wait for the next one",
+        ),
+        Refusal::Suspended => (
+            ProblemType::AccountSuspended,
+            "this account is suspended; ask the service's administrator",
+        ),
+    };
+    ApiError::Rejected {
+        status: StatusCode::UNAUTHORIZED,
+        problem,
+        detail: detail.into(),
+    }
+}
+
+/// Decides an attempt whose password has been checked, and records what it must: a failure
+/// (and, at the account's fifth in a row, a content-free notice to its holder) or a session.
+fn conclude(
+    tx: &mut Tx<'_>,
+    factors: &Factors,
+    gate: Gate,
+    attempt: Attempt,
+    password_right: bool,
+    refresh_days: i64,
+) -> Result<Result<SignedIn, ApiError>, ApiError> {
+    let Gate {
+        account,
+        device_known,
+        bucket,
+        locked,
+        ..
+    } = gate;
+    let fail = |tx: &mut Tx<'_>, account: Option<&AccountId>, refused: Refusal| {
+        store::record_failure(tx.conn, &bucket)?;
+        if let Some(id) = account {
+            if store::note_failed_sign_in(tx.conn, id)? == MAX_FAILURES as i32 {
+                super::notices::notify_now(tx, id)?;
+            }
+        }
+        Ok::<_, ApiError>(Err(refusal(refused, locked)))
+    };
+    let known = account.as_ref().map(|a| a.id.clone());
+    let Some(account) = account.filter(|_| password_right) else {
+        return fail(tx, known.as_ref(), Refusal::Credentials);
+    };
+    let offered = (attempt.totp_code.as_deref(), attempt.passkey.as_ref());
+    match (account.has_second_factor(), offered) {
+        // The right password: not a failure, but no way in while locked.
+        (true, (None, None)) => return Ok(Err(refusal(Refusal::SecondFactorMissing, locked))),
+        (true, (_, Some(assertion))) => {
+            let purpose = Purpose::SignIn;
+            if !factors.assertion_accepted(tx.conn, &account.id, purpose, assertion)? {
+                return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
+            }
+        }
+        (true, (Some(code), None)) => {
+            let sealed = account.enabled_totp_secret();
+            let last = account.totp_last_step;
+            if !factors.totp_accepts(tx.conn, &account.id, sealed, last, code)? {
+                return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
+            }
+        }
+        // Without a second factor a locked account stays locked.
+        (false, _) if locked.is_some() => return Ok(Err(refusal(Refusal::Credentials, locked))),
+        (false, _) => {}
+    }
+    if !account.active() {
+        return Ok(Err(refusal(Refusal::Suspended, None)));
+    }
+    let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
+    store::clear_failures(tx.conn, &bucket, window_start)?;
+    let presented = attempt.device.as_deref().filter(|_| device_known);
+    let device_token = store::remember_device(tx.conn, &account.id, presented)?;
+    let failed_sign_ins = store::take_failed_sign_ins(tx.conn, &account.id)?;
+    let session = store::create_session(tx.conn, &account.id, attempt.client, refresh_days)?;
+    Ok(Ok(SignedIn {
+        account_id: account.id,
+        role: account.role,
+        session,
+        device_token,
+        failed_sign_ins,
+    }))
+}
+/// Signs in. A wrong email or password, a missing or wrong second-factor code and a
+/// suspended account each have their own 401 `type` (the last two only after the right
+/// password). After repeated failures for one email, or from one device, or too many across
+/// the service, 429 with `Retry-After` — except for the right password with a valid second
+/// factor, which always gets in. When every password-hashing slot is busy, 503 at once.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = iro_advice_api::Problem),
+              (status = 429, body = iro_advice_api::Problem), (status = 503, body = iro_advice_api::Problem)))]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let client = SessionClient::of(&req);
+    let answer = sign_in(&state, body.into_inner(), client).await;
+    if let Err(ApiError::Busy { .. } | ApiError::TooManyAttempts { .. }) = &answer {
+        // Refused unheard: answered at once, a flooding client would send the next attempt
+        // at once too, and the attempts themselves would crowd out everyone else's requests.
+        // Held back, each of its connections makes at most one attempt per delay, at the
+        // cost of a sleeping future.
+        // Jittered from half to one and a half times the setting, so that connections
+        // refused together do not all come back together.
+        let delay = state.settings.accounts.shed_delay_ms;
+        let spread = u64::from(u16::from_le_bytes(crate::keys::random_bytes::<2>()));
+        let millis = delay / 2 + delay * spread / u64::from(u16::MAX);
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(millis)).await;
+    }
+    answer.map(|pair| answer_with(&state, client, pair))
+}
+
+/// The answer carrying a new pair: to the web application, the refresh token goes in the
+/// cookie and never in the body its script reads.
+fn answer_with(state: &AppState, client: SessionClient, mut pair: TokenPair) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    if client == SessionClient::Web {
+        if let Some(token) = pair.refresh_token.take() {
+            let accounts = &state.settings.accounts;
+            let max_age =
+                (accounts.refresh_token_days * 86_400).min(accounts.session_hours * 3_600);
+            browser::set_refresh_cookie(&mut res, &token, max_age);
+        }
+    }
+    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+    res.json(pair)
+}
+
+async fn sign_in(
+    state: &AppState,
+    body: LoginRequest,
+    client: SessionClient,
+) -> Result<TokenPair, ApiError> {
+    let LoginRequest {
+        email,
+        password,
+        totp_code,
+        passkey,
+        device_token,
+    } = body;
+    let attempt = Attempt {
+        subject: subject(&email),
+        email: Email::parse(&email).ok(),
+        password: Password::attempt(password),
+        totp_code: totp_code.filter(|c| !c.trim().is_empty()),
+        passkey,
+        device: device_token.as_deref().map(crate::keys::token_hash),
+        client,
+    };
+    // While the service-wide ceiling holds, an attempt it applies to — no device token, no
+    // second factor — is refused before it costs a slot or a query: a flood past the
+    // ceiling then costs the database nothing.
+    let factor_offered = attempt.totp_code.is_some() || attempt.passkey.is_some();
+    let now = crate::db::now().and_utc().timestamp();
+    let ceiling_until = state.sign_in_ceiling_until.load(Ordering::Relaxed);
+    if attempt.device.is_none() && !factor_offered && now < ceiling_until {
+        return Err(ApiError::TooManyAttempts {
+            retry_after_secs: (ceiling_until - now) as u64,
+        });
+    }
+    // A slot first: when every one is busy, the attempt is shed before it costs a query.
+    let busy = |_| ApiError::Busy {
+        retry_after_secs: 1,
+    };
+    let slot = state.hashing.reserve().map_err(busy)?;
+    let ceiling = state.settings.accounts.login_failures_per_minute;
+    let factors = state.factors.clone();
+    let (gate, attempt) = state
+        .db
+        .run(move |conn| gate(conn, &factors, &attempt, ceiling).map(|g| (g, attempt)))
+        .await?;
+    if gate.ceiling {
+        state
+            .sign_in_ceiling_until
+            .store(now + CEILING_SECS as i64, Ordering::Relaxed);
+    }
+    // Locked, and no second factor offered: no reason to spend a hash on it.
+    if let (Some(retry_after_secs), false) = (gate.locked, factor_offered) {
+        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    }
+    let password_right = if gate.locked.is_some() && !gate.factor_may_pass {
+        // Locked, with a second factor that cannot be right (a flood's made-up code, or any
+        // code for an email with no account): 429 whatever the password, so the slot is
+        // held as long as a hash takes but the core is left alone. The attempt is refused
+        // and recorded as a wrong password is, and guesses at a code go no faster than
+        // hashed ones.
+        slot.hold().await;
+        false
+    } else {
+        let stored = gate.account.as_ref().map(|a| a.password_hash.clone());
+        slot.verify(attempt.password.clone(), stored)
+            .await
+            .map_err(busy)?
+    };
+    let refresh_days = state.settings.accounts.refresh_token_days;
+    let factors = state.factors.clone();
+    let signed_in = state
+        .write(move |tx| conclude(tx, &factors, gate, attempt, password_right, refresh_days))
+        .await??;
+    Ok(pair(state, signed_in))
+}
+
+/// The refresh token of a request: in its body, or — for the web application, which sends
+/// an empty body — in the session cookie.
+fn presented_token(req: &HttpRequest, body: RefreshRequest) -> (Option<String>, SessionClient) {
+    match body.refresh_token {
+        Some(token) => (Some(token), SessionClient::Api),
+        None if SessionClient::of(req) == SessionClient::Web => {
+            (browser::refresh_cookie(req.headers()), SessionClient::Web)
+        }
+        None => (None, SessionClient::Api),
+    }
+}
+
+/// Exchanges a refresh token for a new pair. A refresh token presented a second time
+/// revokes its whole family: whoever holds either copy must sign in again. The web
+/// application sends `{}` and the `X-IRO-Advice-Client: web` header; its token is read from
+/// the cookie, and the new one set there.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = iro_advice_api::Problem)))]
+pub async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (token, client) = presented_token(&req, body.into_inner());
+    let token = token.ok_or(ApiError::Unauthenticated)?;
+    let refresh_days = state.settings.accounts.refresh_token_days;
+    let session_hours = state.settings.accounts.session_hours;
+    let rotation = state
+        .db
+        .write(move |conn| {
+            store::rotate_refresh_token(conn, &token, refresh_days, session_hours)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    match rotation {
+        Rotation::Rotated {
+            account_id,
+            role,
+            session_id,
+            refresh_token,
+        } => {
+            let signed_in = SignedIn {
+                account_id,
+                role,
+                session: store::IssuedSession {
+                    session_id,
+                    refresh_token,
+                },
+                device_token: None,
+                failed_sign_ins: 0,
+            };
+            Ok(answer_with(&state, client, pair(&state, signed_in)))
+        }
+        Rotation::ReuseDetected => {
+            tracing::warn!("refresh token reused: its session has been revoked");
+            Err(ApiError::Unauthenticated)
+        }
+        Rotation::Refused => Err(ApiError::Unauthenticated),
+    }
+}
+
+/// Ends the session the refresh token belongs to; its access tokens stop working at once.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204)))]
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (token, client) = presented_token(&req, body.into_inner());
+    if let Some(token) = token {
+        state
+            .db
+            .write(move |conn| store::revoke_session_of_token(conn, &token).map_err(ApiError::from))
+            .await?;
+    }
+    let mut res = HttpResponse::NoContent();
+    if client == SessionClient::Web {
+        browser::clear_refresh_cookie(&mut res);
+    }
+    Ok(res.finish())
+}

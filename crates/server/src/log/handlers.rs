@@ -1,0 +1,145 @@
+//! The log's public face: checkpoint, verifier key, proofs; and an account's receipts.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{encode_hashes, store, Actor, Receipt};
+use crate::http::access::Caller;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use iro_advice_api::{ConsistencyProof, InclusionProof, LogTrust};
+use iro_advice_model::problem::ProblemType;
+
+/// The newest checkpoint a quorum of the witnesses cosigned (with their cosignature lines),
+/// as a C2SP signed note; with no witnesses configured, the newest the log signed.
+#[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "log",
+    responses((status = 200, content_type = "text/plain; charset=utf-8", body = String),
+              (status = 503, body = iro_advice_api::Problem, content_type = "application/problem+json")))]
+pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let served = {
+        let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+        state
+            .read(move |conn| witnessing.served(conn, &keys).map_err(ApiError::from))
+            .await?
+    };
+    let Some(served) = served else {
+        return Err(ApiError::Rejected {
+            status: actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            problem: ProblemType::NotWitnessed,
+            detail: "no checkpoint has been cosigned by the quorum of witnesses yet; try again \
+                     shortly"
+                .into(),
+        });
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(served.note))
+}
+
+/// The log's verifier key, in C2SP form.
+#[utoipa::path(get, path = "/api/v1/log/key", tag = "log",
+    responses((status = 200, content_type = "text/plain; charset=utf-8", body = String)))]
+pub async fn key(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("{}\n", state.log.signer.verifier_key()))
+}
+
+/// The keys a client should pin: the log's, the witnesses', and the quorum it requires.
+#[utoipa::path(get, path = "/api/v1/log/trust", tag = "log",
+    responses((status = 200, body = LogTrust)))]
+pub async fn trust(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(LogTrust {
+        log_key: state.log.signer.verifier_key(),
+        witnesses: state.witnessing.keys(),
+        quorum: state.witnessing.quorum(),
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct InclusionParams {
+    /// The leaf, below `size`.
+    index: u64,
+    /// A tree size the log has reached.
+    size: u64,
+}
+
+fn bad_proof(detail: String) -> ApiError {
+    ApiError::bad_request(ProblemType::InvalidProofRequest, detail)
+}
+
+#[utoipa::path(get, path = "/api/v1/log/proof/inclusion", tag = "log", params(InclusionParams),
+    responses((status = 200, body = InclusionProof), (status = 400, body = iro_advice_api::Problem)))]
+pub async fn inclusion(
+    state: web::Data<AppState>,
+    params: web::Query<InclusionParams>,
+) -> Result<HttpResponse, ApiError> {
+    let InclusionParams { index, size } = params.into_inner();
+    let hashes = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let current = store::size(conn)?;
+            if index >= size || size > current {
+                return Err(bad_proof(format!("need index < size <= {current}")));
+            }
+            Ok(store::inclusion(conn, index, size)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(InclusionProof {
+        leaf_index: index,
+        tree_size: size,
+        hashes: encode_hashes(&hashes),
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ConsistencyParams {
+    /// The older tree size, at most `to`.
+    from: u64,
+    /// The newer tree size, at most the log's size.
+    to: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/log/proof/consistency", tag = "log", params(ConsistencyParams),
+    responses((status = 200, body = ConsistencyProof), (status = 400, body = iro_advice_api::Problem)))]
+pub async fn consistency(
+    state: web::Data<AppState>,
+    params: web::Query<ConsistencyParams>,
+) -> Result<HttpResponse, ApiError> {
+    let ConsistencyParams { from, to } = params.into_inner();
+    let hashes = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let current = store::size(conn)?;
+            if from > to || to > current {
+                return Err(bad_proof(format!("need from <= to <= {current}")));
+            }
+            Ok(store::consistency(conn, from, to)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ConsistencyProof {
+        hashes: encode_hashes(&hashes),
+    }))
+}
+
+/// Receipts for every event this account caused: against the newest cosigned checkpoint,
+/// or, for acts newer than it, against the log's own newest until the witnesses catch up.
+#[utoipa::path(get, path = "/api/v1/me/receipts", tag = "log",
+    responses((status = 200, body = [Receipt])), security(("bearer" = [])))]
+pub async fn receipts(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let actor = state
+        .log
+        .actor_pseudonym(Actor::Account(caller.account_id.as_str()));
+    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+    let receipts = state
+        .read(move |conn| -> Result<_, ApiError> {
+            let served = witnessing.served(conn, &keys)?.map(|s| (s.size, s.note));
+            Ok(store::receipts_for(conn, &actor, served)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(receipts))
+}

@@ -1,0 +1,143 @@
+//! The log's keys (the checkpoint signer and the pseudonym key) and how the server writes a
+//! leaf with them, in the format [`iro_advice_model::leaf`] defines.
+
+use iro_advice_model::leaf::{
+    directory_pseudonym, encode, release_pseudonym, web_app_pseudonym, Actor, Event, Subject,
+};
+use iro_advice_tlog::note;
+use ring::hmac;
+
+/// The log's keys: the checkpoint signer and the pseudonym key.
+pub struct LogKeys {
+    pub signer: note::Signer,
+    pseudonyms: hmac::Key,
+}
+
+impl LogKeys {
+    pub fn new(
+        origin: &str,
+        signing_pkcs8: &[u8],
+        pseudonym_key: &[u8],
+    ) -> Result<Self, note::NoteError> {
+        Ok(LogKeys {
+            signer: note::Signer::new(origin, signing_pkcs8)?,
+            pseudonyms: hmac::Key::new(hmac::HMAC_SHA256, pseudonym_key),
+        })
+    }
+
+    fn pseudonym(&self, label: &str, id: &str) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.pseudonyms);
+        ctx.update(label.as_bytes());
+        ctx.update(b":");
+        ctx.update(id.as_bytes());
+        ctx.sign()
+            .as_ref()
+            .try_into()
+            .expect("HMAC-SHA-256 is 32 bytes")
+    }
+
+    pub fn actor_pseudonym(&self, actor: Actor<'_>) -> [u8; 32] {
+        match actor {
+            Actor::Account(id) => self.pseudonym("account", id),
+            Actor::System => self.pseudonym("system", ""),
+            Actor::Operator => self.pseudonym("operator", ""),
+        }
+    }
+
+    pub fn subject_pseudonym(&self, subject: Subject<'_>) -> [u8; 32] {
+        match subject {
+            Subject::Query(id) => self.pseudonym("query", id),
+            Subject::Account(id) => self.pseudonym("account", id),
+            Subject::Invitation(id) => self.pseudonym("invitation", id),
+            Subject::PressureReport(id) => self.pseudonym("pressure-report", id),
+            Subject::Key { account, .. }
+            | Subject::Conflicts { account, .. }
+            | Subject::Availability { account, .. }
+            | Subject::SecondFactor { account } => directory_pseudonym(account),
+            Subject::Release { period, .. } => release_pseudonym(period),
+            Subject::WebApp { .. } => web_app_pseudonym(),
+        }
+    }
+
+    /// The canonical leaf data for an event at `unix_secs`.
+    pub fn encode(&self, event: &Event<'_>, unix_secs: i64) -> Vec<u8> {
+        encode(
+            event,
+            unix_secs,
+            &self.actor_pseudonym(event.actor),
+            &self.subject_pseudonym(event.subject),
+            &crate::keys::random_bytes::<16>(),
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error("the stored tree does not match the last signed checkpoint; refusing to sign another")]
+    Inconsistent,
+}
+
+impl From<LogError> for crate::http::error::ApiError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::Database(d) => d.into(),
+            LogError::Inconsistent => crate::http::error::ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iro_advice_model::leaf::Kind;
+
+    fn keys() -> LogKeys {
+        let pkcs8 =
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .unwrap();
+        LogKeys::new("log.test", pkcs8.as_ref(), &[9u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn leaf_data_has_the_documented_layout_and_no_identifiers() {
+        let k = keys();
+        let event = Event {
+            kind: Kind::QuerySubmitted,
+            actor: Actor::Account("3f2b0c1e-aaaa-bbbb-cccc-000000000001"),
+            subject: Subject::Query("9d1e0c1e-aaaa-bbbb-cccc-000000000002"),
+            authority: Some("E06000019"),
+        };
+        let data = k.encode(&event, 1_700_000_000);
+        assert_eq!(data.len(), 1 + 1 + 8 + 1 + 9 + 32 + 32 + 16);
+        assert_eq!(data[0], 1);
+        assert_eq!(data[1], 1);
+        assert_eq!(
+            u64::from_be_bytes(data[2..10].try_into().unwrap()),
+            1_700_000_000
+        );
+        assert_eq!(&data[10..20], b"\x09E06000019");
+        assert_eq!(
+            &data[20..52],
+            &k.actor_pseudonym(Actor::Account("3f2b0c1e-aaaa-bbbb-cccc-000000000001"))
+        );
+        let text = String::from_utf8_lossy(&data);
+        assert!(!text.contains("3f2b0c1e") && !text.contains("9d1e0c1e"));
+        // The nonce makes two identical events distinct leaves.
+        assert_ne!(data, k.encode(&event, 1_700_000_000));
+        // Pseudonyms are keyed: another key gives others.
+        let other = LogKeys::new(
+            "log.test",
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .unwrap()
+                .as_ref(),
+            &[1u8; 32],
+        )
+        .unwrap();
+        assert_ne!(
+            other.actor_pseudonym(Actor::System),
+            k.actor_pseudonym(Actor::System)
+        );
+    }
+}

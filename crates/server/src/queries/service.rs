@@ -1,0 +1,313 @@
+//! What happens to a query, as plain functions over one write transaction and a typed
+//! caller: asked, accepted, declined, routed, answered, closed. The HTTP handlers only adapt
+//! requests to these, so each rule can be tested on both databases without HTTPS.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+
+use super::store::{self, NewQuery, Query};
+use crate::accounts::store::eligible_advisers;
+use crate::db::DbConnection;
+use crate::http::access::{Caller, IroCaller};
+use crate::http::error::ApiError;
+use crate::log::{Actor, Event, Kind, Receipt, Subject};
+use crate::mail::When;
+use crate::tx::Tx;
+use iro_advice_model::accounts::AccountId;
+use iro_advice_model::accounts::Role;
+use iro_advice_model::ciphertext::AgeArmored;
+use iro_advice_model::problem::ProblemType;
+use iro_advice_model::queries::{
+    Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
+};
+
+/// The query if the caller may see it; otherwise 404, as if it did not exist.
+pub fn visible(conn: &mut DbConnection, caller: &Caller, id: &QueryId) -> Result<Query, ApiError> {
+    store::visible_query(conn, id, &caller.account_id, caller.role)?.ok_or(ApiError::NotFound)
+}
+
+/// A refusal because the query is not in a state that allows the act.
+pub fn wrong_state(detail: impl Into<String>) -> ApiError {
+    ApiError::conflict(ProblemType::QueryState, detail)
+}
+
+/// Refuses ciphertext with fewer X25519 recipients than it has readers: content that
+/// someone who should read it cannot, or that was never encrypted to them.
+pub fn check_recipients(recipients: usize, readers: usize) -> Result<(), ApiError> {
+    if recipients < readers {
+        return Err(ApiError::bad_request(
+            ProblemType::AgeTooFewRecipients,
+            format!("encrypted to {recipients} recipient(s), but it has {readers} readers"),
+        ));
+    }
+    Ok(())
+}
+
+/// When a notice about a query goes: at once for an urgent one, in the next digest for a
+/// routine one, so that a mail's timing says little about when a query was asked.
+pub fn notice_timing(urgency: Urgency) -> When {
+    match urgency {
+        Urgency::Urgent => When::Now,
+        Urgency::Routine => When::Digest,
+    }
+}
+
+/// A query's readers: its IRO and its adviser.
+pub const QUERY_READERS: usize = 2;
+
+/// Records an act on a query in the log, in the act's transaction; returns the receipt.
+pub fn record(
+    tx: &mut Tx<'_>,
+    kind: Kind,
+    actor: &AccountId,
+    query: &Query,
+) -> Result<Receipt, ApiError> {
+    Ok(tx.record(Event {
+        kind,
+        actor: Actor::Account(actor.as_str()),
+        subject: Subject::Query(query.id.as_str()),
+        authority: Some(&query.authority_code),
+    })?)
+}
+
+/// The other participant of a query, from the caller's side.
+fn counterpart<'q>(caller: &Caller, query: &'q Query) -> &'q AccountId {
+    if caller.role == Role::Iro {
+        &query.adviser_id
+    } else {
+        &query.iro_id
+    }
+}
+
+fn not_eligible() -> ApiError {
+    ApiError::unprocessable(
+        ProblemType::AdviserNotEligible,
+        "that adviser cannot take this query (unknown, unavailable, without a key, or conflicted with your authority)",
+    )
+}
+
+pub struct AskInput {
+    pub adviser_id: AccountId,
+    pub category: Category,
+    pub stage: Stage,
+    pub urgency: Urgency,
+    pub body: AgeArmored,
+}
+
+/// An IRO asks an adviser; returns the new query's id and the receipt.
+pub fn ask(
+    tx: &mut Tx<'_>,
+    iro: &IroCaller,
+    input: AskInput,
+) -> Result<(QueryId, Receipt), ApiError> {
+    // Checked again here, whatever the client was shown: active, accepting, keyed, and not
+    // conflicted with the IRO's authority. (An adviser with no key cannot be a recipient,
+    // so this comes before counting them.)
+    if eligible_advisers(tx.conn, &iro.authority, Some(&input.adviser_id))?.is_empty() {
+        return Err(not_eligible());
+    }
+    check_recipients(input.body.recipients(), QUERY_READERS)?;
+    let id = QueryId::generate();
+    store::insert_query(
+        tx.conn,
+        &NewQuery {
+            id: &id,
+            iro_id: &iro.account_id,
+            adviser_id: &input.adviser_id,
+            authority_code: iro.authority.as_str(),
+            category: input.category,
+            stage: input.stage,
+            urgency: input.urgency,
+        },
+    )?;
+    store::insert_message(
+        tx.conn,
+        &id,
+        &iro.account_id,
+        Role::Iro,
+        input.body.as_str(),
+    )?;
+    crate::accounts::notices::notify(tx, &input.adviser_id, notice_timing(input.urgency))?;
+    let receipt = tx.record(Event {
+        kind: Kind::QuerySubmitted,
+        actor: Actor::Account(iro.account_id.as_str()),
+        subject: Subject::Query(id.as_str()),
+        authority: Some(iro.authority.as_str()),
+    })?;
+    Ok((id, receipt))
+}
+
+/// The adviser's answer to a query put to them: from `submitted` to `to`, telling the IRO.
+fn answer(
+    tx: &mut Tx<'_>,
+    adviser: &Caller,
+    id: &QueryId,
+    to: QueryStatus,
+    kind: Kind,
+) -> Result<(Query, Receipt), ApiError> {
+    let q = visible(tx.conn, adviser, id)?;
+    if !store::answer(tx.conn, &q.id, &adviser.account_id, to)? {
+        return Err(wrong_state(format!(
+            "a {} query cannot become {to}",
+            q.status
+        )));
+    }
+    crate::accounts::notices::notify(tx, &q.iro_id, notice_timing(q.urgency))?;
+    let receipt = record(tx, kind, &adviser.account_id, &q)?;
+    Ok((q, receipt))
+}
+
+/// The adviser takes the query on.
+pub fn accept(tx: &mut Tx<'_>, adviser: &Caller, id: &QueryId) -> Result<Receipt, ApiError> {
+    answer(tx, adviser, id, QueryStatus::Accepted, Kind::QueryAccepted).map(|(_, r)| r)
+}
+
+/// The adviser declines; the IRO may then route the query elsewhere. The adviser no longer
+/// sees it.
+pub fn decline(
+    tx: &mut Tx<'_>,
+    adviser: &Caller,
+    id: &QueryId,
+    reason: DeclineReason,
+) -> Result<Receipt, ApiError> {
+    let (q, receipt) = answer(tx, adviser, id, QueryStatus::Declined, Kind::QueryDeclined)?;
+    store::record_decline(tx.conn, &q.id, &adviser.account_id, reason)?;
+    Ok(receipt)
+}
+
+pub struct RouteInput {
+    pub adviser_id: AccountId,
+    /// Every message of the query, re-encrypted to the IRO and the new adviser: (id, body).
+    pub messages: Vec<(MessageId, AgeArmored)>,
+}
+
+/// The IRO hands the query to another adviser, after a decline or while it waits unaccepted.
+pub fn route(
+    tx: &mut Tx<'_>,
+    iro: &IroCaller,
+    id: &QueryId,
+    input: RouteInput,
+) -> Result<Receipt, ApiError> {
+    for (_, body) in &input.messages {
+        check_recipients(body.recipients(), QUERY_READERS)?;
+    }
+    let q = visible(tx.conn, iro, id)?;
+    if !q.status.routable() {
+        return Err(wrong_state(format!(
+            "a {} query cannot be routed",
+            q.status
+        )));
+    }
+    if input.adviser_id == q.adviser_id || store::has_declined(tx.conn, &q.id, &input.adviser_id)? {
+        return Err(ApiError::unprocessable(
+            ProblemType::AdviserNotEligible,
+            "that adviser already has, or has declined, this query",
+        ));
+    }
+    if eligible_advisers(tx.conn, &iro.authority, Some(&input.adviser_id))?.is_empty() {
+        return Err(not_eligible());
+    }
+    replace_every_message(tx, &q, &input.messages)?;
+    if !store::reroute(tx.conn, &q.id, &input.adviser_id)? {
+        return Err(wrong_state("the query changed while it was being routed"));
+    }
+    crate::accounts::notices::notify(tx, &input.adviser_id, notice_timing(q.urgency))?;
+    record(tx, Kind::QueryRouted, &iro.account_id, &q)
+}
+
+/// Exactly every message, once: a message left out would stay unreadable to the new
+/// adviser, one added would be a message nobody sent.
+fn replace_every_message(
+    tx: &mut Tx<'_>,
+    q: &Query,
+    messages: &[(MessageId, AgeArmored)],
+) -> Result<(), ApiError> {
+    let stored: HashSet<MessageId> = store::messages_of(tx.conn, &q.id)?
+        .into_iter()
+        .filter(|m| m.body.is_some())
+        .map(|m| m.id)
+        .collect();
+    let given: HashSet<&MessageId> = messages.iter().map(|(id, _)| id).collect();
+    if given.len() != messages.len() || given != stored.iter().collect() {
+        return Err(ApiError::unprocessable(
+            ProblemType::MessagesMismatch,
+            "give every message of the query exactly once, re-encrypted",
+        ));
+    }
+    for (message, body) in messages {
+        store::replace_message_body(tx.conn, &q.id, message, body.as_str())?;
+    }
+    Ok(())
+}
+
+/// The IRO closes the query with its outcome.
+pub fn close(
+    tx: &mut Tx<'_>,
+    iro: &IroCaller,
+    id: &QueryId,
+    outcome: Outcome,
+) -> Result<Receipt, ApiError> {
+    let q = visible(tx.conn, iro, id)?;
+    if !store::close(tx.conn, &q.id, outcome)? {
+        return Err(wrong_state("the query is already closed"));
+    }
+    // The adviser hears of it only if they were working on it.
+    if q.status == QueryStatus::Accepted {
+        crate::accounts::notices::notify(tx, &q.adviser_id, notice_timing(q.urgency))?;
+    }
+    record(tx, Kind::QueryClosed, &iro.account_id, &q)
+}
+
+/// The IRO may write while the query waits or is accepted; the adviser once they have
+/// accepted it.
+pub fn may_write(role: Role, status: QueryStatus) -> bool {
+    match role {
+        Role::Iro => matches!(status, QueryStatus::Submitted | QueryStatus::Accepted),
+        Role::Adviser => status == QueryStatus::Accepted,
+        Role::Nairo | Role::Admin => false,
+    }
+}
+
+/// A reply, either way; returns the message's id, its time and the receipt.
+pub fn reply(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    id: &QueryId,
+    body: &AgeArmored,
+) -> Result<(MessageId, NaiveDateTime, Receipt), ApiError> {
+    check_recipients(body.recipients(), QUERY_READERS)?;
+    let q = visible(tx.conn, caller, id)?;
+    if !may_write(caller.role, q.status) {
+        return Err(wrong_state(format!(
+            "no {} message on a {} query",
+            caller.role, q.status
+        )));
+    }
+    let (message, created_at) = store::insert_message(
+        tx.conn,
+        &q.id,
+        &caller.account_id,
+        caller.role,
+        body.as_str(),
+    )?;
+    crate::accounts::notices::notify(tx, counterpart(caller, &q), notice_timing(q.urgency))?;
+    let receipt = record(tx, Kind::MessageSent, &caller.account_id, &q)?;
+    Ok((message, created_at, receipt))
+}
+
+/// Tells the other participant an attachment arrived and records it; the upload itself is
+/// streamed outside any transaction.
+pub fn attachment_added(tx: &mut Tx<'_>, caller: &Caller, q: &Query) -> Result<Receipt, ApiError> {
+    // A copy the IRO adds to a declined query is for the next adviser, who is told on routing.
+    if q.status != QueryStatus::Declined {
+        crate::accounts::notices::notify(tx, counterpart(caller, q), notice_timing(q.urgency))?;
+    }
+    record(tx, Kind::AttachmentAdded, &caller.account_id, q)
+}
+
+/// Records that the IRO put a re-encrypted stream in place of an attachment nobody else
+/// has had; nobody is told, as nobody else has it.
+pub fn attachment_replaced(tx: &mut Tx<'_>, iro: &Caller, q: &Query) -> Result<Receipt, ApiError> {
+    record(tx, Kind::AttachmentReplaced, &iro.account_id, q)
+}
