@@ -582,7 +582,7 @@ fn reset_second_factor(settings: &Settings, email: &str) -> CliResult {
         &email,
     )
     .map_err(|e| match e {
-        iro_advice_server::http::error::ApiError::NotFound => {
+        iro_advice_server::accounts::AccountError::NotFound => {
             format!("no account has the email {}", email.as_str())
         }
         other => other.to_string(),

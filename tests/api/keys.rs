@@ -124,7 +124,7 @@ async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
         let context = iro_advice_server::http::server::write_context(&app.settings).unwrap();
         iro_advice_server::db::write_transaction(&mut conn, |conn| {
             let mut tx = iro_advice_server::tx::Tx::new(conn, &context);
-            iro_advice_server::accounts::me::register_key(
+            iro_advice_server::accounts::profile::register_key(
                 &mut tx,
                 &AccountId::from_string(adviser.id.clone()),
                 &AgeRecipient::parse(recipient).unwrap(),
@@ -212,7 +212,7 @@ async fn a_conflict_removed_and_restored_behind_the_advisers_back_raises_the_ala
             .collect();
         iro_advice_server::db::write_transaction(&mut conn, |conn| {
             let mut tx = iro_advice_server::tx::Tx::new(conn, &context);
-            iro_advice_server::accounts::me::declare_conflicts(
+            iro_advice_server::accounts::profile::declare_conflicts(
                 &mut tx,
                 &AccountId::from_string(adviser.id.clone()),
                 &codes,

@@ -90,6 +90,10 @@ pub const LOG_INCLUSION: &str = "/api/v1/log/proof/inclusion";
 pub const LOG_CONSISTENCY: &str = "/api/v1/log/proof/consistency";
 pub const LOG_TILE: &str = "/api/v1/log/tile/{tile:.+}";
 
+/// The paths whose parameter spans several segments (`{name:.+}`): OpenAPI writes them as
+/// `{name}`, the router must match them whole.
+pub const MULTI_SEGMENT: &[&str] = &[LOG_TILE];
+
 // Statistics
 pub const STATS_ACCESS: &str = "/api/v1/stats/access";
 pub const STATS_RELEASES: &str = "/api/v1/stats/releases";

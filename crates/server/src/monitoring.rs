@@ -21,24 +21,31 @@ use crate::telemetry::{Gauges, WitnessGauge};
 
 /// Every gauge, read now.
 fn read(state: &AppState) -> Gauges {
-    let pool = state.db.pool_state();
+    let pool = state.storage.db.pool_state();
     let mut g = Gauges {
         pool_connections: pool.connections,
         pool_idle: pool.idle_connections,
         pool_max: pool.max,
-        sign_in_ceiling: state.sign_in_ceiling_until.load(Ordering::Relaxed)
+        sign_in_ceiling: state.accounts.ceiling_until.load(Ordering::Relaxed)
             > chrono::Utc::now().timestamp(),
-        password_hashes: state.hashing.hashes_made(),
+        password_hashes: state.accounts.hashing.hashes_made(),
         ..Gauges::default()
     };
     let now = crate::db::now();
     let read = state
+        .storage
         .db
         .get()
         .map_err(|e| e.to_string())
         .and_then(|mut conn| {
-            read_database(&mut conn, &state.witnessing, &state.settings, now, &mut g)
-                .map_err(|e| e.to_string())
+            read_database(
+                &mut conn,
+                &state.storage.witnessing,
+                &state.settings,
+                now,
+                &mut g,
+            )
+            .map_err(|e| e.to_string())
         });
     match read {
         Ok(()) => g.database_up = true,
@@ -47,10 +54,11 @@ fn read(state: &AppState) -> Gauges {
         Err(e) => tracing::warn!(error = %e, "metrics: the database did not answer"),
     }
     for (status, key) in state
+        .storage
         .witnessing
         .status()
         .into_iter()
-        .zip(state.witnessing.keys())
+        .zip(state.storage.witnessing.keys())
     {
         g.witnesses.push(WitnessGauge {
             name: key.split('+').next().unwrap_or_default().to_owned(),
@@ -139,11 +147,11 @@ pub async fn operations(
 
 fn operations_status(state: &AppState) -> OperationsStatus {
     let g = read(state);
-    let problems = state.witnessing.status();
+    let problems = state.storage.witnessing.status();
     let witnesses = g
         .witnesses
         .iter()
-        .zip(state.witnessing.keys())
+        .zip(state.storage.witnessing.keys())
         .zip(problems)
         .map(|((w, key), status)| WitnessOperations {
             name: w.name.clone(),
@@ -155,7 +163,7 @@ fn operations_status(state: &AppState) -> OperationsStatus {
         })
         .collect();
     let now = crate::db::now();
-    let releases = state.db.get().ok().and_then(|mut conn| {
+    let releases = state.storage.db.get().ok().and_then(|mut conn| {
         let made = crate::statistics::store::list(&mut conn).ok()?;
         let due = crate::statistics::store::missing(
             &mut conn,
@@ -194,7 +202,7 @@ fn operations_status(state: &AppState) -> OperationsStatus {
         },
         log_size: g.log_leaves,
         served_size: g.served_size,
-        quorum: state.witnessing.quorum(),
+        quorum: state.storage.witnessing.quorum(),
         witnesses,
         releases,
         sign_in_ceiling: g.sign_in_ceiling,

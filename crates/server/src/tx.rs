@@ -8,9 +8,52 @@ use chrono::NaiveDateTime;
 use iro_advice_api::Receipt;
 use iro_advice_model::accounts::{Email, Language};
 
-use crate::db::DbConnection;
+use crate::db::{Database, DbConnection, DbError};
+use crate::log::witnessing::Witnessing;
 use crate::log::{Event, LogError, LogKeys};
 use crate::mail::{self, Notice, When};
+
+/// The database, with what an act carries beside its connection: what a service needs to
+/// read and to act, whoever calls it (a handler, a background task, a test).
+#[derive(Clone)]
+pub struct Storage {
+    pub db: Database,
+    pub context: WriteContext,
+    /// The witnesses the log's checkpoints are submitted to.
+    pub witnessing: Arc<Witnessing>,
+}
+
+impl Storage {
+    /// Runs `f` in one write transaction on the blocking pool: everything it records and
+    /// notifies commits with the act, or nothing does.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let context = self.context.clone();
+        let done = self
+            .db
+            .write(move |conn| f(&mut Tx::new(conn, &context)))
+            .await;
+        if done.is_ok() {
+            // The act may have appended to the log: its checkpoint goes to the witnesses.
+            self.witnessing.appended();
+        }
+        done
+    }
+
+    /// Runs `f` with a connection on the blocking pool, for reads.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.db.run(f).await
+    }
+}
 
 /// The keys and addresses an act needs inside its transaction; cheap to clone.
 #[derive(Clone)]

@@ -1,21 +1,23 @@
-//! `POST /api/v1/auth/login`, `/refresh`, `/logout`.
+//! Signing in, refreshing a session and signing out.
+//!
+//! A wrong email or password, a missing or wrong second-factor code and a suspended account
+//! are each refused (the last two only after the right password). After repeated failures
+//! for one email, or from one device, or too many across the service, every refusal is
+//! "too many attempts" — except for the right password with a valid second factor, which
+//! always gets in. When every password-hashing slot is busy, the attempt is shed at once.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::atomic::Ordering;
 
 use chrono::Duration;
 
-use super::browser::{self, SessionClient};
 use super::factors::{Factors, Purpose};
+use super::sessions::SessionClient;
 use super::store::{self, Rotation};
+use super::{AccountError, Accounts, SignInRefusal};
 use crate::db::DbConnection;
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
-use crate::tx::Tx;
-use iro_advice_api::{LoginRequest, PasskeyAssertion, RefreshRequest, TokenPair};
+use crate::tx::{Storage, Tx};
+use iro_advice_api::{PasskeyAssertion, TokenPair};
 use iro_advice_model::accounts::{AccountId, Email, Password, Role};
-use iro_advice_model::problem::ProblemType;
 
 /// Failed sign-ins allowed per email (or per device) within the window before 429.
 pub const MAX_FAILURES: i64 = 5;
@@ -34,18 +36,21 @@ fn burst_allowance(per_minute: i64) -> i64 {
     (per_minute / 6).max(10).min(per_minute)
 }
 
-fn pair(state: &AppState, signed_in: SignedIn) -> TokenPair {
-    TokenPair {
-        access_token: state.tokens.issue(
-            signed_in.account_id.as_str(),
-            signed_in.role,
-            &signed_in.session.session_id,
-        ),
-        refresh_token: Some(signed_in.session.refresh_token),
-        token_type: "Bearer".into(),
-        expires_in: state.tokens.lifetime_secs(),
-        device_token: signed_in.device_token,
-        failed_sign_ins: signed_in.failed_sign_ins,
+impl Accounts {
+    /// The token pair of a new or renewed session.
+    pub fn pair(&self, signed_in: SignedIn) -> TokenPair {
+        TokenPair {
+            access_token: self.tokens.issue(
+                signed_in.account_id.as_str(),
+                signed_in.role,
+                &signed_in.session.session_id,
+            ),
+            refresh_token: Some(signed_in.session.refresh_token),
+            token_type: "Bearer".into(),
+            expires_in: self.tokens.lifetime_secs(),
+            device_token: signed_in.device_token,
+            failed_sign_ins: signed_in.failed_sign_ins,
+        }
     }
 }
 
@@ -60,7 +65,18 @@ fn device_subject(device_hash: &str) -> String {
     crate::keys::token_hash(&format!("login-device:{device_hash}"))
 }
 
-/// A sign-in attempt, parsed at the edge.
+/// A sign-in attempt, as the client made it.
+pub struct LoginAttempt {
+    pub email: String,
+    pub password: String,
+    pub totp_code: Option<String>,
+    pub passkey: Option<PasskeyAssertion>,
+    pub device_token: Option<String>,
+    /// Which kind of client the session is for.
+    pub client: SessionClient,
+}
+
+/// A sign-in attempt, parsed.
 struct Attempt {
     /// The throttling key when no device token of the account is presented.
     subject: String,
@@ -99,7 +115,7 @@ fn gate(
     factors: &Factors,
     attempt: &Attempt,
     ceiling: i64,
-) -> Result<Gate, ApiError> {
+) -> Result<Gate, AccountError> {
     let now = crate::db::now();
     let account = match &attempt.email {
         Some(e) => store::login_account(conn, e.as_str())?,
@@ -147,7 +163,7 @@ fn gate(
 }
 
 /// A successful sign-in.
-struct SignedIn {
+pub struct SignedIn {
     account_id: AccountId,
     role: Role,
     session: store::IssuedSession,
@@ -155,40 +171,12 @@ struct SignedIn {
     failed_sign_ins: i32,
 }
 
-/// Why an attempt is refused, before the failure is recorded.
-enum Refusal {
-    Credentials,
-    SecondFactorMissing,
-    SecondFactorWrong,
-    Suspended,
-}
-
 /// The refusal as the client sees it: while the attempt's key is locked every refusal is the
-/// same 429, so a locked account tells a guesser nothing about the password.
-fn refusal(refused: Refusal, locked: Option<u64>) -> ApiError {
-    if let Some(retry_after_secs) = locked {
-        return ApiError::TooManyAttempts { retry_after_secs };
-    }
-    let (problem, detail) = match refused {
-        Refusal::Credentials => (ProblemType::InvalidCredentials, "wrong email or password"),
-        Refusal::SecondFactorMissing => (
-            ProblemType::SecondFactorRequired,
-            "this account needs its second factor: the code from its authenticator app \
-             (totp_code) or its passkey (passkey)",
-        ),
-        Refusal::SecondFactorWrong => (
-            ProblemType::SecondFactorInvalid,
-            "that code is wrong, expired or already used; wait for the next one",
-        ),
-        Refusal::Suspended => (
-            ProblemType::AccountSuspended,
-            "this account is suspended; ask the service's administrator",
-        ),
-    };
-    ApiError::Rejected {
-        status: StatusCode::UNAUTHORIZED,
-        problem,
-        detail: detail.into(),
+/// same "too many attempts", so a locked account tells a guesser nothing about the password.
+fn refusal(refused: SignInRefusal, locked: Option<u64>) -> AccountError {
+    match locked {
+        Some(retry_after_secs) => AccountError::TooManyAttempts { retry_after_secs },
+        None => AccountError::SignIn(refused),
     }
 }
 
@@ -201,7 +189,7 @@ fn conclude(
     attempt: Attempt,
     password_right: bool,
     refresh_days: i64,
-) -> Result<Result<SignedIn, ApiError>, ApiError> {
+) -> Result<Result<SignedIn, AccountError>, AccountError> {
     let Gate {
         account,
         device_known,
@@ -209,42 +197,46 @@ fn conclude(
         locked,
         ..
     } = gate;
-    let fail = |tx: &mut Tx<'_>, account: Option<&AccountId>, refused: Refusal| {
+    let fail = |tx: &mut Tx<'_>, account: Option<&AccountId>, refused: SignInRefusal| {
         store::record_failure(tx.conn, &bucket)?;
         if let Some(id) = account {
             if store::note_failed_sign_in(tx.conn, id)? == MAX_FAILURES as i32 {
                 super::notices::notify_now(tx, id)?;
             }
         }
-        Ok::<_, ApiError>(Err(refusal(refused, locked)))
+        Ok::<_, AccountError>(Err(refusal(refused, locked)))
     };
     let known = account.as_ref().map(|a| a.id.clone());
     let Some(account) = account.filter(|_| password_right) else {
-        return fail(tx, known.as_ref(), Refusal::Credentials);
+        return fail(tx, known.as_ref(), SignInRefusal::Credentials);
     };
     let offered = (attempt.totp_code.as_deref(), attempt.passkey.as_ref());
     match (account.has_second_factor(), offered) {
         // The right password: not a failure, but no way in while locked.
-        (true, (None, None)) => return Ok(Err(refusal(Refusal::SecondFactorMissing, locked))),
+        (true, (None, None)) => {
+            return Ok(Err(refusal(SignInRefusal::SecondFactorMissing, locked)))
+        }
         (true, (_, Some(assertion))) => {
             let purpose = Purpose::SignIn;
             if !factors.assertion_accepted(tx.conn, &account.id, purpose, assertion)? {
-                return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
+                return fail(tx, Some(&account.id), SignInRefusal::SecondFactorWrong);
             }
         }
         (true, (Some(code), None)) => {
             let sealed = account.enabled_totp_secret();
             let last = account.totp_last_step;
             if !factors.totp_accepts(tx.conn, &account.id, sealed, last, code)? {
-                return fail(tx, Some(&account.id), Refusal::SecondFactorWrong);
+                return fail(tx, Some(&account.id), SignInRefusal::SecondFactorWrong);
             }
         }
         // Without a second factor a locked account stays locked.
-        (false, _) if locked.is_some() => return Ok(Err(refusal(Refusal::Credentials, locked))),
+        (false, _) if locked.is_some() => {
+            return Ok(Err(refusal(SignInRefusal::Credentials, locked)))
+        }
         (false, _) => {}
     }
     if !account.active() {
-        return Ok(Err(refusal(Refusal::Suspended, None)));
+        return Ok(Err(refusal(SignInRefusal::Suspended, None)));
     }
     let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
     store::clear_failures(tx.conn, &bucket, window_start)?;
@@ -260,64 +252,20 @@ fn conclude(
         failed_sign_ins,
     }))
 }
-/// Signs in. A wrong email or password, a missing or wrong second-factor code and a
-/// suspended account each have their own 401 `type` (the last two only after the right
-/// password). After repeated failures for one email, or from one device, or too many across
-/// the service, 429 with `Retry-After` — except for the right password with a valid second
-/// factor, which always gets in. When every password-hashing slot is busy, 503 at once.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = iro_advice_api::Problem),
-              (status = 429, body = iro_advice_api::Problem), (status = 503, body = iro_advice_api::Problem)))]
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let client = SessionClient::of(&req);
-    let answer = sign_in(&state, body.into_inner(), client).await;
-    if let Err(ApiError::Busy { .. } | ApiError::TooManyAttempts { .. }) = &answer {
-        // Refused unheard: answered at once, a flooding client would send the next attempt
-        // at once too, and the attempts themselves would crowd out everyone else's requests.
-        // Held back, each of its connections makes at most one attempt per delay, at the
-        // cost of a sleeping future.
-        // Jittered from half to one and a half times the setting, so that connections
-        // refused together do not all come back together.
-        let delay = state.settings.accounts.shed_delay_ms;
-        let spread = u64::from(u16::from_le_bytes(crate::keys::random_bytes::<2>()));
-        let millis = delay / 2 + delay * spread / u64::from(u16::MAX);
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(millis)).await;
-    }
-    answer.map(|pair| answer_with(&state, client, pair))
-}
-
-/// The answer carrying a new pair: to the web application, the refresh token goes in the
-/// cookie and never in the body its script reads.
-fn answer_with(state: &AppState, client: SessionClient, mut pair: TokenPair) -> HttpResponse {
-    let mut res = HttpResponse::Ok();
-    if client == SessionClient::Web {
-        if let Some(token) = pair.refresh_token.take() {
-            let accounts = &state.settings.accounts;
-            let max_age =
-                (accounts.refresh_token_days * 86_400).min(accounts.session_hours * 3_600);
-            browser::set_refresh_cookie(&mut res, &token, max_age);
-        }
-    }
-    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
-    res.json(pair)
-}
-
-async fn sign_in(
-    state: &AppState,
-    body: LoginRequest,
-    client: SessionClient,
-) -> Result<TokenPair, ApiError> {
-    let LoginRequest {
+/// Signs in: the account's new session, or why not.
+pub async fn sign_in(
+    accounts: &std::sync::Arc<Accounts>,
+    storage: &Storage,
+    login: LoginAttempt,
+) -> Result<SignedIn, AccountError> {
+    let LoginAttempt {
         email,
         password,
         totp_code,
         passkey,
         device_token,
-    } = body;
+        client,
+    } = login;
     let attempt = Attempt {
         subject: subject(&email),
         email: Email::parse(&email).ok(),
@@ -332,31 +280,29 @@ async fn sign_in(
     // ceiling then costs the database nothing.
     let factor_offered = attempt.totp_code.is_some() || attempt.passkey.is_some();
     let now = crate::db::now().and_utc().timestamp();
-    let ceiling_until = state.sign_in_ceiling_until.load(Ordering::Relaxed);
+    let ceiling_until = accounts.ceiling_until.load(Ordering::Relaxed);
     if attempt.device.is_none() && !factor_offered && now < ceiling_until {
-        return Err(ApiError::TooManyAttempts {
+        return Err(AccountError::TooManyAttempts {
             retry_after_secs: (ceiling_until - now) as u64,
         });
     }
     // A slot first: when every one is busy, the attempt is shed before it costs a query.
-    let busy = |_| ApiError::Busy {
-        retry_after_secs: 1,
-    };
-    let slot = state.hashing.reserve().map_err(busy)?;
-    let ceiling = state.settings.accounts.login_failures_per_minute;
-    let factors = state.factors.clone();
-    let (gate, attempt) = state
+    let busy = |_| AccountError::Busy;
+    let slot = accounts.hashing.reserve().map_err(busy)?;
+    let ceiling = accounts.settings.login_failures_per_minute;
+    let shared = accounts.clone();
+    let (gate, attempt) = storage
         .db
-        .run(move |conn| gate(conn, &factors, &attempt, ceiling).map(|g| (g, attempt)))
+        .run(move |conn| gate(conn, &shared.factors, &attempt, ceiling).map(|g| (g, attempt)))
         .await?;
     if gate.ceiling {
-        state
-            .sign_in_ceiling_until
+        accounts
+            .ceiling_until
             .store(now + CEILING_SECS as i64, Ordering::Relaxed);
     }
     // Locked, and no second factor offered: no reason to spend a hash on it.
     if let (Some(retry_after_secs), false) = (gate.locked, factor_offered) {
-        return Err(ApiError::TooManyAttempts { retry_after_secs });
+        return Err(AccountError::TooManyAttempts { retry_after_secs });
     }
     let password_right = if gate.locked.is_some() && !gate.factor_may_pass {
         // Locked, with a second factor that cannot be right (a flood's made-up code, or any
@@ -372,46 +318,35 @@ async fn sign_in(
             .await
             .map_err(busy)?
     };
-    let refresh_days = state.settings.accounts.refresh_token_days;
-    let factors = state.factors.clone();
-    let signed_in = state
-        .write(move |tx| conclude(tx, &factors, gate, attempt, password_right, refresh_days))
-        .await??;
-    Ok(pair(state, signed_in))
+    let refresh_days = accounts.settings.refresh_token_days;
+    let shared = accounts.clone();
+    storage
+        .write(move |tx| {
+            conclude(
+                tx,
+                &shared.factors,
+                gate,
+                attempt,
+                password_right,
+                refresh_days,
+            )
+        })
+        .await?
 }
 
-/// The refresh token of a request: in its body, or — for the web application, which sends
-/// an empty body — in the session cookie.
-fn presented_token(req: &HttpRequest, body: RefreshRequest) -> (Option<String>, SessionClient) {
-    match body.refresh_token {
-        Some(token) => (Some(token), SessionClient::Api),
-        None if SessionClient::of(req) == SessionClient::Web => {
-            (browser::refresh_cookie(req.headers()), SessionClient::Web)
-        }
-        None => (None, SessionClient::Api),
-    }
-}
-
-/// Exchanges a refresh token for a new pair. A refresh token presented a second time
-/// revokes its whole family: whoever holds either copy must sign in again. The web
-/// application sends `{}` and the `X-IRO-Advice-Client: web` header; its token is read from
-/// the cookie, and the new one set there.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = iro_advice_api::Problem)))]
+/// Exchanges a refresh token for a new session pair. A refresh token presented a second
+/// time revokes its whole family: whoever holds either copy must sign in again. (The
+/// revocation is committed before the refusal is answered.)
 pub async fn refresh(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let (token, client) = presented_token(&req, body.into_inner());
-    let token = token.ok_or(ApiError::Unauthenticated)?;
-    let refresh_days = state.settings.accounts.refresh_token_days;
-    let session_hours = state.settings.accounts.session_hours;
-    let rotation = state
+    storage: &Storage,
+    settings: &crate::config::AccountSettings,
+    token: String,
+) -> Result<SignedIn, AccountError> {
+    let (days, hours) = (settings.refresh_token_days, settings.session_hours);
+    let rotation = storage
         .db
-        .write(move |conn| {
-            store::rotate_refresh_token(conn, &token, refresh_days, session_hours)
-                .map_err(ApiError::from)
+        .write(move |conn| -> Result<_, AccountError> {
+            Ok(store::rotate_refresh_token(conn, &token, days, hours)?)
         })
         .await?;
     match rotation {
@@ -420,45 +355,25 @@ pub async fn refresh(
             role,
             session_id,
             refresh_token,
-        } => {
-            let signed_in = SignedIn {
-                account_id,
-                role,
-                session: store::IssuedSession {
-                    session_id,
-                    refresh_token,
-                },
-                device_token: None,
-                failed_sign_ins: 0,
-            };
-            Ok(answer_with(&state, client, pair(&state, signed_in)))
-        }
+        } => Ok(SignedIn {
+            account_id,
+            role,
+            session: store::IssuedSession {
+                session_id,
+                refresh_token,
+            },
+            device_token: None,
+            failed_sign_ins: 0,
+        }),
         Rotation::ReuseDetected => {
             tracing::warn!("refresh token reused: its session has been revoked");
-            Err(ApiError::Unauthenticated)
+            Err(AccountError::SignedOut)
         }
-        Rotation::Refused => Err(ApiError::Unauthenticated),
+        Rotation::Refused => Err(AccountError::SignedOut),
     }
 }
 
-/// Ends the session the refresh token belongs to; its access tokens stop working at once.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204)))]
-pub async fn logout(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let (token, client) = presented_token(&req, body.into_inner());
-    if let Some(token) = token {
-        state
-            .db
-            .write(move |conn| store::revoke_session_of_token(conn, &token).map_err(ApiError::from))
-            .await?;
-    }
-    let mut res = HttpResponse::NoContent();
-    if client == SessionClient::Web {
-        browser::clear_refresh_cookie(&mut res);
-    }
-    Ok(res.finish())
+/// Ends the session a refresh token belongs to; its access tokens stop working at once.
+pub fn sign_out(conn: &mut DbConnection, token: &str) -> Result<(), AccountError> {
+    Ok(store::revoke_session_of_token(conn, token)?)
 }

@@ -1,72 +1,34 @@
-//! `GET /api/v1/authorities` and `GET /api/v1/advisers`.
+//! The directory IROs ask from: the advisers an IRO may ask, and the proofs of the keys
+//! correspondents encrypt to.
 
-use actix_web::{web, HttpResponse};
+use std::collections::HashMap;
 
-use super::store;
-use crate::http::access::{Caller, IroCaller};
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
+use iro_advice_model::accounts::AccountId;
+use iro_advice_model::authorities::AuthorityCode;
+
+use super::store::{self, EligibleAdviser};
+use super::AccountError;
+use crate::db::DbConnection;
+use crate::log::witnessing::Witnessing;
 use crate::log::KeyProof;
-use iro_advice_api::{AdviserEntry, AuthorityEntry};
 
-#[utoipa::path(get, path = "/api/v1/authorities", tag = "directory",
-    responses((status = 200, body = [AuthorityEntry])), security(("bearer" = [])))]
-pub async fn authorities(_caller: Caller) -> HttpResponse {
-    let list: Vec<AuthorityEntry> = iro_advice_model::authorities::all()
-        .iter()
-        .map(|a| AuthorityEntry {
-            code: a.code.clone(),
-            name: a.name.clone(),
-            region: a.region.clone(),
-            name_cy: iro_advice_model::authorities::welsh_name(&a.code).map(str::to_owned),
-        })
-        .collect();
-    HttpResponse::Ok().json(list)
-}
-
-/// The advisers the calling IRO may ask: active, accepting, with a key, and not conflicted
-/// with the IRO's authority.
-#[utoipa::path(get, path = "/api/v1/advisers", tag = "directory",
-    responses((status = 200, body = [AdviserEntry])), security(("bearer" = [])))]
-pub async fn advisers(
-    state: web::Data<AppState>,
-    iro: IroCaller,
-) -> Result<HttpResponse, ApiError> {
-    let authority = iro.authority;
-    let witnessing = state.witnessing.clone();
-    let (list, open, mut proofs) = state
-        .read(move |conn| -> Result<_, ApiError> {
-            let list = store::eligible_advisers(conn, &authority, None)?;
-            let open = crate::queries::store::open_queries_by_adviser(conn)?;
-            let ids: Vec<_> = list.iter().map(|a| a.id.clone()).collect();
-            let proofs = key_proofs(conn, &witnessing, &ids)?;
-            Ok((list, open, proofs))
-        })
-        .await?;
-    let entries: Vec<AdviserEntry> = list
-        .into_iter()
-        .map(|a| AdviserEntry {
-            open_queries: open.get(&a.id).copied().unwrap_or(0),
-            key_proof: proofs.remove(&a.id),
-            id: a.id,
-            display_name: a.display_name,
-            kind: a.kind,
-            age_recipient: a.age_recipient,
-            verified: a.verified,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(entries))
+/// The advisers an IRO of `authority` may ask: active, accepting, with a key, and not
+/// conflicted with the authority.
+pub fn advisers_for(
+    conn: &mut DbConnection,
+    authority: &AuthorityCode,
+) -> Result<Vec<EligibleAdviser>, AccountError> {
+    Ok(store::eligible_advisers(conn, authority, None)?)
 }
 
 /// The proofs of these accounts' current key events in the served checkpoint.
 pub fn key_proofs(
-    conn: &mut crate::db::DbConnection,
-    witnessing: &crate::log::witnessing::Witnessing,
-    ids: &[iro_advice_model::accounts::AccountId],
-) -> diesel::QueryResult<std::collections::HashMap<iro_advice_model::accounts::AccountId, KeyProof>>
-{
+    conn: &mut DbConnection,
+    witnessing: &Witnessing,
+    ids: &[AccountId],
+) -> Result<HashMap<AccountId, KeyProof>, AccountError> {
     let size = witnessing.served_size(conn)?;
-    let mut out = std::collections::HashMap::new();
+    let mut out = HashMap::new();
     for (id, leaf) in store::key_leaves(conn, ids)? {
         if let Some(proof) = crate::log::store::key_proof(conn, leaf, size)? {
             out.insert(id, proof);

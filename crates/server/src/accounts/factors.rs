@@ -7,14 +7,12 @@
 
 use chrono::Duration;
 
-use super::store;
 use super::totp::{self, Sealer};
 use super::webauthn::{self, b64, unb64, RelyingParty};
+use super::{store, AccountError};
 use crate::db::DbConnection;
-use crate::http::error::ApiError;
 use iro_advice_api::PasskeyAssertion;
 use iro_advice_model::accounts::AccountId;
-use iro_advice_model::problem::ProblemType;
 
 /// How long options stay usable: long enough to find a security key in a bag.
 pub const CHALLENGE_SECS: i64 = 300;
@@ -78,7 +76,7 @@ impl Factors {
         conn: &mut DbConnection,
         purpose: Purpose<'_>,
         challenge: &[u8],
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, AccountError> {
         let Some(expires) = self.unexpired(purpose, challenge) else {
             return Ok(false);
         };
@@ -96,7 +94,7 @@ impl Factors {
         account: &store::LoginAccount,
         code: Option<&str>,
         passkey: Option<&PasskeyAssertion>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, AccountError> {
         if !account.has_second_factor() {
             return Ok(false);
         }
@@ -135,7 +133,7 @@ impl Factors {
         sealed: Option<&[u8]>,
         last_step: i64,
         code: &str,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, AccountError> {
         Ok(match self.totp_step(id, sealed, last_step, code) {
             Some(step) => store::use_totp_step(conn, id, step, false)?,
             None => false,
@@ -149,7 +147,7 @@ impl Factors {
         conn: &mut DbConnection,
         account: &AccountId,
         assertion: &PasskeyAssertion,
-    ) -> Result<Option<(store::StoredPasskey, webauthn::Assertion)>, ApiError> {
+    ) -> Result<Option<(store::StoredPasskey, webauthn::Assertion)>, AccountError> {
         let Ok(id) = unb64(&assertion.id, "id") else {
             return Ok(None);
         };
@@ -182,7 +180,7 @@ impl Factors {
         account: &AccountId,
         purpose: Purpose<'_>,
         assertion: &PasskeyAssertion,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, AccountError> {
         let Some((stored, verified)) = self.verified_assertion(conn, account, assertion)? else {
             return Ok(false);
         };
@@ -204,12 +202,8 @@ impl Factors {
         conn: &mut DbConnection,
         id: &AccountId,
         proof: &StepUp,
-    ) -> Result<(), ApiError> {
-        let refused = |detail: &str| ApiError::Rejected {
-            status: actix_web::http::StatusCode::FORBIDDEN,
-            problem: ProblemType::StepUpRequired,
-            detail: detail.to_owned(),
-        };
+    ) -> Result<(), AccountError> {
+        let refused = AccountError::StepUpRequired;
         let state = store::totp_state(conn, id)?;
         if !state.has_second_factor() {
             return Err(refused(
@@ -243,39 +237,4 @@ impl Factors {
 pub struct StepUp {
     pub totp_code: Option<String>,
     pub passkey: Option<PasskeyAssertion>,
-}
-
-/// The header that carries a fresh TOTP code where a request has no body for it.
-pub const STEP_UP_HEADER: &str = "x-step-up-code";
-/// Instead of a code: a passkey's answer to step-up options, as base64url of its JSON.
-pub const STEP_UP_PASSKEY_HEADER: &str = "x-step-up-passkey";
-
-impl StepUp {
-    /// The fresh factor a request without a body offers, from its headers: a code, a
-    /// passkey's answer, or neither.
-    pub fn from_headers(headers: &actix_web::http::header::HeaderMap) -> Result<StepUp, ApiError> {
-        let header = |name| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let passkey = match header(STEP_UP_PASSKEY_HEADER) {
-            Some(text) => Some(
-                unb64(&text, "header")
-                    .ok()
-                    .and_then(|json| serde_json::from_slice::<PasskeyAssertion>(&json).ok())
-                    .ok_or_else(|| {
-                        ApiError::BadRequest(format!(
-                            "{STEP_UP_PASSKEY_HEADER}: base64url of a passkey assertion's JSON"
-                        ))
-                    })?,
-            ),
-            None => None,
-        };
-        Ok(StepUp {
-            totp_code: header(STEP_UP_HEADER),
-            passkey,
-        })
-    }
 }

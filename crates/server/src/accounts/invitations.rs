@@ -1,5 +1,5 @@
-//! Invitations (`POST /api/v1/invitations`, `iro-advice admin invite`) and turning one into
-//! an account (`POST /api/v1/accounts`).
+//! Invitations (made by an admin, by NAIRO for an IRO, or by the operator at the console)
+//! and turning one into an account.
 //!
 //! An invitation has two halves, both needed: a token in the link mailed to the invitee, and
 //! a short code shown once to the inviter, who passes it on by another channel. The
@@ -7,26 +7,20 @@
 //! code. Both are single-use, expire, and are stored only as hashes; a few wrong codes void
 //! the invitation, so the link's reader cannot guess the code either.
 
-use actix_web::{web, HttpResponse};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::store;
+use super::{store, AccountError, Accounts, Caller};
 use crate::db::schema::invitations;
 use crate::db::{write_transaction, DbConnection};
-use crate::http::access::Caller;
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
 use crate::keys::{random_token, token_hash};
 use crate::log::{Actor, Event, Kind, Receipt, Subject};
 use crate::mail;
-use crate::tx::{Tx, WriteContext};
-use iro_advice_api::{AccountCreated, AccountRequest, InvitationCreated, InvitationRequest};
+use crate::tx::{Storage, Tx, WriteContext};
 use iro_advice_model::accounts::{
     AccountId, AdviserKind, DisplayName, Email, Language, Password, Role,
 };
 use iro_advice_model::authorities::AuthorityCode;
-use iro_advice_model::problem::ProblemType;
 
 /// Who is invited, checked as a whole: every role gets exactly the attributes it needs.
 #[derive(Debug, Clone)]
@@ -150,7 +144,7 @@ pub enum InvitationError {
     Log(#[from] crate::log::LogError),
 }
 
-impl From<InvitationError> for ApiError {
+impl From<InvitationError> for AccountError {
     fn from(e: InvitationError) -> Self {
         match e {
             InvitationError::Database(d) => d.into(),
@@ -230,42 +224,34 @@ pub fn create(
     })
 }
 
-/// Invites someone. Admins may invite any role; NAIRO reviewers may invite IROs only.
-#[utoipa::path(post, path = "/api/v1/invitations", tag = "accounts", request_body = InvitationRequest,
-    responses((status = 201, body = InvitationCreated), (status = 403, body = iro_advice_api::Problem),
-              (status = 422, body = iro_advice_api::Problem)),
-    security(("bearer" = [])))]
-pub async fn invite(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<InvitationRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    if caller.role == Role::Nairo && body.role != Role::Iro {
-        return Err(ApiError::Forbidden);
+/// An invitation as an admin or NAIRO asks for it, before it is checked.
+pub struct InvitationInput {
+    pub role: Role,
+    pub email: Email,
+    pub authority: Option<AuthorityCode>,
+    pub adviser_kind: Option<AdviserKind>,
+    pub language: Language,
+}
+
+/// Invites someone through the API. Admins may invite any role; NAIRO reviewers may invite
+/// IROs only (a nomination).
+pub fn invite(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    input: InvitationInput,
+    valid_days: i64,
+) -> Result<CreatedInvitation, AccountError> {
+    if caller.role == Role::Nairo && input.role != Role::Iro {
+        return Err(AccountError::Forbidden);
     }
-    let mut invitee = Invitee::new(
-        body.role,
-        body.email,
-        body.authority_code,
-        body.adviser_kind,
-    )
-    .map_err(|e| ApiError::unprocessable(ProblemType::InvalidInvitation, e))?;
-    invitee.language = body.language.unwrap_or(Language::En);
-    let valid_days = state.settings.accounts.invitation_days;
-    let created = state
-        .write(move |tx| -> Result<_, ApiError> {
-            let inviter = match caller.role {
-                Role::Nairo => Inviter::Nairo(&caller.account_id),
-                _ => Inviter::Admin(&caller.account_id),
-            };
-            Ok(create(tx, &invitee, inviter, valid_days)?)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(InvitationCreated {
-        code: created.code.as_str().to_owned(),
-        expires_at: created.expires_at.and_utc().to_rfc3339(),
-    }))
+    let mut invitee = Invitee::new(input.role, input.email, input.authority, input.adviser_kind)
+        .map_err(AccountError::InvalidInvitee)?;
+    invitee.language = input.language;
+    let inviter = match caller.role {
+        Role::Nairo => Inviter::Nairo(&caller.account_id),
+        _ => Inviter::Admin(&caller.account_id),
+    };
+    Ok(create(tx, &invitee, inviter, valid_days)?)
 }
 
 #[derive(Queryable, Selectable)]
@@ -310,12 +296,9 @@ impl Presented {
     }
 }
 
-fn refused() -> ApiError {
+fn refused() -> AccountError {
     // Unknown, used, expired and wrongly completed invitations are refused alike.
-    ApiError::bad_request(
-        ProblemType::InvalidInvitation,
-        "the invitation is unknown, used or expired, or its code is wrong",
-    )
+    AccountError::InvitationRefused
 }
 
 /// Finds the invitation both halves open. A wrong code for a known link counts against the
@@ -323,7 +306,7 @@ fn refused() -> ApiError {
 fn open_invitation(
     conn: &mut DbConnection,
     presented: &Presented,
-) -> Result<Result<OpenInvitation, ApiError>, ApiError> {
+) -> Result<Result<OpenInvitation, AccountError>, AccountError> {
     let row = invitations::table
         .filter(invitations::token_hash.eq(token_hash(&presented.token)))
         .filter(invitations::used_at.is_null())
@@ -348,7 +331,7 @@ fn open_invitation(
             return Ok(Err(refused()));
         }
     }
-    let corrupt = |e: String| ApiError::Internal(format!("stored invitation: {e}"));
+    let corrupt = |e: String| AccountError::Corrupt(format!("stored invitation: {e}"));
     let mut invitee = Invitee::new(
         row.role,
         Email::parse(&row.email).map_err(corrupt)?,
@@ -364,47 +347,53 @@ fn open_invitation(
     }))
 }
 
-/// Turns an invitation into an account.
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = AccountRequest,
-    responses((status = 201, body = AccountCreated), (status = 400, body = iro_advice_api::Problem)))]
+/// What an invitee sends to make their account.
+pub struct NewAccountRequest {
+    /// The link's token, or `TOKEN.CODE` as the operator's console prints it.
+    pub invitation: String,
+    /// The inviter's half, when given apart.
+    pub code: Option<String>,
+    pub password: String,
+    pub display_name: DisplayName,
+    pub notification_email: Option<Email>,
+}
+
+/// Turns an invitation into an account: its id, role and the receipt of its creation.
 pub async fn accept(
-    state: web::Data<AppState>,
-    body: web::Json<AccountRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let AccountRequest {
+    accounts: &Accounts,
+    storage: &Storage,
+    request: NewAccountRequest,
+) -> Result<(AccountId, Role, Receipt), AccountError> {
+    let NewAccountRequest {
         invitation,
         code,
         password,
         display_name,
         notification_email,
-    } = body.into_inner();
-    let password =
-        Password::new(password).map_err(|e| ApiError::bad_request(ProblemType::WeakPassword, e))?;
+    } = request;
+    let password = Password::new(password).map_err(AccountError::WeakPassword)?;
     let presented = Presented::new(&invitation, code.as_deref());
     let checking = presented.clone();
     // Check the invitation before spending an argon2 hash on it; a wrong code is counted.
-    let open = state
+    let open = storage
         .db
         .write(move |conn| open_invitation(conn, &checking))
         .await??;
     if password.equals_email(&open.invitee.email) {
-        return Err(ApiError::bad_request(
-            ProblemType::WeakPassword,
-            "the password must not be the email address",
+        return Err(AccountError::WeakPassword(
+            "the password must not be the email address".into(),
         ));
     }
-    let hash = state
+    let hash = accounts
         .hashing
         .hash(password)
         .await
-        .map_err(|_| ApiError::Busy {
-            retry_after_secs: 1,
-        })?;
+        .map_err(|_| AccountError::Busy)?;
     let role = open.invitee.role;
-    let (id, receipt) = state
+    let (id, receipt) = storage
         .write(move |tx| create_account(tx, &presented, &display_name, notification_email, &hash))
         .await?;
-    Ok(HttpResponse::Created().json(AccountCreated { id, role, receipt }))
+    Ok((id, role, receipt))
 }
 
 /// Uses the invitation to create its account, in one transaction with its log leaf.
@@ -414,15 +403,12 @@ fn create_account(
     display_name: &DisplayName,
     notification_email: Option<Email>,
     password_hash: &str,
-) -> Result<(AccountId, Receipt), ApiError> {
+) -> Result<(AccountId, Receipt), AccountError> {
     // Re-read inside the transaction: the invitation may have been used meanwhile.
     let open = open_invitation(tx.conn, presented)??;
     let invitee = &open.invitee;
     if store::email_exists(tx.conn, invitee.email.as_str())? {
-        return Err(ApiError::conflict(
-            ProblemType::AccountExists,
-            "an account with that email already exists",
-        ));
+        return Err(AccountError::AccountExists);
     }
     let id = AccountId::generate();
     store::insert_account(

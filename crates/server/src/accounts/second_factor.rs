@@ -1,21 +1,11 @@
 //! Changing an account's second factors: refusing to remove the last one, what follows a
 //! removal, and the operator's reset.
 
-use super::store;
+use super::{store, AccountError};
 use crate::db::{write_transaction, DbConnection};
-use crate::http::error::ApiError;
 use crate::log::{Actor, Event, Kind, Subject};
 use crate::tx::{Tx, WriteContext};
 use iro_advice_model::accounts::{AccountId, Email};
-use iro_advice_model::problem::ProblemType;
-
-/// Refuses to remove an account's only second factor: it would be let in by a password.
-pub fn last_factor() -> ApiError {
-    ApiError::conflict(
-        ProblemType::LastSecondFactor,
-        "this is the account's only second factor: enrol another one first",
-    )
-}
 
 /// What follows the removal of a second factor: every session but `keep` ends (it may have
 /// been opened with the factor now gone), a `second_factor_removed` leaf, and a notice to
@@ -25,7 +15,7 @@ pub fn factor_removed(
     account: &AccountId,
     by: Actor<'_>,
     keep: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), AccountError> {
     store::revoke_other_sessions(tx.conn, account, keep)?;
     tx.record(Event {
         kind: Kind::SecondFactorRemoved,
@@ -46,10 +36,11 @@ pub fn reset_by_operator(
     conn: &mut DbConnection,
     context: &WriteContext,
     email: &Email,
-) -> Result<AccountId, ApiError> {
+) -> Result<AccountId, AccountError> {
     write_transaction(conn, |conn| {
         let tx = &mut Tx::new(conn, context);
-        let account = store::login_account(tx.conn, email.as_str())?.ok_or(ApiError::NotFound)?;
+        let account =
+            store::login_account(tx.conn, email.as_str())?.ok_or(AccountError::NotFound)?;
         reset(tx, &account.id, Actor::Operator)?;
         Ok(account.id)
     })
@@ -57,7 +48,7 @@ pub fn reset_by_operator(
 
 /// Every second factor of an account gone, by the operator or an admin, with what follows
 /// any removal.
-pub fn reset(tx: &mut Tx<'_>, id: &AccountId, by: Actor<'_>) -> Result<(), ApiError> {
+pub fn reset(tx: &mut Tx<'_>, id: &AccountId, by: Actor<'_>) -> Result<(), AccountError> {
     store::disable_totp(tx.conn, id)?;
     for key in store::passkeys_of(tx.conn, id)? {
         store::remove_passkey(tx.conn, id, &key.credential_id)?;

@@ -16,10 +16,10 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 
 use crate::accounts::store;
+pub use crate::accounts::{Caller, IroCaller};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use iro_advice_model::accounts::{AccountId, AdviserKind, Role};
-use iro_advice_model::authorities::AuthorityCode;
+use iro_advice_model::accounts::{AccountId, Role};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,16 +38,6 @@ impl Access {
         Access::Roles(&[Role::Iro, Role::Adviser, Role::Nairo, Role::Admin]);
 }
 
-/// The authenticated account behind a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub account_id: AccountId,
-    pub role: Role,
-    pub authority: Option<AuthorityCode>,
-    pub adviser_kind: Option<AdviserKind>,
-    pub session_id: String,
-}
-
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Ready<Result<Caller, ApiError>>;
@@ -59,37 +49,6 @@ impl FromRequest for Caller {
     }
 }
 
-/// The caller on a route only IROs may call, with the authority every IRO has: services
-/// that act for an IRO take this, so none of them checks for a missing authority.
-#[derive(Debug, Clone)]
-pub struct IroCaller {
-    pub caller: Caller,
-    pub authority: AuthorityCode,
-}
-
-impl std::ops::Deref for IroCaller {
-    type Target = Caller;
-    fn deref(&self) -> &Caller {
-        &self.caller
-    }
-}
-
-impl TryFrom<Caller> for IroCaller {
-    type Error = ApiError;
-
-    fn try_from(caller: Caller) -> Result<Self, ApiError> {
-        match (caller.role, caller.authority.clone()) {
-            (Role::Iro, Some(authority)) => Ok(IroCaller { caller, authority }),
-            // The route table lets only IROs reach a handler that asks for an IroCaller,
-            // and every IRO account is created with an authority.
-            (Role::Iro, None) => Err(ApiError::Internal("an IRO without an authority".into())),
-            _ => Err(ApiError::Internal(
-                "a handler for IROs is reachable by another role".into(),
-            )),
-        }
-    }
-}
-
 impl FromRequest for IroCaller {
     type Error = ApiError;
     type Future = Ready<Result<IroCaller, ApiError>>;
@@ -98,7 +57,9 @@ impl FromRequest for IroCaller {
         ready(
             Caller::from_request(req, payload)
                 .into_inner()
-                .and_then(IroCaller::try_from),
+                .and_then(|c| {
+                    IroCaller::try_from(c).map_err(|e| ApiError::Internal(e.to_string()))
+                }),
         )
     }
 }
@@ -119,7 +80,7 @@ async fn authenticate(
     access: Access,
 ) -> Result<Caller, ApiError> {
     let claims = token
-        .and_then(|t| state.tokens.verify(&t))
+        .and_then(|t| state.accounts.tokens.verify(&t))
         .ok_or(ApiError::Unauthenticated)?;
     let account_id = AccountId::from_string(claims.sub.clone());
     let session_id = claims.sid.clone();
@@ -128,6 +89,7 @@ async fn authenticate(
     // One query per request, so a suspension or logout takes effect at once on every
     // instance, with no session state held in memory.
     let account = state
+        .storage
         .db
         .run(move |conn| {
             store::active_account_in_session(conn, &account_id, &session_id, started_after)
@@ -214,7 +176,7 @@ where
         let service = self.service.clone();
         // The session cookie on a state-changing request the page's script did not send:
         // refused before anything, on every route, whatever the route's access.
-        if crate::accounts::browser::forged(req.method(), req.headers()) {
+        if crate::accounts::handlers::browser::forged(req.method(), req.headers()) {
             let response = ApiError::Rejected {
                 status: actix_web::http::StatusCode::FORBIDDEN,
                 problem: iro_advice_model::problem::ProblemType::CrossSiteRequest,

@@ -15,6 +15,7 @@ use iro_advice_api::Problem;
 pub use iro_advice_api::PROBLEM_JSON;
 use iro_advice_model::problem::{problem_type, ProblemType};
 
+use crate::accounts::{AccountError, SignInRefusal};
 use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +188,65 @@ impl From<DbError> for ApiError {
 impl From<iro_advice_model::ciphertext::AgeFormatError> for ApiError {
     fn from(e: iro_advice_model::ciphertext::AgeFormatError) -> Self {
         ApiError::bad_request(e.problem(), e.to_string())
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        use AccountError as A;
+        let detail = e.to_string();
+        match e {
+            A::NotFound => ApiError::NotFound,
+            A::SignedOut => ApiError::Unauthenticated,
+            A::Forbidden => ApiError::Forbidden,
+            A::TooManyAttempts { retry_after_secs } => {
+                ApiError::TooManyAttempts { retry_after_secs }
+            }
+            A::Busy => ApiError::Busy {
+                retry_after_secs: 1,
+            },
+            A::BadRequest(detail) => ApiError::BadRequest(detail),
+            A::OwnAccount(_) => ApiError::unprocessable(ProblemType::CannotChangeOwnStatus, detail),
+            A::AlreadyApproved => ApiError::conflict(ProblemType::AlreadyApproved, detail),
+            A::InvalidVerification(_) => {
+                ApiError::unprocessable(ProblemType::InvalidVerification, detail)
+            }
+            A::WeakPassword(_) => ApiError::bad_request(ProblemType::WeakPassword, detail),
+            A::WrongCurrentPassword => ApiError::Rejected {
+                status: StatusCode::FORBIDDEN,
+                problem: ProblemType::InvalidCredentials,
+                detail,
+            },
+            A::InvalidInvitee(_) => ApiError::unprocessable(ProblemType::InvalidInvitation, detail),
+            A::InvitationRefused => ApiError::bad_request(ProblemType::InvalidInvitation, detail),
+            A::AccountExists => ApiError::conflict(ProblemType::AccountExists, detail),
+            A::TotpAlreadyEnabled => ApiError::conflict(ProblemType::TotpAlreadyEnabled, detail),
+            A::TotpNotStarted => ApiError::unprocessable(ProblemType::TotpNotStarted, detail),
+            A::TotpCodeInvalid => ApiError::unprocessable(ProblemType::TotpCodeInvalid, detail),
+            A::StepUpRequired(_) => ApiError::Rejected {
+                status: StatusCode::FORBIDDEN,
+                problem: ProblemType::StepUpRequired,
+                detail,
+            },
+            A::SignIn(refusal) => ApiError::Rejected {
+                status: StatusCode::UNAUTHORIZED,
+                problem: match refusal {
+                    SignInRefusal::Credentials => ProblemType::InvalidCredentials,
+                    SignInRefusal::SecondFactorMissing => ProblemType::SecondFactorRequired,
+                    SignInRefusal::SecondFactorWrong => ProblemType::SecondFactorInvalid,
+                    SignInRefusal::Suspended => ProblemType::AccountSuspended,
+                },
+                detail,
+            },
+            A::PasskeyInvalid(_) => ApiError::unprocessable(ProblemType::PasskeyInvalid, detail),
+            A::PasskeyExists => ApiError::conflict(ProblemType::PasskeyExists, detail),
+            A::LastSecondFactor => ApiError::conflict(ProblemType::LastSecondFactor, detail),
+            A::Corrupt(reason) => ApiError::Internal(reason),
+            A::Query(e) => e.into(),
+            A::Database(e) => e.into(),
+            A::Log(e) => e.into(),
+            A::Notice(e) => e.into(),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use iro_advice_api::{Health, Readiness};
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".into(),
-        database: state.db.backend().name().into(),
+        database: state.storage.db.backend().name().into(),
         version: env!("CARGO_PKG_VERSION").into(),
     })
 }
@@ -26,11 +26,11 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, body = Readiness),
               (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    if state.db.is_ready(Duration::from_secs(2)).await {
+    if state.storage.db.is_ready(Duration::from_secs(2)).await {
         Ok(HttpResponse::Ok().json(Readiness {
             status: "ready".into(),
-            witness_quorum: state.witnessing.quorum(),
-            witnesses: state.witnessing.status(),
+            witness_quorum: state.storage.witnessing.quorum(),
+            witnesses: state.storage.witnessing.status(),
         }))
     } else {
         Err(ApiError::Unavailable)

@@ -1,15 +1,18 @@
 //! Every route of the service, in one table: from a URL to its handler and to who may call
-//! it, in one step. Nothing is reachable that is not listed here, and nothing can be listed
-//! without its [`Access`]; `configure` wraps each resource in [`Authorize`].
+//! it, in one step. A route is declared once: its handler's `#[utoipa::path]` says its method,
+//! its path (from [`iro_advice_api::paths`]) and its description; its line here says who may
+//! call it and how large a body it takes. The route is mounted and documented from that line,
+//! so nothing is reachable that is not listed here, nothing can be listed without its
+//! [`Access`], and the OpenAPI document cannot miss a route or name one that does not exist.
 
 use std::collections::BTreeMap;
 
 use actix_web::http::Method;
 use actix_web::{web, Route};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::OpenApi;
 
-use crate::accounts::{admin, auth, directory, invitations, me, passkeys, sessions};
+use crate::accounts::handlers::{admin, auth, directory, invitations, me, passkeys, sessions};
 use crate::http::access::{Access, Authorize};
 use crate::http::openapi::RouteFacts;
 use crate::http::state::JSON_LIMIT;
@@ -23,49 +26,90 @@ use crate::statistics::access as stats;
 use crate::web::handlers as app;
 use iro_advice_model::accounts::Role::{Admin, Adviser, Iro, Nairo};
 
-/// One route: method, path pattern, who may call it, its handler, and the largest JSON
-/// body it takes.
+/// One route: method, path pattern, who may call it, its handler, the largest JSON body it
+/// takes, and its part of the OpenAPI document.
 pub struct Endpoint {
     pub method: Method,
-    pub path: &'static str,
+    /// The path as actix matches it (a parameter may carry a pattern: `{tile:.+}`).
+    pub path: String,
     pub access: Access,
     pub json_limit: usize,
     route: fn() -> Route,
+    /// The handler's own document: its one path and operation, and the schemas it uses.
+    doc: OpenApi,
 }
 
 impl Endpoint {
     /// The path as OpenAPI writes it: a parameter's pattern (`{tile:.+}`) left out.
     pub fn doc_path(&self) -> String {
-        let mut out = String::new();
-        let mut in_pattern = false;
-        for c in self.path.chars() {
-            match c {
-                ':' if out.rfind('{') > out.rfind('}') => in_pattern = true,
-                '}' => {
-                    in_pattern = false;
-                    out.push(c);
-                }
-                _ if in_pattern => {}
-                _ => out.push(c),
-            }
-        }
-        out
+        doc_path(&self.path)
     }
 }
 
-macro_rules! endpoint {
-    ($method:ident $path:literal, $access:expr, $handler:path) => {
-        endpoint!($method $path, $access, $handler, JSON_LIMIT)
-    };
-    ($method:ident $path:literal, $access:expr, $handler:path, $limit:expr) => {
-        Endpoint {
-            method: Method::$method,
-            path: $path,
-            access: $access,
-            json_limit: $limit,
-            route: || web::route().method(Method::$method).to($handler),
+fn doc_path(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_pattern = false;
+    for c in path.chars() {
+        match c {
+            ':' if out.rfind('{') > out.rfind('}') => in_pattern = true,
+            '}' => {
+                in_pattern = false;
+                out.push(c);
+            }
+            _ if in_pattern => {}
+            _ => out.push(c),
         }
+    }
+    out
+}
+
+/// Reads a handler's method and path from the document its `#[utoipa::path]` makes.
+fn endpoint(doc: OpenApi, access: Access, json_limit: usize, route: fn() -> Route) -> Endpoint {
+    let (path, item) = doc
+        .paths
+        .paths
+        .iter()
+        .next()
+        .expect("a handler documents one path");
+    let method = [
+        (Method::GET, item.get.is_some()),
+        (Method::POST, item.post.is_some()),
+        (Method::PUT, item.put.is_some()),
+        (Method::PATCH, item.patch.is_some()),
+        (Method::DELETE, item.delete.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(m, documented)| documented.then_some(m))
+    .expect("a handler documents one method");
+    // A parameter that spans segments is matched by the pattern the API names for it.
+    let path = iro_advice_api::paths::MULTI_SEGMENT
+        .iter()
+        .find(|p| doc_path(p) == *path)
+        .map_or_else(|| path.clone(), |p| (*p).to_owned());
+    Endpoint {
+        method,
+        path,
+        access,
+        json_limit,
+        route,
+        doc,
+    }
+}
+
+/// `endpoint!(ACCESS, module::handler)`, or with a larger JSON body limit as a third
+/// argument. The handler's document is derived here, so its method and path are read from
+/// the one place they are written.
+macro_rules! endpoint {
+    ($access:expr, $($handler:ident)::+) => {
+        endpoint!($access, $($handler)::+, JSON_LIMIT)
     };
+    ($access:expr, $($handler:ident)::+, $limit:expr) => {{
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($handler)::+))]
+        struct Documented;
+        let method = <Documented as utoipa::OpenApi>::openapi();
+        endpoint(method, $access, $limit, || web::route().to($($handler)::+))
+    }};
 }
 
 /// A message body: an armored age file of up to 512 KiB, in JSON.
@@ -76,94 +120,98 @@ const ROUTE_LIMIT: usize = 16 * 1024 * 1024;
 const ANY: Access = Access::ANY_ACCOUNT;
 const ENROLLING: Access = Access::Enrolling;
 const PUBLIC: Access = Access::Public;
+const IRO: Access = Access::Roles(&[Iro]);
+const ADVISER: Access = Access::Roles(&[Adviser]);
+const ADMIN: Access = Access::Roles(&[Admin]);
+const CORRESPONDENTS: Access = Access::Roles(&[Iro, Adviser]);
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(GET "/healthz", PUBLIC, health::healthz),
-        endpoint!(GET "/readyz", PUBLIC, health::readyz),
-        endpoint!(GET "/api/v1/openapi.json", PUBLIC, health::openapi),
+        endpoint!(PUBLIC, health::healthz),
+        endpoint!(PUBLIC, health::readyz),
+        endpoint!(PUBLIC, health::openapi),
         // the web application
-        endpoint!(GET "/", PUBLIC, app::index),
-        endpoint!(GET "/open", PUBLIC, app::open),
-        endpoint!(GET "/assets/{file}", PUBLIC, app::asset),
-        endpoint!(GET "/.well-known/iro-advice/web-manifest.json", PUBLIC, app::manifest),
+        endpoint!(PUBLIC, app::index),
+        endpoint!(PUBLIC, app::open),
+        endpoint!(PUBLIC, app::asset),
+        endpoint!(PUBLIC, app::manifest),
         // accounts
-        endpoint!(POST "/api/v1/accounts", PUBLIC, invitations::accept),
-        endpoint!(GET "/api/v1/accounts", Access::Roles(&[Admin]), admin::list),
-        endpoint!(POST "/api/v1/accounts/{id}/suspend", Access::Roles(&[Admin]), admin::suspend),
-        endpoint!(POST "/api/v1/accounts/{id}/reactivate", Access::Roles(&[Admin]), admin::reactivate),
-        endpoint!(POST "/api/v1/accounts/{id}/approve", Access::Roles(&[Admin]), admin::approve),
-        endpoint!(POST "/api/v1/accounts/{id}/verify", Access::Roles(&[Admin]), admin::verify),
-        endpoint!(POST "/api/v1/accounts/{id}/second-factor/reset", Access::Roles(&[Admin]), admin::reset_second_factor),
-        endpoint!(GET "/api/v1/operations", Access::Roles(&[Admin]), monitoring::operations),
-        endpoint!(POST "/api/v1/invitations", Access::Roles(&[Admin, Nairo]), invitations::invite),
+        endpoint!(PUBLIC, invitations::accept),
+        endpoint!(ADMIN, admin::list),
+        endpoint!(ADMIN, admin::suspend),
+        endpoint!(ADMIN, admin::reactivate),
+        endpoint!(ADMIN, admin::approve),
+        endpoint!(ADMIN, admin::verify),
+        endpoint!(ADMIN, admin::reset_second_factor),
+        endpoint!(ADMIN, monitoring::operations),
+        endpoint!(Access::Roles(&[Admin, Nairo]), invitations::invite),
         // sessions
-        endpoint!(POST "/api/v1/auth/login", PUBLIC, auth::login),
-        endpoint!(POST "/api/v1/auth/refresh", PUBLIC, auth::refresh),
-        endpoint!(POST "/api/v1/auth/logout", PUBLIC, auth::logout),
-        endpoint!(POST "/api/v1/auth/passkey/options", PUBLIC, passkeys::sign_in_options),
+        endpoint!(PUBLIC, auth::login),
+        endpoint!(PUBLIC, auth::refresh),
+        endpoint!(PUBLIC, auth::logout),
+        endpoint!(PUBLIC, passkeys::sign_in_options),
         // the caller's own account
-        endpoint!(GET "/api/v1/me", ENROLLING, me::me),
-        endpoint!(POST "/api/v1/me/totp", ENROLLING, me::totp_begin),
-        endpoint!(POST "/api/v1/me/totp/confirm", ENROLLING, me::totp_confirm),
-        endpoint!(POST "/api/v1/me/passkeys/options", ENROLLING, passkeys::creation_options),
-        endpoint!(POST "/api/v1/me/passkeys", ENROLLING, passkeys::register),
-        endpoint!(GET "/api/v1/me/passkeys", ENROLLING, passkeys::list),
-        endpoint!(DELETE "/api/v1/me/passkeys/{id}", ANY, passkeys::remove),
-        endpoint!(DELETE "/api/v1/me/totp", ANY, me::totp_remove),
-        endpoint!(GET "/api/v1/me/sessions", ANY, sessions::list),
-        endpoint!(DELETE "/api/v1/me/sessions", ANY, sessions::end_all),
-        endpoint!(DELETE "/api/v1/me/sessions/{id}", ANY, sessions::end),
-        endpoint!(POST "/api/v1/me/step-up/options", ENROLLING, passkeys::step_up_options),
-        endpoint!(PUT "/api/v1/me/key", ANY, me::put_key),
-        endpoint!(PUT "/api/v1/me/password", ANY, me::put_password),
-        endpoint!(PUT "/api/v1/me/language", ENROLLING, me::put_language),
-        endpoint!(GET "/api/v1/me/key", ANY, me::get_wrapped_identity),
-        endpoint!(PUT "/api/v1/me/conflicts", Access::Roles(&[Adviser]), me::put_conflicts),
-        endpoint!(PUT "/api/v1/me/availability", Access::Roles(&[Adviser]), me::put_availability),
+        endpoint!(ENROLLING, me::me),
+        endpoint!(ENROLLING, me::totp_begin),
+        endpoint!(ENROLLING, me::totp_confirm),
+        endpoint!(ENROLLING, passkeys::creation_options),
+        endpoint!(ENROLLING, passkeys::register),
+        endpoint!(ENROLLING, passkeys::list),
+        endpoint!(ANY, passkeys::remove),
+        endpoint!(ANY, me::totp_remove),
+        endpoint!(ANY, sessions::list),
+        endpoint!(ANY, sessions::end_all),
+        endpoint!(ANY, sessions::end),
+        endpoint!(ENROLLING, passkeys::step_up_options),
+        endpoint!(ANY, me::put_key),
+        endpoint!(ANY, me::put_password),
+        endpoint!(ENROLLING, me::put_language),
+        endpoint!(ANY, me::get_wrapped_identity),
+        endpoint!(ADVISER, me::put_conflicts),
+        endpoint!(ADVISER, me::put_availability),
         // directory
-        endpoint!(GET "/api/v1/authorities", ANY, directory::authorities),
-        endpoint!(GET "/api/v1/advisers", Access::Roles(&[Iro]), directory::advisers),
+        endpoint!(ANY, directory::authorities),
+        endpoint!(IRO, directory::advisers),
         // queries
-        endpoint!(POST "/api/v1/queries", Access::Roles(&[Iro]), ask::ask, MESSAGE_LIMIT),
-        endpoint!(GET "/api/v1/queries", Access::Roles(&[Iro, Adviser]), read::list),
-        endpoint!(GET "/api/v1/queries/{id}", Access::Roles(&[Iro, Adviser]), read::show),
-        endpoint!(POST "/api/v1/queries/{id}/accept", Access::Roles(&[Adviser]), transitions::accept),
-        endpoint!(POST "/api/v1/queries/{id}/decline", Access::Roles(&[Adviser]), transitions::decline),
-        endpoint!(POST "/api/v1/queries/{id}/route", Access::Roles(&[Iro]), transitions::route, ROUTE_LIMIT),
-        endpoint!(POST "/api/v1/queries/{id}/close", Access::Roles(&[Iro]), transitions::close),
-        endpoint!(POST "/api/v1/queries/{id}/messages", Access::Roles(&[Iro, Adviser]), messages::post, MESSAGE_LIMIT),
-        endpoint!(POST "/api/v1/queries/{id}/attachments", Access::Roles(&[Iro, Adviser]), attachments::upload),
-        endpoint!(GET "/api/v1/attachments/{id}", Access::Roles(&[Iro, Adviser]), attachments::download),
-        endpoint!(PUT "/api/v1/attachments/{id}", Access::Roles(&[Iro]), attachments::replace),
-        endpoint!(POST "/api/v1/queries/{id}/uploads", Access::Roles(&[Iro, Adviser]), uploads::start),
-        endpoint!(PATCH "/api/v1/uploads/{id}", Access::Roles(&[Iro, Adviser]), uploads::append),
-        endpoint!(POST "/api/v1/uploads/{id}/complete", Access::Roles(&[Iro, Adviser]), uploads::complete),
-        endpoint!(DELETE "/api/v1/uploads/{id}", Access::Roles(&[Iro, Adviser]), uploads::cancel),
+        endpoint!(IRO, ask::ask, MESSAGE_LIMIT),
+        endpoint!(CORRESPONDENTS, read::list),
+        endpoint!(CORRESPONDENTS, read::show),
+        endpoint!(ADVISER, transitions::accept),
+        endpoint!(ADVISER, transitions::decline),
+        endpoint!(IRO, transitions::route, ROUTE_LIMIT),
+        endpoint!(IRO, transitions::close),
+        endpoint!(CORRESPONDENTS, messages::post, MESSAGE_LIMIT),
+        endpoint!(CORRESPONDENTS, attachments::upload),
+        endpoint!(CORRESPONDENTS, attachments::download),
+        endpoint!(IRO, attachments::replace),
+        endpoint!(CORRESPONDENTS, uploads::start),
+        endpoint!(CORRESPONDENTS, uploads::append),
+        endpoint!(CORRESPONDENTS, uploads::complete),
+        endpoint!(CORRESPONDENTS, uploads::cancel),
         // pressure reports
-        endpoint!(POST "/api/v1/pressure-reports", Access::Roles(&[Iro]), pressure::report, MESSAGE_LIMIT),
-        endpoint!(GET "/api/v1/pressure-reports", Access::Roles(&[Iro, Nairo]), pressure::list),
-        endpoint!(GET "/api/v1/nairo/recipient", ANY, pressure::nairo_recipient),
+        endpoint!(IRO, pressure::report, MESSAGE_LIMIT),
+        endpoint!(Access::Roles(&[Iro, Nairo]), pressure::list),
+        endpoint!(ANY, pressure::nairo_recipient),
         // the request log
-        endpoint!(GET "/api/v1/me/receipts", ANY, log::receipts),
-        endpoint!(GET "/api/v1/log/checkpoint", PUBLIC, log::checkpoint),
-        endpoint!(GET "/api/v1/log/key", PUBLIC, log::key),
-        endpoint!(GET "/api/v1/log/trust", PUBLIC, log::trust),
-        endpoint!(GET "/api/v1/log/proof/inclusion", PUBLIC, log::inclusion),
-        endpoint!(GET "/api/v1/log/proof/consistency", PUBLIC, log::consistency),
-        endpoint!(GET "/api/v1/log/tile/{tile:.+}", PUBLIC, tiles::tile),
+        endpoint!(ANY, log::receipts),
+        endpoint!(PUBLIC, log::checkpoint),
+        endpoint!(PUBLIC, log::key),
+        endpoint!(PUBLIC, log::trust),
+        endpoint!(PUBLIC, log::inclusion),
+        endpoint!(PUBLIC, log::consistency),
+        endpoint!(PUBLIC, tiles::tile),
         // statistics
-        endpoint!(GET "/api/v1/stats/access", Access::Roles(&[Nairo, Admin]), stats::access),
-        endpoint!(GET "/api/v1/stats/releases", Access::Roles(&[Nairo, Admin]), stats::releases),
+        endpoint!(Access::Roles(&[Nairo, Admin]), stats::access),
+        endpoint!(Access::Roles(&[Nairo, Admin]), stats::releases),
     ]
 }
 
 /// Registers every endpoint, one resource per path so that a known path with another
 /// method answers 405, each wrapped in the authorisation its methods declare.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut by_path: BTreeMap<&'static str, Vec<Endpoint>> = BTreeMap::new();
+    let mut by_path: BTreeMap<String, Vec<Endpoint>> = BTreeMap::new();
     for e in endpoints() {
-        by_path.entry(e.path).or_default().push(e);
+        by_path.entry(e.path.clone()).or_default().push(e);
     }
     for (path, group) in by_path {
         let rules = group.iter().map(|e| (e.method.clone(), e.access)).collect();
@@ -178,7 +226,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .error_handler(error::json_error),
         );
         for e in &group {
-            resource = resource.route((e.route)());
+            resource = resource.route((e.route)().method(e.method.clone()));
         }
         let allow: String = group
             .iter()
@@ -193,56 +241,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
 }
 
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "iro-advice",
-        description = "Independent legal advice for Independent Reviewing Officers: \
-                       end-to-end encrypted queries, a tamper-evident request log, \
-                       and disclosure-controlled statistics for NAIRO."
-    ),
-    paths(
-        health::healthz, health::readyz, health::openapi,
-        app::index, app::open, app::asset, app::manifest,
-        invitations::accept, admin::list, admin::suspend, admin::reactivate, admin::approve, invitations::invite,
-        admin::verify, admin::reset_second_factor, monitoring::operations, me::put_language,
-        auth::login, auth::refresh, auth::logout, passkeys::sign_in_options,
-        passkeys::creation_options, passkeys::register, passkeys::list, passkeys::step_up_options,
-        passkeys::remove, me::totp_remove, sessions::list, sessions::end, sessions::end_all,
-        me::me, me::totp_begin, me::totp_confirm, me::put_key, me::get_wrapped_identity, me::put_password,
-        me::put_conflicts, me::put_availability,
-        directory::authorities, directory::advisers,
-        ask::ask, read::list, read::show, transitions::accept, transitions::decline,
-        transitions::route, transitions::close, messages::post,
-                attachments::upload, attachments::download, attachments::replace,
-                uploads::start, uploads::append, uploads::complete, uploads::cancel,
-        pressure::report, pressure::list, pressure::nairo_recipient,
-        log::receipts, log::checkpoint, log::key, log::trust, log::inclusion, log::consistency,
-        tiles::tile,
-        stats::access, stats::releases,
-    ),
-    components(schemas(iro_advice_api::Problem)),
-    modifiers(&BearerAuth)
-)]
-struct ApiDoc;
-
-/// The OpenAPI document: the handlers' own descriptions, completed from this table with the
-/// refusals every route can give.
+/// The OpenAPI document: each handler's own description, gathered from the route table and
+/// completed from it with the refusals every route can give.
 pub fn openapi() -> serde_json::Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     let endpoints = endpoints();
+    let mut doc = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("iro-advice")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Independent legal advice for Independent Reviewing Officers: end-to-end \
+                     encrypted queries, a tamper-evident request log, and disclosure-controlled \
+                     statistics for NAIRO.",
+                ))
+                .license(Some(utoipa::openapi::License::new("AGPL-3.0-or-later")))
+                .build(),
+        )
+        .build();
+    for e in &endpoints {
+        doc.merge(e.doc.clone());
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+    );
+    components.schemas.insert(
+        "Problem".to_owned(),
+        <iro_advice_api::Problem as utoipa::PartialSchema>::schema(),
+    );
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
     let paths: Vec<String> = endpoints.iter().map(Endpoint::doc_path).collect();
     let facts: Vec<RouteFacts<'_>> = endpoints
         .iter()
@@ -252,7 +281,7 @@ pub fn openapi() -> serde_json::Value {
             path,
             access: e.access,
             uses_database: !matches!(
-                e.path,
+                path.as_str(),
                 "/healthz" | "/api/v1/openapi.json" | "/" | "/open" | "/assets/{file}"
             ),
         })
@@ -341,7 +370,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for e in endpoints() {
             assert!(
-                seen.insert((e.method.clone(), e.path)),
+                seen.insert((e.method.clone(), e.path.clone())),
                 "{} {}",
                 e.method,
                 e.path

@@ -13,6 +13,7 @@ use actix_web::{web, App, HttpServer};
 use crate::accounts::factors::Factors;
 use crate::accounts::tokens::TokenKeys;
 use crate::accounts::totp::Sealer;
+use crate::accounts::Accounts;
 use crate::authorities;
 use crate::config::Settings;
 use crate::db::{Database, DbError};
@@ -24,7 +25,8 @@ use crate::log::witnessing::Witnessing;
 use crate::log::LogKeys;
 use crate::mail::{MailError, Mailer};
 use crate::tls::TlsError;
-use crate::tx::WriteContext;
+use crate::tx::{Storage, WriteContext};
+use std::sync::atomic::AtomicI64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -210,30 +212,32 @@ impl Application {
                     .map_err(|e| StartError::Setting(format!("IRO_ADVICE_WITNESS_CA: {e}")))?;
             crate::log::witnessing::spawn(db.clone(), log.clone(), witnessing.clone(), http);
         }
-        let state = web::Data::new(AppState {
+        let accounts = Arc::new(Accounts {
+            settings: settings.accounts.clone(),
             tokens: TokenKeys::new(
                 &keys,
                 &settings.server.public_url,
                 settings.accounts.access_token_minutes,
             ),
-            factors: Arc::new(
-                Factors::new(Sealer::new(&keys.totp_seal), &settings.server.public_url)
-                    .ok_or_else(|| {
-                        StartError::Setting("IRO_ADVICE_PUBLIC_URL names no host".into())
-                    })?,
-            ),
+            factors: Factors::new(Sealer::new(&keys.totp_seal), &settings.server.public_url)
+                .ok_or_else(|| StartError::Setting("IRO_ADVICE_PUBLIC_URL names no host".into()))?,
             hashing: crate::accounts::passwords::Hashing::new(
                 settings.accounts.password_hash_slots,
             ),
-            log,
-            witnessing,
-            db,
+            ceiling_until: AtomicI64::default(),
+        });
+        let state = web::Data::new(AppState {
+            storage: Storage {
+                db,
+                context: context.clone(),
+                witnessing,
+            },
+            accounts,
             settings: settings.clone(),
             openapi: Arc::new(
                 serde_json::to_string(&routes::openapi())
                     .map_err(|e| StartError::Openapi(e.to_string()))?,
             ),
-            sign_in_ceiling_until: Arc::default(),
             monitoring: Arc::default(),
             web: bundle,
         });
@@ -252,8 +256,12 @@ impl Application {
             }
             None => None,
         };
-        crate::queries::reminders::spawn(state.db.clone(), settings.clone(), state.context());
-        crate::statistics::store::spawn(state.db.clone(), settings.clone(), state.context());
+        crate::queries::reminders::spawn(
+            state.storage.db.clone(),
+            settings.clone(),
+            context.clone(),
+        );
+        crate::statistics::store::spawn(state.storage.db.clone(), settings.clone(), context);
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,

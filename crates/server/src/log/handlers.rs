@@ -18,7 +18,10 @@ use iro_advice_model::problem::ProblemType;
               (status = 503, body = iro_advice_api::Problem, content_type = "application/problem+json")))]
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let served = {
-        let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+        let (witnessing, keys) = (
+            state.storage.witnessing.clone(),
+            state.storage.context.log.clone(),
+        );
         state
             .read(move |conn| witnessing.served(conn, &keys).map_err(ApiError::from))
             .await?
@@ -43,7 +46,10 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
 pub async fn key(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(format!("{}\n", state.log.signer.verifier_key()))
+        .body(format!(
+            "{}\n",
+            state.storage.context.log.signer.verifier_key()
+        ))
 }
 
 /// The keys a client should pin: the log's, the witnesses', and the quorum it requires.
@@ -51,9 +57,9 @@ pub async fn key(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, body = LogTrust)))]
 pub async fn trust(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(LogTrust {
-        log_key: state.log.signer.verifier_key(),
-        witnesses: state.witnessing.keys(),
-        quorum: state.witnessing.quorum(),
+        log_key: state.storage.context.log.signer.verifier_key(),
+        witnesses: state.storage.witnessing.keys(),
+        quorum: state.storage.witnessing.quorum(),
     })
 }
 
@@ -77,6 +83,7 @@ pub async fn inclusion(
 ) -> Result<HttpResponse, ApiError> {
     let InclusionParams { index, size } = params.into_inner();
     let hashes = state
+        .storage
         .db
         .run(move |conn| -> Result<_, ApiError> {
             let current = store::size(conn)?;
@@ -109,6 +116,7 @@ pub async fn consistency(
 ) -> Result<HttpResponse, ApiError> {
     let ConsistencyParams { from, to } = params.into_inner();
     let hashes = state
+        .storage
         .db
         .run(move |conn| -> Result<_, ApiError> {
             let current = store::size(conn)?;
@@ -132,9 +140,14 @@ pub async fn receipts(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     let actor = state
+        .storage
+        .context
         .log
         .actor_pseudonym(Actor::Account(caller.account_id.as_str()));
-    let (witnessing, keys) = (state.witnessing.clone(), state.log.clone());
+    let (witnessing, keys) = (
+        state.storage.witnessing.clone(),
+        state.storage.context.log.clone(),
+    );
     let receipts = state
         .read(move |conn| -> Result<_, ApiError> {
             let served = witnessing.served(conn, &keys)?.map(|s| (s.size, s.note));

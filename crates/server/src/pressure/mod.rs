@@ -209,7 +209,7 @@ pub async fn nairo_recipient(
         .recipient
         .clone()
         .ok_or(ApiError::NotFound)?;
-    let (witnessing, configured) = (state.witnessing.clone(), recipient.clone());
+    let (witnessing, configured) = (state.storage.witnessing.clone(), recipient.clone());
     let key_proof = state
         .read(move |conn| -> Result<_, ApiError> {
             use crate::db::meta;

@@ -436,8 +436,15 @@ async fn receive_attachment(
     let q = state.read(move |conn| visible(conn, &who, &lookup)).await?;
     check_may_attach(&caller, &q)?;
     let limits = Limits::of(&state.settings.queries);
-    let (pending, size) =
-        receive(&state.db, &req, payload, &q.id, &caller.account_id, limits).await?;
+    let (pending, size) = receive(
+        &state.storage.db,
+        &req,
+        payload,
+        &q.id,
+        &caller.account_id,
+        limits,
+    )
+    .await?;
     let (attachment, done) = (pending.id().clone(), pending.id().clone());
     let finished = state
         .write(move |tx| complete_upload(tx, &caller, &query_id, &done, size))
@@ -512,18 +519,20 @@ pub async fn download(
     let id = id.into_inner();
     let (who, lookup) = (caller.clone(), id.clone());
     let (_, found) = state
+        .storage
         .db
         .run(move |conn| visible_attachment(conn, &who, &lookup))
         .await?;
     if found.uploader_id != caller.account_id && found.first_read_at.is_none() {
         let marked = id.clone();
         state
+            .storage
             .db
             .write(move |conn| mark_read(conn, &marked).map_err(ApiError::from))
             .await?;
     }
     let size = found.size;
-    let db = state.db.clone();
+    let db = state.storage.db.clone();
     let chunks = futures_util::stream::unfold(Some(0i32), move |seq| {
         let (db, id) = (db.clone(), id.clone());
         async move {
@@ -573,6 +582,7 @@ async fn receive_replacement(
     let id = id.into_inner();
     let (who, lookup) = (caller.clone(), id.clone());
     let (q, found) = state
+        .storage
         .db
         .run(move |conn| visible_attachment(conn, &who, &lookup))
         .await?;
@@ -583,8 +593,15 @@ async fn receive_replacement(
     }
     check_replaceable(&caller, &found)?;
     let limits = Limits::of(&state.settings.queries);
-    let (pending, size) =
-        receive(&state.db, &req, payload, &q.id, &caller.account_id, limits).await?;
+    let (pending, size) = receive(
+        &state.storage.db,
+        &req,
+        payload,
+        &q.id,
+        &caller.account_id,
+        limits,
+    )
+    .await?;
     let (target, staged) = (id.clone(), pending.id().clone());
     let swapped = state
         .write(move |tx| swap_in_replacement(tx, &caller, &target, &staged, size))

@@ -161,7 +161,7 @@ pub async fn show(
     id: web::Path<QueryId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let witnessing = state.witnessing.clone();
+    let witnessing = state.storage.witnessing.clone();
     let reminders = ReminderTimes::of(&state);
     let detail = state
         .read(move |conn| detail(conn, &caller, &id, &witnessing, reminders))

@@ -55,6 +55,7 @@ pub async fn start(
     }
     let query_id = id.into_inner();
     let upload = state
+        .storage
         .db
         .write(move |conn| {
             let q = visible(conn, &caller, &query_id)?;
@@ -224,6 +225,7 @@ async fn receive_segment(
         ));
     }
     let size = state
+        .storage
         .db
         .write(move |conn| append_segment(conn, &caller, &id, offset, segment, limits))
         .await?;
@@ -242,6 +244,7 @@ async fn check_form(state: &AppState, id: &AttachmentId) -> Result<(), ApiError>
     loop {
         let at = id.clone();
         let chunk = state
+            .storage
             .db
             .run(move |conn| read_chunk(conn, &at, seq).map_err(ApiError::from))
             .await?;
@@ -275,6 +278,7 @@ pub async fn complete(
     let id = id.into_inner();
     let (who, lookup) = (caller.clone(), id.clone());
     let (query_id, size) = state
+        .storage
         .db
         .run(move |conn| own_upload(conn, &who, &lookup))
         .await?;
@@ -283,6 +287,7 @@ pub async fn complete(
     if finished.is_err() {
         let gone = id.clone();
         state
+            .storage
             .db
             .write(move |conn| discard(conn, &gone).map_err(ApiError::from))
             .await?;
@@ -346,6 +351,7 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     state
+        .storage
         .db
         .write(move |conn| {
             own_upload(conn, &caller, &id)?;

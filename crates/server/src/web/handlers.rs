@@ -95,8 +95,8 @@ pub async fn asset(
 pub async fn manifest(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let manifest = state.web.manifest_json().to_owned();
     let (witnessing, keys, bundle) = (
-        state.witnessing.clone(),
-        state.log.clone(),
+        state.storage.witnessing.clone(),
+        state.storage.context.log.clone(),
         state.web.clone(),
     );
     let receipt = state

@@ -17,44 +17,18 @@ use actix_web::http::Method;
 use actix_web::HttpRequest;
 use actix_web::HttpResponseBuilder;
 
-/// The header the web application sends on every request.
-pub const CLIENT_HEADER: &str = "x-iro-advice-client";
-/// Its one value.
+pub use iro_advice_api::headers::{CLIENT as CLIENT_HEADER, REFRESH_COOKIE};
+
+use crate::accounts::sessions::SessionClient;
+
+/// The client header's one value.
 pub const WEB: &str = "web";
-/// The cookie that carries a web session's refresh token.
-pub const REFRESH_COOKIE: &str = "__Host-iro-advice-refresh";
 
-/// Which kind of client holds a session: shown in the list of a person's sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionClient {
-    /// The web application: its refresh token is in the cookie.
-    Web,
-    /// Anything else (the command-line client): it holds its refresh token itself.
-    Api,
-}
-
-impl SessionClient {
-    pub fn of(req: &HttpRequest) -> Self {
-        match req.headers().get(CLIENT_HEADER) {
-            Some(v) if v.as_bytes() == WEB.as_bytes() => SessionClient::Web,
-            _ => SessionClient::Api,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionClient::Web => "web",
-            SessionClient::Api => "api",
-        }
-    }
-
-    /// The stored text; anything unknown is shown as the generic client.
-    pub fn from_stored(s: &str) -> Self {
-        if s == "web" {
-            SessionClient::Web
-        } else {
-            SessionClient::Api
-        }
+/// Which kind of client sent a request: the web application says so on every request.
+pub fn client_of(req: &HttpRequest) -> SessionClient {
+    match req.headers().get(CLIENT_HEADER) {
+        Some(v) if v.as_bytes() == WEB.as_bytes() => SessionClient::Web,
+        _ => SessionClient::Api,
     }
 }
 
