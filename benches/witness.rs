@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use iro_advice_server::config::{WitnessEndpoint, WitnessSettings};
+use iro_advice_server::config::WitnessEndpoint;
 use iro_advice_server::db::{write_transaction, Database};
 use iro_advice_server::log::witnessing::{cosigned_checkpoint, Witnessing};
 use iro_advice_server::log::{self, Actor, Event, Kind, LogKeys, Subject};
@@ -37,9 +37,9 @@ fn start_witness(log_key: &str) -> (String, String, tempfile::TempDir) {
 fn start_submitter(
     db: Database,
     keys: Arc<LogKeys>,
-    settings: &WitnessSettings,
+    endpoints: Vec<WitnessEndpoint>,
 ) -> Arc<Witnessing> {
-    let witnessing = Arc::new(Witnessing::new(settings));
+    let witnessing = Arc::new(Witnessing::of(endpoints, 1));
     let for_thread = witnessing.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -93,11 +93,7 @@ fn run(name: &str, url: &str, leaves: u64, with_witness: bool) -> f64 {
         Some(start_submitter(
             db.clone(),
             log_keys.clone(),
-            &WitnessSettings {
-                witnesses: vec![endpoint],
-                quorum: 1,
-                ca: None,
-            },
+            vec![endpoint],
         ))
     } else {
         None

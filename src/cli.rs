@@ -28,6 +28,10 @@ enum Command {
     Serve,
     /// Run pending migrations only.
     Migrate,
+    /// What the settings are: the defaults file and the reference, written from the
+    /// declarations in the code (`config/default.toml`, the book's configuration chapter).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Copy the SQLite database while the service runs, owner-only, and check the copy as
     /// `log verify` does (PostgreSQL: use pg_dump). Keys are not in it: back them up apart.
     Backup {
@@ -69,6 +73,14 @@ enum Command {
     /// NAIRO's statistics releases.
     #[command(subcommand)]
     Stats(StatsCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Every setting with its default, as TOML (`config/default.toml`).
+    Defaults,
+    /// The configuration reference, as Markdown.
+    Reference,
 }
 
 #[derive(Subcommand)]
@@ -314,6 +326,15 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(e),
             };
         }
+        // What the settings are needs no settings.
+        Command::Config(ConfigCommand::Defaults) => {
+            print!("{}", iro_advice_server::config::default_file());
+            return ExitCode::SUCCESS;
+        }
+        Command::Config(ConfigCommand::Reference) => {
+            print!("{}", iro_advice_server::config::reference());
+            return ExitCode::SUCCESS;
+        }
         // A witness runs on someone else's machine, with none of the service's settings.
         Command::Witness(command) => {
             return match witness(command) {
@@ -360,7 +381,11 @@ pub fn main() -> ExitCode {
             until,
             seed,
         }) => demo_seed(&settings, iros, queries, (from, until), seed),
-        Command::Client(_) | Command::Receipt(_) | Command::Witness(_) | Command::Web(_) => {
+        Command::Client(_)
+        | Command::Receipt(_)
+        | Command::Witness(_)
+        | Command::Web(_)
+        | Command::Config(_) => {
             unreachable!("handled above")
         }
     };
@@ -734,7 +759,7 @@ fn witness(command: WitnessCommand) -> CliResult {
             let witness = witness::Witness::open(&data_dir, &logs)?;
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(iro_advice_server::tls::server_config_from(
-                    &iro_advice_server::config::TlsFiles { cert, key },
+                    &iro_advice_server::tls::TlsFiles { cert, key },
                     ("--tls-cert", "--tls-key"),
                 )?),
                 _ => None,

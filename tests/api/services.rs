@@ -8,8 +8,8 @@ use iro_advice_model::ciphertext::AgeArmored;
 use iro_advice_model::problem::ProblemType;
 use iro_advice_model::queries::{Category, DeclineReason, Outcome, QueryId, Stage, Urgency};
 use iro_advice_server::accounts::store::{self, NewAccount};
+use iro_advice_server::accounts::{Caller, IroCaller};
 use iro_advice_server::db::{write_transaction, Database};
-use iro_advice_server::http::access::{Caller, IroCaller};
 use iro_advice_server::http::error::ApiError;
 use iro_advice_server::queries::service::{self, AskInput, RouteInput};
 use iro_advice_server::tx::{Tx, WriteContext};
@@ -49,7 +49,10 @@ impl Services {
     }
 
     /// Runs `f` in one write transaction, as a handler's `state.write` does.
-    fn write<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    fn write<T, E: From<diesel::result::Error>>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.db.get().unwrap();
         write_transaction(&mut conn, |conn| f(&mut Tx::new(conn, &self.context)))
     }
@@ -123,8 +126,12 @@ fn to(text: &str, readers: &[&Person]) -> AgeArmored {
     iro_advice_client::encrypt_armored(text.as_bytes(), &recipients).unwrap()
 }
 
-fn problem(result: Result<impl std::fmt::Debug, ApiError>) -> ProblemType {
-    result.expect_err("the service refused").problem_type()
+/// The problem type a client would be answered with for the service's refusal.
+fn problem<E: Into<ApiError>>(result: Result<impl std::fmt::Debug, E>) -> ProblemType {
+    match result {
+        Ok(done) => panic!("the service did not refuse: {done:?}"),
+        Err(e) => e.into().problem_type(),
+    }
 }
 
 macro_rules! on_both_databases {

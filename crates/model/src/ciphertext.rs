@@ -53,6 +53,26 @@ impl AgeFormatError {
     }
 }
 
+/// Content encrypted to fewer X25519 recipients than it has readers: someone who should read
+/// it cannot, or it was never encrypted to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("encrypted to {recipients} recipient(s), but it has {readers} readers")]
+pub struct TooFewRecipients {
+    pub recipients: usize,
+    pub readers: usize,
+}
+
+/// Refuses content with fewer recipients than `readers`.
+pub fn require_readers(recipients: usize, readers: usize) -> Result<(), TooFewRecipients> {
+    if recipients < readers {
+        return Err(TooFewRecipients {
+            recipients,
+            readers,
+        });
+    }
+    Ok(())
+}
+
 /// One recipient stanza: its type, arguments and decoded body.
 #[derive(Debug, Clone)]
 struct Stanza {

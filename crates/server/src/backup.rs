@@ -44,7 +44,7 @@ pub struct Copied {
 }
 
 fn sqlite_path(settings: &Settings) -> Result<&Path, BackupError> {
-    match &settings.database.url {
+    match settings.database.url() {
         DatabaseUrl::Sqlite(path) => Ok(path),
         DatabaseUrl::Postgres(_) => Err(BackupError::Postgres),
     }
@@ -52,7 +52,7 @@ fn sqlite_path(settings: &Settings) -> Result<&Path, BackupError> {
 
 fn open(settings: &DatabaseSettings, path: &Path) -> Result<Database, BackupError> {
     let settings = DatabaseSettings {
-        url: DatabaseUrl::Sqlite(path.to_owned()),
+        url: Some(DatabaseUrl::Sqlite(path.to_owned())),
         pool_size: 1,
         ..settings.clone()
     };
@@ -175,7 +175,8 @@ fn rollback_evidence(
             "the database in place holds {current} leaves and the backup {leaves}"
         ));
     }
-    if settings.witnesses.witnesses.is_empty() {
+    let witnesses = settings.witnesses.list();
+    if witnesses.is_empty() {
         return evidence;
     }
     let ca = settings
@@ -192,7 +193,7 @@ fn rollback_evidence(
                 iro_advice_tlog::https::client(ca.as_deref(), std::time::Duration::from_secs(10))?;
             Ok(rt.block_on(async {
                 let mut answers = Vec::new();
-                for w in &settings.witnesses.witnesses {
+                for w in &witnesses {
                     answers.push((
                         w.key.clone(),
                         crate::log::witnessing::held_size(&http, &w.url, note).await,

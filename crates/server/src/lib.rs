@@ -19,7 +19,6 @@ pub mod http;
 pub mod keys;
 pub mod log;
 pub mod mail;
-pub mod monitoring;
 pub mod pressure;
 pub mod queries;
 pub mod statistics;

@@ -1,7 +1,6 @@
 //! Process logging and metrics. Handlers log events, never personal data: see
 //! `server::log_request`; metrics count by route pattern, never by path or account.
 
-use actix_web::http::Method;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use tracing_subscriber::EnvFilter;
 
@@ -66,11 +65,11 @@ impl Monitoring {
     }
 
     /// Counts one answered request and how long it took.
-    pub fn request(&self, method: &Method, route: &str, status: u16, seconds: f64) {
+    pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         metrics::with_local_recorder(&self.recorder, || {
             metrics::counter!(
                 "iro_advice_http_requests_total",
-                "method" => method.as_str().to_owned(),
+                "method" => method.to_owned(),
                 "route" => route.to_owned(),
                 "status" => status.to_string(),
             )

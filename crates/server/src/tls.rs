@@ -12,7 +12,32 @@ use sha2::{Digest, Sha256};
 
 use iro_advice_tlog::https::provider;
 
-use crate::config::{Settings, TlsFiles, TlsSource};
+use crate::config::{ServerSettings, Settings};
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Where the server's certificate comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    Files(TlsFiles),
+    /// A self-signed certificate kept under the data directory (dev profile only).
+    Generated,
+}
+
+/// The certificate's files, or a generated one (the settings' check refused the rest).
+pub fn source(server: &ServerSettings) -> TlsSource {
+    match (&server.tls_cert, &server.tls_key) {
+        (Some(cert), Some(key)) => TlsSource::Files(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => TlsSource::Generated,
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -43,8 +68,8 @@ pub enum TlsError {
 pub fn server_config(
     settings: &Settings,
 ) -> Result<(ServerConfig, Arc<ReloadableCertificate>), TlsError> {
-    let files = match &settings.server.tls {
-        TlsSource::Files(files) => files.clone(),
+    let files = match source(&settings.server) {
+        TlsSource::Files(files) => files,
         TlsSource::Generated => ensure_dev_certificate(&settings.server.data_dir)?,
     };
     let names = ("IRO_ADVICE_TLS_CERT", "IRO_ADVICE_TLS_KEY");

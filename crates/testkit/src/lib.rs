@@ -255,9 +255,9 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
     let metrics_port = app.metrics_port();
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
-    let cert = match &settings.server.tls {
-        iro_advice_server::config::TlsSource::Files(files) => files.cert.clone(),
-        iro_advice_server::config::TlsSource::Generated => {
+    let cert = match &iro_advice_server::tls::source(&settings.server) {
+        iro_advice_server::tls::TlsSource::Files(files) => files.cert.clone(),
+        iro_advice_server::tls::TlsSource::Generated => {
             settings.server.data_dir.join("tls/dev-cert.pem")
         }
     };
@@ -531,9 +531,9 @@ impl TestApp {
 
     /// The certificate a client must trust for this app.
     pub fn ca_path(&self) -> std::path::PathBuf {
-        match &self.settings.server.tls {
-            iro_advice_server::config::TlsSource::Files(files) => files.cert.clone(),
-            iro_advice_server::config::TlsSource::Generated => {
+        match &iro_advice_server::tls::source(&self.settings.server) {
+            iro_advice_server::tls::TlsSource::Files(files) => files.cert.clone(),
+            iro_advice_server::tls::TlsSource::Generated => {
                 self.data_dir.path().join("tls/dev-cert.pem")
             }
         }

@@ -83,6 +83,49 @@ impl AddCheckpoint {
     }
 }
 
+/// A witness a log submits its checkpoints to: where `add-checkpoint` is posted, and the
+/// cosignature/v1 key its cosignatures verify with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessEndpoint {
+    pub url: url::Url,
+    pub key: String,
+}
+
+/// What is wrong with a witness as configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    #[error("{0}")]
+    Url(String),
+    #[error("must be a witness's cosignature/v1 verifier key, as `witness init` prints it")]
+    Key,
+}
+
+impl WitnessEndpoint {
+    /// A witness's base URL (`http://` or `https://` with a host, no query), to which
+    /// `/add-checkpoint` is appended, and its verifier key.
+    pub fn parse(base: &str, key: &str) -> Result<Self, EndpointError> {
+        let bad = |why: &str| EndpointError::Url(format!("{base:?} {why}"));
+        let mut url =
+            url::Url::parse(base.trim()).map_err(|e| bad(&format!("is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(bad("must be an http:// or https:// URL"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("must not carry a query or fragment"));
+        }
+        let path = format!("{}/add-checkpoint", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        let key = key.trim().to_owned();
+        crate::cosignature::CosignatureVerifier::parse(&key).map_err(|_| EndpointError::Key)?;
+        Ok(WitnessEndpoint { url, key })
+    }
+
+    /// The witness's name, as its key gives it.
+    pub fn name(&self) -> &str {
+        self.key.split('+').next().unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,8 @@
 use iro_advice_model::accounts::{AccountId, AccountStatus, AdviserKind, Role, SraNumber};
 use iro_advice_model::authorities::AuthorityCode;
 
+use super::error::AccountError;
 use super::store::{self, AccountView};
-use super::AccountError;
 use crate::db::DbConnection;
 use crate::log::{Actor, Event, Kind, Subject};
 use crate::tx::Tx;

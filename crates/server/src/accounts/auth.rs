@@ -10,10 +10,11 @@ use std::sync::atomic::Ordering;
 
 use chrono::Duration;
 
+use super::error::{AccountError, SignInRefusal};
 use super::factors::{Factors, Purpose};
 use super::sessions::SessionClient;
+use super::state::Accounts;
 use super::store::{self, Rotation};
-use super::{AccountError, Accounts, SignInRefusal};
 use crate::db::DbConnection;
 use crate::tx::{Storage, Tx};
 use iro_advice_api::{PasskeyAssertion, TokenPair};

@@ -48,3 +48,30 @@ impl TryFrom<Caller> for IroCaller {
         }
     }
 }
+
+/// Which kind of client holds a session: shown in the list of a person's sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionClient {
+    /// The web application: its refresh token is in a cookie its script cannot read.
+    Web,
+    /// Anything else (the command-line client): it holds its refresh token itself.
+    Api,
+}
+
+impl SessionClient {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionClient::Web => "web",
+            SessionClient::Api => "api",
+        }
+    }
+
+    /// The stored text; anything unknown is shown as the generic client.
+    pub fn from_stored(s: &str) -> Self {
+        if s == "web" {
+            SessionClient::Web
+        } else {
+            SessionClient::Api
+        }
+    }
+}

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use iro_advice_model::accounts::AccountId;
 use iro_advice_model::authorities::AuthorityCode;
 
+use super::error::AccountError;
 use super::store::{self, EligibleAdviser};
-use super::AccountError;
 use crate::db::DbConnection;
 use crate::log::witnessing::Witnessing;
 use crate::log::KeyProof;

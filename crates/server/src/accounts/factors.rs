@@ -7,9 +7,10 @@
 
 use chrono::Duration;
 
+use super::error::AccountError;
+use super::store;
 use super::totp::{self, Sealer};
 use super::webauthn::{self, b64, unb64, RelyingParty};
-use super::{store, AccountError};
 use crate::db::DbConnection;
 use iro_advice_api::PasskeyAssertion;
 use iro_advice_model::accounts::AccountId;

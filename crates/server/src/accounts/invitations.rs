@@ -10,7 +10,10 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::{store, AccountError, Accounts, Caller};
+use super::caller::Caller;
+use super::error::AccountError;
+use super::state::Accounts;
+use super::store;
 use crate::db::schema::invitations;
 use crate::db::{write_transaction, DbConnection};
 use crate::keys::{random_token, token_hash};

@@ -3,11 +3,12 @@
 
 use iro_advice_model::accounts::AccountId;
 
+use super::caller::Caller;
+use super::error::AccountError;
 use super::factors::{Factors, Purpose, StepUp};
 use super::second_factor::factor_removed;
 use super::store::{self, AccountView, StoredPasskey};
 use super::webauthn::{self, unb64, WebAuthnError};
-use super::{AccountError, Caller};
 use crate::db::DbConnection;
 use crate::log::{Actor, Event, Kind, Subject};
 use crate::tx::Tx;

@@ -8,11 +8,13 @@ use iro_advice_model::accounts::{AccountId, AgeRecipient, Email, Language, Passw
 use iro_advice_model::authorities::AuthorityCode;
 use iro_advice_model::ciphertext::PassphraseWrapped;
 
+use super::caller::Caller;
+use super::error::AccountError;
 use super::factors::{Factors, StepUp};
 use super::second_factor::factor_removed;
+use super::state::Accounts;
 use super::store::{self, AccountView};
 use super::totp::{self, Sealer};
-use super::{AccountError, Accounts, Caller};
 use crate::db::DbConnection;
 use crate::log::witnessing::Witnessing;
 use crate::log::{conflicts_digest, Actor, Event, KeyProof, Kind, Subject};

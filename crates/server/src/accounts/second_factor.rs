@@ -1,7 +1,8 @@
 //! Changing an account's second factors: refusing to remove the last one, what follows a
 //! removal, and the operator's reset.
 
-use super::{store, AccountError};
+use super::error::AccountError;
+use super::store;
 use crate::db::{write_transaction, DbConnection};
 use crate::log::{Actor, Event, Kind, Subject};
 use crate::tx::{Tx, WriteContext};

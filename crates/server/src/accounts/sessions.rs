@@ -4,36 +4,10 @@
 use chrono::NaiveDateTime;
 use iro_advice_model::accounts::AccountId;
 
+pub use super::caller::SessionClient;
+use super::error::AccountError;
 use super::store;
-use super::AccountError;
 use crate::db::DbConnection;
-
-/// Which kind of client holds a session: shown in the list of a person's sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionClient {
-    /// The web application: its refresh token is in a cookie its script cannot read.
-    Web,
-    /// Anything else (the command-line client): it holds its refresh token itself.
-    Api,
-}
-
-impl SessionClient {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionClient::Web => "web",
-            SessionClient::Api => "api",
-        }
-    }
-
-    /// The stored text; anything unknown is shown as the generic client.
-    pub fn from_stored(s: &str) -> Self {
-        if s == "web" {
-            SessionClient::Web
-        } else {
-            SessionClient::Api
-        }
-    }
-}
 
 /// One session of the caller's that has not ended.
 pub struct Session {

@@ -310,7 +310,7 @@ impl Turns {
 impl Database {
     /// Connects, failing at once with a clear error when the database cannot be reached.
     pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
-        if let DatabaseUrl::Sqlite(path) = &settings.url {
+        if let DatabaseUrl::Sqlite(path) = settings.url() {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| DbError::Connect(format!("{}: {e}", parent.display())))?;
@@ -321,7 +321,7 @@ impl Database {
                 .map_err(|e| DbError::Connect(format!("{}: {e}", path.display())))?;
         }
         let manager = ConnectionManager {
-            url: settings.url.clone(),
+            url: settings.url().clone(),
             busy_timeout_ms: settings.sqlite_busy_timeout_ms,
         };
         // Prove the URL works before building the pool, so a bad one gives its own error
@@ -335,7 +335,7 @@ impl Database {
             .connection_timeout(Duration::from_secs(settings.connect_timeout_secs))
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build_unchecked(manager);
-        let backend = match settings.url {
+        let backend = match settings.url() {
             DatabaseUrl::Sqlite(_) => Backend::Sqlite,
             DatabaseUrl::Postgres(_) => Backend::Postgres,
         };
@@ -403,7 +403,7 @@ impl Database {
             .await
             .map_err(|_| E::from(DbError::Blocking))?;
         let db = self.clone();
-        actix_web::web::block(move || {
+        tokio::task::spawn_blocking(move || {
             // Given back when the work ends, which it does even when the request that
             // started it has gone.
             let _turn = turn;
@@ -417,7 +417,7 @@ impl Database {
     /// True when a connection can be had and answers, within `timeout`.
     pub async fn is_ready(&self, timeout: Duration) -> bool {
         let pool = self.pool.clone();
-        actix_web::web::block(move || match pool.get_timeout(timeout) {
+        tokio::task::spawn_blocking(move || match pool.get_timeout(timeout) {
             Ok(mut conn) => conn.batch_execute("SELECT 1").is_ok(),
             Err(_) => false,
         })

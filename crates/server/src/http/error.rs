@@ -17,6 +17,10 @@ use iro_advice_model::problem::{problem_type, ProblemType};
 
 use crate::accounts::{AccountError, SignInRefusal};
 use crate::db::DbError;
+use crate::log::LogError;
+use crate::pressure::PressureError;
+use crate::queries::QueryError;
+use crate::statistics::StatisticsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -246,6 +250,92 @@ impl From<AccountError> for ApiError {
             A::Database(e) => e.into(),
             A::Log(e) => e.into(),
             A::Notice(e) => e.into(),
+        }
+    }
+}
+
+impl From<LogError> for ApiError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::Database(d) => d.into(),
+            LogError::Inconsistent => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        use QueryError as Q;
+        let detail = e.to_string();
+        match e {
+            Q::NotFound => ApiError::NotFound,
+            Q::WrongState(_) => ApiError::conflict(ProblemType::QueryState, detail),
+            Q::TooFewRecipients(_) => {
+                ApiError::bad_request(ProblemType::AgeTooFewRecipients, detail)
+            }
+            Q::AdviserNotEligible(_) => {
+                ApiError::unprocessable(ProblemType::AdviserNotEligible, detail)
+            }
+            Q::MessagesMismatch => ApiError::unprocessable(ProblemType::MessagesMismatch, detail),
+            Q::AttachmentAlreadyRead => {
+                ApiError::conflict(ProblemType::AttachmentAlreadyRead, detail)
+            }
+            Q::QuotaExceeded { .. } => ApiError::Rejected {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                problem: ProblemType::QuotaExceeded,
+                detail,
+            },
+            Q::TooLarge { limit } => ApiError::PayloadTooLarge {
+                limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            },
+            Q::UploadTimeout(_) => ApiError::Rejected {
+                status: StatusCode::REQUEST_TIMEOUT,
+                problem: ProblemType::UploadTimeout,
+                detail,
+            },
+            Q::UploadIncomplete(_) => ApiError::bad_request(ProblemType::UploadIncomplete, detail),
+            Q::Ciphertext(e) => e.into(),
+            Q::UploadOffset { .. } => ApiError::conflict(ProblemType::UploadOffset, detail),
+            Q::BadRequest(_) => ApiError::bad_request(ProblemType::BadRequest, detail),
+            Q::Query(e) => e.into(),
+            Q::Database(e) => e.into(),
+            Q::Log(e) => e.into(),
+            Q::Notice(e) => e.into(),
+            Q::Account(e) => e.into(),
+            Q::Erase(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<PressureError> for ApiError {
+    fn from(e: PressureError) -> Self {
+        let detail = e.to_string();
+        match e {
+            PressureError::InvalidDate(_) => {
+                ApiError::unprocessable(ProblemType::InvalidDate, detail)
+            }
+            PressureError::TooFewRecipients(_) => {
+                ApiError::bad_request(ProblemType::AgeTooFewRecipients, detail)
+            }
+            PressureError::NairoRecipientUnset => {
+                ApiError::unprocessable(ProblemType::NairoRecipientUnset, detail)
+            }
+            PressureError::Query(e) => e.into(),
+            PressureError::Database(e) => e.into(),
+            PressureError::Log(e) => e.into(),
+        }
+    }
+}
+
+impl From<StatisticsError> for ApiError {
+    fn from(e: StatisticsError) -> Self {
+        match e {
+            StatisticsError::InvalidRequest(detail) => {
+                ApiError::bad_request(ProblemType::InvalidStatisticsRequest, detail)
+            }
+            StatisticsError::Query(e) => e.into(),
+            StatisticsError::Database(e) => e.into(),
+            StatisticsError::Store(e) => ApiError::Internal(e.to_string()),
         }
     }
 }

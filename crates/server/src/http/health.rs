@@ -1,5 +1,6 @@
 //! Liveness, readiness and the OpenAPI document: the endpoints anyone may call.
 
+use iro_advice_api::paths;
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
@@ -10,7 +11,7 @@ use iro_advice_api::Problem;
 use iro_advice_api::{Health, Readiness};
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "service",
+#[utoipa::path(get, path = paths::HEALTHZ, tag = "service",
     responses((status = 200, body = Health)))]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -22,7 +23,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// The database answers, so requests can be served; and what each witness last said (a
 /// witness that refused a checkpoint as inconsistent means the log was rolled back).
-#[utoipa::path(get, path = "/readyz", tag = "service",
+#[utoipa::path(get, path = paths::READYZ, tag = "service",
     responses((status = 200, body = Readiness),
               (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -38,7 +39,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service",
+#[utoipa::path(get, path = paths::OPENAPI, tag = "service",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

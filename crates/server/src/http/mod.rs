@@ -5,6 +5,7 @@
 pub mod access;
 pub mod error;
 pub mod health;
+pub mod monitoring;
 pub mod openapi;
 pub mod routes;
 pub mod server;

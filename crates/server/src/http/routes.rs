@@ -16,13 +16,11 @@ use crate::accounts::handlers::{admin, auth, directory, invitations, me, passkey
 use crate::http::access::{Access, Authorize};
 use crate::http::openapi::RouteFacts;
 use crate::http::state::JSON_LIMIT;
-use crate::http::{error, health};
+use crate::http::{error, health, monitoring};
 use crate::log::handlers as log;
-use crate::log::tiles;
-use crate::monitoring;
-use crate::pressure;
-use crate::queries::{ask, attachments, messages, read, transitions, uploads};
-use crate::statistics::access as stats;
+use crate::pressure::handlers as pressure;
+use crate::queries::handlers::{ask, attachments, messages, read, transitions, uploads};
+use crate::statistics::handlers as stats;
 use crate::web::handlers as app;
 use iro_advice_model::accounts::Role::{Admin, Adviser, Iro, Nairo};
 
@@ -199,7 +197,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(PUBLIC, log::trust),
         endpoint!(PUBLIC, log::inclusion),
         endpoint!(PUBLIC, log::consistency),
-        endpoint!(PUBLIC, tiles::tile),
+        endpoint!(PUBLIC, log::tile),
         // statistics
         endpoint!(Access::Roles(&[Nairo, Admin]), stats::access),
         endpoint!(Access::Roles(&[Nairo, Admin]), stats::releases),

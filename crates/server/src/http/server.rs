@@ -250,7 +250,7 @@ impl Application {
                 let listener = TcpListener::bind(addr).map_err(bind_error)?;
                 let port = listener.local_addr().map_err(bind_error)?.port();
                 Some((
-                    crate::monitoring::serve(listener, state.clone()).map_err(bind_error)?,
+                    crate::http::monitoring::serve(listener, state.clone()).map_err(bind_error)?,
                     port,
                 ))
             }
@@ -370,7 +370,7 @@ async fn log_request(
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
         state
             .monitoring
-            .request(&method, &pattern, status.as_u16(), seconds);
+            .request(method.as_str(), &pattern, status.as_u16(), seconds);
     }
     if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
         tracing::error!(%method, route = %pattern, status = status.as_u16(), millis, "request");

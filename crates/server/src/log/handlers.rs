@@ -1,19 +1,21 @@
 //! The log's public face: checkpoint, verifier key, proofs; and an account's receipts.
 
 use actix_web::{web, HttpResponse};
+use iro_advice_api::paths;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{encode_hashes, store, Actor, Receipt};
-use crate::http::access::Caller;
+use crate::accounts::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use iro_advice_api::{ConsistencyProof, InclusionProof, LogTrust};
 use iro_advice_model::problem::ProblemType;
+use iro_advice_tlog::tiles::TileRef;
 
 /// The newest checkpoint a quorum of the witnesses cosigned (with their cosignature lines),
 /// as a C2SP signed note; with no witnesses configured, the newest the log signed.
-#[utoipa::path(get, path = "/api/v1/log/checkpoint", tag = "log",
+#[utoipa::path(get, path = paths::LOG_CHECKPOINT, tag = "log",
     responses((status = 200, content_type = "text/plain; charset=utf-8", body = String),
               (status = 503, body = iro_advice_api::Problem, content_type = "application/problem+json")))]
 pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -41,7 +43,7 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
 }
 
 /// The log's verifier key, in C2SP form.
-#[utoipa::path(get, path = "/api/v1/log/key", tag = "log",
+#[utoipa::path(get, path = paths::LOG_KEY, tag = "log",
     responses((status = 200, content_type = "text/plain; charset=utf-8", body = String)))]
 pub async fn key(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -53,7 +55,7 @@ pub async fn key(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// The keys a client should pin: the log's, the witnesses', and the quorum it requires.
-#[utoipa::path(get, path = "/api/v1/log/trust", tag = "log",
+#[utoipa::path(get, path = paths::LOG_TRUST, tag = "log",
     responses((status = 200, body = LogTrust)))]
 pub async fn trust(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(LogTrust {
@@ -75,7 +77,7 @@ fn bad_proof(detail: String) -> ApiError {
     ApiError::bad_request(ProblemType::InvalidProofRequest, detail)
 }
 
-#[utoipa::path(get, path = "/api/v1/log/proof/inclusion", tag = "log", params(InclusionParams),
+#[utoipa::path(get, path = paths::LOG_INCLUSION, tag = "log", params(InclusionParams),
     responses((status = 200, body = InclusionProof), (status = 400, body = iro_advice_api::Problem)))]
 pub async fn inclusion(
     state: web::Data<AppState>,
@@ -108,7 +110,7 @@ pub struct ConsistencyParams {
     to: u64,
 }
 
-#[utoipa::path(get, path = "/api/v1/log/proof/consistency", tag = "log", params(ConsistencyParams),
+#[utoipa::path(get, path = paths::LOG_CONSISTENCY, tag = "log", params(ConsistencyParams),
     responses((status = 200, body = ConsistencyProof), (status = 400, body = iro_advice_api::Problem)))]
 pub async fn consistency(
     state: web::Data<AppState>,
@@ -133,7 +135,7 @@ pub async fn consistency(
 
 /// Receipts for every event this account caused: against the newest cosigned checkpoint,
 /// or, for acts newer than it, against the log's own newest until the witnesses catch up.
-#[utoipa::path(get, path = "/api/v1/me/receipts", tag = "log",
+#[utoipa::path(get, path = paths::ME_RECEIPTS, tag = "log",
     responses((status = 200, body = [Receipt])), security(("bearer" = [])))]
 pub async fn receipts(
     state: web::Data<AppState>,
@@ -155,4 +157,28 @@ pub async fn receipts(
         })
         .await?;
     Ok(HttpResponse::Ok().json(receipts))
+}
+
+/// A hash tile or entry bundle (C2SP tlog-tiles), immutable once served.
+// OpenAPI writes the path without the pattern that lets the parameter span segments
+// (`paths::LOG_TILE`); the route table matches it with the pattern.
+#[utoipa::path(get, path = "/api/v1/log/tile/{tile}", tag = "log",
+    params(("tile" = String, Path, description = "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N in 3-digit groups (`x001/234`)")),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>)))]
+pub async fn tile(
+    state: web::Data<AppState>,
+    tail: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tile = TileRef::parse(&tail.into_inner()).ok_or(ApiError::NotFound)?;
+    let bytes = state
+        .read(move |conn| -> Result<_, ApiError> {
+            let size = super::store::size(conn)?;
+            Ok(super::tiles::read(conn, tile, size)?)
+        })
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
+        .body(bytes))
 }

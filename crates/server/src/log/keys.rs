@@ -79,15 +79,6 @@ pub enum LogError {
     Inconsistent,
 }
 
-impl From<LogError> for crate::http::error::ApiError {
-    fn from(e: LogError) -> Self {
-        match e {
-            LogError::Database(d) => d.into(),
-            LogError::Inconsistent => crate::http::error::ApiError::Internal(e.to_string()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

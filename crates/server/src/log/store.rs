@@ -5,13 +5,15 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use diesel::prelude::*;
 
-use super::merkle::{self, Frontier, Hash, SubtreeHashes};
-use super::note::Checkpoint;
-use super::Receipt;
-use super::{encode_hashes, Kind, LogError, LogKeys};
+use super::keys::{LogError, LogKeys};
 use crate::db::now;
 use crate::db::schema::{log_checkpoints, log_head, log_leaves, log_nodes};
 use crate::db::DbConnection;
+use iro_advice_api::Receipt;
+use iro_advice_model::leaf::Kind;
+use iro_advice_tlog::encode_hashes;
+use iro_advice_tlog::merkle::{self, Frontier, Hash, SubtreeHashes};
+use iro_advice_tlog::note::Checkpoint;
 
 fn to_hash(bytes: Vec<u8>) -> QueryResult<Hash> {
     bytes.try_into().map_err(|_| {
@@ -353,7 +355,7 @@ pub fn key_proof(
     conn: &mut DbConnection,
     leaf: u64,
     size: u64,
-) -> QueryResult<Option<super::KeyProof>> {
+) -> QueryResult<Option<iro_advice_api::KeyProof>> {
     if leaf >= size {
         return Ok(None);
     }
@@ -362,7 +364,7 @@ pub fn key_proof(
         .select(log_leaves::data)
         .first(conn)?;
     let proof = inclusion(conn, leaf, size)?;
-    Ok(Some(super::KeyProof {
+    Ok(Some(iro_advice_api::KeyProof {
         leaf_index: leaf,
         leaf_data: B64.encode(data),
         tree_size: size,

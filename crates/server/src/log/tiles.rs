@@ -3,15 +3,12 @@
 //! hash tiles `tile/<L>/<N>[.p/<W>]` and entry bundles `tile/entries/<N>[.p/<W>]`.
 //! A tile never changes once the log holds it, full or partial, so all are cacheable.
 
-use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 
 use iro_advice_tlog::tiles::{TileRef, HEIGHT, WIDTH};
 
 use crate::db::schema::{log_leaves, log_nodes};
 use crate::db::DbConnection;
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
 
 /// The tile's bytes, if the log of `size` leaves holds it.
 pub fn read(conn: &mut DbConnection, tile: TileRef, size: u64) -> QueryResult<Option<Vec<u8>>> {
@@ -54,26 +51,4 @@ pub fn read(conn: &mut DbConnection, tile: TileRef, size: u64) -> QueryResult<Op
         }
     }
     Ok(Some(out))
-}
-
-/// A hash tile or entry bundle (C2SP tlog-tiles), immutable once served.
-#[utoipa::path(get, path = "/api/v1/log/tile/{tile}", tag = "log",
-    params(("tile" = String, Path, description = "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N in 3-digit groups (`x001/234`)")),
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>)))]
-pub async fn tile(
-    state: web::Data<AppState>,
-    tail: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let tile = TileRef::parse(&tail.into_inner()).ok_or(ApiError::NotFound)?;
-    let bytes = state
-        .read(move |conn| -> Result<_, ApiError> {
-            let size = super::store::size(conn)?;
-            Ok(read(conn, tile, size)?)
-        })
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
-        .body(bytes))
 }

@@ -3,11 +3,11 @@
 
 use diesel::prelude::*;
 
-use super::merkle::{leaf_hash, Frontier, Hash};
-use super::note::{open_checkpoint, Verifier};
 use super::store::{StoredCheckpoint, StoredLeaf, StoredNode};
 use crate::db::schema::{log_checkpoints, log_head, log_leaves, log_nodes};
 use crate::db::DbConnection;
+use iro_advice_tlog::merkle::{leaf_hash, Frontier, Hash};
+use iro_advice_tlog::note::{open_checkpoint, Verifier};
 
 const BATCH: i64 = 10_000;
 

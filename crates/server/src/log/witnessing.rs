@@ -15,15 +15,15 @@ use tokio::sync::Notify;
 
 use iro_advice_tlog::witness::AddCheckpoint;
 
-use super::merkle::{self};
-use super::note::Checkpoint;
+use super::keys::LogKeys;
 use super::store;
-use super::LogKeys;
 use crate::config::{WitnessEndpoint, WitnessSettings};
 use crate::db::schema::{log_checkpoints, log_cosignatures};
 use crate::db::{now, Database, DbConnection, DbError};
 use iro_advice_api::WitnessStatus;
 use iro_advice_tlog::cosignature::CosignatureVerifier;
+use iro_advice_tlog::merkle;
+use iro_advice_tlog::note::Checkpoint;
 
 /// The longest wait between attempts after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -52,12 +52,14 @@ pub struct Witnessing {
 
 impl Witnessing {
     pub fn new(settings: &WitnessSettings) -> Self {
+        Witnessing::of(settings.list(), settings.required())
+    }
+
+    /// Witnessing by these witnesses, `quorum` of whom must cosign a served checkpoint.
+    pub fn of(endpoints: Vec<WitnessEndpoint>, quorum: usize) -> Self {
         Witnessing {
-            endpoints: settings.witnesses.clone(),
-            quorum: settings.quorum,
             status: Mutex::new(
-                settings
-                    .witnesses
+                endpoints
                     .iter()
                     .map(|w| WitnessStatus {
                         key: w.key.clone(),
@@ -67,6 +69,8 @@ impl Witnessing {
                     })
                     .collect(),
             ),
+            endpoints,
+            quorum,
             wake: Notify::new(),
         }
     }
@@ -291,7 +295,7 @@ pub fn spawn(db: Database, keys: Arc<LogKeys>, witnessing: Arc<Witnessing>, http
             witnessing: witnessing.clone(),
             http: http.clone(),
         };
-        actix_web::rt::spawn(submitter.run());
+        tokio::task::spawn_local(submitter.run());
     }
 }
 
@@ -350,14 +354,14 @@ impl Submitter {
             let appended = pause.is_zero()
                 || tokio::select! {
                     _ = &mut woken, if woken_early => true,
-                    _ = actix_web::rt::time::sleep(pause) => false,
+                    _ = tokio::time::sleep(pause) => false,
                 };
             if appended {
                 // Let the burst this append may belong to finish, and under sustained
                 // appends submit at most every MIN_INTERVAL: one submission, and one stored
                 // cosignature, then covers all of it.
                 let since = started.elapsed();
-                actix_web::rt::time::sleep(COALESCE.max(MIN_INTERVAL.saturating_sub(since))).await;
+                tokio::time::sleep(COALESCE.max(MIN_INTERVAL.saturating_sub(since))).await;
             }
         }
     }

@@ -247,7 +247,7 @@ impl Mailer {
             .map_err(|_| MailError::Url("IRO_ADVICE_MAIL_FROM is not a mailbox".into()))?;
         let mut files = None;
         let transport = match &settings.mail.smtp_url {
-            Some(url) => Transport::Smtp(smtp_transport(url.expose(), &settings.mail)?),
+            Some(url) => Transport::Smtp(smtp_transport(url.0.expose(), &settings.mail)?),
             None => {
                 let dir = settings.server.data_dir.join("outbox");
                 iro_advice_model::files::create_private_dir(&dir)
@@ -434,7 +434,7 @@ pub async fn deliver_one(
 pub fn spawn_sender(db: Database, mailer: Arc<Mailer>, settings: &MailSettings) {
     let poll = StdDuration::from_millis(settings.poll_interval_ms);
     let retry_base = settings.retry_base_secs;
-    actix_web::rt::spawn(async move {
+    tokio::task::spawn_local(async move {
         let mut last_sweep: Option<std::time::Instant> = None;
         loop {
             if last_sweep.is_none_or(|t| t.elapsed() > StdDuration::from_secs(60)) {
@@ -448,7 +448,7 @@ pub fn spawn_sender(db: Database, mailer: Arc<Mailer>, settings: &MailSettings) 
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox unavailable"),
             }
-            actix_web::rt::time::sleep(poll).await;
+            tokio::time::sleep(poll).await;
         }
     });
 }

@@ -4,28 +4,44 @@
 
 pub use iro_advice_model::pressure::{PressureKind, PressureReportId};
 
-use actix_web::{web, HttpResponse};
+pub mod handlers;
+
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
+use crate::accounts::{Caller, IroCaller};
 use crate::db::schema::pressure_reports;
-use crate::db::DbConnection;
-use crate::http::access::{Caller, IroCaller};
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
-use crate::log::{Actor, Event, Kind, Receipt, Subject};
+use crate::db::{DbConnection, DbError};
+use crate::log::witnessing::Witnessing;
+use crate::log::{Actor, Event, KeyProof, Kind, LogError, Receipt, Subject};
 use crate::tx::Tx;
-use iro_advice_api::{NairoRecipient, ReportCreated, ReportRequest, ReportView};
+use iro_advice_api::ReportView;
 use iro_advice_model::accounts::Role;
-use iro_advice_model::ciphertext::AgeArmored;
-use iro_advice_model::problem::ProblemType;
+use iro_advice_model::ciphertext::{require_readers, AgeArmored, TooFewRecipients};
+
+/// What the pressure-report services refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum PressureError {
+    #[error("occurred_on {0}")]
+    InvalidDate(&'static str),
+    #[error(transparent)]
+    TooFewRecipients(#[from] TooFewRecipients),
+    #[error("this service has no NAIRO key configured, so nothing can be shared with NAIRO")]
+    NairoRecipientUnset,
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
 
 pub use iro_advice_model::leaf::NAIRO_DIRECTORY_NAME;
 
 /// Logs NAIRO's configured recipient as a key event when it is not the one last logged, so
 /// that a client can be proven the key it encrypts shared narratives to, like any other.
 /// Run at start; a second instance starting at once finds it logged already.
-pub fn log_nairo_key(tx: &mut Tx<'_>, recipient: &str) -> Result<(), ApiError> {
+pub fn log_nairo_key(tx: &mut Tx<'_>, recipient: &str) -> Result<(), PressureError> {
     use crate::db::meta;
     if meta::get(tx.conn, "nairo_key_recipient")?.as_deref() == Some(recipient) {
         return Ok(());
@@ -65,29 +81,20 @@ pub fn record_report(
     iro: &IroCaller,
     req: NewReport,
     nairo_configured: bool,
-) -> Result<(PressureReportId, Receipt), ApiError> {
+) -> Result<(PressureReportId, Receipt), PressureError> {
     if req.occurred_on > tx.now().date() {
-        return Err(ApiError::unprocessable(
-            ProblemType::InvalidDate,
-            "occurred_on is in the future",
-        ));
+        return Err(PressureError::InvalidDate("is in the future"));
     }
     if req.occurred_on < EARLIEST {
-        return Err(ApiError::unprocessable(
-            ProblemType::InvalidDate,
-            "occurred_on is before 2000",
-        ));
+        return Err(PressureError::InvalidDate("is before 2000"));
     }
     if let Some(n) = &req.narrative {
         // The IRO, and NAIRO when shared.
         let readers = 1 + usize::from(req.share_with_nairo);
-        crate::queries::service::check_recipients(n.recipients(), readers)?;
+        require_readers(n.recipients(), readers)?;
     }
     if req.share_with_nairo && !nairo_configured {
-        return Err(ApiError::unprocessable(
-            ProblemType::NairoRecipientUnset,
-            "this service has no NAIRO key configured, so nothing can be shared with NAIRO",
-        ));
+        return Err(PressureError::NairoRecipientUnset);
     }
     let id = PressureReportId::generate();
     diesel::insert_into(pressure_reports::table)
@@ -116,40 +123,6 @@ const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
     Some(date) => date,
     None => panic!("2000-01-01 is a date"),
 };
-
-#[utoipa::path(post, path = "/api/v1/pressure-reports", tag = "pressure", request_body = ReportRequest,
-    responses((status = 201, body = ReportCreated), (status = 400, body = iro_advice_api::Problem),
-              (status = 422, body = iro_advice_api::Problem)),
-    security(("bearer" = [])))]
-pub async fn report(
-    state: web::Data<AppState>,
-    iro: IroCaller,
-    body: web::Json<ReportRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let nairo_configured = state.settings.nairo.recipient.is_some();
-    let req = body.into_inner();
-    let req = NewReport {
-        kind: req.kind,
-        occurred_on: req.occurred_on,
-        narrative: req.narrative.map(|n| n.content()).transpose()?,
-        share_with_nairo: req.share_with_nairo,
-    };
-    let (id, receipt) = state
-        .write(move |tx| record_report(tx, &iro, req, nairo_configured))
-        .await?;
-    Ok(HttpResponse::Created().json(ReportCreated { id, receipt }))
-}
-
-/// An IRO sees their own reports; a NAIRO reviewer only those shared with NAIRO.
-#[utoipa::path(get, path = "/api/v1/pressure-reports", tag = "pressure",
-    responses((status = 200, body = [ReportView])), security(("bearer" = [])))]
-pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let reports = state
-        .read(move |conn| visible_reports(conn, &caller))
-        .await?;
-    let views: Vec<ReportView> = reports.into_iter().map(ReportView::from).collect();
-    Ok(HttpResponse::Ok().json(views))
-}
 
 /// A stored pressure report, as its IRO (or NAIRO, when shared) may see it.
 #[derive(Queryable, Selectable)]
@@ -182,7 +155,7 @@ impl From<StoredReport> for ReportView {
 pub fn visible_reports(
     conn: &mut DbConnection,
     caller: &Caller,
-) -> Result<Vec<StoredReport>, ApiError> {
+) -> Result<Vec<StoredReport>, PressureError> {
     let query = pressure_reports::table
         .order((pressure_reports::created_at.desc(), pressure_reports::id))
         .select(StoredReport::as_select())
@@ -195,37 +168,21 @@ pub fn visible_reports(
     Ok(query.load(conn)?)
 }
 
-/// NAIRO's age public key, to encrypt a shared narrative to.
-#[utoipa::path(get, path = "/api/v1/nairo/recipient", tag = "pressure",
-    responses((status = 200, body = NairoRecipient), (status = 404, body = iro_advice_api::Problem)),
-    security(("bearer" = [])))]
-pub async fn nairo_recipient(
-    state: web::Data<AppState>,
-    _caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    let recipient = state
-        .settings
-        .nairo
-        .recipient
-        .clone()
-        .ok_or(ApiError::NotFound)?;
-    let (witnessing, configured) = (state.storage.witnessing.clone(), recipient.clone());
-    let key_proof = state
-        .read(move |conn| -> Result<_, ApiError> {
-            use crate::db::meta;
-            // Only the logged key event of exactly this recipient proves it.
-            if meta::get(conn, "nairo_key_recipient")?.as_deref() != Some(configured.as_str()) {
-                return Ok(None);
-            }
-            let Some(leaf) = meta::get(conn, "nairo_key_leaf")?.and_then(|l| l.parse().ok()) else {
-                return Ok(None);
-            };
-            let size = witnessing.served_size(conn)?;
-            Ok(crate::log::store::key_proof(conn, leaf, size)?)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(NairoRecipient {
-        age_recipient: recipient,
-        key_proof,
-    }))
+/// NAIRO's configured key and the proof of its key event in the served checkpoint, when the
+/// logged key is exactly this one.
+pub fn nairo_key_proof(
+    conn: &mut DbConnection,
+    witnessing: &Witnessing,
+    configured: &str,
+) -> Result<Option<KeyProof>, PressureError> {
+    use crate::db::meta;
+    // Only the logged key event of exactly this recipient proves it.
+    if meta::get(conn, "nairo_key_recipient")?.as_deref() != Some(configured) {
+        return Ok(None);
+    }
+    let Some(leaf) = meta::get(conn, "nairo_key_leaf")?.and_then(|l| l.parse().ok()) else {
+        return Ok(None);
+    };
+    let size = witnessing.served_size(conn)?;
+    Ok(crate::log::store::key_proof(conn, leaf, size)?)
 }

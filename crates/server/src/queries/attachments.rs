@@ -6,26 +6,20 @@
 //! dropped connection, too many bytes, something that is not age — removes every chunk, and
 //! a sweeper removes uploads that a crashed process left behind.
 
-use actix_web::http::header;
-use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
 use super::service::{self, may_write, visible, wrong_state};
-use super::store;
+use super::{store, QueryError};
+use crate::accounts::Caller;
 use crate::db::schema::{attachment_chunks, attachments};
 use crate::db::{now, Database, DbConnection, DbError};
-use crate::http::access::Caller;
-use crate::http::error::ApiError;
-use crate::http::state::AppState;
 use crate::log::Receipt;
-use crate::tx::Tx;
-use iro_advice_api::AttachmentCreated;
+use crate::tx::{Storage, Tx};
 use iro_advice_model::accounts::AccountId;
 use iro_advice_model::ciphertext::StreamCheck;
-use iro_advice_model::problem::ProblemType;
 use iro_advice_model::queries::{AttachmentId, QueryId};
 
 /// Bytes per stored chunk: the most either side holds in memory for one transfer.
@@ -57,7 +51,7 @@ pub fn list(conn: &mut DbConnection, query_id: &QueryId) -> QueryResult<Vec<List
 /// Who may attach follows who may write; the IRO may also attach while the query waits to be
 /// routed, which is how a copy re-encrypted for the next adviser arrives when the original
 /// has already been read and so cannot be replaced.
-pub(super) fn check_may_attach(caller: &Caller, q: &store::Query) -> Result<(), ApiError> {
+pub(super) fn check_may_attach(caller: &Caller, q: &store::Query) -> Result<(), QueryError> {
     let routing = caller.role == iro_advice_model::accounts::Role::Iro && q.status.routable();
     if may_write(caller.role, q.status) || routing {
         Ok(())
@@ -77,7 +71,7 @@ pub(super) fn complete_upload(
     query_id: &QueryId,
     attachment: &AttachmentId,
     size: u64,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, QueryError> {
     let q = visible(tx.conn, caller, query_id)?;
     check_may_attach(caller, &q)?;
     diesel::update(attachments::table.find(attachment))
@@ -91,12 +85,9 @@ pub(super) fn complete_upload(
 
 /// Refuses to replace a stream that someone other than the caller has had: what they read
 /// (or sent) stays what the record holds.
-pub(super) fn check_replaceable(caller: &Caller, a: &VisibleAttachment) -> Result<(), ApiError> {
+pub(super) fn check_replaceable(caller: &Caller, a: &VisibleAttachment) -> Result<(), QueryError> {
     if a.uploader_id != caller.account_id || a.first_read_at.is_some() {
-        return Err(ApiError::conflict(
-            ProblemType::AttachmentAlreadyRead,
-            "the other party has this attachment; add a re-encrypted copy instead",
-        ));
+        return Err(QueryError::AttachmentAlreadyRead);
     }
     Ok(())
 }
@@ -109,7 +100,7 @@ pub(super) fn swap_in_replacement(
     target: &AttachmentId,
     staged: &AttachmentId,
     size: u64,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, QueryError> {
     let (q, current) = visible_attachment(tx.conn, caller, target)?;
     if !q.status.routable() {
         return Err(wrong_state(
@@ -134,11 +125,11 @@ pub(super) fn swap_in_replacement(
 async fn or_discard<T>(
     db: &Database,
     id: &AttachmentId,
-    result: Result<T, ApiError>,
-) -> Result<T, ApiError> {
+    result: Result<T, QueryError>,
+) -> Result<T, QueryError> {
     if result.is_err() {
         let gone = id.to_owned();
-        db.write(move |conn| discard(conn, &gone).map_err(ApiError::from))
+        db.write(move |conn| -> Result<(), QueryError> { Ok(discard(conn, &gone)?) })
             .await?;
     }
     result
@@ -160,7 +151,7 @@ impl PendingUpload {
     }
 
     /// Runs `or_discard` for `result` and settles the upload either way.
-    async fn settle<T>(mut self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+    async fn settle<T>(mut self, result: Result<T, QueryError>) -> Result<T, QueryError> {
         let settled = or_discard(&self.db, &self.id, result).await;
         self.settled = true;
         settled
@@ -175,9 +166,9 @@ impl Drop for PendingUpload {
         let (db, id) = (self.db.clone(), self.id.clone());
         // A destructor cannot wait: the discarding runs on its own. A chunk still being
         // written meanwhile fails on its foreign key, or is deleted with the rest.
-        actix_web::rt::spawn(async move {
+        tokio::task::spawn_local(async move {
             let gone = db
-                .write(move |conn| discard(conn, &id).map_err(ApiError::from))
+                .write(move |conn| -> Result<(), QueryError> { Ok(discard(conn, &id)?) })
                 .await;
             if let Err(e) = gone {
                 tracing::warn!("an interrupted upload is left for the sweep: {e}");
@@ -240,22 +231,15 @@ pub struct Limits {
 impl Limits {
     pub fn of(settings: &crate::config::QuerySettings) -> Self {
         Limits {
-            max: settings.max_attachment_bytes,
-            quota: settings.attachment_quota_bytes,
+            max: settings.max_attachment_bytes(),
+            quota: settings.attachment_quota_bytes(),
             idle: std::time::Duration::from_secs(settings.upload_idle_secs),
         }
     }
 }
 
-pub(super) fn quota_exceeded(left: u64) -> ApiError {
-    ApiError::Rejected {
-        status: actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-        problem: ProblemType::QuotaExceeded,
-        detail: format!(
-            "your attachments have used your storage quota: {left} bytes are left; close \
-             finished queries or ask the operator"
-        ),
-    }
+pub(super) fn quota_exceeded(left: u64) -> QueryError {
+    QueryError::QuotaExceeded { left }
 }
 
 /// Bytes an account holds in attachments, complete or still arriving (besides the upload
@@ -279,29 +263,35 @@ pub(super) fn held_by(
         .sum())
 }
 
+/// A request body as it arrives: pieces of bytes, or a break in the transfer.
+pub trait Body: Stream<Item = Result<Bytes, Self::Broken>> + Unpin {
+    type Broken: std::fmt::Display;
+}
+
+impl<S, E> Body for S
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    type Broken = E;
+}
+
 async fn receive(
     db: &Database,
-    req: &HttpRequest,
-    mut payload: web::Payload,
+    declared: Option<u64>,
+    mut payload: impl Body,
     query_id: &QueryId,
     uploader: &AccountId,
     limits: Limits,
-) -> Result<(PendingUpload, u64), ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+) -> Result<(PendingUpload, u64), QueryError> {
     if declared.is_some_and(|len| len > limits.max) {
-        return Err(ApiError::PayloadTooLarge {
-            limit: limits.max as usize,
-        });
+        return Err(QueryError::TooLarge { limit: limits.max });
     }
     let (q, u) = (query_id.to_owned(), uploader.to_owned());
     let (id, used) = db
         .write(move |conn| {
             let used = held_by(conn, &u, None)?;
-            Ok::<_, ApiError>((start_upload(conn, &q, &u)?, used))
+            Ok::<_, QueryError>((start_upload(conn, &q, &u)?, used))
         })
         .await?;
     let mut pending = PendingUpload {
@@ -326,11 +316,11 @@ async fn receive(
 
 async fn receive_chunks(
     db: &Database,
-    payload: &mut web::Payload,
+    payload: &mut impl Body,
     id: &AttachmentId,
     limits: Limits,
     quota_left: u64,
-) -> Result<u64, ApiError> {
+) -> Result<u64, QueryError> {
     let max = limits.max;
     let mut check = StreamCheck::default();
     let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES);
@@ -338,47 +328,39 @@ async fn receive_chunks(
     let mut seq: i32 = 0;
     loop {
         // A client that stops sending does not hold the upload open.
-        let piece = actix_web::rt::time::timeout(limits.idle, payload.next())
+        let piece = tokio::time::timeout(limits.idle, payload.next())
             .await
-            .map_err(|_| ApiError::Rejected {
-                status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
-                problem: ProblemType::UploadTimeout,
-                detail: format!(
+            .map_err(|_| {
+                QueryError::UploadTimeout(format!(
                     "nothing arrived for {} seconds; the partial upload was discarded",
                     limits.idle.as_secs()
-                ),
+                ))
             })?;
         let last = piece.is_none();
         if let Some(piece) = piece {
-            let piece = piece
-                .map_err(|e| ApiError::bad_request(ProblemType::UploadIncomplete, e.to_string()))?;
+            let piece = piece.map_err(|e| QueryError::UploadIncomplete(e.to_string()))?;
             total += piece.len() as u64;
             if total > max {
-                return Err(ApiError::PayloadTooLarge {
-                    limit: max as usize,
-                });
+                return Err(QueryError::TooLarge { limit: max });
             }
             if total > quota_left {
                 return Err(quota_exceeded(quota_left));
             }
-            check
-                .feed(&piece)
-                .map_err(|e| ApiError::bad_request(e.problem(), e.to_string()))?;
+            check.feed(&piece)?;
             buffer.extend_from_slice(&piece);
         }
         while buffer.len() >= CHUNK_BYTES || (last && !buffer.is_empty()) {
             let take = buffer.len().min(CHUNK_BYTES);
             let chunk: Vec<u8> = buffer.drain(..take).collect();
             let (attachment, n) = (id.to_owned(), seq);
-            db.write(move |conn| {
-                diesel::insert_into(attachment_chunks::table)
+            db.write(move |conn| -> Result<usize, QueryError> {
+                Ok(diesel::insert_into(attachment_chunks::table)
                     .values((
                         attachment_chunks::attachment_id.eq(attachment),
                         attachment_chunks::seq.eq(n),
                         attachment_chunks::data.eq(chunk),
                     ))
-                    .execute(conn)
-                    .map_err(ApiError::from)
+                    .execute(conn)?)
             })
             .await?;
             seq += 1;
@@ -387,84 +369,19 @@ async fn receive_chunks(
             break;
         }
     }
-    let recipients = check
-        .finish()
-        .map_err(|e| ApiError::bad_request(e.problem(), e.to_string()))?;
+    let recipients = check.finish()?;
     crate::queries::service::check_recipients(recipients, crate::queries::service::QUERY_READERS)?;
     Ok(total)
-}
-
-/// Adds an attachment (a binary age stream as the request body).
-#[utoipa::path(post, path = "/api/v1/queries/{id}/attachments", tag = "queries", params(("id" = String, Path)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a binary age stream"),
-    responses((status = 201, body = AttachmentCreated), (status = 400, body = iro_advice_api::Problem),
-              (status = 404, body = iro_advice_api::Problem), (status = 408, body = iro_advice_api::Problem),
-              (status = 409, body = iro_advice_api::Problem), (status = 413, body = iro_advice_api::Problem)),
-    security(("bearer" = [])))]
-pub async fn upload(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<QueryId>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    closing_on_error(receive_attachment(state, caller, id, req, payload).await)
-}
-
-/// A refused upload may leave part of its body unread: the connection cannot carry another
-/// request after it (HTTP/1.1 would read the rest of the body as one), so it is closed.
-pub(super) fn closing_on_error(result: Result<HttpResponse, ApiError>) -> HttpResponse {
-    use actix_web::ResponseError;
-    result.unwrap_or_else(|e| {
-        let mut response = e.error_response();
-        response
-            .head_mut()
-            .set_connection_type(actix_web::http::ConnectionType::Close);
-        response
-    })
-}
-
-async fn receive_attachment(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<QueryId>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let query_id = id.into_inner();
-    let (who, lookup) = (caller.clone(), query_id.clone());
-    let q = state.read(move |conn| visible(conn, &who, &lookup)).await?;
-    check_may_attach(&caller, &q)?;
-    let limits = Limits::of(&state.settings.queries);
-    let (pending, size) = receive(
-        &state.storage.db,
-        &req,
-        payload,
-        &q.id,
-        &caller.account_id,
-        limits,
-    )
-    .await?;
-    let (attachment, done) = (pending.id().clone(), pending.id().clone());
-    let finished = state
-        .write(move |tx| complete_upload(tx, &caller, &query_id, &done, size))
-        .await;
-    let receipt = pending.settle(finished).await?;
-    Ok(HttpResponse::Created().json(AttachmentCreated {
-        id: attachment,
-        size: size as i64,
-        receipt: Some(receipt),
-    }))
 }
 
 /// A complete attachment, as its query's participants may see it.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = attachments)]
-pub(super) struct VisibleAttachment {
+pub struct VisibleAttachment {
     query_id: QueryId,
-    uploader_id: AccountId,
-    size: i64,
-    first_read_at: Option<NaiveDateTime>,
+    pub uploader_id: AccountId,
+    pub size: i64,
+    pub first_read_at: Option<NaiveDateTime>,
 }
 
 /// The attachment, with the query it belongs to, if the caller may see that query.
@@ -472,19 +389,19 @@ pub(super) fn visible_attachment(
     conn: &mut DbConnection,
     caller: &Caller,
     id: &AttachmentId,
-) -> Result<(store::Query, VisibleAttachment), ApiError> {
+) -> Result<(store::Query, VisibleAttachment), QueryError> {
     let found = attachments::table
         .find(id)
         .filter(attachments::state.eq("complete"))
         .select(VisibleAttachment::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(QueryError::NotFound)?;
     Ok((visible(conn, caller, &found.query_id)?, found))
 }
 
 /// Notes the first time the stream goes to someone other than its uploader.
-fn mark_read(conn: &mut DbConnection, id: &AttachmentId) -> QueryResult<usize> {
+pub(super) fn mark_read(conn: &mut DbConnection, id: &AttachmentId) -> QueryResult<usize> {
     diesel::update(
         attachments::table
             .find(id)
@@ -506,33 +423,99 @@ pub(super) fn read_chunk(
         .optional()
 }
 
-/// The binary age stream, one stored chunk at a time.
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "queries", params(("id" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream", description = "the binary age stream"),
-              (status = 404, body = iro_advice_api::Problem)),
-    security(("bearer" = [])))]
-pub async fn download(
-    state: web::Data<AppState>,
+/// Adds an attachment to a query: the stream is received with constant memory, checked as
+/// it arrives, and becomes visible (and a leaf of the log) only once whole. `declared` is
+/// the length the client announced, if it did.
+pub async fn attach(
+    storage: &Storage,
     caller: Caller,
-    id: web::Path<AttachmentId>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    query_id: QueryId,
+    declared: Option<u64>,
+    body: impl Body,
+    limits: Limits,
+) -> Result<(AttachmentId, u64, Receipt), QueryError> {
+    let (who, lookup) = (caller.clone(), query_id.clone());
+    let q = storage
+        .read(move |conn| visible(conn, &who, &lookup))
+        .await?;
+    check_may_attach(&caller, &q)?;
+    let (pending, size) = receive(
+        &storage.db,
+        declared,
+        body,
+        &q.id,
+        &caller.account_id,
+        limits,
+    )
+    .await?;
+    let (attachment, done) = (pending.id().clone(), pending.id().clone());
+    let finished = storage
+        .write(move |tx| complete_upload(tx, &caller, &query_id, &done, size))
+        .await;
+    let receipt = pending.settle(finished).await?;
+    Ok((attachment, size, receipt))
+}
+
+/// Replaces an attachment's stream with one re-encrypted for a new adviser, before the IRO
+/// routes the query to them: the IRO only, only while the query can be routed, and only
+/// while nobody else has had the stream. The replacement is a leaf in the log.
+pub async fn replace(
+    storage: &Storage,
+    caller: Caller,
+    id: AttachmentId,
+    declared: Option<u64>,
+    body: impl Body,
+    limits: Limits,
+) -> Result<(u64, Receipt), QueryError> {
     let (who, lookup) = (caller.clone(), id.clone());
-    let (_, found) = state
-        .storage
+    let (q, found) = storage
+        .db
+        .run(move |conn| visible_attachment(conn, &who, &lookup))
+        .await?;
+    if !q.status.routable() {
+        return Err(wrong_state(
+            "attachments are re-encrypted only while the query can be routed",
+        ));
+    }
+    check_replaceable(&caller, &found)?;
+    let (pending, size) = receive(
+        &storage.db,
+        declared,
+        body,
+        &q.id,
+        &caller.account_id,
+        limits,
+    )
+    .await?;
+    let (target, staged) = (id.clone(), pending.id().clone());
+    let swapped = storage
+        .write(move |tx| swap_in_replacement(tx, &caller, &target, &staged, size))
+        .await;
+    let receipt = pending.settle(swapped).await?;
+    Ok((size, receipt))
+}
+
+/// An attachment the caller may read: its size, and its chunks as a stream read one at a
+/// time. The first time it goes to someone other than its uploader is noted (it can no
+/// longer be replaced).
+pub async fn open(
+    storage: &Storage,
+    caller: Caller,
+    id: AttachmentId,
+) -> Result<(u64, impl Stream<Item = Result<Bytes, DbError>>), QueryError> {
+    let (who, lookup) = (caller.clone(), id.clone());
+    let (_, found) = storage
         .db
         .run(move |conn| visible_attachment(conn, &who, &lookup))
         .await?;
     if found.uploader_id != caller.account_id && found.first_read_at.is_none() {
         let marked = id.clone();
-        state
-            .storage
+        storage
             .db
-            .write(move |conn| mark_read(conn, &marked).map_err(ApiError::from))
+            .write(move |conn| -> Result<usize, QueryError> { Ok(mark_read(conn, &marked)?) })
             .await?;
     }
-    let size = found.size;
-    let db = state.storage.db.clone();
+    let db = storage.db.clone();
     let chunks = futures_util::stream::unfold(Some(0i32), move |seq| {
         let (db, id) = (db.clone(), id.clone());
         async move {
@@ -547,69 +530,5 @@ pub async fn download(
             }
         }
     });
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .no_chunking(size as u64)
-        .streaming(chunks))
-}
-
-/// Replaces an attachment's stream with one re-encrypted for a new adviser, before the IRO
-/// routes the query to them: the IRO only, only while the query can be routed, and only
-/// while nobody else has had the stream. The replacement is a leaf in the log.
-#[utoipa::path(put, path = "/api/v1/attachments/{id}", tag = "queries", params(("id" = String, Path)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a binary age stream"),
-    responses((status = 200, body = AttachmentCreated), (status = 400, body = iro_advice_api::Problem),
-              (status = 404, body = iro_advice_api::Problem), (status = 409, body = iro_advice_api::Problem),
-              (status = 408, body = iro_advice_api::Problem), (status = 413, body = iro_advice_api::Problem)),
-    security(("bearer" = [])))]
-pub async fn replace(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<AttachmentId>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    closing_on_error(receive_replacement(state, caller, id, req, payload).await)
-}
-
-async fn receive_replacement(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<AttachmentId>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let (who, lookup) = (caller.clone(), id.clone());
-    let (q, found) = state
-        .storage
-        .db
-        .run(move |conn| visible_attachment(conn, &who, &lookup))
-        .await?;
-    if !q.status.routable() {
-        return Err(wrong_state(
-            "attachments are re-encrypted only while the query can be routed",
-        ));
-    }
-    check_replaceable(&caller, &found)?;
-    let limits = Limits::of(&state.settings.queries);
-    let (pending, size) = receive(
-        &state.storage.db,
-        &req,
-        payload,
-        &q.id,
-        &caller.account_id,
-        limits,
-    )
-    .await?;
-    let (target, staged) = (id.clone(), pending.id().clone());
-    let swapped = state
-        .write(move |tx| swap_in_replacement(tx, &caller, &target, &staged, size))
-        .await;
-    let receipt = pending.settle(swapped).await?;
-    Ok(HttpResponse::Ok().json(AttachmentCreated {
-        id,
-        size: size as i64,
-        receipt: Some(receipt),
-    }))
+    Ok((found.size.max(0) as u64, chunks))
 }

@@ -2,18 +2,17 @@
 //! the attachments, and the path from submission to close. The server holds only age
 //! ciphertext and the metadata statistics need.
 //!
-//! `service` holds the rules; `ask`, `transitions`, `messages`, `read`, `attachments` and
-//! `uploads` (attachments sent in segments) are the HTTP handlers that adapt requests to
-//! them; `store` is the data access.
+//! [`service`] holds the rules; [`attachments`] and [`uploads`] (attachments sent in
+//! segments) receive and serve binary age streams; [`handlers`] adapt HTTP requests to them;
+//! [`store`] is the data access. A refusal is a [`QueryError`].
 
-pub mod ask;
 pub mod attachments;
-
 pub mod erasure;
-pub mod messages;
-pub mod read;
+pub mod error;
+pub mod handlers;
 pub mod reminders;
 pub mod service;
 pub mod store;
-pub mod transitions;
 pub mod uploads;
+
+pub use error::QueryError;

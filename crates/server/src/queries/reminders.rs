@@ -8,11 +8,11 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use diesel::prelude::*;
 
+use super::QueryError;
 use crate::config::Settings;
 use crate::db::now;
 use crate::db::schema::queries;
 use crate::db::{write_transaction, Database, DbConnection};
-use crate::http::error::ApiError;
 use crate::log::{Actor, Event, Kind, Subject};
 use crate::tx::{Tx, WriteContext};
 use iro_advice_model::accounts::AccountId;
@@ -23,7 +23,7 @@ pub fn send_due(
     conn: &mut DbConnection,
     settings: &Settings,
     context: &WriteContext,
-) -> Result<usize, ApiError> {
+) -> Result<usize, QueryError> {
     let now = now();
     let routine_due = now - Duration::minutes(settings.queries.reminder_routine_minutes);
     let urgent_due = now - Duration::minutes(settings.queries.reminder_urgent_minutes);
@@ -58,7 +58,7 @@ pub fn send_due(
         urgency,
     } in due
     {
-        let reminded = write_transaction(conn, |conn| -> Result<bool, ApiError> {
+        let reminded = write_transaction(conn, |conn| -> Result<bool, QueryError> {
             let mut tx = Tx::new(conn, context);
             // Conditional, so that of several instances only one reminds.
             let claimed = diesel::update(
@@ -101,16 +101,15 @@ pub fn send_due(
 /// Runs the reminder check, and the sweep of abandoned uploads, until the process stops.
 pub fn spawn(db: Database, settings: Arc<Settings>, context: WriteContext) {
     let every = StdDuration::from_secs(settings.queries.reminder_check_secs);
-    actix_web::rt::spawn(async move {
+    tokio::task::spawn_local(async move {
         loop {
             let (s, c) = (settings.clone(), context.clone());
             let result = db
-                .run(move |conn| -> Result<(usize, usize, usize), ApiError> {
+                .run(move |conn| -> Result<(usize, usize, usize), QueryError> {
                     let reminded = send_due(conn, &s, &c)?;
                     let swept = super::attachments::sweep_abandoned(conn)?;
                     let erased =
-                        super::erasure::apply_retention(conn, &c.log, s.queries.retention_days)
-                            .map_err(|e| ApiError::Internal(e.to_string()))?;
+                        super::erasure::apply_retention(conn, &c.log, s.queries.retention_days)?;
                     Ok((reminded, swept, erased))
                 })
                 .await;
@@ -121,7 +120,7 @@ pub fn spawn(db: Database, settings: Arc<Settings>, context: WriteContext) {
                 }
                 Err(e) => tracing::warn!(error = %e, "query housekeeping failed"),
             }
-            actix_web::rt::time::sleep(every).await;
+            tokio::time::sleep(every).await;
         }
     });
 }

@@ -7,41 +7,38 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 
 use super::store::{self, NewQuery, Query};
+use super::QueryError;
 use crate::accounts::store::eligible_advisers;
+use crate::accounts::{Caller, IroCaller};
 use crate::db::DbConnection;
-use crate::http::access::{Caller, IroCaller};
-use crate::http::error::ApiError;
 use crate::log::{Actor, Event, Kind, Receipt, Subject};
 use crate::mail::When;
 use crate::tx::Tx;
 use iro_advice_model::accounts::AccountId;
 use iro_advice_model::accounts::Role;
-use iro_advice_model::ciphertext::AgeArmored;
-use iro_advice_model::problem::ProblemType;
+use iro_advice_model::ciphertext::{require_readers, AgeArmored};
 use iro_advice_model::queries::{
     Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
 };
 
 /// The query if the caller may see it; otherwise 404, as if it did not exist.
-pub fn visible(conn: &mut DbConnection, caller: &Caller, id: &QueryId) -> Result<Query, ApiError> {
-    store::visible_query(conn, id, &caller.account_id, caller.role)?.ok_or(ApiError::NotFound)
+pub fn visible(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &QueryId,
+) -> Result<Query, QueryError> {
+    store::visible_query(conn, id, &caller.account_id, caller.role)?.ok_or(QueryError::NotFound)
 }
 
 /// A refusal because the query is not in a state that allows the act.
-pub fn wrong_state(detail: impl Into<String>) -> ApiError {
-    ApiError::conflict(ProblemType::QueryState, detail)
+pub fn wrong_state(detail: impl Into<String>) -> QueryError {
+    QueryError::WrongState(detail.into())
 }
 
 /// Refuses ciphertext with fewer X25519 recipients than it has readers: content that
 /// someone who should read it cannot, or that was never encrypted to them.
-pub fn check_recipients(recipients: usize, readers: usize) -> Result<(), ApiError> {
-    if recipients < readers {
-        return Err(ApiError::bad_request(
-            ProblemType::AgeTooFewRecipients,
-            format!("encrypted to {recipients} recipient(s), but it has {readers} readers"),
-        ));
-    }
-    Ok(())
+pub fn check_recipients(recipients: usize, readers: usize) -> Result<(), QueryError> {
+    Ok(require_readers(recipients, readers)?)
 }
 
 /// When a notice about a query goes: at once for an urgent one, in the next digest for a
@@ -62,7 +59,7 @@ pub fn record(
     kind: Kind,
     actor: &AccountId,
     query: &Query,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, QueryError> {
     Ok(tx.record(Event {
         kind,
         actor: Actor::Account(actor.as_str()),
@@ -80,9 +77,8 @@ fn counterpart<'q>(caller: &Caller, query: &'q Query) -> &'q AccountId {
     }
 }
 
-fn not_eligible() -> ApiError {
-    ApiError::unprocessable(
-        ProblemType::AdviserNotEligible,
+fn not_eligible() -> QueryError {
+    QueryError::AdviserNotEligible(
         "that adviser cannot take this query (unknown, unavailable, without a key, or conflicted with your authority)",
     )
 }
@@ -100,7 +96,7 @@ pub fn ask(
     tx: &mut Tx<'_>,
     iro: &IroCaller,
     input: AskInput,
-) -> Result<(QueryId, Receipt), ApiError> {
+) -> Result<(QueryId, Receipt), QueryError> {
     // Checked again here, whatever the client was shown: active, accepting, keyed, and not
     // conflicted with the IRO's authority. (An adviser with no key cannot be a recipient,
     // so this comes before counting them.)
@@ -145,7 +141,7 @@ fn answer(
     id: &QueryId,
     to: QueryStatus,
     kind: Kind,
-) -> Result<(Query, Receipt), ApiError> {
+) -> Result<(Query, Receipt), QueryError> {
     let q = visible(tx.conn, adviser, id)?;
     if !store::answer(tx.conn, &q.id, &adviser.account_id, to)? {
         return Err(wrong_state(format!(
@@ -159,7 +155,7 @@ fn answer(
 }
 
 /// The adviser takes the query on.
-pub fn accept(tx: &mut Tx<'_>, adviser: &Caller, id: &QueryId) -> Result<Receipt, ApiError> {
+pub fn accept(tx: &mut Tx<'_>, adviser: &Caller, id: &QueryId) -> Result<Receipt, QueryError> {
     answer(tx, adviser, id, QueryStatus::Accepted, Kind::QueryAccepted).map(|(_, r)| r)
 }
 
@@ -170,7 +166,7 @@ pub fn decline(
     adviser: &Caller,
     id: &QueryId,
     reason: DeclineReason,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, QueryError> {
     let (q, receipt) = answer(tx, adviser, id, QueryStatus::Declined, Kind::QueryDeclined)?;
     store::record_decline(tx.conn, &q.id, &adviser.account_id, reason)?;
     Ok(receipt)
@@ -188,7 +184,7 @@ pub fn route(
     iro: &IroCaller,
     id: &QueryId,
     input: RouteInput,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, QueryError> {
     for (_, body) in &input.messages {
         check_recipients(body.recipients(), QUERY_READERS)?;
     }
@@ -200,8 +196,7 @@ pub fn route(
         )));
     }
     if input.adviser_id == q.adviser_id || store::has_declined(tx.conn, &q.id, &input.adviser_id)? {
-        return Err(ApiError::unprocessable(
-            ProblemType::AdviserNotEligible,
+        return Err(QueryError::AdviserNotEligible(
             "that adviser already has, or has declined, this query",
         ));
     }
@@ -222,7 +217,7 @@ fn replace_every_message(
     tx: &mut Tx<'_>,
     q: &Query,
     messages: &[(MessageId, AgeArmored)],
-) -> Result<(), ApiError> {
+) -> Result<(), QueryError> {
     let stored: HashSet<MessageId> = store::messages_of(tx.conn, &q.id)?
         .into_iter()
         .filter(|m| m.body.is_some())
@@ -230,10 +225,7 @@ fn replace_every_message(
         .collect();
     let given: HashSet<&MessageId> = messages.iter().map(|(id, _)| id).collect();
     if given.len() != messages.len() || given != stored.iter().collect() {
-        return Err(ApiError::unprocessable(
-            ProblemType::MessagesMismatch,
-            "give every message of the query exactly once, re-encrypted",
-        ));
+        return Err(QueryError::MessagesMismatch);
     }
     for (message, body) in messages {
         store::replace_message_body(tx.conn, &q.id, message, body.as_str())?;
@@ -247,7 +239,7 @@ pub fn close(
     iro: &IroCaller,
     id: &QueryId,
     outcome: Outcome,
-) -> Result<Receipt, ApiError> {
+) -> Result<Receipt, QueryError> {
     let q = visible(tx.conn, iro, id)?;
     if !store::close(tx.conn, &q.id, outcome)? {
         return Err(wrong_state("the query is already closed"));
@@ -275,7 +267,7 @@ pub fn reply(
     caller: &Caller,
     id: &QueryId,
     body: &AgeArmored,
-) -> Result<(MessageId, NaiveDateTime, Receipt), ApiError> {
+) -> Result<(MessageId, NaiveDateTime, Receipt), QueryError> {
     check_recipients(body.recipients(), QUERY_READERS)?;
     let q = visible(tx.conn, caller, id)?;
     if !may_write(caller.role, q.status) {
@@ -298,7 +290,11 @@ pub fn reply(
 
 /// Tells the other participant an attachment arrived and records it; the upload itself is
 /// streamed outside any transaction.
-pub fn attachment_added(tx: &mut Tx<'_>, caller: &Caller, q: &Query) -> Result<Receipt, ApiError> {
+pub fn attachment_added(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    q: &Query,
+) -> Result<Receipt, QueryError> {
     // A copy the IRO adds to a declined query is for the next adviser, who is told on routing.
     if q.status != QueryStatus::Declined {
         crate::accounts::notices::notify(tx, counterpart(caller, q), notice_timing(q.urgency))?;
@@ -308,6 +304,10 @@ pub fn attachment_added(tx: &mut Tx<'_>, caller: &Caller, q: &Query) -> Result<R
 
 /// Records that the IRO put a re-encrypted stream in place of an attachment nobody else
 /// has had; nobody is told, as nobody else has it.
-pub fn attachment_replaced(tx: &mut Tx<'_>, iro: &Caller, q: &Query) -> Result<Receipt, ApiError> {
+pub fn attachment_replaced(
+    tx: &mut Tx<'_>,
+    iro: &Caller,
+    q: &Query,
+) -> Result<Receipt, QueryError> {
     record(tx, Kind::AttachmentReplaced, &iro.account_id, q)
 }

@@ -449,7 +449,7 @@ const CHECK_EVERY: StdDuration = StdDuration::from_secs(3600);
 /// instances may race: the period's primary key lets one store it.
 pub fn spawn(db: Database, settings: Arc<Settings>, context: WriteContext) {
     let release = ReleaseSettings::from(&settings);
-    actix_web::rt::spawn(async move {
+    tokio::task::spawn_local(async move {
         loop {
             let c = context.clone();
             let result = db
@@ -466,7 +466,7 @@ pub fn spawn(db: Database, settings: Arc<Settings>, context: WriteContext) {
                 }
                 Err(e) => tracing::warn!(error = %e, "building statistics releases failed"),
             }
-            actix_web::rt::time::sleep(CHECK_EVERY).await;
+            tokio::time::sleep(CHECK_EVERY).await;
         }
     });
 }

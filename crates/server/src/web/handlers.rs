@@ -4,6 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use iro_advice_api::paths;
 
 use super::assets::{self, Asset, INDEX};
 use crate::http::error::ApiError;
@@ -58,7 +59,7 @@ fn serve(req: &HttpRequest, state: &AppState, asset: &Asset) -> Result<HttpRespo
 }
 
 /// The application. Its own pages are addressed after `#`, so every page is this one file.
-#[utoipa::path(get, path = "/", tag = "web",
+#[utoipa::path(get, path = paths::WEB_INDEX, tag = "web",
     responses((status = 200, description = "The web application", content_type = "text/html")))]
 pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     serve(&req, &state, &INDEX)
@@ -66,14 +67,14 @@ pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
 
 /// Where an email's link lands: an invitation's token, or a notice, after `#`, which the
 /// browser never sends.
-#[utoipa::path(get, path = "/open", tag = "web",
+#[utoipa::path(get, path = paths::WEB_OPEN, tag = "web",
     responses((status = 200, description = "The web application", content_type = "text/html")))]
 pub async fn open(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     serve(&req, &state, &INDEX)
 }
 
 /// The application's script and style.
-#[utoipa::path(get, path = "/assets/{file}", tag = "web",
+#[utoipa::path(get, path = paths::WEB_ASSET, tag = "web",
     params(("file" = String, Path, description = "a file of the bundle, such as app.js")),
     responses((status = 200, description = "A file of the bundle"),
               (status = 304, description = "Unchanged since the ETag given")))]
@@ -89,7 +90,7 @@ pub async fn asset(
 /// The manifest of the application this instance serves (the path and SHA-256 of every
 /// file), exactly as its leaf hashes it, with the leaf's inclusion proof in the checkpoint
 /// the witnesses cosigned: what `iro-advice web verify` checks the served files against.
-#[utoipa::path(get, path = "/.well-known/iro-advice/web-manifest.json", tag = "web",
+#[utoipa::path(get, path = paths::WEB_MANIFEST, tag = "web",
     responses((status = 200, body = WebAppProof),
               (status = 503, body = iro_advice_api::Problem, content_type = "application/problem+json")))]
 pub async fn manifest(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

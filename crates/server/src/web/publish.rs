@@ -3,8 +3,7 @@
 //! what the log says was published (`iro-advice web verify`).
 
 use super::assets::Bundle;
-use crate::http::error::ApiError;
-use crate::log::{Actor, Event, Kind, Subject};
+use crate::log::{Actor, Event, Kind, LogError, Subject};
 use crate::tx::Tx;
 
 fn meta_name(digest: &[u8; 32]) -> String {
@@ -12,7 +11,7 @@ fn meta_name(digest: &[u8; 32]) -> String {
 }
 
 /// Logs the bundle's manifest unless it was logged before; returns its leaf index.
-pub fn publish(tx: &mut Tx<'_>, bundle: &Bundle) -> Result<u64, ApiError> {
+pub fn publish(tx: &mut Tx<'_>, bundle: &Bundle) -> Result<u64, LogError> {
     let name = meta_name(&bundle.digest());
     if let Some(index) = crate::db::meta::get(tx.conn, &name)?.and_then(|v| v.parse().ok()) {
         return Ok(index);

@@ -18,7 +18,7 @@ use crate::http::state::AppState;
     responses((status = 200, body = Me)), security(("bearer" = [])))]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let witnessing = state.storage.witnessing.clone();
-    let max_attachment_bytes = state.settings.queries.max_attachment_bytes;
+    let max_attachment_bytes = state.settings.queries.max_attachment_bytes();
     let Profile {
         account: a,
         conflicts,

@@ -221,7 +221,7 @@ pub fn set_status(
         .set(accounts::status.eq(status.as_str()))
         .execute(conn)?;
     if updated > 0 && status == AccountStatus::Suspended {
-        super::revoke_other_sessions(conn, id, None)?;
+        super::sessions::revoke_other_sessions(conn, id, None)?;
     }
     Ok(updated > 0)
 }

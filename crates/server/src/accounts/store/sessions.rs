@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::accounts::sessions::SessionClient;
+use crate::accounts::caller::SessionClient;
 use crate::db::schema::{accounts, refresh_tokens, sessions};
 use crate::db::{now, DbConnection};
 use crate::keys::{random_token, token_hash};

@@ -3,12 +3,12 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::service::{self, RouteInput};
-use crate::http::access::{Caller, IroCaller};
+use crate::accounts::{Caller, IroCaller};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::log::Receipt;
-use iro_advice_api::{CloseRequest, DeclineRequest, RouteRequest, StatusView};
+use crate::queries::service::{self, RouteInput};
+use iro_advice_api::{paths, CloseRequest, DeclineRequest, RouteRequest, StatusView};
 use iro_advice_model::queries::{Outcome, QueryId, QueryStatus};
 
 fn status_view(
@@ -26,7 +26,7 @@ fn status_view(
 }
 
 /// The adviser takes the query on.
-#[utoipa::path(post, path = "/api/v1/queries/{id}/accept", tag = "queries", params(("id" = String, Path)),
+#[utoipa::path(post, path = paths::QUERY_ACCEPT, tag = "queries", params(("id" = String, Path)),
     responses((status = 200, body = StatusView), (status = 404, body = iro_advice_api::Problem),
               (status = 409, body = iro_advice_api::Problem)),
     security(("bearer" = [])))]
@@ -45,7 +45,7 @@ pub async fn accept(
 
 /// The adviser declines; the IRO may then route the query to someone else. The adviser no
 /// longer sees it.
-#[utoipa::path(post, path = "/api/v1/queries/{id}/decline", tag = "queries", params(("id" = String, Path)),
+#[utoipa::path(post, path = paths::QUERY_DECLINE, tag = "queries", params(("id" = String, Path)),
     request_body = DeclineRequest,
     responses((status = 200, body = StatusView), (status = 404, body = iro_advice_api::Problem),
               (status = 409, body = iro_advice_api::Problem)),
@@ -65,7 +65,7 @@ pub async fn decline(
 }
 
 /// The IRO hands the query to another adviser, after a decline or while it waits unaccepted.
-#[utoipa::path(post, path = "/api/v1/queries/{id}/route", tag = "queries", params(("id" = String, Path)),
+#[utoipa::path(post, path = paths::QUERY_ROUTE, tag = "queries", params(("id" = String, Path)),
     request_body = RouteRequest,
     responses((status = 200, body = StatusView), (status = 404, body = iro_advice_api::Problem),
               (status = 409, body = iro_advice_api::Problem), (status = 422, body = iro_advice_api::Problem)),
@@ -94,7 +94,7 @@ pub async fn route(
 }
 
 /// The IRO closes the query with its outcome.
-#[utoipa::path(post, path = "/api/v1/queries/{id}/close", tag = "queries", params(("id" = String, Path)),
+#[utoipa::path(post, path = paths::QUERY_CLOSE, tag = "queries", params(("id" = String, Path)),
     request_body = CloseRequest,
     responses((status = 200, body = StatusView), (status = 404, body = iro_advice_api::Problem),
               (status = 409, body = iro_advice_api::Problem)),

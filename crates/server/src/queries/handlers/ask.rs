@@ -2,14 +2,14 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::service::{self, AskInput};
-use crate::http::access::IroCaller;
+use crate::accounts::IroCaller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use iro_advice_api::{AskRequest, Asked};
+use crate::queries::service::{self, AskInput};
+use iro_advice_api::{paths, AskRequest, Asked};
 use iro_advice_model::queries::QueryStatus;
 
-#[utoipa::path(post, path = "/api/v1/queries", tag = "queries", request_body = AskRequest,
+#[utoipa::path(post, path = paths::QUERIES, tag = "queries", request_body = AskRequest,
     responses((status = 201, body = Asked), (status = 400, body = iro_advice_api::Problem),
               (status = 422, body = iro_advice_api::Problem)),
     security(("bearer" = [])))]

@@ -1,4 +1,5 @@
-//! `GET /api/v1/stats/access`: the access report, as JSON or CSV.
+//! `GET /api/v1/stats/access` (the access report, as JSON or CSV, from the frozen releases
+//! only) and `GET /api/v1/stats/releases`.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -11,12 +12,13 @@ use super::disclosure;
 use super::model::{RULE_ENDED, RULE_MEDIANS, RULE_SMALL_AUTHORITIES};
 use super::report::{AccessReport, AccessRequest, By};
 use super::store::{self, ReleaseListing};
+use super::StatisticsError;
 use crate::db::now;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
+use iro_advice_api::paths;
 use iro_advice_api::statistics::to_csv;
 use iro_advice_model::period::{Month, PeriodLength};
-use iro_advice_model::problem::ProblemType;
 
 /// The longest range one report covers, in months.
 pub const MAX_MONTHS: i64 = 120;
@@ -41,8 +43,8 @@ pub struct AccessParams {
     format: Option<String>,
 }
 
-fn invalid(detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request(ProblemType::InvalidStatisticsRequest, detail)
+fn invalid(detail: impl Into<String>) -> StatisticsError {
+    StatisticsError::InvalidRequest(detail.into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +54,7 @@ pub enum Format {
 }
 
 impl AccessParams {
-    pub fn parse(self) -> Result<(AccessRequest, Format), ApiError> {
+    pub fn parse(self) -> Result<(AccessRequest, Format), StatisticsError> {
         let by = match self.by.as_deref() {
             None => By::Region,
             Some(s) => s.parse().map_err(|e| invalid(format!("by: {e}")))?,
@@ -61,7 +63,7 @@ impl AccessParams {
             None => PeriodLength::Quarter,
             Some(s) => s.parse().map_err(|e| invalid(format!("period: {e}")))?,
         };
-        let month = |name: &str, v: Option<String>| -> Result<Month, ApiError> {
+        let month = |name: &str, v: Option<String>| -> Result<Month, StatisticsError> {
             v.ok_or_else(|| invalid(format!("{name} is required (YYYY-MM)")))?
                 .parse()
                 .map_err(|e| invalid(format!("{name}: {e}")))
@@ -110,7 +112,7 @@ struct Served<'a> {
 }
 
 /// Disclosure-controlled counts of access to advice, from the frozen releases only.
-#[utoipa::path(get, path = "/api/v1/stats/access", tag = "statistics", params(AccessParams),
+#[utoipa::path(get, path = paths::STATS_ACCESS, tag = "statistics", params(AccessParams),
     responses(
         (status = 200, body = AccessReport, description = "JSON, or text/csv with format=csv"),
         (status = 400, body = iro_advice_api::Problem)),
@@ -129,7 +131,7 @@ pub async fn access(
     let keys: Vec<String> = ended.iter().map(|p| p.key.clone()).collect();
     let by = request.by;
     let stored = state
-        .read(move |conn| -> Result<_, ApiError> { Ok(store::views(conn, &keys, by)?) })
+        .read(move |conn| -> Result<_, StatisticsError> { Ok(store::views(conn, &keys, by)?) })
         .await?;
     let mut rules = vec![
         RULE_ENDED.to_owned(),
@@ -182,14 +184,12 @@ pub async fn access(
 }
 
 /// The frozen releases, each with the hash its log leaf carries.
-#[utoipa::path(get, path = "/api/v1/stats/releases", tag = "statistics",
+#[utoipa::path(get, path = paths::STATS_RELEASES, tag = "statistics",
     responses((status = 200, body = [ReleaseListing])),
     security(("bearer" = [])))]
 pub async fn releases(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let list = state
-        .read(|conn| -> Result<_, ApiError> {
-            store::list(conn).map_err(|e| ApiError::Internal(e.to_string()))
-        })
+        .read(|conn| -> Result<_, StatisticsError> { Ok(store::list(conn)?) })
         .await?;
     Ok(HttpResponse::Ok().json(list))
 }

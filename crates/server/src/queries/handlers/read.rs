@@ -1,14 +1,15 @@
-//! `GET /api/v1/queries` and `GET /api/v1/queries/{id}`.
+//! `GET /api/v1/queries` and `GET /api/v1/queries/{id}`: the queries a person may see, as
+//! lists and threads show them.
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDateTime;
 
-use super::{attachments, store};
+use crate::accounts::Caller;
 use crate::db::DbConnection;
-use crate::http::access::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use iro_advice_api::{AttachmentView, DeclineView, MessageView, QueryDetail, QuerySummary};
+use crate::queries::{attachments, store, QueryError};
+use iro_advice_api::{paths, AttachmentView, DeclineView, MessageView, QueryDetail, QuerySummary};
 use iro_advice_model::queries::{QueryId, QueryStatus, Urgency};
 
 fn rfc3339(t: NaiveDateTime) -> String {
@@ -79,8 +80,8 @@ pub fn detail(
     id: &QueryId,
     witnessing: &crate::log::witnessing::Witnessing,
     reminders: ReminderTimes,
-) -> Result<QueryDetail, ApiError> {
-    let q = super::service::visible(conn, caller, id)?;
+) -> Result<QueryDetail, QueryError> {
+    let q = crate::queries::service::visible(conn, caller, id)?;
     let iro_name = store::display_name(conn, &q.iro_id)?;
     let adviser_name = store::display_name(conn, &q.adviser_id)?;
     let iro_recipient = store::recipient(conn, &q.iro_id)?;
@@ -135,13 +136,13 @@ pub fn detail(
 }
 
 /// The caller's own queries (IRO) or those addressed to them (adviser), newest first.
-#[utoipa::path(get, path = "/api/v1/queries", tag = "queries",
+#[utoipa::path(get, path = paths::QUERIES, tag = "queries",
     responses((status = 200, body = [QuerySummary])), security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let reminders = ReminderTimes::of(&state);
     let listed = state
         .read(move |conn| {
-            store::list_for(conn, &caller.account_id, caller.role).map_err(ApiError::from)
+            store::list_for(conn, &caller.account_id, caller.role).map_err(QueryError::from)
         })
         .await?;
     let out: Vec<QuerySummary> = listed
@@ -151,7 +152,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(out))
 }
 
-#[utoipa::path(get, path = "/api/v1/queries/{id}", tag = "queries",
+#[utoipa::path(get, path = paths::QUERY, tag = "queries",
     params(("id" = String, Path)),
     responses((status = 200, body = QueryDetail), (status = 404, body = iro_advice_api::Problem)),
     security(("bearer" = [])))]

@@ -18,6 +18,11 @@ use crate::db::DbConnection;
 use crate::http::state::AppState;
 use crate::log::witnessing::Witnessing;
 use crate::telemetry::{Gauges, WitnessGauge};
+use iro_advice_api::paths;
+use iro_advice_api::service::{
+    LatestRelease, OperationsStatus, OutboxOperations, PoolOperations, ReleaseOperations,
+    WitnessOperations,
+};
 
 /// Every gauge, read now.
 fn read(state: &AppState) -> Gauges {
@@ -133,11 +138,11 @@ pub fn serve(listener: TcpListener, state: web::Data<AppState>) -> std::io::Resu
 /// `GET /api/v1/operations`: what the operator on call needs on one page, read as the
 /// metrics are (counts and ages only, nothing personal): the database, the mail outbox, the
 /// log and each witness, and the statistics releases made and due.
-#[utoipa::path(get, path = "/api/v1/operations", tag = "accounts",
+#[utoipa::path(get, path = paths::OPERATIONS, tag = "accounts",
     responses((status = 200, body = OperationsStatus)), security(("bearer" = [])))]
 pub async fn operations(
     state: web::Data<AppState>,
-    _caller: crate::http::access::Caller,
+    _caller: crate::accounts::Caller,
 ) -> Result<HttpResponse, crate::http::error::ApiError> {
     let status = web::block(move || operations_status(&state))
         .await
@@ -194,11 +199,11 @@ fn operations_status(state: &AppState) -> OperationsStatus {
             pending: g.outbox_pending,
             failing: g.outbox_failing,
             oldest_pending_secs: g.outbox_oldest_secs,
-            transport: if state.settings.mail.smtp_url.is_some() {
+            transport: String::from(if state.settings.mail.smtp_url.is_some() {
                 "smtp"
             } else {
                 "files"
-            },
+            }),
         },
         log_size: g.log_leaves,
         served_size: g.served_size,
@@ -207,71 +212,4 @@ fn operations_status(state: &AppState) -> OperationsStatus {
         releases,
         sign_in_ceiling: g.sign_in_ceiling,
     }
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct OperationsStatus {
-    pub database_up: bool,
-    pub pool: PoolOperations,
-    pub outbox: OutboxOperations,
-    /// Leaves in the log.
-    pub log_size: u64,
-    /// The size of the checkpoint served to clients: the newest a quorum cosigned.
-    pub served_size: u64,
-    pub quorum: usize,
-    pub witnesses: Vec<WitnessOperations>,
-    /// Absent when the database did not answer.
-    pub releases: Option<ReleaseOperations>,
-    /// True while sign-ins are refused service-wide after a flood of failures.
-    pub sign_in_ceiling: bool,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct PoolOperations {
-    pub connections: u32,
-    pub idle: u32,
-    pub max: u32,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct OutboxOperations {
-    /// Notices not yet delivered (digests waiting for their time included).
-    pub pending: u64,
-    /// Of those, notices whose delivery has failed at least once.
-    pub failing: u64,
-    /// The age of the oldest undelivered notice, in seconds.
-    pub oldest_pending_secs: i64,
-    /// `smtp`, or `files` (`.eml` files in the outbox folder).
-    pub transport: &'static str,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct WitnessOperations {
-    /// The name in its verifier key.
-    pub name: String,
-    pub key: String,
-    /// The largest tree size it has cosigned, as far as this instance knows.
-    pub cosigned_size: u64,
-    pub failing: bool,
-    /// Why its last answer was not a cosignature.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
-    /// It refused a checkpoint as inconsistent with one it cosigned: a rollback or a fork.
-    pub refused_as_inconsistent: bool,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ReleaseOperations {
-    pub stored: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest: Option<LatestRelease>,
-    /// Ended periods (past the follow-up days) with no release yet: `iro-advice stats
-    /// release` makes them.
-    pub due: Vec<String>,
-}
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct LatestRelease {
-    pub period: String,
-    pub built_at: String,
 }

@@ -2,14 +2,14 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::service;
-use crate::http::access::Caller;
+use crate::accounts::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use iro_advice_api::{MessageCreated, MessageRequest};
+use crate::queries::service;
+use iro_advice_api::{paths, MessageCreated, MessageRequest};
 use iro_advice_model::queries::QueryId;
 
-#[utoipa::path(post, path = "/api/v1/queries/{id}/messages", tag = "queries", params(("id" = String, Path)),
+#[utoipa::path(post, path = paths::QUERY_MESSAGES, tag = "queries", params(("id" = String, Path)),
     request_body = MessageRequest,
     responses((status = 201, body = MessageCreated), (status = 400, body = iro_advice_api::Problem),
               (status = 404, body = iro_advice_api::Problem), (status = 409, body = iro_advice_api::Problem)),
