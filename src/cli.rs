@@ -32,6 +32,10 @@ enum Command {
     /// declarations in the code (`config/default.toml`, the book's configuration chapter).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The HTTP API's description, from the route table: the OpenAPI document, or the web
+    /// application's TypeScript types generated from it.
+    #[command(subcommand)]
+    Openapi(OpenapiFormat),
     /// Copy the SQLite database while the service runs, owner-only, and check the copy as
     /// `log verify` does (PostgreSQL: use pg_dump). Keys are not in it: back them up apart.
     Backup {
@@ -73,6 +77,14 @@ enum Command {
     /// NAIRO's statistics releases.
     #[command(subcommand)]
     Stats(StatsCommand),
+}
+
+#[derive(Subcommand)]
+enum OpenapiFormat {
+    /// The OpenAPI document, as `GET /api/v1/openapi.json` serves it.
+    Json,
+    /// The web application's types, generated from the document (`web/src/api-types.ts`).
+    Typescript,
 }
 
 #[derive(Subcommand)]
@@ -335,6 +347,19 @@ pub fn main() -> ExitCode {
             print!("{}", iro_advice_server::config::reference());
             return ExitCode::SUCCESS;
         }
+        Command::Openapi(format) => {
+            let doc = iro_advice_server::http::routes::openapi();
+            match format {
+                OpenapiFormat::Json => println!("{doc:#}"),
+                OpenapiFormat::Typescript => {
+                    print!(
+                        "{}",
+                        iro_advice_server::http::typescript::declarations(&doc)
+                    )
+                }
+            }
+            return ExitCode::SUCCESS;
+        }
         // A witness runs on someone else's machine, with none of the service's settings.
         Command::Witness(command) => {
             return match witness(command) {
@@ -385,7 +410,8 @@ pub fn main() -> ExitCode {
         | Command::Receipt(_)
         | Command::Witness(_)
         | Command::Web(_)
-        | Command::Config(_) => {
+        | Command::Config(_)
+        | Command::Openapi(_) => {
             unreachable!("handled above")
         }
     };

@@ -3,7 +3,7 @@
 //! byte for byte, and a file is never both content for recipients and a wrapped identity.
 #![no_main]
 
-use iro_advice::ciphertext::{AgeArmored, PassphraseWrapped};
+use iro_advice_model::ciphertext::{AgeArmored, PassphraseWrapped};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use iro_advice::log::note::{open_checkpoint, verifier_key_of, Checkpoint, Verifier};
+use iro_advice_tlog::note::{open_checkpoint, verifier_key_of, Checkpoint, Verifier};
 use libfuzzer_sys::fuzz_target;
 
 fn verifier() -> &'static Verifier {

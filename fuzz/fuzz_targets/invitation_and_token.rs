@@ -5,9 +5,9 @@
 
 use std::sync::OnceLock;
 
-use iro_advice::accounts::invitations::InvitationCode;
-use iro_advice::accounts::tokens::TokenKeys;
-use iro_advice::keys::Keys;
+use iro_advice_server::accounts::invitations::InvitationCode;
+use iro_advice_server::accounts::tokens::TokenKeys;
+use iro_advice_server::keys::Keys;
 use libfuzzer_sys::fuzz_target;
 
 fn token_keys() -> &'static TokenKeys {

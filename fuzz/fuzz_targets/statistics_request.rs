@@ -3,8 +3,8 @@
 //! they are written.
 #![no_main]
 
-use iro_advice::statistics::access::{AccessParams, MAX_MONTHS};
-use iro_advice::statistics::period::{Month, Period};
+use iro_advice_server::statistics::handlers::{AccessParams, MAX_MONTHS};
+use iro_advice_model::period::{Month, Period};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! request's remainder exactly.
 #![no_main]
 
-use iro_advice::witness::request::{AddCheckpoint, MAX_PROOF_LINES};
+use iro_advice_tlog::witness::{AddCheckpoint, MAX_PROOF_LINES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

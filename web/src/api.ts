@@ -4,7 +4,7 @@
 // the cookie without the header below (which a cross-site form cannot send). A reload keeps
 // the session and asks to unlock the key again: the key is never stored unwrapped.
 
-import type { KeyProof } from "./log";
+import type * as Api from "./api-types";
 import { m, fill } from "./messages";
 
 export class Problem extends Error {
@@ -117,63 +117,28 @@ export async function signOut() {
   setTokens(null);
 }
 
-// The shapes the pages use, as the service sends them.
+// The shapes the pages use, as the service sends them: generated from its OpenAPI document
+// (api-types.ts), so that a field the service renames or retypes fails the type check here.
 
-export interface Me {
-  id: string;
-  role: "iro" | "adviser" | "nairo" | "admin";
-  email: string;
-  display_name: string;
-  authority_code?: string;
-  adviser_kind?: string;
-  age_recipient?: string;
-  totp_enabled: boolean;
-  passkey_enabled: boolean;
-  max_attachment_bytes: number;
-  language: "en" | "cy";
-  verified_at?: string;
-  accepting?: boolean;
-  conflicts?: string[];
-}
-
-export interface AdviserEntry {
-  id: string;
-  display_name: string;
-  kind: string;
-  age_recipient: string;
-  key_proof?: KeyProof | null;
-  open_queries: number;
-  verified: boolean;
-}
-
-export interface QuerySummary {
-  id: string;
-  status: string;
-  category: string;
-  stage: string;
-  urgency: string;
-  outcome?: string;
-  authority_code: string;
-  iro_name: string;
-  adviser_name: string;
-  message_count: number;
-  created_at: string;
-  waited_past_reminder: boolean;
-  adviser_id: string;
-}
-
-export interface QueryDetail extends QuerySummary {
-  iro_id: string;
-  adviser_id: string;
-  iro_recipient?: string;
-  adviser_recipient?: string;
-  iro_key_proof?: KeyProof | null;
-  adviser_key_proof?: KeyProof | null;
-  messages: { id: string; sender_role: string; created_at: string; body?: string }[];
-  attachments: { id: string; size: number; created_at: string; replaceable: boolean }[];
-  /// To the IRO only: who declined, why and when.
-  declines?: { adviser_name: string; reason: string; declined_at: string }[];
-}
+export type Me = Api.Me;
+export type AdviserEntry = Api.AdviserEntry;
+export type QuerySummary = Api.QuerySummary;
+export type QueryDetail = Api.QueryDetail;
+export type Cell = Api.Cell;
+export type Area = Api.Area;
+export type StatsTable = Api.Table;
+export type StatsPeriod = Api.PeriodReport;
+export type AccessReport = Api.AccessReport;
+export type ReleaseListing = Api.ReleaseListing;
+export type AccountSummary = Api.AccountSummary;
+/// What the operator on call sees (`GET /api/v1/operations`): counts and ages, no one named.
+export type OperationsStatus = Api.OperationsStatus;
+export type Authority = Api.AuthorityEntry;
+export type SharedReport = Api.ReportView;
+export type KeyProof = Api.KeyProof;
+export type Receipt = Api.Receipt;
+export type SessionEntry = Api.SessionEntry;
+export type PasskeyInfo = Api.PasskeyInfo;
 
 /// A text answer (a CSV report), renewing an expired access token once.
 export async function callText(path: string, accept: string): Promise<string> {
@@ -186,82 +151,3 @@ export async function callText(path: string, accept: string): Promise<string> {
   return res.text();
 }
 
-// Statistics, as `GET /api/v1/stats/access` serves them: a number, or "c" where withheld.
-export type Cell = number | "c";
-export interface Area {
-  code?: string;
-  name: string;
-  region: string;
-}
-export interface StatsTable {
-  measure: string;
-  columns: string[];
-  rows: { code?: string; name: string; region: string; cells: Cell[]; total: Cell }[];
-  totals: Cell[];
-  total: Cell;
-  rules_applied: string[];
-}
-export interface StatsPeriod {
-  period: string;
-  start: string;
-  end: string;
-  tables: StatsTable[];
-}
-export interface AccessReport {
-  by: "region" | "authority";
-  period: "month" | "quarter" | "year";
-  from: string;
-  to: string;
-  round_totals_to: number;
-  not_yet_ended: string[];
-  not_released: string[];
-  periods: StatsPeriod[];
-}
-export interface ReleaseListing {
-  period: string;
-  length: string;
-  version: number;
-  built_at: string;
-  suppressed: number;
-  sha256: string;
-  leaf_index: number;
-}
-export interface AccountSummary {
-  id: string;
-  role: "iro" | "adviser" | "nairo" | "admin";
-  email: string;
-  display_name: string;
-  authority_code?: string;
-  adviser_kind?: string;
-  status: "active" | "suspended";
-  approved_at: string | null;
-  sra_number?: string;
-  verified_at?: string;
-  verified_by?: string;
-}
-/// What the operator on call sees (`GET /api/v1/operations`): counts and ages, no one named.
-export interface OperationsStatus {
-  database_up: boolean;
-  pool: { connections: number; idle: number; max: number };
-  outbox: { pending: number; failing: number; oldest_pending_secs: number; transport: "smtp" | "files" };
-  log_size: number;
-  served_size: number;
-  quorum: number;
-  witnesses: { name: string; key: string; cosigned_size: number; failing: boolean; problem?: string; refused_as_inconsistent: boolean }[];
-  releases: { stored: number; latest?: { period: string; built_at: string }; due: string[] } | null;
-  sign_in_ceiling: boolean;
-}
-export interface Authority {
-  code: string;
-  name: string;
-  region: string;
-  name_cy?: string;
-}
-export interface SharedReport {
-  id: string;
-  kind: string;
-  occurred_on: string;
-  authority_code: string;
-  narrative?: string;
-  created_at: string;
-}

@@ -23,7 +23,7 @@ export function authorities(): Promise<Authority[]> {
   return loading;
 }
 
-export function authorityName(a: { code: string; name: string; name_cy?: string }): string {
+export function authorityName(a: { code: string; name: string; name_cy?: string | null }): string {
   return (language() === "cy" && (a.name_cy ?? welsh.get(a.code))) || a.name;
 }
 
@@ -32,7 +32,7 @@ export function regionName(region: string): string {
 }
 
 /// A release's row: an authority (by code), a region, or a region's other authorities.
-export function areaName(a: { code?: string; name: string }): string {
+export function areaName(a: { code?: string | null; name: string }): string {
   if (a.code) return authorityName({ code: a.code, name: a.name });
   const other = /^Other authorities in (.+)$/.exec(a.name);
   if (other) return fill(m.otherAuthorities, { region: regionName(other[1]) });

@@ -5,17 +5,11 @@
 // the page instead of being believed.
 
 import { call } from "./api";
+import type { KeyProof, Receipt } from "./api";
 import { kvGet, kvPut } from "./store";
 import { fill, m } from "./messages";
 
 type Hash = Uint8Array;
-
-export interface KeyProof {
-  leaf_index: number;
-  leaf_data: string;
-  tree_size: number;
-  inclusion_proof: string[];
-}
 
 interface Pinned {
   log_key: string;
@@ -281,13 +275,6 @@ export async function checkLog(): Promise<Checkpoint> {
   await kvPut("checkpoint", served);
   verified = { checkpoint: newer, note: served };
   return newer;
-}
-
-export interface Receipt {
-  leaf_index: number;
-  leaf_data: string;
-  checkpoint: string;
-  inclusion_proof: string[];
 }
 
 /// What a receipt's leaf says to anyone: the kind of act, when, for which authority.

@@ -4,7 +4,36 @@
 
 use iro_advice_model::period::{By, PeriodLength};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+
+/// A published value's schema: a `kind` of number, or the text `c` where it is withheld.
+fn published(kind: Type, what: &str) -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(kind))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["c"])),
+        )
+        .description(Some(format!("{what}, or `c` where it is withheld.")))
+        .into()
+}
+
+impl PartialSchema for Cell {
+    fn schema() -> RefOr<Schema> {
+        published(Type::Integer, "A count")
+    }
+}
+impl ToSchema for Cell {}
+
+impl PartialSchema for Median {
+    fn schema() -> RefOr<Schema> {
+        published(Type::Number, "A median in hours")
+    }
+}
+impl ToSchema for Median {}
 
 /// A published value: a count, or `c` where it is withheld.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,9 +129,7 @@ pub struct Table {
     pub columns: Vec<String>,
     pub rows: Vec<Row>,
     /// National totals per column.
-    #[schema(value_type = Vec<Object>)]
     pub totals: Vec<Cell>,
-    #[schema(value_type = Object)]
     pub total: Cell,
     /// The rules that changed something in this table.
     pub rules_applied: Vec<String>,
@@ -113,9 +140,7 @@ pub struct Row {
     #[serde(flatten)]
     pub area: Area,
     /// Counts, or `"c"` where withheld.
-    #[schema(value_type = Vec<Object>)]
     pub cells: Vec<Cell>,
-    #[schema(value_type = Object)]
     pub total: Cell,
 }
 
@@ -156,7 +181,6 @@ impl std::fmt::Display for Median {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Medians {
     pub rows: Vec<MedianRow>,
-    #[schema(value_type = Object)]
     pub national: Median,
     pub rules_applied: Vec<String>,
 }
@@ -165,7 +189,6 @@ pub struct Medians {
 pub struct MedianRow {
     #[serde(flatten)]
     pub area: Area,
-    #[schema(value_type = Object)]
     pub median_hours: Median,
 }
 

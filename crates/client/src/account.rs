@@ -10,6 +10,7 @@ use super::error::{read_file, ClientError};
 use super::output::Output;
 use super::profile::{Profile, Settings, Tokens};
 use super::trust::{check_log, pin, Requested};
+use iro_advice_api::paths;
 use iro_advice_api::{KeyRequest, LoginRequest, TokenPair};
 use iro_advice_model::accounts::AgeRecipient;
 
@@ -69,7 +70,7 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
         passkey: None,
         device_token: profile.device_token(&server, &email)?,
     };
-    let url = format!("{server}/api/v1/auth/login");
+    let url = format!("{server}{}", paths::LOGIN);
     let mut res = check(http.post(&url).json(&body).send().await?).await;
     // The right password, and the account has a second factor: ask for the code once.
     if let (Err(ClientError::Api { kind, .. }), None) = (&res, &totp) {
@@ -119,7 +120,7 @@ pub async fn login(profile: Profile, login: Login) -> Result<Output, ClientError
 pub async fn totp(api: &Api, code: Option<String>) -> Result<Output, ClientError> {
     let confirm = |code: String| async move {
         api.post_no_content(
-            "/api/v1/me/totp/confirm",
+            paths::ME_TOTP_CONFIRM,
             &iro_advice_api::TotpCode {
                 code: code.trim().to_owned(),
             },
@@ -133,7 +134,7 @@ pub async fn totp(api: &Api, code: Option<String>) -> Result<Output, ClientError
             json!({"enrolled": true}),
         );
     }
-    let enrolment: iro_advice_api::TotpEnrolment = api.post("/api/v1/me/totp", &json!({})).await?;
+    let enrolment: iro_advice_api::TotpEnrolment = api.post(paths::ME_TOTP, &json!({})).await?;
     let shown = format!(
         "Add this account to your authenticator app (the secret, or the otpauth link as a QR          code):
   secret: {}
@@ -179,7 +180,7 @@ pub async fn password(api: &Api, totp_code: String) -> Result<Output, ClientErro
         }
     };
     api.put(
-        "/api/v1/me/password",
+        paths::ME_PASSWORD,
         &json!({"current_password": current, "new_password": new, "totp_code": totp_code.trim()}),
     )
     .await?;
@@ -194,7 +195,7 @@ pub async fn logout(api: &Api) -> Result<Output, ClientError> {
     let tokens = api.profile().tokens()?;
     let (http, server) = api.public();
     let res = http
-        .post(format!("{server}/api/v1/auth/logout"))
+        .post(format!("{server}{}", paths::LOGOUT))
         .json(&iro_advice_api::RefreshRequest {
             refresh_token: Some(tokens.refresh_token),
         })
@@ -273,7 +274,7 @@ pub async fn keygen(
     let pending = path.with_extension("new");
     iro_advice_model::files::write_private(&pending, &file)
         .map_err(|e| ClientError::io(&pending, e))?;
-    if let Err(e) = api.put("/api/v1/me/key", &body).await {
+    if let Err(e) = api.put(paths::ME_KEY, &body).await {
         let _ = std::fs::remove_file(&pending);
         return Err(e);
     }
@@ -297,7 +298,7 @@ pub async fn conflicts(
     let digest = iro_advice_model::hex(&iro_advice_model::leaf::conflicts_digest(&codes));
     api.profile().add_own_conflicts(&digest)?;
     api.put(
-        "/api/v1/me/conflicts",
+        paths::ME_CONFLICTS,
         &iro_advice_api::ConflictsRequest {
             authority_codes: authorities.clone(),
         },

@@ -8,6 +8,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use iro_advice_api::paths;
 use iro_advice_api::Problem;
 use iro_advice_api::RefreshRequest;
 
@@ -128,7 +129,7 @@ impl Api {
         }
         let res = self
             .http
-            .post(format!("{}/api/v1/auth/refresh", self.base))
+            .post(format!("{}{}", self.base, paths::REFRESH))
             .json(&RefreshRequest {
                 refresh_token: Some(tokens.refresh_token),
             })

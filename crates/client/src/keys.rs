@@ -9,6 +9,7 @@ use base64::Engine;
 use super::api::Api;
 use super::error::ClientError;
 use super::profile::PinnedKey;
+use iro_advice_api::paths;
 use iro_advice_api::KeyProof;
 use iro_advice_api::{InclusionProof, Me};
 use iro_advice_model::leaf::{directory_pseudonym, recipient_digest, KeyEvent};
@@ -136,8 +137,10 @@ async fn prove_included(api: &Api, data: &[u8], proof: &KeyProof) -> Result<(), 
     } else {
         let fetched: InclusionProof = api
             .get(&format!(
-                "/api/v1/log/proof/inclusion?index={}&size={}",
-                proof.leaf_index, checkpoint.size
+                "{}?index={}&size={}",
+                paths::LOG_INCLUSION,
+                proof.leaf_index,
+                checkpoint.size
             ))
             .await
             .map_err(|e| e.to_string())?;

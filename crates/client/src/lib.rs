@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use api::Api;
+use iro_advice_api::paths;
 use iro_advice_api::{CloseRequest, DeclineRequest};
 use iro_advice_model::accounts::Role;
 use iro_advice_model::queries::{Category, DeclineReason, Outcome, Stage, Urgency};
@@ -363,7 +364,7 @@ async fn dispatch(
     // neither as its current key, nor in any key event logged since the last look. (`keys`
     // still runs, to show fingerprints to compare.)
     if !matches!(command, ClientCommand::Keys) {
-        let me: iro_advice_api::Me = api.get("/api/v1/me").await?;
+        let me: iro_advice_api::Me = api.get(paths::ME).await?;
         keys::watch_own_key(&api, &me).await?;
         watch::watch(&api, &me).await?;
     }
@@ -461,7 +462,10 @@ async fn dispatch(
             to,
             csv,
         } => {
-            let path = format!("/api/v1/stats/access?by={by}&period={period}&from={from}&to={to}");
+            let path = format!(
+                "{}?by={by}&period={period}&from={from}&to={to}",
+                paths::STATS_ACCESS
+            );
             stats::stats(&api, &path, csv.as_deref()).await
         }
     }

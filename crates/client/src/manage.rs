@@ -9,6 +9,7 @@ use super::crypto::decrypt_armored;
 use super::error::ClientError;
 use super::output::Output;
 use super::render::table;
+use iro_advice_api::paths;
 use iro_advice_api::{
     AccountSummary, AvailabilityRequest, InvitationCreated, InvitationRequest, ReportView,
 };
@@ -18,7 +19,7 @@ use iro_advice_model::authorities::AuthorityCode;
 /// `client pressure list` (an IRO's own reports) and `client narratives` (NAIRO: those
 /// shared with it): the same route, each narrative decrypted here with the user's identity.
 pub async fn reports(api: &Api) -> Result<Output, ClientError> {
-    let list: Vec<ReportView> = api.get("/api/v1/pressure-reports").await?;
+    let list: Vec<ReportView> = api.get(paths::PRESSURE_REPORTS).await?;
     let identity = api.identity()?;
     let mut text = String::new();
     let mut shown = Vec::new();
@@ -59,11 +60,8 @@ pub async fn reports(api: &Api) -> Result<Output, ClientError> {
 
 /// `client availability`: whether new queries may be routed to this adviser.
 pub async fn availability(api: &Api, accepting: bool) -> Result<Output, ClientError> {
-    api.put(
-        "/api/v1/me/availability",
-        &AvailabilityRequest { accepting },
-    )
-    .await?;
+    api.put(paths::ME_AVAILABILITY, &AvailabilityRequest { accepting })
+        .await?;
     let text = if accepting {
         "You are accepting new queries."
     } else {
@@ -83,13 +81,13 @@ pub async fn restore(api: &Api, totp: &str, force: bool) -> Result<Output, Clien
         )));
     }
     let res = api
-        .request(reqwest::Method::GET, "/api/v1/me/key")
+        .request(reqwest::Method::GET, paths::ME_KEY)
         .await?
         .header(iro_advice_api::headers::STEP_UP_CODE, totp.trim())
         .send()
         .await?;
     let wrapped: iro_advice_api::WrappedIdentity = super::api::check(res).await?.json().await?;
-    let me: iro_advice_api::Me = api.get("/api/v1/me").await?;
+    let me: iro_advice_api::Me = api.get(paths::ME).await?;
     api.profile().ensure_dir()?;
     iro_advice_model::files::write_private(&path, wrapped.wrapped_identity.as_bytes())
         .map_err(|e| ClientError::io(&path, e))?;
@@ -124,7 +122,7 @@ pub async fn invite(
     let email = Email::parse(email).map_err(|e| ClientError::Profile(format!("--email {e}")))?;
     let created: InvitationCreated = api
         .post(
-            "/api/v1/invitations",
+            paths::INVITATIONS,
             &InvitationRequest {
                 role,
                 email: email.clone(),
@@ -148,7 +146,7 @@ pub async fn invite(
 }
 
 pub async fn accounts(api: &Api) -> Result<Output, ClientError> {
-    let list: Vec<AccountSummary> = api.get("/api/v1/accounts").await?;
+    let list: Vec<AccountSummary> = api.get(paths::ACCOUNTS).await?;
     let mut rows = vec![vec![
         "ID".into(),
         "ROLE".into(),
@@ -181,7 +179,7 @@ pub async fn accounts(api: &Api) -> Result<Output, ClientError> {
 
 /// `client suspend` / `client reactivate` / `client approve`.
 pub async fn set_status(api: &Api, id: &str, action: &str) -> Result<Output, ClientError> {
-    api.post_no_content(&format!("/api/v1/accounts/{id}/{action}"), &json!({}))
+    api.post_no_content(&format!("{}/{id}/{action}", paths::ACCOUNTS), &json!({}))
         .await?;
     let done = match action {
         "suspend" => "Suspended: the account and every session it had are refused from now on.",

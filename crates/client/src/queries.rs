@@ -14,6 +14,7 @@ use super::output::Output;
 use super::profile::Profile;
 use super::render::{authority_name, table, to_the_minute};
 use super::transfer;
+use iro_advice_api::paths;
 use iro_advice_api::{
     AdviserEntry, AskRequest, AttachmentView, MessageCreated, MessageRequest, QueryDetail,
     QuerySummary, ReencryptedMessage, RouteRequest, StatusView,
@@ -22,7 +23,7 @@ use iro_advice_model::accounts::{AccountId, Role};
 use iro_advice_model::queries::{Category, MessageId, Stage, Urgency};
 
 pub async fn advisers(api: &Api) -> Result<Output, ClientError> {
-    let list: Vec<AdviserEntry> = api.get("/api/v1/advisers").await?;
+    let list: Vec<AdviserEntry> = api.get(paths::ADVISERS).await?;
     let mut rows = vec![vec!["ID".into(), "NAME".into(), "KIND".into()]];
     for a in &list {
         rows.push(vec![
@@ -140,7 +141,7 @@ async fn check_attachments(api: &Api, files: &[PathBuf]) -> Result<(), ClientErr
     if files.is_empty() {
         return Ok(());
     }
-    let me: iro_advice_api::Me = api.get("/api/v1/me").await?;
+    let me: iro_advice_api::Me = api.get(paths::ME).await?;
     for file in files {
         let meta = std::fs::metadata(file).map_err(|e| ClientError::io(file, e))?;
         if !meta.is_file() {
@@ -210,13 +211,13 @@ pub async fn ask(
         urgency: question.urgency,
         body: encrypt_armored(&text, &recipients)?.into(),
     };
-    let created: iro_advice_api::Asked = api.post("/api/v1/queries", &request).await?;
+    let created: iro_advice_api::Asked = api.post(paths::QUERIES, &request).await?;
     let id = created.id;
     let mut attachments = Vec::new();
     for (done, file) in attach.iter().enumerate() {
         let uploaded = transfer::upload(
             api,
-            &format!("/api/v1/queries/{id}/attachments"),
+            &paths::fill(paths::QUERY_ATTACHMENTS, &[&id.to_string()]),
             Method::POST,
             file,
             &recipients,
@@ -252,7 +253,7 @@ pub async fn ask(
 }
 
 pub async fn inbox(api: &Api) -> Result<Output, ClientError> {
-    let list: Vec<QuerySummary> = api.get("/api/v1/queries").await?;
+    let list: Vec<QuerySummary> = api.get(paths::QUERIES).await?;
     let mut rows = vec![vec![
         "ID".into(),
         "STATUS".into(),
@@ -307,7 +308,7 @@ struct ShownMessage {
 
 pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
     let identity = api.identity()?;
-    let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
+    let detail: QueryDetail = api.get(&paths::fill(paths::QUERY, &[id])).await?;
     let q = &detail.summary;
     let mut text = format!(
         "Query {}\nstatus {}, {} {}, stage {}, authority {}\nIRO {}, adviser {}\n",
@@ -374,7 +375,7 @@ pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
 
 /// The query's participants' keys, for replies and attachments.
 async fn participants(api: &Api, id: &str) -> Result<Vec<age::x25519::Recipient>, ClientError> {
-    let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
+    let detail: QueryDetail = api.get(&paths::fill(paths::QUERY, &[id])).await?;
     let s = &detail.summary;
     let mut out = Vec::new();
     for (name, account, recipient, proof) in [
@@ -407,7 +408,7 @@ pub async fn reply(api: &Api, id: &str, body: &Path) -> Result<Output, ClientErr
         body: encrypt_armored(&read_file(body)?, &recipients)?.into(),
     };
     let created: MessageCreated = api
-        .post(&format!("/api/v1/queries/{id}/messages"), &request)
+        .post(&paths::fill(paths::QUERY_MESSAGES, &[id]), &request)
         .await?;
     Output::new(format!("Sent.\n{}", created.id), created)
 }
@@ -419,7 +420,10 @@ pub async fn transition(
     body: &impl Serialize,
 ) -> Result<Output, ClientError> {
     let result: StatusView = api
-        .post(&format!("/api/v1/queries/{id}/{action}"), body)
+        .post(
+            &format!("{}/{action}", paths::fill(paths::QUERY, &[id])),
+            body,
+        )
         .await?;
     Output::new(format!("Query {id} is now {}.", result.status), result)
 }
@@ -437,7 +441,7 @@ async fn with_adviser(
     ClientError,
 > {
     let identity = api.identity()?;
-    let advisers: Vec<AdviserEntry> = api.get("/api/v1/advisers").await?;
+    let advisers: Vec<AdviserEntry> = api.get(paths::ADVISERS).await?;
     let wanted = AccountId::from_string(adviser.to_owned());
     let chosen = advisers
         .into_iter()
@@ -459,12 +463,12 @@ async fn with_adviser(
 
 pub async fn route(api: &Api, id: &str, adviser: &str) -> Result<Output, ClientError> {
     let (chosen, identity, recipients) = with_adviser(api, adviser).await?;
-    let detail: QueryDetail = api.get(&format!("/api/v1/queries/{id}")).await?;
+    let detail: QueryDetail = api.get(&paths::fill(paths::QUERY, &[id])).await?;
     // Attachments first: if routing then fails, they are still readable by the IRO. One the
     // last adviser already had stays as it was; the new adviser gets a copy.
-    let copies = format!("/api/v1/queries/{id}/attachments");
+    let copies = paths::fill(paths::QUERY_ATTACHMENTS, &[id]);
     for a in &detail.attachments {
-        let own = format!("/api/v1/attachments/{}", a.id);
+        let own = paths::fill(paths::ATTACHMENT, &[a.id.as_str()]);
         let target = if a.replaceable {
             (Method::PUT, own.as_str())
         } else {
@@ -488,7 +492,7 @@ pub async fn route(api: &Api, id: &str, adviser: &str) -> Result<Output, ClientE
         messages,
     };
     let result: StatusView = api
-        .post(&format!("/api/v1/queries/{id}/route"), &request)
+        .post(&paths::fill(paths::QUERY_ROUTE, &[id]), &request)
         .await?;
     Output::new(
         format!("Query {id} routed to {}.", chosen.display_name),
@@ -500,7 +504,7 @@ pub async fn attach(api: &Api, id: &str, file: &Path) -> Result<Output, ClientEr
     let recipients = participants(api, id).await?;
     let created = transfer::upload(
         api,
-        &format!("/api/v1/queries/{id}/attachments"),
+        &paths::fill(paths::QUERY_ATTACHMENTS, &[id]),
         Method::POST,
         file,
         &recipients,

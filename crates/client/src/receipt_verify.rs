@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
+use iro_advice_api::paths;
 use iro_advice_api::ConsistencyProof;
 use iro_advice_api::Receipt;
 use iro_advice_model::leaf::LeafSummary;
@@ -130,11 +131,13 @@ async fn check_newer(
     let server = request.server.as_deref().map(|s| s.trim_end_matches('/'));
     let note = match (&request.checkpoint, &http, server) {
         (Some(path), _, _) => read(path)?,
-        (None, Some(http), Some(server)) => fetch(http, &format!("{server}/api/v1/log/checkpoint"))
-            .await?
-            .text()
-            .await
-            .map_err(|e| VerifyError::Server(e.to_string()))?,
+        (None, Some(http), Some(server)) => {
+            fetch(http, &format!("{server}{}", paths::LOG_CHECKPOINT))
+                .await?
+                .text()
+                .await
+                .map_err(|e| VerifyError::Server(e.to_string()))?
+        }
         _ => return Ok(()),
     };
     let (newer, _) = trust.open(&note)?;
@@ -146,8 +149,10 @@ async fn check_newer(
             });
         };
         let url = format!(
-            "{server}/api/v1/log/proof/consistency?from={}&to={}",
-            held.size, newer.size
+            "{server}{}?from={}&to={}",
+            paths::LOG_CONSISTENCY,
+            held.size,
+            newer.size
         );
         let answer: ConsistencyProof = match fetch(http, &url).await {
             Ok(res) => res

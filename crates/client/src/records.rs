@@ -8,6 +8,7 @@ use super::api::Api;
 use super::crypto::encrypt_armored;
 use super::error::{read_file, ClientError};
 use super::output::Output;
+use iro_advice_api::paths;
 use iro_advice_api::Receipt;
 use iro_advice_api::{NairoRecipient, ReportCreated, ReportRequest};
 use iro_advice_model::pressure::PressureKind;
@@ -24,7 +25,7 @@ pub async fn pressure(
         Some(file) => {
             let mut recipients = vec![api.identity()?.to_public()];
             if share_with_nairo {
-                let nairo: NairoRecipient = api.get("/api/v1/nairo/recipient").await?;
+                let nairo: NairoRecipient = api.get(paths::NAIRO_RECIPIENT).await?;
                 recipients.push(
                     super::keys::verified_recipient(
                         api,
@@ -46,7 +47,7 @@ pub async fn pressure(
         narrative: narrative.map(Into::into),
         share_with_nairo,
     };
-    let created: ReportCreated = api.post("/api/v1/pressure-reports", &request).await?;
+    let created: ReportCreated = api.post(paths::PRESSURE_REPORTS, &request).await?;
     Output::new(
         format!(
             "Recorded in the log as leaf {}.\n{}",
@@ -60,7 +61,7 @@ pub async fn pressure(
 /// witnesses have cosigned (the others are completed by the service later), each under its
 /// leaf hash, never overwriting, with the newest checkpoint.
 pub async fn receipts(api: &Api, out: Option<&Path>) -> Result<Output, ClientError> {
-    let receipts: Vec<Receipt> = api.get("/api/v1/me/receipts").await?;
+    let receipts: Vec<Receipt> = api.get(paths::ME_RECEIPTS).await?;
     let pinned = api.profile().pinned()?.ok_or_else(|| {
         ClientError::Profile("this profile has no pinned log key: log in again".into())
     })?;

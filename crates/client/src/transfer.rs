@@ -14,6 +14,7 @@ use super::api::{check, Api};
 use super::crypto;
 use super::envelope::Envelope;
 use super::error::ClientError;
+use iro_advice_api::paths;
 use iro_advice_api::AttachmentCreated;
 
 /// Bytes per piece handed between the worker and the network.
@@ -187,7 +188,7 @@ pub async fn download(
     identity: &age::x25519::Identity,
 ) -> Result<Downloaded, ClientError> {
     let res = check(
-        api.request(Method::GET, &format!("/api/v1/attachments/{id}"))
+        api.request(Method::GET, &paths::fill(paths::ATTACHMENT, &[id]))
             .await?
             .send()
             .await?,
@@ -247,7 +248,7 @@ pub async fn reencrypt(
     recipients: &[age::x25519::Recipient],
 ) -> Result<AttachmentCreated, ClientError> {
     let res = check(
-        api.request(Method::GET, &format!("/api/v1/attachments/{id}"))
+        api.request(Method::GET, &paths::fill(paths::ATTACHMENT, &[id]))
             .await?
             .send()
             .await?,

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::api::check;
 use super::error::ClientError;
 use super::profile::{Pinned, Profile};
+use iro_advice_api::paths;
 use iro_advice_api::{ConsistencyProof, LogTrust};
 use iro_advice_tlog::decode_hashes;
 use iro_advice_tlog::note::Checkpoint;
@@ -30,7 +31,7 @@ pub async fn pin(
     requested: Requested,
 ) -> Result<(Pinned, Option<String>), ClientError> {
     let advertised: LogTrust = check(
-        http.get(format!("{server}/api/v1/log/trust"))
+        http.get(format!("{server}{}", paths::LOG_TRUST))
             .send()
             .await?,
     )
@@ -111,7 +112,7 @@ pub async fn check_log(
     let trust = Trust::new(&pinned.log_key, &pinned.witnesses, pinned.quorum)
         .map_err(|e| ClientError::Profile(format!("trust.json: {e}")))?;
     let served = check(
-        http.get(format!("{server}/api/v1/log/checkpoint"))
+        http.get(format!("{server}{}", paths::LOG_CHECKPOINT))
             .send()
             .await?,
     )
@@ -127,8 +128,10 @@ pub async fn check_log(
     let proof = if newer.size > held.size && held.size > 0 {
         let answer: ConsistencyProof = check(
             http.get(format!(
-                "{server}/api/v1/log/proof/consistency?from={}&to={}",
-                held.size, newer.size
+                "{server}{}?from={}&to={}",
+                paths::LOG_CONSISTENCY,
+                held.size,
+                newer.size
             ))
             .send()
             .await?,

@@ -10,6 +10,7 @@ use base64::Engine;
 use super::api::Api;
 use super::error::ClientError;
 use super::profile::Watch;
+use iro_advice_api::paths;
 use iro_advice_api::{InclusionProof, Me};
 use iro_advice_model::leaf::{directory_pseudonym, recipient_digest, ConflictsEvent, KeyEvent};
 use iro_advice_tlog::decode_hashes;
@@ -37,7 +38,7 @@ async fn entries(api: &Api, from: u64, to: u64) -> Result<Vec<Vec<u8>>, ClientEr
             width,
         };
         let bytes = api
-            .get_bytes(&format!("/api/v1/log/tile/{}", tile.path()))
+            .get_bytes(&paths::fill(paths::LOG_TILE, &[&tile.path()]))
             .await?;
         let mut rest = &bytes[..];
         let mut position = index * WIDTH;
@@ -72,7 +73,8 @@ async fn bootstrap(api: &Api, checkpoint: &Checkpoint) -> Result<Frontier, Clien
     }
     let proof: InclusionProof = api
         .get(&format!(
-            "/api/v1/log/proof/inclusion?index={}&size={size}",
+            "{}?index={}&size={size}",
+            paths::LOG_INCLUSION,
             size - 1
         ))
         .await?;

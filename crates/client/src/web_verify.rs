@@ -6,6 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
+use iro_advice_api::paths;
 use iro_advice_api::web::Manifest;
 use iro_advice_api::{LogTrust, WebAppProof};
 use iro_advice_model::leaf::{web_app_pseudonym, Kind, LeafSummary};
@@ -98,7 +99,7 @@ pub async fn verify(request: Request) -> Result<Vec<String>, WebVerifyError> {
                 (key, request.witnesses, quorum)
             }
             None => {
-                let url = format!("{server}/api/v1/log/trust");
+                let url = format!("{server}{}", paths::LOG_TRUST);
                 let advertised: LogTrust = serde_json::from_slice(&fetch(&http, &url).await?)
                     .map_err(|e| WebVerifyError::Fetch {
                         url,

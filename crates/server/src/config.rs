@@ -169,7 +169,7 @@ fn not_negative(n: &i64) -> Check {
 fn at_most<T: PartialOrd + fmt::Display + Copy>(max: T) -> impl Fn(&T) -> Check {
     move |n| ensure(*n <= max, &format!("must be at most {max}"))
 }
-fn one_line(s: &String) -> Check {
+fn one_line(s: &str) -> Check {
     let ok = !s.trim().is_empty() && s.len() <= 200 && !s.chars().any(char::is_control);
     ensure(ok, "must be one line of 1 to 200 characters")
 }

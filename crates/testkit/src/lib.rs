@@ -657,6 +657,44 @@ pub fn totp_code(secret: &[u8], offset_steps: i64) -> String {
 }
 
 impl TestApp {
+    /// A typed call: `body` serialised from an API type, the answer (which must have
+    /// `status`) read into one, as the client reads it.
+    pub async fn call<B: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&B>,
+        status: u16,
+    ) -> R {
+        let mut req = self.client.request(method.clone(), self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let res = req.send().await.unwrap();
+        let got = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(got, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
+    }
+
+    /// `GET /api/v1/me`, typed.
+    pub async fn me(&self, token: &str) -> iro_advice_api::Me {
+        self.call::<(), _>(
+            reqwest::Method::GET,
+            iro_advice_api::paths::ME,
+            Some(token),
+            None,
+            200,
+        )
+        .await
+    }
+}
+
+impl TestApp {
     pub async fn post_json(
         &self,
         path: &str,

@@ -1,6 +1,6 @@
 import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { call, Problem, setTokens, type Authority, type Me } from "../api";
+import { call, Problem, setTokens, type Authority, type Me, type PasskeyInfo, type SessionEntry } from "../api";
 import { useSession } from "../app";
 import { disablePasskeyUnlock, enablePasskeyUnlock, fingerprint, forget, identity, passkeyUnlockEnabled } from "../crypto";
 import { fill, language, m } from "../messages";
@@ -88,15 +88,6 @@ function TrustedKeys() {
   );
 }
 
-interface SessionEntry {
-  id: string;
-  client: "web" | "api";
-  started_at: string;
-  last_active_at?: string;
-  ends_at: string;
-  current: boolean;
-}
-
 /// A date and time as a person reads it: "3 December 2026 at 14:05".
 function when(iso: string): string {
   const d = new Date(iso.endsWith("Z") ? iso : `${iso}Z`);
@@ -174,13 +165,6 @@ async function signedOut(s: ReturnType<typeof useSession>, why: Text) {
   s.setMe(null);
   s.setNotice(why);
   s.go("#/sign-in");
-}
-
-interface PasskeyInfo {
-  id: string;
-  name: string;
-  created_at: string;
-  last_used_at?: string;
 }
 
 function Factors({ me, onSaved, onError }: Part) {

@@ -46,7 +46,7 @@ export function Accounts() {
       setBusy(null);
     }
   };
-  const nameOf = (id?: string) => accounts?.find((x) => x.id === id)?.display_name ?? "";
+  const nameOf = (id?: string | null) => accounts?.find((x) => x.id === id)?.display_name ?? "";
 
   const needle = search.trim().toLowerCase();
   const shown = (accounts ?? []).filter(

@@ -2,7 +2,8 @@ import { useEffect, useState } from "preact/hooks";
 import { call, Problem } from "../api";
 import { useSession } from "../app";
 import { encryptText, identity, recipientOf } from "../crypto";
-import { KeyRefused, LogRewritten, verifiedRecipient, type KeyProof } from "../log";
+import type { KeyProof } from "../api";
+import { KeyRefused, LogRewritten, verifiedRecipient } from "../log";
 import { fill, m } from "../messages";
 import { Button, ErrorSummary, Form, Radios, TextArea, errorFor, type FieldError } from "../ui";
 

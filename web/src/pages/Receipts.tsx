@@ -2,7 +2,8 @@ import { useEffect, useState } from "preact/hooks";
 import { call, Problem } from "../api";
 import { useSession } from "../app";
 import { save } from "../attachments";
-import { LogRewritten, receiptSummary, verifyReceipt, type Receipt } from "../log";
+import type { Receipt } from "../api";
+import { LogRewritten, receiptSummary, verifyReceipt } from "../log";
 import { fill, m } from "../messages";
 import { ErrorSummary, Notice, When, say, type FieldError, type Text } from "../ui";
 

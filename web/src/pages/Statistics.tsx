@@ -116,7 +116,7 @@ export function Statistics() {
               {m.statsDownload}
             </button>
           </p>
-          {report.not_released.length > 0 && <p class="hint">{fill(m.statsNotReleased, { periods: report.not_released.join(", ") })}</p>}
+          {(report.not_released ?? []).length > 0 && <p class="hint">{fill(m.statsNotReleased, { periods: (report.not_released ?? []).join(", ") })}</p>}
           {report.periods.length === 0 ? (
             <p>{m.statsNone}</p>
           ) : (
