@@ -7,10 +7,20 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use super::super::disclosure::{self, Cell};
 use super::super::model::MIN_IROS_FOR_OWN_ROW;
 use super::cells::{AreaKey, CellKey, Geography, Layout, Measure};
+use super::known::MIN_WIDTH;
 use super::known::{publish, rounded, shown, Known, Prover, Target};
 use super::raw::Raw;
-use super::{ReleaseError, MIN_WIDTH};
 use iro_advice_model::period::{Period, PeriodLength};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error("{0} cannot be protected by withholding more of this release")]
+    Unprotectable(String),
+    #[error("the records disagree with the releases already published ({0}); nothing was built")]
+    Inconsistent(String),
+}
 
 /// Phase 1, the layout: the authorities with enough registered IROs at the period's end to
 /// stand alone, and every number the release publishes, each once.

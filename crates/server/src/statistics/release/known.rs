@@ -10,7 +10,6 @@ use super::super::disclosure::{self, Cell};
 use super::super::model::{MIN_IROS_FOR_OWN_ROW, SHARED_ROW_TOTALS};
 use super::cells::{area_name, AreaKey, CellKey, Geography, Layout, Measure, Source, SHARED};
 use super::raw::Raw;
-use super::{Audited, MIN_WIDTH};
 use iro_advice_model::period::Month;
 
 /// The unpublished counts atoms stand for: one authority's, or those of a region's
@@ -300,6 +299,16 @@ impl<'a> Model<'a> {
             }
         }
     }
+}
+
+/// A withheld cell must keep at least this many values apart at its ends (4 values).
+pub const MIN_WIDTH: i64 = 3;
+
+/// One audited number: the width it is proven to keep (`None`: unbounded), or why none
+/// could be proven.
+pub struct Audited {
+    pub what: String,
+    pub width: Result<Option<i64>, String>,
 }
 
 /// Whether a number is shown rounded: national totals, and regional row totals (a

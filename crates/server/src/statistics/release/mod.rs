@@ -24,31 +24,13 @@ use super::model::{By, PeriodReport, ReportSettings};
 use super::sql::midnight;
 use cells::{measures, Geography};
 pub use cells::{AreaKey, CellKey, Layout};
+pub use draft::ReleaseError;
 use draft::{lay_out, Draft};
 use iro_advice_model::period::{Period, PeriodLength};
 use known::Known;
+pub use known::{Audited, MIN_WIDTH};
 pub use raw::Raw;
 use render::Rendering;
-
-/// A withheld cell must keep at least this many values apart at its ends (4 values).
-pub const MIN_WIDTH: i64 = 3;
-
-/// One audited number: the width it is proven to keep (`None`: unbounded), or why none
-/// could be proven.
-pub struct Audited {
-    pub what: String,
-    pub width: Result<Option<i64>, String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReleaseError {
-    #[error(transparent)]
-    Database(#[from] diesel::result::Error),
-    #[error("{0} cannot be protected by withholding more of this release")]
-    Unprotectable(String),
-    #[error("the records disagree with the releases already published ({0}); nothing was built")]
-    Inconsistent(String),
-}
 
 /// A built release, before it is stored.
 pub struct Built {
