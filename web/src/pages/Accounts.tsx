@@ -83,7 +83,7 @@ export function Accounts() {
           <caption class="visually-hidden">{m.accountsTitle}</caption>
           <thead>
             <tr>
-              <th scope="col">{m.displayName}</th>
+              <th scope="col">{m.accountName}</th>
               <th scope="col">{m.accountsRole}</th>
               <th scope="col">{m.accountsStatus}</th>
               <th scope="col">

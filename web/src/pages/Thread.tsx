@@ -7,6 +7,7 @@ import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log"
 import { KeyChangeWarning, keyRefusal } from "./KeyChange";
 import { RouteQuery } from "./Route";
 import { fill, m } from "../messages";
+import { authorities, authorityName } from "../areas";
 import { Button, ErrorSummary, Notice, Form, Radios, TextArea, When, asData, dateText, errorFor, say, type FieldError } from "../ui";
 
 interface Shown {
@@ -31,6 +32,9 @@ export function Thread({ id }: { id: string }) {
   const [accepted, setAccepted] = useState(false);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
+  // The IRO's authority by name (in Welsh for a Welsh authority on a Welsh page), as the
+  // adviser weighs conflicts by name, not by ONS code.
+  const [authority, setAuthority] = useState<string | null>(null);
   const role = s.me?.role;
   const otherName = () => (role === "iro" ? (query?.adviser_name ?? "") : (query?.iro_name ?? ""));
 
@@ -52,6 +56,10 @@ export function Thread({ id }: { id: string }) {
     }
     setQuery(q);
     setShown(out);
+    if (q.authority_code) {
+      const found = (await authorities()).find((a) => a.code === q.authority_code);
+      setAuthority(found ? authorityName(found) : q.authority_code);
+    }
   };
 
   useEffect(() => {
@@ -150,7 +158,7 @@ export function Thread({ id }: { id: string }) {
         <dt>{m.urgency}</dt>
         <dd>{m.urgencies[query.urgency] ?? query.urgency}</dd>
         <dt>{role === "iro" ? m.columnAdviser : m.columnIro}</dt>
-        <dd {...asData}>{role === "iro" ? query.adviser_name : fill(m.iroWithAuthority, { name: query.iro_name, authority: query.authority_code ?? "" })}</dd>
+        <dd {...asData}>{role === "iro" ? query.adviser_name : fill(m.iroWithAuthority, { name: query.iro_name, authority: authority ?? query.authority_code ?? "" })}</dd>
         {query.outcome && (
           <>
             <dt>{m.outcome}</dt>
