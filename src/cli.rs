@@ -85,6 +85,8 @@ enum OpenapiFormat {
     Json,
     /// The web application's types, generated from the document (`web/src/api-types.ts`).
     Typescript,
+    /// The book's HTTP reference, rendered from the document (`book/src/api/reference.md`).
+    Markdown,
 }
 
 #[derive(Subcommand)]
@@ -93,6 +95,9 @@ enum ConfigCommand {
     Defaults,
     /// The configuration reference, as Markdown.
     Reference,
+    /// Read the settings as `serve` would (files, then environment), load the certificate,
+    /// and say what the service would run with; non-zero exit naming the first problem.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -351,6 +356,9 @@ pub fn main() -> ExitCode {
             let doc = iro_advice_server::http::routes::openapi();
             match format {
                 OpenapiFormat::Json => println!("{doc:#}"),
+                OpenapiFormat::Markdown => {
+                    print!("{}", iro_advice_server::http::reference::markdown(&doc))
+                }
                 OpenapiFormat::Typescript => {
                     print!(
                         "{}",
@@ -376,6 +384,7 @@ pub fn main() -> ExitCode {
     iro_advice_server::telemetry::init(&settings);
     let result = match command {
         Command::Serve => serve(settings),
+        Command::Config(ConfigCommand::Check) => config_check(&settings),
         Command::Migrate => migrate(&settings),
         Command::Admin(AdminCommand::Invite {
             role,
@@ -410,7 +419,7 @@ pub fn main() -> ExitCode {
         | Command::Receipt(_)
         | Command::Witness(_)
         | Command::Web(_)
-        | Command::Config(_)
+        | Command::Config(ConfigCommand::Defaults | ConfigCommand::Reference)
         | Command::Openapi(_) => {
             unreachable!("handled above")
         }
@@ -419,6 +428,67 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
+}
+
+fn config_check(settings: &Settings) -> CliResult {
+    use iro_advice_server::config::DatabaseUrl;
+    use iro_advice_server::tls::{self, TlsSource};
+    let certificate = match tls::source(&settings.server) {
+        TlsSource::Files(files) => {
+            tls::server_config_from(&files, ("IRO_ADVICE_TLS_CERT", "IRO_ADVICE_TLS_KEY"))?;
+            format!("{} (loads, with its key)", files.cert.display())
+        }
+        TlsSource::Generated => format!(
+            "self-signed, generated under {}",
+            settings.server.data_dir.display()
+        ),
+    };
+    // A PostgreSQL URL may hold a password: only the kind is said.
+    let database = match settings.database.url() {
+        DatabaseUrl::Sqlite(path) => format!("SQLite, {}", path.display()),
+        DatabaseUrl::Postgres(_) => "PostgreSQL (DATABASE_URL)".to_owned(),
+    };
+    let mail = match &settings.mail.smtp_url {
+        Some(_) => "SMTP (IRO_ADVICE_SMTP_URL)".to_owned(),
+        None => format!(
+            ".eml files in {}",
+            settings.server.data_dir.join("outbox").display()
+        ),
+    };
+    let witnesses = settings.witnesses.list();
+    println!("profile      {}", settings.profile);
+    println!("listen       https://{}", settings.server.listen);
+    println!("public URL   {}", settings.server.public_url);
+    println!("certificate  {certificate}");
+    println!("database     {database}");
+    println!("keys         {}", settings.accounts.keys_dir.display());
+    println!("mail         {mail}");
+    println!("log origin   {}", settings.request_log.origin);
+    println!(
+        "witnesses    {} configured, {} must cosign",
+        witnesses.len(),
+        settings.witnesses.required()
+    );
+    // A misspelt variable would otherwise be ignored without a word, and its setting left
+    // at its default.
+    let known = |name: &str| {
+        iro_advice_server::config::FILE_SELECTORS
+            .iter()
+            .any(|(v, _)| *v == name)
+            || iro_advice_server::config::DECLARED
+                .iter()
+                .any(|d| d.env == Some(name))
+            || iro_advice_client::ENVIRONMENT.contains(&name)
+    };
+    let unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("IRO_ADVICE_") && !known(k))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!("{} is not a setting", unknown.join(", ")).into());
+    }
+    println!("the settings are valid");
+    Ok(())
 }
 
 fn web_verify(request: iro_advice_client::web_verify::Request) -> CliResult<Vec<String>> {
@@ -615,8 +685,14 @@ fn invite(
         settings.accounts.invitation_days,
     )?;
     println!(
-        "invitation for a {role} account, valid until {} UTC; redeem it with POST /api/v1/accounts:",
+        "an invitation to a new {role} account, valid until {} UTC",
         created.expires_at.format("%Y-%m-%d %H:%M")
+    );
+    println!(
+        "open {}/open#{} in a browser and type the code {}, or redeem both with POST /api/v1/accounts:",
+        settings.server.public_url.trim_end_matches('/'),
+        created.token,
+        created.code.as_str()
     );
     // The operator's console is its own channel: both halves together, on the last line.
     println!("{}", created.whole());

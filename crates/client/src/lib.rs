@@ -290,6 +290,13 @@ enum PressureList {
     List,
 }
 
+/// The variables the client reads, so that none is mistaken for a misspelt setting.
+pub const ENVIRONMENT: &[&str] = &[
+    "IRO_ADVICE_PASSWORD",
+    "IRO_ADVICE_NEW_PASSWORD",
+    "IRO_ADVICE_IDENTITY_PASSPHRASE",
+];
+
 /// The exit status of a client that found the service's log rewritten.
 pub const EXIT_LOG_REWRITTEN: u8 = 3;
 /// The exit status of a client that found a key for its own account it did not register.
