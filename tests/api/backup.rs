@@ -285,7 +285,7 @@ async fn postgres_is_backed_up_with_pg_dump() {
     assert!(text(&out).contains("pg_dump"), "{}", text(&out));
 }
 
-/// `pg_dump`, then `pg_restore` into a fresh database, as the README's recipe does.
+/// `pg_dump`, then `pg_restore` into a fresh database, as the book's backups chapter does.
 fn dump_and_restore(from: &str, into: &iro_advice_testkit::PgTestDb, file: &Path) {
     let out = Command::new("pg_dump")
         .args(["--format=custom", "--file"])

@@ -21,7 +21,7 @@ both_databases!(
 
 async fn healthz_names_the_database(app: TestApp) {
     let res = app.get("/healthz").await;
-    // ALPN offered h2 and HTTP/1.1, and the server chose HTTP/1.1 (see the README on h2).
+    // ALPN offered h2 and HTTP/1.1, and the server chose HTTP/1.1 (see the book's production chapter on h2).
     assert_eq!(res.version(), reqwest::Version::HTTP_11);
     let body = json(res, 200).await;
     assert_eq!(body["status"], "ok");

@@ -13,7 +13,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { auditBothLanguages } from "./audit.mjs";
-import { check, freePort, freshCode, invitationLink, launchBrowser, mailsTo, sleep, tally, testService } from "./harness.mjs";
+import { check, freePort, freshCode, invitationLink, launchBrowser, mailsTo, screenshot, sleep, tally, testService } from "./harness.mjs";
 import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
 
 const binary = resolve(process.argv[2] ?? "../target/debug/iro-advice");
@@ -65,7 +65,7 @@ async function audit(user, label) {
   const shoot = shots
     ? async (lang) => {
         mkdirSync(shots, { recursive: true });
-        await user.page.screenshot({ path: join(shots, `console-${user.name}-${label.replace(/\W+/g, "-")}${lang === "en" ? "" : `-${lang}`}.png`), fullPage: true });
+        await screenshot(user.page, join(shots, `console-${user.name}-${label.replace(/\W+/g, "-")}${lang === "en" ? "" : `-${lang}`}.png`));
       }
     : null;
   await auditBothLanguages(user.page, label, check, shoot);

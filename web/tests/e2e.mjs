@@ -14,7 +14,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { auditBothLanguages } from "./audit.mjs";
-import { check, freshCode, invitationLink, launchBrowser, sleep, tally, testService, totp } from "./harness.mjs";
+import { check, freshCode, invitationLink, launchBrowser, screenshot, sleep, tally, testService, totp } from "./harness.mjs";
 
 const binary = resolve(process.argv[2] ?? "../target/debug/iro-advice");
 const shotsAt = process.argv.indexOf("--screenshots");
@@ -116,7 +116,7 @@ async function audit(user, label) {
   const shoot = shots
     ? async (lang) => {
         mkdirSync(shots, { recursive: true });
-        await page.screenshot({ path: join(shots, `${user.name}-${label.replace(/\W+/g, "-")}${lang === "en" ? "" : `-${lang}`}.png`), fullPage: true });
+        await screenshot(page, join(shots, `${user.name}-${label.replace(/\W+/g, "-")}${lang === "en" ? "" : `-${lang}`}.png`));
       }
     : null;
   await auditBothLanguages(page, label, check, shoot);

@@ -81,6 +81,14 @@ export async function invitationLink(email) {
 
 // --- the service ------------------------------------------------------------------------
 
+/** A page as a reader first meets it: the whole width, and at most its first 4,000 pixels
+ * (the statistics pages run to 15,000), so that the book's pictures stay readable and small. */
+export async function screenshot(page, path) {
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  const width = page.viewportSize()?.width ?? 1280;
+  await page.screenshot({ path, fullPage: true, clip: { x: 0, y: 0, width, height: Math.min(height, 4000) } });
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export function freePort() {

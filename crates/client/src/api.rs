@@ -36,7 +36,7 @@ pub async fn check(res: Response) -> Result<Response, ClientError> {
     let status = res.status().as_u16();
     // Anything that is not a problem document (a proxy's page, say) is reported by status.
     let problem: Option<Problem> = res.json().await.ok();
-    // The stable slug, as the README lists them.
+    // The stable slug, as the book's HTTP chapter lists them.
     let kind = problem
         .as_ref()
         .map(|p| {

@@ -1,7 +1,7 @@
 //! `iro-advice backup` and `iro-advice restore`, for SQLite: a consistent copy taken while
 //! the service runs, checked as `log verify` checks, and its return — refused when it would
 //! roll the log back behind what the database in place or a witness has seen, unless the
-//! operator says so. PostgreSQL is backed up with `pg_dump` (the README's recipe).
+//! operator says so. PostgreSQL is backed up with `pg_dump` (the book's backups chapter).
 //!
 //! Keys are not in the database and not in the copy: they are backed up apart.
 
@@ -19,7 +19,7 @@ pub enum BackupError {
     File(PathBuf, std::io::Error),
     #[error(
         "this deployment runs on PostgreSQL: back it up with pg_dump and restore it with \
-         pg_restore (see the README's backups)"
+         pg_restore (see the book's backups chapter)"
     )]
     Postgres,
     #[error("{0}")]

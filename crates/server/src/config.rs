@@ -548,8 +548,28 @@ pub fn reference() -> String {
         }
         let env = d.env.map_or_else(|| "—".to_owned(), |v| format!("`{v}`"));
         let cell = |s: String| s.trim().replace('|', "\\|");
-        let (default, doc) = (cell((d.default)().to_string()), cell(d.doc.to_owned()));
+        let (default, doc) = (
+            cell((d.default)().to_string()),
+            cell(html_outside_code(d.doc)),
+        );
         out.push_str(&format!("| `{}` | {env} | `{default}` | {doc} |\n", d.key));
+    }
+    out
+}
+
+/// `<` and `>` as HTML entities, except inside backticks, so that `<data dir>` in a meaning
+/// reads as text rather than as a tag.
+fn html_outside_code(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 {
+            out.push_str(part);
+        } else {
+            out.push_str(&part.replace('<', "&lt;").replace('>', "&gt;"));
+        }
     }
     out
 }

@@ -36,6 +36,8 @@ pub enum Access {
 impl Access {
     pub const ANY_ACCOUNT: Access =
         Access::Roles(&[Role::Iro, Role::Adviser, Role::Nairo, Role::Admin]);
+    /// How many roles there are, all of which [`Access::ANY_ACCOUNT`] lets in.
+    pub const ANY_ACCOUNT_ROLES: usize = 4;
 }
 
 impl FromRequest for Caller {

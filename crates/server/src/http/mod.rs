@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod monitoring;
 pub mod openapi;
+pub mod reference;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -91,6 +91,9 @@ pub fn complete(doc: &mut Value, routes: &[RouteFacts<'_>]) {
         let Some(operation) = doc.pointer_mut(&pointer) else {
             continue;
         };
+        if let Some(o) = operation.as_object_mut() {
+            o.insert("x-access".to_owned(), json!(who(route.access)));
+        }
         let added = refusals(route, operation);
         let responses = operation
             .as_object_mut()
@@ -111,6 +114,22 @@ pub fn complete(doc: &mut Value, routes: &[RouteFacts<'_>]) {
     }
     describe_problem_types(doc);
     tighten(doc);
+}
+
+/// Who may call a route, in words: the document's `x-access`, which the HTTP reference shows.
+fn who(access: Access) -> String {
+    match access {
+        Access::Public => "anyone".to_owned(),
+        Access::Enrolling => "any account, before enrolling a second factor too".to_owned(),
+        Access::Roles(roles) if roles.len() == Access::ANY_ACCOUNT_ROLES => {
+            "any account".to_owned()
+        }
+        Access::Roles(roles) => roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// Request schemas as strict as the service, where JSON Schema can say it: which fields an
