@@ -33,6 +33,7 @@ fn run(name: &str, url: &str, leaves: u64, bare_rate: f64) {
                 c,
                 &log_keys,
                 Event {
+                    details: iro_advice_server::log::Details::None,
                     kind: Kind::QuerySubmitted,
                     actor: Actor::Account("bench-iro"),
                     subject: Subject::Query(&id),

@@ -59,6 +59,7 @@ fn append(db: &Database, keys: &LogKeys, i: u64) {
             c,
             keys,
             Event {
+                details: iro_advice_server::log::Details::None,
                 kind: Kind::QuerySubmitted,
                 actor: Actor::Account("bench-iro"),
                 subject: Subject::Query(&id),

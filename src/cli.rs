@@ -58,6 +58,20 @@ enum Command {
     Admin(AdminCommand),
     /// The end-to-end client: encrypts and decrypts on this machine.
     Client(iro_advice_client::ClientArgs),
+    /// NAIRO's audit of the log and the statistics releases, from a NAIRO reviewer's client
+    /// profile: every opening decrypted with NAIRO's identity and checked against its leaf,
+    /// every release's numbers recounted from them. Exit status 5 when anything differs.
+    Audit {
+        /// NAIRO's age identity (the key IRO_ADVICE_NAIRO_RECIPIENT names).
+        #[arg(long)]
+        identity: std::path::PathBuf,
+        /// The reviewer's client profile (as for `client`).
+        #[arg(long)]
+        profile_dir: Option<std::path::PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// The request log.
     #[command(subcommand)]
     Log(LogCommand),
@@ -312,6 +326,20 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Audit {
+            identity,
+            profile_dir,
+            json,
+        } => {
+            return match iro_advice_client::run_audit(profile_dir, identity, json) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e @ iro_advice_client::ClientError::Audit(_)) => {
+                    eprintln!("iro-advice: {e}");
+                    ExitCode::from(iro_advice_client::EXIT_AUDIT_FAILED)
+                }
+                Err(e) => fail(e),
+            }
+        }
         Command::Receipt(ReceiptCommand::Verify(args)) => {
             return match iro_advice_client::receipt_verify::verify(args.into()) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -416,6 +444,7 @@ pub fn main() -> ExitCode {
             seed,
         }) => demo_seed(&settings, iros, queries, (from, until), seed),
         Command::Client(_)
+        | Command::Audit { .. }
         | Command::Receipt(_)
         | Command::Witness(_)
         | Command::Web(_)

@@ -243,6 +243,13 @@ const TABLE: &[(&str, &str, Expect, (u16, &str))] = &[
     ),
     ("GET", "/api/v1/nairo/recipient", ANY, (404, "not-found")),
     ("GET", "/api/v1/me/receipts", ANY, (200, "")),
+    ("GET", "/api/v1/me/directory", ANY, (200, "")),
+    (
+        "GET",
+        "/api/v1/log/openings",
+        Roles(&[Nairo]),
+        (400, "bad-request"),
+    ),
     ("GET", "/api/v1/log/checkpoint", Public, (200, "")),
     ("GET", "/api/v1/log/key", Public, (200, "")),
     ("GET", "/api/v1/log/trust", Public, (200, "")),

@@ -13,7 +13,8 @@ both_databases!(
     the_account_chooses_the_language_of_its_mail,
 );
 
-/// The event kind of each leaf in the caller's receipts (byte 1 of the leaf data).
+/// The event kind of each act in the caller's receipts (byte 1 of the act's encoding, in
+/// the opening of an opaque leaf).
 async fn receipt_kinds(app: &TestApp, token: &str) -> Vec<u8> {
     use base64::Engine;
     let receipts = json(app.get_auth("/api/v1/me/receipts", token).await, 200).await;
@@ -22,8 +23,12 @@ async fn receipt_kinds(app: &TestApp, token: &str) -> Vec<u8> {
         .unwrap()
         .iter()
         .map(|r| {
+            let act = r["opening"]["body"]
+                .as_str()
+                .or(r["leaf_data"].as_str())
+                .unwrap();
             base64::engine::general_purpose::STANDARD
-                .decode(r["leaf_data"].as_str().unwrap())
+                .decode(act)
                 .unwrap()[1]
         })
         .collect()

@@ -16,7 +16,7 @@ use iro_advice_testkit::{assert_problem, json, log_verify, TestApp};
 both_databases!(
     account_acts_add_one_leaf_each_and_refusals_none,
     query_acts_add_one_leaf_each_and_refusals_none,
-    leaves_name_nobody_but_the_iro_by_pseudonym,
+    leaves_name_nobody_and_openings_the_iro_by_pseudonym,
     receipts_verify_offline_and_proofs_check_out,
     log_verify_finds_tampering_and_survives_erasure,
     pressure_reports_reach_nairo_only_when_shared,
@@ -393,7 +393,7 @@ async fn query_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
     );
 }
 
-async fn leaves_name_nobody_but_the_iro_by_pseudonym(app: TestApp) {
+async fn leaves_name_nobody_and_openings_the_iro_by_pseudonym(app: TestApp) {
     let People {
         admin,
         iro_id,
@@ -429,15 +429,19 @@ async fn leaves_name_nobody_but_the_iro_by_pseudonym(app: TestApp) {
     )
     .await;
 
-    // The leaf data names nobody: no id, email or authority name appears in any leaf.
+    // The leaf data names nobody: no id, email, authority or pseudonym appears in any leaf;
+    // the IRO's pseudonym and authority code are only in the openings the service keeps.
     use diesel::prelude::*;
-    use iro_advice_server::db::schema::log_leaves;
+    use iro_advice_server::db::schema::{log_leaves, log_openings};
     let db = app.database();
     let mut conn = db.get().unwrap();
     let all: Vec<Vec<u8>> = log_leaves::table
         .select(log_leaves::data)
         .load(&mut *conn)
         .unwrap();
+    let pseudonym = app
+        .log_keys()
+        .actor_pseudonym(iro_advice_server::log::Actor::Account(&iro_id));
     for data in &all {
         let text = String::from_utf8_lossy(data);
         for id in [&iro_id, &adviser.id, &other.id, &admin.id, &id] {
@@ -445,13 +449,15 @@ async fn leaves_name_nobody_but_the_iro_by_pseudonym(app: TestApp) {
         }
         assert!(!text.contains('@') || !text.contains(".test"));
         assert!(!text.contains("Herefordshire"));
+        assert!(!data.windows(9).any(|w| w == b"E06000019"));
+        assert!(!data.windows(32).any(|w| w == pseudonym));
     }
-    // The leaves are there and do name the IRO, by pseudonym, with the authority's code.
     assert!(all.len() >= 5, "only {} leaves", all.len());
-    let pseudonym = app
-        .log_keys()
-        .actor_pseudonym(iro_advice_server::log::Actor::Account(&iro_id));
-    assert!(all
+    let bodies: Vec<Vec<u8>> = log_openings::table
+        .select(log_openings::body)
+        .load(&mut *conn)
+        .unwrap();
+    assert!(bodies
         .iter()
         .any(|d| d.windows(32).any(|w| w == pseudonym) && d.windows(9).any(|w| w == b"E06000019")));
 }
@@ -761,6 +767,47 @@ async fn log_verify_finds_tampering_and_survives_erasure(app: TestApp) {
     let (ok, text) = log_verify(&app);
     assert!(ok, "{text}");
 
+    // Altering an opening (the leaf's details), then withholding it.
+    let opening: (i64, Vec<u8>, Vec<u8>, String) = {
+        use diesel::prelude::*;
+        use iro_advice_server::db::schema::log_openings;
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        log_openings::table.find(7i64).first(&mut *conn).unwrap()
+    };
+    sql(
+        &app,
+        "UPDATE log_openings SET details = 'category=other;stage=formal' WHERE idx = 7",
+    );
+    let (ok, text) = log_verify(&app);
+    assert!(
+        !ok && text.contains("opening of leaf 7") && text.contains("at index 7"),
+        "{text}"
+    );
+    sql(&app, "DELETE FROM log_openings WHERE idx = 7");
+    let (ok, text) = log_verify(&app);
+    assert!(
+        !ok && text.contains("leaf 7 has no stored opening"),
+        "{text}"
+    );
+    {
+        use diesel::prelude::*;
+        use iro_advice_server::db::schema::log_openings;
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::insert_into(log_openings::table)
+            .values((
+                log_openings::idx.eq(opening.0),
+                log_openings::salt.eq(&opening.1),
+                log_openings::body.eq(&opening.2),
+                log_openings::details.eq(&opening.3),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let (ok, text) = log_verify(&app);
+    assert!(ok, "{text}");
+
     // Erasure deletes ciphertext, keeps every leaf, and adds one: the log still verifies.
     let out = Command::new(env!("CARGO_BIN_EXE_iro-advice"))
         .args(["admin", "erase", "--query", &ids[0]])
@@ -796,6 +843,7 @@ async fn log_verify_finds_tampering_and_survives_erasure(app: TestApp) {
     json(app.post_json("/api/v1/queries", Some(&iro.access), &json!({"adviser_id": adviser.id, "category": "other", "stage": "none", "urgency": "routine", "body": armored("after", &recipients)})).await, 201).await;
 
     // Deleting a leaf.
+    sql(&app, "DELETE FROM log_openings WHERE idx = 4");
     sql(&app, "DELETE FROM log_leaves WHERE idx = 4");
     let (ok, text) = log_verify(&app);
     assert!(!ok && text.contains("at index 4"), "{text}");
@@ -1070,6 +1118,7 @@ async fn concurrent_appends_from_many_connections_extend_one_tree(app: TestApp) 
                             c,
                             &keys,
                             iro_advice_server::log::Event {
+                                details: iro_advice_server::log::Details::None,
                                 kind: iro_advice_server::log::Kind::QuerySubmitted,
                                 actor: iro_advice_server::log::Actor::System,
                                 subject: iro_advice_server::log::Subject::Query(&subject),
@@ -1089,7 +1138,7 @@ async fn concurrent_appends_from_many_connections_extend_one_tree(app: TestApp) 
         .flat_map(|w| w.join().unwrap())
         .collect();
     assert_eq!(leaves(&app), before + 100);
-    let mut indices: Vec<u64> = receipts.iter().map(|r| r.leaf_index).collect();
+    let mut indices: Vec<u64> = receipts.iter().map(|r| r.leaf_index.unwrap()).collect();
     indices.sort();
     indices.dedup();
     assert_eq!(indices.len(), 100, "every append got its own index");

@@ -14,6 +14,7 @@ mod keys;
 mod log;
 mod mail;
 mod monitoring;
+mod opaque;
 mod passkeys;
 mod queries;
 mod releases;

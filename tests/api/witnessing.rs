@@ -65,14 +65,17 @@ async fn the_log_is_served_as_tiles_that_rebuild_the_signed_root(app: TestApp) {
         .map(|i| {
             let id = format!("account-{i}");
             let event = Event {
+                details: iro_advice_server::log::Details::None,
                 kind: Kind::AccountCreated,
                 authority: None,
                 actor: Actor::Operator,
                 subject: Subject::Account(&id),
             };
+            let written = keys.write(&event, 1_700_000_000 + i);
             BatchLeaf {
                 kind: Kind::AccountCreated,
-                data: keys.encode(&event, 1_700_000_000 + i),
+                data: written.data,
+                opening: written.opening,
                 actor: keys.actor_pseudonym(Actor::Operator).to_vec(),
                 at: chrono::Utc::now().naive_utc(),
             }
@@ -178,7 +181,11 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
     .await;
     // At the act, the receipt carries the log's own signature only.
     let at_act: Receipt = serde_json::from_value(created["receipt"].clone()).unwrap();
-    assert!(!at_act.checkpoint.contains("nairo.test/witness"));
+    assert!(!at_act
+        .checkpoint
+        .as_deref()
+        .unwrap()
+        .contains("nairo.test/witness"));
 
     // With the witness down: no checkpoint is served, and /readyz says why.
     let res = witnessed.get("/api/v1/log/checkpoint").await;
@@ -247,9 +254,11 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
         .await,
     )
     .unwrap();
-    assert!(receipts
-        .iter()
-        .all(|r| !r.checkpoint.contains("nairo.test/witness")));
+    assert!(receipts.iter().all(|r| !r
+        .checkpoint
+        .as_deref()
+        .unwrap()
+        .contains("nairo.test/witness")));
 
     // Nor is the web application's manifest: no proof of it exists under a witness yet.
     let res = witnessed
@@ -262,7 +271,7 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
     let note = served_checkpoint(&witnessed).await;
     assert!(note.contains("\n\u{2014} nairo.test/witness "), "{note}");
     let served_size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
-    assert!(served_size > at_act.leaf_index);
+    assert!(served_size > at_act.leaf_index.unwrap());
     // The same act's receipt, now against the cosigned checkpoint, verifies with the
     // witness's key as well as the log's.
     let receipts: Vec<Receipt> = serde_json::from_value(
@@ -277,11 +286,13 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
         .iter()
         .find(|r| r.leaf_data == at_act.leaf_data)
         .unwrap();
-    assert_eq!(completed.checkpoint, note);
+    assert_eq!(completed.checkpoint.as_deref(), Some(note.as_str()));
     completed.verify(&log_key).unwrap();
     let trust =
         iro_advice_tlog::trust::Trust::new(&log_key, std::slice::from_ref(&vkey), 1).unwrap();
-    trust.open(&completed.checkpoint).unwrap();
+    trust
+        .open(completed.checkpoint.as_deref().unwrap())
+        .unwrap();
     let ready = json(witnessed.get("/readyz").await, 200).await;
     assert_eq!(ready["witnesses"][0]["problem"], Value::Null, "{ready}");
     let operations = json(
@@ -322,7 +333,11 @@ async fn nothing_is_served_until_a_witness_cosigns_and_receipts_are_completed_la
     let trust =
         iro_advice_tlog::trust::Trust::new(&log_key, std::slice::from_ref(&vkey), 1).unwrap();
     assert_eq!(
-        trust.open(&published.receipt.checkpoint).unwrap().1.len(),
+        trust
+            .open(published.receipt.checkpoint.as_deref().unwrap())
+            .unwrap()
+            .1
+            .len(),
         1
     );
     // The keys a client should pin are advertised.

@@ -240,13 +240,14 @@ export type InvitationRequest = {
 
 /**
  * A key event leaf, served with every recipient a client is to encrypt to: its exact bytes
- * (base64), its index, and its inclusion proof in the tree of `tree_size` leaves (the
- * served, cosigned checkpoint's).
+ * (base64), its opening, its index, and its inclusion proof in the tree of `tree_size`
+ * leaves (the served, cosigned checkpoint's).
  */
 export type KeyProof = {
   inclusion_proof: string[];
   leaf_data: string;
   leaf_index: number;
+  opening?: null | LeafOpening;
   tree_size: number;
 };
 
@@ -276,6 +277,16 @@ export type LanguageChoice = {
 export type LatestRelease = {
   built_at: string;
   period: string;
+};
+
+/**
+ * The opening of an opaque leaf (base64 salt and body, and the details text): given only to
+ * whoever caused the act, to a correspondent for a key event, and to NAIRO's auditor.
+ */
+export type LeafOpening = {
+  body: string;
+  details: string;
+  salt: string;
 };
 
 /** Whose signatures a client should require on the log's checkpoints. */
@@ -364,6 +375,17 @@ export type MessageView = {
 export type NairoRecipient = {
   age_recipient: string;
   key_proof?: null | KeyProof;
+};
+
+/**
+ * A published leaf with its opening: the leaves about the caller's own account (its key
+ * events and changes of conflicts), which its client finds by their tags; the opening is
+ * absent only when the service has none, which the client treats as an alarm.
+ */
+export type OpenedLeaf = {
+  leaf_data: string;
+  leaf_index: number;
+  opening?: null | LeafOpening;
 };
 
 /**
@@ -568,14 +590,17 @@ export type Readiness = {
 };
 
 /**
- * `{leaf_index, leaf_data, checkpoint, inclusion_proof}`: the leaf's exact bytes (base64),
- * a signed checkpoint, and the RFC 9162 inclusion proof (base64 hashes) of the leaf in it.
+ * `{leaf_index, leaf_data, opening, checkpoint, inclusion_proof}`: the leaf's exact bytes
+ * (base64), its opening (for an opaque leaf), a signed checkpoint, and the RFC 9162
+ * inclusion proof (base64 hashes) of the leaf in it. The index, checkpoint and proof are
+ * absent until the leaf's batch is published (see the book's log chapter).
  */
 export type Receipt = {
-  checkpoint: string;
+  checkpoint?: string | null;
   inclusion_proof: string[];
   leaf_data: string;
-  leaf_index: number;
+  leaf_index?: number | null;
+  opening?: null | LeafOpening;
 };
 
 export type ReencryptedMessage = {

@@ -76,6 +76,12 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+function u64(n: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
 const leafHash = (data: Uint8Array) => sha256(Uint8Array.of(0), data);
 const nodeHash = (l: Hash, r: Hash) => sha256(Uint8Array.of(1), l, r);
 
@@ -277,9 +283,31 @@ export async function checkLog(): Promise<Checkpoint> {
   return newer;
 }
 
-/// What a receipt's leaf says to anyone: the kind of act, when, for which authority.
+/// An opaque leaf (version 2): 0x02, a tag (32 bytes), a commitment (32 bytes) to its
+/// opening; see the book's chapter on the log.
+function isOpaque(data: Uint8Array): boolean {
+  return data.length === 65 && data[0] === 2;
+}
+
+/// The version-1 encoding of an act: a public leaf's data, or an opaque leaf's opened body.
+function actBytes(r: { leaf_data: string; opening?: { body: string } | null }): Uint8Array {
+  return r.opening ? b64(r.opening.body) : b64(r.leaf_data);
+}
+
+/// Checks that an opening opens its leaf: SHA-256("iro-advice leaf v2\0" ‖ salt ‖ len(body)
+/// ‖ body ‖ details) is the leaf's commitment.
+async function opens(data: Uint8Array, opening: { salt: string; body: string; details: string }): Promise<boolean> {
+  if (!isOpaque(data)) return false;
+  const body = b64(opening.body);
+  const len = Uint8Array.of((body.length >> 8) & 0xff, body.length & 0xff);
+  const commitment = await sha256(enc.encode("iro-advice leaf v2\0"), b64(opening.salt), len, body, enc.encode(opening.details));
+  return equal(commitment, data.slice(33));
+}
+
+/// What a receipt's act was: the kind of act, when, for which authority (from its opening;
+/// `verifyReceipt` checks that the opening opens the leaf).
 export function receiptSummary(r: Receipt): { kind: number; at: Date; authority: string } {
-  const data = b64(r.leaf_data);
+  const data = actBytes(r);
   const seconds = Number(new DataView(data.buffer, data.byteOffset + 2, 8).getBigUint64(0));
   const n = data[10] ?? 0;
   return { kind: data[1], at: new Date(seconds * 1000), authority: new TextDecoder().decode(data.slice(11, 11 + n)) };
@@ -289,9 +317,11 @@ export function receiptSummary(r: Receipt): { kind: number; at: Date; authority:
 /// pinned log key and cosigned by the quorum, its leaf is in that tree, and the newest
 /// checkpoint this browser holds still extends that tree (the act was not erased since).
 export async function verifyReceipt(r: Receipt): Promise<{ size: number; newest: number }> {
+  const data = b64(r.leaf_data);
+  if (r.opening ? !(await opens(data, r.opening)) : isOpaque(data)) throw new KeyRefused(m.receiptUnopened);
+  if (r.leaf_index == null || !r.checkpoint) throw new KeyRefused(m.receiptUnpublished);
   const pinned = await pinnedTrust();
   const cp = await openCheckpoint(r.checkpoint, pinned);
-  const data = b64(r.leaf_data);
   if (!(await verifyInclusion(await leafHash(data), r.leaf_index, cp.size, r.inclusion_proof.map(b64), cp.root))) {
     throw new KeyRefused("the receipt's entry is not in its checkpoint's tree");
   }
@@ -313,17 +343,26 @@ export async function verifyReceipt(r: Receipt): Promise<{ size: number; newest:
 export async function verifiedRecipient(owner: string, account: string, recipient: string, proof: KeyProof | null | undefined, acceptChange = false): Promise<string> {
   if (!proof) throw new KeyRefused("the service cannot prove this key is in the witnessed log yet; try again in a minute");
   const data = b64(proof.leaf_data);
-  // version, kind, time (8), authority (1 + n), actor (32), subject (32), nonce (16), then
-  // the key version (8) and the recipient's SHA-256 (32).
-  const n = data[10] ?? 0;
-  const subject = data.slice(11 + n + 32, 11 + n + 64);
-  const ext = data.slice(11 + n + 80);
-  if (data[0] !== 1 || data[1] !== 15 || ext.length !== 40) throw new KeyRefused("the key proof is not a key event");
-  if (!equal(subject, await sha256(enc.encode("iro-advice directory:"), enc.encode(account)))) throw new KeyRefused("the key proof is for another account");
+  if (proof.opening ? !(await opens(data, proof.opening)) : isOpaque(data)) throw new KeyRefused("the key proof's opening does not open its entry");
+  // The event: version, kind, time (8), authority (1 + n), actor (32), subject (32), nonce
+  // (16), then the key version (8) and the recipient's SHA-256 (32).
+  const event = actBytes(proof);
+  const n = event[10] ?? 0;
+  const subject = event.slice(11 + n + 32, 11 + n + 64);
+  const ext = event.slice(11 + n + 80);
+  if (event[0] !== 1 || event[1] !== 15 || ext.length !== 40) throw new KeyRefused("the key proof is not a key event");
+  const directory = await sha256(enc.encode("iro-advice directory:"), enc.encode(account));
+  if (!equal(subject, directory)) throw new KeyRefused("the key proof is for another account");
   if (!equal(ext.slice(8), await sha256(enc.encode(recipient)))) {
     throw new KeyRefused("the key the service gave is not the key the log holds for them: the service's database may have been altered. Tell NAIRO.");
   }
   const version = Number(new DataView(ext.buffer, ext.byteOffset, 8).getBigUint64(0));
+  // An opaque key event carries the tag its owner's watch finds it by; a version beyond what
+  // the watch looks for could hide from the owner.
+  if (isOpaque(data)) {
+    const tag = await sha256(enc.encode("iro-advice key tag\0"), directory, u64(version));
+    if (!equal(tag, data.slice(1, 33)) || version > 65536) throw new KeyRefused("the key proof's entry is not tagged for this account's key");
+  }
   let checkpoint = verified?.checkpoint ?? (await checkLog());
   if (proof.leaf_index >= checkpoint.size) checkpoint = await checkLog();
   if (proof.leaf_index >= checkpoint.size) throw new KeyRefused("their key is newer than the log this browser has verified; try again in a minute");

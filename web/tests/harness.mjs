@@ -244,6 +244,9 @@ export async function testService(binary, work, toml = "") {
     IRO_ADVICE_PUBLIC_URL: url,
     IRO_ADVICE_SMTP_URL: `smtp://127.0.0.1:${smtp.address().port}?tls=none`,
     IRO_ADVICE_MAIL_POLL_MS: "100",
+    // Each act's entry published at once, so that the receipts pages can be checked as the
+    // test goes; batched publication has an integration test of its own (tests/api/opaque.rs).
+    IRO_ADVICE_LOG_PUBLISH_SECONDS: "0",
     IRO_ADVICE_LOG_LEVEL: "warn",
     IRO_ADVICE_NAIRO_RECIPIENT: nairoRecipient,
   };

@@ -59,6 +59,7 @@ pub const ME_LANGUAGE: &str = "/api/v1/me/language";
 pub const ME_CONFLICTS: &str = "/api/v1/me/conflicts";
 pub const ME_AVAILABILITY: &str = "/api/v1/me/availability";
 pub const ME_RECEIPTS: &str = "/api/v1/me/receipts";
+pub const ME_DIRECTORY: &str = "/api/v1/me/directory";
 
 // The directory
 pub const AUTHORITIES: &str = "/api/v1/authorities";
@@ -88,6 +89,7 @@ pub const LOG_KEY: &str = "/api/v1/log/key";
 pub const LOG_TRUST: &str = "/api/v1/log/trust";
 pub const LOG_INCLUSION: &str = "/api/v1/log/proof/inclusion";
 pub const LOG_CONSISTENCY: &str = "/api/v1/log/proof/consistency";
+pub const LOG_OPENINGS: &str = "/api/v1/log/openings";
 pub const LOG_TILE: &str = "/api/v1/log/tile/{tile:.+}";
 
 /// The paths whose parameter spans several segments (`{name:.+}`): OpenAPI writes them as

@@ -1,44 +1,120 @@
 //! Receipts: what an act's causer keeps, verifiable offline with the log's public key alone.
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use iro_advice_model::leaf::opaque::{self, Opening, OpeningError};
+use iro_advice_model::leaf::{KeyEvent, LeafSummary};
 use iro_advice_tlog::note::Checkpoint;
 use iro_advice_tlog::{verify_inclusion_in_note, InclusionError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// `{leaf_index, leaf_data, checkpoint, inclusion_proof}`: the leaf's exact bytes (base64),
-/// a signed checkpoint, and the RFC 9162 inclusion proof (base64 hashes) of the leaf in it.
+/// The opening of an opaque leaf (base64 salt and body, and the details text): given only to
+/// whoever caused the act, to a correspondent for a key event, and to NAIRO's auditor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeafOpening {
+    pub salt: String,
+    pub body: String,
+    pub details: String,
+}
+
+impl From<&Opening> for LeafOpening {
+    fn from(o: &Opening) -> Self {
+        LeafOpening {
+            salt: B64.encode(o.salt),
+            body: B64.encode(&o.body),
+            details: o.details.clone(),
+        }
+    }
+}
+
+impl LeafOpening {
+    pub fn parse(&self) -> Option<Opening> {
+        Some(Opening {
+            salt: B64.decode(&self.salt).ok()?.try_into().ok()?,
+            body: B64.decode(&self.body).ok()?,
+            details: self.details.clone(),
+        })
+    }
+}
+
+/// `{leaf_index, leaf_data, opening, checkpoint, inclusion_proof}`: the leaf's exact bytes
+/// (base64), its opening (for an opaque leaf), a signed checkpoint, and the RFC 9162
+/// inclusion proof (base64 hashes) of the leaf in it. The index, checkpoint and proof are
+/// absent until the leaf's batch is published (see the book's log chapter).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Receipt {
-    pub leaf_index: u64,
+    pub leaf_index: Option<u64>,
     pub leaf_data: String,
-    pub checkpoint: String,
+    pub opening: Option<LeafOpening>,
+    pub checkpoint: Option<String>,
     pub inclusion_proof: Vec<String>,
 }
 
 /// A key event leaf, served with every recipient a client is to encrypt to: its exact bytes
-/// (base64), its index, and its inclusion proof in the tree of `tree_size` leaves (the
-/// served, cosigned checkpoint's).
+/// (base64), its opening, its index, and its inclusion proof in the tree of `tree_size`
+/// leaves (the served, cosigned checkpoint's).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyProof {
     pub leaf_index: u64,
     pub leaf_data: String,
+    /// Absent only for a key registered before leaves were opaque.
+    pub opening: Option<LeafOpening>,
     pub tree_size: u64,
     pub inclusion_proof: Vec<String>,
 }
 
 /// Why a receipt does not verify.
-pub type ReceiptError = InclusionError;
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    #[error(transparent)]
+    Inclusion(#[from] InclusionError),
+    #[error("the act is recorded but its batch is not yet published; fetch the receipt again after the next publication")]
+    NotYetPublished,
+    #[error("the receipt's opening does not open its leaf: {0}")]
+    Opening(#[from] OpeningError),
+    #[error("the receipt's leaf or opening is not well-formed base64")]
+    Malformed,
+}
 
 impl Receipt {
     /// Checks the signature, that the leaf data hashes to the leaf the proof starts from,
     /// and that the proof reaches the signed root. Returns the checkpoint.
     pub fn verify(&self, vkey: &str) -> Result<Checkpoint, ReceiptError> {
-        verify_inclusion_in_note(
+        let (Some(index), Some(checkpoint)) = (self.leaf_index, &self.checkpoint) else {
+            return Err(ReceiptError::NotYetPublished);
+        };
+        Ok(verify_inclusion_in_note(
             vkey,
-            &self.checkpoint,
+            checkpoint,
             &self.leaf_data,
-            self.leaf_index,
+            index,
             &self.inclusion_proof,
-        )
+        )?)
+    }
+
+    /// What the receipt's act was, from its leaf and (for an opaque leaf) its opening,
+    /// checked against each other.
+    pub fn read(&self) -> Result<LeafSummary, ReceiptError> {
+        let leaf = B64
+            .decode(&self.leaf_data)
+            .map_err(|_| ReceiptError::Malformed)?;
+        let opening = match &self.opening {
+            Some(o) => Some(o.parse().ok_or(ReceiptError::Malformed)?),
+            None => None,
+        };
+        Ok(opaque::read(&leaf, opening.as_ref())?)
+    }
+}
+
+impl KeyProof {
+    /// The key event this proof's leaf records for `account`, its opening and tag checked;
+    /// None when it is no such event.
+    pub fn read(&self, account: &str) -> Option<KeyEvent> {
+        let leaf = B64.decode(&self.leaf_data).ok()?;
+        match &self.opening {
+            Some(o) => opaque::key_event(&leaf, &o.parse()?, account),
+            None => KeyEvent::from_summary(&LeafSummary::decode(&leaf)?),
+        }
     }
 }

@@ -27,6 +27,9 @@ pub enum ClientError {
     /// A key event for the user's own account that this profile did not make (exit 4).
     #[error("{0}")]
     KeyAlarm(String),
+    /// NAIRO's audit found the log or a release wrong (exit 5).
+    #[error("{0}")]
+    Audit(String),
 }
 
 /// Says which failure a connection had, in terms of what to do about it: a certificate not

@@ -12,7 +12,7 @@ use super::profile::PinnedKey;
 use iro_advice_api::paths;
 use iro_advice_api::KeyProof;
 use iro_advice_api::{InclusionProof, Me};
-use iro_advice_model::leaf::{directory_pseudonym, recipient_digest, KeyEvent};
+use iro_advice_model::leaf::{directory_pseudonym, recipient_digest};
 use iro_advice_tlog::decode_hashes;
 use iro_advice_tlog::merkle::{leaf_hash, verify_inclusion};
 
@@ -53,8 +53,12 @@ pub async fn verified_recipient(
     let data = B64
         .decode(&proof.leaf_data)
         .map_err(|_| refuse(who, "the key proof is malformed"))?;
-    let event = KeyEvent::from_leaf(&data)
-        .ok_or_else(|| refuse(who, "the key proof is not a key event"))?;
+    let event = proof.read(account).ok_or_else(|| {
+        refuse(
+            who,
+            "the key proof is not a key event of theirs that its opening proves",
+        )
+    })?;
     if event.account != directory_pseudonym(account) {
         return Err(refuse(who, "the key proof is for another account"));
     }
@@ -173,8 +177,11 @@ pub async fn watch_own_key(api: &Api, me: &Me) -> Result<(), ClientError> {
     let data = B64
         .decode(&proof.leaf_data)
         .map_err(|_| ClientError::Profile("a malformed key proof".into()))?;
-    let event = KeyEvent::from_leaf(&data)
-        .ok_or_else(|| ClientError::Profile("the key proof is not a key event".into()))?;
+    let event = proof.read(me.id.as_str()).ok_or_else(|| {
+        ClientError::Profile(
+            "the key proof is not a key event of yours that its opening proves".into(),
+        )
+    })?;
     if event.account != directory_pseudonym(me.id.as_str()) {
         return Err(ClientError::Profile(
             "the service proved a key of another account as yours".into(),

@@ -3,6 +3,7 @@
 
 mod account;
 mod api;
+mod audit;
 mod crypto;
 mod envelope;
 mod error;
@@ -282,6 +283,13 @@ enum ClientCommand {
         #[arg(long)]
         csv: Option<PathBuf>,
     },
+    /// NAIRO's audit: every opening of the log, decrypted with NAIRO's identity and checked
+    /// against its leaf, and every release's published numbers recounted from them.
+    Audit {
+        /// NAIRO's age identity (the key IRO_ADVICE_NAIRO_RECIPIENT names).
+        #[arg(long)]
+        identity: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -296,6 +304,10 @@ pub const ENVIRONMENT: &[&str] = &[
     "IRO_ADVICE_NEW_PASSWORD",
     "IRO_ADVICE_IDENTITY_PASSPHRASE",
 ];
+
+/// The exit status of an audit that found a leaf without its opening, an altered opening,
+/// or a release that does not match the log.
+pub const EXIT_AUDIT_FAILED: u8 = 5;
 
 /// The exit status of a client that found the service's log rewritten.
 pub const EXIT_LOG_REWRITTEN: u8 = 3;
@@ -475,7 +487,22 @@ async fn dispatch(
             );
             stats::stats(&api, &path, csv.as_deref()).await
         }
+        ClientCommand::Audit { identity } => audit::audit(&api, &identity).await,
     }
+}
+
+/// `iro-advice audit`: the client's audit, from a NAIRO reviewer's profile.
+pub fn run_audit(
+    profile_dir: Option<PathBuf>,
+    identity: PathBuf,
+    json: bool,
+) -> Result<(), ClientError> {
+    run(ClientArgs {
+        profile_dir,
+        json,
+        accept_key_change: Vec::new(),
+        command: ClientCommand::Audit { identity },
+    })
 }
 
 fn authority_code(code: &str) -> Result<iro_advice_model::authorities::AuthorityCode, String> {

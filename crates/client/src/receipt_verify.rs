@@ -5,13 +5,9 @@
 
 use std::path::PathBuf;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-
 use iro_advice_api::paths;
 use iro_advice_api::ConsistencyProof;
 use iro_advice_api::Receipt;
-use iro_advice_model::leaf::LeafSummary;
 use iro_advice_tlog::merkle::Hash;
 use iro_advice_tlog::note::Checkpoint;
 use iro_advice_tlog::trust::{check_extends, Trust};
@@ -69,25 +65,27 @@ pub fn verify(request: Request) -> Result<(), VerifyError> {
     let checkpoint = receipt.verify(&key)?;
     let quorum = request.quorum.unwrap_or(request.witnesses.len());
     let trust = Trust::new(&key, &request.witnesses, quorum)?;
-    let (_, cosigned) = trust.open(&receipt.checkpoint)?;
-    let leaf = B64.decode(&receipt.leaf_data).unwrap_or_default();
-    match LeafSummary::decode(&leaf) {
-        Some(summary) => println!(
-            "receipt verified: a {} event at {} UTC{}, leaf {} of the log {}",
-            summary.kind,
-            summary.at.format("%Y-%m-%d %H:%M:%S"),
-            summary
-                .authority
-                .map(|a| format!(" for authority {a}"))
-                .unwrap_or_default(),
-            receipt.leaf_index,
-            checkpoint.origin
-        ),
-        None => println!(
-            "receipt verified: leaf {} of the log {} (a leaf format this version cannot read)",
-            receipt.leaf_index, checkpoint.origin
-        ),
-    }
+    let (_, cosigned) = trust.open(receipt.checkpoint.as_deref().unwrap_or_default())?;
+    // An opaque leaf says nothing by itself: the receipt's opening must open it, or the
+    // receipt proves nothing about the act it claims.
+    let summary = receipt.read()?;
+    println!(
+        "receipt verified: a {} event at {} UTC{}{}, leaf {} of the log {}",
+        summary.kind,
+        summary.at.format("%Y-%m-%d %H:%M:%S"),
+        summary
+            .authority
+            .map(|a| format!(" for authority {a}"))
+            .unwrap_or_default(),
+        receipt
+            .opening
+            .as_ref()
+            .filter(|o| !o.details.is_empty())
+            .map(|o| format!(" ({})", o.details.replace(';', ", ")))
+            .unwrap_or_default(),
+        receipt.leaf_index.unwrap_or_default(),
+        checkpoint.origin
+    );
     println!(
         "in its tree of {} leaves, root {}",
         checkpoint.size,

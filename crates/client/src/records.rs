@@ -50,8 +50,12 @@ pub async fn pressure(
     let created: ReportCreated = api.post(paths::PRESSURE_REPORTS, &request).await?;
     Output::new(
         format!(
-            "Recorded in the log as leaf {}.\n{}",
-            created.receipt.leaf_index, created.id
+            "{}\n{}",
+            match created.receipt.leaf_index {
+                Some(index) => format!("Recorded in the log as leaf {index}."),
+                None => "Recorded; the log publishes it with its next batch.".to_owned(),
+            },
+            created.id
         ),
         created,
     )
@@ -68,17 +72,29 @@ pub async fn receipts(api: &Api, out: Option<&Path>) -> Result<Output, ClientErr
     let trust = Trust::new(&pinned.log_key, &pinned.witnesses, pinned.quorum)
         .map_err(|e| ClientError::Profile(format!("trust.json: {e}")))?;
     let mut complete = Vec::new();
-    let mut pending = 0;
+    let (mut pending, mut unpublished) = (0, 0);
     for r in &receipts {
+        // Every receipt's opening must open its leaf, published or not.
+        r.read()
+            .map_err(|e| ClientError::Profile(format!("a receipt of yours: {e}")))?;
+        let (Some(index), Some(checkpoint)) = (r.leaf_index, &r.checkpoint) else {
+            unpublished += 1;
+            continue;
+        };
         r.verify(&pinned.log_key)
-            .map_err(|e| ClientError::Profile(format!("receipt {}: {e}", r.leaf_index)))?;
-        if trust.open(&r.checkpoint).is_ok() {
+            .map_err(|e| ClientError::Profile(format!("receipt {index}: {e}")))?;
+        if trust.open(checkpoint).is_ok() {
             complete.push(r);
         } else {
             pending += 1;
         }
     }
     let mut text = format!("{} receipt(s).", receipts.len());
+    if unpublished > 0 {
+        text.push_str(&format!(
+            " {unpublished} wait for the log's next publication (it publishes in batches, so              that no act can be dated to the minute)."
+        ));
+    }
     if pending > 0 {
         text.push_str(&format!(
             " {pending} await the witnesses' cosignatures; run this again shortly to keep them."
@@ -99,11 +115,15 @@ pub async fn receipts(api: &Api, out: Option<&Path>) -> Result<Output, ClientErr
         }
         // The newest checkpoint too: evidence of what the log had signed, should it later
         // show a shorter or different tree.
-        if let Some(newest) = complete.iter().max_by_key(|r| r.leaf_index) {
-            let digest = Sha256::digest(newest.checkpoint.as_bytes());
+        if let Some(newest) = complete
+            .iter()
+            .max_by_key(|r| r.leaf_index)
+            .and_then(|r| r.checkpoint.as_ref())
+        {
+            let digest = Sha256::digest(newest.as_bytes());
             let name = format!("checkpoint-{}.txt", hex(&digest[..8]));
             let path = dir.join(name);
-            iro_advice_model::files::write_new(&path, newest.checkpoint.as_bytes())
+            iro_advice_model::files::write_new(&path, newest.as_bytes())
                 .map_err(|e| ClientError::io(&path, e))?;
         }
         text.push_str(&format!(

@@ -11,8 +11,11 @@ use super::api::Api;
 use super::error::ClientError;
 use super::profile::Watch;
 use iro_advice_api::paths;
-use iro_advice_api::{InclusionProof, Me};
-use iro_advice_model::leaf::{directory_pseudonym, recipient_digest, ConflictsEvent, KeyEvent};
+use iro_advice_api::{InclusionProof, Me, OpenedLeaf};
+use iro_advice_model::leaf::opaque::{self, MAX_WATCHED_VERSION};
+use iro_advice_model::leaf::{
+    directory_pseudonym, recipient_digest, ConflictsEvent, KeyEvent, LeafSummary,
+};
 use iro_advice_tlog::decode_hashes;
 use iro_advice_tlog::merkle::{leaf_hash, Frontier, Hash};
 use iro_advice_tlog::note::Checkpoint;
@@ -27,7 +30,7 @@ fn decode(hashes: &[String]) -> Result<Vec<Hash>, ClientError> {
 }
 
 /// The leaves `from..to` of the log, from its entry bundles.
-async fn entries(api: &Api, from: u64, to: u64) -> Result<Vec<Vec<u8>>, ClientError> {
+pub(crate) async fn entries(api: &Api, from: u64, to: u64) -> Result<Vec<Vec<u8>>, ClientError> {
     let mut out = Vec::new();
     let mut index = from / WIDTH;
     while index * WIDTH < to {
@@ -120,24 +123,66 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
         .map(|k| recipient_digest(k))
         .collect();
     let own_conflicts = profile.own_conflicts()?;
+    let tags = own_tags(me.id.as_str());
     let mut strangers = Vec::new();
     let mut conflict_changes = Vec::new();
+    let mut tagged = Vec::new();
     for (offset, entry) in entries(api, last.size, checkpoint.size)
         .await?
         .iter()
         .enumerate()
     {
+        let index = last.size + offset as u64;
         frontier.push(leaf_hash(entry));
-        if let Some(event) = KeyEvent::from_leaf(entry) {
+        if let Some(tag) = opaque::tag_of(entry) {
+            if tags.contains_key(&tag) {
+                tagged.push((index, entry.clone()));
+            }
+            continue;
+        }
+        // A leaf written before leaves were opaque says what it is in the clear.
+        let Some(summary) = LeafSummary::decode(entry) else {
+            continue;
+        };
+        if let Some(event) = KeyEvent::from_summary(&summary) {
             if event.account == mine && !own.contains(&event.recipient) {
-                strangers.push((last.size + offset as u64, event.version));
+                strangers.push((index, event.version));
             }
         }
-        if let Some(event) = ConflictsEvent::from_leaf(entry) {
+        if let Some(event) = ConflictsEvent::from_summary(&summary) {
             if event.account == mine
                 && !own_conflicts.contains(&iro_advice_model::hex(&event.digest))
             {
-                conflict_changes.push(last.size + offset as u64);
+                conflict_changes.push(index);
+            }
+        }
+    }
+    if !tagged.is_empty() {
+        // Leaves about this account: the service must give each one's opening.
+        let opened: Vec<OpenedLeaf> = api.get(paths::ME_DIRECTORY).await?;
+        for (index, entry) in &tagged {
+            let opening = opened
+                .iter()
+                .find(|o| o.leaf_index == *index)
+                .and_then(|o| o.opening.as_ref())
+                .and_then(|o| o.parse());
+            let Some(opening) = opening else {
+                return Err(ClientError::KeyAlarm(format!(
+                    "ALARM: the log holds a leaf about your account (leaf {index}) that the                      service will not open for you: it may record a key or a change of your                      conflicts that you did not make. Do not use this service for case                      material; tell NAIRO and your service operator."
+                )));
+            };
+            if let Some(event) = opaque::key_event(entry, &opening, me.id.as_str()) {
+                if !own.contains(&event.recipient) {
+                    strangers.push((*index, event.version));
+                }
+            } else if let Some(event) = opaque::conflicts_event(entry, &opening) {
+                if !own_conflicts.contains(&iro_advice_model::hex(&event.digest)) {
+                    conflict_changes.push(*index);
+                }
+            } else {
+                return Err(ClientError::KeyAlarm(format!(
+                    "ALARM: the opening the service gave for leaf {index}, a leaf about your                      account, does not open it. Tell NAIRO and your service operator."
+                )));
             }
         }
     }
@@ -167,6 +212,20 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
         }
     }
     save(api, &frontier)
+}
+
+/// The tags of every key event and change of conflicts this account could have: the
+/// service cannot log one under a version the owner's watch does not look for, because
+/// clients refuse a key proof beyond [`MAX_WATCHED_VERSION`].
+fn own_tags(account: &str) -> std::collections::HashMap<[u8; 32], u64> {
+    (1..=MAX_WATCHED_VERSION)
+        .flat_map(|v| {
+            [
+                (opaque::key_tag(account, v), v),
+                (opaque::conflicts_tag(account, v), v),
+            ]
+        })
+        .collect()
 }
 
 fn save(api: &Api, frontier: &Frontier) -> Result<(), ClientError> {

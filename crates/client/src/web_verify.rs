@@ -131,7 +131,7 @@ pub async fn verify(request: Request) -> Result<Vec<String>, WebVerifyError> {
         .map_err(|e| bad(e.to_string()))?;
     let trust = Trust::new(&log_key, &witnesses, quorum).map_err(|e| bad(e.to_string()))?;
     let (_, cosigned) = trust
-        .open(&proof.receipt.checkpoint)
+        .open(proof.receipt.checkpoint.as_deref().unwrap_or_default())
         .map_err(|e| bad(e.to_string()))?;
     let leaf = {
         use base64::Engine;
@@ -153,7 +153,7 @@ pub async fn verify(request: Request) -> Result<Vec<String>, WebVerifyError> {
         "manifest of version {} published at leaf {} on {} UTC, in a checkpoint of {} leaves \
          cosigned by {} witness(es)",
         manifest.version,
-        proof.receipt.leaf_index,
+        proof.receipt.leaf_index.unwrap_or_default(),
         summary.at.format("%Y-%m-%d %H:%M:%S"),
         checkpoint.size,
         cosigned.len()

@@ -291,6 +291,7 @@ settings! {
     }
     request_log: RequestLogSettings "The request log." {
         origin: String = "", env "IRO_ADVICE_LOG_ORIGIN", "The checkpoints' origin line; empty: derived from the public URL.";
+        publish_seconds: u64 = 300, env "IRO_ADVICE_LOG_PUBLISH_SECONDS", check at_most(3600), "New leaves are published (shuffled, under one checkpoint) at most this often, so the log dates no act more finely; 0 (development only): at once.";
     }
     witnesses: WitnessSettings "Witnesses (C2SP tlog-witness) run by someone other than the operator, e.g. NAIRO." {
         url: Option<String> = "", env "IRO_ADVICE_WITNESS_URL", "A witness's base URL; with its key.";
@@ -487,6 +488,11 @@ impl Settings {
                 "origin",
                 "must not contain '+' or spaces",
             ));
+        }
+        let development = profile == "dev" || self.server.dev_certificate;
+        if self.request_log.publish_seconds == 0 && !development {
+            let why = "0 publishes every act at once, dating it to the second: development only";
+            return Err(invalid("request_log", "publish_seconds", why));
         }
         let (quorum, witnesses) = (self.witnesses.quorum, self.witnesses.endpoints()?.len());
         if quorum > witnesses {

@@ -22,8 +22,8 @@ use crate::db::now;
 use crate::db::schema::{accounts, pressure_reports, queries, query_declines};
 use crate::db::{on_backend, write_transaction, DbConnection};
 use crate::log::store::{append_batch, BatchLeaf};
-use crate::log::{Actor, Event, Kind, LogError, LogKeys, Subject};
-use iro_advice_model::accounts::Password;
+use crate::log::{Actor, Details, Event, Kind, LogError, LogKeys, Subject};
+use iro_advice_model::accounts::{Password, Role};
 use iro_advice_model::period::Month;
 use iro_advice_model::pressure::PressureKind;
 use iro_advice_model::queries::{Category, DeclineReason, Outcome, Stage, Urgency};
@@ -143,6 +143,8 @@ struct Act {
     actor: Option<u32>,
     subject: SubjectRef,
     authority: u16,
+    /// What the statistics count about it, in its leaf's opening.
+    details: Details,
 }
 
 #[derive(Clone, Copy)]
@@ -361,11 +363,12 @@ impl World {
                 .expect("every seeded IRO has an authority");
             let reported = at(rng, account.registered);
             let occurred = (reported - rng.hours(72.0)).date().max(start.date());
+            let kind = rng.pick(&kinds);
             world.pressure.push((
                 rng.uuid(),
                 iro,
                 authority,
-                rng.pick(&kinds),
+                kind,
                 occurred,
                 rng.chance(0.1),
                 reported,
@@ -376,6 +379,7 @@ impl World {
                 actor: Some(iro),
                 subject: SubjectRef::Pressure(p as u32),
                 authority,
+                details: Details::Pressure(kind),
             });
         }
         world.acts.sort_by_key(|a| a.at);
@@ -402,6 +406,10 @@ impl World {
             actor: None,
             subject: SubjectRef::Account(index),
             authority: authority.unwrap_or(u16::MAX),
+            details: Details::Account {
+                role: role.0.parse().unwrap_or(Role::Adviser),
+                counted: true,
+            },
         });
     }
 
@@ -452,7 +460,15 @@ impl World {
             reminded: None,
             declined: false,
         };
-        let mut acts = vec![(created, Kind::QuerySubmitted, Some(iro))];
+        let mut acts = vec![(
+            created,
+            Kind::QuerySubmitted,
+            Some(iro),
+            Details::Query {
+                category: q.category,
+                stage: q.stage,
+            },
+        )];
         let reminder = Duration::minutes(if urgent {
             o.reminder_urgent_minutes
         } else {
@@ -464,15 +480,25 @@ impl World {
                 if declined > end {
                     break 'life;
                 }
-                self.declines
-                    .push((index, adviser, rng.pick(reasons), declined));
-                acts.push((declined, Kind::QueryDeclined, Some(adviser)));
+                let reason = rng.pick(reasons);
+                self.declines.push((index, adviser, reason, declined));
+                acts.push((
+                    declined,
+                    Kind::QueryDeclined,
+                    Some(adviser),
+                    Details::Decline(reason),
+                ));
                 q.declined = true;
                 if rng.chance(0.15) {
                     let closed = declined + rng.hours(24.0);
                     if closed <= end {
                         q.closed = Some((closed, Outcome::Withdrawn));
-                        acts.push((closed, Kind::QueryClosed, Some(iro)));
+                        acts.push((
+                            closed,
+                            Kind::QueryClosed,
+                            Some(iro),
+                            Details::Outcome(Outcome::Withdrawn),
+                        ));
                     }
                     break 'life;
                 }
@@ -484,7 +510,7 @@ impl World {
                 q.adviser = adviser;
                 q.routed = routed;
                 q.declined = false;
-                acts.push((routed, Kind::QueryRouted, Some(iro)));
+                acts.push((routed, Kind::QueryRouted, Some(iro), Details::None));
             }
             // Some are never taken up: withdrawn after a week or so.
             let accepted = if rng.chance(0.05) {
@@ -495,45 +521,57 @@ impl World {
             let due = q.routed + reminder;
             if accepted.is_none_or(|a| a > due) && due <= end {
                 q.reminded = Some(due);
-                acts.push((due, Kind::ReminderSent, None));
+                acts.push((due, Kind::ReminderSent, None, Details::None));
             }
             let Some(accepted) = accepted.filter(|a| *a <= end) else {
                 let closed = q.routed + Duration::days(7) + rng.hours(72.0);
                 if accepted.is_none() && closed <= end {
                     q.closed = Some((closed, Outcome::Withdrawn));
-                    acts.push((closed, Kind::QueryClosed, Some(iro)));
+                    acts.push((
+                        closed,
+                        Kind::QueryClosed,
+                        Some(iro),
+                        Details::Outcome(Outcome::Withdrawn),
+                    ));
                 }
                 break 'life;
             };
             q.accepted = Some(accepted);
-            acts.push((accepted, Kind::QueryAccepted, Some(adviser)));
+            acts.push((accepted, Kind::QueryAccepted, Some(adviser), Details::None));
             let reply = accepted + rng.hours(if urgent { 2.0 } else { 16.0 });
             if reply > end {
                 break 'life;
             }
             q.first_reply = Some(reply);
-            acts.push((reply, Kind::MessageSent, Some(adviser)));
+            acts.push((reply, Kind::MessageSent, Some(adviser), Details::None));
             let mut last = reply;
             if rng.chance(0.5) {
                 last = reply + rng.hours(12.0);
                 if last > end {
                     break 'life;
                 }
-                acts.push((last, Kind::MessageSent, Some(iro)));
+                acts.push((last, Kind::MessageSent, Some(iro), Details::None));
             }
             let closed = last + rng.hours(7.0 * 24.0);
             if closed <= end {
-                q.closed = Some((closed, rng.pick(outcomes)));
-                acts.push((closed, Kind::QueryClosed, Some(iro)));
+                let outcome = rng.pick(outcomes);
+                q.closed = Some((closed, outcome));
+                acts.push((
+                    closed,
+                    Kind::QueryClosed,
+                    Some(iro),
+                    Details::Outcome(outcome),
+                ));
             }
         }
-        for (at, kind, actor) in acts {
+        for (at, kind, actor, details) in acts {
             self.acts.push(Act {
                 at,
                 kind,
                 actor,
                 subject: SubjectRef::Query(index),
                 authority,
+                details,
             });
         }
         self.queries.push(q);
@@ -672,14 +710,17 @@ impl World {
                         }
                     };
                     let event = Event {
+                        details: act.details,
                         kind: act.kind,
                         actor,
                         subject,
                         authority: code(act.authority),
                     };
+                    let written = keys.write(&event, act.at.and_utc().timestamp());
                     BatchLeaf {
                         kind: act.kind,
-                        data: keys.encode(&event, act.at.and_utc().timestamp()),
+                        data: written.data,
+                        opening: written.opening,
                         actor: pseudonyms
                             .entry(actor_key)
                             .or_insert_with(|| keys.actor_pseudonym(actor).to_vec())

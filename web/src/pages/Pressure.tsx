@@ -51,8 +51,9 @@ export function Pressure() {
         if (share && nairo && s.me) to.push(await verifiedRecipient(s.me.id, "nairo", nairo.age_recipient, nairo.key_proof));
         body.narrative = await encryptText(narrative, to);
       }
-      const created = await call<{ id: string; receipt: { leaf_index: number } }>("POST", "/api/v1/pressure-reports", body);
-      s.setNotice(() => fill(m.reported, { index: created.receipt.leaf_index }));
+      const created = await call<{ id: string; receipt: { leaf_index?: number | null } }>("POST", "/api/v1/pressure-reports", body);
+      const index = created.receipt.leaf_index;
+      s.setNotice(() => (index == null ? m.reportedPending : fill(m.reported, { index })));
       s.go("#/");
     } catch (e) {
       if (e instanceof LogRewritten) return s.alarm(e);

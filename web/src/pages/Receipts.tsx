@@ -17,18 +17,19 @@ export function Receipts() {
 
   useEffect(() => {
     call<Receipt[]>("GET", "/api/v1/me/receipts")
-      .then((all) => setReceipts([...all].sort((a, b) => b.leaf_index - a.leaf_index)))
+      // Those waiting for the log's next publication first, then the newest.
+      .then((all) => setReceipts([...all].sort((a, b) => (b.leaf_index ?? Infinity) - (a.leaf_index ?? Infinity))))
       .catch((e) => setErrors([{ field: "receipts", text: e instanceof Problem ? e.plain : String(e) }]));
   }, []);
 
-  const verify = async (r: Receipt) => {
+  const verify = async (r: Receipt, index: number) => {
     try {
       const { size, newest } = await verifyReceipt(r);
-      setResult({ ok: true, text: () => fill(m.receiptVerified, { index: r.leaf_index, size, newest }) });
+      setResult({ ok: true, text: () => fill(m.receiptVerified, { index, size, newest }) });
     } catch (e) {
       if (e instanceof LogRewritten) return s.alarm(e);
       const why = e instanceof Error ? e.message : String(e);
-      setResult({ ok: false, text: () => fill(m.receiptFailed, { index: r.leaf_index, why }) });
+      setResult({ ok: false, text: () => fill(m.receiptFailed, { index, why }) });
     }
   };
 
@@ -55,23 +56,28 @@ export function Receipts() {
             <tbody>
               {receipts.map((r) => {
                 const summary = receiptSummary(r);
+                const index = r.leaf_index;
                 return (
-                  <tr key={r.leaf_index}>
+                  <tr key={r.leaf_data}>
                     <td>
                       {m.eventKinds[summary.kind] ?? `#${summary.kind}`}
-                      <p class="hint">{fill(m.receiptEntry, { index: r.leaf_index })}</p>
+                      <p class="hint">{index == null ? m.receiptPending : fill(m.receiptEntry, { index })}</p>
                     </td>
                     <td>
                       <When at={summary.at} time />
                     </td>
                     <td>
-                      <button type="button" class="link-button" onClick={() => verify(r)}>
-                        {fill(m.receiptVerify, { index: r.leaf_index })}
-                      </button>
-                      <br />
-                      <button type="button" class="link-button" onClick={() => save(new Blob([JSON.stringify(r, null, 2)], { type: "application/json" }), `receipt-${r.leaf_index}.json`)}>
-                        {fill(m.receiptDownload, { index: r.leaf_index })}
-                      </button>
+                      {index != null && (
+                        <>
+                          <button type="button" class="link-button" onClick={() => verify(r, index)}>
+                            {fill(m.receiptVerify, { index })}
+                          </button>
+                          <br />
+                          <button type="button" class="link-button" onClick={() => save(new Blob([JSON.stringify(r, null, 2)], { type: "application/json" }), `receipt-${index}.json`)}>
+                            {fill(m.receiptDownload, { index })}
+                          </button>
+                        </>
+                      )}
                     </td>
                   </tr>
                 );

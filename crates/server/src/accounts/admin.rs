@@ -36,6 +36,7 @@ pub fn set_status(
         AccountStatus::Active => Kind::AccountReactivated,
     };
     tx.record(Event {
+        details: crate::log::Details::None,
         kind,
         actor: Actor::Account(admin.as_str()),
         subject: Subject::Account(id.as_str()),
@@ -53,6 +54,7 @@ pub fn approve(tx: &mut Tx<'_>, admin: &AccountId, id: &AccountId) -> Result<(),
         return Err(AccountError::AlreadyApproved);
     }
     tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::AccountApproved,
         actor: Actor::Account(admin.as_str()),
         subject: Subject::Account(id.as_str()),
@@ -84,6 +86,7 @@ pub fn verify_adviser(
     }
     store::verify_adviser(tx.conn, id, sra_number.map(SraNumber::as_str), admin)?;
     tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::AdviserVerified,
         actor: Actor::Account(admin.as_str()),
         subject: Subject::Account(id.as_str()),

@@ -208,6 +208,7 @@ pub fn create(
         ))
         .execute(tx.conn)?;
     tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::AccountInvited,
         actor: invited_by.map_or(Actor::Operator, Actor::Account),
         subject: Subject::Invitation(&id),
@@ -437,6 +438,12 @@ fn create_account(
     .set(invitations::used_at.eq(tx.now()))
     .execute(tx.conn)?;
     let receipt = tx.record(Event {
+        // What NAIRO's recount needs to count registered IROs: an account nominated for a
+        // trial is counted from its approval (its own leaf), not from now.
+        details: crate::log::Details::Account {
+            role: invitee.role,
+            counted: !open.nominated,
+        },
         kind: Kind::AccountCreated,
         actor: Actor::Account(id.as_str()),
         subject: Subject::Account(id.as_str()),

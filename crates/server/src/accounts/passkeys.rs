@@ -105,6 +105,7 @@ pub fn add(
     // Whoever else held a session was signed in without this factor.
     store::revoke_other_sessions(tx.conn, id, Some(&caller.session_id))?;
     tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::SecondFactorEnrolled,
         actor: Actor::Account(id.as_str()),
         subject: Subject::SecondFactor {

@@ -111,6 +111,7 @@ pub fn confirm_totp(
     store::revoke_other_sessions(tx.conn, id, Some(&caller.session_id))?;
     // An auditor can see when an account's second factor was set up.
     tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::SecondFactorEnrolled,
         actor: Actor::Account(id.as_str()),
         subject: Subject::SecondFactor {
@@ -187,6 +188,7 @@ pub fn register_key(
     }
     let version = version + 1;
     let receipt = tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::KeyRegistered,
         actor: Actor::Account(account.as_str()),
         subject: Subject::Key {
@@ -196,7 +198,7 @@ pub fn register_key(
         },
         authority: None,
     })?;
-    store::set_key_event(tx.conn, account, version, receipt.leaf_index)?;
+    store::set_key_event(tx.conn, account, version, crate::log::published(&receipt)?)?;
     Ok(super::notices::notify_now(tx, account)?)
 }
 
@@ -293,12 +295,15 @@ pub fn declare_conflicts(
     if conflicts_digest(&before) == digest {
         return Ok(());
     }
+    let change = store::count_conflicts_change(tx.conn, account)?;
     tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::ConflictsChanged,
         actor: Actor::Account(account.as_str()),
         subject: Subject::Conflicts {
             account: account.as_str(),
             digest,
+            change,
         },
         authority: None,
     })?;
@@ -318,6 +323,7 @@ pub fn set_availability(
     store::set_accepting(tx.conn, account, accepting)?;
     if before != accepting {
         tx.record(Event {
+            details: crate::log::Details::None,
             kind: Kind::AvailabilityChanged,
             actor: Actor::Account(account.as_str()),
             subject: Subject::Availability {

@@ -19,6 +19,7 @@ pub fn factor_removed(
 ) -> Result<(), AccountError> {
     store::revoke_other_sessions(tx.conn, account, keep)?;
     tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::SecondFactorRemoved,
         actor: by,
         subject: Subject::SecondFactor {

@@ -47,6 +47,7 @@ diesel::table! {
         verified_at -> Nullable<Timestamp>,
         verified_by -> Nullable<Text>,
         language -> Text,
+        conflicts_changes -> BigInt,
     }
 }
 
@@ -199,6 +200,29 @@ diesel::table! {
         kind -> Text,
         actor -> Binary,
         created_at -> Timestamp,
+        tag -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    log_openings (idx) {
+        idx -> BigInt,
+        salt -> Binary,
+        body -> Binary,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    log_pending (id) {
+        id -> BigInt,
+        data -> Binary,
+        kind -> Text,
+        actor -> Binary,
+        salt -> Nullable<Binary>,
+        body -> Nullable<Binary>,
+        details -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -291,6 +315,7 @@ diesel::table! {
 }
 
 diesel::joinable!(passkeys -> accounts (account_id));
+diesel::joinable!(log_openings -> log_leaves (idx));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorities,
@@ -311,6 +336,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     attachment_chunks,
     log_leaves,
+    log_openings,
+    log_pending,
     log_nodes,
     log_checkpoints,
     log_cosignatures,

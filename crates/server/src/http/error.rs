@@ -258,7 +258,8 @@ impl From<LogError> for ApiError {
     fn from(e: LogError) -> Self {
         match e {
             LogError::Database(d) => d.into(),
-            LogError::Inconsistent => ApiError::Internal(e.to_string()),
+            LogError::Unavailable(d) => d.into(),
+            LogError::Inconsistent | LogError::Opening => ApiError::Internal(e.to_string()),
         }
     }
 }

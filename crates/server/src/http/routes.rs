@@ -122,6 +122,7 @@ const IRO: Access = Access::Roles(&[Iro]);
 const ADVISER: Access = Access::Roles(&[Adviser]);
 const ADMIN: Access = Access::Roles(&[Admin]);
 const CORRESPONDENTS: Access = Access::Roles(&[Iro, Adviser]);
+const NAIRO: Access = Access::Roles(&[Nairo]);
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -192,6 +193,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(ANY, pressure::nairo_recipient),
         // the request log
         endpoint!(ANY, log::receipts),
+        endpoint!(ANY, log::directory),
+        endpoint!(NAIRO, log::openings),
         endpoint!(PUBLIC, log::checkpoint),
         endpoint!(PUBLIC, log::key),
         endpoint!(PUBLIC, log::trust),

@@ -110,6 +110,7 @@ pub fn log_keys(settings: &Settings, keys: &Keys) -> Result<LogKeys, StartError>
         &keys.log_pkcs8,
         &keys.log_pseudonym,
     )
+    .map(|k| k.in_batches(settings.request_log.publish_seconds > 0))
     .map_err(StartError::LogKey)
 }
 
@@ -211,6 +212,14 @@ impl Application {
                 iro_advice_tlog::https::client(ca.as_deref(), std::time::Duration::from_secs(10))
                     .map_err(|e| StartError::Setting(format!("IRO_ADVICE_WITNESS_CA: {e}")))?;
             crate::log::witnessing::spawn(db.clone(), log.clone(), witnessing.clone(), http);
+        }
+        if log.batched() {
+            crate::log::publisher::spawn(
+                db.clone(),
+                log.clone(),
+                witnessing.clone(),
+                std::time::Duration::from_secs(settings.request_log.publish_seconds),
+            );
         }
         let accounts = Arc::new(Accounts {
             settings: settings.accounts.clone(),

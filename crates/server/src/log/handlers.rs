@@ -5,11 +5,16 @@ use iro_advice_api::paths;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{encode_hashes, store, Actor, Receipt};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+use super::{encode_hashes, opaque, store, Actor, Receipt};
 use crate::accounts::Caller;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use iro_advice_api::{ConsistencyProof, InclusionProof, LogTrust};
+use iro_advice_api::{
+    ConsistencyProof, InclusionProof, IndexedOpening, LeafOpening, LogTrust, OpenedLeaf,
+};
 use iro_advice_model::problem::ProblemType;
 use iro_advice_tlog::tiles::TileRef;
 
@@ -181,4 +186,104 @@ pub async fn tile(
         .content_type("application/octet-stream")
         .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
         .body(bytes))
+}
+
+/// The published leaves about the caller's own account (its key events, its changes of
+/// declared conflicts), with their openings: its client finds them in the log by their tags
+/// and checks each against what it registered itself.
+#[utoipa::path(get, path = paths::ME_DIRECTORY, tag = "log",
+    responses((status = 200, body = [OpenedLeaf])), security(("bearer" = [])))]
+pub async fn directory(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let id = caller.account_id;
+    let leaves = state
+        .read(move |conn| -> Result<_, ApiError> {
+            let (versions, changes) = crate::accounts::store::directory_counts(conn, &id)?;
+            let tags: Vec<[u8; 32]> = (1..=versions)
+                .map(|v| opaque::key_tag(id.as_str(), v))
+                .chain((1..=changes).map(|c| opaque::conflicts_tag(id.as_str(), c)))
+                .collect();
+            Ok(store::tagged(conn, &tags)?)
+        })
+        .await?;
+    let leaves: Vec<OpenedLeaf> = leaves
+        .into_iter()
+        .map(|(leaf_index, data, opening)| OpenedLeaf {
+            leaf_index,
+            leaf_data: B64.encode(data),
+            opening: opening.as_ref().map(LeafOpening::from),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(leaves))
+}
+
+/// The most openings one request returns.
+pub const MAX_OPENINGS: u64 = 50_000;
+
+#[derive(Deserialize, IntoParams)]
+pub struct OpeningsParams {
+    /// The first leaf index.
+    from: u64,
+    /// One past the last leaf index, at most `from` + 50,000 and the log's size.
+    to: u64,
+}
+
+/// Every opening of the leaves `from..to`, for NAIRO's audit: JSON lines of
+/// `IndexedOpening`, encrypted (age, armored) to NAIRO's configured key, so that only NAIRO
+/// can read them, whoever holds the reviewer's session.
+#[utoipa::path(get, path = paths::LOG_OPENINGS, tag = "log", params(OpeningsParams),
+    responses((status = 200, content_type = "text/plain; charset=utf-8", body = String),
+              (status = 400, body = iro_advice_api::Problem, content_type = "application/problem+json"),
+              (status = 409, body = iro_advice_api::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn openings(
+    state: web::Data<AppState>,
+    params: web::Query<OpeningsParams>,
+) -> Result<HttpResponse, ApiError> {
+    let OpeningsParams { from, to } = params.into_inner();
+    let recipient: age::x25519::Recipient = state
+        .settings
+        .nairo
+        .recipient
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| {
+            ApiError::conflict(
+                ProblemType::NairoRecipientUnset,
+                "NAIRO's key is not configured (IRO_ADVICE_NAIRO_RECIPIENT): there is no one to \
+                 encrypt the openings to",
+            )
+        })?;
+    let lines = state
+        .read(move |conn| -> Result<_, ApiError> {
+            let size = store::size(conn)?;
+            if from > to || to > size || to - from > MAX_OPENINGS {
+                return Err(bad_proof(format!(
+                    "need from <= to <= {size} and at most {MAX_OPENINGS} leaves"
+                )));
+            }
+            let mut text = String::new();
+            for (leaf_index, opening) in store::openings(conn, from, to)? {
+                let line = IndexedOpening {
+                    leaf_index,
+                    opening: LeafOpening::from(&opening),
+                };
+                text.push_str(
+                    &serde_json::to_string(&line).map_err(|e| ApiError::Internal(e.to_string()))?,
+                );
+                text.push('\n');
+            }
+            Ok(text)
+        })
+        .await?;
+    let armored = web::block(move || age::encrypt_and_armor(&recipient, lines.as_bytes()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(armored))
 }

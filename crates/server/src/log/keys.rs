@@ -1,16 +1,28 @@
 //! The log's keys (the checkpoint signer and the pseudonym key) and how the server writes a
 //! leaf with them, in the format [`iro_advice_model::leaf`] defines.
 
+use iro_advice_model::leaf::opaque::Opening;
 use iro_advice_model::leaf::{
     directory_pseudonym, encode, release_pseudonym, web_app_pseudonym, Actor, Event, Subject,
 };
 use iro_advice_tlog::note;
 use ring::hmac;
 
-/// The log's keys: the checkpoint signer and the pseudonym key.
+/// The log's keys: the checkpoint signer and the pseudonym key; and whether leaves wait
+/// for the publisher or are published with their act.
 pub struct LogKeys {
     pub signer: note::Signer,
     pseudonyms: hmac::Key,
+    batched: bool,
+}
+
+/// A leaf as the service writes it: its public bytes, its opening (None for a public leaf),
+/// and its actor's pseudonym (kept beside it, never published, to find an account's
+/// receipts).
+pub struct Written {
+    pub data: Vec<u8>,
+    pub opening: Option<Opening>,
+    pub actor: [u8; 32],
 }
 
 impl LogKeys {
@@ -22,7 +34,18 @@ impl LogKeys {
         Ok(LogKeys {
             signer: note::Signer::new(origin, signing_pkcs8)?,
             pseudonyms: hmac::Key::new(hmac::HMAC_SHA256, pseudonym_key),
+            batched: false,
         })
+    }
+
+    /// Leaves wait for the publisher (`IRO_ADVICE_LOG_PUBLISH_SECONDS` > 0), or not.
+    pub fn in_batches(mut self, batched: bool) -> Self {
+        self.batched = batched;
+        self
+    }
+
+    pub fn batched(&self) -> bool {
+        self.batched
     }
 
     fn pseudonym(&self, label: &str, id: &str) -> [u8; 32] {
@@ -59,7 +82,8 @@ impl LogKeys {
         }
     }
 
-    /// The canonical leaf data for an event at `unix_secs`.
+    /// The canonical version-1 encoding of an event at `unix_secs`: a public leaf's data, or
+    /// an opaque leaf's body.
     pub fn encode(&self, event: &Event<'_>, unix_secs: i64) -> Vec<u8> {
         encode(
             event,
@@ -69,6 +93,31 @@ impl LogKeys {
             &crate::keys::random_bytes::<16>(),
         )
     }
+
+    /// The leaf of an event at `unix_secs`: in the clear for a public fact, else opaque,
+    /// with a fresh salt and the tag its owner finds it by (random when none).
+    pub fn write(&self, event: &Event<'_>, unix_secs: i64) -> Written {
+        let body = self.encode(event, unix_secs);
+        let actor = self.actor_pseudonym(event.actor);
+        if event.is_public() {
+            return Written {
+                data: body,
+                opening: None,
+                actor,
+            };
+        }
+        let opening = Opening {
+            salt: crate::keys::random_bytes::<32>(),
+            body,
+            details: event.details.text(),
+        };
+        let tag = event.tag().unwrap_or_else(crate::keys::random_bytes::<32>);
+        Written {
+            data: opening.leaf(&tag),
+            opening: Some(opening),
+            actor,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +126,10 @@ pub enum LogError {
     Database(#[from] diesel::result::Error),
     #[error("the stored tree does not match the last signed checkpoint; refusing to sign another")]
     Inconsistent,
+    #[error("a stored opening does not open its leaf")]
+    Opening,
+    #[error(transparent)]
+    Unavailable(#[from] crate::db::DbError),
 }
 
 #[cfg(test)]
@@ -95,6 +148,7 @@ mod tests {
     fn leaf_data_has_the_documented_layout_and_no_identifiers() {
         let k = keys();
         let event = Event {
+            details: crate::log::Details::None,
             kind: Kind::QuerySubmitted,
             actor: Actor::Account("3f2b0c1e-aaaa-bbbb-cccc-000000000001"),
             subject: Subject::Query("9d1e0c1e-aaaa-bbbb-cccc-000000000002"),
@@ -117,6 +171,20 @@ mod tests {
         assert!(!text.contains("3f2b0c1e") && !text.contains("9d1e0c1e"));
         // The nonce makes two identical events distinct leaves.
         assert_ne!(data, k.encode(&event, 1_700_000_000));
+        // The published leaf is opaque: nothing of the event shows, not even its kind.
+        let written = k.write(&event, 1_700_000_000);
+        assert_eq!(written.data.len(), 65);
+        assert_eq!(written.data[0], 2);
+        let opening = written.opening.as_ref().unwrap();
+        assert_eq!(opening.body.len(), data.len());
+        assert!(!written.data.windows(9).any(|w| w == b"E06000019"));
+        assert!(!written.data.windows(32).any(|w| w == &data[20..52]));
+        let summary = opening.open(&written.data).unwrap();
+        assert_eq!(summary.authority.as_deref(), Some("E06000019"));
+        // Two leaves of one IRO share no bytes but the version.
+        let again = k.write(&event, 1_700_000_000);
+        assert_ne!(again.data[1..33], written.data[1..33]);
+        assert_ne!(again.data[33..], written.data[33..]);
         // Pseudonyms are keyed: another key gives others.
         let other = LogKeys::new(
             "log.test",

@@ -5,11 +5,14 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use diesel::prelude::*;
 
-use super::keys::{LogError, LogKeys};
+use super::keys::{LogError, LogKeys, Written};
 use crate::db::now;
-use crate::db::schema::{log_checkpoints, log_head, log_leaves, log_nodes};
+use crate::db::schema::{
+    log_checkpoints, log_head, log_leaves, log_nodes, log_openings, log_pending,
+};
 use crate::db::DbConnection;
-use iro_advice_api::Receipt;
+use iro_advice_api::{LeafOpening, Receipt};
+use iro_advice_model::leaf::opaque::{self, Opening};
 use iro_advice_model::leaf::Kind;
 use iro_advice_tlog::encode_hashes;
 use iro_advice_tlog::merkle::{self, Frontier, Hash, SubtreeHashes};
@@ -188,17 +191,18 @@ fn sign_and_advance(
     Ok(note)
 }
 
-/// One leaf of a batch: what [`append`] takes, and when the act happened.
+/// One leaf of a batch, and when its act happened.
 pub struct BatchLeaf {
     pub kind: Kind,
     pub data: Vec<u8>,
+    pub opening: Option<Opening>,
     pub actor: Vec<u8>,
     pub at: chrono::NaiveDateTime,
 }
 
-/// Appends many leaves and signs one checkpoint, for the batch's final size. Each act is
-/// still its own leaf; only the signature is shared, so no per-act receipt is produced.
-/// For loading many past acts at once (the demo seed); live acts use [`append`].
+/// Appends many leaves, their openings and subtrees, and signs one checkpoint, for the
+/// batch's final size. Must run inside a write transaction: the head row's lock is held to
+/// its end. The publisher's batches and the demo seed's past acts come this way.
 pub fn append_batch(
     conn: &mut DbConnection,
     keys: &LogKeys,
@@ -226,12 +230,32 @@ pub fn append_batch(
                     log_leaves::kind.eq(leaf.kind.as_str()),
                     log_leaves::actor.eq(&leaf.actor),
                     log_leaves::created_at.eq(leaf.at),
+                    log_leaves::tag.eq(opaque::tag_of(&leaf.data).map(|t| t.to_vec())),
                 )
             })
             .collect();
         crate::db::on_backend!(conn, |c| diesel::insert_into(log_leaves::table)
             .values(&rows)
             .execute(c))?;
+        let openings: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .filter_map(|(i, leaf)| {
+                leaf.opening.as_ref().map(|o| {
+                    (
+                        log_openings::idx.eq(first + i as i64),
+                        log_openings::salt.eq(&o.salt[..]),
+                        log_openings::body.eq(&o.body),
+                        log_openings::details.eq(&o.details),
+                    )
+                })
+            })
+            .collect();
+        if !openings.is_empty() {
+            crate::db::on_backend!(conn, |c| diesel::insert_into(log_openings::table)
+                .values(&openings)
+                .execute(c))?;
+        }
     }
     for chunk in nodes.chunks(5_000) {
         let rows: Vec<_> = chunk
@@ -252,51 +276,201 @@ pub fn append_batch(
     Ok(frontier.size())
 }
 
-/// Appends a leaf, extends the stored subtrees, signs the new checkpoint and returns the
-/// receipt. Must run inside a write transaction: the head row's lock is held to its end.
-///
-/// Everything is computed from the tree's right edge, read in one query: the old root (to
-/// check against the last signature), the subtrees the new leaf completes, the new root, and
-/// the new leaf's inclusion proof (the old edge, smallest first).
-pub fn append(
+/// Records a written leaf as pending, in its act's transaction: durable at once, public at
+/// the next publication.
+pub fn enqueue(
     conn: &mut DbConnection,
-    keys: &LogKeys,
     kind: Kind,
-    data: &[u8],
-    actor: &[u8],
-) -> Result<Receipt, LogError> {
-    let mut frontier = locked_frontier(conn)?;
-    let index = frontier.size();
-    // The new leaf's inclusion proof is the old edge, smallest first.
-    let proof: Vec<Hash> = frontier.edge().iter().rev().copied().collect();
-    let leaf = merkle::leaf_hash(data);
-    let created_at = now();
-    diesel::insert_into(log_leaves::table)
+    written: &Written,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    let opening = written.opening.as_ref();
+    diesel::insert_into(log_pending::table)
         .values((
-            log_leaves::idx.eq(index as i64),
-            log_leaves::data.eq(data),
-            log_leaves::kind.eq(kind.as_str()),
-            log_leaves::actor.eq(actor),
-            log_leaves::created_at.eq(created_at),
+            log_pending::data.eq(&written.data),
+            log_pending::kind.eq(kind.as_str()),
+            log_pending::actor.eq(&written.actor[..]),
+            log_pending::salt.eq(opening.map(|o| o.salt.to_vec())),
+            log_pending::body.eq(opening.map(|o| o.body.clone())),
+            log_pending::details.eq(opening.map(|o| o.details.clone())),
+            log_pending::created_at.eq(at),
         ))
         .execute(conn)?;
-    // The new leaf, and every perfect subtree it completes.
-    for (level, position, hash) in frontier.push(leaf) {
-        diesel::insert_into(log_nodes::table)
-            .values((
-                log_nodes::level.eq(level as i32),
-                log_nodes::idx.eq(position as i64),
-                log_nodes::hash.eq(hash.to_vec()),
-            ))
-            .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = log_pending)]
+struct PendingRow {
+    id: i64,
+    data: Vec<u8>,
+    kind: String,
+    actor: Vec<u8>,
+    salt: Option<Vec<u8>>,
+    body: Option<Vec<u8>>,
+    details: Option<String>,
+    created_at: chrono::NaiveDateTime,
+}
+
+fn opening_of(
+    salt: Option<Vec<u8>>,
+    body: Option<Vec<u8>>,
+    details: Option<String>,
+) -> QueryResult<Option<Opening>> {
+    match (salt, body, details) {
+        (Some(salt), Some(body), Some(details)) => Ok(Some(Opening {
+            salt: salt.try_into().map_err(|_| {
+                diesel::result::Error::DeserializationError("a stored salt is not 32 bytes".into())
+            })?,
+            body,
+            details,
+        })),
+        _ => Ok(None),
     }
-    let note = sign_and_advance(conn, keys, &frontier, created_at)?;
+}
+
+/// A leaf's index and data with its opening's columns (None where it has none).
+type LeafWithOpening = (i64, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+
+/// A published leaf found by its tag: index, data, and opening if the service has one.
+pub type Tagged = (u64, Vec<u8>, Option<Opening>);
+
+/// How many acts wait for publication.
+pub fn pending_count(conn: &mut DbConnection) -> QueryResult<i64> {
+    log_pending::table.count().get_result(conn)
+}
+
+/// Publishes every pending leaf: appended in an order drawn at random, not the acts', under
+/// one new checkpoint. Returns the new size; the size unchanged when nothing waited. Run it
+/// in a write transaction.
+pub fn publish(conn: &mut DbConnection, keys: &LogKeys) -> Result<u64, LogError> {
+    let rows: Vec<PendingRow> = log_pending::table
+        .select(PendingRow::as_select())
+        .order(log_pending::id)
+        .load(conn)?;
+    if rows.is_empty() {
+        return Ok(size(conn)?);
+    }
+    let mut keyed: Vec<([u8; 8], BatchLeaf)> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let kind: Kind = r.kind.parse().map_err(|_| LogError::Opening)?;
+        keyed.push((
+            crate::keys::random_bytes::<8>(),
+            BatchLeaf {
+                kind,
+                data: r.data,
+                opening: opening_of(r.salt, r.body, r.details)?,
+                actor: r.actor,
+                at: r.created_at,
+            },
+        ));
+        let _ = r.id;
+    }
+    keyed.sort_by_key(|(order, _)| *order);
+    let batch: Vec<BatchLeaf> = keyed.into_iter().map(|(_, leaf)| leaf).collect();
+    let size = append_batch(conn, keys, &batch)?;
+    diesel::delete(log_pending::table).execute(conn)?;
+    Ok(size)
+}
+
+/// The receipt of a leaf, by its data: complete against the newest signed checkpoint once
+/// published, without index and proof while it waits.
+pub fn receipt_of(
+    conn: &mut DbConnection,
+    data: &[u8],
+    opening: Option<&Opening>,
+) -> QueryResult<Receipt> {
+    let index: Option<i64> = log_leaves::table
+        .filter(log_leaves::data.eq(data))
+        .select(log_leaves::idx)
+        .first(conn)
+        .optional()?;
+    let published = match (index, latest_checkpoint(conn)?) {
+        (Some(idx), Some(cp)) if idx < cp.size => Some((idx as u64, cp)),
+        _ => None,
+    };
+    let (leaf_index, checkpoint, inclusion_proof) = match published {
+        Some((idx, cp)) => (
+            Some(idx),
+            Some(cp.note),
+            encode_hashes(&inclusion(conn, idx, cp.size as u64)?),
+        ),
+        None => (None, None, Vec::new()),
+    };
     Ok(Receipt {
-        leaf_index: index,
+        leaf_index,
         leaf_data: B64.encode(data),
-        checkpoint: note,
-        inclusion_proof: encode_hashes(&proof),
+        opening: opening.map(LeafOpening::from),
+        checkpoint,
+        inclusion_proof,
     })
+}
+
+/// The stored opening of the leaf at `idx`, if it has one.
+pub fn opening(conn: &mut DbConnection, idx: u64) -> QueryResult<Option<Opening>> {
+    let row: Option<(Vec<u8>, Vec<u8>, String)> = log_openings::table
+        .find(idx as i64)
+        .select((
+            log_openings::salt,
+            log_openings::body,
+            log_openings::details,
+        ))
+        .first(conn)
+        .optional()?;
+    match row {
+        Some((salt, body, details)) => opening_of(Some(salt), Some(body), Some(details)),
+        None => Ok(None),
+    }
+}
+
+/// The published leaves carrying any of `tags`, with their openings (None where the
+/// service has none), by index.
+pub fn tagged(
+    conn: &mut DbConnection,
+    tags: &[[u8; 32]],
+) -> QueryResult<Vec<Tagged>> {
+    let mut found = Vec::new();
+    for chunk in tags.chunks(500) {
+        let wanted: Vec<Vec<u8>> = chunk.iter().map(|t| t.to_vec()).collect();
+        let rows: Vec<LeafWithOpening> = log_leaves::table
+            .left_join(log_openings::table)
+            .filter(log_leaves::tag.eq_any(wanted))
+            .select((
+                log_leaves::idx,
+                log_leaves::data,
+                log_openings::salt.nullable(),
+                log_openings::body.nullable(),
+                log_openings::details.nullable(),
+            ))
+            .load(conn)?;
+        for (idx, data, salt, body, details) in rows {
+            found.push((idx as u64, data, opening_of(salt, body, details)?));
+        }
+    }
+    found.sort_by_key(|(idx, _, _)| *idx);
+    Ok(found)
+}
+
+/// The stored openings of the leaves `from..to`, by index.
+pub fn openings(conn: &mut DbConnection, from: u64, to: u64) -> QueryResult<Vec<(u64, Opening)>> {
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>, String)> = log_openings::table
+        .filter(log_openings::idx.ge(from as i64))
+        .filter(log_openings::idx.lt(to as i64))
+        .order(log_openings::idx)
+        .select((
+            log_openings::idx,
+            log_openings::salt,
+            log_openings::body,
+            log_openings::details,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .filter_map(|(idx, salt, body, details)| {
+            opening_of(Some(salt), Some(body), Some(details))
+                .transpose()
+                .map(|o| o.map(|o| (idx as u64, o)))
+        })
+        .collect()
 }
 
 /// The root of the stored tree's first `size` leaves.
@@ -312,41 +486,64 @@ pub fn consistency(conn: &mut DbConnection, old: u64, new: u64) -> QueryResult<V
     merkle::consistency_proof(&mut Stored { conn }, old, new)
 }
 
-/// Receipts for every leaf an actor caused: against `served` (the cosigned checkpoint's size
-/// and note) for
-/// the leaves it covers, and against the newest log-signed checkpoint for any newer ones.
+/// Receipts for every leaf an actor caused, with their openings: against `served` (the
+/// cosigned checkpoint's size and note) for the leaves it covers, against the newest
+/// log-signed checkpoint for any newer ones, and without proof for those still pending.
 pub fn receipts_for(
     conn: &mut DbConnection,
     actor: &[u8],
     served: Option<(u64, String)>,
 ) -> QueryResult<Vec<Receipt>> {
-    let Some(StoredCheckpoint { size, note }) = latest_checkpoint(conn)? else {
-        return Ok(Vec::new());
-    };
-    let latest = (size as u64, note);
-    let anchor = served;
-    let leaves: Vec<StoredLeaf> = log_leaves::table
-        .filter(log_leaves::actor.eq(actor))
-        .filter(log_leaves::idx.lt(latest.0 as i64))
-        .order(log_leaves::idx)
-        .select(StoredLeaf::as_select())
-        .load(conn)?;
-    leaves
-        .into_iter()
-        .map(|StoredLeaf { idx, data }| {
-            let (size, note) = match &anchor {
-                Some((size, note)) if (idx as u64) < *size => (*size, note),
-                _ => (latest.0, &latest.1),
+    let latest = latest_checkpoint(conn)?.map(|c| (c.size as u64, c.note));
+    let mut receipts = Vec::new();
+    if let Some(latest) = latest {
+        let leaves: Vec<LeafWithOpening> = log_leaves::table
+            .left_join(log_openings::table)
+            .filter(log_leaves::actor.eq(actor))
+            .filter(log_leaves::idx.lt(latest.0 as i64))
+            .order(log_leaves::idx)
+            .select((
+                log_leaves::idx,
+                log_leaves::data,
+                log_openings::salt.nullable(),
+                log_openings::body.nullable(),
+                log_openings::details.nullable(),
+            ))
+            .load(conn)?;
+        for (idx, data, salt, body, details) in leaves {
+            let (size, note) = match &served {
+                Some((size, note)) if (idx as u64) < *size => (*size, note.clone()),
+                _ => (latest.0, latest.1.clone()),
             };
             let proof = inclusion(conn, idx as u64, size)?;
-            Ok(Receipt {
-                leaf_index: idx as u64,
+            receipts.push(Receipt {
+                leaf_index: Some(idx as u64),
                 leaf_data: B64.encode(data),
-                checkpoint: note.clone(),
+                opening: opening_of(salt, body, details)?
+                    .as_ref()
+                    .map(LeafOpening::from),
+                checkpoint: Some(note),
                 inclusion_proof: encode_hashes(&proof),
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    let pending: Vec<PendingRow> = log_pending::table
+        .filter(log_pending::actor.eq(actor))
+        .order(log_pending::id)
+        .select(PendingRow::as_select())
+        .load(conn)?;
+    for r in pending {
+        receipts.push(Receipt {
+            leaf_index: None,
+            leaf_data: B64.encode(&r.data),
+            opening: opening_of(r.salt, r.body, r.details)?
+                .as_ref()
+                .map(LeafOpening::from),
+            checkpoint: None,
+            inclusion_proof: Vec::new(),
+        });
+    }
+    Ok(receipts)
 }
 
 /// The proof of the key event at `leaf` in the tree of `size` leaves; None when the tree
@@ -364,9 +561,11 @@ pub fn key_proof(
         .select(log_leaves::data)
         .first(conn)?;
     let proof = inclusion(conn, leaf, size)?;
+    let opening = opening(conn, leaf)?;
     Ok(Some(iro_advice_api::KeyProof {
         leaf_index: leaf,
         leaf_data: B64.encode(data),
+        opening: opening.as_ref().map(LeafOpening::from),
         tree_size: size,
         inclusion_proof: encode_hashes(&proof),
     }))

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::store::{StoredCheckpoint, StoredLeaf, StoredNode};
 use crate::db::schema::{log_checkpoints, log_head, log_leaves, log_nodes};
 use crate::db::DbConnection;
+use iro_advice_model::leaf::opaque::{self, Opening};
 use iro_advice_tlog::merkle::{leaf_hash, Frontier, Hash};
 use iro_advice_tlog::note::{open_checkpoint, Verifier};
 
@@ -25,6 +26,10 @@ pub enum VerifyError {
     Root { size: u64, index: u64 },
     #[error("the checkpoint of size {0} is not validly signed by the log key")]
     Signature(u64),
+    #[error("leaf {0} has no stored opening: no one, NAIRO's auditor included, can tell what it records")]
+    NoOpening(u64),
+    #[error("the stored opening of leaf {0} does not open it")]
+    Opening(u64),
     #[error("the log head says {head} leaves but {found} are stored")]
     Head { head: u64, found: u64 },
     #[error(transparent)]
@@ -35,7 +40,10 @@ impl VerifyError {
     /// The first leaf index the failure points at, if it points at one.
     pub fn index(&self) -> Option<u64> {
         match self {
-            VerifyError::Missing(i) | VerifyError::LeafHash(i) => Some(*i),
+            VerifyError::Missing(i)
+            | VerifyError::LeafHash(i)
+            | VerifyError::NoOpening(i)
+            | VerifyError::Opening(i) => Some(*i),
             VerifyError::Node { index, .. } => Some(*index),
             VerifyError::Root { index, .. } => Some(*index),
             VerifyError::Signature(size) => Some(size.saturating_sub(1)),
@@ -97,10 +105,22 @@ fn verify_snapshot(conn: &mut DbConnection, verifier: &Verifier) -> Result<Repor
             .load(conn)?;
         let roots = open_all(verifier, &notes)?;
         let mut roots = roots.into_iter().peekable();
+        let openings: std::collections::HashMap<u64, Opening> =
+            super::store::openings(conn, next as u64, last as u64 + 1)?
+                .into_iter()
+                .collect();
         for StoredLeaf { idx, data } in batch {
             let expected = frontier.size();
             if idx as u64 != expected {
                 return Err(VerifyError::Missing(expected));
+            }
+            if opaque::is_opaque(&data) {
+                let opening = openings
+                    .get(&expected)
+                    .ok_or(VerifyError::NoOpening(expected))?;
+                opening
+                    .open(&data)
+                    .map_err(|_| VerifyError::Opening(expected))?;
             }
             let leaf = leaf_hash(&data);
             if stored_nodes.get(&(0, idx)).map(Vec::as_slice) != Some(&leaf[..]) {

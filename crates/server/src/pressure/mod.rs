@@ -51,6 +51,7 @@ pub fn log_nairo_key(tx: &mut Tx<'_>, recipient: &str) -> Result<(), PressureErr
         .unwrap_or(0)
         + 1;
     let receipt = tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::KeyRegistered,
         actor: Actor::Operator,
         subject: Subject::Key {
@@ -62,7 +63,11 @@ pub fn log_nairo_key(tx: &mut Tx<'_>, recipient: &str) -> Result<(), PressureErr
     })?;
     meta::set(tx.conn, "nairo_key_recipient", recipient)?;
     meta::set(tx.conn, "nairo_key_version", &version.to_string())?;
-    meta::set(tx.conn, "nairo_key_leaf", &receipt.leaf_index.to_string())?;
+    meta::set(
+        tx.conn,
+        "nairo_key_leaf",
+        &crate::log::published(&receipt)?.to_string(),
+    )?;
     Ok(())
 }
 
@@ -110,6 +115,7 @@ pub fn record_report(
         ))
         .execute(tx.conn)?;
     let receipt = tx.record(Event {
+        details: crate::log::Details::Pressure(req.kind),
         kind: Kind::PressureReported,
         actor: Actor::Account(iro.account_id.as_str()),
         subject: Subject::PressureReport(id.as_str()),

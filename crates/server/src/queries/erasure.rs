@@ -67,6 +67,7 @@ pub fn erase_query(
             conn,
             log,
             Event {
+                details: crate::log::Details::None,
                 kind: Kind::ContentErased,
                 actor,
                 subject: Subject::Query(id),
@@ -110,6 +111,7 @@ pub fn erase_pressure_report(
             conn,
             log,
             Event {
+                details: crate::log::Details::None,
                 kind: Kind::ContentErased,
                 actor,
                 subject: Subject::PressureReport(id),

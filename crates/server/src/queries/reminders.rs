@@ -84,6 +84,7 @@ pub fn send_due(
                 super::service::notice_timing(urgency),
             )?;
             tx.record(Event {
+                details: crate::log::Details::None,
                 kind: Kind::ReminderSent,
                 actor: Actor::System,
                 subject: Subject::Query(id.as_str()),

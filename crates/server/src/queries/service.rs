@@ -11,7 +11,7 @@ use super::QueryError;
 use crate::accounts::store::eligible_advisers;
 use crate::accounts::{Caller, IroCaller};
 use crate::db::DbConnection;
-use crate::log::{Actor, Event, Kind, Receipt, Subject};
+use crate::log::{Actor, Details, Event, Kind, Receipt, Subject};
 use crate::mail::When;
 use crate::tx::Tx;
 use iro_advice_model::accounts::AccountId;
@@ -59,8 +59,10 @@ pub fn record(
     kind: Kind,
     actor: &AccountId,
     query: &Query,
+    details: Details,
 ) -> Result<Receipt, QueryError> {
     Ok(tx.record(Event {
+        details,
         kind,
         actor: Actor::Account(actor.as_str()),
         subject: Subject::Query(query.id.as_str()),
@@ -126,6 +128,10 @@ pub fn ask(
     )?;
     crate::accounts::notices::notify(tx, &input.adviser_id, notice_timing(input.urgency))?;
     let receipt = tx.record(Event {
+        details: Details::Query {
+            category: input.category,
+            stage: input.stage,
+        },
         kind: Kind::QuerySubmitted,
         actor: Actor::Account(iro.account_id.as_str()),
         subject: Subject::Query(id.as_str()),
@@ -141,6 +147,7 @@ fn answer(
     id: &QueryId,
     to: QueryStatus,
     kind: Kind,
+    details: Details,
 ) -> Result<(Query, Receipt), QueryError> {
     let q = visible(tx.conn, adviser, id)?;
     if !store::answer(tx.conn, &q.id, &adviser.account_id, to)? {
@@ -150,13 +157,21 @@ fn answer(
         )));
     }
     crate::accounts::notices::notify(tx, &q.iro_id, notice_timing(q.urgency))?;
-    let receipt = record(tx, kind, &adviser.account_id, &q)?;
+    let receipt = record(tx, kind, &adviser.account_id, &q, details)?;
     Ok((q, receipt))
 }
 
 /// The adviser takes the query on.
 pub fn accept(tx: &mut Tx<'_>, adviser: &Caller, id: &QueryId) -> Result<Receipt, QueryError> {
-    answer(tx, adviser, id, QueryStatus::Accepted, Kind::QueryAccepted).map(|(_, r)| r)
+    answer(
+        tx,
+        adviser,
+        id,
+        QueryStatus::Accepted,
+        Kind::QueryAccepted,
+        Details::None,
+    )
+    .map(|(_, r)| r)
 }
 
 /// The adviser declines; the IRO may then route the query elsewhere. The adviser no longer
@@ -167,7 +182,14 @@ pub fn decline(
     id: &QueryId,
     reason: DeclineReason,
 ) -> Result<Receipt, QueryError> {
-    let (q, receipt) = answer(tx, adviser, id, QueryStatus::Declined, Kind::QueryDeclined)?;
+    let (q, receipt) = answer(
+        tx,
+        adviser,
+        id,
+        QueryStatus::Declined,
+        Kind::QueryDeclined,
+        Details::Decline(reason),
+    )?;
     store::record_decline(tx.conn, &q.id, &adviser.account_id, reason)?;
     Ok(receipt)
 }
@@ -208,7 +230,7 @@ pub fn route(
         return Err(wrong_state("the query changed while it was being routed"));
     }
     crate::accounts::notices::notify(tx, &input.adviser_id, notice_timing(q.urgency))?;
-    record(tx, Kind::QueryRouted, &iro.account_id, &q)
+    record(tx, Kind::QueryRouted, &iro.account_id, &q, Details::None)
 }
 
 /// Exactly every message, once: a message left out would stay unreadable to the new
@@ -248,7 +270,13 @@ pub fn close(
     if q.status == QueryStatus::Accepted {
         crate::accounts::notices::notify(tx, &q.adviser_id, notice_timing(q.urgency))?;
     }
-    record(tx, Kind::QueryClosed, &iro.account_id, &q)
+    record(
+        tx,
+        Kind::QueryClosed,
+        &iro.account_id,
+        &q,
+        Details::Outcome(outcome),
+    )
 }
 
 /// The IRO may write while the query waits or is accepted; the adviser once they have
@@ -284,7 +312,7 @@ pub fn reply(
         body.as_str(),
     )?;
     crate::accounts::notices::notify(tx, counterpart(caller, &q), notice_timing(q.urgency))?;
-    let receipt = record(tx, Kind::MessageSent, &caller.account_id, &q)?;
+    let receipt = record(tx, Kind::MessageSent, &caller.account_id, &q, Details::None)?;
     Ok((message, created_at, receipt))
 }
 
@@ -299,7 +327,13 @@ pub fn attachment_added(
     if q.status != QueryStatus::Declined {
         crate::accounts::notices::notify(tx, counterpart(caller, q), notice_timing(q.urgency))?;
     }
-    record(tx, Kind::AttachmentAdded, &caller.account_id, q)
+    record(
+        tx,
+        Kind::AttachmentAdded,
+        &caller.account_id,
+        q,
+        Details::None,
+    )
 }
 
 /// Records that the IRO put a re-encrypted stream in place of an attachment nobody else
@@ -309,5 +343,11 @@ pub fn attachment_replaced(
     iro: &Caller,
     q: &Query,
 ) -> Result<Receipt, QueryError> {
-    record(tx, Kind::AttachmentReplaced, &iro.account_id, q)
+    record(
+        tx,
+        Kind::AttachmentReplaced,
+        &iro.account_id,
+        q,
+        Details::None,
+    )
 }

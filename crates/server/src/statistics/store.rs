@@ -296,6 +296,7 @@ pub fn build(
             conn,
             &context.log,
             Event {
+                details: crate::log::Details::None,
                 kind: Kind::StatisticsReleased,
                 actor,
                 subject: Subject::Release {
@@ -314,7 +315,7 @@ pub fn build(
             by_authority: by_authority.clone(),
             by_region: by_region.clone(),
             sha256: hex(&sum),
-            leaf_index: receipt.leaf_index as i64,
+            leaf_index: crate::log::published(&receipt)? as i64,
         };
         diesel::insert_into(statistics_releases::table)
             .values((

@@ -112,9 +112,10 @@ pub async fn manifest(state: web::Data<AppState>) -> Result<HttpResponse, ApiErr
                 return Ok(None);
             };
             Ok(Some(Receipt {
-                leaf_index: proof.leaf_index,
+                leaf_index: Some(proof.leaf_index),
                 leaf_data: proof.leaf_data,
-                checkpoint: served.note,
+                opening: None,
+                checkpoint: Some(served.note),
                 inclusion_proof: proof.inclusion_proof,
             }))
         })

@@ -17,6 +17,7 @@ pub fn publish(tx: &mut Tx<'_>, bundle: &Bundle) -> Result<u64, LogError> {
         return Ok(index);
     }
     let receipt = tx.record(Event {
+        details: crate::log::Details::None,
         kind: Kind::WebAppPublished,
         actor: Actor::Operator,
         subject: Subject::WebApp {
@@ -24,8 +25,9 @@ pub fn publish(tx: &mut Tx<'_>, bundle: &Bundle) -> Result<u64, LogError> {
         },
         authority: None,
     })?;
-    crate::db::meta::set(tx.conn, &name, &receipt.leaf_index.to_string())?;
-    Ok(receipt.leaf_index)
+    let index = crate::log::published(&receipt)?;
+    crate::db::meta::set(tx.conn, &name, &index.to_string())?;
+    Ok(index)
 }
 
 /// The leaf of a published bundle.

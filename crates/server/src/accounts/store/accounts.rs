@@ -357,3 +357,13 @@ pub fn notification_address(
         addresses.language,
     ))
 }
+
+/// How many key versions and changes of conflicts an account has had: the tags of its
+/// leaves run from 1 to these.
+pub fn directory_counts(conn: &mut DbConnection, id: &AccountId) -> QueryResult<(u64, u64)> {
+    accounts::table
+        .find(id)
+        .select((accounts::key_version, accounts::conflicts_changes))
+        .first::<(i64, i64)>(conn)
+        .map(|(v, c)| (v.max(0) as u64, c.max(0) as u64))
+}

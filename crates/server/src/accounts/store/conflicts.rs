@@ -109,3 +109,17 @@ pub fn eligible_advisers(
         })
         .collect()
 }
+
+/// Counts one more change of an adviser's declared conflicts and returns its number (from
+/// 1): the tag of its leaf, by which the adviser's client finds every change.
+pub fn count_conflicts_change(conn: &mut DbConnection, adviser_id: &AccountId) -> QueryResult<u64> {
+    use crate::db::schema::accounts;
+    diesel::update(accounts::table.find(adviser_id))
+        .set(accounts::conflicts_changes.eq(accounts::conflicts_changes + 1))
+        .execute(conn)?;
+    accounts::table
+        .find(adviser_id)
+        .select(accounts::conflicts_changes)
+        .first::<i64>(conn)
+        .map(|n| n as u64)
+}

@@ -13,6 +13,17 @@
 //! | 32 | subject pseudonym: HMAC-SHA-256(log key, "<subject kind>:" ‖ id) |
 //! | 16 | random nonce |
 
+//!
+//! Version 1 is now only the public leaves' format (statistics releases, web-app builds) and
+//! the body of an opaque leaf's opening: every other act is logged as an opaque leaf
+//! ([`opaque`]), which says nothing to whoever lacks its opening.
+
+pub mod opaque;
+
+use crate::accounts::Role;
+use crate::pressure::PressureKind;
+use crate::queries::{Category, DeclineReason, Outcome, Stage};
+
 pub const FORMAT_VERSION: u8 = 1;
 
 crate::vocabulary::string_enum!(
@@ -105,10 +116,12 @@ pub enum Subject<'a> {
         version: u64,
         recipient: &'a str,
     },
-    /// An adviser's declared conflicts, as a whole (see [`conflicts_digest`]).
+    /// An adviser's declared conflicts, as a whole (see [`conflicts_digest`]), at their
+    /// `change`th change (numbered from 1, so that the owner can find each).
     Conflicts {
         account: &'a str,
         digest: [u8; 32],
+        change: u64,
     },
     /// Whether an adviser accepts new queries.
     Availability {
@@ -158,8 +171,7 @@ pub struct ConflictsEvent {
 }
 
 impl ConflictsEvent {
-    pub fn from_leaf(data: &[u8]) -> Option<Self> {
-        let summary = LeafSummary::decode(data)?;
+    pub fn from_summary(summary: &LeafSummary) -> Option<Self> {
         if summary.kind != Kind::ConflictsChanged {
             return None;
         }
@@ -196,7 +208,7 @@ pub fn recipient_digest(recipient: &str) -> [u8; 32] {
     sha2_256(&[recipient.as_bytes()])
 }
 
-fn sha2_256(parts: &[&[u8]]) -> [u8; 32] {
+pub(crate) fn sha2_256(parts: &[&[u8]]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for p in parts {
@@ -215,9 +227,8 @@ pub struct KeyEvent {
 }
 
 impl KeyEvent {
-    /// Reads a key event from leaf data; None for any other leaf.
-    pub fn from_leaf(data: &[u8]) -> Option<Self> {
-        let summary = LeafSummary::decode(data)?;
+    /// Reads a key event from what a leaf says; None for any other event.
+    pub fn from_summary(summary: &LeafSummary) -> Option<Self> {
         if summary.kind != Kind::KeyRegistered || summary.extension.len() != 40 {
             return None;
         }
@@ -235,6 +246,102 @@ pub struct Event<'a> {
     pub actor: Actor<'a>,
     pub subject: Subject<'a>,
     pub authority: Option<&'a str>,
+    /// What a statistics release counts about the act, for NAIRO's recount.
+    pub details: Details,
+}
+
+impl Event<'_> {
+    /// Statistics releases and web-app builds are public facts: their leaves stay readable.
+    pub fn is_public(&self) -> bool {
+        matches!(
+            self.subject,
+            Subject::Release { .. } | Subject::WebApp { .. }
+        )
+    }
+
+    /// The tag its owner finds an opaque leaf by: a key event's and a change of conflicts';
+    /// None for the rest, which get random tags.
+    pub fn tag(&self) -> Option<[u8; 32]> {
+        match self.subject {
+            Subject::Key {
+                account, version, ..
+            } => Some(opaque::key_tag(account, version)),
+            Subject::Conflicts {
+                account, change, ..
+            } => Some(opaque::conflicts_tag(account, change)),
+            _ => None,
+        }
+    }
+}
+
+/// The closed-list facts about an act that the statistics releases count: in an opaque
+/// leaf's opening only, never in the clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Details {
+    None,
+    /// A query asked.
+    Query {
+        category: Category,
+        stage: Stage,
+    },
+    /// A query closed.
+    Outcome(Outcome),
+    /// A query declined.
+    Decline(DeclineReason),
+    /// Pressure reported.
+    Pressure(PressureKind),
+    /// An account created: its role, and whether the statistics count it (an IRO invited
+    /// by an administrator, not nominated by NAIRO for a trial).
+    Account {
+        role: Role,
+        counted: bool,
+    },
+}
+
+impl Details {
+    /// The canonical text committed to: `key=value` pairs joined by `;`.
+    pub fn text(&self) -> String {
+        match self {
+            Details::None => String::new(),
+            Details::Query { category, stage } => format!("category={category};stage={stage}"),
+            Details::Outcome(o) => format!("outcome={o}"),
+            Details::Decline(r) => format!("reason={r}"),
+            Details::Pressure(k) => format!("pressure={k}"),
+            Details::Account { role, counted } => {
+                format!("role={role};counted={}", u8::from(*counted))
+            }
+        }
+    }
+
+    /// Reads the text back; None for text no event of this service carries.
+    pub fn parse(text: &str) -> Option<Details> {
+        if text.is_empty() {
+            return Some(Details::None);
+        }
+        let pairs: Vec<(&str, &str)> = text
+            .split(';')
+            .map(|p| p.split_once('='))
+            .collect::<Option<_>>()?;
+        let details = match pairs.as_slice() {
+            [("category", c), ("stage", s)] => Details::Query {
+                category: c.parse().ok()?,
+                stage: s.parse().ok()?,
+            },
+            [("outcome", o)] => Details::Outcome(o.parse().ok()?),
+            [("reason", r)] => Details::Decline(r.parse().ok()?),
+            [("pressure", k)] => Details::Pressure(k.parse().ok()?),
+            [("role", r), ("counted", c)] => Details::Account {
+                role: r.parse().ok()?,
+                counted: match *c {
+                    "1" => true,
+                    "0" => false,
+                    _ => return None,
+                },
+            },
+            _ => return None,
+        };
+        (details.text() == text).then_some(details)
+    }
 }
 
 /// The canonical leaf data for an event at `unix_secs`, given its actor's and subject's
@@ -320,6 +427,34 @@ impl LeafSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn details_round_trip_and_refuse_what_no_event_carries() {
+        for d in [
+            Details::None,
+            Details::Query {
+                category: Category::Placement,
+                stage: Stage::Formal,
+            },
+            Details::Outcome(Outcome::Escalated),
+            Details::Decline(DeclineReason::Capacity),
+            Details::Pressure(PressureKind::ALL[0]),
+            Details::Account {
+                role: Role::Iro,
+                counted: false,
+            },
+        ] {
+            assert_eq!(Details::parse(&d.text()), Some(d));
+        }
+        for bad in [
+            "category=placement",
+            "outcome=won",
+            "reason=capacity;x=1",
+            "role=iro;counted=2",
+        ] {
+            assert_eq!(Details::parse(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn kind_codes_are_unique_and_round_trip() {
