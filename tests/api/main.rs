@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod accounts;
+mod audit;
 mod authorization;
 mod backup;
 mod cli;

@@ -100,6 +100,10 @@ impl Monitoring {
                 ("iro_advice_outbox_failing", now.outbox_failing as f64),
                 ("iro_advice_log_leaves", now.log_leaves as f64),
                 ("iro_advice_log_served_size", now.served_size as f64),
+                (
+                    "iro_advice_log_publication_overdue",
+                    flag(now.publication_overdue),
+                ),
                 ("iro_advice_statistics_releases", now.releases_stored as f64),
                 (
                     "iro_advice_statistics_releases_due",
@@ -147,6 +151,9 @@ pub struct Gauges {
     pub outbox_failing: u64,
     pub log_leaves: u64,
     pub served_size: u64,
+    /// An act has waited more than twice the publication interval: the publisher is stuck.
+    /// (A flag, not the wait: the oldest act's age would date it to the second.)
+    pub publication_overdue: bool,
     pub releases_stored: u64,
     pub releases_due: u64,
     pub sign_in_ceiling: bool,

@@ -94,6 +94,9 @@ fn read_database(
     g.outbox_oldest_secs = oldest.map_or(0, |t| (now - t).num_seconds().max(0));
     g.log_leaves = crate::log::store::size(conn)?;
     g.served_size = witnessing.served_size(conn)?;
+    let allowed = 2 * settings.request_log.publish_seconds.max(1) as i64;
+    g.publication_overdue =
+        crate::log::store::oldest_pending(conn)?.is_some_and(|t| (now - t).num_seconds() > allowed);
     g.releases_stored = crate::statistics::store::list(conn)
         .map_err(|e| MetricsError::Releases(e.to_string()))?
         .len() as u64;

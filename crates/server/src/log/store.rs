@@ -330,20 +330,33 @@ fn opening_of(
 }
 
 /// A leaf's index and data with its opening's columns (None where it has none).
-type LeafWithOpening = (i64, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+type LeafWithOpening = (
+    i64,
+    Vec<u8>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Option<String>,
+);
 
 /// A published leaf found by its tag: index, data, and opening if the service has one.
 pub type Tagged = (u64, Vec<u8>, Option<Opening>);
 
-/// How many acts wait for publication.
-pub fn pending_count(conn: &mut DbConnection) -> QueryResult<i64> {
-    log_pending::table.count().get_result(conn)
+/// When the act that has waited longest for publication happened.
+pub fn oldest_pending(conn: &mut DbConnection) -> QueryResult<Option<chrono::NaiveDateTime>> {
+    log_pending::table
+        .select(diesel::dsl::min(log_pending::created_at))
+        .first(conn)
 }
 
 /// Publishes every pending leaf: appended in an order drawn at random, not the acts', under
 /// one new checkpoint. Returns the new size; the size unchanged when nothing waited. Run it
 /// in a write transaction.
 pub fn publish(conn: &mut DbConnection, keys: &LogKeys) -> Result<u64, LogError> {
+    // The head row's lock first (PostgreSQL; SQLite's immediate transaction holds the
+    // database's): two instances' publishers must not both take the same pending acts.
+    diesel::update(log_head::table.find(1))
+        .set(log_head::size.eq(log_head::size))
+        .execute(conn)?;
     let rows: Vec<PendingRow> = log_pending::table
         .select(PendingRow::as_select())
         .order(log_pending::id)
@@ -351,6 +364,7 @@ pub fn publish(conn: &mut DbConnection, keys: &LogKeys) -> Result<u64, LogError>
     if rows.is_empty() {
         return Ok(size(conn)?);
     }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut keyed: Vec<([u8; 8], BatchLeaf)> = Vec::with_capacity(rows.len());
     for r in rows {
         let kind: Kind = r.kind.parse().map_err(|_| LogError::Opening)?;
@@ -364,12 +378,14 @@ pub fn publish(conn: &mut DbConnection, keys: &LogKeys) -> Result<u64, LogError>
                 at: r.created_at,
             },
         ));
-        let _ = r.id;
     }
     keyed.sort_by_key(|(order, _)| *order);
     let batch: Vec<BatchLeaf> = keyed.into_iter().map(|(_, leaf)| leaf).collect();
     let size = append_batch(conn, keys, &batch)?;
-    diesel::delete(log_pending::table).execute(conn)?;
+    // Exactly the rows published: an act committed meanwhile waits for the next batch.
+    for chunk in ids.chunks(1_000) {
+        diesel::delete(log_pending::table.filter(log_pending::id.eq_any(chunk))).execute(conn)?;
+    }
     Ok(size)
 }
 
@@ -425,10 +441,7 @@ pub fn opening(conn: &mut DbConnection, idx: u64) -> QueryResult<Option<Opening>
 
 /// The published leaves carrying any of `tags`, with their openings (None where the
 /// service has none), by index.
-pub fn tagged(
-    conn: &mut DbConnection,
-    tags: &[[u8; 32]],
-) -> QueryResult<Vec<Tagged>> {
+pub fn tagged(conn: &mut DbConnection, tags: &[[u8; 32]]) -> QueryResult<Vec<Tagged>> {
     let mut found = Vec::new();
     for chunk in tags.chunks(500) {
         let wanted: Vec<Vec<u8>> = chunk.iter().map(|t| t.to_vec()).collect();
