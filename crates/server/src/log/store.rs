@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use diesel::helper_types::Nullable;
 use diesel::prelude::*;
 
 use super::keys::{LogError, LogKeys, Written};
@@ -338,6 +339,25 @@ type LeafWithOpening = (
     Option<String>,
 );
 
+/// The columns of [`LeafWithOpening`], for a leaf left-joined to its opening.
+type LeafAndOpeningColumns = (
+    log_leaves::idx,
+    log_leaves::data,
+    Nullable<log_openings::salt>,
+    Nullable<log_openings::body>,
+    Nullable<log_openings::details>,
+);
+
+fn leaf_and_opening() -> LeafAndOpeningColumns {
+    (
+        log_leaves::idx,
+        log_leaves::data,
+        log_openings::salt.nullable(),
+        log_openings::body.nullable(),
+        log_openings::details.nullable(),
+    )
+}
+
 /// A published leaf found by its tag: index, data, and opening if the service has one.
 pub type Tagged = (u64, Vec<u8>, Option<Opening>);
 
@@ -448,13 +468,7 @@ pub fn tagged(conn: &mut DbConnection, tags: &[[u8; 32]]) -> QueryResult<Vec<Tag
         let rows: Vec<LeafWithOpening> = log_leaves::table
             .left_join(log_openings::table)
             .filter(log_leaves::tag.eq_any(wanted))
-            .select((
-                log_leaves::idx,
-                log_leaves::data,
-                log_openings::salt.nullable(),
-                log_openings::body.nullable(),
-                log_openings::details.nullable(),
-            ))
+            .select(leaf_and_opening())
             .load(conn)?;
         for (idx, data, salt, body, details) in rows {
             found.push((idx as u64, data, opening_of(salt, body, details)?));
@@ -515,13 +529,7 @@ pub fn receipts_for(
             .filter(log_leaves::actor.eq(actor))
             .filter(log_leaves::idx.lt(latest.0 as i64))
             .order(log_leaves::idx)
-            .select((
-                log_leaves::idx,
-                log_leaves::data,
-                log_openings::salt.nullable(),
-                log_openings::body.nullable(),
-                log_openings::details.nullable(),
-            ))
+            .select(leaf_and_opening())
             .load(conn)?;
         for (idx, data, salt, body, details) in leaves {
             let (size, note) = match &served {
