@@ -4,7 +4,8 @@
 // proven in that log, and pinned per correspondent. A rewritten log or a swapped key stops
 // the page instead of being believed.
 
-import { call } from "./api";
+import { call, callText } from "./api";
+import { decryptTextWith } from "./crypto";
 import type { KeyProof, Receipt } from "./api";
 import { kvGet, kvPut } from "./store";
 import { fill, m } from "./messages";
@@ -379,4 +380,80 @@ export async function verifiedRecipient(owner: string, account: string, recipien
   if (pin && pin.recipient !== recipient && !acceptChange) throw new KeyChanged(account, pin.recipient, recipient);
   await kvPut(pinKey, { version, recipient });
   return recipient;
+}
+
+/// A tile's index in C2SP tlog-tiles form: 3-digit groups, all but the last prefixed x.
+function tileIndex(n: number): string {
+  const groups: string[] = [];
+  do {
+    groups.unshift(String(n % 1000).padStart(3, "0"));
+    n = Math.floor(n / 1000);
+  } while (n > 0);
+  return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join("/");
+}
+
+/// The log's entries `0..size`, from its public entry bundles.
+async function entries(size: number): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (let index = 0; index * 256 < size; index++) {
+    const width = Math.min(256, size - index * 256);
+    const res = await fetch(`/api/v1/log/tile/entries/${tileIndex(index)}${width < 256 ? `.p/${width}` : ""}`);
+    if (!res.ok) throw new KeyRefused(`the log's entries ${index * 256}–${index * 256 + width - 1} cannot be read`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    for (let at = 0; at < bytes.length; ) {
+      const len = (bytes[at] << 8) | bytes[at + 1];
+      out.push(bytes.slice(at + 2, at + 2 + len));
+      at += 2 + len;
+    }
+  }
+  if (out.length !== size) throw new KeyRefused("the log's entry bundles do not hold the checkpoint's entries");
+  return out;
+}
+
+/// The RFC 9162 root of a list of leaf hashes: perfect subtrees kept on a stack, then the
+/// right edge folded from the smallest.
+async function rootOf(leaves: Hash[]): Promise<Hash> {
+  const edge: { hash: Hash; size: number }[] = [];
+  for (const leaf of leaves) {
+    let node = { hash: leaf, size: 1 };
+    while (edge.length > 0 && edge[edge.length - 1].size === node.size) {
+      const left = edge.pop()!;
+      node = { hash: await nodeHash(left.hash, node.hash), size: node.size * 2 };
+    }
+    edge.push(node);
+  }
+  if (edge.length === 0) return sha256();
+  let root = edge[edge.length - 1].hash;
+  for (let i = edge.length - 2; i >= 0; i--) root = await nodeHash(edge[i].hash, root);
+  return root;
+}
+
+/// NAIRO's check of the openings, as `iro-advice audit` makes it before recounting: every
+/// entry of the checkpoint this browser verified, read from the tiles (which must rebuild its
+/// root), and every opening, decrypted with NAIRO's key, checked against its entry.
+export async function auditOpenings(nairoKey: string): Promise<{ size: number; opened: number; unopened: number[]; mismatched: number[] }> {
+  const checkpoint = await checkLog();
+  const leaves = await entries(checkpoint.size);
+  if (!equal(await rootOf(await Promise.all(leaves.map(leafHash))), checkpoint.root)) {
+    throw new KeyRefused("the log's entries do not rebuild the checkpoint this browser verified");
+  }
+  const openings = new Map<number, { salt: string; body: string; details: string }>();
+  for (let from = 0; from < checkpoint.size; from += 50_000) {
+    const to = Math.min(checkpoint.size, from + 50_000);
+    const plain = await decryptTextWith(await callText(`/api/v1/log/openings?from=${from}&to=${to}`, "text/plain"), [nairoKey]);
+    for (const line of plain.split("\n")) {
+      if (!line) continue;
+      const { leaf_index, opening } = JSON.parse(line);
+      openings.set(leaf_index, opening);
+    }
+  }
+  const result = { size: checkpoint.size, opened: 0, unopened: [] as number[], mismatched: [] as number[] };
+  for (const [i, leaf] of leaves.entries()) {
+    if (!isOpaque(leaf)) continue;
+    const opening = openings.get(i);
+    if (!opening) result.unopened.push(i);
+    else if (!(await opens(leaf, opening))) result.mismatched.push(i);
+    else result.opened++;
+  }
+  return result;
 }

@@ -376,6 +376,12 @@ try {
   const witnessRow = n.locator("tr", { has: n.getByText("nairo.test/witness", { exact: true }) });
   check((await witnessRow.locator("time").count()) === 1, "the log page shows when NAIRO's witness cosigned the newest checkpoint");
   await audit(nairo, "the log's health");
+  // NAIRO opens every entry of the log with its key, in the page.
+  await n.getByLabel("NAIRO's key file").setInputFiles(nairoKey);
+  await n.locator("#log-audit .notice").waitFor({ timeout: 120_000 });
+  const audited = (await n.locator("#log-audit").textContent()).match(/All (\d+) entries checked: (\d+) opened with NAIRO's key/);
+  check(audited !== null && Number(audited[1]) >= shownSize && Number(audited[2]) > 1000, `NAIRO's key opens every entry of the log, and each opening matches (${audited?.[0]})`);
+  await audit(nairo, "the log's openings, checked with NAIRO's key");
   // NAIRO's own witness key, kept in the browser: the service asks it, and it cosigned.
   await n.getByLabel("Verifier key of NAIRO's witness").fill(witnessKey);
   await n.getByRole("button", { name: "Keep this key" }).click();

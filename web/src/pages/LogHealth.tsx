@@ -6,7 +6,8 @@ import { useEffect, useState } from "preact/hooks";
 import { call, Problem, type ReleaseListing } from "../api";
 import { useSession, watchLog } from "../app";
 import { BarChart } from "../charts";
-import { LogRewritten, logHealth } from "../log";
+import { LogRewritten, auditOpenings, logHealth } from "../log";
+import { secretFrom } from "../crypto";
 import { fill, m } from "../messages";
 import { Button, ErrorSummary, Form, TextInput, When, asData, type FieldError } from "../ui";
 
@@ -73,7 +74,63 @@ export function LogHealth() {
         </>
       )}
       {growth.length > 0 && <BarChart id="log-growth" title={m.logGrowthTitle} bars={growth} labelHeading={m.statsPeriod} valueHeading={m.logGrowthValue} />}
+      {health && <OpeningsAudit />}
     </>
+  );
+}
+
+/// NAIRO's check that every entry opens with NAIRO's key: the key file is read into this
+/// page's memory only, and forgotten with it.
+function OpeningsAudit() {
+  const s = useSession();
+  const [state, setState] = useState<{ busy: boolean; result?: Awaited<ReturnType<typeof auditOpenings>>; error?: string }>({ busy: false });
+  const run = async (file: File | undefined) => {
+    if (!file) return;
+    let key: string;
+    try {
+      key = secretFrom(await file.text());
+    } catch {
+      setState({ busy: false, error: m.nairoKeyWrong });
+      return;
+    }
+    setState({ busy: true });
+    try {
+      setState({ busy: false, result: await auditOpenings(key) });
+    } catch (e) {
+      if (e instanceof LogRewritten) return s.alarm(e);
+      const why = e instanceof Problem ? e.plain : e instanceof Error ? e.message : String(e);
+      setState({ busy: false, error: fill(m.logAuditFailed, { why }) });
+    }
+  };
+  const r = state.result;
+  const clean = r && r.unopened.length === 0 && r.mismatched.length === 0;
+  return (
+    <section aria-labelledby="log-audit-title">
+      <h2 id="log-audit-title">{m.logAuditTitle}</h2>
+      <p>{m.logAuditIntro}</p>
+      <div class={state.error ? "field field-error" : "field"}>
+        <label for="audit-key">{m.nairoKey}</label>
+        <p class="hint" id="audit-key-hint">
+          {m.nairoKeyHint}
+        </p>
+        {state.error && (
+          <p class="error-message" id="audit-key-error">
+            {state.error}
+          </p>
+        )}
+        <input id="audit-key" type="file" class="file-input" aria-describedby={state.error ? "audit-key-hint audit-key-error" : "audit-key-hint"} disabled={state.busy} onChange={(e) => run((e.target as HTMLInputElement).files?.[0])} />
+      </div>
+      <div id="log-audit" role="status">
+        {state.busy && <p>{m.loading}</p>}
+        {clean && <p class="notice notice-success">{fill(m.logAuditClean, { size: r.size, opened: r.opened })}</p>}
+        {r && !clean && (
+          <div class="notice notice-warning" role="alert">
+            {r.unopened.length > 0 && <p>{fill(m.logAuditUnopened, { count: r.unopened.length, first: r.unopened[0] })}</p>}
+            {r.mismatched.length > 0 && <p>{fill(m.logAuditMismatched, { count: r.mismatched.length, first: r.mismatched[0] })}</p>}
+          </div>
+        )}
+      </div>
+    </section>
   );
 }
 
