@@ -87,7 +87,7 @@ impl<'a> Tx<'a> {
 
     /// Appends the act to the request log, in this transaction; returns its receipt.
     pub fn record(&mut self, event: Event<'_>) -> Result<Receipt, LogError> {
-        crate::log::record(self.conn, &self.context.log, event)
+        crate::log::record_at(self.conn, &self.context.log, event, self.now)
     }
 
     /// Tells `to` that something is waiting, in this transaction so that a mail server that

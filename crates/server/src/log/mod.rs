@@ -33,7 +33,17 @@ pub fn record(
     keys: &LogKeys,
     event: Event<'_>,
 ) -> Result<Receipt, LogError> {
-    let at = now();
+    record_at(conn, keys, event, now())
+}
+
+/// [`record`], at the act's own time (the one its rows carry), so that the leaf and the
+/// rows a release counts fall in the same month.
+pub fn record_at(
+    conn: &mut DbConnection,
+    keys: &LogKeys,
+    event: Event<'_>,
+    at: chrono::NaiveDateTime,
+) -> Result<Receipt, LogError> {
     let written = keys.write(&event, at.and_utc().timestamp());
     store::enqueue(conn, event.kind, &written, at)?;
     let at_once = event.is_public() || matches!(event.subject, Subject::Key { .. });
