@@ -286,8 +286,51 @@ async fn the_employer_learns_nothing_from_the_public_log(backend: Backend) {
         .filter(|r| matches!(r.read(), Ok(s) if s.kind == Kind::QuerySubmitted))
         .collect();
     assert_eq!(asked.len(), 5);
-    for r in asked {
+    for r in &asked {
         r.verify(&log_key).expect("a published receipt verifies");
         assert_eq!(r.read().unwrap().authority.as_deref(), Some(AUTHORITIES[0]));
     }
+
+    // Shown to anyone, the receipt proves its act with `iro-advice receipt verify`, offline;
+    // a receipt whose opening was forged (another category) proves nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipt.json");
+    std::fs::write(&file, serde_json::to_vec(asked[0]).unwrap()).unwrap();
+    let (ok, text) = receipt_verify(&file, &log_key);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("a query_submitted event")
+            && text.contains(&format!("for authority {}", AUTHORITIES[0]))
+            && text.contains("stage=formal"),
+        "{text}"
+    );
+    let mut forged = asked[0].clone();
+    let opening = forged.opening.as_mut().unwrap();
+    let (category, rest) = opening.details.split_once(';').unwrap();
+    let other = if category == "category=contact" {
+        "category=placement"
+    } else {
+        "category=contact"
+    };
+    opening.details = format!("{other};{rest}");
+    std::fs::write(&file, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let (ok, text) = receipt_verify(&file, &log_key);
+    assert!(!ok && text.contains("does not open"), "{text}");
+}
+
+fn receipt_verify(file: &std::path::Path, key: &str) -> (bool, String) {
+    let out = iro_advice_testkit::binary()
+        .args(["receipt", "verify"])
+        .arg(file)
+        .args(["--key", key])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }

@@ -146,6 +146,7 @@ fn values(var: &str) -> (&'static str, Option<&'static str>) {
         "IRO_ADVICE_REMINDER_CHECK_SECS" => ("5", Some("-5")),
         "IRO_ADVICE_RETENTION_DAYS" => ("30", Some("-5")),
         "IRO_ADVICE_LOG_ORIGIN" => ("advice.example.org/log", Some("a + b")),
+        "IRO_ADVICE_LOG_PUBLISH_SECONDS" => ("60", Some("4000")),
         "IRO_ADVICE_WITNESS_URL" => ("http://127.0.0.1:7380", Some("ftp://w")),
         "IRO_ADVICE_WITNESS_KEY" => (WITNESS_KEY, Some("w+00000000+AAAA")),
         "IRO_ADVICE_WITNESS_QUORUM" => ("1", Some("2")),
