@@ -14,7 +14,7 @@ use iro_advice_api::Receipt;
 use iro_advice_model::accounts::{AdviserKind, Role};
 use iro_advice_server::db::schema::{log_checkpoints, log_leaves, log_pending};
 use iro_advice_server::log::{Actor, Kind};
-use iro_advice_testkit::{armored, json, spawn_app_with, Backend, TestApp, User};
+use iro_advice_testkit::{armored, json, receipt_verify, spawn_app_with, Backend, TestApp, User};
 use iro_advice_tlog::tiles::{TileRef, WIDTH};
 use serde_json::json;
 
@@ -296,7 +296,7 @@ async fn the_employer_learns_nothing_from_the_public_log(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("receipt.json");
     std::fs::write(&file, serde_json::to_vec(asked[0]).unwrap()).unwrap();
-    let (ok, text) = receipt_verify(&file, &log_key);
+    let (ok, text) = receipt_verify(&[file.to_str().unwrap(), "--key", &log_key]);
     assert!(ok, "{text}");
     assert!(
         text.contains("a query_submitted event")
@@ -314,23 +314,6 @@ async fn the_employer_learns_nothing_from_the_public_log(backend: Backend) {
     };
     opening.details = format!("{other};{rest}");
     std::fs::write(&file, serde_json::to_vec(&forged).unwrap()).unwrap();
-    let (ok, text) = receipt_verify(&file, &log_key);
+    let (ok, text) = receipt_verify(&[file.to_str().unwrap(), "--key", &log_key]);
     assert!(!ok && text.contains("does not open"), "{text}");
-}
-
-fn receipt_verify(file: &std::path::Path, key: &str) -> (bool, String) {
-    let out = iro_advice_testkit::binary()
-        .args(["receipt", "verify"])
-        .arg(file)
-        .args(["--key", key])
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }

@@ -11,7 +11,7 @@ use iro_advice_model::accounts::Role;
 use serde_json::{json, Value};
 
 use iro_advice_testkit::{binary, init, log_verify_against as log_verify, serve, WitnessProcess};
-use iro_advice_testkit::{eventually, json, spawn_app_with, Client, TestApp};
+use iro_advice_testkit::{eventually, json, receipt_verify, spawn_app_with, Client, TestApp};
 
 /// The served checkpoint once it is cosigned at `size` or more; its size and note.
 async fn cosigned_at_least(app: &TestApp, size: u64) -> (u64, String) {
@@ -49,22 +49,6 @@ async fn evidence(dir: &Path) -> String {
         printed.contains("== ").then_some(printed)
     })
     .await
-}
-
-fn receipt_verify(args: &[&str]) -> (bool, String) {
-    let out = binary()
-        .args(["receipt", "verify"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 /// The operator's backup and restore, as each database does it.

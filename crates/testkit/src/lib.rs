@@ -1059,6 +1059,24 @@ pub fn binary_path() -> std::path::PathBuf {
     dir.join(format!("iro-advice{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// `iro-advice receipt verify ARGS…`, as anyone shown a receipt runs it: whether it passed,
+/// and everything it printed.
+pub fn receipt_verify(args: &[&str]) -> (bool, String) {
+    let out = binary()
+        .args(["receipt", "verify"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 pub fn binary() -> std::process::Command {
     std::process::Command::new(binary_path())
 }
