@@ -269,7 +269,14 @@ enum WebCommand {
         /// How many of the witnesses must have cosigned (default: all given).
         #[arg(long)]
         quorum: Option<usize>,
+        /// The manifest the served application must match, from a build of the version you
+        /// expect (default: the application built into this binary).
+        #[arg(long)]
+        manifest: Option<std::path::PathBuf>,
     },
+    /// Print the manifest of the application built into this binary, for `web verify
+    /// --manifest` on a machine whose binary is another version.
+    Manifest,
 }
 
 #[derive(Subcommand)]
@@ -346,20 +353,44 @@ pub fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
+        Command::Web(WebCommand::Manifest) => {
+            println!(
+                "{}",
+                iro_advice_server::web::assets::embedded_manifest().to_json()
+            );
+            return ExitCode::SUCCESS;
+        }
         Command::Web(WebCommand::Verify {
             server,
             ca,
             log_key,
             witnesses,
             quorum,
+            manifest,
         }) => {
+            use iro_advice_client::web_verify::Expected;
+            let expected = match manifest {
+                None => {
+                    Expected::BuiltIn(iro_advice_server::web::assets::embedded_manifest().clone())
+                }
+                Some(path) => match std::fs::read_to_string(&path) {
+                    Ok(json) => Expected::File {
+                        path: path.display().to_string(),
+                        json,
+                    },
+                    Err(e) => {
+                        eprintln!("--manifest {}: {e}", path.display());
+                        return ExitCode::from(2);
+                    }
+                },
+            };
             let request = iro_advice_client::web_verify::Request {
                 server,
                 ca,
                 log_key,
                 witnesses,
                 quorum,
-                built_in: iro_advice_server::web::assets::embedded_manifest().clone(),
+                expected,
             };
             return match web_verify(request) {
                 Ok(lines) => {

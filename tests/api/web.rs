@@ -221,4 +221,55 @@ async fn web_verify_catches_a_served_file_that_differs_from_the_logged_manifest(
         .await
         .unwrap();
     assert_eq!(&served[..], bytes.as_slice());
+
+    // The operator restarts on the changed file: the service logs its manifest, so every
+    // served file matches the log. That is still not the published application: exit 1.
+    app.stop();
+    app.start(&[("IRO_ADVICE_WEB_DIR", copy.path().to_str().unwrap())])
+        .await;
+    let out = verify(&app);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("FAILED: the service serves (and logged) another application")
+            && stderr.contains("/assets/app.js is "),
+        "{stderr}"
+    );
+    // Checked against the manifest of that other build, it passes: the difference is the
+    // whole verdict.
+    let mut changed: Vec<(String, Vec<u8>)> = ASSETS
+        .iter()
+        .map(|a| (a.path.to_owned(), a.bytes.to_vec()))
+        .collect();
+    changed
+        .iter_mut()
+        .find(|(p, _)| p == "/assets/app.js")
+        .unwrap()
+        .1 = bytes.clone();
+    let manifest =
+        iro_advice_api::web::Manifest::of(changed.iter().map(|(p, b)| (p.as_str(), b.as_slice())));
+    let manifest_file = copy.path().join("expected.json");
+    std::fs::write(&manifest_file, manifest.to_json()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["web", "verify", "--server", &app.base, "--ca"])
+        .arg(&ca)
+        .arg("--manifest")
+        .arg(&manifest_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The built-in manifest, as `web manifest` prints it, is what the first check used.
+    let printed = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["web", "manifest"])
+        .output()
+        .unwrap();
+    let built_in = iro_advice_api::web::Manifest::of(ASSETS.iter().map(|a| (a.path, a.bytes)));
+    assert_eq!(
+        String::from_utf8_lossy(&printed.stdout).trim(),
+        built_in.to_json()
+    );
 }

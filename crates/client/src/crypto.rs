@@ -8,6 +8,7 @@ use std::str::FromStr;
 use age::secrecy::{ExposeSecret, SecretString};
 
 use super::error::ClientError;
+use iro_advice_model::age_writer::StrictEncryptor;
 use iro_advice_model::ciphertext::AgeArmored;
 
 fn crypto(e: impl std::fmt::Display) -> ClientError {
@@ -17,10 +18,6 @@ fn crypto(e: impl std::fmt::Display) -> ClientError {
 pub fn recipient(text: &str) -> Result<age::x25519::Recipient, ClientError> {
     age::x25519::Recipient::from_str(text.trim())
         .map_err(|e| crypto(format!("bad age recipient: {e}")))
-}
-
-fn as_dyn(recipients: &[age::x25519::Recipient]) -> impl Iterator<Item = &dyn age::Recipient> {
-    recipients.iter().map(|r| r as &dyn age::Recipient)
 }
 
 /// The text of a standard age identity file for `identity`.
@@ -94,19 +91,26 @@ pub fn load_identity(path: &Path) -> Result<age::x25519::Identity, ClientError> 
         })
 }
 
-/// Encrypts text to the recipients, ASCII-armored, as the API wants it.
+/// Encrypts text to the recipients, ASCII-armored, as the API wants it: one stanza per
+/// recipient and nothing else (see `iro_advice_model::age_writer`).
 pub fn encrypt_armored(
     plain: &[u8],
     recipients: &[age::x25519::Recipient],
 ) -> Result<AgeArmored, ClientError> {
-    let encryptor = age::Encryptor::with_recipients(as_dyn(recipients)).map_err(crypto)?;
-    let mut out = Vec::new();
-    let armor = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
-        .map_err(crypto)?;
-    let mut w = encryptor.wrap_output(armor).map_err(crypto)?;
-    w.write_all(plain).map_err(crypto)?;
-    w.finish().and_then(|a| a.finish()).map_err(crypto)?;
-    armored(&String::from_utf8(out).map_err(crypto)?)
+    // The strict form check refuses real ciphertext about once in a billion files; a fresh
+    // encryption is another draw.
+    let mut last = None;
+    for _ in 0..3 {
+        let text = StrictEncryptor::with_recipients(recipients)
+            .map_err(crypto)?
+            .encrypt_armored(plain)
+            .map_err(crypto)?;
+        match armored(&text) {
+            Ok(a) => return Ok(a),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| crypto("cannot encrypt")))
 }
 
 /// Text this client encrypted, as the API takes it: checked by the same parser the server
@@ -136,11 +140,11 @@ pub fn encrypt_stream(
     out: impl Write,
     recipients: &[age::x25519::Recipient],
 ) -> Result<(), ClientError> {
-    let encryptor = age::Encryptor::with_recipients(as_dyn(recipients)).map_err(crypto)?;
+    let encryptor = StrictEncryptor::with_recipients(recipients).map_err(crypto)?;
     let mut w = encryptor.wrap_output(out).map_err(crypto)?;
     w.write_all(header).map_err(crypto)?;
     std::io::copy(input, &mut w).map_err(crypto)?;
-    let mut out = w.finish().map_err(crypto)?;
+    let mut out = w.finish().map_err(crypto)?.into_inner();
     out.flush().map_err(crypto)
 }
 

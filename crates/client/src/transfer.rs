@@ -259,9 +259,8 @@ pub async fn reencrypt(
     let (method, path) = target;
     let upload = stream_up(api, path, method, move |out| {
         // Decrypt straight into the encrypting writer.
-        let encryptor =
-            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-                .map_err(|e| ClientError::Crypto(e.to_string()))?;
+        let encryptor = iro_advice_model::age_writer::StrictEncryptor::with_recipients(&recipients)
+            .map_err(|e| ClientError::Crypto(e.to_string()))?;
         let mut writer = encryptor
             .wrap_output(out)
             .map_err(|e| ClientError::Crypto(e.to_string()))?;
@@ -272,6 +271,7 @@ pub async fn reencrypt(
         crypto::decrypt_stream(reader, &mut writer, &identity)?;
         writer
             .finish()
+            .map(iro_advice_model::age_writer::Ungreased::into_inner)
             .and_then(|mut w| w.flush())
             .map_err(|e| ClientError::Crypto(e.to_string()))
     });

@@ -19,9 +19,19 @@ pub struct Request {
     pub log_key: Option<String>,
     pub witnesses: Vec<String>,
     pub quorum: Option<usize>,
-    /// The manifest of the application built into the running binary, to say whether the
-    /// served one is that build.
-    pub built_in: Manifest,
+    /// The manifest of the application the served one must be: the one built into the
+    /// running binary, or one given with `--manifest` (from a build of another version).
+    pub expected: Expected,
+}
+
+/// What the served application is compared with.
+pub enum Expected {
+    BuiltIn(Manifest),
+    /// The JSON of a manifest, as `iro-advice web manifest` or the service prints it.
+    File {
+        path: String,
+        json: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +51,15 @@ pub enum WebVerifyError {
         served: String,
         logged: String,
     },
+    #[error(
+        "FAILED: the service serves (and logged) another application than {expected}: {differs}. \
+         The log proves what was served, not that it is the published code: keep this output \
+         and tell NAIRO. If you expected another version, check against that build's manifest \
+         with --manifest FILE."
+    )]
+    OtherBuild { expected: String, differs: String },
+    #[error("--manifest {path}: {reason}")]
+    ManifestFile { path: String, reason: String },
 }
 
 #[derive(serde::Deserialize)]
@@ -55,17 +74,31 @@ struct Entry {
     sha256: String,
 }
 
+/// What a browser sends when it loads the page and its files: the service cannot tell this
+/// check from a person's browser and serve it something else.
+const BROWSER_HEADERS: [(&str, &str); 4] = [
+    (
+        "User-Agent",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+    ),
+    (
+        "Accept",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    ),
+    ("Accept-Language", "en-GB,en;q=0.9"),
+    ("Sec-Fetch-Mode", "navigate"),
+];
+
 async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, WebVerifyError> {
     let failed = |reason: String| WebVerifyError::Fetch {
         url: url.to_owned(),
         reason,
     };
-    let res = http
-        .get(url)
-        .header("Cache-Control", "no-cache")
-        .send()
-        .await
-        .map_err(|e| failed(e.to_string()))?;
+    let mut req = http.get(url).header("Cache-Control", "no-cache");
+    for (name, value) in BROWSER_HEADERS {
+        req = req.header(name, value);
+    }
+    let res = req.send().await.map_err(|e| failed(e.to_string()))?;
     if !res.status().is_success() {
         return Err(failed(format!("answered {}", res.status())));
     }
@@ -74,6 +107,35 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, WebVerifyEr
         .await
         .map_err(|e| failed(e.to_string()))?
         .to_vec())
+}
+
+/// The files in which `served` differs from `expected`, by path.
+fn differences(served: &ManifestJson, expected: &ManifestJson) -> Vec<String> {
+    let mut paths: Vec<&str> = served
+        .assets
+        .iter()
+        .chain(&expected.assets)
+        .map(|e| e.path.as_str())
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let digest = |m: &ManifestJson, path: &str| {
+        m.assets
+            .iter()
+            .find(|e| e.path == path)
+            .map(|e| e.sha256.clone())
+    };
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let (s, e) = (digest(served, path), digest(expected, path));
+            (s != e).then(|| match (s, e) {
+                (Some(s), Some(e)) => format!("{path} is {s}, expected {e}"),
+                (Some(_), None) => format!("{path} is served but not expected"),
+                _ => format!("{path} is expected but not served"),
+            })
+        })
+        .collect()
 }
 
 /// Runs the check; Ok with the lines to print.
@@ -170,15 +232,26 @@ pub async fn verify(request: Request) -> Result<Vec<String>, WebVerifyError> {
         }
         out.push(format!("ok  {}  {}", entry.sha256, entry.path));
     }
-    if request.built_in.to_json() == proof.manifest {
-        out.push("the served application is the one built into this iro-advice binary".into());
-    } else {
-        out.push(
-            "the served application differs from the one built into this binary (another \
-             version, or a local build): compare the manifest with a build of the repository"
-                .into(),
-        );
+    let (expected_name, expected_json) = match &request.expected {
+        Expected::BuiltIn(m) => (
+            "the one built into this iro-advice binary".to_owned(),
+            m.to_json(),
+        ),
+        Expected::File { path, json } => (format!("the manifest in {path}"), json.clone()),
+    };
+    let expected: ManifestJson =
+        serde_json::from_str(&expected_json).map_err(|e| WebVerifyError::ManifestFile {
+            path: expected_name.clone(),
+            reason: e.to_string(),
+        })?;
+    let differs = differences(&manifest, &expected);
+    if !differs.is_empty() {
+        return Err(WebVerifyError::OtherBuild {
+            expected: expected_name,
+            differs: differs.join("; "),
+        });
     }
+    out.push(format!("the served application is {expected_name}"));
     out.push(format!(
         "web application verified: {} files match the manifest in the log",
         manifest.assets.len()

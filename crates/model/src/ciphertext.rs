@@ -10,8 +10,9 @@ use std::io::Read;
 use serde::{Deserialize, Serialize};
 
 const VERSION_LINE: &[u8] = b"age-encryption.org/v1\n";
-/// A header larger than this is not one a real client writes.
-const MAX_HEADER: usize = 64 * 1024;
+/// A header larger than this is not one a real client writes: one X25519 stanza is under
+/// 100 bytes, and content has two or three readers.
+const MAX_HEADER: usize = 4 * 1024;
 const NONCE: u64 = 16;
 const TAG: u64 = 16;
 const CHUNK: u64 = 64 * 1024;
@@ -34,6 +35,10 @@ pub enum AgeFormatError {
     NotX25519(String),
     #[error("the age payload is not ciphertext: it reads as text")]
     PlaintextPayload,
+    #[error("the age payload is not ciphertext: it is compressed data")]
+    CompressedPayload,
+    #[error("a recipient stanza is not key material: it reads as text")]
+    PlaintextStanza,
     #[error(
         "wrapped_identity must be one age scrypt stanza with a work factor from 18 to 22: {0}"
     )]
@@ -46,15 +51,17 @@ impl AgeFormatError {
         use crate::problem::ProblemType;
         match self {
             AgeFormatError::NotX25519(_) => ProblemType::AgeNotX25519,
-            AgeFormatError::PlaintextPayload => ProblemType::AgePlaintextPayload,
+            AgeFormatError::PlaintextPayload
+            | AgeFormatError::CompressedPayload
+            | AgeFormatError::PlaintextStanza => ProblemType::AgePlaintextPayload,
             AgeFormatError::WeakWrap(_) => ProblemType::WeakWrappedIdentity,
             _ => ProblemType::NotAge,
         }
     }
 }
 
-/// Content encrypted to fewer X25519 recipients than it has readers: someone who should read
-/// it cannot, or it was never encrypted to them.
+/// Content encrypted to another number of X25519 recipients than it has readers: someone who
+/// should read it cannot, or a stanza is there for someone (or something) else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("encrypted to {recipients} recipient(s), but it has {readers} readers")]
 pub struct TooFewRecipients {
@@ -62,9 +69,9 @@ pub struct TooFewRecipients {
     pub readers: usize,
 }
 
-/// Refuses content with fewer recipients than `readers`.
+/// Refuses content with other than one recipient stanza per reader.
 pub fn require_readers(recipients: usize, readers: usize) -> Result<(), TooFewRecipients> {
-    if recipients < readers {
+    if recipients != readers {
         return Err(TooFewRecipients {
             recipients,
             readers,
@@ -85,6 +92,8 @@ struct Stanza {
 struct Header {
     len: usize,
     stanzas: Vec<Stanza>,
+    /// The header MAC's 32 bytes.
+    mac: Vec<u8>,
 }
 
 fn b64_unpadded(text: &str) -> Option<Vec<u8>> {
@@ -92,19 +101,6 @@ fn b64_unpadded(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(text)
         .ok()
-}
-
-/// Grease, as age writes it to keep parsers tolerant: a `<1–8 characters>-grease` type,
-/// at most four short arguments and a body of at most 100 bytes. Nothing larger passes as
-/// grease, so nothing larger can ride in it.
-fn is_grease(stanza: &Stanza) -> bool {
-    stanza
-        .tag
-        .strip_suffix("-grease")
-        .is_some_and(|t| (1..=8).contains(&t.len()))
-        && stanza.args.len() <= 4
-        && stanza.args.iter().all(|a| a.len() <= 8)
-        && stanza.body.len() <= 100
 }
 
 /// An X25519 stanza exactly as age writes one: one argument, the 32-byte ephemeral share,
@@ -117,31 +113,31 @@ fn is_x25519(stanza: &Stanza) -> bool {
         && stanza.body.len() == 32
 }
 
-/// Content (bodies, narratives, attachments): X25519 stanzas and grease only. Returns how
+/// Content (bodies, narratives, attachments): X25519 stanzas only, each its exact size and
+/// none reading as text. No grease: a stanza of free form is room for anything. Returns how
 /// many X25519 recipients there are.
 fn content_recipients(stanzas: &[Stanza]) -> Result<usize, AgeFormatError> {
-    let mut x25519 = 0;
-    let mut grease = 0;
     for stanza in stanzas {
-        if is_x25519(stanza) {
-            x25519 += 1;
-        } else if is_grease(stanza) && grease < 2 {
-            grease += 1;
-        } else if stanza.tag == "X25519" {
-            return Err(AgeFormatError::NotX25519(
-                "an X25519 stanza of the wrong shape".into(),
-            ));
-        } else {
-            return Err(AgeFormatError::NotX25519(format!(
-                "a {:?} stanza",
-                stanza.tag.chars().take(20).collect::<String>()
-            )));
+        if !is_x25519(stanza) {
+            return Err(AgeFormatError::NotX25519(if stanza.tag == "X25519" {
+                "an X25519 stanza of the wrong shape".into()
+            } else {
+                format!(
+                    "a {:?} stanza",
+                    stanza.tag.chars().take(20).collect::<String>()
+                )
+            }));
+        }
+        let mut key_material = b64_unpadded(&stanza.args[0]).unwrap_or_default();
+        key_material.extend_from_slice(&stanza.body);
+        if reads_as_text(&key_material) {
+            return Err(AgeFormatError::PlaintextStanza);
         }
     }
-    if x25519 == 0 {
+    if stanzas.is_empty() {
         return Err(AgeFormatError::NoRecipients);
     }
-    Ok(x25519)
+    Ok(stanzas.len())
 }
 
 /// A passphrase wrap: exactly one scrypt stanza, a 16-byte salt, a work factor from 18 to 22
@@ -171,59 +167,214 @@ fn check_wrap(stanzas: &[Stanza]) -> Result<(), AgeFormatError> {
     Ok(())
 }
 
-/// How many bytes of payload are sampled for the ciphertext test.
-const SAMPLE: usize = 64 * 1024;
-
-/// Byte counts over the start of a payload: ciphertext looks like random bytes, text does
-/// not. Cheap, one pass, and fooled only by text made to look random, which is not text.
-#[derive(Clone)]
-struct PayloadSample {
-    counts: [u32; 256],
-    n: u32,
+/// The bytes text is made of: printable ASCII, tab and the line ends.
+fn printable(b: u8) -> bool {
+    (0x20..=0x7e).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r')
 }
 
-impl Default for PayloadSample {
-    fn default() -> Self {
-        PayloadSample {
-            counts: [0; 256],
-            n: 0,
-        }
-    }
+/// The chance that a random byte is printable.
+const P_PRINTABLE: f64 = 98.0 / 256.0;
+
+/// The chance each test allows of refusing real ciphertext (random bytes).
+const FALSE_ALARM: f64 = 1e-9;
+
+/// The shortest run of printable bytes that `n` random bytes hold with less than
+/// [`FALSE_ALARM`] chance: 26 in a 32-byte payload, 41 in a 48 MiB one.
+fn text_run(n: usize) -> usize {
+    ((FALSE_ALARM / n.max(1) as f64).ln() / P_PRINTABLE.ln()).ceil() as usize
 }
 
-impl PayloadSample {
-    fn add(&mut self, bytes: &[u8]) {
-        let room = SAMPLE.saturating_sub(self.n as usize);
-        for b in &bytes[..bytes.len().min(room)] {
-            self.counts[*b as usize] += 1;
-        }
-        self.n += bytes.len().min(room) as u32;
+/// Whether `printable` of `n` random bytes being printable is beyond [`FALSE_ALARM`]:
+/// the binomial upper tail, exactly for short runs of bytes, by six standard deviations
+/// (about the same odds) for long ones.
+fn too_printable(n: u64, printable: u64) -> bool {
+    let (nf, p) = (n as f64, P_PRINTABLE);
+    if n == 0 || printable == 0 {
+        return false;
     }
+    if n >= 2048 {
+        return printable as f64 > nf * p + 6.0 * (nf * p * (1.0 - p)).sqrt() + 1.0;
+    }
+    // ln C(n, k) p^k (1-p)^(n-k), then the terms above it, added while they matter.
+    let k = printable;
+    let ln_choose: f64 = (1..=k).map(|j| ((n - k + j) as f64 / j as f64).ln()).sum();
+    let mut term = ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln();
+    let mut tail = 0.0;
+    for i in k..=n {
+        tail += term.exp();
+        term += ((n - i) as f64 / (i + 1) as f64).ln() + (p / (1.0 - p)).ln();
+    }
+    tail < FALSE_ALARM
+}
 
-    /// False when the bytes are far likelier text than random: more printable characters
-    /// (or, in a long sample, more of one byte value) than random bytes give, by six
-    /// standard deviations: about one chance in a billion of refusing real ciphertext.
-    fn looks_random(&self) -> bool {
-        let n = f64::from(self.n);
-        if self.n == 0 {
-            return true;
-        }
-        let printable: u32 = (0x20..=0x7e)
-            .chain([b'\t', b'\n', b'\r'])
-            .map(|b| self.counts[b as usize])
-            .sum();
-        let p = 98.0 / 256.0;
-        if f64::from(printable) > n * p + 6.0 * (n * p * (1.0 - p)).sqrt() + 1.0 {
+/// Whether a short piece of what should be random bytes (a stanza's key material) reads as
+/// text: a run of printable bytes, or more of them, than random bytes give.
+fn reads_as_text(bytes: &[u8]) -> bool {
+    let mut run = 0;
+    let mut longest = 0;
+    for b in bytes {
+        run = if printable(*b) { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let count = bytes.iter().filter(|b| printable(**b)).count();
+    longest >= text_run(bytes.len()) || too_printable(bytes.len() as u64, count as u64)
+}
+
+/// How much of the payload's start is kept to look for compressed data.
+const COMPRESSION_PROBE: usize = 4096;
+
+/// Compressed data where ciphertext should be: a deflate stream (raw, zlib or gzip) at the
+/// payload's start or after the nonce that inflates to text, or the magic number of another
+/// common format there. Ciphertext inflates to nothing but a few random bytes, and a 4-byte
+/// magic number comes up by chance once in four billion.
+fn looks_compressed(start: &[u8]) -> bool {
+    const MAGIC: [&[u8]; 6] = [
+        b"\x28\xb5\x2f\xfd",   // zstd
+        b"\xfd7zXZ\x00",       // xz
+        b"BZh",                // bzip2, with the block magic below
+        b"PK\x03\x04",         // zip
+        b"7z\xbc\xaf\x27\x1c", // 7-Zip
+        b"\x04\x22\x4d\x18",   // LZ4 frame
+    ];
+    [0usize, NONCE as usize].iter().any(|&at| {
+        let Some(data) = start.get(at..) else {
+            return false;
+        };
+        let magic = MAGIC.iter().any(|m| {
+            data.starts_with(m) && (*m != b"BZh" || data.get(4..10) == Some(b"1AY&SY".as_slice()))
+        });
+        magic || inflates_to_text(data)
+    })
+}
+
+/// Whether `data` starts a deflate stream (gzip, zlib or raw) that inflates to text.
+fn inflates_to_text(data: &[u8]) -> bool {
+    use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+    let gzip_body = data
+        .strip_prefix(b"\x1f\x8b\x08".as_slice())
+        .and_then(|_| data.get(10..));
+    let candidates = [
+        (data, inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER),
+        (data, 0),
+        (gzip_body.unwrap_or_default(), 0),
+    ];
+    candidates.iter().any(|(input, flags)| {
+        if input.is_empty() {
             return false;
         }
-        if self.n >= 4096 {
-            let q = 1.0 / 256.0;
-            let most = self.counts.iter().copied().max().unwrap_or(0);
-            if f64::from(most) > n * q + 8.0 * (n * q * (1.0 - q)).sqrt() {
-                return false;
+        let mut state = DecompressorOxide::new();
+        let mut out = vec![0u8; 4 * COMPRESSION_PROBE];
+        let (status, _, written) = decompress(
+            &mut state,
+            input,
+            &mut out,
+            0,
+            flags | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+        );
+        // A stream that breaks is not one: random bits inflate to a few bytes and repeats of
+        // them, then hit an impossible code. Text that inflates is mostly printable, and of
+        // many letters.
+        if status == miniz_oxide::inflate::TINFLStatus::Failed
+            || status == miniz_oxide::inflate::TINFLStatus::FailedCannotMakeProgress
+        {
+            return false;
+        }
+        let out = &out[..written];
+        let mut seen = [false; 256];
+        out.iter().for_each(|b| seen[*b as usize] = true);
+        let distinct = (0..=255u8)
+            .filter(|b| printable(*b) && seen[*b as usize])
+            .count();
+        out.len() >= 64
+            && distinct >= 20
+            && out.iter().filter(|b| printable(**b)).count() * 10 >= out.len() * 9
+    })
+}
+
+/// The whole payload, checked as it streams past in STREAM's own chunks: no chunk may hold
+/// more printable bytes (or more of one byte value) than random bytes give, no run of
+/// printable bytes may be longer than random bytes give in a payload of its length, and
+/// its start may not be compressed data.
+#[derive(Clone)]
+struct PayloadCheck {
+    counts: [u32; 256],
+    /// Bytes counted in the current chunk (the first includes the nonce).
+    in_chunk: u64,
+    total: u64,
+    run: usize,
+    longest_run: usize,
+    start: Vec<u8>,
+    text: bool,
+}
+
+impl Default for PayloadCheck {
+    fn default() -> Self {
+        PayloadCheck {
+            counts: [0; 256],
+            in_chunk: 0,
+            total: 0,
+            run: 0,
+            longest_run: 0,
+            start: Vec::new(),
+            text: false,
+        }
+    }
+}
+
+impl PayloadCheck {
+    fn add(&mut self, mut bytes: &[u8]) {
+        let room = COMPRESSION_PROBE.saturating_sub(self.start.len());
+        self.start
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        while !bytes.is_empty() {
+            let chunk_len = if self.total < NONCE + CHUNK + TAG {
+                NONCE + CHUNK + TAG
+            } else {
+                CHUNK + TAG
+            };
+            let take = (chunk_len - self.in_chunk).min(bytes.len() as u64) as usize;
+            for b in &bytes[..take] {
+                self.counts[*b as usize] += 1;
+                self.run = if printable(*b) { self.run + 1 } else { 0 };
+                self.longest_run = self.longest_run.max(self.run);
+            }
+            self.in_chunk += take as u64;
+            self.total += take as u64;
+            bytes = &bytes[take..];
+            if self.in_chunk == chunk_len {
+                self.end_chunk();
             }
         }
-        true
+    }
+
+    fn end_chunk(&mut self) {
+        let n = self.in_chunk;
+        if n > 0 {
+            let printable: u64 = (0..=255u8)
+                .filter(|b| printable(*b))
+                .map(|b| u64::from(self.counts[b as usize]))
+                .sum();
+            let most = u64::from(self.counts.iter().copied().max().unwrap_or(0));
+            let q = 1.0 / 256.0;
+            let nf = n as f64;
+            let skewed = n >= 4096 && most as f64 > nf * q + 8.0 * (nf * q * (1.0 - q)).sqrt();
+            self.text |= too_printable(n, printable) || skewed;
+        }
+        self.counts = [0; 256];
+        self.in_chunk = 0;
+    }
+
+    /// What is wrong with the payload fed, if anything.
+    fn finish(&self) -> Result<(), AgeFormatError> {
+        let mut last = self.clone();
+        last.end_chunk();
+        if last.text || self.longest_run >= text_run(self.total as usize) {
+            return Err(AgeFormatError::PlaintextPayload);
+        }
+        if looks_compressed(&self.start) {
+            return Err(AgeFormatError::CompressedPayload);
+        }
+        Ok(())
     }
 }
 
@@ -269,6 +420,7 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>, AgeFormatError> {
             return Ok(Some(Header {
                 len: after,
                 stanzas,
+                mac: b64_unpadded(&String::from_utf8_lossy(mac)).unwrap_or_default(),
             }));
         }
         let Some(stanza) = line.strip_prefix(b"-> ") else {
@@ -339,7 +491,7 @@ pub struct StreamCheck {
     header: Vec<u8>,
     recipients: Option<usize>,
     payload: u64,
-    sample: PayloadSample,
+    sample: PayloadCheck,
 }
 
 impl StreamCheck {
@@ -351,6 +503,9 @@ impl StreamCheck {
             match parse_header(&self.header)? {
                 Some(header) => {
                     self.recipients = Some(content_recipients(&header.stanzas)?);
+                    if reads_as_text(&header.mac) {
+                        return Err(AgeFormatError::PlaintextStanza);
+                    }
                     let extra = self.header.split_off(header.len);
                     self.payload += extra.len() as u64;
                     self.sample.add(&extra);
@@ -380,9 +535,7 @@ impl StreamCheck {
         if !payload_length_ok(self.payload) {
             return Err(AgeFormatError::Payload);
         }
-        if !self.sample.looks_random() {
-            return Err(AgeFormatError::PlaintextPayload);
-        }
+        self.sample.finish()?;
         Ok(recipients)
     }
 }
@@ -459,11 +612,9 @@ impl PassphraseWrapped {
         if !payload_length_ok(payload.len() as u64) {
             return Err(AgeFormatError::Payload);
         }
-        let mut sample = PayloadSample::default();
+        let mut sample = PayloadCheck::default();
         sample.add(payload);
-        if !sample.looks_random() {
-            return Err(AgeFormatError::PlaintextPayload);
-        }
+        sample.finish()?;
         Ok(PassphraseWrapped(text.to_owned()))
     }
 
@@ -537,22 +688,28 @@ mod tests {
     use std::io::Write;
 
     fn encrypt(plain: &[u8], armor: bool) -> Vec<u8> {
-        let id = age::x25519::Identity::generate();
-        let r = id.to_public();
+        let r = age::x25519::Identity::generate().to_public();
+        let e = crate::age_writer::StrictEncryptor::with_recipients(&[r]).unwrap();
+        if armor {
+            e.encrypt_armored(plain).unwrap().into_bytes()
+        } else {
+            e.encrypt(plain).unwrap()
+        }
+    }
+
+    #[test]
+    fn age_itself_writes_grease_which_is_refused() {
+        let r = age::x25519::Identity::generate().to_public();
         let e =
             age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
         let mut out = Vec::new();
-        let format = if armor {
-            age::armor::Format::AsciiArmor
-        } else {
-            age::armor::Format::Binary
-        };
-        let mut w = e
-            .wrap_output(age::armor::ArmoredWriter::wrap_output(&mut out, format).unwrap())
-            .unwrap();
-        w.write_all(plain).unwrap();
-        w.finish().unwrap().finish().unwrap();
-        out
+        let mut w = e.wrap_output(&mut out).unwrap();
+        w.write_all(b"hello").unwrap();
+        w.finish().unwrap();
+        assert!(matches!(
+            check_binary(&out),
+            Err(AgeFormatError::NotX25519(_))
+        ));
     }
 
     #[test]
@@ -682,17 +839,45 @@ mod tests {
             check_binary(&assemble(&[&x25519, scrypt], &mac, &payload)),
             Err(AgeFormatError::NotX25519(_))
         ));
-        // Grease as age writes it passes; grease large enough to carry a message does not.
+        // Grease, even as small as age writes it, is room for a message: refused.
         let grease = b"-> a1-grease x y\nAAECAwQ\n";
-        assert_eq!(
+        assert!(matches!(
             check_binary(&assemble(&[grease, &x25519], &mac, &payload)),
-            Ok(1)
+            Err(AgeFormatError::NotX25519(_))
+        ));
+        // Text inside an X25519 stanza of the right shape: its share and its body.
+        let b64 = |b: &[u8]| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(b)
+        };
+        let in_share = format!(
+            "-> X25519 {}\n{}\n",
+            b64(b"CHILD: Jayden Smith, born 3 Mar."),
+            b64(&[7u8; 32])
         );
-        let fat = format!(
-            "-> a1-grease Child=Jane\n{}\n",
-            "QUFB".repeat(40).chars().take(64).collect::<String>()
+        let in_body = format!(
+            "-> X25519 {}\n{}\n",
+            b64(&[0xa5u8; 32]),
+            b64(b"placement breaking down, advise!")
         );
-        assert!(check_binary(&assemble(&[fat.as_bytes(), &x25519], &mac, &payload)).is_err());
+        for stanza in [&in_share, &in_body] {
+            assert_eq!(
+                check_binary(&assemble(&[stanza.as_bytes()], &mac, &payload)),
+                Err(AgeFormatError::PlaintextStanza)
+            );
+        }
+        // Text in the MAC.
+        let text_mac = format!("--- {}\n", b64(b"Jayden Smith born 3 March 2015!!"));
+        assert_eq!(
+            check_binary(&assemble(&[&x25519], text_mac.as_bytes(), &payload)),
+            Err(AgeFormatError::PlaintextStanza)
+        );
+        // A header beyond any real one.
+        let many: Vec<&[u8]> = std::iter::repeat_n(x25519.as_slice(), 60).collect();
+        assert!(matches!(
+            check_binary(&assemble(&many, &mac, &payload)),
+            Err(AgeFormatError::Header(_))
+        ));
     }
 
     #[test]
@@ -769,26 +954,89 @@ mod tests {
     fn the_ciphertext_test_passes_random_bytes_and_refuses_text() {
         use ring::rand::SecureRandom;
         let rng = ring::rand::SystemRandom::new();
-        for n in [32usize, 33, 100, 1000, 5000, 65_536] {
-            for _ in 0..200 {
+        let check = |bytes: &[u8]| {
+            let mut sample = PayloadCheck::default();
+            sample.add(bytes);
+            sample.finish()
+        };
+        for n in [32usize, 33, 64, 100, 1000, 5000, 65_536, 200_000] {
+            for _ in 0..100 {
                 let mut bytes = vec![0u8; n];
                 rng.fill(&mut bytes).unwrap();
-                let mut sample = PayloadSample::default();
-                sample.add(&bytes);
-                assert!(sample.looks_random(), "{n} random bytes refused");
+                assert_eq!(check(&bytes), Ok(()), "{n} random bytes refused");
+                assert!(n > 64 || !reads_as_text(&bytes), "{n} random bytes as text");
             }
         }
         let text = "Jane Smith, born 1 March 2015, placed with foster carers; ".repeat(200);
         for n in [32usize, 100, 5000] {
-            let mut sample = PayloadSample::default();
-            sample.add(&text.as_bytes()[..n]);
-            assert!(!sample.looks_random(), "{n} bytes of text passed");
+            assert_eq!(
+                check(&text.as_bytes()[..n]),
+                Err(AgeFormatError::PlaintextPayload),
+                "{n} bytes of text passed"
+            );
         }
         // UTF-16 text: half zeros.
         let utf16: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-        let mut sample = PayloadSample::default();
-        sample.add(&utf16[..8192]);
-        assert!(!sample.looks_random());
+        assert_eq!(check(&utf16[..8192]), Err(AgeFormatError::PlaintextPayload));
+        // Text after 64 KiB (and after 1 MiB) of random bytes, and a short text between two
+        // random halves: the whole payload is read, not its start.
+        for lead in [65_536usize, 1 << 20] {
+            let mut bytes = vec![0u8; lead];
+            rng.fill(&mut bytes).unwrap();
+            bytes.extend_from_slice(&text.as_bytes()[..3000]);
+            assert_eq!(check(&bytes), Err(AgeFormatError::PlaintextPayload));
+        }
+        let mut bytes = vec![0u8; 300_000];
+        rng.fill(&mut bytes).unwrap();
+        bytes[150_000..150_064].copy_from_slice(&text.as_bytes()[..64]);
+        assert_eq!(check(&bytes), Err(AgeFormatError::PlaintextPayload));
+        // A short payload: the nonce's 16 random bytes, then the child's details.
+        let mut short = vec![0u8; 16];
+        rng.fill(&mut short).unwrap();
+        short.extend_from_slice(b"CHILD: Jayden Smith, born 3 March");
+        assert_eq!(check(&short), Err(AgeFormatError::PlaintextPayload));
+    }
+
+    #[test]
+    fn compressed_text_is_refused() {
+        use ring::rand::SecureRandom;
+        let rng = ring::rand::SystemRandom::new();
+        let text = "Jayden Smith, born 3 March 2015, placement breaking down. ".repeat(50);
+        let deflated = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 9);
+        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(text.as_bytes(), 9);
+        let mut gzip = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03".to_vec();
+        gzip.extend_from_slice(&deflated);
+        gzip.extend_from_slice(&[0; 8]);
+        let mut nonce = vec![0u8; 16];
+        rng.fill(&mut nonce).unwrap();
+        let after_nonce = [nonce.clone(), deflated.clone()].concat();
+        for (what, payload) in [
+            ("raw", &deflated),
+            ("zlib", &zlib),
+            ("gzip", &gzip),
+            ("after the nonce", &after_nonce),
+        ] {
+            let mut sample = PayloadCheck::default();
+            sample.add(payload);
+            assert_eq!(
+                sample.finish(),
+                Err(AgeFormatError::CompressedPayload),
+                "{what}"
+            );
+        }
+        let mut zstd = b"\x28\xb5\x2f\xfd".to_vec();
+        let mut rest = vec![0u8; 300];
+        rng.fill(&mut rest).unwrap();
+        zstd.extend_from_slice(&rest);
+        let mut sample = PayloadCheck::default();
+        sample.add(&zstd);
+        assert_eq!(sample.finish(), Err(AgeFormatError::CompressedPayload));
+        // Random bytes almost never inflate to anything: many tries, none refused.
+        for _ in 0..20_000 {
+            let mut bytes = vec![0u8; 200];
+            rng.fill(&mut bytes).unwrap();
+            assert!(!looks_compressed(&bytes));
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! impls that store these types as SQL text.
 
 pub mod accounts;
+pub mod age_writer;
 pub mod authorities;
 pub mod ciphertext;
 pub mod files;

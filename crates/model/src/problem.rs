@@ -73,7 +73,7 @@ problem_types! {
     NotWitnessed = "log-not-witnessed", "No checkpoint cosigned by the witnesses yet";
     AgeNotX25519 = "age-not-x25519", "Not encrypted to age X25519 recipients only";
     AgePlaintextPayload = "age-plaintext-payload", "The age payload is not ciphertext";
-    AgeTooFewRecipients = "age-too-few-recipients", "Not encrypted to every reader";
+    AgeTooFewRecipients = "age-too-few-recipients", "Not encrypted to exactly one stanza per reader";
     WeakWrappedIdentity = "weak-wrapped-identity", "The wrapped identity is not strongly wrapped";
     StepUpRequired = "step-up-required", "A fresh second-factor code is required";
     InvalidCredentials = "invalid-credentials", "Wrong email or password";

@@ -1013,21 +1013,12 @@ pub fn log_verify_against(
 
 /// age content for `recipients`, armored (a question or a reply) or binary (an attachment).
 pub fn encrypt(plain: &[u8], recipients: &[age::x25519::Recipient], armor: bool) -> Vec<u8> {
-    use std::io::Write;
-    let e = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-        .unwrap();
-    let mut out = Vec::new();
-    let format = if armor {
-        age::armor::Format::AsciiArmor
+    let e = iro_advice_model::age_writer::StrictEncryptor::with_recipients(recipients).unwrap();
+    if armor {
+        e.encrypt_armored(plain).unwrap().into_bytes()
     } else {
-        age::armor::Format::Binary
-    };
-    let mut w = e
-        .wrap_output(age::armor::ArmoredWriter::wrap_output(&mut out, format).unwrap())
-        .unwrap();
-    w.write_all(plain).unwrap();
-    w.finish().unwrap().finish().unwrap();
-    out
+        e.encrypt(plain).unwrap()
+    }
 }
 
 pub fn armored(plain: &str, recipients: &[age::x25519::Recipient]) -> String {

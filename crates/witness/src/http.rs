@@ -44,6 +44,9 @@ async fn add_checkpoint(witness: web::Data<Arc<Witness>>, body: web::Bytes) -> H
                     StatusCode::NOT_FOUND,
                     "this witness does not witness that log",
                 ),
+                // Plain text, not text/x.tlog.size: that is how a client tells this 409
+                // from a stale old size.
+                Refusal::RootMismatch(why) => refused(StatusCode::CONFLICT, &why),
                 Refusal::Inconsistent(why) => refused(StatusCode::UNPROCESSABLE_ENTITY, &why),
                 Refusal::Internal(why) => {
                     tracing::error!(reason = %why, "witness state");

@@ -46,6 +46,8 @@ pub enum Refusal {
     UnknownLog,
     /// 409: the client's old size is not the size last cosigned (given in the body).
     StaleOldSize(u64),
+    /// 409 without a size: the checkpoint has the size last cosigned but another root.
+    RootMismatch(String),
     /// 422: inconsistent with what was cosigned, or not a valid tree.
     Inconsistent(String),
     /// 500: the witness cannot read or write its own state.
@@ -147,12 +149,18 @@ impl Witness {
         });
         // Whatever the client's old size, a checkpoint that contradicts one already cosigned
         // is proof that the log showed two views: keep it.
+        // The answer is still the one C2SP tlog-witness gives for the request as sent.
         if let Some(reason) = contradiction(cosigned, &checkpoint) {
             self.keep_evidence(origin, &request.note, &reason, cosigned, now)?;
-            if request.old_size > checkpoint.size {
-                return Err(old_too_large());
-            }
-            return Err(Refusal::Inconsistent(reason));
+            return Err(if request.old_size > checkpoint.size {
+                old_too_large()
+            } else if request.old_size != latest.size {
+                Refusal::StaleOldSize(latest.size)
+            } else if checkpoint.size == latest.size {
+                Refusal::RootMismatch(reason)
+            } else {
+                Refusal::Inconsistent(reason)
+            });
         }
         if request.old_size > checkpoint.size {
             return Err(old_too_large());

@@ -276,8 +276,10 @@ enum Round {
 /// What one submission taught.
 enum Answer {
     Cosigned(String),
-    /// 409: the witness holds this size.
+    /// 409 as text/x.tlog.size: the witness holds this size.
     Holds(u64),
+    /// 409 as anything else: the witness cosigned this size with another root.
+    RootMismatch(String),
     /// Any other refusal, said by the witness.
     Refused {
         status: u16,
@@ -464,24 +466,9 @@ impl Submitter {
                 *holds = Some(held);
                 Round::Learnt
             }
+            Ok(Answer::RootMismatch(why)) => self.refused(size, old, 409, why, true),
             Ok(Answer::Refused { status, why }) => {
-                let inconsistent = status == 422;
-                let why =
-                    format!("the witness refused the checkpoint of size {size} ({status}): {why}");
-                if inconsistent {
-                    tracing::error!(witness = %self.endpoint().key, size, old, "the witness refused a checkpoint as inconsistent with one it cosigned: the log was rolled back or forked; investigate, and do not reset the witness");
-                } else {
-                    tracing::error!(witness = %self.endpoint().key, size, "{why}");
-                }
-                self.witnessing.update(self.index, |s| {
-                    s.problem = Some(why);
-                    s.refused_as_inconsistent |= inconsistent;
-                });
-                if inconsistent {
-                    Round::Contradicted
-                } else {
-                    Round::Failed
-                }
+                self.refused(size, old, status, why, status == 422)
             }
             Err(why) => {
                 tracing::warn!(witness = %self.endpoint().key, reason = %why, "witness unreachable; will retry");
@@ -489,6 +476,26 @@ impl Submitter {
                     .update(self.index, |s| s.problem = Some(why));
                 Round::Failed
             }
+        }
+    }
+
+    /// A refusal: one as inconsistent with what the witness cosigned (422, or 409 for the
+    /// same size with another root) means the log was rolled back or forked.
+    fn refused(&self, size: u64, old: u64, status: u16, why: String, inconsistent: bool) -> Round {
+        let why = format!("the witness refused the checkpoint of size {size} ({status}): {why}");
+        if inconsistent {
+            tracing::error!(witness = %self.endpoint().key, size, old, "the witness refused a checkpoint as inconsistent with one it cosigned: the log was rolled back or forked; investigate, and do not reset the witness");
+        } else {
+            tracing::error!(witness = %self.endpoint().key, size, "{why}");
+        }
+        self.witnessing.update(self.index, |s| {
+            s.problem = Some(why);
+            s.refused_as_inconsistent |= inconsistent;
+        });
+        if inconsistent {
+            Round::Contradicted
+        } else {
+            Round::Failed
         }
     }
 
@@ -508,6 +515,9 @@ pub async fn held_size(
     match post(http, url, AddCheckpoint::format(0, &[], note)).await? {
         Answer::Holds(size) => Ok(Some(size)),
         Answer::Cosigned(_) => Ok(None),
+        Answer::RootMismatch(why) => Err(format!(
+            "the witness cosigned this size with another root (409): {why}"
+        )),
         Answer::Refused { status, why } => Err(format!("the witness refused ({status}): {why}")),
     }
 }
@@ -522,12 +532,18 @@ async fn post(http: &reqwest::Client, url: &url::Url, body: String) -> Result<An
             .await
             .map_err(|e| format!("cannot reach the witness: {e}"))?;
         let status = res.status().as_u16();
+        let sized = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().starts_with("text/x.tlog.size"));
         let text = res
             .text()
             .await
             .map_err(|e| format!("the witness's answer was cut short: {e}"))?;
         Ok(match status {
             200 => Answer::Cosigned(text),
+            409 if !sized => Answer::RootMismatch(text.trim().chars().take(300).collect()),
             409 => match text.trim().parse() {
                 Ok(size) => Answer::Holds(size),
                 Err(_) => Answer::Refused {
