@@ -640,6 +640,27 @@ async fn every_role_does_its_work_from_the_client() {
     // An IRO with a passphrase-protected identity moves to a new device.
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     let (first, _) = Client::login(&app, &iro, &[]);
+    // A one-character passphrase would open the wrapped identity from any database copy.
+    let me_before: serde_json::Value =
+        iro_advice_testkit::json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+    let weak = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
+        .args(["client", "keygen", "--passphrase", "--profile-dir"])
+        .arg(first.profile.path())
+        .env("IRO_ADVICE_IDENTITY_PASSPHRASE", "x")
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("use at least 20"),
+        "{}",
+        String::from_utf8_lossy(&weak.stderr)
+    );
+    let me: serde_json::Value =
+        iro_advice_testkit::json(app.get_auth("/api/v1/me", &iro.access).await, 200).await;
+    assert_eq!(
+        me["age_recipient"], me_before["age_recipient"],
+        "nothing registered"
+    );
     let keygen = std::process::Command::new(env!("CARGO_BIN_EXE_iro-advice"))
         .args(["client", "keygen", "--passphrase", "--profile-dir"])
         .arg(first.profile.path())

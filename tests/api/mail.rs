@@ -424,3 +424,56 @@ fn mail_files_are_deleted_after_their_hours() {
         "only mail files are deleted"
     );
 }
+
+on_both!(
+    failed_sign_ins_are_never_mailed_to_a_work_address,
+    sign_in_failures_mail
+);
+
+/// The employer's mail server reads the work address: five failed sign-ins to an account
+/// that gave no private address send nothing (the holder is told at the next sign-in); to one
+/// that gave a private address, one neutral mail goes there and nowhere else.
+async fn sign_in_failures_mail(backend: Backend) {
+    let smtp = SmtpServer::start(0);
+    let app = app_with(
+        backend,
+        &smtp_settings(smtp.port, smtp.ca().to_str().unwrap()),
+    )
+    .await
+    .unwrap();
+    let work_only = format!("{}@iro.test", unique_name("work"));
+    let with_private = format!("{}@iro.test", unique_name("work"));
+    let private = format!("{}@home.test", unique_name("private"));
+    for (email, notices) in [(&work_only, None), (&with_private, Some(&private))] {
+        let invitation = app.cli_invitation(
+            iro_advice_model::accounts::Role::Iro,
+            email,
+            Some("E06000019"),
+            None,
+        );
+        let res = app
+            .post_json(
+                "/api/v1/accounts",
+                None,
+                &json!({"invitation": invitation, "password": PASSWORD,
+                        "display_name": "Sam Patel", "notification_email": notices}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let before = smtp.received().len();
+    for email in [&work_only, &with_private] {
+        for _ in 0..5 {
+            let res = app.login(email, "not the password!", None).await;
+            assert_eq!(res.status(), 401);
+        }
+    }
+    let got = smtp.wait_for(before + 1, Duration::from_secs(15)).await;
+    wait_until(|| pending(&app) == 0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after: Vec<Vec<String>> = smtp.received()[before..]
+        .iter()
+        .map(|m| m.to.clone())
+        .collect();
+    assert_eq!(after, vec![vec![private.clone()]], "{} mails", got.len());
+}

@@ -743,9 +743,11 @@ async fn a_nairo_nomination_counts_only_once_an_admin_approves_it(app: TestApp) 
     let admin = app.admin().await;
     let nairo = app.user(&admin, Role::Nairo, None, None).await;
     let mut iros = Vec::new();
+    let mut emails = Vec::new();
     for (inviter, n) in [(&admin, 5), (&nairo, 4)] {
         for _ in 0..n {
             let email = format!("{}@iro.test", unique_name("iro"));
+            emails.push(email.clone());
             let invitation = app
                 .invite(
                     &inviter.access,
@@ -777,6 +779,28 @@ async fn a_nairo_nomination_counts_only_once_an_admin_approves_it(app: TestApp) 
     for id in nominated {
         assert!(approved_at(id).is_null(), "a nomination waits");
     }
+    // Until it is approved, a nomination sees itself and nothing else: no adviser list (with
+    // its open-query counts), no query, no pressure report.
+    let waiting = json(app.login(&emails[8], PASSWORD, None).await, 200).await;
+    let waiting = waiting["access_token"].as_str().unwrap().to_owned();
+    let me = json(app.get_auth("/api/v1/me", &waiting).await, 200).await;
+    assert_eq!(me["awaiting_approval"], true, "{me}");
+    let leaves = app.count("log_leaves");
+    assert_problem(
+        app.get_auth("/api/v1/advisers", &waiting).await,
+        403,
+        "awaiting-approval",
+    )
+    .await;
+    let res = app
+        .post_json(
+            "/api/v1/pressure-reports",
+            Some(&waiting),
+            &serde_json::json!({"kind": "other", "occurred_on": "2026-11-02", "share_with_nairo": false}),
+        )
+        .await;
+    assert_problem(res, 403, "awaiting-approval").await;
+    assert_eq!(app.count("log_leaves"), leaves);
 
     // An admin approves two of the four; NAIRO cannot approve its own nominations.
     let approve = |id: &str| format!("/api/v1/accounts/{id}/approve");

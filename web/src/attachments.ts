@@ -94,10 +94,14 @@ async function sendStream(queryId: string, ciphertext: ReadableStream<Uint8Array
   }
 }
 
-/// A name that is safe to save under: no directories, no hidden or control characters.
+/// A name that is safe to save under: no directories, no hidden or control characters, and
+/// none of the controls that reorder text (U+202E shows "evil\u202etxt.exe" as "evilexe.txt").
 function safeName(name: unknown): string {
   const base = String(name ?? "").split(/[\\/]/).pop() ?? "";
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, "").replace(/^\.+/, "").trim();
+  const clean = base
+    .replace(/[\u0000-\u001f\u007f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "")
+    .replace(/^\.+/, "")
+    .trim();
   return clean.slice(0, 200) || "attachment";
 }
 

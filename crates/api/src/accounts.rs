@@ -149,6 +149,10 @@ pub struct Me {
     pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Whether the account has at least one passkey (a second factor like TOTP).
     pub passkey_enabled: bool,
+    /// A NAIRO nomination that no admin has approved yet: until then it can only see
+    /// itself and set up its second factor.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_approval: bool,
     /// The largest attachment the service takes, so that a client can check a file before
     /// it sends anything.
     pub max_attachment_bytes: u64,

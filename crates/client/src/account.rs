@@ -12,7 +12,7 @@ use super::profile::{Profile, Settings, Tokens};
 use super::trust::{check_log, pin, Requested};
 use iro_advice_api::paths;
 use iro_advice_api::{KeyRequest, LoginRequest, TokenPair};
-use iro_advice_model::accounts::AgeRecipient;
+use iro_advice_model::accounts::{AgeRecipient, MIN_IDENTITY_PASSPHRASE};
 
 pub struct Login {
     pub server: Option<String>,
@@ -235,6 +235,20 @@ fn new_passphrase() -> Result<String, ClientError> {
     Ok(p)
 }
 
+/// Refuses a passphrase shorter than the page accepts: the wrapped identity is stored on the
+/// service, so anyone with a copy of its database can try passphrases offline.
+fn strong_enough(passphrase: String) -> Result<String, ClientError> {
+    let chars = passphrase.chars().count();
+    if chars < MIN_IDENTITY_PASSPHRASE {
+        return Err(ClientError::Profile(format!(
+            "the passphrase has {chars} characters; use at least {MIN_IDENTITY_PASSPHRASE} \
+             (a few unrelated words are easy to remember): the wrapped identity is kept by the \
+             service, where a copy of its database could be tried offline"
+        )));
+    }
+    Ok(passphrase)
+}
+
 pub async fn keygen(
     api: &Api,
     passphrase: bool,
@@ -252,7 +266,8 @@ pub async fn keygen(
     let recipient = identity.to_public().to_string();
     let text = crypto::identity_file_text(&identity);
     let (file, wrapped_identity) = if passphrase {
-        let wrapped = crypto::encrypt_with_passphrase(text.as_bytes(), &new_passphrase()?)?;
+        let wrapped =
+            crypto::encrypt_with_passphrase(text.as_bytes(), &strong_enough(new_passphrase()?)?)?;
         let for_server = iro_advice_model::ciphertext::PassphraseWrapped::parse(&wrapped)
             .map_err(|e| ClientError::Crypto(e.to_string()))?;
         (wrapped.into_bytes(), Some(for_server.into()))

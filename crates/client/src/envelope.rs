@@ -71,7 +71,8 @@ impl Envelope {
             }
             line.push(byte[0]);
         }
-        let envelope = serde_json::from_slice(&line).map_err(|_| damaged())?;
+        let mut envelope: Envelope = serde_json::from_slice(&line).map_err(|_| damaged())?;
+        envelope.name = without_bidi_controls(&envelope.name);
         Ok((Some(envelope), Vec::new()))
     }
 
@@ -87,6 +88,17 @@ impl Envelope {
                 .any(|c| c.is_control() || matches!(c, '/' | '\\' | ':'));
         (!unsafe_name).then_some(name)
     }
+}
+
+/// The name as the sender's characters show it: the controls that reorder text (U+202E
+/// makes `evil\u{202e}txt.exe` show as `evilexe.txt`) removed, so that what is shown and
+/// saved is the name the file really has.
+pub fn without_bidi_controls(name: &str) -> String {
+    name.chars()
+        .filter(|c| {
+            !matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
 }
 
 fn damaged() -> io::Error {
@@ -134,6 +146,24 @@ mod tests {
         assert_eq!(read, Some(envelope));
         assert!(leftover.is_empty());
         assert_eq!(reader, b"%PDF-1.7 body");
+    }
+
+    #[test]
+    fn a_sender_cannot_reorder_a_file_name() {
+        let sent = Envelope {
+            name: "evil\u{202e}txt.exe".into(),
+            media_type: "text/plain".into(),
+        };
+        let plain = sent.header();
+        let (read, _) = Envelope::read(&mut &plain[..]).expect("readable");
+        let read = read.expect("an envelope");
+        assert_eq!(read.name, "eviltxt.exe");
+        assert_eq!(read.safe_name(), Some("eviltxt.exe"));
+        for c in [
+            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200f}', '\u{061c}',
+        ] {
+            assert_eq!(without_bidi_controls(&format!("a{c}b.pdf")), "ab.pdf");
+        }
     }
 
     #[test]

@@ -113,6 +113,10 @@ impl<'de> Deserialize<'de> for Email {
 pub struct Password(String);
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// The shortest passphrase that may wrap an identity kept by the service (the page asks the
+/// same).
+pub const MIN_IDENTITY_PASSPHRASE: usize = 20;
 const MAX_PASSWORD_BYTES: usize = 1024;
 
 impl Password {

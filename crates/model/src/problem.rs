@@ -50,6 +50,7 @@ problem_types! {
     Unauthenticated = "unauthenticated", "Authentication required";
     Forbidden = "forbidden", "Forbidden";
     SecondFactorEnrolmentRequired = "second-factor-enrolment-required", "Second factor enrolment required";
+    AwaitingApproval = "awaiting-approval", "Waiting for an administrator's approval";
     TooManyAttempts = "too-many-attempts", "Too many attempts";
     Internal = "internal", "Internal error";
     NotAge = "not-age", "Not an acceptable age file";

@@ -4,7 +4,11 @@
 //! are each refused (the last two only after the right password). After repeated failures
 //! for one email, or from one device, or too many across the service, every refusal is
 //! "too many attempts" — except for the right password with a valid second factor, which
-//! always gets in. When every password-hashing slot is busy, the attempt is shed at once.
+//! always gets in. Codes from devices the account does not know are budgeted per account
+//! ([`SECOND_FACTOR_GUESSES`] wrong ones an hour, then none is checked), so a guesser who has
+//! the password cannot win by hashing faster. When every password-hashing slot is busy, the
+//! attempt is shed at once — except one from a device the account issued a token to, which
+//! takes the owners' lane and waits its turn.
 
 use std::sync::atomic::Ordering;
 
@@ -61,6 +65,33 @@ fn subject(email: &str) -> String {
     crate::keys::token_hash(&format!("login:{}", email.trim().to_lowercase()))
 }
 
+/// Wrong second-factor codes allowed per account per [`SECOND_FACTOR_WINDOW_MINUTES`], from
+/// devices the account has not signed in from, after the right password. A code is one of
+/// 10^6 and three are current at once (the step before and after are accepted), so each
+/// guess wins with odds of 3 in 10^6: at 10 an hour, a hit takes 33,333 hours (3.8 years) on
+/// average, on one core or sixteen.
+pub const SECOND_FACTOR_GUESSES: i64 = 10;
+pub const SECOND_FACTOR_WINDOW_MINUTES: i64 = 60;
+
+/// The throttling key of one account's wrong second-factor codes.
+fn second_factor_subject(account: &AccountId) -> String {
+    crate::keys::token_hash(&format!("second-factor:{}", account.as_str()))
+}
+
+/// Seconds until the account's second-factor budget allows another code, when it is spent.
+fn second_factor_budget(
+    conn: &mut DbConnection,
+    account: &AccountId,
+) -> Result<Option<u64>, AccountError> {
+    let now = crate::db::now();
+    let window = Duration::minutes(SECOND_FACTOR_WINDOW_MINUTES);
+    let recent = store::recent_failures(conn, &second_factor_subject(account), now - window)?;
+    Ok((recent.count >= SECOND_FACTOR_GUESSES).then(|| {
+        let until = recent.oldest.unwrap_or(now) + window;
+        (until - now).num_seconds().max(1) as u64
+    }))
+}
+
 /// The throttling key of one device's attempts.
 fn device_subject(device_hash: &str) -> String {
     crate::keys::token_hash(&format!("login-device:{device_hash}"))
@@ -107,6 +138,12 @@ struct Gate {
     /// Whether the second factor offered could get a locked attempt in; when it cannot,
     /// neither can the password, and it is not hashed.
     factor_may_pass: bool,
+    /// When the account's budget of wrong codes from unknown devices is spent, and a code
+    /// is offered from one: seconds until it allows another. Nothing else is looked at.
+    code_budget_spent: Option<u64>,
+    /// A code offered for the account was checked here (the attempt being locked) and is
+    /// wrong: it counts against the account's budget.
+    code_wrong: bool,
 }
 
 /// Reads the account and the throttles for an attempt, and, when it is locked, whether its
@@ -146,6 +183,16 @@ fn gate(
         locked = Some(CEILING_SECS);
     }
     let code = attempt.totp_code.as_deref();
+    // Codes offered from a device the account does not know, checked against the account's
+    // budget before anything else; the owner's devices and passkeys are not held to it.
+    let budgeted = account
+        .as_ref()
+        .filter(|a| a.has_second_factor() && code.is_some() && attempt.passkey.is_none())
+        .filter(|_| !device_known);
+    let code_budget_spent = match budgeted {
+        Some(a) => second_factor_budget(conn, &a.id)?,
+        None => None,
+    };
     let factor_may_pass = match (&account, locked) {
         (_, None) => true,
         (None, Some(_)) => false,
@@ -153,6 +200,7 @@ fn gate(
             factors.sign_in_may_accept(conn, a, code, attempt.passkey.as_ref())?
         }
     };
+    let code_wrong = budgeted.is_some() && locked.is_some() && !factor_may_pass;
     Ok(Gate {
         account,
         device_known,
@@ -160,6 +208,8 @@ fn gate(
         locked,
         ceiling,
         factor_may_pass,
+        code_budget_spent,
+        code_wrong,
     })
 }
 
@@ -196,13 +246,17 @@ fn conclude(
         device_known,
         bucket,
         locked,
+        code_wrong,
         ..
     } = gate;
+    if let (true, Some(a)) = (code_wrong, &account) {
+        store::record_failure(tx.conn, &second_factor_subject(&a.id))?;
+    }
     let fail = |tx: &mut Tx<'_>, account: Option<&AccountId>, refused: SignInRefusal| {
         store::record_failure(tx.conn, &bucket)?;
         if let Some(id) = account {
             if store::note_failed_sign_in(tx.conn, id)? == MAX_FAILURES as i32 {
-                super::notices::notify_now(tx, id)?;
+                super::notices::notify_privately(tx, id)?;
             }
         }
         Ok::<_, AccountError>(Err(refusal(refused, locked)))
@@ -227,6 +281,9 @@ fn conclude(
             let sealed = account.enabled_totp_secret();
             let last = account.totp_last_step;
             if !factors.totp_accepts(tx.conn, &account.id, sealed, last, code)? {
+                if !device_known {
+                    store::record_failure(tx.conn, &second_factor_subject(&account.id))?;
+                }
                 return fail(tx, Some(&account.id), SignInRefusal::SecondFactorWrong);
             }
         }
@@ -239,8 +296,10 @@ fn conclude(
     if !account.active() {
         return Ok(Err(refusal(SignInRefusal::Suspended, None)));
     }
-    let window_start = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
-    store::clear_failures(tx.conn, &bucket, window_start)?;
+    // Old failures go once no window still counts them (the second factor's is the longest).
+    let forget_before =
+        crate::db::now() - Duration::minutes(WINDOW_MINUTES.max(SECOND_FACTOR_WINDOW_MINUTES));
+    store::clear_failures(tx.conn, &bucket, forget_before)?;
     let presented = attempt.device.as_deref().filter(|_| device_known);
     let device_token = store::remember_device(tx.conn, &account.id, presented)?;
     let failed_sign_ins = store::take_failed_sign_ins(tx.conn, &account.id)?;
@@ -288,18 +347,35 @@ pub async fn sign_in(
         });
     }
     // A slot first: when every one is busy, the attempt is shed before it costs a query.
+    // An attempt that presents a device token is looked at first instead: one the account
+    // issued (a device its owner signed in from) takes the owners' lane, which a flood of
+    // guesses cannot fill.
     let busy = |_| AccountError::Busy;
-    let slot = accounts.hashing.reserve().map_err(busy)?;
+    let early = match attempt.device {
+        Some(_) => None,
+        None => Some(accounts.hashing.reserve().map_err(busy)?),
+    };
     let ceiling = accounts.settings.login_failures_per_minute;
     let shared = accounts.clone();
     let (gate, attempt) = storage
         .db
         .run(move |conn| gate(conn, &shared.factors, &attempt, ceiling).map(|g| (g, attempt)))
         .await?;
+    let slot = match early {
+        Some(slot) => slot,
+        None if gate.device_known => accounts.hashing.reserve_for_owner().await.map_err(busy)?,
+        None => accounts.hashing.reserve().map_err(busy)?,
+    };
     if gate.ceiling {
         accounts
             .ceiling_until
             .store(now + CEILING_SECS as i64, Ordering::Relaxed);
+    }
+    // A code from an unknown device when the account's budget of wrong codes is spent: not
+    // even checked, so a guesser with the password gets a few codes an hour however many
+    // cores the server has. No hash, no record.
+    if let Some(retry_after_secs) = gate.code_budget_spent {
+        return Err(AccountError::TooManyAttempts { retry_after_secs });
     }
     // Locked, and no second factor offered: no reason to spend a hash on it.
     if let (Some(retry_after_secs), false) = (gate.locked, factor_offered) {

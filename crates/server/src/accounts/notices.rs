@@ -24,7 +24,20 @@ pub fn notify(tx: &mut Tx<'_>, account: &AccountId, when: When) -> Result<(), No
 }
 
 /// Queues a notice for `account` at once: for what concerns its security (a key registered,
-/// failed sign-ins, a changed password), which must not wait for a digest.
+/// a changed password), which must not wait for a digest.
 pub fn notify_now(tx: &mut Tx<'_>, account: &AccountId) -> Result<(), NoticeError> {
     notify(tx, account, When::Now)
+}
+
+/// Queues a notice about the account's own sign-ins or devices (failed attempts, a factor
+/// added or removed) at once, but only to the private address its holder gave: the work
+/// address is read by the employer's mail server, and a notice there tells the employer the
+/// account exists and that someone is trying it. Without a private address the holder is
+/// told at the next sign-in instead (the failed attempts counted, the session list).
+pub fn notify_privately(tx: &mut Tx<'_>, account: &AccountId) -> Result<(), NoticeError> {
+    let Some((address, language)) = store::private_notification_address(tx.conn, account)? else {
+        return Ok(());
+    };
+    let email = Email::parse(&address).map_err(NoticeError::Address)?;
+    Ok(tx.notify(&email, language, When::Now)?)
 }

@@ -115,7 +115,7 @@ pub fn add(
     })?;
     if !first {
         // A factor added to an enrolled account is news its owner should get.
-        super::notices::notify_now(tx, id)?;
+        super::notices::notify_privately(tx, id)?;
     }
     store::passkey(tx.conn, &registration.credential_id)?
         .ok_or_else(|| AccountError::Corrupt("the passkey just added is missing".into()))

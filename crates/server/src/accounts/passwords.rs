@@ -108,6 +108,11 @@ pub struct Busy;
 /// The service's bounded password hashing (see the module above).
 pub struct Hashing {
     slots: Arc<Semaphore>,
+    /// The owners' lane: as many slots again, for attempts from a device the account has
+    /// signed in from before. Its jobs queue on the same threads behind at most one job per
+    /// slot, so a flood that fills every ordinary slot delays the owner by about a hash and
+    /// never sheds them.
+    owners: Arc<Semaphore>,
     jobs: Mutex<std::sync::mpsc::Sender<Job>>,
     /// Working buffers allocated so far: at most one per hashing thread.
     buffers: Arc<AtomicUsize>,
@@ -144,6 +149,7 @@ impl Hashing {
         }
         Arc::new(Hashing {
             slots: Arc::new(Semaphore::new(slots)),
+            owners: Arc::new(Semaphore::new(slots)),
             jobs: Mutex::new(jobs),
             buffers,
             typical_micros: AtomicU64::new(INITIAL_TYPICAL_MICROS),
@@ -155,6 +161,21 @@ impl Hashing {
     /// an attempt, so that a shed attempt costs next to nothing.
     pub fn reserve(self: &Arc<Self>) -> Result<Slot, Busy> {
         let permit = self.slots.clone().try_acquire_owned().map_err(|_| Busy)?;
+        Ok(Slot {
+            hashing: self.clone(),
+            permit,
+        })
+    }
+
+    /// Takes a slot in the owners' lane, waiting for one (a few owners at once, never a
+    /// flood: only a device token the account issued gets here).
+    pub async fn reserve_for_owner(self: &Arc<Self>) -> Result<Slot, Busy> {
+        let permit = self
+            .owners
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Busy)?;
         Ok(Slot {
             hashing: self.clone(),
             permit,

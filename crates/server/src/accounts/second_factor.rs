@@ -27,7 +27,7 @@ pub fn factor_removed(
         },
         authority: None,
     })?;
-    Ok(super::notices::notify_now(tx, account)?)
+    Ok(super::notices::notify_privately(tx, account)?)
 }
 
 /// The operator's reset of an account whose owner has lost every second factor: TOTP off,

@@ -103,6 +103,11 @@ async fn authenticate(
         Access::Public => unreachable!("public routes are not authenticated"),
         Access::Enrolling => {}
         Access::Roles(roles) => {
+            // A nomination (NAIRO's invitation) does nothing until an admin approves it:
+            // otherwise NAIRO could mint IROs that ask, report and see advisers' workloads.
+            if !account.approved() {
+                return Err(ApiError::AwaitingApproval);
+            }
             if !account.has_second_factor() {
                 return Err(ApiError::SecondFactorEnrolmentRequired);
             }

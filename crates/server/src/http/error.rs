@@ -47,6 +47,9 @@ pub enum ApiError {
     Forbidden,
     #[error("enrol in TOTP (POST /api/v1/me/totp) before using the service")]
     SecondFactorEnrolmentRequired,
+    /// A NAIRO nomination that no admin has approved yet.
+    #[error("an administrator has yet to approve this account: until then it can only see itself and set up its second factor")]
+    AwaitingApproval,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyAttempts { retry_after_secs: u64 },
     /// A refusal particular to one endpoint, with its own problem type.
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::Unauthenticated => ProblemType::Unauthenticated,
             ApiError::Forbidden => ProblemType::Forbidden,
             ApiError::SecondFactorEnrolmentRequired => ProblemType::SecondFactorEnrolmentRequired,
+            ApiError::AwaitingApproval => ProblemType::AwaitingApproval,
             ApiError::TooManyAttempts { .. } => ProblemType::TooManyAttempts,
             ApiError::Rejected { problem, .. } => *problem,
             ApiError::Internal(_) => ProblemType::Internal,
@@ -116,7 +120,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::SecondFactorEnrolmentRequired => StatusCode::FORBIDDEN,
+            ApiError::Forbidden
+            | ApiError::SecondFactorEnrolmentRequired
+            | ApiError::AwaitingApproval => StatusCode::FORBIDDEN,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Rejected { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -43,6 +43,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
         max_attachment_bytes,
         accepting: is_adviser.then_some(a.accepting),
         conflicts,
+        awaiting_approval: a.approved_at.is_none(),
     }))
 }
 

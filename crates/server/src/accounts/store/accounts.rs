@@ -65,11 +65,17 @@ pub struct AuthAccount {
     pub adviser_kind: Option<AdviserKind>,
     pub totp_enabled: bool,
     pub passkey_enabled: bool,
+    pub approved_at: Option<NaiveDateTime>,
 }
 
 impl AuthAccount {
     pub fn has_second_factor(&self) -> bool {
         self.totp_enabled || self.passkey_enabled
+    }
+
+    /// False for a NAIRO nomination no admin has approved yet.
+    pub fn approved(&self) -> bool {
+        self.approved_at.is_some()
     }
 }
 
@@ -356,6 +362,25 @@ pub fn notification_address(
         addresses.notification_email.unwrap_or(addresses.email),
         addresses.language,
     ))
+}
+
+/// The private address an account gave for notices, if it gave one that is not the
+/// address it signs in with.
+pub fn private_notification_address(
+    conn: &mut DbConnection,
+    account: &AccountId,
+) -> QueryResult<Option<(String, Language)>> {
+    let (email, private, language): (String, Option<String>, Language) = accounts::table
+        .find(account)
+        .select((
+            accounts::email,
+            accounts::notification_email,
+            accounts::language,
+        ))
+        .first(conn)?;
+    Ok(private
+        .filter(|p| !p.eq_ignore_ascii_case(&email))
+        .map(|p| (p, language)))
 }
 
 /// How many key versions and changes of conflicts an account has had: the tags of its
