@@ -323,3 +323,127 @@ async fn a_forked_log_is_cosigned_on_one_branch_only(app: TestApp) {
 }
 
 iro_advice_testkit::both_databases!(a_forked_log_is_cosigned_on_one_branch_only);
+
+/// The gap the witness alone leaves: an act whose receipt the client got but whose
+/// checkpoint it never checked. The operator restores the database from before the act and
+/// lets new acts fill its place; the log then extends everything the client held, so only
+/// the receipt the client kept can show what was erased. Then the witness is dropped
+/// altogether: a checkpoint without the pinned cosignature is an alarm too.
+async fn an_erased_act_the_client_never_saw_witnessed_is_raised_from_its_receipt(mut app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let (client, _) = Client::login(&app, &iro, &[]);
+    client.ok(&["keygen"]);
+    client.ok(&["inbox"]);
+    let held = std::fs::read_to_string(client.profile.path().join("checkpoint.txt")).unwrap();
+
+    let backups = tempfile::tempdir().unwrap();
+    if app.pg.is_some() {
+        app.stop();
+    }
+    let backup = back_up(&app, backups.path());
+    if app.pg.is_some() {
+        app.start(&[]).await;
+    }
+    let out = client.ok(&[
+        "pressure",
+        "--kind",
+        "discouraged_from_advice",
+        "--date",
+        "2026-11-20",
+    ]);
+    assert!(out.contains("Recorded in the log as leaf"), "{out}");
+    let kept = client.profile.path().join("kept-receipts.json");
+    assert!(kept.exists(), "the act's receipt is kept");
+
+    app.stop();
+    restore(&app, &backup);
+    app.start(&[]).await;
+    assert_eq!(app.count("pressure_reports"), 0);
+    let erased_at = log_size(&app).await;
+    while log_size(&app).await <= erased_at + 1 {
+        let res = app
+            .post_json(
+                "/api/v1/invitations",
+                Some(&admin.access),
+                &json!({"role": "nairo", "email": format!("{}@nairo.test", uuid::Uuid::new_v4())}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    // The log extends the checkpoint the client held: that check alone passes...
+    assert_eq!(
+        std::fs::read_to_string(client.profile.path().join("checkpoint.txt")).unwrap(),
+        held
+    );
+    // ... but the receipt's leaf is not where the service put it: status 3, with evidence.
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("an act of yours has been erased"),
+        "{}",
+        ran.stderr
+    );
+    let folder = std::fs::read_dir(client.profile.path().join("evidence"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("receipt.json").exists())
+        .expect("the receipt kept as evidence");
+    let receipt: iro_advice_server::log::Receipt =
+        serde_json::from_slice(&std::fs::read(folder.join("receipt.json")).unwrap()).unwrap();
+    assert_eq!(
+        receipt.read().unwrap().kind,
+        iro_advice_server::log::Kind::PressureReported
+    );
+    // It does not go away: the next command says the same.
+    assert_eq!(client.run(&["inbox"]).code, 3);
+
+    // A receipt never published is raised once its time is up (two hours).
+    let mut waiting: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    assert_eq!(waiting.len(), 1);
+    waiting[0]["receipt"]["leaf_index"] = serde_json::Value::Null;
+    std::fs::write(&kept, serde_json::to_vec(&waiting).unwrap()).unwrap();
+    client.ok(&["inbox"]);
+    waiting[0]["kept_at"] = json!(chrono::Utc::now().timestamp() - 3 * 3600);
+    std::fs::write(&kept, serde_json::to_vec(&waiting).unwrap()).unwrap();
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("2 hours after"), "{}", ran.stderr);
+}
+
+iro_advice_testkit::both_binary_databases!(
+    an_erased_act_the_client_never_saw_witnessed_is_raised_from_its_receipt
+);
+
+/// A restore with the witness dropped: the service serves checkpoints signed by the log
+/// alone. A client that pinned the witness raises the alarm rather than trusting less.
+async fn a_dropped_witness_is_an_alarm_for_the_client(mut app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let witness_dir = tempfile::tempdir().unwrap();
+    let (_witness, _) = witnessed(&mut app, witness_dir.path()).await;
+    cosigned_at_least(&app, log_size(&app).await).await;
+    let (client, said) = Client::login(&app, &iro, &[]);
+    assert!(said.contains("Pinned, on first use"), "{said}");
+    client.ok(&["inbox"]);
+    app.stop();
+    app.start(&[
+        ("IRO_ADVICE_WITNESS_URL", ""),
+        ("IRO_ADVICE_WITNESS_KEY", ""),
+    ])
+    .await;
+    let trust = json(app.get("/api/v1/log/trust").await, 200).await;
+    assert_eq!(trust["quorum"], 0, "{trust}");
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("no longer witnessed as this profile pinned it"),
+        "{}",
+        ran.stderr
+    );
+    assert!(client.profile.path().join("evidence").exists());
+}
+
+iro_advice_testkit::both_binary_databases!(a_dropped_witness_is_an_alarm_for_the_client);

@@ -7,6 +7,7 @@ mod audit;
 mod crypto;
 mod envelope;
 mod error;
+mod kept;
 mod keys;
 mod manage;
 mod output;
@@ -378,6 +379,11 @@ async fn dispatch(
             )
         })?;
         trust::check_log(http, server, api.profile(), &pinned).await?;
+        // And every act's receipt this profile keeps must be in the witnessed log, or
+        // still within its time to get there.
+        if let Some((cosigned, note)) = trust::held_checkpoint(api.profile(), &pinned)? {
+            kept::check_kept(&api, &cosigned, &note).await?;
+        }
     }
     // And the service must not hold a key for this account that this profile did not make:
     // neither as its current key, nor in any key event logged since the last look. (`keys`

@@ -127,7 +127,11 @@ async fn stream_up(
     let produced = join(worker);
     let res = check(sent?).await?;
     produced?;
-    Ok(res.json().await?)
+    let created: AttachmentCreated = res.json().await?;
+    if let Some(receipt) = &created.receipt {
+        super::kept::keep(api.profile(), receipt)?;
+    }
+    Ok(created)
 }
 
 /// Encrypts a file to the recipients and uploads it.

@@ -13,7 +13,7 @@ use iro_advice_api::paths;
 use iro_advice_api::{ConsistencyProof, LogTrust};
 use iro_advice_tlog::decode_hashes;
 use iro_advice_tlog::note::Checkpoint;
-use iro_advice_tlog::trust::{check_extends, Trust};
+use iro_advice_tlog::trust::{check_extends, Trust, TrustError};
 
 /// What `client login` was told to pin; empty means "what the server advertises".
 pub struct Requested {
@@ -119,9 +119,36 @@ pub async fn check_log(
     .await?
     .text()
     .await?;
-    let (newer, _) = trust.open(&served).map_err(|e| {
-        ClientError::Profile(format!("the service's checkpoint is not trusted: {e}"))
-    })?;
+    let (newer, _) = match trust.open(&served) {
+        Ok(opened) => opened,
+        // Signed by the log but short of the witnesses pinned: the witness set was dropped
+        // or changed, which is how a restored or forked log would be served. An alarm, as a
+        // rewritten log is, with what was served as evidence.
+        Err(e @ TrustError::TooFewCosignatures { .. }) => {
+            let held = profile.checkpoint()?.unwrap_or_default();
+            let size = Trust::new(&pinned.log_key, &[], 0)
+                .and_then(|t| t.open(&served))
+                .map(|(c, _)| c)
+                .ok();
+            let kept = keep_evidence(
+                &profile.evidence_dir(),
+                &held,
+                &served,
+                size.as_ref().map_or(0, |c| c.size),
+            )?;
+            return Err(ClientError::Rewritten(format!(
+                "STOP: the service's log is no longer witnessed as this profile pinned it                  ({} witness key(s), quorum {}): {e}. That is how a restored or forked log                  would be served. The checkpoints are saved in {} as evidence: keep them, keep                  your receipts, and tell NAIRO. Do not log in again with a fresh profile.",
+                pinned.witnesses.len(),
+                pinned.quorum,
+                kept.display()
+            )));
+        }
+        Err(e) => {
+            return Err(ClientError::Profile(format!(
+                "the service's checkpoint is not trusted: {e}"
+            )))
+        }
+    };
     let Some((held, held_note)) = held_checkpoint(profile, pinned)? else {
         return profile.save_checkpoint(&served);
     };
@@ -152,7 +179,7 @@ pub async fn check_log(
             Ok(())
         }
         Err(rewrite) => {
-            let kept = keep_evidence(&profile.evidence_dir(), &held_note, &served, &newer)?;
+            let kept = keep_evidence(&profile.evidence_dir(), &held_note, &served, newer.size)?;
             Err(ClientError::Rewritten(format!(
                 "STOP: the service's request log has been rewritten: {rewrite}. Requests or \
                  pressure reports recorded before may have been erased. Both signed \
@@ -170,14 +197,14 @@ fn keep_evidence(
     dir: &Path,
     held: &str,
     served: &str,
-    newer: &Checkpoint,
+    size: u64,
 ) -> Result<std::path::PathBuf, ClientError> {
     iro_advice_model::files::create_private_dir(dir).map_err(|e| ClientError::io(dir, e))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     for attempt in 0u32.. {
         let name = match attempt {
-            0 => format!("{stamp}-size-{}", newer.size),
-            n => format!("{stamp}-size-{}-{n}", newer.size),
+            0 => format!("{stamp}-size-{size}"),
+            n => format!("{stamp}-size-{size}-{n}"),
         };
         let folder = dir.join(name);
         match std::fs::create_dir(&folder) {
