@@ -173,11 +173,11 @@ impl Api {
         let answer: serde_json::Value = check(res).await?.json().await?;
         // An act's receipt is kept until a witnessed checkpoint includes it (see `kept`).
         super::kept::keep_from_answer(&self.profile, &answer)?;
-        Ok(serde_json::from_value(answer).map_err(|e| {
+        serde_json::from_value(answer).map_err(|e| {
             ClientError::Profile(format!(
                 "the service's answer to {path} is not understood: {e}"
             ))
-        })?)
+        })
     }
 
     /// Sends `body` as JSON to a route that answers 204 No Content.
