@@ -6,6 +6,7 @@
 
 import type * as Api from "./api-types";
 import { m, fill } from "./messages";
+import { keepReceipt } from "./store";
 
 export class Problem extends Error {
   constructor(
@@ -96,7 +97,12 @@ export async function call<T>(method: string, path: string, body?: unknown, head
   }
   if (!res.ok) throw await problem(res);
   if (res.status === 204) return null as T;
-  return (await res.json()) as T;
+  const answer = await res.json();
+  // Every act's answer carries its receipt: kept until the witnessed log includes it.
+  if (method !== "GET" && answer && typeof answer === "object" && answer.receipt && typeof answer.receipt.leaf_data === "string") {
+    await keepReceipt(answer.receipt);
+  }
+  return answer as T;
 }
 
 /// Sends a binary body (a segment of an upload), renewing an expired access token once.

@@ -4,10 +4,10 @@
 // proven in that log, and pinned per correspondent. A rewritten log or a swapped key stops
 // the page instead of being believed.
 
-import { call, callText } from "./api";
+import { call, callText, signedIn } from "./api";
 import { decryptTextWith } from "./crypto";
 import type { KeyProof, Receipt } from "./api";
-import { kvGet, kvPut } from "./store";
+import { kvGet, kvPut, type KeptReceipt } from "./store";
 import { fill, m } from "./messages";
 
 type Hash = Uint8Array;
@@ -40,6 +40,16 @@ export class LogRewritten extends Error {
 
 /// A key the page will not encrypt to.
 export class KeyRefused extends Error {}
+
+/// A checkpoint signed by the log but short of the witnesses this browser pinned.
+class Unwitnessed extends KeyRefused {
+  constructor(
+    public valid: number,
+    public quorum: number,
+  ) {
+    super(`the checkpoint has ${valid} of the ${quorum} witness cosignatures required`);
+  }
+}
 
 /// A correspondent's key changed since this browser pinned it.
 export class KeyChanged extends Error {
@@ -216,7 +226,7 @@ async function openCheckpoint(note: string, pinned: Pinned): Promise<Checkpoint>
     }
     cosignatures.push({ witness: v.name, time: when });
   }
-  if (cosigned < pinned.quorum) throw new KeyRefused(`the checkpoint has ${cosigned} of the ${pinned.quorum} witness cosignatures required`);
+  if (cosigned < pinned.quorum) throw new Unwitnessed(cosigned, pinned.quorum);
   const [origin, size, root] = body.split("\n");
   if (origin !== log.name || !/^(0|[1-9][0-9]*)$/.test(size)) throw new KeyRefused("a malformed checkpoint");
   return { origin, size: Number(size), root: b64(root), cosignatures };
@@ -260,8 +270,19 @@ export async function checkLog(): Promise<Checkpoint> {
   const res = await fetch("/api/v1/log/checkpoint", { cache: "no-store" });
   if (!res.ok) throw new KeyRefused("the service has no witnessed checkpoint yet; try again in a minute");
   const served = await res.text();
-  const newer = await openCheckpoint(served, pinned);
   const heldNote = await kvGet<string>("checkpoint");
+  let newer: Checkpoint;
+  try {
+    newer = await openCheckpoint(served, pinned);
+  } catch (e) {
+    // Dropping or swapping the witnesses is how a restored or forked log would be served:
+    // an alarm, as a rewritten log is, never a quiet refusal.
+    if (e instanceof Unwitnessed) {
+      const { valid, quorum } = e;
+      throw new LogRewritten(() => fill(m.logUnwitnessed, { valid, quorum }), heldNote ?? "", served);
+    }
+    throw e;
+  }
   if (heldNote) {
     const held = await openCheckpoint(heldNote, { ...pinned, witnesses: [], quorum: 0 });
     let reason: (() => string) | null = null;
@@ -276,12 +297,50 @@ export async function checkLog(): Promise<Checkpoint> {
     if (reason) throw new LogRewritten(reason, heldNote, served);
     if (newer.size <= held.size) {
       verified = { checkpoint: held, note: heldNote };
+      await checkKept(held, heldNote);
       return held;
     }
   }
   await kvPut("checkpoint", served);
   verified = { checkpoint: newer, note: served };
+  await checkKept(newer, served);
   return newer;
+}
+
+/// How long an act may wait for a witnessed checkpoint: the longest publication interval the
+/// service allows (an hour) and an hour more for the witnesses.
+const RECEIPT_DEADLINE_MS = 2 * 3600 * 1000;
+
+/// Checks the receipts this browser keeps against the witnessed checkpoint: those it includes
+/// are done with; one whose index holds another entry, or that is still missing after the
+/// deadline, raises the alarm with the receipt as evidence.
+async function checkKept(cosigned: Checkpoint, note: string): Promise<void> {
+  if (!signedIn()) return;
+  const kept = (await kvGet<KeptReceipt[]>("kept-receipts")) ?? [];
+  if (!kept.length) return;
+  const still: KeptReceipt[] = [];
+  let theirs: Receipt[] | null = null;
+  for (const k of kept) {
+    let index = k.receipt.leaf_index ?? null;
+    if (index === null) {
+      theirs ??= await call<Receipt[]>("GET", "/api/v1/me/receipts");
+      index = theirs.find((r) => r.leaf_data === k.receipt.leaf_data)?.leaf_index ?? null;
+    }
+    const evidence = `receipt kept by this browser:\n${JSON.stringify(k.receipt, null, 2)}\n`;
+    if (index !== null && index < cosigned.size) {
+      const at = index;
+      const proof = await call<{ hashes: string[] }>("GET", `/api/v1/log/proof/inclusion?index=${at}&size=${cosigned.size}`);
+      const leaf = await leafHash(b64(k.receipt.leaf_data));
+      if (!(await verifyInclusion(leaf, at, cosigned.size, proof.hashes.map(b64), cosigned.root))) {
+        throw new LogRewritten(() => fill(m.actErased, { index: at }), evidence, note);
+      }
+    } else if (Date.now() - k.kept_at > RECEIPT_DEADLINE_MS) {
+      throw new LogRewritten(() => m.actNeverWitnessed, evidence, note);
+    } else {
+      still.push(k);
+    }
+  }
+  await kvPut("kept-receipts", still);
 }
 
 /// An opaque leaf (version 2): 0x02, a tag (32 bytes), a commitment (32 bytes) to its

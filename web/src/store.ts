@@ -50,3 +50,18 @@ export async function kvPut(key: string, value: unknown): Promise<void> {
 export async function kvDelete(key: string): Promise<void> {
   await tx("readwrite", (s) => s.delete(key), TRUST);
 }
+
+/// An act's receipt, kept in this browser until a checkpoint the pinned witnesses cosigned
+/// includes it (see log.ts): an act erased before this browser saw it witnessed is caught
+/// from its receipt.
+export interface KeptReceipt {
+  kept_at: number;
+  receipt: { leaf_index?: number | null; leaf_data: string };
+}
+
+export async function keepReceipt(receipt: KeptReceipt["receipt"]): Promise<void> {
+  const kept = (await kvGet<KeptReceipt[]>("kept-receipts").catch(() => undefined)) ?? [];
+  if (kept.some((k) => k.receipt.leaf_data === receipt.leaf_data)) return;
+  kept.push({ kept_at: Date.now(), receipt });
+  await kvPut("kept-receipts", kept).catch(() => undefined);
+}

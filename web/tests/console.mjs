@@ -425,6 +425,22 @@ try {
   const listed = (await api("GET", "/api/v1/accounts", undefined, await asAdmin())).json.find((a) => a.email === "sam.nominee@console.invalid");
   check(listed && listed.approved_at !== null, "the nominee is approved on the service");
 
+  // --- The operator drops the witness ------------------------------------------------------
+  // Restarted without it (as after restoring an old database, which the witness would refuse
+  // to cosign), the service serves checkpoints signed by the log alone and advertises a quorum
+  // of none. NAIRO's browser pinned the witness on first use: it raises the alarm rather than
+  // trusting less.
+  await service.stop();
+  delete service.env.IRO_ADVICE_WITNESS_URL;
+  delete service.env.IRO_ADVICE_WITNESS_KEY;
+  await service.start();
+  check((await api("GET", "/api/v1/log/trust")).json.quorum === 0, "the service now advertises no witness");
+  await n.reload();
+  await heading(n, "Stop: the service's log has been rewritten");
+  await n.getByText(/carries 0 of the 1 witness countersignatures this browser pinned/).waitFor();
+  check(true, "the alarm says the pinned witness's countersignature is missing");
+  await audit(nairo, "alarm (witness dropped)");
+
   check(pageErrors.length === 0, `no script error in any page${pageErrors.length ? `: ${pageErrors.join("; ")}` : ""}`);
 } catch (e) {
   check(false, e.stack ?? String(e));
