@@ -236,6 +236,42 @@ async fn a_conflict_removed_and_restored_behind_the_advisers_back_raises_the_ala
     );
 }
 
+both_databases!(a_conflict_added_in_the_database_alone_is_raised_by_the_advisers_client);
+
+/// No leaf at all: a conflict row written straight into the database, so that queries from
+/// an authority the adviser never declared are hidden from them (or, removed, routed to them).
+async fn a_conflict_added_in_the_database_alone_is_raised_by_the_advisers_client(app: TestApp) {
+    use iro_advice_server::db::schema::adviser_conflicts;
+    let admin = app.admin().await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let client = with_key(&app, &adviser);
+    client.ok(&["conflicts", "--authority", "E06000019"]);
+    client.ok(&["inbox"]);
+    let leaves = app.count("log_leaves");
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::insert_into(adviser_conflicts::table)
+            .values((
+                adviser_conflicts::adviser_id.eq(&adviser.id),
+                adviser_conflicts::authority_code.eq("E08000025"),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    assert_eq!(app.count("log_leaves"), leaves, "no leaf");
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("not the set you last declared here")
+            && ran.stderr.contains("E08000025"),
+        "{}",
+        ran.stderr
+    );
+}
+
 both_databases!(nairos_key_is_proven_and_pinned_like_any_other);
 
 async fn nairos_key_is_proven_and_pinned_like_any_other(app: TestApp) {

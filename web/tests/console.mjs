@@ -119,7 +119,7 @@ let adminApiToken = null;
 const asAdmin = async () => (adminApiToken ??= await tokenOf(admin));
 
 /// An IRO made through the API alone: account, authenticator and key, ready to report.
-async function apiIro(link, code, email, name) {
+async function apiIro(link, code, email, name, { key = true } = {}) {
   const token = link.split("#")[1];
   const made = await api("POST", "/api/v1/accounts", { invitation: token, code, password: PASSWORD, display_name: name });
   if (made.status !== 201) throw new Error(`account: ${made.status} ${made.text}`);
@@ -127,9 +127,10 @@ async function apiIro(link, code, email, name) {
   const enrolment = (await api("POST", "/api/v1/me/totp", undefined, access)).json;
   await api("POST", "/api/v1/me/totp/confirm", { code: await freshCode(enrolment.secret) }, access);
   access = (await api("POST", "/api/v1/auth/login", { email, password: PASSWORD, totp_code: await freshCode(enrolment.secret) })).json.access_token;
-  const key = spawnSync("age-keygen", [], { encoding: "utf8" });
-  const recipient = key.stdout.match(/age1[0-9a-z]+/)[0];
+  const generated = spawnSync("age-keygen", [], { encoding: "utf8" });
+  const recipient = generated.stdout.match(/age1[0-9a-z]+/)[0];
   const put = await api("PUT", "/api/v1/me/key", { age_recipient: recipient }, access);
+  if (!key) return { access, put, id: made.json.id, email, secret: enrolment.secret };
   if (put.status !== 204) throw new Error(`key: ${put.status} ${put.text}`);
   return { access, recipient, id: made.json.id, email, secret: enrolment.secret };
 }
@@ -234,7 +235,7 @@ try {
   check((await api("GET", "/api/v1/queries", undefined, passwordOnly)).json?.type?.endsWith("second-factor-enrolment-required"), "the password alone now opens enrolment and nothing else");
   for (let i = 0; i < 100 && mailsTo("alex.solicitor@console.invalid").length === alexMails; i++) await new Promise((r) => setTimeout(r, 100));
   const told = mailsTo("alex.solicitor@console.invalid");
-  check(told.length === alexMails + 1 && told.at(-1).includes("Mae rhywbeth yn aros amdanoch."), "the owner is told by mail at once, in their language");
+  check(told.length === alexMails, "nothing goes to the work address, the only one Alex gave: the employer's mail server reads it (the reset is in the log, and Alex meets it at the next sign-in)");
 
   // The service's status, as the operator on call reads it.
   await p.getByRole("link", { name: "Service status" }).click();
@@ -411,7 +412,9 @@ try {
   // --- NAIRO nominates, the administrator approves ----------------------------------------
   const nominated = await api("POST", "/api/v1/invitations", { role: "iro", email: "sam.nominee@console.invalid", authority_code: "E06000019" }, nairoToken);
   check(nominated.status === 201, "NAIRO may invite an IRO (a nomination)");
-  await apiIro(await invitationLink("sam.nominee@console.invalid"), nominated.json.code, "sam.nominee@console.invalid", "Sam Nominee");
+  const nominee = await apiIro(await invitationLink("sam.nominee@console.invalid"), nominated.json.code, "sam.nominee@console.invalid", "Sam Nominee", { key: false });
+  check(nominee.put.status === 403 && nominee.put.json.type.endsWith("awaiting-approval"), "a nomination sets up its second factor, and can do nothing else until approved");
+  check((await api("GET", "/api/v1/me", undefined, nominee.access)).json.awaiting_approval === true, "the nominee's account says it awaits approval");
   await p.reload();
   await heading(p, "Unlock your key");
   await p.getByLabel("Key passphrase").fill(PASSPHRASE);

@@ -107,6 +107,24 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
     let Some((checkpoint, _)) = super::trust::held_checkpoint(profile, &pinned)? else {
         return Ok(());
     };
+    // The conflicts the service holds for this adviser must be the set this profile last
+    // declared: a row added or removed in the database alone leaves no leaf to find.
+    if let (Some(held), Some(declared)) = (&me.conflicts, profile.own_conflicts()?.last()) {
+        let codes: Vec<&str> = held.iter().map(String::as_str).collect();
+        if iro_advice_model::hex(&iro_advice_model::leaf::conflicts_digest(&codes)) != *declared {
+            return Err(ClientError::KeyAlarm(format!(
+                "ALARM: the service holds conflicts for you ({}) that are not the set you last \
+                 declared here, and no logged change of yours made them: queries from an \
+                 authority you declared may now be routed to you, or ones you may take hidden. \
+                 Check them with `client conflicts`, and tell NAIRO and your service operator.",
+                if held.is_empty() {
+                    "none".to_owned()
+                } else {
+                    held.join(", ")
+                }
+            )));
+        }
+    }
     let Some(last) = profile.watch()? else {
         let frontier = bootstrap(api, &checkpoint).await?;
         return save(api, &frontier);
