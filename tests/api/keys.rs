@@ -272,6 +272,96 @@ async fn a_conflict_added_in_the_database_alone_is_raised_by_the_advisers_client
     );
 }
 
+both_databases!(an_insider_given_a_pinned_advisers_name_is_refused_until_the_iro_confirms);
+
+/// The relabelling attack: the operator gives an insider adviser the name of the solicitor
+/// the IRO wrote to before, and sets the real one to not accepting. No leaf changes; the
+/// insider's key is genuinely theirs and proven. The IRO's client, which pinned the solicitor
+/// by name as well as by key, refuses until the IRO confirms.
+async fn an_insider_given_a_pinned_advisers_name_is_refused_until_the_iro_confirms(app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let solicitor = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let insider = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let iro_client = with_key(&app, &iro);
+    with_key(&app, &solicitor);
+    with_key(&app, &insider);
+    let question = iro_client.profile.path().join("question.txt");
+    std::fs::write(&question, "Can the care plan change without a review?").unwrap();
+    let question = question.to_str().unwrap().to_owned();
+    let ask = |adviser: &str, extra: &[&str]| {
+        let mut args = vec![
+            "ask",
+            "--adviser",
+            adviser,
+            "--category",
+            "care_plan_drift",
+            "--stage",
+            "informal",
+            "--urgency",
+            "routine",
+            "--body",
+            &question,
+        ];
+        args.extend_from_slice(extra);
+        iro_client.run(&args)
+    };
+    let ran = ask(&solicitor.id, &[]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+
+    // The operator's relabelling, in the database alone.
+    let name: String = {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        let name: String = accounts::table
+            .find(&solicitor.id)
+            .select(accounts::display_name)
+            .first(&mut *conn)
+            .unwrap();
+        diesel::update(accounts::table.find(&insider.id))
+            .set(accounts::display_name.eq(&name))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::update(accounts::table.find(&solicitor.id))
+            .set(accounts::accepting.eq(false))
+            .execute(&mut *conn)
+            .unwrap();
+        name
+    };
+    let listed =
+        iro_advice_testkit::json(app.get_auth("/api/v1/advisers", &iro.access).await, 200).await;
+    let shown: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["display_name"] == name.as_str())
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shown,
+        vec![insider.id.as_str()],
+        "the list now shows the insider under the name"
+    );
+    let queries = app.count("queries");
+    let ran = ask(&insider.id, &[]);
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains(&format!("is also called {name}"))
+            && ran.stderr.contains("Nothing was sent"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(app.count("queries"), queries, "nothing was sent");
+    // The IRO checks by phone and confirms: then it goes.
+    let ran = ask(&insider.id, &["--accept-key-change", &insider.id]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(app.count("queries"), queries + 1);
+}
+
 both_databases!(nairos_key_is_proven_and_pinned_like_any_other);
 
 async fn nairos_key_is_proven_and_pinned_like_any_other(app: TestApp) {

@@ -62,6 +62,12 @@ export class KeyChanged extends Error {
   }
 }
 
+/// Pins are by identity too: another account under a name this browser pinned, or a pinned
+/// account under a new name. The operator can rename accounts in its database without a
+/// leaf, so an insider given a trusted person's name waits for the user's word. `was` is the
+/// key pinned under that name; `now` this account's.
+export class IdentityChanged extends KeyChanged {}
+
 const enc = new TextEncoder();
 
 function b64(text: string): Uint8Array {
@@ -400,7 +406,7 @@ export async function verifyReceipt(r: Receipt): Promise<{ size: number; newest:
 
 /// Checks a recipient the service handed out against its key event in the log and this
 /// browser's pin for the account; pins it. Throws KeyRefused or KeyChanged.
-export async function verifiedRecipient(owner: string, account: string, recipient: string, proof: KeyProof | null | undefined, acceptChange = false): Promise<string> {
+export async function verifiedRecipient(owner: string, account: string, recipient: string, proof: KeyProof | null | undefined, acceptChange = false, name?: string): Promise<string> {
   if (!proof) throw new KeyRefused("the service cannot prove this key is in the witnessed log yet; try again in a minute");
   const data = b64(proof.leaf_data);
   if (proof.opening ? !(await opens(data, proof.opening)) : isOpaque(data)) throw new KeyRefused("the key proof's opening does not open its entry");
@@ -434,10 +440,19 @@ export async function verifiedRecipient(owner: string, account: string, recipien
     throw new KeyRefused("their key is not in the log this browser has verified");
   }
   const pinKey = `pin:${owner}:${account}`;
-  const pin = await kvGet<{ version: number; recipient: string }>(pinKey);
+  const pin = await kvGet<{ version: number; recipient: string; name?: string }>(pinKey);
   if (pin && version < pin.version) throw new KeyRefused(`an older key (version ${version}) is being served than this browser has seen (version ${pin.version})`);
   if (pin && pin.recipient !== recipient && !acceptChange) throw new KeyChanged(account, pin.recipient, recipient);
-  await kvPut(pinKey, { version, recipient });
+  const namesKey = `names:${owner}`;
+  const names = (await kvGet<Record<string, { account: string; recipient: string }>>(namesKey)) ?? {};
+  const called = name?.trim().toLowerCase();
+  if (called && !acceptChange) {
+    const other = names[called];
+    if (other && other.account !== account) throw new IdentityChanged(account, other.recipient, recipient);
+    if (pin?.name && pin.name.trim().toLowerCase() !== called) throw new IdentityChanged(account, pin.recipient, recipient);
+  }
+  await kvPut(pinKey, { version, recipient, name: name ?? pin?.name });
+  if (called) await kvPut(namesKey, { ...names, [called]: { account, recipient } });
   return recipient;
 }
 

@@ -99,11 +99,43 @@ pub async fn verified_recipient(
         }
         _ => {}
     }
+    // Pins are by identity too: the operator can rename accounts in its database without a
+    // leaf, so an insider given the name of someone this profile wrote to, or a pinned
+    // account under a new name, waits for the user's word.
+    if !api.accepts_key_change(account) {
+        let same = |n: &str| n.trim().eq_ignore_ascii_case(who.trim());
+        if let Some((other, pinned)) = pins
+            .iter()
+            .find(|(a, p)| a.as_str() != account && p.name.as_deref().is_some_and(same))
+        {
+            return Err(ClientError::KeyRefused(format!(
+                "another account ({other}) that this profile wrote to before is also called \
+                 {who}; this one ({account}) is not the one you pinned.\n  pinned: {}\n  \
+                 this one: {}\nNothing was sent. Someone who can change the service's \
+                 database can give an insider the name of a person you trust. If {who} tells \
+                 you (by phone, not through this service) that this account is theirs, run the \
+                 command again with --accept-key-change {account}. If not, tell NAIRO.",
+                fingerprint(&pinned.recipient),
+                fingerprint(recipient)
+            )));
+        }
+        if let Some(was) = pins.get(account).and_then(|p| p.name.as_deref()) {
+            if !same(was) {
+                return Err(ClientError::KeyRefused(format!(
+                    "the account this profile knew as {was} is now called {who}. Nothing was \
+                     sent. Names are not in the log, so a change can be the operator's. If \
+                     they tell you (by phone) that this is right, run the command again with \
+                     --accept-key-change {account}. If not, tell NAIRO."
+                )));
+            }
+        }
+    }
     pins.insert(
         account.to_owned(),
         PinnedKey {
             version: event.version,
             recipient: recipient.to_owned(),
+            name: Some(who.to_owned()),
         },
     );
     profile.save_pins(&pins)?;

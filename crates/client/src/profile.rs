@@ -40,6 +40,10 @@ pub struct Pinned {
 pub struct PinnedKey {
     pub version: u64,
     pub recipient: String,
+    /// The name the service gave them when the key was pinned: pins are by identity, so a
+    /// renamed account, or another account under a pinned name, is a change to confirm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// How far this profile has read the log for events about its own account: the size read

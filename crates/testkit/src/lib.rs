@@ -140,6 +140,9 @@ fn replace_database(url: &str, name: &str) -> String {
     format!("{host_part}/{name}{query}")
 }
 
+/// Numbers the people the tests sign up, so that each has a name of their own.
+static NAMES: AtomicU32 = AtomicU32::new(1);
+
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -798,7 +801,9 @@ impl TestApp {
             .post_json(
                 "/api/v1/accounts",
                 None,
-                &json!({"invitation": invitation, "password": password, "display_name": "Test Person"}),
+                // A name of their own: clients pin correspondents by name as well as by key.
+                &json!({"invitation": invitation, "password": password,
+                        "display_name": format!("Test Person {}", NAMES.fetch_add(1, Ordering::Relaxed))}),
             )
             .await;
         json(res, 201).await

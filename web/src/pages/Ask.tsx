@@ -60,7 +60,7 @@ export function Ask() {
     setBusy(true);
     try {
       const acceptChange = accepted && change?.account === chosen.id;
-      const theirs = await verifiedRecipient(s.me.id, chosen.id, chosen.age_recipient, chosen.key_proof, acceptChange);
+      const theirs = await verifiedRecipient(s.me.id, chosen.id, chosen.age_recipient, chosen.key_proof, acceptChange, chosen.display_name);
       setChange(null);
       const body = await encryptText(question, [await recipientOf(mine), theirs]);
       const created = await call<{ id: string }>("POST", "/api/v1/queries", { adviser_id: adviser, category, stage, urgency, body });

@@ -1,13 +1,13 @@
 import { useEffect, useState } from "preact/hooks";
 import { fingerprint } from "../crypto";
-import { KeyChanged, KeyRefused } from "../log";
+import { IdentityChanged, KeyChanged, KeyRefused } from "../log";
 import { fill, m } from "../messages";
 import { asData, type FieldError } from "../ui";
 
 /// What a refused or changed key means for a form: the error to show, and a change to
 /// confirm; null when `e` is about something else.
 export function keyRefusal(e: unknown, name: string, field: string): { error: FieldError; change: KeyChanged | null } | null {
-  if (e instanceof KeyChanged) return { error: { field: "accept-key-change", text: fill(m.keyChangedTitle, { name }) }, change: e };
+  if (e instanceof KeyChanged) return { error: { field: "accept-key-change", text: fill(e instanceof IdentityChanged ? m.identityChangedTitle : m.keyChangedTitle, { name }) }, change: e };
   if (e instanceof KeyRefused) return { error: { field, text: fill(m.keyRefused, { why: e.message }) }, change: null };
   return null;
 }
@@ -21,8 +21,8 @@ export function KeyChangeWarning(p: { change: KeyChanged; name: string; accepted
   }, [p.change]);
   return (
     <div class="warning-panel" role="alert" id="key-changed">
-      <h2>{fill(m.keyChangedTitle, { name: p.name })}</h2>
-      <p>{fill(m.keyChanged, { name: p.name })}</p>
+      <h2>{fill(p.change instanceof IdentityChanged ? m.identityChangedTitle : m.keyChangedTitle, { name: p.name })}</h2>
+      <p>{fill(p.change instanceof IdentityChanged ? m.identityChanged : m.keyChanged, { name: p.name })}</p>
       {prints && (
         <dl class="summary">
           <dt>{m.keyWas}</dt>

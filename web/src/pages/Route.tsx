@@ -37,7 +37,7 @@ export function RouteQuery({ query, onDone }: { query: QueryDetail; onDone: () =
     setBusy(true);
     setErrors([]);
     try {
-      const theirs = await verifiedRecipient(s.me.id, chosen.id, chosen.age_recipient, chosen.key_proof, accepted && change?.account === chosen.id);
+      const theirs = await verifiedRecipient(s.me.id, chosen.id, chosen.age_recipient, chosen.key_proof, accepted && change?.account === chosen.id, chosen.display_name);
       setChange(null);
       const to = [await recipientOf(mine), theirs];
       setProgress(fill(m.routing, { adviser: chosen.display_name }));

@@ -105,7 +105,7 @@ export function Thread({ id }: { id: string }) {
     const [account, recipient, proof] =
       role === "iro" ? [query.adviser_id, query.adviser_recipient, query.adviser_key_proof] : [query.iro_id, query.iro_recipient, query.iro_key_proof];
     if (!recipient) throw new KeyRefused("they have no key");
-    const theirs = await verifiedRecipient(s.me.id, account, recipient, proof, accepted && change?.account === account);
+    const theirs = await verifiedRecipient(s.me.id, account, recipient, proof, accepted && change?.account === account, otherName());
     setChange(null);
     return [await recipientOf(mine), theirs];
   };
