@@ -22,6 +22,7 @@ mod releases;
 mod rollback;
 mod services;
 mod sessions;
+mod signing;
 mod smuggling;
 mod statistics;
 mod uploads;

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 use iro_advice_testkit::both_databases;
 use iro_advice_testkit::{
-    a_query, armored, assert_problem, decrypt, encrypt, json, upload, Client, TestApp,
+    a_query, armored, assert_problem, decrypt, encrypt, json, signed_armored, upload, Client,
+    TestApp,
 };
 
 both_databases!(
@@ -227,8 +228,14 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
     )
     .await;
     let first = raw["messages"][0]["body"].as_str().unwrap();
-    assert_eq!(decrypt(first, &sol_cli.identity()), question);
-    assert_eq!(decrypt(first, &iro_cli.identity()), question);
+    for reader in [sol_cli.identity(), iro_cli.identity()] {
+        // The IRO's signature travels inside the encryption, before the text.
+        let plain = decrypt(first, &reader);
+        assert!(
+            plain.starts_with("IRO-ADVICE-SIGNED/1\n") && plain.ends_with(question),
+            "{plain}"
+        );
+    }
 
     // A decline, then a route to the peer adviser, who reads everything.
     let second = "PLAINTEXT-SECOND-44d0: contact with siblings was stopped.";
@@ -846,14 +853,14 @@ async fn an_unaccepted_urgent_query_is_reminded_once(app: TestApp) {
         adviser_cli.identity().to_public(),
     ];
     let before = app.count("outbox");
-    let routine = json!({"adviser_id": adviser.id, "category": "other", "stage": "none", "urgency": "routine", "body": armored("r", &recipients)});
+    let routine = json!({"adviser_id": adviser.id, "category": "other", "stage": "none", "urgency": "routine", "body": signed_armored("r", &recipients, &iro_cli.identity(), &iro.id, iro_advice_model::signing::OPENING)});
     json(
         app.post_json("/api/v1/queries", Some(&iro.access), &routine)
             .await,
         201,
     )
     .await;
-    let urgent = json!({"adviser_id": adviser.id, "category": "other", "stage": "none", "urgency": "urgent", "body": armored("u", &recipients)});
+    let urgent = json!({"adviser_id": adviser.id, "category": "other", "stage": "none", "urgency": "urgent", "body": signed_armored("u", &recipients, &iro_cli.identity(), &iro.id, iro_advice_model::signing::OPENING)});
     json(
         app.post_json("/api/v1/queries", Some(&iro.access), &urgent)
             .await,

@@ -117,6 +117,9 @@ pub struct QuerySummary {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct MessageView {
     pub id: MessageId,
+    /// Whose words the service says these are: the reader checks the signature inside the
+    /// encryption against this account's key.
+    pub sender_id: AccountId,
     pub sender_role: Role,
     pub created_at: String,
     /// Armored age ciphertext; absent once the query's content has been erased.

@@ -66,6 +66,21 @@ pub async fn check(res: Response) -> Result<Response, ClientError> {
     })
 }
 
+/// The account an access token is for (its `sub`), as the service issued it.
+fn subject_of(access_token: &str) -> Option<String> {
+    let payload = access_token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    #[derive(serde::Deserialize)]
+    struct Subject {
+        sub: String,
+    }
+    serde_json::from_slice::<Subject>(&bytes)
+        .ok()
+        .map(|s| s.sub)
+}
+
 fn expires_soon(access_token: &str) -> bool {
     let Some(payload) = access_token.split('.').nth(1) else {
         return true;
@@ -118,6 +133,32 @@ impl Api {
     /// The user's own age identity, from the profile.
     pub fn identity(&self) -> Result<age::x25519::Identity, ClientError> {
         super::crypto::load_identity(&self.profile.identity_path())
+    }
+
+    /// The signed-in account's id.
+    pub fn account_id(&self) -> Result<String, ClientError> {
+        subject_of(&self.profile.tokens()?.access_token)
+            .ok_or_else(|| ClientError::Profile("the session is unreadable: log in again".into()))
+    }
+
+    /// `text` signed by the user's own key as their words in `query` (see
+    /// `iro_advice_model::signing`), ready to encrypt.
+    pub fn signed(
+        &self,
+        identity: &age::x25519::Identity,
+        query: &str,
+        text: &[u8],
+    ) -> Result<Vec<u8>, ClientError> {
+        use age::secrecy::ExposeSecret;
+        let secret = identity.to_string();
+        iro_advice_model::signing::sign(
+            secret.expose_secret(),
+            query,
+            &self.account_id()?,
+            chrono::Utc::now().timestamp(),
+            text,
+        )
+        .ok_or_else(|| ClientError::Crypto("cannot sign with this identity".into()))
     }
 
     /// A current access token, refreshing (and storing the rotated pair) when it is about

@@ -21,6 +21,7 @@ use iro_advice_api::{
 };
 use iro_advice_model::accounts::{AccountId, Role};
 use iro_advice_model::queries::{Category, MessageId, Stage, Urgency};
+use iro_advice_model::signing::{Signed, OPENING};
 
 pub async fn advisers(api: &Api) -> Result<Output, ClientError> {
     let list: Vec<AdviserEntry> = api.get(paths::ADVISERS).await?;
@@ -200,16 +201,18 @@ pub async fn ask(
     yes: bool,
 ) -> Result<Output, ClientError> {
     check_attachments(api, attach).await?;
-    let (chosen, _, recipients) = with_adviser(api, &question.adviser).await?;
+    let (chosen, identity, recipients) = with_adviser(api, &question.adviser).await?;
     eprintln!("{CHILD_NAME_REMINDER}");
     let text = question_text(body, api.profile())?;
     confirm_names(&looks_like_names(&String::from_utf8_lossy(&text)), yes)?;
+    // The query's id is the service's to give, so a question is signed as the opening one.
+    let signed = api.signed(&identity, OPENING, &text)?;
     let request = AskRequest {
         adviser_id: chosen.id.clone(),
         category: question.category,
         stage: question.stage,
         urgency: question.urgency,
-        body: encrypt_armored(&text, &recipients)?.into(),
+        body: encrypt_armored(&signed, &recipients)?.into(),
     };
     let created: iro_advice_api::Asked = api.post(paths::QUERIES, &request).await?;
     let id = created.id;
@@ -301,9 +304,15 @@ struct ShownQuery {
 #[derive(Serialize)]
 struct ShownMessage {
     id: MessageId,
+    sender_id: AccountId,
     sender_role: Role,
     created_at: String,
     text: String,
+    /// `signed` (by the sender's logged key), `not_signed` (or signed wrongly: not their
+    /// words), or `not_checked` (a sender no longer on the query).
+    signature: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_at: Option<i64>,
 }
 
 pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
@@ -335,25 +344,110 @@ pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
         )),
         (None, _) => {}
     }
+    // Each message is checked against its sender's key as the log proves it (and this
+    // profile pinned it): the service says whose words they are, the signature says so.
+    let me = api.account_id()?;
+    let mut keys: Vec<(AccountId, &str, String)> = Vec::new();
+    for (account, name, recipient, proof) in [
+        (
+            &q.iro_id,
+            &q.iro_name,
+            &detail.iro_recipient,
+            &detail.iro_key_proof,
+        ),
+        (
+            &q.adviser_id,
+            &q.adviser_name,
+            &detail.adviser_recipient,
+            &detail.adviser_key_proof,
+        ),
+    ] {
+        if let Some(r) = recipient {
+            // A key the log cannot prove (yet), or one that changed, checks nothing: the
+            // messages are shown as not checked, and writing to them says why.
+            let verified =
+                super::keys::verified_recipient(api, name, account.as_str(), r, proof.as_ref())
+                    .await;
+            match verified {
+                Ok(_) => keys.push((account.clone(), name.as_str(), r.clone())),
+                Err(ClientError::KeyRefused(why)) => text.push_str(&format!(
+                    "(The signatures of {name} are not checked: {why})\n"
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+    }
     let mut messages = Vec::with_capacity(detail.messages.len());
-    for m in detail.messages {
-        let plain = match &m.body {
+    let mut forged_in_my_name = Vec::new();
+    for (index, m) in detail.messages.iter().enumerate() {
+        let sender = keys.iter().find(|(a, _, _)| *a == m.sender_id);
+        let name = sender.map_or(m.sender_role.to_string(), |(_, n, _)| (*n).to_owned());
+        let (plain, signature, signed_at) = match &m.body {
             Some(body) => match decrypt_armored(body, &identity) {
-                Ok(p) => String::from_utf8_lossy(&p).into_owned(),
-                Err(e) => format!("[{e}]"),
+                Ok(p) => match sender {
+                    Some((_, _, recipient)) => {
+                        let expected = if index == 0 { OPENING } else { q.id.as_str() };
+                        let (text, signed) = iro_advice_model::signing::open(
+                            &p,
+                            expected,
+                            m.sender_id.as_str(),
+                            recipient,
+                        );
+                        let text = String::from_utf8_lossy(text).into_owned();
+                        match signed {
+                            Signed::By { signed_at } => (text, "signed", Some(signed_at)),
+                            Signed::Unsigned | Signed::Forged(_) => (text, "not_signed", None),
+                        }
+                    }
+                    None => (
+                        String::from_utf8_lossy(&p).into_owned(),
+                        "not_checked",
+                        None,
+                    ),
+                },
+                Err(e) => (format!("[{e}]"), "not_checked", None),
             },
-            None => "[erased]".into(),
+            None => ("[erased]".into(), "not_checked", None),
         };
-        text.push_str(&format!(
-            "\n--- {} at {}\n{}\n",
-            m.sender_role, m.created_at, plain
-        ));
+        let head = match signature {
+            "signed" => format!(
+                "--- {name} ({}) at {}, signed by their key",
+                m.sender_role, m.created_at
+            ),
+            "not_signed" => format!(
+                "--- NOT SIGNED BY {name}: the service shows this as theirs ({} at {}), but \
+                 their key did not sign it. Do not take it as their words; tell NAIRO.",
+                m.sender_role, m.created_at
+            ),
+            _ => format!(
+                "--- {name} ({}) at {} (signature not checked)",
+                m.sender_role, m.created_at
+            ),
+        };
+        text.push_str(&format!("\n{head}\n{plain}\n"));
+        if signature == "not_signed" && m.sender_id.as_str() == me {
+            forged_in_my_name.push(format!("{} at {}", m.id, m.created_at));
+        }
         messages.push(ShownMessage {
-            id: m.id,
+            id: m.id.clone(),
+            sender_id: m.sender_id.clone(),
             sender_role: m.sender_role,
-            created_at: m.created_at,
+            created_at: m.created_at.clone(),
             text: plain,
+            signature,
+            signed_at,
         });
+    }
+    if !forged_in_my_name.is_empty() {
+        return Err(ClientError::KeyAlarm(format!(
+            "ALARM: query {} holds {} message(s) in your name that your key did not sign ({}). \
+             Someone who can change the service's database is speaking for you; your \
+             correspondent's client shows them as not signed by you. Tell NAIRO and the \
+             person you are advising, by phone.",
+            q.id,
+            forged_in_my_name.len(),
+            forged_in_my_name.join(", ")
+        )));
     }
     if !detail.attachments.is_empty() {
         text.push_str(
@@ -404,8 +498,9 @@ async fn participants(api: &Api, id: &str) -> Result<Vec<age::x25519::Recipient>
 
 pub async fn reply(api: &Api, id: &str, body: &Path) -> Result<Output, ClientError> {
     let recipients = participants(api, id).await?;
+    let signed = api.signed(&api.identity()?, id, &read_file(body)?)?;
     let request = MessageRequest {
-        body: encrypt_armored(&read_file(body)?, &recipients)?.into(),
+        body: encrypt_armored(&signed, &recipients)?.into(),
     };
     let created: MessageCreated = api
         .post(&paths::fill(paths::QUERY_MESSAGES, &[id]), &request)

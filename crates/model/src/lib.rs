@@ -16,6 +16,7 @@ pub mod period;
 pub mod pressure;
 pub mod problem;
 pub mod queries;
+pub mod signing;
 pub mod vocabulary;
 
 /// Lower-case hex, as digests and fingerprints are shown.

@@ -1026,6 +1026,27 @@ pub fn encrypt(plain: &[u8], recipients: &[age::x25519::Recipient], armor: bool)
     }
 }
 
+/// A message as a real client sends it: signed by `author` (as `sender`, for `query`, or
+/// [`iro_advice_model::signing::OPENING`]), then encrypted.
+pub fn signed_armored(
+    plain: &str,
+    recipients: &[age::x25519::Recipient],
+    author: &age::x25519::Identity,
+    sender: &str,
+    query: &str,
+) -> String {
+    use age::secrecy::ExposeSecret;
+    let signed = iro_advice_model::signing::sign(
+        author.to_string().expose_secret(),
+        query,
+        sender,
+        chrono::Utc::now().timestamp(),
+        plain.as_bytes(),
+    )
+    .unwrap();
+    String::from_utf8(encrypt(&signed, recipients, true)).unwrap()
+}
+
 pub fn armored(plain: &str, recipients: &[age::x25519::Recipient]) -> String {
     String::from_utf8(encrypt(plain.as_bytes(), recipients, true)).unwrap()
 }

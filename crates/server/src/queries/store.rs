@@ -170,6 +170,7 @@ pub fn insert_message(
 #[diesel(table_name = messages)]
 pub struct StoredMessage {
     pub id: MessageId,
+    pub sender_id: AccountId,
     pub sender_role: Role,
     pub body: Option<String>,
     pub created_at: NaiveDateTime,

@@ -97,6 +97,7 @@ pub fn detail(
         .into_iter()
         .map(|m| MessageView {
             id: m.id,
+            sender_id: m.sender_id,
             sender_role: m.sender_role,
             created_at: rfc3339(m.created_at),
             body: m.body,

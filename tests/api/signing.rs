@@ -1,0 +1,131 @@
+//! Nobody can speak for anyone: every message is signed inside its encryption by its
+//! author's own key (the age key the log proves), and readers check it. The operator's
+//! attack, performed here: with the database (and every key the service holds), it stores a
+//! reply in the solicitor's name, encrypted to both readers' public keys, unsigned or signed
+//! with a key of its own. The IRO's client shows it as not signed by the solicitor, never as
+//! their words; the solicitor's own client raises the alarm.
+
+use diesel::prelude::*;
+use iro_advice_model::accounts::{AdviserKind, Role};
+use iro_advice_server::db::schema::messages;
+
+use iro_advice_testkit::both_databases;
+use iro_advice_testkit::{armored, signed_armored, Client, TestApp};
+
+both_databases!(a_reply_forged_in_an_advisers_name_is_shown_as_forged_and_the_adviser_alarmed);
+
+async fn a_reply_forged_in_an_advisers_name_is_shown_as_forged_and_the_adviser_alarmed(
+    app: TestApp,
+) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let solicitor = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let (iro_cli, sol_cli) = (Client::setup(&app, &iro), Client::setup(&app, &solicitor));
+    let question = iro_cli.file("q.txt", b"Can the plan change without a review?");
+    let asked = iro_cli.ok(&[
+        "ask",
+        "--adviser",
+        &solicitor.id,
+        "--category",
+        "care_plan_drift",
+        "--stage",
+        "formal",
+        "--urgency",
+        "routine",
+        "--body",
+        question.to_str().unwrap(),
+    ]);
+    let id = asked.trim_end().lines().last().unwrap().to_owned();
+    sol_cli.ok(&["accept", &id]);
+    let genuine = "Escalate to the DCS, and consider a referral to Cafcass.";
+    let reply = sol_cli.file("r.txt", genuine.as_bytes());
+    sol_cli.ok(&["reply", &id, "--body", reply.to_str().unwrap()]);
+    // Before the attack, both sides see every message as signed.
+    let shown = iro_cli.json(&["show", &id]);
+    let statuses: Vec<&str> = shown["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["signature"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["signed", "signed"], "{shown}");
+    sol_cli.ok(&["show", &id]);
+
+    // The operator's forgeries, stored as the solicitor's: one unsigned, one signed with a
+    // key of the operator's own under the solicitor's id.
+    let recipients = [
+        iro_cli.identity().to_public(),
+        sol_cli.identity().to_public(),
+    ];
+    let forged = "You must NOT go to Cafcass; use your authority's lawyers.";
+    let operators_key = age::x25519::Identity::generate();
+    let bodies = [
+        armored(forged, &recipients),
+        signed_armored(forged, &recipients, &operators_key, &solicitor.id, &id),
+    ];
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        for (n, body) in bodies.iter().enumerate() {
+            diesel::insert_into(messages::table)
+                .values((
+                    messages::id.eq(uuid::Uuid::new_v4().to_string()),
+                    messages::query_id.eq(&id),
+                    messages::sender_id.eq(&solicitor.id),
+                    messages::sender_role.eq("adviser"),
+                    messages::body.eq(Some(body.as_str())),
+                    messages::created_at
+                        .eq(chrono::Utc::now().naive_utc()
+                            + chrono::Duration::seconds(n as i64 + 1)),
+                ))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+    }
+
+    // The IRO's client: the genuine reply as the solicitor's, both forgeries as not signed by
+    // them, each with the text only after the warning.
+    let shown = iro_cli.ok(&["show", &id]);
+    let name = shown
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("IRO ")
+                .and_then(|l| l.split(", adviser ").nth(1))
+        })
+        .unwrap()
+        .to_owned();
+    assert!(
+        shown.contains(&format!("--- {name} (adviser) at"))
+            && shown.contains("signed by their key\n"),
+        "{shown}"
+    );
+    let warning = format!("--- NOT SIGNED BY {name}");
+    assert_eq!(shown.matches(&warning).count(), 2, "{shown}");
+    for part in shown.split(&warning).skip(1) {
+        assert!(part.contains(forged), "{shown}");
+    }
+    let detail = iro_cli.json(&["show", &id]);
+    let statuses: Vec<&str> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["signature"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["signed", "signed", "not_signed", "not_signed"],
+        "{detail}"
+    );
+
+    // The solicitor's own client: an alarm, naming the messages in their name.
+    let ran = sol_cli.run(&["show", &id]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("2 message(s) in your name that your key did not sign"),
+        "{}",
+        ran.stderr
+    );
+}
