@@ -374,6 +374,11 @@ export type MessageView = {
   body?: string | null;
   created_at: string;
   id: MessageId;
+  /**
+   * Whose words the service says these are: the reader checks the signature inside the
+   * encryption against this account's key.
+   */
+  sender_id: AccountId;
   sender_role: Role;
 };
 

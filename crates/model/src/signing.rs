@@ -226,4 +226,24 @@ mod tests {
             Signed::Unsigned
         );
     }
+
+    /// A message signed by the page's implementation (web/src/signing.ts, with the age
+    /// identity below): the two agree byte for byte.
+    #[test]
+    fn a_message_the_page_signed_verifies_here() {
+        const RECIPIENT: &str = "age1m7a7sdfg625j9kfr23uvlatzfvezt2g4n3xzza5zde0lp5zz5fws0kke8e";
+        const PLAIN: &str = "IRO-ADVICE-SIGNED/1\n{\"query\":\"q1\",\"sender\":\"alice\",\"signed_at\":1796683393,\"signature\":\"5f21Lm5YDXgU7DOr2dkYJmiWcgRucZ8GK54PpRDyNkF+jAN76MQnnYcs7bN56mWYXIn6xNAFc2Z71gohI7i7Dg==\"}\nHello \u{fc}n\u{ef}code";
+        let (text, signed) = open(PLAIN.as_bytes(), "q1", "alice", RECIPIENT);
+        assert_eq!(text, "Hello \u{fc}n\u{ef}code".as_bytes());
+        assert_eq!(
+            signed,
+            Signed::By {
+                signed_at: 1796683393
+            }
+        );
+        assert!(matches!(
+            open(PLAIN.as_bytes(), "q1", "bob", RECIPIENT).1,
+            Signed::Forged(_)
+        ));
+    }
 }

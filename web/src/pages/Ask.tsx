@@ -7,6 +7,7 @@ import { sendFile } from "../attachments";
 import { encryptText, identity, recipientOf } from "../crypto";
 import { fill, m } from "../messages";
 import { looksLikeNames } from "../names";
+import { OPENING, signMessage } from "../signing";
 import { Button, ErrorSummary, Form, Radios, TextArea, errorFor, type FieldError } from "../ui";
 
 const options = (table: Record<string, string>) => Object.entries(table).map(([value, label]) => ({ value, label }));
@@ -62,7 +63,8 @@ export function Ask() {
       const acceptChange = accepted && change?.account === chosen.id;
       const theirs = await verifiedRecipient(s.me.id, chosen.id, chosen.age_recipient, chosen.key_proof, acceptChange, chosen.display_name);
       setChange(null);
-      const body = await encryptText(question, [await recipientOf(mine), theirs]);
+      // Signed by this IRO's key as the opening question (its id is the service's to give).
+      const body = await encryptText(signMessage(mine, OPENING, s.me.id, question), [await recipientOf(mine), theirs]);
       const created = await call<{ id: string }>("POST", "/api/v1/queries", { adviser_id: adviser, category, stage, urgency, body });
       for (const f of files) {
         setProgress(fill(m.uploading, { name: f.name, percent: 0 }));

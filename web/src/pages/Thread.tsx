@@ -6,6 +6,7 @@ import { decryptText, encryptText, identity, recipientOf } from "../crypto";
 import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log";
 import { KeyChangeWarning, keyRefusal } from "./KeyChange";
 import { RouteQuery } from "./Route";
+import { OPENING, openMessage, signMessage } from "../signing";
 import { fill, m } from "../messages";
 import { authorities, authorityName } from "../areas";
 import { Button, ErrorSummary, Notice, Form, Radios, TextArea, When, asData, dateText, errorFor, say, type FieldError } from "../ui";
@@ -17,6 +18,9 @@ interface Shown {
   at: string;
   text: string | null;
   problem?: "erased" | "cannotDecrypt";
+  /// Whether the sender's key (as the log proves it) signed it: false means the service shows
+  /// it as theirs but it is not their words; null, that it could not be checked.
+  signed?: boolean | null;
 }
 
 export function Thread({ id }: { id: string }) {
@@ -40,16 +44,37 @@ export function Thread({ id }: { id: string }) {
 
   const load = async () => {
     const q = await call<QueryDetail>("GET", `/api/v1/queries/${encodeURIComponent(id)}`);
+    // Each message is checked against its sender's key as the log proves it and this browser
+    // pinned it: the service says whose words they are, the signature says so.
+    const keys = new Map<string, string>();
+    const own = identity();
+    if (own && s.me) keys.set(s.me.id, await recipientOf(own));
+    const other = role === "iro" ? { id: q.adviser_id, recipient: q.adviser_recipient, proof: q.adviser_key_proof, name: q.adviser_name } : { id: q.iro_id, recipient: q.iro_recipient, proof: q.iro_key_proof, name: q.iro_name };
+    if (other.recipient && s.me && other.id !== s.me.id) {
+      try {
+        keys.set(other.id, await verifiedRecipient(s.me.id, other.id, other.recipient, other.proof, false, other.name));
+      } catch (e) {
+        if (e instanceof LogRewritten) throw e;
+        // A key that cannot be proven or changed checks nothing: shown as not checked.
+      }
+    }
     const out: Shown[] = [];
-    for (const msg of q.messages) {
-      const mine = msg.sender_role === role;
+    for (const [index, msg] of q.messages.entries()) {
+      const mine = msg.sender_id === s.me?.id;
       const from = msg.sender_role === "iro" ? "iro" : "adviser";
       if (!msg.body) {
         out.push({ id: msg.id, mine, from, at: msg.created_at, text: null, problem: "erased" });
         continue;
       }
       try {
-        out.push({ id: msg.id, mine, from, at: msg.created_at, text: await decryptText(msg.body) });
+        const plain = await decryptText(msg.body);
+        const key = keys.get(msg.sender_id);
+        if (!key) {
+          out.push({ id: msg.id, mine, from, at: msg.created_at, text: plain, signed: null });
+          continue;
+        }
+        const opened = openMessage(plain, index === 0 ? OPENING : q.id, msg.sender_id, key);
+        out.push({ id: msg.id, mine, from, at: msg.created_at, text: opened.text, signed: opened.signedAt !== null });
       } catch {
         out.push({ id: msg.id, mine, from, at: msg.created_at, text: null, problem: "cannotDecrypt" });
       }
@@ -93,7 +118,9 @@ export function Thread({ id }: { id: string }) {
     }
     return act("reply", async () => {
       const to = await recipients();
-      await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/messages`, { body: await encryptText(reply, to) });
+      const mine = identity();
+      if (!mine || !s.me) throw new KeyRefused("your key is locked");
+      await call("POST", `/api/v1/queries/${encodeURIComponent(id)}/messages`, { body: await encryptText(signMessage(mine, id, s.me.id, reply), to) });
       setReply("");
     });
   };
@@ -168,14 +195,25 @@ export function Thread({ id }: { id: string }) {
       </dl>
 
       <h2 id="messages">{m.messages}</h2>
+      {shown.some((x) => x.mine && x.signed === false) && (
+        <div class="warning-panel" role="alert" id="forged-in-your-name">
+          <h3>{m.forgedInYourNameTitle}</h3>
+          <p>{m.forgedInYourName}</p>
+        </div>
+      )}
       <ol class="messages">
         {shown.map((x) => (
           <li key={x.id} class={x.mine ? "message message-mine" : "message"}>
             <p class="message-meta">
               <strong>{x.mine ? m.fromYou : fill(x.from === "iro" ? m.fromIroNamed : m.fromAdviserNamed, { name: x.from === "iro" ? query.iro_name : query.adviser_name })}</strong>, <When at={x.at} />
             </p>
+            {x.signed === false && (
+              <p class="message-forged" role="alert">
+                <strong>{fill(m.notSignedBy, { name: x.mine ? m.fromYou : x.from === "iro" ? query.iro_name : query.adviser_name })}</strong>
+              </p>
+            )}
             {x.text !== null ? (
-              <p class="message-body" {...asData}>
+              <p class={x.signed === false ? "message-body message-body-forged" : "message-body"} {...asData}>
                 {x.text}
               </p>
             ) : (
