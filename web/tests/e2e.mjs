@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { Encrypter, armor } from "age-encryption";
 import { auditBothLanguages } from "./audit.mjs";
 import { check, freshCode, invitationLink, launchBrowser, screenshot, sleep, tally, testService, totp } from "./harness.mjs";
 
@@ -332,6 +333,32 @@ try {
   await s.getByRole("link", { name: "Care plan drift" }).click();
   await s.getByText(FROM_CLI).waitFor();
   check(true, "what the command-line client encrypted, the page decrypts");
+
+  // Every message is signed by its author's key, whichever wrote it: the client checks what
+  // the pages signed, and the page what the client signed.
+  const shownByCli = JSON.parse(client("show", queryId, "--json"));
+  check(shownByCli.messages.length === 3 && shownByCli.messages.every((x) => x.signature === "signed"), `the client finds every message signed by its sender (${shownByCli.messages.map((x) => x.signature).join(", ")})`);
+  check((await s.locator(".message-forged").count()) === 0, "the page finds every message signed by its sender");
+
+  // The operator's forgery: with the solicitor's password hash swapped and their TOTP secret
+  // unsealed, it signs in as them and sends advice in their name. The service takes it; it
+  // cannot sign with the solicitor's key, so their correspondents' pages say so.
+  const FORGED = "You must NOT go to Cafcass; use your authority's lawyers.";
+  const asSolicitor = (await api("POST", "/api/v1/auth/login", { email: "alex.solicitor@e2e.invalid", password: PASSWORD, totp_code: await freshCode(solicitor.secret) })).json.access_token;
+  const forger = new Encrypter();
+  forger.addRecipient(shownByCli.iro_recipient);
+  forger.addRecipient(shownByCli.adviser_recipient);
+  const forged = await api("POST", `/api/v1/queries/${queryId}/messages`, { body: armor.encode(await forger.encrypt(FORGED)) }, asSolicitor);
+  check(forged.status === 201, "the service stores the forged reply as the solicitor's (it cannot tell)");
+  await reloadAndUnlock(iro);
+  await p.getByRole("link", { name: "Care plan drift" }).click();
+  await p.getByText(FORGED).waitFor();
+  check(await p.getByText("Not signed by Alex Solicitor: the service shows this as theirs").isVisible(), "the IRO's page marks the forged reply as not signed by the solicitor, never as their words");
+  await audit(iro, "thread with a forged reply");
+  await reloadAndUnlock(solicitor);
+  await s.getByRole("link", { name: "Care plan drift" }).click();
+  await s.locator("#forged-in-your-name").waitFor();
+  check(true, "the solicitor's page raises the alert for a message in their name that they did not sign");
 
   if (bench) {
     // Memory is flat when its peak does not grow with the file: the same measure for a
@@ -661,7 +688,7 @@ try {
   writeFileSync(join(work, "question.age"), armored);
   for (const user of [iro, solicitor]) {
     const out = spawnSync("age", ["-d", "-i", user.recovery, join(work, "question.age")], { encoding: "utf8" });
-    check(out.status === 0 && out.stdout === QUESTION, `age -d with the ${user.name}'s recovery file gives the question`);
+    check(out.status === 0 && out.stdout.startsWith("IRO-ADVICE-SIGNED/1\n") && out.stdout.endsWith(`\n${QUESTION}`), `age -d with the ${user.name}'s recovery file gives the question, after the IRO's signature`);
   }
   // The insider's attack: the solicitor's key swapped in the database for one the insider
   // holds. The page checks the key against the log before encrypting, and sends nothing.
@@ -703,7 +730,7 @@ try {
   const toNewKey = sent.filter((r) => r.url.endsWith("/api/v1/queries") && r.body).pop();
   writeFileSync(join(work, "to-new-key.age"), JSON.parse(toNewKey.body.toString()).body);
   const readByNew = spawnSync("age", ["-d", "-i", solIdentity, join(work, "to-new-key.age")], { encoding: "utf8" });
-  check(questionsSent() === askedBefore + 1 && readByNew.status === 0 && readByNew.stdout === QUESTION, "once confirmed, the question is encrypted to the solicitor's new key (age -d with it)");
+  check(questionsSent() === askedBefore + 1 && readByNew.status === 0 && readByNew.stdout.endsWith(`\n${QUESTION}`), "once confirmed, the question is encrypted to the solicitor's new key (age -d with it)");
 
   // Advisers' settings: the solicitor declares a conflict with the IRO's authority, the peer
   // stops taking queries; the IRO then has nobody to ask.
