@@ -476,4 +476,37 @@ async fn sign_in_failures_mail(backend: Backend) {
         .map(|m| m.to.clone())
         .collect();
     assert_eq!(after, vec![vec![private.clone()]], "{} mails", got.len());
+
+    // A sign-in from a new device is news for the holder too: at the private address only.
+    {
+        let locked = app.login(&with_private, PASSWORD, None).await;
+        assert_eq!(locked.status(), 429, "locked after five failures");
+        // A quarter of an hour later, as far as the lock is concerned.
+        use diesel::prelude::*;
+        use iro_advice_server::db::schema::login_failures;
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::delete(login_failures::table)
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let before = smtp.received().len();
+    let first = json(app.login(&with_private, PASSWORD, None).await, 200).await;
+    let device = first["device_token"].as_str().unwrap().to_owned();
+    let got = smtp.wait_for(before + 1, Duration::from_secs(15)).await;
+    assert_eq!(
+        got[before..]
+            .iter()
+            .map(|m| m.to.clone())
+            .collect::<Vec<_>>(),
+        vec![vec![private.clone()]]
+    );
+    // From that device again: nothing new.
+    let again = app
+        .login_from(&with_private, PASSWORD, None, Some(&device))
+        .await;
+    assert_eq!(again.status(), 200);
+    wait_until(|| pending(&app) == 0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.received().len(), before + 1);
 }

@@ -302,6 +302,11 @@ fn conclude(
     store::clear_failures(tx.conn, &bucket, forget_before)?;
     let presented = attempt.device.as_deref().filter(|_| device_known);
     let device_token = store::remember_device(tx.conn, &account.id, presented)?;
+    if presented.is_none() {
+        // A sign-in from a device the account has not used: its holder hears of it, at the
+        // private address only (the work address is the employer's to read).
+        super::notices::notify_privately(tx, &account.id)?;
+    }
     let failed_sign_ins = store::take_failed_sign_ins(tx.conn, &account.id)?;
     let session = store::create_session(tx.conn, &account.id, attempt.client, refresh_days)?;
     Ok(Ok(SignedIn {
