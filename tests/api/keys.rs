@@ -270,6 +270,35 @@ async fn a_conflict_added_in_the_database_alone_is_raised_by_the_advisers_client
         "{}",
         ran.stderr
     );
+    // Put back as declared; then the adviser stops taking queries, and the database alone
+    // says they take them again (to route queries to someone who said they could not).
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::delete(
+            adviser_conflicts::table.filter(adviser_conflicts::authority_code.eq("E08000025")),
+        )
+        .execute(&mut *conn)
+        .unwrap();
+    }
+    client.ok(&["availability", "--accepting", "false"]);
+    client.ok(&["inbox"]);
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::update(accounts::table.find(&adviser.id))
+            .set(accounts::accepting.eq(true))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("the service says you are accepting new queries"),
+        "{}",
+        ran.stderr
+    );
 }
 
 both_databases!(an_insider_given_a_pinned_advisers_name_is_refused_until_the_iro_confirms);

@@ -60,6 +60,8 @@ pub async fn reports(api: &Api) -> Result<Output, ClientError> {
 
 /// `client availability`: whether new queries may be routed to this adviser.
 pub async fn availability(api: &Api, accepting: bool) -> Result<Output, ClientError> {
+    // Remembered first, as conflicts are: the watch then knows the change as the user's own.
+    api.profile().save_own_availability(accepting)?;
     api.put(paths::ME_AVAILABILITY, &AvailabilityRequest { accepting })
         .await?;
     let text = if accepting {

@@ -260,6 +260,22 @@ impl Profile {
         self.write_json("own-conflicts.json", &sets)
     }
 
+    /// Whether this profile last said the adviser accepts new queries; None before it did.
+    pub fn own_availability(&self) -> Result<Option<bool>, ClientError> {
+        if !self.dir.join("own-availability.json").exists() {
+            return Ok(None);
+        }
+        self.read_json(
+            "own-availability.json",
+            "own-availability.json is unreadable",
+        )
+        .map(Some)
+    }
+
+    pub fn save_own_availability(&self, accepting: bool) -> Result<(), ClientError> {
+        self.write_json("own-availability.json", &accepting)
+    }
+
     pub fn evidence_dir(&self) -> PathBuf {
         self.dir.join("evidence")
     }

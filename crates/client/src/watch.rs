@@ -125,6 +125,19 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
             )));
         }
     }
+    // So must whether they take new queries: flipped in the database alone, it hides them
+    // from IROs, or sends them queries they said they could not take.
+    if let (Some(held), Some(said)) = (me.accepting, profile.own_availability()?) {
+        if held != said {
+            return Err(ClientError::KeyAlarm(format!(
+                "ALARM: the service says you are {} new queries, but you last said here that \
+                 you are {}, and no change of yours made it so. Set it again with `client \
+                 availability`, and tell NAIRO and your service operator.",
+                if held { "accepting" } else { "not accepting" },
+                if said { "accepting them" } else { "not" }
+            )));
+        }
+    }
     let Some(last) = profile.watch()? else {
         let frontier = bootstrap(api, &checkpoint).await?;
         return save(api, &frontier);
