@@ -196,13 +196,13 @@ async fn an_iro_and_advisers_go_the_whole_way_with_the_client(app: TestApp) {
         .unwrap()
         .read_to_end(&mut plain)
         .unwrap();
-    let header = b"IRO-ADVICE-ATTACHMENT/1\n{\"name\":\"report.bin\",\"type\":\"application/octet-stream\"}\n";
-    assert_eq!(
-        &plain[..header.len()],
-        header,
-        "the envelope, in the age crate's hands"
-    );
-    assert_eq!(&plain[header.len()..], &document[..]);
+    // The envelope, in the age crate's hands: the name, the type and the IRO's signature.
+    let header = b"IRO-ADVICE-ATTACHMENT/1\n{\"name\":\"report.bin\",\"type\":\"application/octet-stream\",\"query\":";
+    assert_eq!(&plain[..header.len()], header);
+    let end = plain.iter().skip(24).position(|b| *b == b'\n').unwrap() + 25;
+    let line = String::from_utf8_lossy(&plain[..end]);
+    assert!(line.contains("\"signature\":"), "{line}");
+    assert_eq!(&plain[end..], &document[..]);
     let again = sol_cli.attempt(&["fetch", &attachment, "--dir", path_str(&folder)]);
     let refused = again.expect_err("an existing file is not overwritten without --force");
     assert!(refused.contains("--force"), "{refused}");

@@ -101,6 +101,27 @@ fn restore(app: &TestApp, backup: &Backup) {
     }
 }
 
+/// The operator's backup (PostgreSQL's taken with the service paused), then the IRO's
+/// pressure report through the client: what a restore of the backup will erase.
+async fn backed_up_then_reported(app: &mut TestApp, client: &Client, dir: &Path) -> Backup {
+    if app.pg.is_some() {
+        app.stop();
+    }
+    let backup = back_up(app, dir);
+    if app.pg.is_some() {
+        app.start(&[]).await;
+    }
+    let out = client.ok(&[
+        "pressure",
+        "--kind",
+        "discouraged_from_advice",
+        "--date",
+        "2026-11-20",
+    ]);
+    assert!(out.contains("Recorded in the log as leaf"), "{out}");
+    backup
+}
+
 /// Starts a witness for the app's log and restarts the app submitting to it.
 async fn witnessed(app: &mut TestApp, dir: &Path) -> (WitnessProcess, String) {
     let key = app.log_key().await;
@@ -137,22 +158,7 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
 
     // The operator's backup, taken before the IRO reports pressure.
     let backups = tempfile::tempdir().unwrap();
-    if app.pg.is_some() {
-        app.stop();
-    }
-    let backup = back_up(&app, backups.path());
-    if app.pg.is_some() {
-        app.start(&[]).await;
-    }
-
-    let out = client.ok(&[
-        "pressure",
-        "--kind",
-        "discouraged_from_advice",
-        "--date",
-        "2026-11-20",
-    ]);
-    assert!(out.contains("Recorded in the log as leaf"), "{out}");
+    let backup = backed_up_then_reported(&mut app, &client, backups.path()).await;
     let (erased_size, _) = cosigned_at_least(&app, log_size(&app).await).await;
     assert!(erased_size > first);
     let receipts = client.profile.path().join("receipts");
@@ -338,21 +344,7 @@ async fn an_erased_act_the_client_never_saw_witnessed_is_raised_from_its_receipt
     let held = std::fs::read_to_string(client.profile.path().join("checkpoint.txt")).unwrap();
 
     let backups = tempfile::tempdir().unwrap();
-    if app.pg.is_some() {
-        app.stop();
-    }
-    let backup = back_up(&app, backups.path());
-    if app.pg.is_some() {
-        app.start(&[]).await;
-    }
-    let out = client.ok(&[
-        "pressure",
-        "--kind",
-        "discouraged_from_advice",
-        "--date",
-        "2026-11-20",
-    ]);
-    assert!(out.contains("Recorded in the log as leaf"), "{out}");
+    let backup = backed_up_then_reported(&mut app, &client, backups.path()).await;
     let kept = client.profile.path().join("kept-receipts.json");
     assert!(kept.exists(), "the act's receipt is kept");
 

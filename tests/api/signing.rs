@@ -128,4 +128,50 @@ async fn a_reply_forged_in_an_advisers_name_is_shown_as_forged_and_the_adviser_a
         "{}",
         ran.stderr
     );
+    // Files too: the solicitor's client signs what it attaches (the signature in the
+    // envelope, inside the encryption); the operator's file in their name is not signed.
+    let letter = sol_cli.file("advice-letter.txt", b"Advice: escalate to the DCS.");
+    let attached = sol_cli.json(&["attach", &id, letter.to_str().unwrap()]);
+    let genuine_file = attached["id"].as_str().unwrap().to_owned();
+    let envelope = format!(
+        "IRO-ADVICE-ATTACHMENT/1\n{{\"name\":\"advice-letter.txt\",\"type\":\"text/plain\"}}\n{forged}"
+    );
+    let res = iro_advice_testkit::upload(
+        &app,
+        &solicitor.access,
+        &id,
+        iro_advice_testkit::encrypt(envelope.as_bytes(), &recipients, false),
+    )
+    .await;
+    assert_eq!(res.status(), 201, "the service takes it: it cannot tell");
+    let forged_file = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let downloads = iro_cli.profile.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let fetch = |file: &str, out: &str| {
+        iro_cli.json(&[
+            "fetch",
+            file,
+            "--out",
+            downloads.join(out).to_str().unwrap(),
+        ])
+    };
+    let got = fetch(&genuine_file, "genuine.txt");
+    assert_eq!(
+        (got["signature"].as_str(), got["signed_by"].as_str()),
+        (Some("signed"), Some(name.as_str())),
+        "{got}"
+    );
+    let got = fetch(&forged_file, "forged.txt");
+    assert_eq!(got["signature"], "not_signed", "{got}");
+    let said = iro_cli.ok(&[
+        "fetch",
+        &forged_file,
+        "--force",
+        "--out",
+        downloads.join("forged.txt").to_str().unwrap(),
+    ]);
+    assert!(said.contains("NOT SIGNED by its sender's key"), "{said}");
 }

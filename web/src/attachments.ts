@@ -6,6 +6,8 @@
 import { Decrypter, Encrypter } from "age-encryption";
 import { authHeaders, call, problem, Problem, renew, sendBinary } from "./api";
 import { identity } from "./crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { signFile, type FileSignature } from "./signing";
 
 const MAGIC = "IRO-ADVICE-ATTACHMENT/1\n";
 const MAX_HEADER = 4096;
@@ -14,12 +16,27 @@ const MAX_HEADER = 4096;
 /// produced, a segment at a time, reporting progress from 0 to 1: the page holds a segment
 /// or two, whatever the file's size. (A browser streams one request body only over HTTP/2,
 /// which the service does not speak; see the README.)
-export async function sendFile(queryId: string, file: File, recipients: string[], progress: (done: number) => void) {
-  const envelope = `${MAGIC}${JSON.stringify({ name: file.name, type: file.type || "application/octet-stream" })}\n`;
+export async function sendFile(queryId: string, file: File, recipients: string[], sender: string, progress: (done: number) => void) {
+  const mine = identity();
+  if (!mine) throw new Error("your key is locked");
+  // Signed as the sender's in this query, over the file's SHA-256 (read once first).
+  const signed = signFile(mine, queryId, sender, await digestOf(file.stream()));
+  const envelope = `${MAGIC}${JSON.stringify({ name: file.name, type: file.type || "application/octet-stream", ...signed })}\n`;
   const plain = new Blob([envelope, file]);
   const e = new Encrypter();
   for (const r of recipients) e.addRecipient(r);
   return sendStream(queryId, await e.encrypt(plain.stream()), plain.size, progress);
+}
+
+/// SHA-256 of a stream, read through.
+async function digestOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const h = sha256.create();
+  const reader = stream.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return h.digest();
+    h.update(value);
+  }
 }
 
 /// An age file's length for `plain` bytes of plaintext, less its header: a 16-byte nonce and
@@ -127,7 +144,7 @@ export async function reencrypt(queryId: string, a: { id: string; size: number; 
 }
 
 /// Fetches and decrypts an attachment; its name and type from inside the encryption.
-export async function openAttachment(id: string): Promise<{ name: string; type: string; blob: Blob }> {
+export async function openAttachment(id: string): Promise<{ name: string; type: string; blob: Blob; signed: FileSignature | null; digest: Uint8Array }> {
   const reader = (await plaintext(id)).getReader();
   // Read until the envelope's two lines are in, keeping what follows them.
   let head = new Uint8Array(0);
@@ -147,26 +164,38 @@ export async function openAttachment(id: string): Promise<{ name: string; type: 
   }
   let name = "attachment";
   let type = "application/octet-stream";
+  let signed: FileSignature | null = null;
   let rest = head;
   if (envelopeEnd > 0) {
     const meta = JSON.parse(new TextDecoder().decode(head.slice(MAGIC.length, envelopeEnd - 1)));
     name = safeName(meta.name);
     type = typeof meta.type === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(meta.type) ? meta.type : type;
+    if (typeof meta.query === "string" && typeof meta.sender === "string" && Number.isSafeInteger(meta.signed_at) && typeof meta.signature === "string") {
+      signed = { query: meta.query, sender: meta.sender, signed_at: meta.signed_at, signature: meta.signature };
+    }
     rest = head.slice(envelopeEnd);
   }
+  // The file is hashed as it streams past, for its sender's signature.
+  const h = sha256.create();
   const remainder = new ReadableStream<Uint8Array>({
     start(c) {
-      if (rest.length) c.enqueue(rest);
+      if (rest.length) {
+        h.update(rest);
+        c.enqueue(rest);
+      }
     },
     async pull(c) {
       const { value, done } = await reader.read();
       if (done) c.close();
-      else c.enqueue(value);
+      else {
+        h.update(value);
+        c.enqueue(value);
+      }
     },
   });
   // Typed as data, never as a page: the browser must not render it in this origin.
   const blob = await new Response(remainder).blob();
-  return { name, type, blob: new Blob([blob], { type: "application/octet-stream" }) };
+  return { name, type, blob: new Blob([blob], { type: "application/octet-stream" }), signed, digest: h.digest() };
 }
 
 /// Saves a Blob under a name, as a download.

@@ -7,6 +7,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { bech32 } from "@scure/base";
+import { concat } from "./log";
 
 /// What the opening message of a query is signed for: its id is the service's to give.
 export const OPENING = "opening question";
@@ -34,16 +35,6 @@ function toLE(x: bigint): Uint8Array {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
 const unb64 = (t: string) => Uint8Array.from(atob(t), (c) => c.charCodeAt(0));
@@ -67,8 +58,8 @@ function verifyingKey(recipient: string): Uint8Array {
   return toLE(mod((u - 1n) * Point.Fp.inv(mod(u + 1n, P)), P));
 }
 
-/// `text` as the plaintext of a message signed by `identity` (AGE-SECRET-KEY-1…).
-export function signMessage(identity: string, query: string, sender: string, text: string): string {
+/// An XEdDSA signature (R ‖ s) by the age identity `identity` (AGE-SECRET-KEY-1…).
+function xeddsa(identity: string, message: Uint8Array): Uint8Array {
   const k = keyBytes(identity, "age-secret-key-");
   k[0] &= 248;
   k[31] &= 127;
@@ -77,16 +68,46 @@ export function signMessage(identity: string, query: string, sender: string, tex
   const e = Point.BASE.multiply(kn).toBytes();
   const a = e[31] & 0x80 ? mod(-kn, N) : kn;
   const A = Point.BASE.multiply(a).toBytes();
-  const signedAt = Math.floor(Date.now() / 1000);
-  const message = statement(query, sender, signedAt, enc.encode(text));
   const prefix = new Uint8Array(32).fill(0xff);
   prefix[0] = 0xfe;
   const r = mod(fromLE(sha512(concat(prefix, toLE(a), message, crypto.getRandomValues(new Uint8Array(64))))), N);
   const R = Point.BASE.multiply(r).toBytes();
   const h = mod(fromLE(sha512(concat(R, A, message))), N);
   const s = mod(r + h * a, N);
-  const line = JSON.stringify({ query, sender, signed_at: signedAt, signature: b64(concat(R, toLE(s))) });
+  return concat(R, toLE(s));
+}
+
+/// `text` as the plaintext of a message signed by `identity` (AGE-SECRET-KEY-1…).
+export function signMessage(identity: string, query: string, sender: string, text: string): string {
+  const signedAt = Math.floor(Date.now() / 1000);
+  const signature = b64(xeddsa(identity, statement(query, sender, signedAt, enc.encode(text))));
+  const line = JSON.stringify({ query, sender, signed_at: signedAt, signature });
   return `${MAGIC}${line}\n${text}`;
+}
+
+/// What an attachment's envelope carries of its sender's signature over the file.
+export interface FileSignature {
+  query: string;
+  sender: string;
+  signed_at: number;
+  signature: string;
+}
+
+/// The signature, as `sender`'s in `query`, over a file of SHA-256 `digest`.
+export function signFile(identity: string, query: string, sender: string, digest: Uint8Array): FileSignature {
+  const signedAt = Math.floor(Date.now() / 1000);
+  const message = enc.encode(`iro-advice message v1\n${query}\n${sender}\n${signedAt}\n${hex(digest)}\n`);
+  return { query, sender, signed_at: signedAt, signature: b64(xeddsa(identity, message)) };
+}
+
+/// Whether `recipient`'s key signed a file of SHA-256 `digest` as `sig` says.
+export function fileSigned(recipient: string, sig: FileSignature, digest: Uint8Array): boolean {
+  try {
+    const message = enc.encode(`iro-advice message v1\n${sig.query}\n${sig.sender}\n${sig.signed_at}\n${hex(digest)}\n`);
+    return ed25519.verify(unb64(sig.signature), message, verifyingKey(recipient));
+  } catch {
+    return false;
+  }
 }
 
 /// A decrypted message said to be `sender`'s in `query`: its text, and whether the key

@@ -296,7 +296,7 @@ try {
   writeFileSync(join(work, "attachment.age"), stored.stdout);
   check(stored.stdout.subarray(0, 21).toString() === "age-encryption.org/v1" && !stored.stdout.includes(Buffer.from(MINUTES.slice(0, 40))), "the service stores the attachment as a binary age file, no plaintext");
   const decrypted = spawnSync("age", ["-d", "-i", solicitor.recovery, join(work, "attachment.age")], { encoding: "utf8" });
-  check(decrypted.status === 0 && decrypted.stdout === `IRO-ADVICE-ATTACHMENT/1\n{"name":"minutes.txt","type":"text/plain"}\n${MINUTES}`, "age -d gives the attachment in the client's envelope, name and type inside");
+  check(decrypted.status === 0 && decrypted.stdout.startsWith(`IRO-ADVICE-ATTACHMENT/1\n{"name":"minutes.txt","type":"text/plain","query":`) && /"signature":"[A-Za-z0-9+/=]{88}"\}\n/.test(decrypted.stdout) && decrypted.stdout.endsWith(`\n${MINUTES}`), "age -d gives the attachment in the client's envelope: name, type and the IRO's signature inside");
   await s.getByRole("button", { name: "Accept query" }).click();
   await s.locator(".caption", { hasText: "Accepted" }).waitFor();
   await s.getByLabel("Your reply").fill(REPLY);

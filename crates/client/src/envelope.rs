@@ -25,6 +25,61 @@ pub struct Envelope {
     pub name: String,
     #[serde(rename = "type")]
     pub media_type: String,
+    /// The sender's signature over the file (see `iro_advice_model::signing`): absent on an
+    /// attachment from before attachments were signed, and then shown as not signed.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<FileSignature>,
+}
+
+impl FileSignature {
+    /// The user's signature over a file of SHA-256 `digest`, as theirs in `query`.
+    pub fn new(
+        api: &super::api::Api,
+        identity: &age::x25519::Identity,
+        query: &str,
+        digest: &[u8; 32],
+    ) -> Result<Self, super::error::ClientError> {
+        use age::secrecy::ExposeSecret;
+        let sender = api.account_id()?;
+        let signed_at = chrono::Utc::now().timestamp();
+        let signature = iro_advice_model::signing::sign_digest(
+            identity.to_string().expose_secret(),
+            query,
+            &sender,
+            signed_at,
+            digest,
+        )
+        .ok_or_else(|| {
+            super::error::ClientError::Crypto("cannot sign with this identity".into())
+        })?;
+        Ok(FileSignature {
+            query: query.to_owned(),
+            sender,
+            signed_at,
+            signature,
+        })
+    }
+
+    /// Whether `recipient`'s key signed a file of SHA-256 `digest` as this says.
+    pub fn verifies(&self, recipient: &str, digest: &[u8; 32]) -> bool {
+        iro_advice_model::signing::verify_digest(
+            recipient,
+            &self.query,
+            &self.sender,
+            self.signed_at,
+            digest,
+            &self.signature,
+        )
+    }
+}
+
+/// Who signed a file, for which query, when, and the signature over its SHA-256.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct FileSignature {
+    pub query: String,
+    pub sender: String,
+    pub signed_at: i64,
+    pub signature: String,
 }
 
 impl Envelope {
@@ -41,6 +96,7 @@ impl Envelope {
         Envelope {
             name,
             media_type: media_type(&extension).into(),
+            signed: None,
         }
     }
 
@@ -153,6 +209,7 @@ mod tests {
         let sent = Envelope {
             name: "evil\u{202e}txt.exe".into(),
             media_type: "text/plain".into(),
+            signed: None,
         };
         let plain = sent.header();
         let (read, _) = Envelope::read(&mut &plain[..]).expect("readable");
@@ -183,6 +240,7 @@ mod tests {
         let named = |name: &str| Envelope {
             name: name.into(),
             media_type: "text/plain".into(),
+            signed: None,
         };
         assert_eq!(named("minutes.pdf").safe_name(), Some("minutes.pdf"));
         for bad in [

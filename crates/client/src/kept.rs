@@ -3,21 +3,16 @@
 //! client never saw cosigned (a restored database, a forked instance the user was routed to
 //! and back from) leaves a receipt that no witnessed checkpoint will ever include: the client
 //! raises the alarm, with the receipt as evidence, as soon as the log's leaf at its index is
-//! another, or once [`DEADLINE_HOURS`] have passed without it.
+//! another, or once [`DEADLINE_HOURS`] have passed without it (`watch::check_kept`, at every
+//! command).
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use super::api::Api;
 use super::error::ClientError;
 use super::profile::Profile;
-use iro_advice_api::paths;
-use iro_advice_api::{InclusionProof, Receipt};
-use iro_advice_tlog::decode_hashes;
-use iro_advice_tlog::merkle::{leaf_hash, verify_inclusion};
-use iro_advice_tlog::note::Checkpoint;
+use iro_advice_api::Receipt;
 
 /// How long an act may wait for a witnessed checkpoint: the longest publication interval
 /// the service allows (an hour) and an hour more for the witnesses.
@@ -47,7 +42,7 @@ pub fn load(profile: &Profile) -> Result<Vec<Kept>, ClientError> {
     }
 }
 
-fn save(profile: &Profile, kept: &[Kept]) -> Result<(), ClientError> {
+pub(crate) fn save(profile: &Profile, kept: &[Kept]) -> Result<(), ClientError> {
     profile.ensure_dir()?;
     let file = path(profile);
     let bytes = serde_json::to_vec_pretty(kept)
@@ -81,87 +76,8 @@ pub fn keep_from_answer(profile: &Profile, answer: &serde_json::Value) -> Result
     Ok(())
 }
 
-fn leaf_of(receipt: &Receipt) -> Result<iro_advice_tlog::merkle::Hash, ClientError> {
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(&receipt.leaf_data)
-        .map_err(|_| ClientError::Profile("a kept receipt's leaf is not base64".into()))?;
-    Ok(leaf_hash(&data))
-}
-
-/// Checks every kept receipt against `cosigned` (the served checkpoint, already checked to
-/// carry the pinned witnesses' quorum and to extend the one this profile held): those it
-/// includes are done with; one whose index holds another leaf, or that is still missing
-/// after the deadline, is the alarm.
-pub async fn check_kept(
-    api: &Api,
-    cosigned: &Checkpoint,
-    cosigned_note: &str,
-) -> Result<(), ClientError> {
-    let profile = api.profile();
-    let kept = load(profile)?;
-    if kept.is_empty() {
-        return Ok(());
-    }
-    let now = chrono::Utc::now().timestamp();
-    let mut still = Vec::new();
-    for k in kept {
-        let leaf = leaf_of(&k.receipt)?;
-        let index = match k.receipt.leaf_index {
-            Some(i) => Some(i),
-            // Published in a batch after the answer: the service's copy says where.
-            None => published_index(api, &k.receipt).await?,
-        };
-        match index {
-            Some(i) if i < cosigned.size => {
-                let proof: InclusionProof = api
-                    .get(&format!(
-                        "{}?index={i}&size={}",
-                        paths::LOG_INCLUSION,
-                        cosigned.size
-                    ))
-                    .await?;
-                let hashes = decode_hashes(&proof.hashes).unwrap_or_default();
-                if !verify_inclusion(&leaf, i, cosigned.size, &hashes, &cosigned.root) {
-                    return Err(erased(
-                        profile,
-                        &k,
-                        cosigned_note,
-                        &format!(
-                        "the witnessed log holds another entry at index {i}, where the service \
-                         recorded your act"
-                    ),
-                    )?);
-                }
-            }
-            _ if now - k.kept_at > DEADLINE_HOURS * 3600 => {
-                return Err(erased(
-                    profile,
-                    &k,
-                    cosigned_note,
-                    &format!(
-                    "{DEADLINE_HOURS} hours after the service recorded your act, no checkpoint \
-                     the witnesses cosigned includes it"
-                ),
-                )?);
-            }
-            _ => still.push(k),
-        }
-    }
-    save(profile, &still)
-}
-
-/// Where the service says a receipt's leaf was published, from its list of the account's
-/// receipts; None while it is not.
-async fn published_index(api: &Api, receipt: &Receipt) -> Result<Option<u64>, ClientError> {
-    let theirs: Vec<Receipt> = api.get(paths::ME_RECEIPTS).await?;
-    Ok(theirs
-        .iter()
-        .find(|r| r.leaf_data == receipt.leaf_data)
-        .and_then(|r| r.leaf_index))
-}
-
 /// The alarm: the receipt and the checkpoint that lacks it saved as evidence.
-fn erased(
+pub(crate) fn erased(
     profile: &Profile,
     kept: &Kept,
     cosigned_note: &str,

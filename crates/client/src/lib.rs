@@ -382,7 +382,7 @@ async fn dispatch(
         // And every act's receipt this profile keeps must be in the witnessed log, or
         // still within its time to get there.
         if let Some((cosigned, note)) = trust::held_checkpoint(api.profile(), &pinned)? {
-            kept::check_kept(&api, &cosigned, &note).await?;
+            watch::check_kept(&api, &cosigned, &note).await?;
         }
     }
     // And the service must not hold a key for this account that this profile did not make:

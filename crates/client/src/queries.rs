@@ -218,14 +218,8 @@ pub async fn ask(
     let id = created.id;
     let mut attachments = Vec::new();
     for (done, file) in attach.iter().enumerate() {
-        let uploaded = transfer::upload(
-            api,
-            &paths::fill(paths::QUERY_ATTACHMENTS, &[&id.to_string()]),
-            Method::POST,
-            file,
-            &recipients,
-        )
-        .await;
+        let uploaded =
+            transfer::upload(api, &id.to_string(), Method::POST, file, &recipients).await;
         match uploaded {
             Ok(a) => attachments.push(a),
             // The query is sent: say which it is, and how to finish, rather than invite a
@@ -597,14 +591,7 @@ pub async fn route(api: &Api, id: &str, adviser: &str) -> Result<Output, ClientE
 
 pub async fn attach(api: &Api, id: &str, file: &Path) -> Result<Output, ClientError> {
     let recipients = participants(api, id).await?;
-    let created = transfer::upload(
-        api,
-        &paths::fill(paths::QUERY_ATTACHMENTS, &[id]),
-        Method::POST,
-        file,
-        &recipients,
-    )
-    .await?;
+    let created = transfer::upload(api, id, Method::POST, file, &recipients).await?;
     Output::new(format!("Attached.\n{}", created.id), created)
 }
 
@@ -663,10 +650,77 @@ pub async fn fetch(
         None => (None, None),
     };
     let sent_as = name.map(|n| format!(", sent as {n:?}")).unwrap_or_default();
+    let (signature, signer) = file_signature(api, attachment, &got).await?;
+    let said = match (signature, &signer) {
+        ("signed", Some(who)) => format!(" Signed by {who}'s key."),
+        ("not_checked", Some(who)) => {
+            format!(" Signed as {who}'s, who is no longer on the query: not checked.")
+        }
+        _ => " WARNING: this file is NOT SIGNED by its sender's key. The service shows it as \
+              theirs, but it may not be: do not open it or act on it before checking with \
+              them, and tell NAIRO."
+            .to_owned(),
+    };
     Output::new(
-        format!("Wrote {} ({} bytes{sent_as}).", out.display(), got.bytes),
-        json!({"out": out, "bytes": got.bytes, "name": name, "type": media_type}),
+        format!(
+            "Wrote {} ({} bytes{sent_as}).{said}",
+            out.display(),
+            got.bytes
+        ),
+        json!({"out": out, "bytes": got.bytes, "name": name, "type": media_type,
+               "signature": signature, "signed_by": signer}),
     )
+}
+
+/// Whether an attachment was signed by its sender's key, as the log proves it, for the
+/// query that lists it: `signed`, `not_signed`, or `not_checked` (a sender no longer on
+/// the query), with the signer's name.
+async fn file_signature(
+    api: &Api,
+    attachment: &str,
+    got: &transfer::Downloaded,
+) -> Result<(&'static str, Option<String>), ClientError> {
+    let Some(sig) = got.envelope.as_ref().and_then(|e| e.signed.as_ref()) else {
+        return Ok(("not_signed", None));
+    };
+    // Signed for a query that does not list it: moved, as the operator could.
+    let detail: QueryDetail = match api.get(&paths::fill(paths::QUERY, &[&sig.query])).await {
+        Ok(d) => d,
+        Err(ClientError::Api { .. }) => return Ok(("not_signed", None)),
+        Err(e) => return Err(e),
+    };
+    if !detail
+        .attachments
+        .iter()
+        .any(|a| a.id.as_str() == attachment)
+    {
+        return Ok(("not_signed", None));
+    }
+    let q = &detail.summary;
+    let party = [
+        (
+            &q.iro_id,
+            &q.iro_name,
+            &detail.iro_recipient,
+            &detail.iro_key_proof,
+        ),
+        (
+            &q.adviser_id,
+            &q.adviser_name,
+            &detail.adviser_recipient,
+            &detail.adviser_key_proof,
+        ),
+    ]
+    .into_iter()
+    .find(|(id, ..)| id.as_str() == sig.sender);
+    let Some((id, name, Some(recipient), proof)) = party else {
+        return Ok(("not_checked", Some(sig.sender.clone())));
+    };
+    super::keys::verified_recipient(api, name, id.as_str(), recipient, proof.as_ref()).await?;
+    if !sig.verifies(recipient, &got.digest) {
+        return Ok(("not_signed", Some(name.clone())));
+    }
+    Ok(("signed", Some(name.clone())))
 }
 
 #[cfg(test)]

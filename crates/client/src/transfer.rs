@@ -134,14 +134,33 @@ async fn stream_up(
     Ok(created)
 }
 
-/// Encrypts a file to the recipients and uploads it.
+/// SHA-256 of a file, read once through.
+fn file_digest(file: &Path) -> Result<[u8; 32], ClientError> {
+    use sha2::{Digest, Sha256};
+    let mut input = std::fs::File::open(file).map_err(|e| ClientError::io(file, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut input, &mut h).map_err(|e| ClientError::io(file, e))?;
+    Ok(h.finalize().into())
+}
+
+/// Encrypts a file to the recipients and uploads it to `query`, signed by the user's key as
+/// theirs there (the signature travels in the envelope, inside the encryption).
 pub async fn upload(
     api: &Api,
-    path: &str,
+    query: &str,
     method: Method,
     file: &Path,
     recipients: &[age::x25519::Recipient],
 ) -> Result<AttachmentCreated, ClientError> {
+    let path = paths::fill(paths::QUERY_ATTACHMENTS, &[query]);
+    let digest = file_digest(file)?;
+    let mut envelope = Envelope::for_file(file);
+    envelope.signed = Some(super::envelope::FileSignature::new(
+        api,
+        &api.identity()?,
+        query,
+        &digest,
+    )?);
     let input = std::fs::File::open(file).map_err(|e| ClientError::io(file, e))?;
     let len = input
         .metadata()
@@ -150,14 +169,32 @@ pub async fn upload(
     let bar = progress(Some(len));
     let worker_bar = bar.clone();
     let recipients = recipients.to_vec();
-    let header = Envelope::for_file(file).header();
-    let result = stream_up(api, path, method, move |out| {
+    let header = envelope.header();
+    let result = stream_up(api, &path, method, move |out| {
         let mut reader = worker_bar.wrap_read(BufReader::with_capacity(PIECE, input));
         crypto::encrypt_stream(&header, &mut reader, out, &recipients)
     })
     .await;
     bar.finish_and_clear();
     result
+}
+
+/// A file that hashes what is written to it.
+struct Hashed {
+    inner: std::fs::File,
+    hash: sha2::Sha256,
+}
+
+impl Write for Hashed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        sha2::Digest::update(&mut self.hash, &buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Feeds a download's bytes to a worker-side reader.
@@ -181,6 +218,8 @@ pub struct Downloaded {
     pub bytes: u64,
     /// The name and type sent inside the encryption; None for an older attachment.
     pub envelope: Option<Envelope>,
+    /// SHA-256 of the file as written, which its sender's signature must cover.
+    pub digest: [u8; 32],
 }
 
 /// Downloads and decrypts an attachment into a hidden partial file in `dir` (owner-only);
@@ -202,37 +241,44 @@ pub async fn download(
     let (tx, rx) = mpsc::channel(IN_FLIGHT);
     let partial = dir.join(format!(".{id}.partial"));
     let (worker_partial, worker_bar, identity) = (partial.clone(), bar.clone(), identity.clone());
-    let worker = std::thread::spawn(move || -> Result<(u64, Option<Envelope>), ClientError> {
-        let reader = worker_bar.wrap_read(ChannelReader {
-            rx,
-            current: bytes::Bytes::new(),
-        });
-        let mut plain = crypto::decrypt_reader(reader, &identity)?;
-        let (envelope, start) =
-            Envelope::read(&mut plain).map_err(|e| ClientError::Crypto(e.to_string()))?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let io = |e| ClientError::io(&worker_partial, e);
-        let mut file = options.open(&worker_partial).map_err(io)?;
-        file.write_all(&start).map_err(io)?;
-        let rest =
-            std::io::copy(&mut plain, &mut file).map_err(|e| ClientError::Crypto(e.to_string()))?;
-        file.sync_all().map_err(io)?;
-        Ok((start.len() as u64 + rest, envelope))
-    });
+    let worker = std::thread::spawn(
+        move || -> Result<(u64, Option<Envelope>, [u8; 32]), ClientError> {
+            let reader = worker_bar.wrap_read(ChannelReader {
+                rx,
+                current: bytes::Bytes::new(),
+            });
+            let mut plain = crypto::decrypt_reader(reader, &identity)?;
+            let (envelope, start) =
+                Envelope::read(&mut plain).map_err(|e| ClientError::Crypto(e.to_string()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let io = |e| ClientError::io(&worker_partial, e);
+            let mut file = Hashed {
+                inner: options.open(&worker_partial).map_err(io)?,
+                hash: <sha2::Sha256 as sha2::Digest>::new(),
+            };
+            file.write_all(&start).map_err(io)?;
+            let rest = std::io::copy(&mut plain, &mut file)
+                .map_err(|e| ClientError::Crypto(e.to_string()))?;
+            file.inner.sync_all().map_err(io)?;
+            let digest = sha2::Digest::finalize(file.hash).into();
+            Ok((start.len() as u64 + rest, envelope, digest))
+        },
+    );
     let fed = stream_down(res, tx).await;
     let decrypted = join(worker);
     bar.finish_and_clear();
     match (fed, decrypted) {
-        (Ok(()), Ok((bytes, envelope))) => Ok(Downloaded {
+        (Ok(()), Ok((bytes, envelope, digest))) => Ok(Downloaded {
             partial,
             bytes,
             envelope,
+            digest,
         }),
         (Err(e), _) | (_, Err(e)) => {
             let _ = std::fs::remove_file(&partial);

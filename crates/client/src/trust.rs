@@ -124,7 +124,7 @@ pub async fn check_log(
         // Signed by the log but short of the witnesses pinned: the witness set was dropped
         // or changed, which is how a restored or forked log would be served. An alarm, as a
         // rewritten log is, with what was served as evidence.
-        Err(e @ TrustError::TooFewCosignatures { .. }) => {
+        Err(e @ TrustError::TooFewCosignatures { .. }) if profile.checkpoint()?.is_some() => {
             let held = profile.checkpoint()?.unwrap_or_default();
             let size = Trust::new(&pinned.log_key, &[], 0)
                 .and_then(|t| t.open(&served))

@@ -11,13 +11,13 @@ use super::api::Api;
 use super::error::ClientError;
 use super::profile::Watch;
 use iro_advice_api::paths;
-use iro_advice_api::{InclusionProof, Me, OpenedLeaf};
+use iro_advice_api::{InclusionProof, Me, OpenedLeaf, Receipt};
 use iro_advice_model::leaf::opaque::{self, MAX_WATCHED_VERSION};
 use iro_advice_model::leaf::{
     directory_pseudonym, recipient_digest, ConflictsEvent, KeyEvent, LeafSummary,
 };
 use iro_advice_tlog::decode_hashes;
-use iro_advice_tlog::merkle::{leaf_hash, Frontier, Hash};
+use iro_advice_tlog::merkle::{leaf_hash, verify_inclusion, Frontier, Hash};
 use iro_advice_tlog::note::Checkpoint;
 use iro_advice_tlog::tiles::{TileRef, WIDTH};
 
@@ -264,4 +264,84 @@ fn save(api: &Api, frontier: &Frontier) -> Result<(), ClientError> {
         size: frontier.size(),
         edge: frontier.edge().iter().map(|h| B64.encode(h)).collect(),
     })
+}
+
+fn leaf_of(receipt: &Receipt) -> Result<iro_advice_tlog::merkle::Hash, ClientError> {
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(&receipt.leaf_data)
+        .map_err(|_| ClientError::Profile("a kept receipt's leaf is not base64".into()))?;
+    Ok(leaf_hash(&data))
+}
+
+/// Checks every kept receipt against `cosigned` (the served checkpoint, already checked to
+/// carry the pinned witnesses' quorum and to extend the one this profile held): those it
+/// includes are done with; one whose index holds another leaf, or that is still missing
+/// after the deadline, is the alarm.
+pub async fn check_kept(
+    api: &Api,
+    cosigned: &Checkpoint,
+    cosigned_note: &str,
+) -> Result<(), ClientError> {
+    let profile = api.profile();
+    let kept = super::kept::load(profile)?;
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let now = chrono::Utc::now().timestamp();
+    let mut still = Vec::new();
+    for k in kept {
+        let leaf = leaf_of(&k.receipt)?;
+        let index = match k.receipt.leaf_index {
+            Some(i) => Some(i),
+            // Published in a batch after the answer: the service's copy says where.
+            None => published_index(api, &k.receipt).await?,
+        };
+        match index {
+            Some(i) if i < cosigned.size => {
+                let proof: InclusionProof = api
+                    .get(&format!(
+                        "{}?index={i}&size={}",
+                        paths::LOG_INCLUSION,
+                        cosigned.size
+                    ))
+                    .await?;
+                let hashes = decode_hashes(&proof.hashes).unwrap_or_default();
+                if !verify_inclusion(&leaf, i, cosigned.size, &hashes, &cosigned.root) {
+                    return Err(super::kept::erased(
+                        profile,
+                        &k,
+                        cosigned_note,
+                        &format!(
+                        "the witnessed log holds another entry at index {i}, where the service \
+                         recorded your act"
+                    ),
+                    )?);
+                }
+            }
+            _ if now - k.kept_at > super::kept::DEADLINE_HOURS * 3600 => {
+                return Err(super::kept::erased(
+                    profile,
+                    &k,
+                    cosigned_note,
+                    &format!(
+                        "{} hours after the service recorded your act, no checkpoint \
+                         the witnesses cosigned includes it",
+                        super::kept::DEADLINE_HOURS
+                    ),
+                )?);
+            }
+            _ => still.push(k),
+        }
+    }
+    super::kept::save(profile, &still)
+}
+
+/// Where the service says a receipt's leaf was published, from its list of the account's
+/// receipts; None while it is not.
+async fn published_index(api: &Api, receipt: &Receipt) -> Result<Option<u64>, ClientError> {
+    let theirs: Vec<Receipt> = api.get(paths::ME_RECEIPTS).await?;
+    Ok(theirs
+        .iter()
+        .find(|r| r.leaf_data == receipt.leaf_data)
+        .and_then(|r| r.leaf_index))
 }

@@ -68,7 +68,7 @@ export function Ask() {
       const created = await call<{ id: string }>("POST", "/api/v1/queries", { adviser_id: adviser, category, stage, urgency, body });
       for (const f of files) {
         setProgress(fill(m.uploading, { name: f.name, percent: 0 }));
-        await sendFile(created.id, f, [await recipientOf(mine), theirs], (done) => setProgress(fill(m.uploading, { name: f.name, percent: Math.round(done * 100) })));
+        await sendFile(created.id, f, [await recipientOf(mine), theirs], s.me.id, (done) => setProgress(fill(m.uploading, { name: f.name, percent: Math.round(done * 100) })));
       }
       setProgress(null);
       s.setNotice(() => fill(m.sent, { adviser: chosen.display_name }));

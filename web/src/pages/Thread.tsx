@@ -6,7 +6,7 @@ import { decryptText, encryptText, identity, recipientOf } from "../crypto";
 import { KeyChanged, KeyRefused, LogRewritten, verifiedRecipient } from "../log";
 import { KeyChangeWarning, keyRefusal } from "./KeyChange";
 import { RouteQuery } from "./Route";
-import { OPENING, openMessage, signMessage } from "../signing";
+import { OPENING, fileSigned, openMessage, signMessage } from "../signing";
 import { fill, m } from "../messages";
 import { authorities, authorityName } from "../areas";
 import { Button, ErrorSummary, Notice, Form, Radios, TextArea, When, asData, dateText, errorFor, say, type FieldError } from "../ui";
@@ -36,6 +36,9 @@ export function Thread({ id }: { id: string }) {
   const [accepted, setAccepted] = useState(false);
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [busy, setBusy] = useState(false);
+  // The participants' keys, as the log proves them, that signatures are checked with.
+  const [signers, setSigners] = useState<Map<string, string>>(new Map());
+  const [unsigned, setUnsigned] = useState<Record<string, boolean>>({});
   // The IRO's authority by name (in Welsh for a Welsh authority on a Welsh page), as the
   // adviser weighs conflicts by name, not by ONS code.
   const [authority, setAuthority] = useState<string | null>(null);
@@ -81,6 +84,7 @@ export function Thread({ id }: { id: string }) {
     }
     setQuery(q);
     setShown(out);
+    setSigners(keys);
     if (q.authority_code) {
       const found = (await authorities()).find((a) => a.code === q.authority_code);
       setAuthority(found ? authorityName(found) : q.authority_code);
@@ -157,7 +161,7 @@ export function Thread({ id }: { id: string }) {
       return;
     }
     return act("attachment", async () => {
-      await sendFile(id, file, await recipients(), (done) => setProgress(fill(m.uploading, { name: file.name, percent: Math.round(done * 100) })));
+      await sendFile(id, file, await recipients(), s.me?.id ?? "", (done) => setProgress(fill(m.uploading, { name: file.name, percent: Math.round(done * 100) })));
       setProgress(null);
       setFile(null);
     });
@@ -231,11 +235,20 @@ export function Thread({ id }: { id: string }) {
               <li key={a.id}>
                 <button type="button" class="link-button" onClick={() => act("attachments-heading", async () => {
                   const opened = await openAttachment(a.id);
+                  // Signed by its sender's key for this query, or marked before it is saved.
+                  const key = opened.signed && opened.signed.query === query.id ? signers.get(opened.signed.sender) : undefined;
+                  const ok = !!(opened.signed && key && fileSigned(key, opened.signed, opened.digest));
+                  setUnsigned((u) => ({ ...u, [a.id]: !ok }));
                   save(opened.blob, opened.name);
                 })}>
                   {fill(m.openAttachment, { n: i + 1 })}
                 </button>{" "}
                 <span class="hint">{fill(m.attachmentSize, { size: `${Math.max(1, Math.round(a.size / 1024))} KB`, date: dateText(a.created_at) })}</span>
+                {unsigned[a.id] && (
+                  <p class="message-forged" role="alert">
+                    <strong>{m.fileNotSigned}</strong>
+                  </p>
+                )}
               </li>
             ))}
           </ul>
