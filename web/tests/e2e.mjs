@@ -348,8 +348,8 @@ try {
   const forger = new Encrypter();
   forger.addRecipient(shownByCli.iro_recipient);
   forger.addRecipient(shownByCli.adviser_recipient);
-  const forged = await api("POST", `/api/v1/queries/${queryId}/messages`, { body: armor.encode(await forger.encrypt(FORGED)) }, asSolicitor);
-  check(forged.status === 201, "the service stores the forged reply as the solicitor's (it cannot tell)");
+  const forgedReply = await api("POST", `/api/v1/queries/${queryId}/messages`, { body: armor.encode(await forger.encrypt(FORGED)) }, asSolicitor);
+  check(forgedReply.status === 201, "the service stores the forged reply as the solicitor's (it cannot tell)");
   await reloadAndUnlock(iro);
   await p.getByRole("link", { name: "Care plan drift" }).click();
   await p.getByText(FORGED).waitFor();
@@ -436,6 +436,9 @@ try {
   const SECOND = "Is a placement move without a review lawful for a child with an ICO?";
   await p.getByRole("link", { name: "Back" }).click();
   await heading(p, "Your queries");
+  // The page moves focus to its heading once it has rendered: wait for that, or it takes the
+  // focus back from the link below.
+  await p.waitForFunction(() => document.activeElement?.tagName === "H1");
   // This time by keyboard only: Tab between groups, Space and arrows to choose, Enter to send.
   await p.getByRole("link", { name: "Ask an adviser" }).focus();
   await p.keyboard.press("Enter");
