@@ -69,9 +69,9 @@ macro_rules! no_leaf {
 
 async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
     // The web application's manifest at start; then the CLI invitation, the account
-    // created and its second factor enrolled.
+    // created, its sign-in and its second factor enrolled.
     let admin = app.admin().await;
-    assert_eq!(leaves(&app), 4);
+    assert_eq!(leaves(&app), 5);
     let email = format!("{}@iro.test", iro_advice_testkit::unique_name("iro"));
     let invitation = one_leaf!(
         app,
@@ -82,20 +82,23 @@ async fn account_acts_add_one_leaf_each_and_refusals_none(app: TestApp) {
         )
         .await
     );
-    let iro = one_leaf!(app, "account_created", {
+    let created = one_leaf!(app, "account_created", {
         let created = app.sign_up(&invitation, iro_advice_testkit::PASSWORD).await;
         assert!(created["receipt"]["leaf_index"].as_u64().is_some());
-        let tokens = json(
+        created
+    });
+    // Every sign-in is a leaf of its own, tagged for the account's owner.
+    let tokens = one_leaf!(app, "signed_in", {
+        json(
             app.login(&email, iro_advice_testkit::PASSWORD, None).await,
             200,
         )
-        .await;
-        (
-            created["id"].as_str().unwrap().to_owned(),
-            tokens["access_token"].as_str().unwrap().to_owned(),
-        )
+        .await
     });
-    let (iro_id, iro_access) = iro;
+    let (iro_id, iro_access) = (
+        created["id"].as_str().unwrap().to_owned(),
+        tokens["access_token"].as_str().unwrap().to_owned(),
+    );
     let iro_secret = one_leaf!(
         app,
         "second_factor_enrolled",
@@ -564,9 +567,9 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
     .await;
     let receipts = json(app.get_auth("/api/v1/me/receipts", &iro.access).await, 200).await;
     let receipts = receipts.as_array().unwrap();
-    // account created, second factor enrolled, key registered, query submitted, message
-    // sent; the acceptance was the adviser's.
-    assert_eq!(receipts.len(), 5, "{receipts:?}");
+    // account created, signed in, second factor enrolled, key registered, query submitted,
+    // message sent; the acceptance was the adviser's.
+    assert_eq!(receipts.len(), 6, "{receipts:?}");
     let size = leaves(&app) as u64;
     for r in receipts {
         let receipt: iro_advice_server::log::Receipt = serde_json::from_value(r.clone()).unwrap();
@@ -580,8 +583,8 @@ async fn receipts_verify_offline_and_proofs_check_out(app: TestApp) {
     .await;
     assert_eq!(
         adviser_receipts.as_array().unwrap().len(),
-        4,
-        "account created, second factor enrolled, key registered, query accepted"
+        5,
+        "account created, signed in, second factor enrolled, key registered, query accepted"
     );
 
     // The public checkpoint and proofs agree with each other.
@@ -1041,15 +1044,16 @@ async fn the_client_records_pressure_and_keeps_receipts() {
 
     let dir = profile.path().join("receipts");
     let out = client(&["receipts", "--out", dir.to_str().unwrap()]);
-    // Account created, second factor enrolled, key registered, pressure reported.
-    assert!(out.starts_with("4 receipt(s). 4 new"), "{out}");
+    // Account created, signed in (the test's session, then the client's), second factor
+    // enrolled, key registered, pressure reported.
+    assert!(out.starts_with("6 receipt(s). 6 new"), "{out}");
     let key = app.get("/api/v1/log/key").await.text().await.unwrap();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    // Four receipts, named by their leaves' hashes, and the newest checkpoint.
+    // Six receipts, named by their leaves' hashes, and the newest checkpoint.
     let (receipts, checkpoints): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| {
         f.file_name()
             .unwrap()
@@ -1057,7 +1061,7 @@ async fn the_client_records_pressure_and_keeps_receipts() {
             .unwrap()
             .starts_with("receipt-")
     });
-    assert_eq!((receipts.len(), checkpoints.len()), (4, 1));
+    assert_eq!((receipts.len(), checkpoints.len()), (6, 1));
     let newest = std::fs::read_to_string(&checkpoints[0]).unwrap();
     assert!(
         newest.starts_with(key.split('+').next().unwrap()),
@@ -1082,7 +1086,7 @@ async fn the_client_records_pressure_and_keeps_receipts() {
     // A second fetch writes nothing new and overwrites nothing.
     let before: Vec<_> = receipts.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let out = client(&["receipts", "--out", dir.to_str().unwrap()]);
-    assert!(out.starts_with("4 receipt(s). 0 new"), "{out}");
+    assert!(out.starts_with("6 receipt(s). 0 new"), "{out}");
     let after: Vec<_> = receipts.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert_eq!(before, after);
     for file in receipts {

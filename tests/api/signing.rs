@@ -175,3 +175,63 @@ async fn a_reply_forged_in_an_advisers_name_is_shown_as_forged_and_the_adviser_a
     ]);
     assert!(said.contains("NOT SIGNED by its sender's key"), "{said}");
 }
+
+both_databases!(a_sign_in_behind_the_owners_back_stays_in_the_log_they_read);
+
+/// The operator signs in as the solicitor (their password hash swapped, their TOTP secret
+/// unsealed), then deletes the session's rows. The sign-in is a leaf tagged for its owner:
+/// the solicitor's client finds it and says that no open session matches it.
+async fn a_sign_in_behind_the_owners_back_stays_in_the_log_they_read(app: TestApp) {
+    use iro_advice_server::db::schema::sessions;
+    let admin = app.admin().await;
+    let solicitor = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let sol_cli = Client::setup(&app, &solicitor);
+    sol_cli.ok(&["inbox"]);
+    let own = sol_cli.json(&["sessions"]);
+    let before = own["sign_ins"].as_array().unwrap().len();
+
+    // The operator's sign-in, and the rows it then removes.
+    let leaves = app.count("log_leaves");
+    let tokens = iro_advice_testkit::json(
+        app.login(
+            &solicitor.email,
+            iro_advice_testkit::PASSWORD,
+            Some(&app.fresh_totp(&solicitor)),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(tokens["access_token"].is_string());
+    assert_eq!(app.count("log_leaves"), leaves + 1, "the sign-in is a leaf");
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        let newest: String = sessions::table
+            .filter(sessions::account_id.eq(&solicitor.id))
+            .order(sessions::created_at.desc())
+            .select(sessions::id)
+            .first(&mut *conn)
+            .unwrap();
+        diesel::delete(sessions::table.find(newest))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+
+    // The solicitor's client reads the log at its next command and lists the sign-in.
+    sol_cli.ok(&["inbox"]);
+    let listed = sol_cli.json(&["sessions"]);
+    let sign_ins = listed["sign_ins"].as_array().unwrap();
+    assert_eq!(sign_ins.len(), before + 1, "{listed}");
+    assert!(
+        sign_ins.iter().any(|s| s["open"] == false),
+        "the operator's sign-in matches no open session: {listed}"
+    );
+    let text = sol_cli.ok(&["sessions"]);
+    assert!(
+        text.contains("no session open now") && text.contains("tell NAIRO"),
+        "{text}"
+    );
+}

@@ -219,6 +219,9 @@ enum ClientCommand {
     },
     /// NAIRO: the pressure reports IROs shared with NAIRO, narratives decrypted here.
     Narratives,
+    /// Every sign-in to your account that the log holds (since this profile began watching),
+    /// beside your sessions that have not ended: one you do not recognise was not you.
+    Sessions,
     /// Advisers: whether new queries may be routed to you.
     Availability {
         #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
@@ -466,6 +469,7 @@ async fn dispatch(
             records::pressure(&api, kind, date, narrative.as_deref(), share_with_nairo).await
         }
         ClientCommand::Availability { accepting } => manage::availability(&api, accepting).await,
+        ClientCommand::Sessions => manage::sessions(&api).await,
         ClientCommand::Restore { totp, force } => manage::restore(&api, &totp, force).await,
         ClientCommand::Invite {
             role,

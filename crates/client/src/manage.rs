@@ -190,3 +190,38 @@ pub async fn set_status(api: &Api, id: &str, action: &str) -> Result<Output, Cli
     };
     Output::new(done, json!({"id": id, "action": action}))
 }
+
+/// `client sessions`: the sign-ins the log holds for this account (found by the watch, which
+/// reads every leaf, so the operator can neither erase one nor hide it), each matched with a
+/// session that has not ended, or said to be ended or missing.
+pub async fn sessions(api: &Api) -> Result<Output, ClientError> {
+    let live: Vec<iro_advice_api::SessionEntry> = api.get(paths::ME_SESSIONS).await?;
+    let mut found = api.profile().sign_ins()?;
+    found.sort_by_key(|(_, at, _)| std::cmp::Reverse(*at));
+    let mut text = String::from("Sign-ins the log holds for your account, newest first:\n");
+    let mut rows = Vec::new();
+    for (index, at, digest) in &found {
+        let session = live.iter().find(|s| {
+            iro_advice_model::hex(&iro_advice_model::leaf::session_digest(&s.id)) == *digest
+        });
+        let when = chrono::DateTime::from_timestamp(*at, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        let state = match session {
+            Some(s) if s.current => "this session".to_owned(),
+            Some(s) => format!("a {} session, still open", s.client),
+            None => "no session open now: ended, or removed from the service's database. \
+                     If you did not sign in then, someone else did: tell NAIRO"
+                .to_owned(),
+        };
+        text.push_str(&format!("  {when}  (leaf {index})  {state}\n"));
+        rows.push(json!({"leaf_index": index, "at": at, "open": session.is_some()}));
+    }
+    if found.is_empty() {
+        text.push_str(
+            "  none yet (the log is read at every command; sign-ins are published \
+                       with the log's next batch)\n",
+        );
+    }
+    Output::new(text, json!({"sign_ins": rows, "sessions": live.len()}))
+}

@@ -276,6 +276,25 @@ impl Profile {
         self.write_json("own-availability.json", &accepting)
     }
 
+    /// The account's sign-ins the watch found in the log: (leaf index, Unix seconds, the
+    /// session's digest in hex), oldest first.
+    pub fn sign_ins(&self) -> Result<Vec<(u64, i64, String)>, ClientError> {
+        if !self.dir.join("sign-ins.json").exists() {
+            return Ok(Vec::new());
+        }
+        self.read_json("sign-ins.json", "sign-ins.json is unreadable")
+    }
+
+    pub fn add_sign_ins(&self, found: &[(u64, i64, String)]) -> Result<(), ClientError> {
+        let mut all = self.sign_ins()?;
+        for f in found {
+            if !all.iter().any(|(i, _, _)| *i == f.0) {
+                all.push(f.clone());
+            }
+        }
+        self.write_json("sign-ins.json", &all)
+    }
+
     pub fn evidence_dir(&self) -> PathBuf {
         self.dir.join("evidence")
     }

@@ -157,6 +157,7 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
     let tags = own_tags(me.id.as_str());
     let mut strangers = Vec::new();
     let mut conflict_changes = Vec::new();
+    let mut sign_ins = Vec::new();
     let mut tagged = Vec::new();
     for (offset, entry) in entries(api, last.size, checkpoint.size)
         .await?
@@ -202,7 +203,9 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
                     "ALARM: the log holds a leaf about your account (leaf {index}) that the                      service will not open for you: it may record a key or a change of your                      conflicts that you did not make. Do not use this service for case                      material; tell NAIRO and your service operator."
                 )));
             };
-            if let Some(event) = opaque::key_event(entry, &opening, me.id.as_str()) {
+            if let Some((at, session)) = opaque::sign_in_event(entry, &opening, me.id.as_str()) {
+                sign_ins.push((*index, at, iro_advice_model::hex(&session)));
+            } else if let Some(event) = opaque::key_event(entry, &opening, me.id.as_str()) {
                 if !own.contains(&event.recipient) {
                     strangers.push((*index, event.version));
                 }
@@ -242,10 +245,11 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
             )));
         }
     }
+    profile.add_sign_ins(&sign_ins)?;
     save(api, &frontier)
 }
 
-/// The tags of every key event and change of conflicts this account could have: the
+/// The tags of every key event, change of conflicts and sign-in this account could have: the
 /// service cannot log one under a version the owner's watch does not look for, because
 /// clients refuse a key proof beyond [`MAX_WATCHED_VERSION`].
 fn own_tags(account: &str) -> std::collections::HashMap<[u8; 32], u64> {
@@ -254,6 +258,7 @@ fn own_tags(account: &str) -> std::collections::HashMap<[u8; 32], u64> {
             [
                 (opaque::key_tag(account, v), v),
                 (opaque::conflicts_tag(account, v), v),
+                (opaque::sign_in_tag(account, v), v),
             ]
         })
         .collect()

@@ -53,6 +53,7 @@ crate::vocabulary::string_enum!(
         WebAppPublished = "web_app_published",
         AccountApproved = "account_approved",
         AdviserVerified = "adviser_verified",
+        SignedIn = "signed_in",
     }
 );
 
@@ -84,6 +85,7 @@ impl Kind {
             Kind::WebAppPublished => 22,
             Kind::AccountApproved => 23,
             Kind::AdviserVerified => 24,
+            Kind::SignedIn => 25,
         }
     }
 
@@ -131,6 +133,12 @@ pub enum Subject<'a> {
     /// An account's second factor (TOTP or a passkey), enrolled or removed.
     SecondFactor {
         account: &'a str,
+    },
+    /// An account's `n`th sign-in (numbered from 1, so that its owner can find each): a
+    /// session the operator cannot erase unseen.
+    SignIn {
+        account: &'a str,
+        n: u64,
     },
     /// A statistics release, by its period, with the SHA-256 of what it publishes.
     Release {
@@ -269,6 +277,7 @@ impl Event<'_> {
             Subject::Conflicts {
                 account, change, ..
             } => Some(opaque::conflicts_tag(account, change)),
+            Subject::SignIn { account, n } => Some(opaque::sign_in_tag(account, n)),
             _ => None,
         }
     }
@@ -296,6 +305,17 @@ pub enum Details {
         role: Role,
         counted: bool,
     },
+    /// A sign-in: which session it opened, by [`session_digest`], so that its owner can tell
+    /// a sign-in of theirs from one whose session has vanished.
+    Session([u8; 16]),
+}
+
+/// What a sign-in's leaf says of its session: the first 16 bytes of SHA-256 of the id.
+pub fn session_digest(session_id: &str) -> [u8; 16] {
+    let full = sha2_256(&[b"iro-advice session\0", session_id.as_bytes()]);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
 }
 
 impl Details {
@@ -310,6 +330,7 @@ impl Details {
             Details::Account { role, counted } => {
                 format!("role={role};counted={}", u8::from(*counted))
             }
+            Details::Session(digest) => format!("session={}", crate::hex(digest)),
         }
     }
 
@@ -338,6 +359,13 @@ impl Details {
                     _ => return None,
                 },
             },
+            [("session", d)] if d.len() == 32 => {
+                let mut digest = [0u8; 16];
+                for (i, b) in digest.iter_mut().enumerate() {
+                    *b = u8::from_str_radix(d.get(2 * i..2 * i + 2)?, 16).ok()?;
+                }
+                Details::Session(digest)
+            }
             _ => return None,
         };
         (details.text() == text).then_some(details)

@@ -123,6 +123,15 @@ pub fn conflicts_tag(account: &str, change: u64) -> [u8; 32] {
     ])
 }
 
+/// The tag of an account's `n`th sign-in.
+pub fn sign_in_tag(account: &str, n: u64) -> [u8; 32] {
+    sha2_256(&[
+        b"iro-advice sign-in tag\0",
+        &directory_pseudonym(account),
+        &n.to_be_bytes(),
+    ])
+}
+
 /// What a leaf says, whichever format: a version-1 leaf by itself, an opaque one with its
 /// opening (checked).
 pub fn read(leaf: &[u8], opening: Option<&Opening>) -> Result<LeafSummary, OpeningError> {
@@ -139,6 +148,19 @@ pub fn key_event(leaf: &[u8], opening: &Opening, account: &str) -> Option<KeyEve
     let event = KeyEvent::from_summary(&summary)?;
     (event.version <= MAX_WATCHED_VERSION && tag_of(leaf)? == key_tag(account, event.version))
         .then_some(event)
+}
+
+/// When an opened leaf records a sign-in of `account`, in Unix seconds, and the digest of
+/// the session it opened.
+pub fn sign_in_event(leaf: &[u8], opening: &Opening, account: &str) -> Option<(i64, [u8; 16])> {
+    let summary = opening.open(leaf).ok()?;
+    if summary.kind != super::Kind::SignedIn || summary.subject != directory_pseudonym(account) {
+        return None;
+    }
+    let super::Details::Session(session) = super::Details::parse(&opening.details)? else {
+        return None;
+    };
+    Some((summary.at.timestamp(), session))
 }
 
 /// A conflicts event from an opened leaf.

@@ -309,6 +309,21 @@ fn conclude(
     }
     let failed_sign_ins = store::take_failed_sign_ins(tx.conn, &account.id)?;
     let session = store::create_session(tx.conn, &account.id, attempt.client, refresh_days)?;
+    // Every sign-in is a leaf, tagged for its owner: a session opened behind their back (by
+    // an operator with a swapped password hash) stays in the log after its rows are gone.
+    let n = store::count_sign_in(tx.conn, &account.id)?;
+    tx.record(crate::log::Event {
+        details: crate::log::Details::Session(iro_advice_model::leaf::session_digest(
+            &session.session_id,
+        )),
+        kind: crate::log::Kind::SignedIn,
+        actor: crate::log::Actor::Account(account.id.as_str()),
+        subject: crate::log::Subject::SignIn {
+            account: account.id.as_str(),
+            n,
+        },
+        authority: None,
+    })?;
     Ok(Ok(SignedIn {
         account_id: account.id,
         role: account.role,

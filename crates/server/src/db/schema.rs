@@ -48,6 +48,7 @@ diesel::table! {
         verified_by -> Nullable<Text>,
         language -> Text,
         conflicts_changes -> BigInt,
+        sign_ins -> BigInt,
     }
 }
 

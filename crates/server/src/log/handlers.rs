@@ -200,10 +200,12 @@ pub async fn directory(
     let id = caller.account_id;
     let leaves = state
         .read(move |conn| -> Result<_, ApiError> {
-            let (versions, changes) = crate::accounts::store::directory_counts(conn, &id)?;
+            let (versions, changes, sign_ins) =
+                crate::accounts::store::directory_counts(conn, &id)?;
             let tags: Vec<[u8; 32]> = (1..=versions)
                 .map(|v| opaque::key_tag(id.as_str(), v))
                 .chain((1..=changes).map(|c| opaque::conflicts_tag(id.as_str(), c)))
+                .chain((1..=sign_ins).map(|n| opaque::sign_in_tag(id.as_str(), n)))
                 .collect();
             Ok(store::tagged(conn, &tags)?)
         })

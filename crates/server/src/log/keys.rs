@@ -76,7 +76,8 @@ impl LogKeys {
             Subject::Key { account, .. }
             | Subject::Conflicts { account, .. }
             | Subject::Availability { account, .. }
-            | Subject::SecondFactor { account } => directory_pseudonym(account),
+            | Subject::SecondFactor { account }
+            | Subject::SignIn { account, .. } => directory_pseudonym(account),
             Subject::Release { period, .. } => release_pseudonym(period),
             Subject::WebApp { .. } => web_app_pseudonym(),
         }

@@ -385,10 +385,27 @@ pub fn private_notification_address(
 
 /// How many key versions and changes of conflicts an account has had: the tags of its
 /// leaves run from 1 to these.
-pub fn directory_counts(conn: &mut DbConnection, id: &AccountId) -> QueryResult<(u64, u64)> {
+pub fn directory_counts(conn: &mut DbConnection, id: &AccountId) -> QueryResult<(u64, u64, u64)> {
     accounts::table
         .find(id)
-        .select((accounts::key_version, accounts::conflicts_changes))
-        .first::<(i64, i64)>(conn)
-        .map(|(v, c)| (v.max(0) as u64, c.max(0) as u64))
+        .select((
+            accounts::key_version,
+            accounts::conflicts_changes,
+            accounts::sign_ins,
+        ))
+        .first::<(i64, i64, i64)>(conn)
+        .map(|(v, c, s)| (v.max(0) as u64, c.max(0) as u64, s.max(0) as u64))
+}
+
+/// Counts one more sign-in of the account and returns its number (from 1): the tag of its
+/// leaf, by which the owner's client finds every one.
+pub fn count_sign_in(conn: &mut DbConnection, id: &AccountId) -> QueryResult<u64> {
+    diesel::update(accounts::table.find(id))
+        .set(accounts::sign_ins.eq(accounts::sign_ins + 1))
+        .execute(conn)?;
+    accounts::table
+        .find(id)
+        .select(accounts::sign_ins)
+        .first::<i64>(conn)
+        .map(|n| n.max(0) as u64)
 }
