@@ -580,12 +580,23 @@ async fn with_ceiling(
     iro_advice_testkit::User,
     String,
 ) {
-    let app = iro_advice_testkit::spawn_app_with(
-        app.backend,
-        &[("IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE", per_minute)],
-    )
-    .await
-    .unwrap();
+    with_setting(app, ("IRO_ADVICE_LOGIN_FAILURES_PER_MINUTE", per_minute)).await
+}
+
+/// A service with one setting changed, its admin, and an IRO signed in once, with the device
+/// token their client keeps.
+async fn with_setting(
+    app: &TestApp,
+    setting: (&str, &str),
+) -> (
+    TestApp,
+    iro_advice_testkit::User,
+    iro_advice_testkit::User,
+    String,
+) {
+    let app = iro_advice_testkit::spawn_app_with(app.backend, &[setting])
+        .await
+        .unwrap();
     let admin = app.admin().await;
     let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
     let device = json(
@@ -721,21 +732,7 @@ async fn a_locked_attempt_whose_code_cannot_be_right_costs_no_hash(app: TestApp)
 /// code is even checked, the right one included; the owner's own device gets in throughout.
 async fn a_guess_flood_with_the_password_never_wins_and_never_turns_the_owner_away(app: TestApp) {
     use crate::monitoring::hashes_made;
-    let app =
-        iro_advice_testkit::spawn_app_with(app.backend, &[("IRO_ADVICE_PASSWORD_HASH_SLOTS", "1")])
-            .await
-            .unwrap();
-    let admin = app.admin().await;
-    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
-    let device = json(
-        app.login_from(&iro.email, PASSWORD, Some(&app.fresh_totp(&iro)), None)
-            .await,
-        200,
-    )
-    .await["device_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, _, iro, device) = with_setting(&app, ("IRO_ADVICE_PASSWORD_HASH_SLOTS", "1")).await;
     let secret = iro.totp_secret.clone().unwrap();
     let valid: Vec<String> = (-2..=2).map(|step| totp_code(&secret, step)).collect();
     let wrong: Vec<String> = (0..100_000u32)

@@ -101,6 +101,21 @@ fn restore(app: &TestApp, backup: &Backup) {
     }
 }
 
+/// New acts (invitations) until the log holds more than `size` leaves: on a restored
+/// database, they take an erased act's place in the tree and go past it.
+async fn grow_past(app: &TestApp, admin: &iro_advice_testkit::User, size: u64) {
+    while log_size(app).await <= size {
+        let res = app
+            .post_json(
+                "/api/v1/invitations",
+                Some(&admin.access),
+                &json!({"role": "nairo", "email": format!("{}@nairo.test", uuid::Uuid::new_v4())}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+}
+
 /// The operator's backup (PostgreSQL's taken with the service paused), then the IRO's
 /// pressure report through the client: what a restore of the backup will erase.
 async fn backed_up_then_reported(app: &mut TestApp, client: &Client, dir: &Path) -> Backup {
@@ -209,16 +224,7 @@ async fn a_restored_backup_is_caught_by_the_witness_the_client_and_the_verifiers
     app.start(&[]).await;
     assert_eq!(app.count("pressure_reports"), 0);
     // New acts take the erased report's place in the tree, and go past it.
-    while log_size(&app).await <= erased_size {
-        let res = app
-            .post_json(
-                "/api/v1/invitations",
-                Some(&admin.access),
-                &json!({"role": "nairo", "email": format!("{}@nairo.test", uuid::Uuid::new_v4())}),
-            )
-            .await;
-        assert_eq!(res.status(), 201);
-    }
+    grow_past(&app, &admin, erased_size).await;
 
     // The witness refuses the rewritten log and keeps its checkpoint as evidence.
     let kept = evidence(witness_dir.path()).await;
@@ -353,16 +359,7 @@ async fn an_erased_act_the_client_never_saw_witnessed_is_raised_from_its_receipt
     app.start(&[]).await;
     assert_eq!(app.count("pressure_reports"), 0);
     let erased_at = log_size(&app).await;
-    while log_size(&app).await <= erased_at + 1 {
-        let res = app
-            .post_json(
-                "/api/v1/invitations",
-                Some(&admin.access),
-                &json!({"role": "nairo", "email": format!("{}@nairo.test", uuid::Uuid::new_v4())}),
-            )
-            .await;
-        assert_eq!(res.status(), 201);
-    }
+    grow_past(&app, &admin, erased_at + 1).await;
     // The log extends the checkpoint the client held: that check alone passes...
     assert_eq!(
         std::fs::read_to_string(client.profile.path().join("checkpoint.txt")).unwrap(),

@@ -342,20 +342,7 @@ pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
     // profile pinned it): the service says whose words they are, the signature says so.
     let me = api.account_id()?;
     let mut keys: Vec<(AccountId, &str, String)> = Vec::new();
-    for (account, name, recipient, proof) in [
-        (
-            &q.iro_id,
-            &q.iro_name,
-            &detail.iro_recipient,
-            &detail.iro_key_proof,
-        ),
-        (
-            &q.adviser_id,
-            &q.adviser_name,
-            &detail.adviser_recipient,
-            &detail.adviser_key_proof,
-        ),
-    ] {
+    for (account, name, recipient, proof) in parties(&detail) {
         if let Some(r) = recipient {
             // A key the log cannot prove (yet), or one that changed, checks nothing: the
             // messages are shown as not checked, and writing to them says why.
@@ -461,25 +448,37 @@ pub async fn show(api: &Api, id: &str) -> Result<Output, ClientError> {
     Output::new(text, shown)
 }
 
-/// The query's participants' keys, for replies and attachments.
-async fn participants(api: &Api, id: &str) -> Result<Vec<age::x25519::Recipient>, ClientError> {
-    let detail: QueryDetail = api.get(&paths::fill(paths::QUERY, &[id])).await?;
-    let s = &detail.summary;
-    let mut out = Vec::new();
-    for (name, account, recipient, proof) in [
+/// A query's two participants as its detail gives them: account, name, key and key proof.
+type Party<'a> = (
+    &'a AccountId,
+    &'a String,
+    &'a Option<String>,
+    &'a Option<iro_advice_api::KeyProof>,
+);
+
+fn parties(detail: &QueryDetail) -> [Party<'_>; 2] {
+    let q = &detail.summary;
+    [
         (
-            &s.iro_name,
-            &s.iro_id,
+            &q.iro_id,
+            &q.iro_name,
             &detail.iro_recipient,
             &detail.iro_key_proof,
         ),
         (
-            &s.adviser_name,
-            &s.adviser_id,
+            &q.adviser_id,
+            &q.adviser_name,
             &detail.adviser_recipient,
             &detail.adviser_key_proof,
         ),
-    ] {
+    ]
+}
+
+/// The query's participants' keys, for replies and attachments.
+async fn participants(api: &Api, id: &str) -> Result<Vec<age::x25519::Recipient>, ClientError> {
+    let detail: QueryDetail = api.get(&paths::fill(paths::QUERY, &[id])).await?;
+    let mut out = Vec::new();
+    for (account, name, recipient, proof) in parties(&detail) {
         let r = recipient
             .as_deref()
             .ok_or_else(|| ClientError::Profile(format!("{name} has no key registered")))?;
@@ -696,23 +695,9 @@ async fn file_signature(
     {
         return Ok(("not_signed", None));
     }
-    let q = &detail.summary;
-    let party = [
-        (
-            &q.iro_id,
-            &q.iro_name,
-            &detail.iro_recipient,
-            &detail.iro_key_proof,
-        ),
-        (
-            &q.adviser_id,
-            &q.adviser_name,
-            &detail.adviser_recipient,
-            &detail.adviser_key_proof,
-        ),
-    ]
-    .into_iter()
-    .find(|(id, ..)| id.as_str() == sig.sender);
+    let party = parties(&detail)
+        .into_iter()
+        .find(|(id, ..)| id.as_str() == sig.sender);
     let Some((id, name, Some(recipient), proof)) = party else {
         return Ok(("not_checked", Some(sig.sender.clone())));
     };
