@@ -125,11 +125,37 @@ async fn an_admin_checks_an_adviser_and_iros_see_it(app: TestApp) {
         .post_json(&verify(&peer.id), Some(&admin.access), &json!({}))
         .await;
     assert_eq!(res.status(), 204);
-    assert_eq!(app.count("log_leaves"), leaves + 2, "each check is logged");
+    assert_eq!(
+        app.count("log_leaves"),
+        leaves + 4,
+        "each check is logged, with the key event that commits to it"
+    );
 
     let after = listed().await;
     assert_eq!(after[&solicitor.id], true);
     assert_eq!(after[&peer.id], true);
+    // Correspondents are shown the verification as the adviser's key event commits to it.
+    let advisers = json(app.get_auth("/api/v1/advisers", &iro.access).await, 200).await;
+    let solicitors = advisers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == solicitor.id.as_str())
+        .unwrap()
+        .clone();
+    let proof: iro_advice_api::KeyProof =
+        serde_json::from_value(solicitors["key_proof"].clone()).unwrap();
+    let event = proof.read(&solicitor.id).unwrap();
+    assert_eq!(
+        event.version, 2,
+        "the verification is the key's second version"
+    );
+    let claim = proof.identity.clone().unwrap();
+    assert!(claim.verified && claim.sra_number.as_deref() == Some("654321"));
+    assert_eq!(
+        proof.check_identity(&event, solicitors["display_name"].as_str().unwrap()),
+        Ok(())
+    );
     let accounts = json(app.get_auth("/api/v1/accounts", &admin.access).await, 200).await;
     let row = |id: &str| {
         accounts

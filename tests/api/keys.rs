@@ -318,7 +318,9 @@ async fn an_insider_given_a_pinned_advisers_name_is_refused_until_the_iro_confir
         .await;
     let iro_client = with_key(&app, &iro);
     with_key(&app, &solicitor);
-    with_key(&app, &insider);
+    let insider_client = with_key(&app, &insider);
+    // The owner's client notes who the log says it is.
+    insider_client.ok(&["inbox"]);
     let question = iro_client.profile.path().join("question.txt");
     std::fs::write(&question, "Can the care plan change without a review?").unwrap();
     let question = question.to_str().unwrap().to_owned();
@@ -376,6 +378,41 @@ async fn an_insider_given_a_pinned_advisers_name_is_refused_until_the_iro_confir
         "the list now shows the insider under the name"
     );
     let queries = app.count("queries");
+    // A name in the database alone is no name: the insider's key event commits to its own,
+    // and nothing the IRO says lets the service's word stand in for the log's.
+    for extra in [&[][..], &["--accept-key-change", insider.id.as_str()][..]] {
+        let ran = ask(&insider.id, extra);
+        assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+        assert!(
+            ran.stderr
+                .contains("not what its key event in the log holds")
+                && ran.stderr.contains("Nothing was sent"),
+            "{}",
+            ran.stderr
+        );
+    }
+    assert_eq!(app.count("queries"), queries, "nothing was sent");
+
+    // The operator gets the new name into the log: any act that logs the insider's key
+    // (here an administrator's check of the insider) commits to the name the database holds.
+    let res = app
+        .post_json(
+            &format!("/api/v1/accounts/{}/verify", insider.id),
+            Some(&admin.access),
+            &serde_json::json!({"sra_number": "123456"}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    // The owner of a renamed account is told (here the insider, who knew; a real solicitor
+    // renamed behind their back would be).
+    let ran = insider_client.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr
+            .contains(&format!("the log now records your account as {name}")),
+        "{}",
+        ran.stderr
+    );
     let ran = ask(&insider.id, &[]);
     assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
     assert!(

@@ -58,9 +58,14 @@ enum Backup {
 }
 
 fn back_up(app: &TestApp, dir: &Path) -> Backup {
+    back_up_as(app, dir, "backup")
+}
+
+/// A backup under its own name, for a test that keeps two.
+fn back_up_as(app: &TestApp, dir: &Path, label: &str) -> Backup {
     match &app.pg {
         None => {
-            let file = dir.join("backup.db");
+            let file = dir.join(format!("{label}.db"));
             let db = app.database();
             let mut conn = db.get().unwrap();
             diesel::sql_query(format!("VACUUM INTO '{}'", file.display()))
@@ -69,7 +74,7 @@ fn back_up(app: &TestApp, dir: &Path) -> Backup {
             Backup::Sqlite(file)
         }
         Some(pg) => {
-            let name = format!("{}_backup", pg.name);
+            let name = format!("{}_{label}", pg.name);
             // A template copy needs the source to itself: the service pauses for the backup.
             pg.admin(&format!(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -403,6 +408,93 @@ async fn an_erased_act_the_client_never_saw_witnessed_is_raised_from_its_receipt
 
 iro_advice_testkit::both_binary_databases!(
     an_erased_act_the_client_never_saw_witnessed_is_raised_from_its_receipt
+);
+
+/// Two branches of one log, one database copy each: the operator routes the IRO to a copy
+/// (a fork the witness will not cosign), takes its pressure report there, then routes it
+/// back to the main branch, which extends every checkpoint the IRO's client held. Only the
+/// receipt the client kept can show the report is gone, and it does.
+async fn a_report_made_on_a_fork_is_raised_when_the_iro_is_routed_back(mut app: TestApp) {
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let witness_dir = tempfile::tempdir().unwrap();
+    let (_witness, _) = witnessed(&mut app, witness_dir.path()).await;
+    cosigned_at_least(&app, log_size(&app).await).await;
+    let (client, _) = Client::login(&app, &iro, &[]);
+    client.ok(&["keygen"]);
+    client.ok(&["inbox"]);
+
+    // The fork point: a copy of the database as it stands.
+    let backups = tempfile::tempdir().unwrap();
+    // PostgreSQL's copy needs the service paused, as for a backup.
+    let paused = app.pg.is_some();
+    if paused {
+        app.stop();
+    }
+    let fork = back_up_as(&app, backups.path(), "fork");
+    if paused {
+        app.start(&[]).await;
+    }
+    // The main branch goes on, cosigned.
+    let forked_at = log_size(&app).await;
+    grow_past(&app, &admin, forked_at + 3).await;
+    cosigned_at_least(&app, log_size(&app).await).await;
+    app.stop();
+    let main = back_up_as(&app, backups.path(), "main");
+
+    // The IRO is routed to the fork: the report is recorded there, and never cosigned.
+    restore(&app, &fork);
+    app.start(&[]).await;
+    let out = client.ok(&[
+        "pressure",
+        "--kind",
+        "discouraged_from_advice",
+        "--date",
+        "2026-11-20",
+    ]);
+    assert!(out.contains("Recorded in the log as leaf"), "{out}");
+    assert_eq!(app.count("pressure_reports"), 1);
+    let kept: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(client.profile.path().join("kept-receipts.json")).unwrap(),
+    )
+    .unwrap();
+    let index = kept[0]["receipt"]["leaf_index"].as_u64().unwrap();
+    // The witness, holding the main branch, never cosigns a checkpoint that includes it;
+    // the fork serves the last one cosigned before the copy, and nothing is amiss yet.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (served, _) = cosigned_at_least(&app, 0).await;
+    assert!(served <= index, "served {served}, the report at {index}");
+    client.ok(&["inbox"]);
+
+    // Routed back: the main branch extends what the client holds, and has no report.
+    app.stop();
+    restore(&app, &main);
+    app.start(&[]).await;
+    assert_eq!(app.count("pressure_reports"), 0);
+    grow_past(&app, &admin, index + 1).await;
+    cosigned_at_least(&app, index + 1).await;
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("an act of yours has been erased"),
+        "{}",
+        ran.stderr
+    );
+    let folder = std::fs::read_dir(client.profile.path().join("evidence"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("receipt.json").exists())
+        .expect("the receipt kept as evidence");
+    let receipt: iro_advice_server::log::Receipt =
+        serde_json::from_slice(&std::fs::read(folder.join("receipt.json")).unwrap()).unwrap();
+    assert_eq!(
+        receipt.read().unwrap().kind,
+        iro_advice_server::log::Kind::PressureReported
+    );
+}
+
+iro_advice_testkit::both_binary_databases!(
+    a_report_made_on_a_fork_is_raised_when_the_iro_is_routed_back
 );
 
 /// A restore with the witness dropped: the service serves checkpoints signed by the log

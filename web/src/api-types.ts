@@ -194,6 +194,22 @@ export type Health = {
   version: string;
 };
 
+/**
+ * The name, role, affiliation and verification a key event commits to (see
+ * [`iro_advice_model::leaf::Identity`]).
+ */
+export type IdentityClaim = {
+  /**
+   * An IRO's authority code; an adviser's kind, then a peer adviser's authority code after
+   * a space; empty for the rest.
+   */
+  affiliation: string;
+  display_name: string;
+  role: string;
+  sra_number?: string | null;
+  verified: boolean;
+};
+
 export type InclusionProof = {
   /** Base64 SHA-256 hashes, as RFC 9162 defines the path. */
   hashes: string[];
@@ -244,6 +260,7 @@ export type InvitationRequest = {
  * leaves (the served, cosigned checkpoint's).
  */
 export type KeyProof = {
+  identity?: null | IdentityClaim;
   inclusion_proof: string[];
   leaf_data: string;
   leaf_index: number;

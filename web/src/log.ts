@@ -89,6 +89,17 @@ async function sha256(...parts: Uint8Array[]): Promise<Hash> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", concat(...parts) as BufferSource));
 }
 
+/// SHA-256 of who an account is, as a key event commits to it (the model's `Identity`): a
+/// label, then each field with its length in two bytes, big-endian.
+async function identityDigest(c: { display_name: string; role: string; affiliation: string; verified: boolean; sra_number?: string | null }): Promise<Hash> {
+  const parts: Uint8Array[] = [enc.encode("iro-advice identity\0")];
+  for (const field of [c.display_name, c.role, c.affiliation, c.verified ? "1" : "0", c.sra_number ?? ""]) {
+    const bytes = enc.encode(field).slice(0, 65535);
+    parts.push(new Uint8Array([bytes.length >> 8, bytes.length & 255]), bytes);
+  }
+  return sha256(...parts);
+}
+
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -411,16 +422,30 @@ export async function verifiedRecipient(owner: string, account: string, recipien
   const data = b64(proof.leaf_data);
   if (proof.opening ? !(await opens(data, proof.opening)) : isOpaque(data)) throw new KeyRefused("the key proof's opening does not open its entry");
   // The event: version, kind, time (8), authority (1 + n), actor (32), subject (32), nonce
-  // (16), then the key version (8) and the recipient's SHA-256 (32).
+  // (16), then the key version (8), the recipient's SHA-256 (32) and, since identities are
+  // logged (kind 26), the SHA-256 of who the account is (32).
   const event = actBytes(proof);
   const n = event[10] ?? 0;
   const subject = event.slice(11 + n + 32, 11 + n + 64);
   const ext = event.slice(11 + n + 80);
-  if (event[0] !== 1 || event[1] !== 15 || ext.length !== 40) throw new KeyRefused("the key proof is not a key event");
+  const identified = event[1] === 26 && ext.length === 72;
+  if (event[0] !== 1 || !(identified || (event[1] === 15 && ext.length === 40))) throw new KeyRefused("the key proof is not a key event");
   const directory = await sha256(enc.encode("iro-advice directory:"), enc.encode(account));
   if (!equal(subject, directory)) throw new KeyRefused("the key proof is for another account");
-  if (!equal(ext.slice(8), await sha256(enc.encode(recipient)))) {
+  if (!equal(ext.slice(8, 40), await sha256(enc.encode(recipient)))) {
     throw new KeyRefused("the key the service gave is not the key the log holds for them: the service's database may have been altered. Tell NAIRO.");
+  }
+  // The name shown is the one the key event commits to: an insider renamed in the database,
+  // with no entry in the log, is refused.
+  if (identified) {
+    const claim = proof.identity;
+    if (!claim) throw new KeyRefused("the service did not say whose key the log records this as");
+    if (!equal(ext.slice(40), await identityDigest(claim))) {
+      throw new KeyRefused("the name, role or verification the service gives for them is not what their key event in the log holds: the service's database may have been altered. Tell NAIRO.");
+    }
+    if (name !== undefined && claim.display_name.trim() !== name.trim()) {
+      throw new KeyRefused(`the service shows them as ${name}, but the log records this account as ${claim.display_name}. Tell NAIRO.`);
+    }
   }
   const version = Number(new DataView(ext.buffer, ext.byteOffset, 8).getBigUint64(0));
   // An opaque key event carries the tag its owner's watch finds it by; a version beyond what
@@ -454,6 +479,65 @@ export async function verifiedRecipient(owner: string, account: string, recipien
   await kvPut(pinKey, { version, recipient, name: name ?? pin?.name });
   if (called) await kvPut(namesKey, { ...names, [called]: { account, recipient } });
   return recipient;
+}
+
+/// A sign-in the log holds for this account, as `loggedSignIns` proves it.
+export interface LoggedSignIn {
+  index: number;
+  /// Its number among the account's sign-ins, from 1.
+  n: number;
+  at: Date;
+  /// The first 16 bytes of SHA-256("iro-advice session\0" ‖ session id), in hex.
+  session: string;
+}
+
+/// The sign-ins the log holds for `account`, newest first: each opening the service gives
+/// opens its leaf, carries the tag the account's `n`th sign-in has, and the leaf is in the log
+/// this browser verified (the newest `limit` are checked so; older ones are not listed).
+/// `missing` numbers a sign-in the service did not open between the first and the last: one
+/// it hides.
+export async function loggedSignIns(account: string, limit = 20): Promise<{ signIns: LoggedSignIn[]; missing: number[] }> {
+  const opened = await call<{ leaf_index: number; leaf_data: string; opening?: { salt: string; body: string; details: string } | null }[]>("GET", "/api/v1/me/directory");
+  const directory = await sha256(enc.encode("iro-advice directory:"), enc.encode(account));
+  const candidates: { index: number; data: Uint8Array; body: Uint8Array; details: string }[] = [];
+  for (const o of opened) {
+    if (!o.opening) continue;
+    const data = b64(o.leaf_data);
+    if (!(await opens(data, o.opening))) throw new KeyRefused("the service gave an opening that does not open its entry in the log");
+    const body = b64(o.opening.body);
+    const n = body[10] ?? 0;
+    if (body[0] !== 1 || body[1] !== 25 || !equal(body.slice(11 + n + 32, 11 + n + 64), directory)) continue;
+    candidates.push({ index: o.leaf_index, data, body, details: o.opening.details });
+  }
+  const found: (LoggedSignIn & { data: Uint8Array })[] = [];
+  for (let n = 1, left = candidates.length; left > 0 && n <= 65536; n++) {
+    const tag = await sha256(enc.encode("iro-advice sign-in tag\0"), directory, u64(n));
+    const c = candidates.find((x) => equal(x.data.slice(1, 33), tag));
+    if (!c) continue;
+    left--;
+    const secs = Number(new DataView(c.body.buffer, c.body.byteOffset + 2, 8).getBigUint64(0));
+    const session = /^session=([0-9a-f]{32})$/.exec(c.details)?.[1] ?? "";
+    found.push({ index: c.index, n, at: new Date(secs * 1000), session, data: c.data });
+  }
+  const numbers = new Set(found.map((f) => f.n));
+  const highest = Math.max(0, ...numbers);
+  const missing = Array.from({ length: highest }, (_, i) => i + 1).filter((n) => !numbers.has(n));
+  found.sort((a, b) => b.n - a.n);
+  const checkpoint = await checkLog();
+  const shown = found.filter((f) => f.index < checkpoint.size).slice(0, limit);
+  for (const f of shown) {
+    const proof = await call<{ hashes: string[] }>("GET", `/api/v1/log/proof/inclusion?index=${f.index}&size=${checkpoint.size}`);
+    if (!(await verifyInclusion(await leafHash(f.data), f.index, checkpoint.size, proof.hashes.map(b64), checkpoint.root))) {
+      throw new KeyRefused("a sign-in the service listed is not in the log this browser has verified");
+    }
+  }
+  return { signIns: shown.map(({ data: _, ...rest }) => rest), missing };
+}
+
+/// The digest a sign-in's entry names its session by.
+export async function sessionDigest(id: string): Promise<string> {
+  const full = await sha256(enc.encode("iro-advice session\0"), enc.encode(id));
+  return Array.from(full.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /// A tile's index in C2SP tlog-tiles form: 3-digit groups, all but the last prefixed x.

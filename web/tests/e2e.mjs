@@ -603,6 +603,11 @@ try {
   await l.reload();
   await heading(l, "Sign in");
   check(true, "a session signed out from another device ends at its next request, and a reload does not bring it back");
+  // The sign-ins the log holds, which no deleted session row can hide.
+  const signIns = p.locator("#sign-ins li");
+  await signIns.filter({ hasText: "no longer signed in" }).first().waitFor();
+  const signInCounts = { here: await signIns.filter({ hasText: "this session" }).count(), open: await signIns.filter({ hasText: "still signed in" }).count(), gone: await signIns.filter({ hasText: "no longer signed in" }).count() };
+  check(signInCounts.here === 1 && signInCounts.open >= 1 && signInCounts.gone >= 1 && (await p.locator("#sign-ins-missing").count()) === 0, `the account page lists the sign-ins the log holds: this one, the client's still open, the laptop's signed out ${JSON.stringify(signInCounts)}`);
   await laptop.context.close();
 
   // The refresh token never reaches the page: not in the page's cookies, not in any answer

@@ -29,6 +29,6 @@ pub use passkeys::*;
 pub use pressure::*;
 pub use problem::{Problem, PROBLEM_JSON};
 pub use queries::*;
-pub use receipt::{KeyProof, LeafOpening, Receipt, ReceiptError};
+pub use receipt::{IdentityClaim, IdentityError, KeyProof, LeafOpening, Receipt, ReceiptError};
 pub use service::*;
 pub use sessions::*;

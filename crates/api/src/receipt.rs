@@ -62,6 +62,35 @@ pub struct KeyProof {
     pub opening: Option<LeafOpening>,
     pub tree_size: u64,
     pub inclusion_proof: Vec<String>,
+    /// Who the key belongs to, as its key event commits to it (absent for a key registered
+    /// before identities were logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityClaim>,
+}
+
+/// The name, role, affiliation and verification a key event commits to (see
+/// [`iro_advice_model::leaf::Identity`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IdentityClaim {
+    pub display_name: String,
+    pub role: String,
+    /// An IRO's authority code; an adviser's kind, then a peer adviser's authority code after
+    /// a space; empty for the rest.
+    pub affiliation: String,
+    pub verified: bool,
+    pub sra_number: Option<String>,
+}
+
+impl IdentityClaim {
+    pub fn identity(&self) -> iro_advice_model::leaf::Identity<'_> {
+        iro_advice_model::leaf::Identity {
+            display_name: &self.display_name,
+            role: &self.role,
+            affiliation: &self.affiliation,
+            verified: self.verified,
+            sra_number: self.sra_number.as_deref(),
+        }
+    }
 }
 
 /// Why a receipt does not verify.
@@ -107,7 +136,41 @@ impl Receipt {
     }
 }
 
+/// Why the identity served with a key does not stand.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("the service did not say whose key the log records this as")]
+    Missing,
+    #[error(
+        "the name, role or verification the service gives for this account is not what its \
+         key event in the log holds; the service's database may have been altered"
+    )]
+    NotLogged,
+    #[error("the service shows this account as {shown}, but its logged name is {logged}")]
+    OtherName { shown: String, logged: String },
+}
+
 impl KeyProof {
+    /// Checks that the identity served with this proof is the one `event` commits to, and
+    /// that it names the account as the service shows it (`shown`). A key event from before
+    /// identities were logged proves no name: it passes, and the name pins stand alone.
+    pub fn check_identity(&self, event: &KeyEvent, shown: &str) -> Result<(), IdentityError> {
+        let Some(logged) = event.identity else {
+            return Ok(());
+        };
+        let claim = self.identity.as_ref().ok_or(IdentityError::Missing)?;
+        if claim.identity().digest() != logged {
+            return Err(IdentityError::NotLogged);
+        }
+        if claim.display_name.trim() != shown.trim() {
+            return Err(IdentityError::OtherName {
+                shown: shown.to_owned(),
+                logged: claim.display_name.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// The key event this proof's leaf records for `account`, its opening and tag checked;
     /// None when it is no such event.
     pub fn read(&self, account: &str) -> Option<KeyEvent> {

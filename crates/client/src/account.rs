@@ -130,13 +130,13 @@ pub async fn totp(api: &Api, code: Option<String>) -> Result<Output, ClientError
     if let Some(code) = code {
         confirm(code).await?;
         return Output::new(
-            "Second factor enrolled. Signing in now needs a code from your authenticator app;              every other session of your account has ended.",
+            "Second factor enrolled. Signing in now needs a code from your authenticator app; every other session of your account has ended.",
             json!({"enrolled": true}),
         );
     }
     let enrolment: iro_advice_api::TotpEnrolment = api.post(paths::ME_TOTP, &json!({})).await?;
     let shown = format!(
-        "Add this account to your authenticator app (the secret, or the otpauth link as a QR          code):
+        "Add this account to your authenticator app (the secret, or the otpauth link as a QR code):
   secret: {}
   link:   {}",
         enrolment.secret, enrolment.otpauth_uri
@@ -204,7 +204,7 @@ pub async fn logout(api: &Api) -> Result<Output, ClientError> {
     check(res).await?;
     api.profile().forget_tokens()?;
     Output::new(
-        "Signed out: this session has ended on the server and its tokens are gone from this          profile. Your identity file and pinned keys are kept.",
+        "Signed out: this session has ended on the server and its tokens are gone from this profile. Your identity file and pinned keys are kept.",
         json!({"signed_out": true}),
     )
 }

@@ -69,6 +69,11 @@ pub async fn verified_recipient(
              database may have been altered. Tell NAIRO",
         ));
     }
+    // The name shown is the one the key event commits to, or nothing is sent: renaming an
+    // insider in the database, with no leaf, makes no one anyone else.
+    proof
+        .check_identity(&event, who)
+        .map_err(|e| refuse(who, format!("{e}. Tell NAIRO")))?;
     prove_included(api, &data, proof)
         .await
         .map_err(|e| refuse(who, e))?;
@@ -123,9 +128,9 @@ pub async fn verified_recipient(
             if !same(was) {
                 return Err(ClientError::KeyRefused(format!(
                     "the account this profile knew as {was} is now called {who}. Nothing was \
-                     sent. Names are not in the log, so a change can be the operator's. If \
-                     they tell you (by phone) that this is right, run the command again with \
-                     --accept-key-change {account}. If not, tell NAIRO."
+                     sent. The log records the change, but not who asked for it: it can be the \
+                     operator's. If they tell you (by phone) that this is right, run the \
+                     command again with --accept-key-change {account}. If not, tell NAIRO."
                 )));
             }
         }
@@ -223,11 +228,11 @@ pub async fn watch_own_key(api: &Api, me: &Me) -> Result<(), ClientError> {
         .await
         .map_err(ClientError::Profile)?;
     if own.iter().any(|k| recipient_digest(k) == event.recipient) {
-        return Ok(());
+        return watch_own_identity(api, me, proof, &event);
     }
     let served = me.age_recipient.clone().unwrap_or_default();
     Err(ClientError::KeyAlarm(format!(
-        "ALARM: the log holds a key for your account that you did not register here          (version {}, fingerprint {}). Anyone writing to you may now be encrypting to someone          else. Do not use this service for case material; tell NAIRO and your service          operator, and register your own key again with `client keygen --force` only when          they have found how it happened.",
+        "ALARM: the log holds a key for your account that you did not register here (version {}, fingerprint {}). Anyone writing to you may now be encrypting to someone else. Do not use this service for case material; tell NAIRO and your service operator, and register your own key again with `client keygen --force` only when they have found how it happened.",
         event.version,
         if served.is_empty() {
             "unknown".to_owned()
@@ -235,6 +240,46 @@ pub async fn watch_own_key(api: &Api, me: &Me) -> Result<(), ClientError> {
             fingerprint(&served)
         }
     )))
+}
+
+/// Stops with an alarm when the log records this account under a name, role or affiliation
+/// other than the one this profile first saw logged: correspondents would see it. A new
+/// verification is no alarm (an administrator checked the adviser; the leaf names them).
+fn watch_own_identity(
+    api: &Api,
+    me: &Me,
+    proof: &KeyProof,
+    event: &iro_advice_model::leaf::KeyEvent,
+) -> Result<(), ClientError> {
+    if event.identity.is_none() {
+        return Ok(());
+    }
+    proof.check_identity(event, &me.display_name).map_err(|e| {
+        ClientError::KeyAlarm(format!(
+            "ALARM: your account, as the service shows it to you, is not what your key event \
+             in the log records ({e}). Your correspondents are shown what the log records. \
+             Tell NAIRO and your service operator."
+        ))
+    })?;
+    let Some(claim) = &proof.identity else {
+        return Ok(());
+    };
+    let now = (
+        claim.display_name.clone(),
+        claim.role.clone(),
+        claim.affiliation.clone(),
+    );
+    let profile = api.profile();
+    match profile.own_identity()? {
+        None => profile.save_own_identity(&now),
+        Some(was) if was == now => Ok(()),
+        Some(was) => Err(ClientError::KeyAlarm(format!(
+            "ALARM: the log now records your account as {} ({}, {}); this profile first saw it \
+             as {} ({}, {}). Your correspondents are shown the new name. If you did not ask \
+             for the change, tell NAIRO and your service operator.",
+            now.0, now.1, now.2, was.0, was.1, was.2
+        ))),
+    }
 }
 
 /// `client keys`: this user's fingerprint, and every pinned correspondent's.

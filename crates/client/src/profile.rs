@@ -276,6 +276,23 @@ impl Profile {
         self.write_json("own-availability.json", &accepting)
     }
 
+    /// Who the log first recorded this account as, when this profile first saw its logged
+    /// identity: (display name, role, affiliation).
+    pub fn own_identity(&self) -> Result<Option<(String, String, String)>, ClientError> {
+        if !self.dir.join("own-identity.json").exists() {
+            return Ok(None);
+        }
+        self.read_json("own-identity.json", "own-identity.json is unreadable")
+            .map(Some)
+    }
+
+    pub fn save_own_identity(
+        &self,
+        identity: &(String, String, String),
+    ) -> Result<(), ClientError> {
+        self.write_json("own-identity.json", identity)
+    }
+
     /// The account's sign-ins the watch found in the log: (leaf index, Unix seconds, the
     /// session's digest in hex), oldest first.
     pub fn sign_ins(&self) -> Result<Vec<(u64, i64, String)>, ClientError> {

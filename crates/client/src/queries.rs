@@ -545,6 +545,15 @@ async fn with_adviser(
         chosen.key_proof.as_ref(),
     )
     .await?;
+    // "Verified" is shown only as the adviser's logged identity says it.
+    let logged = chosen.key_proof.as_ref().and_then(|p| p.identity.as_ref());
+    if logged.is_some_and(|claim| claim.verified != chosen.verified) {
+        return Err(ClientError::KeyRefused(format!(
+            "refusing to encrypt to {}: the service shows their verification otherwise than \
+             their key event in the log records it. Nothing was sent. Tell NAIRO.",
+            chosen.display_name
+        )));
+    }
     let recipients = vec![identity.to_public(), theirs];
     Ok((chosen, identity, recipients))
 }

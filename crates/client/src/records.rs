@@ -92,7 +92,7 @@ pub async fn receipts(api: &Api, out: Option<&Path>) -> Result<Output, ClientErr
     let mut text = format!("{} receipt(s).", receipts.len());
     if unpublished > 0 {
         text.push_str(&format!(
-            " {unpublished} wait for the log's next publication (it publishes in batches, so              that no act can be dated to the minute)."
+            " {unpublished} wait for the log's next publication (it publishes in batches, so that no act can be dated to the minute)."
         ));
     }
     if pending > 0 {

@@ -137,7 +137,7 @@ pub async fn check_log(
                 size.as_ref().map_or(0, |c| c.size),
             )?;
             return Err(ClientError::Rewritten(format!(
-                "STOP: the service's log is no longer witnessed as this profile pinned it                  ({} witness key(s), quorum {}): {e}. That is how a restored or forked log                  would be served. The checkpoints are saved in {} as evidence: keep them, keep                  your receipts, and tell NAIRO. Do not log in again with a fresh profile.",
+                "STOP: the service's log is no longer witnessed as this profile pinned it ({} witness key(s), quorum {}): {e}. That is how a restored or forked log would be served. The checkpoints are saved in {} as evidence: keep them, keep your receipts, and tell NAIRO. Do not log in again with a fresh profile.",
                 pinned.witnesses.len(),
                 pinned.quorum,
                 kept.display()

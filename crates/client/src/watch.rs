@@ -200,7 +200,7 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
                 .and_then(|o| o.parse());
             let Some(opening) = opening else {
                 return Err(ClientError::KeyAlarm(format!(
-                    "ALARM: the log holds a leaf about your account (leaf {index}) that the                      service will not open for you: it may record a key or a change of your                      conflicts that you did not make. Do not use this service for case                      material; tell NAIRO and your service operator."
+                    "ALARM: the log holds a leaf about your account (leaf {index}) that the service will not open for you: it may record a key or a change of your conflicts that you did not make. Do not use this service for case material; tell NAIRO and your service operator."
                 )));
             };
             if let Some((at, session)) = opaque::sign_in_event(entry, &opening, me.id.as_str()) {
@@ -215,7 +215,7 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
                 }
             } else {
                 return Err(ClientError::KeyAlarm(format!(
-                    "ALARM: the opening the service gave for leaf {index}, a leaf about your                      account, does not open it. Tell NAIRO and your service operator."
+                    "ALARM: the opening the service gave for leaf {index}, a leaf about your account, does not open it. Tell NAIRO and your service operator."
                 )));
             }
         }

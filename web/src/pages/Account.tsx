@@ -5,7 +5,7 @@ import { useSession } from "../app";
 import { disablePasskeyUnlock, enablePasskeyUnlock, fingerprint, forget, identity, passkeyUnlockEnabled } from "../crypto";
 import { fill, language, m } from "../messages";
 import { createPasskey, passkeysSupported, stepUpHeader, stepUpPasskey } from "../passkeys";
-import { trustedKeys } from "../log";
+import { loggedSignIns, sessionDigest, trustedKeys, type LoggedSignIn } from "../log";
 import { authorities, authorityName, regionName } from "../areas";
 import { Button, ErrorSummary, Form, Notice, Radios, TextInput, asData, dateTimeText, errorFor, say, type FieldError, type Text } from "../ui";
 
@@ -154,6 +154,52 @@ function Sessions({ version, onSaved, onError }: { version: number; onSaved: (te
       <button type="button" id="sign-out-everywhere" class="button button-warning" aria-describedby="sign-out-everywhere-hint" disabled={busy !== null} onClick={endAll}>
         {m.signOutEverywhere}
       </button>
+      <SignIns open={list} />
+    </section>
+  );
+}
+
+/// The sign-ins the witnessed log holds for this account, each matched with a session still
+/// open: what the service's own session list cannot hide, since its rows can be deleted.
+function SignIns({ open }: { open: SessionEntry[] }) {
+  const s = useSession();
+  const [found, setFound] = useState<{ signIns: LoggedSignIn[]; missing: number[]; open: Map<string, SessionEntry> } | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    const account = s.me?.id;
+    if (!account) return;
+    (async () => {
+      const logged = await loggedSignIns(account);
+      const byDigest = new Map<string, SessionEntry>();
+      for (const entry of open) byDigest.set(await sessionDigest(entry.id), entry);
+      setFound({ ...logged, open: byDigest });
+      setProblem(null);
+    })().catch((e) => setProblem(e instanceof Error ? e.message : String(e)));
+  }, [open, s.me?.id]);
+  return (
+    <section aria-labelledby="sign-ins-heading" id="sign-ins">
+      <h3 id="sign-ins-heading">{m.signInsTitle}</h3>
+      <p>{m.signInsIntro}</p>
+      {problem && <p class="warning-panel">{fill(m.signInsUnchecked, { why: problem })}</p>}
+      {found && found.missing.length > 0 && (
+        <p class="warning-panel" role="alert" id="sign-ins-missing">
+          {fill(m.signInsMissing, { count: found.missing.length })}
+        </p>
+      )}
+      {found && found.signIns.length === 0 && <p>{m.signInsNone}</p>}
+      {found && found.signIns.length > 0 && (
+        <ul class="sign-ins">
+          {found.signIns.map((x) => {
+            const entry = found.open.get(x.session);
+            const text = entry?.current ? m.signInHere : entry ? m.signInOpen : m.signInGone;
+            return (
+              <li key={x.index} class={entry ? "sign-in" : "sign-in sign-in-gone"} data-leaf={x.index}>
+                {fill(text, { when: when(x.at.toISOString()) })}
+              </li>
+            );
+          })}
+        </ul>
+      )}
     </section>
   );
 }

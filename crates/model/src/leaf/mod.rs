@@ -54,6 +54,7 @@ crate::vocabulary::string_enum!(
         AccountApproved = "account_approved",
         AdviserVerified = "adviser_verified",
         SignedIn = "signed_in",
+        KeyIdentified = "key_identified",
     }
 );
 
@@ -86,6 +87,7 @@ impl Kind {
             Kind::AccountApproved => 23,
             Kind::AdviserVerified => 24,
             Kind::SignedIn => 25,
+            Kind::KeyIdentified => 26,
         }
     }
 
@@ -113,10 +115,13 @@ pub enum Subject<'a> {
     PressureReport(&'a str),
     /// An account's age recipient, at a version: named by the account's public directory
     /// pseudonym, so that its correspondents and the owner can find and check it.
+    /// Since identities are logged, a key event also commits to whose key it is (see
+    /// [`Identity`]): a rename, a new role or a verification is a new version.
     Key {
         account: &'a str,
         version: u64,
         recipient: &'a str,
+        identity: Option<[u8; 32]>,
     },
     /// An adviser's declared conflicts, as a whole (see [`conflicts_digest`]), at their
     /// `change`th change (numbered from 1, so that the owner can find each).
@@ -163,6 +168,7 @@ pub fn conflicts_digest(codes: &[&str]) -> [u8; 32] {
 fn extension_length(kind: Kind) -> usize {
     match kind {
         Kind::KeyRegistered => 40,
+        Kind::KeyIdentified => 72,
         Kind::ConflictsChanged => 32,
         Kind::AvailabilityChanged => 1,
         Kind::StatisticsReleased => 32,
@@ -225,25 +231,69 @@ pub(crate) fn sha2_256(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// What a key event leaf proves: whose key (by directory pseudonym), which version, and
-/// the digest of the recipient.
+/// Who an account is, as its key event commits to it: what correspondents are shown beside
+/// the key they encrypt to. The operator can change the database, not the log, so a name,
+/// role or verification served without a matching key event is refused, and a logged change
+/// is a new key version that correspondents confirm like a new key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity<'a> {
+    pub display_name: &'a str,
+    /// `iro`, `adviser`, `admin`, `nairo_reviewer`, or `nairo` for NAIRO's own key.
+    pub role: &'a str,
+    /// An IRO's authority code; an adviser's kind (`solicitor`, or `peer` and the authority
+    /// code after a space); empty for the rest.
+    pub affiliation: &'a str,
+    /// Whether an administrator checked the adviser (on the SRA's register, for a solicitor).
+    pub verified: bool,
+    pub sra_number: Option<&'a str>,
+}
+
+impl Identity<'_> {
+    /// SHA-256 over a label and each field, length-prefixed (two bytes, big-endian).
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"iro-advice identity\0");
+        for field in [
+            self.display_name,
+            self.role,
+            self.affiliation,
+            if self.verified { "1" } else { "0" },
+            self.sra_number.unwrap_or(""),
+        ] {
+            let len = u16::try_from(field.len()).unwrap_or(u16::MAX);
+            h.update(len.to_be_bytes());
+            h.update(&field.as_bytes()[..usize::from(len)]);
+        }
+        h.finalize().into()
+    }
+}
+
+/// What a key event leaf proves: whose key (by directory pseudonym), which version, the
+/// digest of the recipient, and (since identities are logged) the digest of who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyEvent {
     pub account: [u8; 32],
     pub version: u64,
     pub recipient: [u8; 32],
+    /// None only for a key registered before identities were logged.
+    pub identity: Option<[u8; 32]>,
 }
 
 impl KeyEvent {
     /// Reads a key event from what a leaf says; None for any other event.
     pub fn from_summary(summary: &LeafSummary) -> Option<Self> {
-        if summary.kind != Kind::KeyRegistered || summary.extension.len() != 40 {
-            return None;
-        }
+        let ext = &summary.extension;
+        let identity = match (summary.kind, ext.len()) {
+            (Kind::KeyRegistered, 40) => None,
+            (Kind::KeyIdentified, 72) => Some(ext[40..].try_into().ok()?),
+            _ => return None,
+        };
         Some(KeyEvent {
             account: summary.subject,
-            version: u64::from_be_bytes(summary.extension[..8].try_into().ok()?),
-            recipient: summary.extension[8..].try_into().ok()?,
+            version: u64::from_be_bytes(ext[..8].try_into().ok()?),
+            recipient: ext[8..40].try_into().ok()?,
+            identity,
         })
     }
 }
@@ -394,10 +444,16 @@ pub fn encode(
     // A key event says which version of which key: 8 bytes and a digest.
     match event.subject {
         Subject::Key {
-            version, recipient, ..
+            version,
+            recipient,
+            identity,
+            ..
         } => {
             data.extend_from_slice(&version.to_be_bytes());
             data.extend_from_slice(&recipient_digest(recipient));
+            if let Some(identity) = identity {
+                data.extend_from_slice(&identity);
+            }
         }
         Subject::Conflicts { digest, .. } => data.extend_from_slice(&digest),
         Subject::Availability { accepting, .. } => data.push(u8::from(accepting)),

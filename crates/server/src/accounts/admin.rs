@@ -92,7 +92,8 @@ pub fn verify_adviser(
         subject: Subject::Account(id.as_str()),
         authority: None,
     })?;
-    Ok(())
+    // Correspondents see the verification only as the adviser's key event commits to it.
+    super::profile::log_key_event(tx, id)
 }
 
 /// Resets the second factor of someone who lost it (a phone, a security key): TOTP off,

@@ -21,7 +21,9 @@ pub fn advisers_for(
     Ok(store::eligible_advisers(conn, authority, None)?)
 }
 
-/// The proofs of these accounts' current key events in the served checkpoint.
+/// The proofs of these accounts' current key events in the served checkpoint, each with the
+/// identity the event commits to (as the database holds it: a client refuses one that the
+/// event does not commit to).
 pub fn key_proofs(
     conn: &mut DbConnection,
     witnessing: &Witnessing,
@@ -29,8 +31,10 @@ pub fn key_proofs(
 ) -> Result<HashMap<AccountId, KeyProof>, AccountError> {
     let size = witnessing.served_size(conn)?;
     let mut out = HashMap::new();
+    let mut identities = store::identity_claims(conn, ids)?;
     for (id, leaf) in store::key_leaves(conn, ids)? {
-        if let Some(proof) = crate::log::store::key_proof(conn, leaf, size)? {
+        if let Some(mut proof) = crate::log::store::key_proof(conn, leaf, size)? {
+            proof.identity = identities.remove(&id);
             out.insert(id, proof);
         }
     }

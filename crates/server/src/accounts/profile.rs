@@ -176,7 +176,7 @@ pub fn register_key(
     recipient: &AgeRecipient,
     wrapped: Option<&PassphraseWrapped>,
 ) -> Result<(), AccountError> {
-    let (current, version) = store::key_state(tx.conn, account)?;
+    let (current, _) = store::key_state(tx.conn, account)?;
     store::set_key(
         tx.conn,
         account,
@@ -186,20 +186,35 @@ pub fn register_key(
     if current.as_deref() == Some(recipient.as_str()) {
         return Ok(());
     }
+    log_key_event(tx, account)?;
+    Ok(super::notices::notify_now(tx, account)?)
+}
+
+/// Logs the account's current key, with who it is (name, role, affiliation, verification),
+/// as its next key version: at every new key, and at every change of identity, so that
+/// correspondents see a change of name or verification only as the log records it.
+pub fn log_key_event(tx: &mut Tx<'_>, account: &AccountId) -> Result<(), AccountError> {
+    let view = store::account(tx.conn, account)?.ok_or(AccountError::NotFound)?;
+    let Some(recipient) = view.age_recipient.as_deref() else {
+        return Ok(());
+    };
+    let (_, version) = store::key_state(tx.conn, account)?;
     let version = version + 1;
+    let identity = view.identity_claim().identity().digest();
     let receipt = tx.record(Event {
         details: crate::log::Details::None,
-        kind: Kind::KeyRegistered,
+        kind: Kind::KeyIdentified,
         actor: Actor::Account(account.as_str()),
         subject: Subject::Key {
             account: account.as_str(),
             version,
-            recipient: recipient.as_str(),
+            recipient,
+            identity: Some(identity),
         },
         authority: None,
     })?;
     store::set_key_event(tx.conn, account, version, crate::log::published(&receipt)?)?;
-    Ok(super::notices::notify_now(tx, account)?)
+    Ok(())
 }
 
 /// The caller's passphrase-wrapped identity, for a client to unwrap locally: with a fresh

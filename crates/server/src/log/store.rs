@@ -589,5 +589,6 @@ pub fn key_proof(
         opening: opening.as_ref().map(LeafOpening::from),
         tree_size: size,
         inclusion_proof: encode_hashes(&proof),
+        identity: None,
     }))
 }

@@ -43,7 +43,10 @@ pub use iro_advice_model::leaf::NAIRO_DIRECTORY_NAME;
 /// Run at start; a second instance starting at once finds it logged already.
 pub fn log_nairo_key(tx: &mut Tx<'_>, recipient: &str) -> Result<(), PressureError> {
     use crate::db::meta;
-    if meta::get(tx.conn, "nairo_key_recipient")?.as_deref() == Some(recipient) {
+    // A key logged before identities were is logged again, with NAIRO's.
+    if meta::get(tx.conn, "nairo_key_recipient")?.as_deref() == Some(recipient)
+        && meta::get(tx.conn, "nairo_key_identified")?.is_some()
+    {
         return Ok(());
     }
     let version = meta::get(tx.conn, "nairo_key_version")?
@@ -52,17 +55,19 @@ pub fn log_nairo_key(tx: &mut Tx<'_>, recipient: &str) -> Result<(), PressureErr
         + 1;
     let receipt = tx.record(Event {
         details: crate::log::Details::None,
-        kind: Kind::KeyRegistered,
+        kind: Kind::KeyIdentified,
         actor: Actor::Operator,
         subject: Subject::Key {
             account: NAIRO_DIRECTORY_NAME,
             version,
             recipient,
+            identity: Some(nairo_identity().identity().digest()),
         },
         authority: None,
     })?;
     meta::set(tx.conn, "nairo_key_recipient", recipient)?;
     meta::set(tx.conn, "nairo_key_version", &version.to_string())?;
+    meta::set(tx.conn, "nairo_key_identified", "1")?;
     meta::set(
         tx.conn,
         "nairo_key_leaf",
@@ -190,5 +195,20 @@ pub fn nairo_key_proof(
         return Ok(None);
     };
     let size = witnessing.served_size(conn)?;
-    Ok(crate::log::store::key_proof(conn, leaf, size)?)
+    let proof = crate::log::store::key_proof(conn, leaf, size)?;
+    Ok(proof.map(|p| KeyProof {
+        identity: Some(nairo_identity()),
+        ..p
+    }))
+}
+
+/// Who NAIRO's key belongs to, as its key event commits to it.
+pub fn nairo_identity() -> iro_advice_api::IdentityClaim {
+    iro_advice_api::IdentityClaim {
+        display_name: "NAIRO".into(),
+        role: NAIRO_DIRECTORY_NAME.into(),
+        affiliation: String::new(),
+        verified: false,
+        sra_number: None,
+    }
 }

@@ -157,6 +157,40 @@ pub struct AccountView {
     pub verified_by: Option<AccountId>,
 }
 
+impl AccountView {
+    /// Who this account is, as its key event commits to it and correspondents are shown.
+    pub fn identity_claim(&self) -> iro_advice_api::IdentityClaim {
+        let affiliation = match (self.adviser_kind, &self.authority_code) {
+            (Some(kind), Some(code)) => format!("{kind} {}", code.as_str()),
+            (Some(kind), None) => kind.to_string(),
+            (None, Some(code)) => code.as_str().to_owned(),
+            (None, None) => String::new(),
+        };
+        iro_advice_api::IdentityClaim {
+            display_name: self.display_name.clone(),
+            role: self.role.to_string(),
+            affiliation,
+            verified: self.verified_at.is_some(),
+            sra_number: self.sra_number.clone(),
+        }
+    }
+}
+
+/// The identities of these accounts, as their key events commit to them.
+pub fn identity_claims(
+    conn: &mut DbConnection,
+    ids: &[AccountId],
+) -> QueryResult<std::collections::HashMap<AccountId, iro_advice_api::IdentityClaim>> {
+    let rows: Vec<AccountView> = accounts::table
+        .filter(accounts::id.eq_any(ids))
+        .select(AccountView::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|a| (a.id.clone(), a.identity_claim()))
+        .collect())
+}
+
 pub fn account(conn: &mut DbConnection, id: &AccountId) -> QueryResult<Option<AccountView>> {
     accounts::table
         .find(id)
