@@ -516,3 +516,166 @@ fn app_base(profile: &std::path::Path) -> String {
         serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
     settings["server"].as_str().unwrap().to_owned()
 }
+
+mod an_advisers_state_changed_in_the_database_alone_is_not_served {
+    #[actix_web::test]
+    async fn sqlite() {
+        super::an_advisers_state_changed_in_the_database_alone_is_not_served(
+            iro_advice_testkit::Backend::Sqlite,
+        )
+        .await;
+    }
+    #[actix_web::test]
+    #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+    async fn postgres() {
+        super::an_advisers_state_changed_in_the_database_alone_is_not_served(
+            iro_advice_testkit::Backend::Postgres,
+        )
+        .await;
+    }
+}
+
+/// The service itself reads an adviser's availability and conflicts only as their latest
+/// logged change says: a conflict row deleted, or "accepting" flipped, in the database alone
+/// takes the adviser out of every list and refuses a question to them, and putting the
+/// database back brings them back. It holds while changes wait for the log's next
+/// publication (they are checked among the waiting leaves), so it costs the adviser nothing.
+async fn an_advisers_state_changed_in_the_database_alone_is_not_served(
+    backend: iro_advice_testkit::Backend,
+) {
+    use iro_advice_server::db::schema::adviser_conflicts;
+    use iro_advice_testkit::{armored, assert_problem, json, spawn_app_with};
+    // Leaves wait for publication (an hour): the check reads the waiting ones.
+    let Some(app) = spawn_app_with(backend, &[("IRO_ADVICE_LOG_PUBLISH_SECONDS", "3600")]).await
+    else {
+        return;
+    };
+    let admin = app.admin().await;
+    let herefordshire = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let wirral = app.user(&admin, Role::Iro, Some("E08000025"), None).await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let adviser_key = app.register_key(&adviser).await;
+    let iro_key = app.register_key(&herefordshire).await;
+    let listed = |iro: &User| {
+        let access = iro.access.clone();
+        let app = &app;
+        async move {
+            json(app.get_auth("/api/v1/advisers", &access).await, 200)
+                .await
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let res = app
+        .put_json(
+            "/api/v1/me/conflicts",
+            &adviser.access,
+            &serde_json::json!({"authority_codes": ["E06000019"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        app.count("log_pending"),
+        1,
+        "the change waits for publication"
+    );
+    assert!(!listed(&herefordshire).await.contains(&adviser.id));
+    assert!(
+        listed(&wirral).await.contains(&adviser.id),
+        "a change waiting for publication is the latest: the adviser is served as it says"
+    );
+
+    let db = app.database();
+    let edit = |sql: &dyn Fn(&mut iro_advice_server::db::DbConnection)| {
+        let mut conn = db.get().unwrap();
+        sql(&mut conn);
+    };
+    // The operator deletes the conflict, in the database alone, to put the adviser before
+    // the authority's IROs.
+    edit(&|conn| {
+        diesel::delete(
+            adviser_conflicts::table.filter(adviser_conflicts::adviser_id.eq(&adviser.id)),
+        )
+        .execute(conn)
+        .unwrap();
+    });
+    let (queries, leaves) = (app.count("queries"), app.count("log_pending"));
+    assert!(!listed(&herefordshire).await.contains(&adviser.id));
+    assert!(!listed(&wirral).await.contains(&adviser.id));
+    let to = [iro_key.to_public(), adviser_key.to_public()];
+    let ask = serde_json::json!({"adviser_id": adviser.id, "category": "placement",
+        "stage": "formal", "urgency": "routine", "body": armored("a question", &to)});
+    let res = app
+        .post_json("/api/v1/queries", Some(&herefordshire.access), &ask)
+        .await;
+    assert_problem(res, 422, "adviser-not-eligible").await;
+    assert_eq!(
+        (app.count("queries"), app.count("log_pending")),
+        (queries, leaves),
+        "nothing stored, nothing logged"
+    );
+    // Put back, the adviser is served again where they may be.
+    edit(&|conn| {
+        diesel::insert_into(adviser_conflicts::table)
+            .values((
+                adviser_conflicts::adviser_id.eq(&adviser.id),
+                adviser_conflicts::authority_code.eq("E06000019"),
+            ))
+            .execute(conn)
+            .unwrap();
+    });
+    assert!(listed(&wirral).await.contains(&adviser.id));
+
+    // The adviser stops taking queries; the database alone says they take them again.
+    let res = app
+        .put_json(
+            "/api/v1/me/availability",
+            &adviser.access,
+            &serde_json::json!({"accepting": false}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert!(!listed(&wirral).await.contains(&adviser.id));
+    edit(&|conn| {
+        diesel::update(accounts::table.find(&adviser.id))
+            .set(accounts::accepting.eq(true))
+            .execute(conn)
+            .unwrap();
+    });
+    assert!(
+        !listed(&wirral).await.contains(&adviser.id),
+        "not what their latest logged change says"
+    );
+    // Winding the count back to an older change does not help either.
+    edit(&|conn| {
+        diesel::update(accounts::table.find(&adviser.id))
+            .set(accounts::availability_changes.eq(0))
+            .execute(conn)
+            .unwrap();
+    });
+    assert!(!listed(&wirral).await.contains(&adviser.id));
+    edit(&|conn| {
+        diesel::update(accounts::table.find(&adviser.id))
+            .set((
+                accounts::accepting.eq(false),
+                accounts::availability_changes.eq(1),
+            ))
+            .execute(conn)
+            .unwrap();
+    });
+    // The adviser's own change is served at once.
+    let res = app
+        .put_json(
+            "/api/v1/me/availability",
+            &adviser.access,
+            &serde_json::json!({"accepting": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert!(listed(&wirral).await.contains(&adviser.id));
+}

@@ -130,10 +130,12 @@ pub enum Subject<'a> {
         digest: [u8; 32],
         change: u64,
     },
-    /// Whether an adviser accepts new queries.
+    /// Whether an adviser accepts new queries, at their `change`th change (numbered from 1,
+    /// so that the service can tell the latest logged change, and the owner find each).
     Availability {
         account: &'a str,
         accepting: bool,
+        change: u64,
     },
     /// An account's second factor (TOTP or a passkey), enrolled or removed.
     SecondFactor {
@@ -192,6 +194,30 @@ impl ConflictsEvent {
         Some(ConflictsEvent {
             account: summary.subject,
             digest: summary.extension.as_slice().try_into().ok()?,
+        })
+    }
+}
+
+/// A change of whether an adviser accepts new queries, as its leaf proves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvailabilityEvent {
+    pub account: [u8; 32],
+    pub accepting: bool,
+}
+
+impl AvailabilityEvent {
+    pub fn from_summary(summary: &LeafSummary) -> Option<Self> {
+        if summary.kind != Kind::AvailabilityChanged {
+            return None;
+        }
+        let accepting = match summary.extension.as_slice() {
+            [1] => true,
+            [0] => false,
+            _ => return None,
+        };
+        Some(AvailabilityEvent {
+            account: summary.subject,
+            accepting,
         })
     }
 }
@@ -317,8 +343,8 @@ impl Event<'_> {
         )
     }
 
-    /// The tag its owner finds an opaque leaf by: a key event's and a change of conflicts';
-    /// None for the rest, which get random tags.
+    /// The tag its owner finds an opaque leaf by: a key event's, a change of conflicts' or
+    /// of availability, a sign-in's; None for the rest, which get random tags.
     pub fn tag(&self) -> Option<[u8; 32]> {
         match self.subject {
             Subject::Key {
@@ -328,6 +354,9 @@ impl Event<'_> {
                 account, change, ..
             } => Some(opaque::conflicts_tag(account, change)),
             Subject::SignIn { account, n } => Some(opaque::sign_in_tag(account, n)),
+            Subject::Availability {
+                account, change, ..
+            } => Some(opaque::availability_tag(account, change)),
             _ => None,
         }
     }

@@ -123,6 +123,15 @@ pub fn conflicts_tag(account: &str, change: u64) -> [u8; 32] {
     ])
 }
 
+/// The tag of an adviser's `change`th change of availability.
+pub fn availability_tag(account: &str, change: u64) -> [u8; 32] {
+    sha2_256(&[
+        b"iro-advice availability tag\0",
+        &directory_pseudonym(account),
+        &change.to_be_bytes(),
+    ])
+}
+
 /// The tag of an account's `n`th sign-in.
 pub fn sign_in_tag(account: &str, n: u64) -> [u8; 32] {
     sha2_256(&[

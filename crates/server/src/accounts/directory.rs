@@ -18,7 +18,32 @@ pub fn advisers_for(
     conn: &mut DbConnection,
     authority: &AuthorityCode,
 ) -> Result<Vec<EligibleAdviser>, AccountError> {
-    Ok(store::eligible_advisers(conn, authority, None)?)
+    Ok(eligible(conn, authority, None)?)
+}
+
+/// The advisers an IRO of `authority` may ask (or only `only`, if they may), as the database
+/// holds them and the log agrees: one whose availability or conflicts the database holds
+/// otherwise than their latest logged change is left out (see [`super::logged`]).
+pub fn eligible(
+    conn: &mut DbConnection,
+    authority: &AuthorityCode,
+    only: Option<&AccountId>,
+) -> diesel::QueryResult<Vec<EligibleAdviser>> {
+    let listed = store::eligible_advisers(conn, authority, only)?;
+    let ids: Vec<AccountId> = listed.iter().map(|a| a.id.clone()).collect();
+    let agreed = super::logged::as_logged(conn, &ids)?;
+    let left_out = listed.len() - agreed.len();
+    if left_out > 0 {
+        tracing::warn!(
+            advisers = left_out,
+            "advisers left out of an IRO's list: the database holds their availability or \
+             conflicts otherwise than the log"
+        );
+    }
+    Ok(listed
+        .into_iter()
+        .filter(|a| agreed.contains(&a.id))
+        .collect())
 }
 
 /// The proofs of these accounts' current key events in the served checkpoint, each with the

@@ -13,6 +13,7 @@ pub mod error;
 pub mod factors;
 pub mod handlers;
 pub mod invitations;
+pub mod logged;
 pub mod notices;
 pub mod passkeys;
 pub mod passwords;

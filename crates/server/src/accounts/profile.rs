@@ -337,16 +337,29 @@ pub fn set_availability(
         .accepting;
     store::set_accepting(tx.conn, account, accepting)?;
     if before != accepting {
-        tx.record(Event {
-            details: crate::log::Details::None,
-            kind: Kind::AvailabilityChanged,
-            actor: Actor::Account(account.as_str()),
-            subject: Subject::Availability {
-                account: account.as_str(),
-                accepting,
-            },
-            authority: None,
-        })?;
+        log_availability(tx, account, Actor::Account(account.as_str()), accepting)?;
     }
+    Ok(())
+}
+
+/// Logs an adviser's availability as their next change of it.
+fn log_availability(
+    tx: &mut Tx<'_>,
+    account: &AccountId,
+    actor: Actor<'_>,
+    accepting: bool,
+) -> Result<(), AccountError> {
+    let change = store::count_availability_change(tx.conn, account)?;
+    tx.record(Event {
+        details: crate::log::Details::None,
+        kind: Kind::AvailabilityChanged,
+        actor,
+        subject: Subject::Availability {
+            account: account.as_str(),
+            accepting,
+            change,
+        },
+        authority: None,
+    })?;
     Ok(())
 }

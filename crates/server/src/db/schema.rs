@@ -49,6 +49,7 @@ diesel::table! {
         language -> Text,
         conflicts_changes -> BigInt,
         sign_ins -> BigInt,
+        availability_changes -> BigInt,
     }
 }
 

@@ -188,6 +188,14 @@ impl Application {
             })
             .map_err(|e| StartError::Setting(format!("IRO_ADVICE_NAIRO_RECIPIENT: {e}")))?;
         }
+        {
+            // Advisers' availability and conflicts from before their changes were tagged.
+            let mut conn = db.get()?;
+            crate::db::write_transaction(&mut conn, |conn| {
+                crate::accounts::logged::log_untagged_state(&mut crate::tx::Tx::new(conn, &context))
+            })
+            .map_err(|e| StartError::Setting(format!("the advisers' directory state: {e}")))?;
+        }
         let bundle = Arc::new(match &settings.server.web_dir {
             Some(dir) => crate::web::assets::Bundle::from_dir(dir)
                 .map_err(|e| StartError::Setting(format!("IRO_ADVICE_WEB_DIR: {e}")))?,

@@ -478,6 +478,28 @@ pub fn tagged(conn: &mut DbConnection, tags: &[[u8; 32]]) -> QueryResult<Vec<Tag
     Ok(found)
 }
 
+/// The leaves of `kinds` still waiting for publication that carry any of `tags`, with their
+/// openings: a change made since the last publication is the latest, though not yet public.
+pub fn pending_tagged(
+    conn: &mut DbConnection,
+    kinds: &[Kind],
+    tags: &[[u8; 32]],
+) -> QueryResult<Vec<(Vec<u8>, Option<Opening>)>> {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    let rows: Vec<PendingRow> = log_pending::table
+        .filter(log_pending::kind.eq_any(kinds))
+        .select(PendingRow::as_select())
+        .load(conn)?;
+    let mut found = Vec::new();
+    for row in rows {
+        if opaque::tag_of(&row.data).is_some_and(|t| tags.contains(&t)) {
+            let opening = opening_of(row.salt, row.body, row.details)?;
+            found.push((row.data, opening));
+        }
+    }
+    Ok(found)
+}
+
 /// The stored openings of the leaves `from..to`, by index.
 pub fn openings(conn: &mut DbConnection, from: u64, to: u64) -> QueryResult<Vec<(u64, Opening)>> {
     let rows: Vec<(i64, Vec<u8>, Vec<u8>, String)> = log_openings::table

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use super::store::{self, NewQuery, Query};
 use super::QueryError;
-use crate::accounts::store::eligible_advisers;
+use crate::accounts::directory::eligible as eligible_advisers;
 use crate::accounts::{Caller, IroCaller};
 use crate::db::DbConnection;
 use crate::log::{Actor, Details, Event, Kind, Receipt, Subject};

@@ -110,6 +110,73 @@ pub fn eligible_advisers(
         .collect()
 }
 
+/// Counts one more change of an adviser's availability and returns its number (from 1).
+pub fn count_availability_change(
+    conn: &mut DbConnection,
+    adviser_id: &AccountId,
+) -> QueryResult<u64> {
+    diesel::update(accounts::table.find(adviser_id))
+        .set(accounts::availability_changes.eq(accounts::availability_changes + 1))
+        .execute(conn)?;
+    accounts::table
+        .find(adviser_id)
+        .select(accounts::availability_changes)
+        .first::<i64>(conn)
+        .map(|n| n as u64)
+}
+
+/// What the service holds of an adviser's directory state, to check against the log: how
+/// many changes of availability and of conflicts it counts, whether they accept new queries,
+/// and the authority codes they declared.
+pub struct HeldState {
+    pub id: AccountId,
+    pub accepting: bool,
+    pub availability_changes: u64,
+    pub conflicts_changes: u64,
+    pub conflicts: Vec<String>,
+}
+
+/// Every adviser account's id.
+pub fn advisers(conn: &mut DbConnection) -> QueryResult<Vec<AccountId>> {
+    accounts::table
+        .filter(accounts::role.eq(Role::Adviser.as_str()))
+        .select(accounts::id)
+        .load(conn)
+}
+
+pub fn held_states(conn: &mut DbConnection, ids: &[AccountId]) -> QueryResult<Vec<HeldState>> {
+    let rows: Vec<(AccountId, bool, i64, i64)> = accounts::table
+        .filter(accounts::id.eq_any(ids))
+        .select((
+            accounts::id,
+            accounts::accepting,
+            accounts::availability_changes,
+            accounts::conflicts_changes,
+        ))
+        .load(conn)?;
+    let declared: Vec<(AccountId, String)> = adviser_conflicts::table
+        .filter(adviser_conflicts::adviser_id.eq_any(ids))
+        .select((
+            adviser_conflicts::adviser_id,
+            adviser_conflicts::authority_code,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, accepting, a, c)| HeldState {
+            conflicts: declared
+                .iter()
+                .filter(|(adviser, _)| *adviser == id)
+                .map(|(_, code)| code.clone())
+                .collect(),
+            id,
+            accepting,
+            availability_changes: a as u64,
+            conflicts_changes: c as u64,
+        })
+        .collect())
+}
+
 /// Counts one more change of an adviser's declared conflicts and returns its number (from
 /// 1): the tag of its leaf, by which the adviser's client finds every change.
 pub fn count_conflicts_change(conn: &mut DbConnection, adviser_id: &AccountId) -> QueryResult<u64> {
