@@ -1242,3 +1242,140 @@ async fn the_client_checks_before_it_sends_and_says_what_went_wrong() {
     cli.ok(&["fetch", &attachment, "--out", path_str(&out), "--force"]);
     assert_eq!(std::fs::read(&out).unwrap(), b"minutes of the review");
 }
+
+both_databases!(a_querys_status_or_adviser_changed_in_the_database_alone_stops_it);
+
+/// The service reads a query's status only as its latest status act in the log says: the
+/// operator who closes a query in the database (to stop the adviser's answer), gives it to
+/// another adviser, or winds it back to before its acceptance, stops it for both
+/// participants with a problem that says why, and nothing is stored or logged; put back, it
+/// goes on as before.
+async fn a_querys_status_or_adviser_changed_in_the_database_alone_stops_it(app: TestApp) {
+    use diesel::prelude::*;
+    use iro_advice_server::db::schema::queries;
+    let admin = app.admin().await;
+    let (iro, adviser, id, recipients) = a_query(&app, &admin).await;
+    let insider = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    app.register_key(&insider).await;
+    let res = app
+        .post_json(
+            &format!("/api/v1/queries/{id}/accept"),
+            Some(&adviser.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let path = format!("/api/v1/queries/{id}");
+    let show = |token: &str| {
+        let token = token.to_owned();
+        let (app, path) = (&app, &path);
+        async move { app.get_auth(path, &token).await }
+    };
+    assert_eq!(show(&iro.access).await.status(), 200);
+    let set = |f: &dyn Fn(&mut iro_advice_server::db::DbConnection)| {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        f(&mut conn);
+    };
+    let put_back = || {
+        set(&|c| {
+            diesel::update(queries::table.find(&id))
+                .set((
+                    queries::status.eq("accepted"),
+                    queries::outcome.eq(None::<&str>),
+                    queries::adviser_id.eq(&adviser.id),
+                    queries::status_changes.eq(2),
+                ))
+                .execute(c)
+                .unwrap();
+        })
+    };
+    type Tamper<'a> = Box<dyn Fn(&mut iro_advice_server::db::DbConnection) + 'a>;
+    let tampering: [(&str, Tamper); 3] = [
+        (
+            "closed in the database",
+            Box::new(|c| {
+                diesel::update(queries::table.find(&id))
+                    .set((
+                        queries::status.eq("closed"),
+                        queries::outcome.eq(Some("withdrawn")),
+                    ))
+                    .execute(c)
+                    .unwrap();
+            }),
+        ),
+        (
+            "given to another adviser",
+            Box::new(|c| {
+                diesel::update(queries::table.find(&id))
+                    .set(queries::adviser_id.eq(&insider.id))
+                    .execute(c)
+                    .unwrap();
+            }),
+        ),
+        (
+            "wound back to before its acceptance",
+            Box::new(|c| {
+                diesel::update(queries::table.find(&id))
+                    .set((
+                        queries::status.eq("submitted"),
+                        queries::status_changes.eq(1),
+                    ))
+                    .execute(c)
+                    .unwrap();
+            }),
+        ),
+    ];
+    for (what, tamper) in &tampering {
+        set(tamper.as_ref());
+        let (messages, leaves) = (
+            app.count("messages"),
+            app.count("log_leaves") + app.count("log_pending"),
+        );
+        let res = show(&iro.access).await;
+        assert_problem(res, 409, "query-not-as-logged").await;
+        let res = app
+            .post_json(
+                &format!("/api/v1/queries/{id}/messages"),
+                Some(&iro.access),
+                &json!({"body": armored("are you still there?", &recipients)}),
+            )
+            .await;
+        assert_problem(res, 409, "query-not-as-logged").await;
+        let res = app
+            .post_json(
+                &format!("/api/v1/queries/{id}/close"),
+                Some(&iro.access),
+                &json!({"outcome": "advice_given"}),
+            )
+            .await;
+        assert_eq!(res.status(), 409, "{what}");
+        assert_eq!(
+            (
+                app.count("messages"),
+                app.count("log_leaves") + app.count("log_pending")
+            ),
+            (messages, leaves),
+            "{what}: nothing stored, nothing logged"
+        );
+        put_back();
+        assert_eq!(show(&iro.access).await.status(), 200, "{what}, put back");
+        assert_eq!(
+            show(&adviser.access).await.status(),
+            200,
+            "{what}, put back"
+        );
+    }
+    // And the query goes on as before: its next status act is its third.
+    let res = app
+        .post_json(
+            &format!("/api/v1/queries/{id}/close"),
+            Some(&iro.access),
+            &json!({"outcome": "advice_given"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(show(&iro.access).await.status(), 200);
+}

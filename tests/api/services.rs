@@ -246,7 +246,10 @@ fn routing_replaces_every_message_or_nothing(s: Services) {
     assert_eq!(problem(refused), ProblemType::AdviserNotEligible);
     assert_eq!(s.count("log_leaves"), leaves);
     let unchanged = s
-        .write(|tx| service::visible(tx.conn, &iro.caller, &id))
+        .write(|tx| {
+            let keys = tx.log_keys();
+            service::visible(tx.conn, &keys, &iro.caller, &id)
+        })
         .unwrap();
     assert_eq!(unchanged.adviser_id, first.caller.account_id);
 
@@ -330,6 +333,7 @@ fn pressure_reports_in_the_future_leave_nothing(s: Services) {
         occurred_on: chrono::Utc::now().date_naive() + chrono::Duration::days(days),
         narrative: None,
         share_with_nairo: false,
+        signature: None,
     };
     let refused =
         s.write(|tx| iro_advice_server::pressure::record_report(tx, &iro.iro(), report(3), false));

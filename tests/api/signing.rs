@@ -235,3 +235,98 @@ async fn a_sign_in_behind_the_owners_back_stays_in_the_log_they_read(app: TestAp
         "{text}"
     );
 }
+
+both_databases!(a_pressure_report_made_or_changed_in_an_iros_name_raises_their_alarm);
+
+/// A pressure report is signed by its IRO's key for the IRO's own client (NAIRO never sees
+/// the signature, which would name them). The operator, with the IRO's session, makes a
+/// report in their name, or changes the kind of one they made: the IRO's client stops with
+/// the alarm at its next command. A signature that does not verify is refused outright.
+async fn a_pressure_report_made_or_changed_in_an_iros_name_raises_their_alarm(app: TestApp) {
+    use iro_advice_server::db::schema::pressure_reports;
+    use iro_advice_testkit::{assert_problem, json};
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let cli = Client::setup(&app, &iro);
+    let narrative = cli.file(
+        "what-happened.txt",
+        b"My manager told me not to ask anyone.",
+    );
+    let out = cli.ok(&[
+        "pressure",
+        "--kind",
+        "discouraged_from_advice",
+        "--date",
+        "2026-11-20",
+        "--narrative",
+        narrative.to_str().unwrap(),
+    ]);
+    assert!(out.contains("Recorded"), "{out}");
+    cli.ok(&["inbox"]);
+    // The IRO sees their own signature; nobody else is shown one.
+    let listed = json(
+        app.get_auth("/api/v1/pressure-reports", &iro.access).await,
+        200,
+    )
+    .await;
+    assert!(listed[0]["signature"]["signature"].is_string(), "{listed}");
+
+    // A signature that is not the IRO's key's: refused, nothing stored, nothing logged.
+    let (reports, leaves) = (app.count("pressure_reports"), app.count("log_pending"));
+    let leaves = leaves + app.count("log_leaves");
+    let res = app
+        .post_json(
+            "/api/v1/pressure-reports",
+            Some(&iro.access),
+            &serde_json::json!({"kind": "refused_funding", "occurred_on": "2026-11-21",
+                "signature": {"signed_at": 1_700_000_000, "signature": listed[0]["signature"]["signature"]}}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid-signature").await;
+    assert_eq!(app.count("pressure_reports"), reports);
+    assert_eq!(
+        app.count("log_pending") + app.count("log_leaves"),
+        leaves,
+        "no leaf for a refusal"
+    );
+
+    // The operator changes the kind of the IRO's report in the database.
+    let set_kind = |kind: &str| {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::update(pressure_reports::table)
+            .set(pressure_reports::kind.eq(kind))
+            .execute(&mut *conn)
+            .unwrap();
+    };
+    set_kind("other");
+    let ran = cli.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains(
+            "a pressure report in your name that your key did not sign (other, 2026-11-20"
+        ),
+        "{}",
+        ran.stderr
+    );
+    set_kind("discouraged_from_advice");
+    cli.ok(&["inbox"]);
+
+    // The operator, with the IRO's session, makes a report in their name.
+    let res = app
+        .post_json(
+            "/api/v1/pressure-reports",
+            Some(&iro.access),
+            &serde_json::json!({"kind": "told_to_use_authority_lawyers", "occurred_on": "2026-11-22"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let ran = cli.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("told_to_use_authority_lawyers, 2026-11-22"),
+        "{}",
+        ran.stderr
+    );
+}

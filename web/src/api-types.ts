@@ -558,7 +558,7 @@ export type Problem = {
   status: number;
   title: string;
   /** Stable identifier of the kind of problem, e.g. `urn:iro-advice:problem:not-found`. */
-  type: "urn:iro-advice:problem:not-found" | "urn:iro-advice:problem:method-not-allowed" | "urn:iro-advice:problem:bad-request" | "urn:iro-advice:problem:invalid-json" | "urn:iro-advice:problem:payload-too-large" | "urn:iro-advice:problem:unsupported-media-type" | "urn:iro-advice:problem:service-unavailable" | "urn:iro-advice:problem:unauthenticated" | "urn:iro-advice:problem:forbidden" | "urn:iro-advice:problem:second-factor-enrolment-required" | "urn:iro-advice:problem:awaiting-approval" | "urn:iro-advice:problem:too-many-attempts" | "urn:iro-advice:problem:internal" | "urn:iro-advice:problem:not-age" | "urn:iro-advice:problem:weak-password" | "urn:iro-advice:problem:invalid-invitation" | "urn:iro-advice:problem:account-exists" | "urn:iro-advice:problem:cannot-change-own-status" | "urn:iro-advice:problem:totp-already-enabled" | "urn:iro-advice:problem:totp-not-started" | "urn:iro-advice:problem:totp-code-invalid" | "urn:iro-advice:problem:adviser-not-eligible" | "urn:iro-advice:problem:messages-mismatch" | "urn:iro-advice:problem:query-state" | "urn:iro-advice:problem:upload-incomplete" | "urn:iro-advice:problem:quota-exceeded" | "urn:iro-advice:problem:upload-timeout" | "urn:iro-advice:problem:invalid-date" | "urn:iro-advice:problem:nairo-recipient-unset" | "urn:iro-advice:problem:invalid-proof-request" | "urn:iro-advice:problem:invalid-statistics-request" | "urn:iro-advice:problem:log-not-witnessed" | "urn:iro-advice:problem:age-not-x25519" | "urn:iro-advice:problem:age-plaintext-payload" | "urn:iro-advice:problem:age-too-few-recipients" | "urn:iro-advice:problem:weak-wrapped-identity" | "urn:iro-advice:problem:step-up-required" | "urn:iro-advice:problem:invalid-credentials" | "urn:iro-advice:problem:second-factor-required" | "urn:iro-advice:problem:second-factor-invalid" | "urn:iro-advice:problem:account-suspended" | "urn:iro-advice:problem:passkey-invalid" | "urn:iro-advice:problem:passkey-exists" | "urn:iro-advice:problem:last-second-factor" | "urn:iro-advice:problem:attachment-already-read" | "urn:iro-advice:problem:cross-site-request" | "urn:iro-advice:problem:already-approved" | "urn:iro-advice:problem:upload-offset" | "urn:iro-advice:problem:invalid-verification";
+  type: "urn:iro-advice:problem:not-found" | "urn:iro-advice:problem:method-not-allowed" | "urn:iro-advice:problem:bad-request" | "urn:iro-advice:problem:invalid-json" | "urn:iro-advice:problem:payload-too-large" | "urn:iro-advice:problem:unsupported-media-type" | "urn:iro-advice:problem:service-unavailable" | "urn:iro-advice:problem:unauthenticated" | "urn:iro-advice:problem:forbidden" | "urn:iro-advice:problem:second-factor-enrolment-required" | "urn:iro-advice:problem:awaiting-approval" | "urn:iro-advice:problem:too-many-attempts" | "urn:iro-advice:problem:internal" | "urn:iro-advice:problem:not-age" | "urn:iro-advice:problem:weak-password" | "urn:iro-advice:problem:invalid-invitation" | "urn:iro-advice:problem:account-exists" | "urn:iro-advice:problem:cannot-change-own-status" | "urn:iro-advice:problem:totp-already-enabled" | "urn:iro-advice:problem:totp-not-started" | "urn:iro-advice:problem:totp-code-invalid" | "urn:iro-advice:problem:adviser-not-eligible" | "urn:iro-advice:problem:messages-mismatch" | "urn:iro-advice:problem:query-state" | "urn:iro-advice:problem:upload-incomplete" | "urn:iro-advice:problem:quota-exceeded" | "urn:iro-advice:problem:upload-timeout" | "urn:iro-advice:problem:invalid-date" | "urn:iro-advice:problem:nairo-recipient-unset" | "urn:iro-advice:problem:invalid-proof-request" | "urn:iro-advice:problem:invalid-statistics-request" | "urn:iro-advice:problem:log-not-witnessed" | "urn:iro-advice:problem:age-not-x25519" | "urn:iro-advice:problem:age-plaintext-payload" | "urn:iro-advice:problem:age-too-few-recipients" | "urn:iro-advice:problem:weak-wrapped-identity" | "urn:iro-advice:problem:step-up-required" | "urn:iro-advice:problem:invalid-credentials" | "urn:iro-advice:problem:second-factor-required" | "urn:iro-advice:problem:second-factor-invalid" | "urn:iro-advice:problem:account-suspended" | "urn:iro-advice:problem:passkey-invalid" | "urn:iro-advice:problem:passkey-exists" | "urn:iro-advice:problem:last-second-factor" | "urn:iro-advice:problem:attachment-already-read" | "urn:iro-advice:problem:cross-site-request" | "urn:iro-advice:problem:already-approved" | "urn:iro-advice:problem:upload-offset" | "urn:iro-advice:problem:invalid-verification" | "urn:iro-advice:problem:invalid-signature" | "urn:iro-advice:problem:query-not-as-logged";
 };
 
 export type QueryDetail = QuerySummary & ({
@@ -694,6 +694,17 @@ export type ReportRequest = {
   /** The day it happened, `YYYY-MM-DD`; not in the future. */
   occurred_on: string;
   share_with_nairo?: boolean;
+  signature?: null | ReportSignature;
+};
+
+/**
+ * An IRO's signature on a pressure report: XEdDSA by their age key, as a message's, made
+ * for `pressure report` over [`iro_advice_model::pressure::report_digest`] at `signed_at`
+ * (Unix seconds).
+ */
+export type ReportSignature = {
+  signature: string;
+  signed_at: number;
 };
 
 export type ReportView = {
@@ -704,6 +715,7 @@ export type ReportView = {
   narrative?: string | null;
   occurred_on: string;
   shared_with_nairo: boolean;
+  signature?: null | ReportSignature;
 };
 
 /** What an account may do. */

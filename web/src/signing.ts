@@ -100,6 +100,15 @@ export function signFile(identity: string, query: string, sender: string, digest
   return { query, sender, signed_at: signedAt, signature: b64(xeddsa(identity, message)) };
 }
 
+/// The IRO's signature on a pressure report, as `sender`'s "pressure report" over the
+/// SHA-256 of its kind, day, sharing and exact narrative ciphertext (the model's
+/// `report_digest`): kept for the IRO's own client to check, never shown to NAIRO.
+export function signReport(identity: string, sender: string, kind: string, occurredOn: string, shared: boolean, narrative: string | undefined): { signed_at: number; signature: string } {
+  const digest = sha256(enc.encode(`iro-advice pressure report v1\n${kind}\n${occurredOn}\n${shared ? 1 : 0}\n${narrative ?? ""}`));
+  const { signed_at, signature } = signFile(identity, "pressure report", sender, digest);
+  return { signed_at, signature };
+}
+
 /// Whether `recipient`'s key signed a file of SHA-256 `digest` as `sig` says.
 export function fileSigned(recipient: string, sig: FileSignature, digest: Uint8Array): boolean {
   try {

@@ -21,6 +21,19 @@ pub struct ReportRequest {
     pub narrative: Option<ArmoredText>,
     #[serde(default)]
     pub share_with_nairo: bool,
+    /// The IRO's signature over the report (see the book's "Signed messages"): kept for the
+    /// IRO's own client to check, never shown to NAIRO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ReportSignature>,
+}
+
+/// An IRO's signature on a pressure report: XEdDSA by their age key, as a message's, made
+/// for `pressure report` over [`iro_advice_model::pressure::report_digest`] at `signed_at`
+/// (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReportSignature {
+    pub signed_at: i64,
+    pub signature: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -39,6 +52,9 @@ pub struct ReportView {
     pub narrative: Option<String>,
     pub shared_with_nairo: bool,
     pub created_at: String,
+    /// The IRO's signature, on the IRO's own reports only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ReportSignature>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

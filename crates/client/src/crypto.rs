@@ -52,6 +52,20 @@ pub fn encrypt_with_passphrase(plain: &[u8], passphrase: &str) -> Result<String,
 
 /// Reads the X25519 identity from an age identity file, decrypting it first if it is
 /// passphrase-protected (the passphrase from `IRO_ADVICE_IDENTITY_PASSPHRASE` or a prompt).
+/// The public key of an identity file held in the clear (as the page's recovery file is),
+/// without asking for a passphrase; None for an encrypted one, or none at all.
+pub fn plain_identity_recipient(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.starts_with(b"age-encryption.org/")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    {
+        return None;
+    }
+    load_identity(path)
+        .ok()
+        .map(|identity| identity.to_public().to_string())
+}
+
 pub fn load_identity(path: &Path) -> Result<age::x25519::Identity, ClientError> {
     let bytes = std::fs::read(path).map_err(|_| {
         ClientError::Profile(format!(

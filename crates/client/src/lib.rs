@@ -395,6 +395,7 @@ async fn dispatch(
         let me: iro_advice_api::Me = api.get(paths::ME).await?;
         keys::watch_own_key(&api, &me).await?;
         watch::watch(&api, &me).await?;
+        records::check_own_reports(&api, &me).await?;
     }
     match command {
         ClientCommand::Login { .. } | ClientCommand::Totp { .. } | ClientCommand::Logout => {

@@ -10,8 +10,11 @@ use super::error::{read_file, ClientError};
 use super::output::Output;
 use iro_advice_api::paths;
 use iro_advice_api::Receipt;
-use iro_advice_api::{NairoRecipient, ReportCreated, ReportRequest};
-use iro_advice_model::pressure::PressureKind;
+use iro_advice_api::{
+    Me, NairoRecipient, ReportCreated, ReportRequest, ReportSignature, ReportView,
+};
+use iro_advice_model::pressure::{report_digest, PressureKind, SIGNED_AS};
+use iro_advice_model::signing::{sign_digest, verify_digest};
 use iro_advice_tlog::trust::Trust;
 
 pub async fn pressure(
@@ -41,11 +44,37 @@ pub async fn pressure(
         }
         None => None,
     };
+    // Signed for the IRO's own client to check later; the service shows it to no one else.
+    let digest = report_digest(
+        kind,
+        &date.to_string(),
+        share_with_nairo,
+        narrative
+            .as_ref()
+            .map(iro_advice_model::ciphertext::AgeArmored::as_str),
+    );
+    let signed_at = chrono::Utc::now().timestamp();
+    let signature = {
+        use age::secrecy::ExposeSecret;
+        let secret = api.identity()?.to_string();
+        sign_digest(
+            secret.expose_secret(),
+            SIGNED_AS,
+            &api.account_id()?,
+            signed_at,
+            &digest,
+        )
+        .ok_or_else(|| ClientError::Crypto("cannot sign with this identity".into()))?
+    };
     let request = ReportRequest {
         kind,
         occurred_on: date,
         narrative: narrative.map(Into::into),
         share_with_nairo,
+        signature: Some(ReportSignature {
+            signed_at,
+            signature,
+        }),
     };
     let created: ReportCreated = api.post(paths::PRESSURE_REPORTS, &request).await?;
     Output::new(
@@ -59,6 +88,54 @@ pub async fn pressure(
         ),
         created,
     )
+}
+
+/// Stops with an alarm when the service holds a pressure report in this IRO's name that
+/// their key did not sign: one the operator made for them (to plant a report, or to put
+/// words in a narrative NAIRO reads). Checked at every command, once this profile has a key.
+pub async fn check_own_reports(api: &Api, me: &Me) -> Result<(), ClientError> {
+    if me.role != iro_advice_model::accounts::Role::Iro {
+        return Ok(());
+    }
+    // The keys this profile made, and the one in an identity file given to it in the clear
+    // (a recovery file from the page): never the key the service says the account has.
+    let mut keys = api.profile().own_keys()?;
+    keys.extend(super::crypto::plain_identity_recipient(
+        &api.profile().identity_path(),
+    ));
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let reports: Vec<ReportView> = api.get(paths::PRESSURE_REPORTS).await?;
+    for r in &reports {
+        let digest = report_digest(
+            r.kind,
+            &r.occurred_on,
+            r.shared_with_nairo,
+            r.narrative.as_deref(),
+        );
+        let signed = r.signature.as_ref().is_some_and(|s| {
+            keys.iter().any(|k| {
+                verify_digest(
+                    k,
+                    SIGNED_AS,
+                    me.id.as_str(),
+                    s.signed_at,
+                    &digest,
+                    &s.signature,
+                )
+            })
+        });
+        if !signed {
+            return Err(ClientError::KeyAlarm(format!(
+                "ALARM: the service holds a pressure report in your name that your key did not \
+                 sign ({}, {}, made {}): someone made it for you, or changed it. Do not rely on \
+                 it; tell NAIRO and your service operator.",
+                r.kind, r.occurred_on, r.created_at
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Fetches this account's receipts; with `--out`, saves those whose checkpoint the pinned

@@ -89,4 +89,6 @@ problem_types! {
     AlreadyApproved = "already-approved", "The account is already approved";
     UploadOffset = "upload-offset", "The segment does not continue the upload";
     InvalidVerification = "invalid-verification", "Not a check this account can have";
+    InvalidSignature = "invalid-signature", "The signature is not the author's key's";
+    QueryNotAsLogged = "query-not-as-logged", "The query's record is not what the log holds";
 }

@@ -80,6 +80,11 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// The log's keys, to read what the log says (a query's latest status act).
+    pub fn log_keys(&self) -> Arc<LogKeys> {
+        self.context.log.clone()
+    }
+
     /// The time of this act: one instant for everything the transaction writes.
     pub fn now(&self) -> NaiveDateTime {
         self.now

@@ -5,6 +5,7 @@ import { encryptText, identity, recipientOf } from "../crypto";
 import type { KeyProof } from "../api";
 import { KeyRefused, LogRewritten, verifiedRecipient } from "../log";
 import { fill, m } from "../messages";
+import { signReport } from "../signing";
 import { Button, ErrorSummary, Form, Radios, TextArea, errorFor, type FieldError } from "../ui";
 
 /// A date typed as GOV.UK asks for one: three boxes, day, month and year.
@@ -51,6 +52,7 @@ export function Pressure() {
         if (share && nairo && s.me) to.push(await verifiedRecipient(s.me.id, "nairo", nairo.age_recipient, nairo.key_proof));
         body.narrative = await encryptText(narrative, to);
       }
+      if (s.me) body.signature = signReport(mine, s.me.id, kind, occurred as string, body.share_with_nairo as boolean, body.narrative as string | undefined);
       const created = await call<{ id: string; receipt: { leaf_index?: number | null } }>("POST", "/api/v1/pressure-reports", body);
       const index = created.receipt.leaf_index;
       s.setNotice(() => (index == null ? m.reportedPending : fill(m.reported, { index })));

@@ -110,6 +110,14 @@ pub enum Actor<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {
     Query(&'a str),
+    /// A query, by an act that sets its status (asked, accepted, declined, routed, closed):
+    /// its `change`th (from 1). Its subject pseudonym is the query's, as for any act on it;
+    /// its tag is keyed by the log's secret, so that the service (and no one else) can find
+    /// a query's latest status act and read the status from it.
+    QueryStatus {
+        query: &'a str,
+        change: u64,
+    },
     Account(&'a str),
     Invitation(&'a str),
     PressureReport(&'a str),
@@ -501,6 +509,8 @@ pub struct LeafSummary {
     pub kind: Kind,
     pub at: chrono::DateTime<chrono::Utc>,
     pub authority: Option<String>,
+    /// The actor's pseudonym (keyed by the log's secret).
+    pub actor: [u8; 32],
     /// The subject's pseudonym (public for key events, keyed for the rest).
     pub subject: [u8; 32],
     /// What follows the nonce: a key event's version and recipient digest; else nothing.
@@ -524,9 +534,11 @@ impl LeafSummary {
         if extension.len() != extension_length(kind) {
             return None;
         }
+        let actor = rest[9 + len..9 + len + 32].try_into().ok()?;
         let subject = rest[9 + len + 32..9 + len + 64].try_into().ok()?;
         Some(LeafSummary {
             kind,
+            actor,
             subject,
             extension,
             at: chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)?,

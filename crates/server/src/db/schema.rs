@@ -152,6 +152,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         reminded_at -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
+        status_changes -> BigInt,
     }
 }
 
@@ -270,6 +271,8 @@ diesel::table! {
         narrative -> Nullable<Text>,
         shared_with_nairo -> Bool,
         created_at -> Timestamp,
+        signed_at -> Nullable<BigInt>,
+        signature -> Nullable<Text>,
     }
 }
 

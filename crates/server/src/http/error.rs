@@ -304,6 +304,7 @@ impl From<QueryError> for ApiError {
             Q::Ciphertext(e) => e.into(),
             Q::UploadOffset { .. } => ApiError::conflict(ProblemType::UploadOffset, detail),
             Q::BadRequest(_) => ApiError::bad_request(ProblemType::BadRequest, detail),
+            Q::NotAsLogged => ApiError::conflict(ProblemType::QueryNotAsLogged, detail),
             Q::Query(e) => e.into(),
             Q::Database(e) => e.into(),
             Q::Log(e) => e.into(),
@@ -326,6 +327,9 @@ impl From<PressureError> for ApiError {
             }
             PressureError::NairoRecipientUnset => {
                 ApiError::unprocessable(ProblemType::NairoRecipientUnset, detail)
+            }
+            PressureError::InvalidSignature => {
+                ApiError::bad_request(ProblemType::InvalidSignature, detail)
             }
             PressureError::Query(e) => e.into(),
             PressureError::Database(e) => e.into(),

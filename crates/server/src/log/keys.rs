@@ -69,7 +69,9 @@ impl LogKeys {
 
     pub fn subject_pseudonym(&self, subject: Subject<'_>) -> [u8; 32] {
         match subject {
-            Subject::Query(id) => self.pseudonym("query", id),
+            Subject::Query(id) | Subject::QueryStatus { query: id, .. } => {
+                self.pseudonym("query", id)
+            }
             Subject::Account(id) => self.pseudonym("account", id),
             Subject::Invitation(id) => self.pseudonym("invitation", id),
             Subject::PressureReport(id) => self.pseudonym("pressure-report", id),
@@ -80,6 +82,19 @@ impl LogKeys {
             | Subject::SignIn { account, .. } => directory_pseudonym(account),
             Subject::Release { period, .. } => release_pseudonym(period),
             Subject::WebApp { .. } => web_app_pseudonym(),
+        }
+    }
+
+    /// The tag of a query's `change`th status act: keyed by the log's secret, so that it is
+    /// as random as any other to everyone but the service, which finds the latest by it.
+    pub fn query_status_tag(&self, query: &str, change: u64) -> [u8; 32] {
+        self.pseudonym("query-status", &format!("{query}:{change}"))
+    }
+
+    fn keyed_tag(&self, subject: Subject<'_>) -> Option<[u8; 32]> {
+        match subject {
+            Subject::QueryStatus { query, change } => Some(self.query_status_tag(query, change)),
+            _ => None,
         }
     }
 
@@ -112,7 +127,10 @@ impl LogKeys {
             body,
             details: event.details.text(),
         };
-        let tag = event.tag().unwrap_or_else(crate::keys::random_bytes::<32>);
+        let tag = event
+            .tag()
+            .or_else(|| self.keyed_tag(event.subject))
+            .unwrap_or_else(crate::keys::random_bytes::<32>);
         Written {
             data: opening.leaf(&tag),
             opening: Some(opening),

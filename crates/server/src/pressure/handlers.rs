@@ -24,6 +24,7 @@ pub async fn report(
         occurred_on: req.occurred_on,
         narrative: req.narrative.map(|n| n.content()).transpose()?,
         share_with_nairo: req.share_with_nairo,
+        signature: req.signature,
     };
     let (id, receipt) = state
         .write(move |tx| record_report(tx, &iro, req, nairo_configured))
@@ -35,10 +36,11 @@ pub async fn report(
 #[utoipa::path(get, path = paths::PRESSURE_REPORTS, tag = "pressure",
     responses((status = 200, body = [ReportView])), security(("bearer" = [])))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let viewer = caller.role;
     let reports = state
         .read(move |conn| visible_reports(conn, &caller))
         .await?;
-    let views: Vec<ReportView> = reports.into_iter().map(ReportView::from).collect();
+    let views: Vec<ReportView> = reports.into_iter().map(|r| r.view(viewer)).collect();
     Ok(HttpResponse::Ok().json(views))
 }
 

@@ -15,9 +15,11 @@ use crate::db::{DbConnection, DbError};
 use crate::log::witnessing::Witnessing;
 use crate::log::{Actor, Event, KeyProof, Kind, LogError, Receipt, Subject};
 use crate::tx::Tx;
-use iro_advice_api::ReportView;
+use iro_advice_api::{ReportSignature, ReportView};
 use iro_advice_model::accounts::Role;
 use iro_advice_model::ciphertext::{require_readers, AgeArmored, TooFewRecipients};
+use iro_advice_model::pressure::{report_digest, SIGNED_AS};
+use iro_advice_model::signing::verify_digest;
 
 /// What the pressure-report services refuse.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,8 @@ pub enum PressureError {
     TooFewRecipients(#[from] TooFewRecipients),
     #[error("this service has no NAIRO key configured, so nothing can be shared with NAIRO")]
     NairoRecipientUnset,
+    #[error("the report's signature is not by the key registered for this account")]
+    InvalidSignature,
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
     #[error(transparent)]
@@ -82,6 +86,7 @@ pub struct NewReport {
     pub occurred_on: NaiveDate,
     pub narrative: Option<AgeArmored>,
     pub share_with_nairo: bool,
+    pub signature: Option<ReportSignature>,
 }
 
 /// Records a pressure report for the IRO, in one transaction with its log leaf; returns the
@@ -106,6 +111,30 @@ pub fn record_report(
     if req.share_with_nairo && !nairo_configured {
         return Err(PressureError::NairoRecipientUnset);
     }
+    // A signature is the IRO's client's to check; one that does not verify now is a client's
+    // mistake, refused rather than stored to raise a false alarm later.
+    if let Some(sig) = &req.signature {
+        let (recipient, _) = crate::accounts::store::key_state(tx.conn, &iro.account_id)?;
+        let digest = report_digest(
+            req.kind,
+            &req.occurred_on.to_string(),
+            req.share_with_nairo,
+            req.narrative.as_ref().map(AgeArmored::as_str),
+        );
+        let verified = recipient.is_some_and(|r| {
+            verify_digest(
+                &r,
+                SIGNED_AS,
+                iro.account_id.as_str(),
+                sig.signed_at,
+                &digest,
+                &sig.signature,
+            )
+        });
+        if !verified {
+            return Err(PressureError::InvalidSignature);
+        }
+    }
     let id = PressureReportId::generate();
     diesel::insert_into(pressure_reports::table)
         .values((
@@ -117,6 +146,8 @@ pub fn record_report(
             pressure_reports::narrative.eq(req.narrative.as_ref().map(AgeArmored::as_str)),
             pressure_reports::shared_with_nairo.eq(req.share_with_nairo),
             pressure_reports::created_at.eq(tx.now()),
+            pressure_reports::signed_at.eq(req.signature.as_ref().map(|s| s.signed_at)),
+            pressure_reports::signature.eq(req.signature.as_ref().map(|s| s.signature.as_str())),
         ))
         .execute(tx.conn)?;
     let receipt = tx.record(Event {
@@ -146,18 +177,30 @@ pub struct StoredReport {
     narrative: Option<String>,
     shared_with_nairo: bool,
     created_at: chrono::NaiveDateTime,
+    signed_at: Option<i64>,
+    signature: Option<String>,
 }
 
-impl From<StoredReport> for ReportView {
-    fn from(r: StoredReport) -> Self {
+impl StoredReport {
+    /// The report as `viewer` sees it: its IRO with their signature, NAIRO without (the
+    /// signature would name the IRO).
+    pub fn view(self, viewer: Role) -> ReportView {
+        let signature = match (viewer, self.signed_at, self.signature) {
+            (Role::Iro, Some(signed_at), Some(signature)) => Some(ReportSignature {
+                signed_at,
+                signature,
+            }),
+            _ => None,
+        };
         ReportView {
-            id: r.id,
-            kind: r.kind,
-            occurred_on: r.occurred_on.to_string(),
-            authority_code: r.authority_code,
-            narrative: r.narrative,
-            shared_with_nairo: r.shared_with_nairo,
-            created_at: r.created_at.and_utc().to_rfc3339(),
+            id: self.id,
+            kind: self.kind,
+            occurred_on: self.occurred_on.to_string(),
+            authority_code: self.authority_code,
+            narrative: self.narrative,
+            shared_with_nairo: self.shared_with_nairo,
+            created_at: self.created_at.and_utc().to_rfc3339(),
+            signature,
         }
     }
 }

@@ -16,7 +16,7 @@ use super::{store, QueryError};
 use crate::accounts::Caller;
 use crate::db::schema::{attachment_chunks, attachments};
 use crate::db::{now, Database, DbConnection, DbError};
-use crate::log::Receipt;
+use crate::log::{LogKeys, Receipt};
 use crate::tx::{Storage, Tx};
 use iro_advice_model::accounts::AccountId;
 use iro_advice_model::ciphertext::StreamCheck;
@@ -72,7 +72,8 @@ pub(super) fn complete_upload(
     attachment: &AttachmentId,
     size: u64,
 ) -> Result<Receipt, QueryError> {
-    let q = visible(tx.conn, caller, query_id)?;
+    let keys = tx.log_keys();
+    let q = visible(tx.conn, &keys, caller, query_id)?;
     check_may_attach(caller, &q)?;
     diesel::update(attachments::table.find(attachment))
         .set((
@@ -101,7 +102,8 @@ pub(super) fn swap_in_replacement(
     staged: &AttachmentId,
     size: u64,
 ) -> Result<Receipt, QueryError> {
-    let (q, current) = visible_attachment(tx.conn, caller, target)?;
+    let keys = tx.log_keys();
+    let (q, current) = visible_attachment(tx.conn, &keys, caller, target)?;
     if !q.status.routable() {
         return Err(wrong_state(
             "the query changed while the attachment was uploaded",
@@ -387,6 +389,7 @@ pub struct VisibleAttachment {
 /// The attachment, with the query it belongs to, if the caller may see that query.
 pub(super) fn visible_attachment(
     conn: &mut DbConnection,
+    keys: &LogKeys,
     caller: &Caller,
     id: &AttachmentId,
 ) -> Result<(store::Query, VisibleAttachment), QueryError> {
@@ -397,7 +400,7 @@ pub(super) fn visible_attachment(
         .first(conn)
         .optional()?
         .ok_or(QueryError::NotFound)?;
-    Ok((visible(conn, caller, &found.query_id)?, found))
+    Ok((visible(conn, keys, caller, &found.query_id)?, found))
 }
 
 /// Notes the first time the stream goes to someone other than its uploader.
@@ -434,9 +437,13 @@ pub async fn attach(
     body: impl Body,
     limits: Limits,
 ) -> Result<(AttachmentId, u64, Receipt), QueryError> {
-    let (who, lookup) = (caller.clone(), query_id.clone());
+    let (who, lookup, keys) = (
+        caller.clone(),
+        query_id.clone(),
+        storage.context.log.clone(),
+    );
     let q = storage
-        .read(move |conn| visible(conn, &who, &lookup))
+        .read(move |conn| visible(conn, &keys, &who, &lookup))
         .await?;
     check_may_attach(&caller, &q)?;
     let (pending, size) = receive(
@@ -467,10 +474,10 @@ pub async fn replace(
     body: impl Body,
     limits: Limits,
 ) -> Result<(u64, Receipt), QueryError> {
-    let (who, lookup) = (caller.clone(), id.clone());
+    let (who, lookup, keys) = (caller.clone(), id.clone(), storage.context.log.clone());
     let (q, found) = storage
         .db
-        .run(move |conn| visible_attachment(conn, &who, &lookup))
+        .run(move |conn| visible_attachment(conn, &keys, &who, &lookup))
         .await?;
     if !q.status.routable() {
         return Err(wrong_state(
@@ -503,10 +510,10 @@ pub async fn open(
     caller: Caller,
     id: AttachmentId,
 ) -> Result<(u64, impl Stream<Item = Result<Bytes, DbError>>), QueryError> {
-    let (who, lookup) = (caller.clone(), id.clone());
+    let (who, lookup, keys) = (caller.clone(), id.clone(), storage.context.log.clone());
     let (_, found) = storage
         .db
-        .run(move |conn| visible_attachment(conn, &who, &lookup))
+        .run(move |conn| visible_attachment(conn, &keys, &who, &lookup))
         .await?;
     if found.uploader_id != caller.account_id && found.first_read_at.is_none() {
         let marked = id.clone();

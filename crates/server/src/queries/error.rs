@@ -42,6 +42,14 @@ pub enum QueryError {
     UploadOffset { size: u64 },
     #[error("{0}")]
     BadRequest(&'static str),
+    /// The query's status, adviser or count of status acts in the database is not what its
+    /// latest status act in the log says: changed in the database alone.
+    #[error(
+        "this query's record is not what the log holds for it (its status or adviser was \
+         changed outside the service); nothing can be done with it until that is put right. \
+         Tell NAIRO"
+    )]
+    NotAsLogged,
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
     #[error(transparent)]

@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod erasure;
 pub mod error;
 pub mod handlers;
+pub mod logged;
 pub mod reminders;
 pub mod service;
 pub mod store;

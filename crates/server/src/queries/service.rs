@@ -11,7 +11,7 @@ use super::QueryError;
 use crate::accounts::directory::eligible as eligible_advisers;
 use crate::accounts::{Caller, IroCaller};
 use crate::db::DbConnection;
-use crate::log::{Actor, Details, Event, Kind, Receipt, Subject};
+use crate::log::{Actor, Details, Event, Kind, LogKeys, Receipt, Subject};
 use crate::mail::When;
 use crate::tx::Tx;
 use iro_advice_model::accounts::AccountId;
@@ -22,12 +22,18 @@ use iro_advice_model::queries::{
 };
 
 /// The query if the caller may see it; otherwise 404, as if it did not exist.
+/// The query, if the caller may see it, checked against its latest status act in the log
+/// (see [`super::logged`]): every read of and act on a query comes through here.
 pub fn visible(
     conn: &mut DbConnection,
+    keys: &LogKeys,
     caller: &Caller,
     id: &QueryId,
 ) -> Result<Query, QueryError> {
-    store::visible_query(conn, id, &caller.account_id, caller.role)?.ok_or(QueryError::NotFound)
+    let q = store::visible_query(conn, id, &caller.account_id, caller.role)?
+        .ok_or(QueryError::NotFound)?;
+    super::logged::check(conn, keys, &q)?;
+    Ok(q)
 }
 
 /// A refusal because the query is not in a state that allows the act.
@@ -67,6 +73,29 @@ pub fn record(
         actor: Actor::Account(actor.as_str()),
         subject: Subject::Query(query.id.as_str()),
         authority: Some(&query.authority_code),
+    })?)
+}
+
+/// An act that sets the query's status: its next numbered status act (see
+/// [`super::logged`]).
+fn record_status(
+    tx: &mut Tx<'_>,
+    kind: Kind,
+    actor: &AccountId,
+    query: &QueryId,
+    authority: &str,
+    details: Details,
+) -> Result<Receipt, QueryError> {
+    let change = store::count_status_change(tx.conn, query)?;
+    Ok(tx.record(Event {
+        details,
+        kind,
+        actor: Actor::Account(actor.as_str()),
+        subject: Subject::QueryStatus {
+            query: query.as_str(),
+            change,
+        },
+        authority: Some(authority),
     })?)
 }
 
@@ -127,16 +156,17 @@ pub fn ask(
         input.body.as_str(),
     )?;
     crate::accounts::notices::notify(tx, &input.adviser_id, notice_timing(input.urgency))?;
-    let receipt = tx.record(Event {
-        details: Details::Query {
+    let receipt = record_status(
+        tx,
+        Kind::QuerySubmitted,
+        &iro.account_id,
+        &id,
+        iro.authority.as_str(),
+        Details::Query {
             category: input.category,
             stage: input.stage,
         },
-        kind: Kind::QuerySubmitted,
-        actor: Actor::Account(iro.account_id.as_str()),
-        subject: Subject::Query(id.as_str()),
-        authority: Some(iro.authority.as_str()),
-    })?;
+    )?;
     Ok((id, receipt))
 }
 
@@ -149,7 +179,8 @@ fn answer(
     kind: Kind,
     details: Details,
 ) -> Result<(Query, Receipt), QueryError> {
-    let q = visible(tx.conn, adviser, id)?;
+    let keys = tx.log_keys();
+    let q = visible(tx.conn, &keys, adviser, id)?;
     if !store::answer(tx.conn, &q.id, &adviser.account_id, to)? {
         return Err(wrong_state(format!(
             "a {} query cannot become {to}",
@@ -157,7 +188,14 @@ fn answer(
         )));
     }
     crate::accounts::notices::notify(tx, &q.iro_id, notice_timing(q.urgency))?;
-    let receipt = record(tx, kind, &adviser.account_id, &q, details)?;
+    let receipt = record_status(
+        tx,
+        kind,
+        &adviser.account_id,
+        &q.id,
+        &q.authority_code,
+        details,
+    )?;
     Ok((q, receipt))
 }
 
@@ -210,7 +248,8 @@ pub fn route(
     for (_, body) in &input.messages {
         check_recipients(body.recipients(), QUERY_READERS)?;
     }
-    let q = visible(tx.conn, iro, id)?;
+    let keys = tx.log_keys();
+    let q = visible(tx.conn, &keys, iro, id)?;
     if !q.status.routable() {
         return Err(wrong_state(format!(
             "a {} query cannot be routed",
@@ -230,7 +269,14 @@ pub fn route(
         return Err(wrong_state("the query changed while it was being routed"));
     }
     crate::accounts::notices::notify(tx, &input.adviser_id, notice_timing(q.urgency))?;
-    record(tx, Kind::QueryRouted, &iro.account_id, &q, Details::None)
+    record_status(
+        tx,
+        Kind::QueryRouted,
+        &iro.account_id,
+        &q.id,
+        &q.authority_code,
+        Details::None,
+    )
 }
 
 /// Exactly every message, once: a message left out would stay unreadable to the new
@@ -262,7 +308,8 @@ pub fn close(
     id: &QueryId,
     outcome: Outcome,
 ) -> Result<Receipt, QueryError> {
-    let q = visible(tx.conn, iro, id)?;
+    let keys = tx.log_keys();
+    let q = visible(tx.conn, &keys, iro, id)?;
     if !store::close(tx.conn, &q.id, outcome)? {
         return Err(wrong_state("the query is already closed"));
     }
@@ -270,11 +317,12 @@ pub fn close(
     if q.status == QueryStatus::Accepted {
         crate::accounts::notices::notify(tx, &q.adviser_id, notice_timing(q.urgency))?;
     }
-    record(
+    record_status(
         tx,
         Kind::QueryClosed,
         &iro.account_id,
-        &q,
+        &q.id,
+        &q.authority_code,
         Details::Outcome(outcome),
     )
 }
@@ -297,7 +345,8 @@ pub fn reply(
     body: &AgeArmored,
 ) -> Result<(MessageId, NaiveDateTime, Receipt), QueryError> {
     check_recipients(body.recipients(), QUERY_READERS)?;
-    let q = visible(tx.conn, caller, id)?;
+    let keys = tx.log_keys();
+    let q = visible(tx.conn, &keys, caller, id)?;
     if !may_write(caller.role, q.status) {
         return Err(wrong_state(format!(
             "no {} message on a {} query",

@@ -29,6 +29,20 @@ pub struct Query {
     pub routed_at: NaiveDateTime,
     pub accepted_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
+    /// How many acts have set its status, each a numbered leaf (see `queries::logged`).
+    pub status_changes: i64,
+}
+
+/// Counts one more act setting the query's status and returns its number (from 1).
+pub fn count_status_change(conn: &mut DbConnection, id: &QueryId) -> QueryResult<u64> {
+    diesel::update(queries::table.find(id))
+        .set(queries::status_changes.eq(queries::status_changes + 1))
+        .execute(conn)?;
+    queries::table
+        .find(id)
+        .select(queries::status_changes)
+        .first::<i64>(conn)
+        .map(|n| n as u64)
 }
 
 /// The query, if `account` may see it: its IRO, or its current adviser unless they have

@@ -22,7 +22,7 @@ use super::QueryError;
 use crate::accounts::Caller;
 use crate::db::schema::{attachment_chunks, attachments};
 use crate::db::{now, DbConnection};
-use crate::log::Receipt;
+use crate::log::{LogKeys, Receipt};
 use crate::tx::Storage;
 use iro_advice_model::accounts::Role;
 use iro_advice_model::ciphertext::StreamCheck;
@@ -32,6 +32,7 @@ use iro_advice_model::queries::{AttachmentId, QueryId};
 /// `declared` is the whole stream's length, if the client announced it.
 pub fn start(
     conn: &mut DbConnection,
+    keys: &LogKeys,
     caller: &Caller,
     query_id: &QueryId,
     declared: Option<u64>,
@@ -40,7 +41,7 @@ pub fn start(
     if declared.is_some_and(|size| size > limits.max) {
         return Err(QueryError::TooLarge { limit: limits.max });
     }
-    let q = visible(conn, caller, query_id)?;
+    let q = visible(conn, keys, caller, query_id)?;
     check_may_attach(caller, &q)?;
     let left = limits
         .quota
@@ -234,7 +235,8 @@ async fn finish(
                 Some(target) => {
                     // Only an IRO re-encrypts, and only an attachment of the upload's query;
                     // the swap checks the rest (routable, the caller's own, unread).
-                    let (q, _) = visible_attachment(tx.conn, &caller, &target)?;
+                    let keys = tx.log_keys();
+                    let (q, _) = visible_attachment(tx.conn, &keys, &caller, &target)?;
                     if caller.role != Role::Iro || q.id != query_id {
                         return Err(QueryError::NotFound);
                     }

@@ -79,9 +79,10 @@ pub fn detail(
     caller: &Caller,
     id: &QueryId,
     witnessing: &crate::log::witnessing::Witnessing,
+    keys: &crate::log::LogKeys,
     reminders: ReminderTimes,
 ) -> Result<QueryDetail, QueryError> {
-    let q = crate::queries::service::visible(conn, caller, id)?;
+    let q = crate::queries::service::visible(conn, keys, caller, id)?;
     let iro_name = store::display_name(conn, &q.iro_id)?;
     let adviser_name = store::display_name(conn, &q.adviser_id)?;
     let iro_recipient = store::recipient(conn, &q.iro_id)?;
@@ -164,9 +165,10 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let witnessing = state.storage.witnessing.clone();
+    let keys = state.storage.context.log.clone();
     let reminders = ReminderTimes::of(&state);
     let detail = state
-        .read(move |conn| detail(conn, &caller, &id, &witnessing, reminders))
+        .read(move |conn| detail(conn, &caller, &id, &witnessing, &keys, reminders))
         .await?;
     Ok(HttpResponse::Ok().json(detail))
 }

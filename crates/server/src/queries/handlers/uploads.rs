@@ -30,10 +30,11 @@ pub async fn start(
     let limits = Limits::of(&state.settings.queries);
     let declared = body.into_inner().size;
     let query_id = id.into_inner();
+    let keys = state.storage.context.log.clone();
     let upload = state
         .storage
         .db
-        .write(move |conn| uploads::start(conn, &caller, &query_id, declared, limits))
+        .write(move |conn| uploads::start(conn, &keys, &caller, &query_id, declared, limits))
         .await?;
     Ok(HttpResponse::Created().json(UploadStarted {
         id: upload,
