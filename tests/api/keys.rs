@@ -157,6 +157,12 @@ async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
     assert_eq!(ran.code, 1, "{}", ran.stdout);
     assert!(ran.stderr.contains("key has CHANGED"), "{}", ran.stderr);
     assert!(
+        ran.stderr
+            .contains("The new key is NOT signed by the key you pinned"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
         ran.stderr.contains(own_fp),
         "the old fingerprint: {}",
         ran.stderr
@@ -678,4 +684,67 @@ async fn an_advisers_state_changed_in_the_database_alone_is_not_served(
         .await;
     assert_eq!(res.status(), 204);
     assert!(listed(&wirral).await.contains(&adviser.id));
+}
+
+both_databases!(a_key_changed_on_a_device_that_held_the_old_one_is_shown_as_handed_over);
+
+/// A key change carries the old key's signature on the new one when the device that changes
+/// it held the old key: correspondents are told so beside the change (they still confirm it
+/// by phone). A handover that is not the current key's signature is refused, and changes
+/// nothing.
+async fn a_key_changed_on_a_device_that_held_the_old_one_is_shown_as_handed_over(app: TestApp) {
+    use iro_advice_testkit::assert_problem;
+    let admin = app.admin().await;
+    let iro = app.user(&admin, Role::Iro, Some("E06000019"), None).await;
+    let adviser = app
+        .user(&admin, Role::Adviser, None, Some(AdviserKind::Solicitor))
+        .await;
+    let iro_client = with_key(&app, &iro);
+    let adviser_client = with_key(&app, &adviser);
+    let question = iro_client.file("question.txt", b"Can the plan change without a review?");
+    let ask = || {
+        iro_client.run(&[
+            "ask",
+            "--adviser",
+            &adviser.id,
+            "--category",
+            "care_plan_drift",
+            "--stage",
+            "informal",
+            "--urgency",
+            "routine",
+            "--body",
+            question.to_str().unwrap(),
+        ])
+    };
+    let ran = ask();
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+
+    let before = key_of(&app, &adviser.id);
+    let other = age::x25519::Identity::generate().to_public().to_string();
+    let res = app
+        .put_json(
+            "/api/v1/me/key",
+            &adviser.access,
+            &serde_json::json!({"age_recipient": other,
+                "handover": {"signed_at": 1_700_000_000, "signature": "A".repeat(86) + "=="}}),
+        )
+        .await;
+    assert_problem(res, 400, "invalid-signature").await;
+    assert_eq!(key_of(&app, &adviser.id), before, "nothing changed");
+
+    adviser_client.ok(&["keygen", "--force", "--totp", &app.fresh_totp(&adviser)]);
+    assert_ne!(key_of(&app, &adviser.id), before);
+    let ran = ask();
+    assert_eq!(ran.code, 1, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("key has CHANGED")
+            && ran
+                .stderr
+                .contains("The new key is signed by the key you pinned"),
+        "{}",
+        ran.stderr
+    );
+    // The adviser's own client knows the new key as its own.
+    adviser_client.ok(&["inbox"]);
 }

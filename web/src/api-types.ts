@@ -136,6 +136,17 @@ export type AttestationResponse = {
   clientDataJSON: string;
 };
 
+/**
+ * A signature by its author's age key (XEdDSA, as a message's) at `signed_at` (Unix
+ * seconds): an IRO's on a pressure report, made for `pressure report` over
+ * [`iro_advice_model::pressure::report_digest`]; a previous key's on a new one, made for
+ * `key change` over [`iro_advice_model::signing::key_change_digest`].
+ */
+export type AuthorSignature = {
+  signature: string;
+  signed_at: number;
+};
+
 export type AuthorityEntry = {
   /** ONS GSS code. */
   code: string;
@@ -260,6 +271,7 @@ export type InvitationRequest = {
  * leaves (the served, cosigned checkpoint's).
  */
 export type KeyProof = {
+  handover?: null | AuthorSignature;
   identity?: null | IdentityClaim;
   inclusion_proof: string[];
   leaf_data: string;
@@ -271,6 +283,7 @@ export type KeyProof = {
 export type KeyRequest = {
   /** An age X25519 recipient. */
   age_recipient: string;
+  handover?: null | AuthorSignature;
   passkey?: null | PasskeyAssertion;
   /**
    * A current TOTP code (or a `passkey` assertion): needed to replace a key already
@@ -694,17 +707,7 @@ export type ReportRequest = {
   /** The day it happened, `YYYY-MM-DD`; not in the future. */
   occurred_on: string;
   share_with_nairo?: boolean;
-  signature?: null | ReportSignature;
-};
-
-/**
- * An IRO's signature on a pressure report: XEdDSA by their age key, as a message's, made
- * for `pressure report` over [`iro_advice_model::pressure::report_digest`] at `signed_at`
- * (Unix seconds).
- */
-export type ReportSignature = {
-  signature: string;
-  signed_at: number;
+  signature?: null | AuthorSignature;
 };
 
 export type ReportView = {
@@ -715,7 +718,7 @@ export type ReportView = {
   narrative?: string | null;
   occurred_on: string;
   shared_with_nairo: boolean;
-  signature?: null | ReportSignature;
+  signature?: null | AuthorSignature;
 };
 
 /** What an account may do. */

@@ -7,6 +7,7 @@
 import { call, callText, signedIn } from "./api";
 import { decryptTextWith } from "./crypto";
 import type { KeyProof, Receipt } from "./api";
+import { handedOver } from "./signing";
 import { kvGet, kvPut, type KeptReceipt } from "./store";
 import { fill, m } from "./messages";
 
@@ -57,6 +58,8 @@ export class KeyChanged extends Error {
     public account: string,
     public was: string,
     public now: string,
+    /// Whether the key that was signed the new one over (a device that held it changed it).
+    public handedOver = false,
   ) {
     super("key changed");
   }
@@ -467,7 +470,7 @@ export async function verifiedRecipient(owner: string, account: string, recipien
   const pinKey = `pin:${owner}:${account}`;
   const pin = await kvGet<{ version: number; recipient: string; name?: string }>(pinKey);
   if (pin && version < pin.version) throw new KeyRefused(`an older key (version ${version}) is being served than this browser has seen (version ${pin.version})`);
-  if (pin && pin.recipient !== recipient && !acceptChange) throw new KeyChanged(account, pin.recipient, recipient);
+  if (pin && pin.recipient !== recipient && !acceptChange) throw new KeyChanged(account, pin.recipient, recipient, handedOver(account, recipient, pin.recipient, proof.handover));
   const namesKey = `names:${owner}`;
   const names = (await kvGet<Record<string, { account: string; recipient: string }>>(namesKey)) ?? {};
   const called = name?.trim().toLowerCase();

@@ -109,6 +109,14 @@ export function signReport(identity: string, sender: string, kind: string, occur
   return { signed_at, signature };
 }
 
+/// Whether `previous` signed `account`'s new key `recipient` over (a handover, made on a
+/// device that held the previous key).
+export function handedOver(account: string, recipient: string, previous: string, handover: { signed_at: number; signature: string } | null | undefined): boolean {
+  if (!handover) return false;
+  const digest = sha256(enc.encode(`iro-advice key change v1\n${recipient.trim()}`));
+  return fileSigned(previous, { query: "key change", sender: account, signed_at: handover.signed_at, signature: handover.signature }, digest);
+}
+
 /// Whether `recipient`'s key signed a file of SHA-256 `digest` as `sig` says.
 export function fileSigned(recipient: string, sig: FileSignature, digest: Uint8Array): boolean {
   try {

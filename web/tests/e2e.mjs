@@ -720,6 +720,8 @@ try {
     return out.stdout;
   };
   solClient("login", "--server", url, "--email", "alex.solicitor@e2e.invalid", "--ca", cert, "--totp", await freshCode(solicitor.secret));
+  // The client holds the key the page made (its recovery file), so it signs the new key over.
+  writeFileSync(join(solProfile, "identity.txt"), readFileSync(solicitor.recovery), { mode: 0o600 });
   solClient("keygen", "--force", "--totp", await freshCode(solicitor.secret));
   const solIdentity = join(solProfile, "identity.txt");
   const newRecipient = spawnSync("age-keygen", ["-y", solIdentity], { encoding: "utf8" }).stdout.trim();
@@ -730,7 +732,8 @@ try {
   const warning = p.locator("#key-changed");
   await warning.getByText("Alex Solicitor's key has changed").waitFor();
   await warning.getByText(newPrint).waitFor();
-  check(questionsSent() === askedBefore, "a changed key (logged) stops the question until the IRO confirms, showing the new fingerprint the solicitor's client made");
+  await warning.locator("#key-handover").getByText("The new key is signed by the one you had for Alex Solicitor").waitFor();
+  check(questionsSent() === askedBefore, "a changed key (logged) stops the question until the IRO confirms, showing the new fingerprint the solicitor's client made and that the old key signed it over");
   await audit(iro, "ask: key changed, confirmation needed");
   await p.getByLabel("Alex Solicitor confirmed the new fingerprint by phone").check();
   await p.getByRole("button", { name: "Send question" }).click();

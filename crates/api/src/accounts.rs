@@ -206,6 +206,10 @@ pub struct KeyRequest {
     pub totp_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passkey: Option<PasskeyAssertion>,
+    /// When the key replaces one the client still holds: the old key's signature on the new
+    /// one, which correspondents are shown beside the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<crate::AuthorSignature>,
 }
 
 /// The web application's manifest and the proof that the log published it.

@@ -24,14 +24,15 @@ pub struct ReportRequest {
     /// The IRO's signature over the report (see the book's "Signed messages"): kept for the
     /// IRO's own client to check, never shown to NAIRO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<ReportSignature>,
+    pub signature: Option<AuthorSignature>,
 }
 
-/// An IRO's signature on a pressure report: XEdDSA by their age key, as a message's, made
-/// for `pressure report` over [`iro_advice_model::pressure::report_digest`] at `signed_at`
-/// (Unix seconds).
+/// A signature by its author's age key (XEdDSA, as a message's) at `signed_at` (Unix
+/// seconds): an IRO's on a pressure report, made for `pressure report` over
+/// [`iro_advice_model::pressure::report_digest`]; a previous key's on a new one, made for
+/// `key change` over [`iro_advice_model::signing::key_change_digest`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ReportSignature {
+pub struct AuthorSignature {
     pub signed_at: i64,
     pub signature: String,
 }
@@ -54,7 +55,7 @@ pub struct ReportView {
     pub created_at: String,
     /// The IRO's signature, on the IRO's own reports only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<ReportSignature>,
+    pub signature: Option<AuthorSignature>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -66,6 +66,10 @@ pub struct KeyProof {
     /// before identities were logged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityClaim>,
+    /// The previous key's signature on this one, when it was handed over from a device that
+    /// held the old key (see [`iro_advice_model::signing::key_change_digest`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover: Option<crate::AuthorSignature>,
 }
 
 /// The name, role, affiliation and verification a key event commits to (see
@@ -151,6 +155,22 @@ pub enum IdentityError {
 }
 
 impl KeyProof {
+    /// Whether the key this proof is for (`recipient`, of `account`) carries a handover
+    /// signature by `previous`: changed on a device that held the previous key.
+    pub fn handed_over_from(&self, account: &str, recipient: &str, previous: &str) -> bool {
+        use iro_advice_model::signing::{key_change_digest, verify_digest, KEY_CHANGE};
+        self.handover.as_ref().is_some_and(|h| {
+            verify_digest(
+                previous,
+                KEY_CHANGE,
+                account,
+                h.signed_at,
+                &key_change_digest(recipient),
+                &h.signature,
+            )
+        })
+    }
+
     /// Checks that the identity served with this proof is the one `event` commits to, and
     /// that it names the account as the service shows it (`shown`). A key event from before
     /// identities were logged proves no name: it passes, and the name pins stand alone.

@@ -262,8 +262,34 @@ pub async fn keygen(
             path.display()
         )));
     }
+    // The key being replaced, if this profile can open it without asking: it signs the new
+    // one over, and correspondents are told the change came from a device that held it.
+    let previous = if force {
+        crypto::load_identity_quietly(&path)
+    } else {
+        None
+    };
     let identity = age::x25519::Identity::generate();
     let recipient = identity.to_public().to_string();
+    let handover = match previous {
+        Some(old) => {
+            use age::secrecy::ExposeSecret;
+            let signed_at = chrono::Utc::now().timestamp();
+            let secret = old.to_string();
+            iro_advice_model::signing::sign_digest(
+                secret.expose_secret(),
+                iro_advice_model::signing::KEY_CHANGE,
+                &api.account_id()?,
+                signed_at,
+                &iro_advice_model::signing::key_change_digest(&recipient),
+            )
+            .map(|signature| iro_advice_api::AuthorSignature {
+                signed_at,
+                signature,
+            })
+        }
+        None => None,
+    };
     let text = crypto::identity_file_text(&identity);
     let (file, wrapped_identity) = if passphrase {
         let wrapped =
@@ -279,6 +305,7 @@ pub async fn keygen(
         wrapped_identity,
         totp_code,
         passkey: None,
+        handover,
     };
     api.profile().ensure_dir()?;
     // Remembered first: a key event for this account that this profile did not make is

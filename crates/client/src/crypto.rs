@@ -66,6 +66,18 @@ pub fn plain_identity_recipient(path: &Path) -> Option<String> {
         .map(|identity| identity.to_public().to_string())
 }
 
+/// The identity in `path` if it opens without asking: in the clear, or with the passphrase in
+/// `IRO_ADVICE_IDENTITY_PASSPHRASE`.
+pub fn load_identity_quietly(path: &Path) -> Option<age::x25519::Identity> {
+    let bytes = std::fs::read(path).ok()?;
+    let encrypted = bytes.starts_with(b"age-encryption.org/")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----");
+    if encrypted && std::env::var_os("IRO_ADVICE_IDENTITY_PASSPHRASE").is_none() {
+        return None;
+    }
+    load_identity(path).ok()
+}
+
 pub fn load_identity(path: &Path) -> Result<age::x25519::Identity, ClientError> {
     let bytes = std::fs::read(path).map_err(|_| {
         ClientError::Profile(format!(

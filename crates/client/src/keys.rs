@@ -91,8 +91,16 @@ pub async fn verified_recipient(
             ))
         }
         Some(pinned) if pinned.recipient != recipient && !api.accepts_key_change(account) => {
+            let handed_over = if proof.handed_over_from(account, recipient, &pinned.recipient) {
+                "The new key is signed by the key you pinned: it was changed on a device that \
+                 held the old one."
+            } else {
+                "The new key is NOT signed by the key you pinned: a new device, a lost one, or \
+                 someone else."
+            };
             return Err(ClientError::KeyRefused(format!(
                 "{who}'s key has CHANGED (version {} → {}).\n  was: {}\n  now: {}\n\
+                 {handed_over}\n\
                  Nothing was sent. If {who} tells you (by phone, not through this service) \
                  that the new fingerprint is theirs, run the command again with \
                  --accept-key-change {account}. If not, tell NAIRO.",

@@ -11,7 +11,7 @@ use super::output::Output;
 use iro_advice_api::paths;
 use iro_advice_api::Receipt;
 use iro_advice_api::{
-    Me, NairoRecipient, ReportCreated, ReportRequest, ReportSignature, ReportView,
+    AuthorSignature, Me, NairoRecipient, ReportCreated, ReportRequest, ReportView,
 };
 use iro_advice_model::pressure::{report_digest, PressureKind, SIGNED_AS};
 use iro_advice_model::signing::{sign_digest, verify_digest};
@@ -71,7 +71,7 @@ pub async fn pressure(
         occurred_on: date,
         narrative: narrative.map(Into::into),
         share_with_nairo,
-        signature: Some(ReportSignature {
+        signature: Some(AuthorSignature {
             signed_at,
             signature,
         }),

@@ -29,6 +29,15 @@ pub const MAGIC: &str = "IRO-ADVICE-SIGNED/1\n";
 /// What the opening message of a query is signed for: the query's id is the service's to
 /// give, after the question is encrypted.
 pub const OPENING: &str = "opening question";
+/// What the previous key's signature on a new key is made for, where a message names its
+/// query: a key change handed over from a device that held the old key.
+pub const KEY_CHANGE: &str = "key change";
+
+/// SHA-256 of what a key change's handover signature covers: the new recipient.
+pub fn key_change_digest(new_recipient: &str) -> [u8; 32] {
+    Sha256::digest(format!("iro-advice key change v1\n{}", new_recipient.trim()).as_bytes()).into()
+}
+
 /// The envelope's JSON line is never longer than this.
 const MAX_LINE: usize = 1024;
 

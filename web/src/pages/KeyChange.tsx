@@ -31,6 +31,9 @@ export function KeyChangeWarning(p: { change: KeyChanged; name: string; accepted
           <dd class="secret" {...asData}>{prints[1]}</dd>
         </dl>
       )}
+      {!(p.change instanceof IdentityChanged) && (
+        <p id="key-handover">{fill(p.change.handedOver ? m.keyHandedOver : m.keyNotHandedOver, { name: p.name })}</p>
+      )}
       <p>{fill(m.keyChangedCheck, { name: p.name })}</p>
       <div class="field checkbox">
         <input id="accept-key-change" type="checkbox" checked={p.accepted} onChange={(e) => p.setAccepted((e.target as HTMLInputElement).checked)} />

@@ -57,9 +57,11 @@ pub fn key_proofs(
     let size = witnessing.served_size(conn)?;
     let mut out = HashMap::new();
     let mut identities = store::identity_claims(conn, ids)?;
+    let mut handovers = store::key_handovers(conn, ids)?;
     for (id, leaf) in store::key_leaves(conn, ids)? {
         if let Some(mut proof) = crate::log::store::key_proof(conn, leaf, size)? {
             proof.identity = identities.remove(&id);
+            proof.handover = handovers.remove(&id);
             out.insert(id, proof);
         }
     }

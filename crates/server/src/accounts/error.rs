@@ -56,6 +56,8 @@ pub enum AccountError {
     AlreadyApproved,
     #[error("{0}")]
     InvalidVerification(&'static str),
+    #[error("the handover is not the current key's signature on the new one")]
+    InvalidSignature,
     #[error("{0}")]
     WeakPassword(String),
     #[error("the current password is wrong")]

@@ -4,9 +4,11 @@
 //! The acts that could hand the account to someone else (a new key, a new password, the
 //! wrapped identity, removing a factor) need a fresh second factor, not only a session.
 
+use iro_advice_api::AuthorSignature;
 use iro_advice_model::accounts::{AccountId, AgeRecipient, Email, Language, Password, Role};
 use iro_advice_model::authorities::AuthorityCode;
 use iro_advice_model::ciphertext::PassphraseWrapped;
+use iro_advice_model::signing::{key_change_digest, verify_digest, KEY_CHANGE};
 
 use super::caller::Caller;
 use super::error::AccountError;
@@ -158,13 +160,35 @@ pub fn put_key(
     caller: &Caller,
     recipient: &AgeRecipient,
     wrapped: Option<&PassphraseWrapped>,
+    handover: Option<&AuthorSignature>,
     proof: &StepUp,
 ) -> Result<(), AccountError> {
-    let (current, _) = store::key_state(tx.conn, &caller.account_id)?;
-    if current.is_some() {
-        factors.step_up(tx.conn, &caller.account_id, proof)?;
+    let account = &caller.account_id;
+    let (current, _) = store::key_state(tx.conn, account)?;
+    // A handover is the current key's signature on the new one; one that is not is refused
+    // (before a second factor is spent on it) rather than shown to correspondents as missing.
+    if let Some(h) = handover {
+        let signed = current.as_deref().is_some_and(|c| {
+            verify_digest(
+                c,
+                KEY_CHANGE,
+                account.as_str(),
+                h.signed_at,
+                &key_change_digest(recipient.as_str()),
+                &h.signature,
+            )
+        });
+        if !signed {
+            return Err(AccountError::InvalidSignature);
+        }
     }
-    register_key(tx, &caller.account_id, recipient, wrapped)
+    if current.is_some() {
+        factors.step_up(tx.conn, account, proof)?;
+    }
+    if current.as_deref() != Some(recipient.as_str()) {
+        store::set_key_handover(tx.conn, account, handover)?;
+    }
+    register_key(tx, account, recipient, wrapped)
 }
 
 /// Sets an account's age recipient (and wrapped identity). A new recipient is a new key

@@ -50,6 +50,8 @@ diesel::table! {
         conflicts_changes -> BigInt,
         sign_ins -> BigInt,
         availability_changes -> BigInt,
+        key_handover_signed_at -> Nullable<BigInt>,
+        key_handover_signature -> Nullable<Text>,
     }
 }
 

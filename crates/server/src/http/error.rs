@@ -221,6 +221,7 @@ impl From<AccountError> for ApiError {
             A::InvalidVerification(_) => {
                 ApiError::unprocessable(ProblemType::InvalidVerification, detail)
             }
+            A::InvalidSignature => ApiError::bad_request(ProblemType::InvalidSignature, detail),
             A::WeakPassword(_) => ApiError::bad_request(ProblemType::WeakPassword, detail),
             A::WrongCurrentPassword => ApiError::Rejected {
                 status: StatusCode::FORBIDDEN,

@@ -612,5 +612,6 @@ pub fn key_proof(
         tree_size: size,
         inclusion_proof: encode_hashes(&proof),
         identity: None,
+        handover: None,
     }))
 }

@@ -15,7 +15,7 @@ use crate::db::{DbConnection, DbError};
 use crate::log::witnessing::Witnessing;
 use crate::log::{Actor, Event, KeyProof, Kind, LogError, Receipt, Subject};
 use crate::tx::Tx;
-use iro_advice_api::{ReportSignature, ReportView};
+use iro_advice_api::{AuthorSignature, ReportView};
 use iro_advice_model::accounts::Role;
 use iro_advice_model::ciphertext::{require_readers, AgeArmored, TooFewRecipients};
 use iro_advice_model::pressure::{report_digest, SIGNED_AS};
@@ -86,7 +86,7 @@ pub struct NewReport {
     pub occurred_on: NaiveDate,
     pub narrative: Option<AgeArmored>,
     pub share_with_nairo: bool,
-    pub signature: Option<ReportSignature>,
+    pub signature: Option<AuthorSignature>,
 }
 
 /// Records a pressure report for the IRO, in one transaction with its log leaf; returns the
@@ -186,7 +186,7 @@ impl StoredReport {
     /// signature would name the IRO).
     pub fn view(self, viewer: Role) -> ReportView {
         let signature = match (viewer, self.signed_at, self.signature) {
-            (Role::Iro, Some(signed_at), Some(signature)) => Some(ReportSignature {
+            (Role::Iro, Some(signed_at), Some(signature)) => Some(AuthorSignature {
                 signed_at,
                 signature,
             }),

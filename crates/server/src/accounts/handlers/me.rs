@@ -141,6 +141,7 @@ pub async fn put_key(
         wrapped_identity,
         totp_code,
         passkey,
+        handover,
     } = body.into_inner();
     let wrapped_identity = wrapped_identity.map(|w| w.wrapped_identity()).transpose()?;
     let proof = StepUp { totp_code, passkey };
@@ -153,6 +154,7 @@ pub async fn put_key(
                 &caller,
                 &age_recipient,
                 wrapped_identity.as_ref(),
+                handover.as_ref(),
                 &proof,
             )
         })

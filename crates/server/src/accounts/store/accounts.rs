@@ -296,6 +296,48 @@ pub fn set_key(
         .map(drop)
 }
 
+/// The previous key's signature on the current one, or none (set at every key change).
+pub fn set_key_handover(
+    conn: &mut DbConnection,
+    id: &AccountId,
+    handover: Option<&iro_advice_api::AuthorSignature>,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::key_handover_signed_at.eq(handover.map(|h| h.signed_at)),
+            accounts::key_handover_signature.eq(handover.map(|h| h.signature.as_str())),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The handover signatures of these accounts' current keys, where they have one.
+pub fn key_handovers(
+    conn: &mut DbConnection,
+    ids: &[AccountId],
+) -> QueryResult<std::collections::HashMap<AccountId, iro_advice_api::AuthorSignature>> {
+    let rows: Vec<(AccountId, Option<i64>, Option<String>)> = accounts::table
+        .filter(accounts::id.eq_any(ids))
+        .select((
+            accounts::id,
+            accounts::key_handover_signed_at,
+            accounts::key_handover_signature,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at, sig)| {
+            Some((
+                id,
+                iro_advice_api::AuthorSignature {
+                    signed_at: at?,
+                    signature: sig?,
+                },
+            ))
+        })
+        .collect())
+}
+
 /// An account's current recipient and key version.
 pub fn key_state(conn: &mut DbConnection, id: &AccountId) -> QueryResult<(Option<String>, u64)> {
     accounts::table
