@@ -142,6 +142,29 @@ async fn backed_up_then_reported(app: &mut TestApp, client: &Client, dir: &Path)
     backup
 }
 
+/// The client's next command stops with status 3, saying an act of the user's was erased,
+/// and keeps the pressure report's receipt as evidence.
+fn raised_with_the_reports_receipt(client: &Client) {
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr.contains("an act of yours has been erased"),
+        "{}",
+        ran.stderr
+    );
+    let folder = std::fs::read_dir(client.profile.path().join("evidence"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("receipt.json").exists())
+        .expect("the receipt kept as evidence");
+    let receipt: iro_advice_server::log::Receipt =
+        serde_json::from_slice(&std::fs::read(folder.join("receipt.json")).unwrap()).unwrap();
+    assert_eq!(
+        receipt.read().unwrap().kind,
+        iro_advice_server::log::Kind::PressureReported
+    );
+}
+
 /// Starts a witness for the app's log and restarts the app submitting to it.
 async fn witnessed(app: &mut TestApp, dir: &Path) -> (WitnessProcess, String) {
     let key = app.log_key().await;
@@ -371,24 +394,7 @@ async fn an_erased_act_the_client_never_saw_witnessed_is_raised_from_its_receipt
         held
     );
     // ... but the receipt's leaf is not where the service put it: status 3, with evidence.
-    let ran = client.run(&["inbox"]);
-    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
-    assert!(
-        ran.stderr.contains("an act of yours has been erased"),
-        "{}",
-        ran.stderr
-    );
-    let folder = std::fs::read_dir(client.profile.path().join("evidence"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.join("receipt.json").exists())
-        .expect("the receipt kept as evidence");
-    let receipt: iro_advice_server::log::Receipt =
-        serde_json::from_slice(&std::fs::read(folder.join("receipt.json")).unwrap()).unwrap();
-    assert_eq!(
-        receipt.read().unwrap().kind,
-        iro_advice_server::log::Kind::PressureReported
-    );
+    raised_with_the_reports_receipt(&client);
     // It does not go away: the next command says the same.
     assert_eq!(client.run(&["inbox"]).code, 3);
 
@@ -473,24 +479,7 @@ async fn a_report_made_on_a_fork_is_raised_when_the_iro_is_routed_back(mut app: 
     assert_eq!(app.count("pressure_reports"), 0);
     grow_past(&app, &admin, index + 1).await;
     cosigned_at_least(&app, index + 1).await;
-    let ran = client.run(&["inbox"]);
-    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
-    assert!(
-        ran.stderr.contains("an act of yours has been erased"),
-        "{}",
-        ran.stderr
-    );
-    let folder = std::fs::read_dir(client.profile.path().join("evidence"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.join("receipt.json").exists())
-        .expect("the receipt kept as evidence");
-    let receipt: iro_advice_server::log::Receipt =
-        serde_json::from_slice(&std::fs::read(folder.join("receipt.json")).unwrap()).unwrap();
-    assert_eq!(
-        receipt.read().unwrap().kind,
-        iro_advice_server::log::Kind::PressureReported
-    );
+    raised_with_the_reports_receipt(&client);
 }
 
 iro_advice_testkit::both_binary_databases!(

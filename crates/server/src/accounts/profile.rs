@@ -167,9 +167,17 @@ pub fn put_key(
     let (current, _) = store::key_state(tx.conn, account)?;
     // A handover is the current key's signature on the new one; one that is not is refused
     // (before a second factor is spent on it) rather than shown to correspondents as missing.
+    // "Current" is the key the log holds: when the database holds another (swapped behind
+    // the owner's back), the owner must still be able to move on, and correspondents check
+    // the handover against the key they pinned whatever the service says.
     if let Some(h) = handover {
-        let signed = current.as_deref().is_some_and(|c| {
-            verify_digest(
+        let logged = match current.as_deref() {
+            Some(c) if current_key_is_logged(tx.conn, account, c)? => Some(c),
+            Some(_) => None,
+            None => return Err(AccountError::InvalidSignature),
+        };
+        let refused = logged.is_some_and(|c| {
+            !verify_digest(
                 c,
                 KEY_CHANGE,
                 account.as_str(),
@@ -178,7 +186,7 @@ pub fn put_key(
                 &h.signature,
             )
         });
-        if !signed {
+        if refused {
             return Err(AccountError::InvalidSignature);
         }
     }
@@ -189,6 +197,25 @@ pub fn put_key(
         store::set_key_handover(tx.conn, account, handover)?;
     }
     register_key(tx, account, recipient, wrapped)
+}
+
+/// Whether `recipient` is the key the account's current key event in the log commits to.
+fn current_key_is_logged(
+    conn: &mut DbConnection,
+    account: &AccountId,
+    recipient: &str,
+) -> Result<bool, AccountError> {
+    let Some(leaf) = store::key_leaves(conn, std::slice::from_ref(account))?.remove(account) else {
+        return Ok(false);
+    };
+    let Some(opening) = crate::log::store::opening(conn, leaf)? else {
+        return Ok(false);
+    };
+    let event = opening
+        .open(&crate::log::store::leaf_data(conn, leaf)?)
+        .ok()
+        .and_then(|summary| crate::log::KeyEvent::from_summary(&summary));
+    Ok(event.is_some_and(|e| e.recipient == crate::log::recipient_digest(recipient)))
 }
 
 /// Sets an account's age recipient (and wrapped identity). A new recipient is a new key

@@ -478,6 +478,14 @@ pub fn tagged(conn: &mut DbConnection, tags: &[[u8; 32]]) -> QueryResult<Vec<Tag
     Ok(found)
 }
 
+/// The exact bytes of the published leaf at `idx`.
+pub fn leaf_data(conn: &mut DbConnection, idx: u64) -> QueryResult<Vec<u8>> {
+    log_leaves::table
+        .find(idx as i64)
+        .select(log_leaves::data)
+        .first(conn)
+}
+
 /// The leaves of `kinds` still waiting for publication that carry any of `tags`, with their
 /// openings: a change made since the last publication is the latest, though not yet public.
 pub fn pending_tagged(
