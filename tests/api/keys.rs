@@ -19,6 +19,30 @@ fn with_key(app: &TestApp, user: &User) -> Client {
     client
 }
 
+/// The IRO's client asks `adviser` a routine question (written beside its profile), with
+/// any `extra` arguments.
+fn ask(iro_client: &Client, adviser: &str, extra: &[&str]) -> iro_advice_testkit::Ran {
+    let question = iro_client.file(
+        "question.txt",
+        b"Can the care plan change without a review?",
+    );
+    let mut args = vec![
+        "ask",
+        "--adviser",
+        adviser,
+        "--category",
+        "care_plan_drift",
+        "--stage",
+        "informal",
+        "--urgency",
+        "routine",
+        "--body",
+        question.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    iro_client.run(&args)
+}
+
 fn key_of(app: &TestApp, id: &str) -> (Option<String>, Option<i64>) {
     let db = app.database();
     let mut conn = db.get().unwrap();
@@ -50,26 +74,7 @@ async fn a_swapped_key_is_refused_and_its_owner_alarmed(app: TestApp) {
         .await;
     let iro_client = with_key(&app, &iro);
     let adviser_client = with_key(&app, &adviser);
-    let question = iro_client.profile.path().join("question.txt");
-    std::fs::write(&question, "Can the care plan change without a review?").unwrap();
-    let question = question.to_str().unwrap().to_owned();
-    let ask = |extra: &[&str]| {
-        let mut args = vec![
-            "ask",
-            "--adviser",
-            &adviser.id,
-            "--category",
-            "care_plan_drift",
-            "--stage",
-            "informal",
-            "--urgency",
-            "routine",
-            "--body",
-            &question,
-        ];
-        args.extend_from_slice(extra);
-        iro_client.run(&args)
-    };
+    let ask = |extra: &[&str]| ask(&iro_client, &adviser.id, extra);
     // The first question pins the adviser's key, proven in the log.
     let ran = ask(&[]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -305,6 +310,40 @@ async fn a_conflict_added_in_the_database_alone_is_raised_by_the_advisers_client
         "{}",
         ran.stderr
     );
+
+    // A split view: someone with the service's keys logs the adviser as accepting again,
+    // then puts the row back, so that the adviser is shown what they set. The adviser's
+    // client reads the tagged leaf and raises the alarm all the same.
+    {
+        let db = app.database();
+        let mut conn = db.get().unwrap();
+        diesel::update(accounts::table.find(&adviser.id))
+            .set(accounts::accepting.eq(false))
+            .execute(&mut *conn)
+            .unwrap();
+        let context = iro_advice_server::http::server::write_context(&app.settings).unwrap();
+        iro_advice_server::db::write_transaction(&mut conn, |conn| {
+            let mut tx = iro_advice_server::tx::Tx::new(conn, &context);
+            iro_advice_server::accounts::profile::set_availability(
+                &mut tx,
+                &AccountId::from_string(adviser.id.clone()),
+                true,
+            )
+        })
+        .unwrap();
+        diesel::update(accounts::table.find(&adviser.id))
+            .set(accounts::accepting.eq(false))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let ran = client.run(&["inbox"]);
+    assert_eq!(ran.code, 4, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("the log records that you are accepting new queries"),
+        "{}",
+        ran.stderr
+    );
 }
 
 both_databases!(an_insider_given_a_pinned_advisers_name_is_refused_until_the_iro_confirms);
@@ -327,26 +366,7 @@ async fn an_insider_given_a_pinned_advisers_name_is_refused_until_the_iro_confir
     let insider_client = with_key(&app, &insider);
     // The owner's client notes who the log says it is.
     insider_client.ok(&["inbox"]);
-    let question = iro_client.profile.path().join("question.txt");
-    std::fs::write(&question, "Can the care plan change without a review?").unwrap();
-    let question = question.to_str().unwrap().to_owned();
-    let ask = |adviser: &str, extra: &[&str]| {
-        let mut args = vec![
-            "ask",
-            "--adviser",
-            adviser,
-            "--category",
-            "care_plan_drift",
-            "--stage",
-            "informal",
-            "--urgency",
-            "routine",
-            "--body",
-            &question,
-        ];
-        args.extend_from_slice(extra);
-        iro_client.run(&args)
-    };
+    let ask = |adviser: &str, extra: &[&str]| ask(&iro_client, adviser, extra);
     let ran = ask(&solicitor.id, &[]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 
@@ -701,22 +721,7 @@ async fn a_key_changed_on_a_device_that_held_the_old_one_is_shown_as_handed_over
         .await;
     let iro_client = with_key(&app, &iro);
     let adviser_client = with_key(&app, &adviser);
-    let question = iro_client.file("question.txt", b"Can the plan change without a review?");
-    let ask = || {
-        iro_client.run(&[
-            "ask",
-            "--adviser",
-            &adviser.id,
-            "--category",
-            "care_plan_drift",
-            "--stage",
-            "informal",
-            "--urgency",
-            "routine",
-            "--body",
-            question.to_str().unwrap(),
-        ])
-    };
+    let ask = || ask(&iro_client, &adviser.id, &[]);
     let ran = ask();
     assert_eq!(ran.code, 0, "{}", ran.stderr);
 

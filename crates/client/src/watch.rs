@@ -158,6 +158,7 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
     let mut strangers = Vec::new();
     let mut conflict_changes = Vec::new();
     let mut sign_ins = Vec::new();
+    let mut availability = None;
     let mut tagged = Vec::new();
     for (offset, entry) in entries(api, last.size, checkpoint.size)
         .await?
@@ -213,6 +214,9 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
                 if !own_conflicts.contains(&iro_advice_model::hex(&event.digest)) {
                     conflict_changes.push(*index);
                 }
+            } else if let Some(event) = opaque::availability_event(entry, &opening) {
+                // In the log's order: the last one found is the latest.
+                availability = Some((*index, event.accepting));
             } else {
                 return Err(ClientError::KeyAlarm(format!(
                     "ALARM: the opening the service gave for leaf {index}, a leaf about your account, does not open it. Tell NAIRO and your service operator."
@@ -245,11 +249,23 @@ pub async fn watch(api: &Api, me: &Me) -> Result<(), ClientError> {
             )));
         }
     }
+    if let (Some(said), Some((leaf, logged))) = (profile.own_availability()?, availability) {
+        if logged != said {
+            return Err(ClientError::KeyAlarm(format!(
+                "ALARM: the log records that you are {} new queries (leaf {leaf}), but you last \
+                 said here that you are {}. Set it again with `client availability`, and tell \
+                 NAIRO and your service operator.",
+                if logged { "accepting" } else { "not accepting" },
+                if said { "accepting them" } else { "not" }
+            )));
+        }
+    }
     profile.add_sign_ins(&sign_ins)?;
     save(api, &frontier)
 }
 
-/// The tags of every key event, change of conflicts and sign-in this account could have: the
+/// The tags of every key event, change of conflicts or availability and sign-in this account
+/// could have: the
 /// service cannot log one under a version the owner's watch does not look for, because
 /// clients refuse a key proof beyond [`MAX_WATCHED_VERSION`].
 fn own_tags(account: &str) -> std::collections::HashMap<[u8; 32], u64> {
@@ -259,6 +275,7 @@ fn own_tags(account: &str) -> std::collections::HashMap<[u8; 32], u64> {
                 (opaque::key_tag(account, v), v),
                 (opaque::conflicts_tag(account, v), v),
                 (opaque::sign_in_tag(account, v), v),
+                (opaque::availability_tag(account, v), v),
             ]
         })
         .collect()

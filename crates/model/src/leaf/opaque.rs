@@ -24,7 +24,9 @@
 //!
 //! Whoever holds an opening can check it against the leaf, and can show it to anyone else.
 
-use super::{directory_pseudonym, sha2_256, ConflictsEvent, KeyEvent, LeafSummary};
+use super::{
+    directory_pseudonym, sha2_256, AvailabilityEvent, ConflictsEvent, KeyEvent, LeafSummary,
+};
 
 pub const OPAQUE_VERSION: u8 = 2;
 /// An opaque leaf's length: version, tag, commitment.
@@ -170,6 +172,11 @@ pub fn sign_in_event(leaf: &[u8], opening: &Opening, account: &str) -> Option<(i
         return None;
     };
     Some((summary.at.timestamp(), session))
+}
+
+/// A change of availability from an opened leaf.
+pub fn availability_event(leaf: &[u8], opening: &Opening) -> Option<AvailabilityEvent> {
+    AvailabilityEvent::from_summary(&opening.open(leaf).ok()?)
 }
 
 /// A conflicts event from an opened leaf.

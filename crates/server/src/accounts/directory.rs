@@ -56,12 +56,13 @@ pub fn key_proofs(
 ) -> Result<HashMap<AccountId, KeyProof>, AccountError> {
     let size = witnessing.served_size(conn)?;
     let mut out = HashMap::new();
-    let mut identities = store::identity_claims(conn, ids)?;
-    let mut handovers = store::key_handovers(conn, ids)?;
+    let mut entries = store::directory_entries(conn, ids)?;
     for (id, leaf) in store::key_leaves(conn, ids)? {
         if let Some(mut proof) = crate::log::store::key_proof(conn, leaf, size)? {
-            proof.identity = identities.remove(&id);
-            proof.handover = handovers.remove(&id);
+            if let Some((identity, handover)) = entries.remove(&id) {
+                proof.identity = Some(identity);
+                proof.handover = handover;
+            }
             out.insert(id, proof);
         }
     }

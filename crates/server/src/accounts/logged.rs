@@ -6,19 +6,21 @@
 //! IRO's list until the database and the log agree again. A change that is logged is seen by
 //! the adviser's own client, which reads every leaf tagged for them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use diesel::QueryResult;
 use iro_advice_model::accounts::AccountId;
-use iro_advice_model::leaf::opaque::{self, Opening};
+use iro_advice_model::leaf::opaque;
 use iro_advice_model::leaf::{
-    conflicts_digest, directory_pseudonym, Actor, AvailabilityEvent, ConflictsEvent, Event, Kind,
-    LeafSummary, Subject,
+    conflicts_digest, directory_pseudonym, Actor, AvailabilityEvent, ConflictsEvent, Kind,
+    LeafSummary,
 };
 
 use super::error::AccountError;
+use super::profile::{log_availability, log_conflicts};
 use super::store::{self, HeldState};
 use crate::db::DbConnection;
+use crate::log::store::ByTag;
 use crate::tx::Tx;
 
 /// The advisers among `ids` whose availability and conflicts are what their latest logged
@@ -26,18 +28,8 @@ use crate::tx::Tx;
 pub fn as_logged(conn: &mut DbConnection, ids: &[AccountId]) -> QueryResult<HashSet<AccountId>> {
     let held = store::held_states(conn, ids)?;
     let tags: Vec<[u8; 32]> = held.iter().flat_map(wanted_tags).collect();
-    let mut leaves: HashMap<[u8; 32], (Vec<u8>, Option<Opening>)> = HashMap::new();
-    for (_, data, opening) in crate::log::store::tagged(conn, &tags)? {
-        if let Some(tag) = opaque::tag_of(&data) {
-            leaves.insert(tag, (data, opening));
-        }
-    }
     let waiting = [Kind::AvailabilityChanged, Kind::ConflictsChanged];
-    for (data, opening) in crate::log::store::pending_tagged(conn, &waiting, &tags)? {
-        if let Some(tag) = opaque::tag_of(&data) {
-            leaves.insert(tag, (data, opening));
-        }
-    }
+    let leaves = crate::log::store::tagged_or_waiting(conn, &waiting, &tags)?;
     Ok(held
         .into_iter()
         .filter(|h| agrees(h, &leaves))
@@ -62,7 +54,7 @@ fn wanted_tags(h: &HeldState) -> Vec<[u8; 32]> {
     tags
 }
 
-fn agrees(h: &HeldState, leaves: &HashMap<[u8; 32], (Vec<u8>, Option<Opening>)>) -> bool {
+fn agrees(h: &HeldState, leaves: &ByTag) -> bool {
     let id = h.id.as_str();
     let mine = directory_pseudonym(id);
     let later = [
@@ -101,36 +93,13 @@ pub fn log_untagged_state(tx: &mut Tx<'_>) -> Result<usize, AccountError> {
     let advisers = store::advisers(tx.conn)?;
     let mut logged = 0;
     for h in store::held_states(tx.conn, &advisers)? {
-        let id = h.id.as_str();
         if h.availability_changes == 0 && !h.accepting {
-            let change = store::count_availability_change(tx.conn, &h.id)?;
-            tx.record(Event {
-                details: crate::log::Details::None,
-                kind: Kind::AvailabilityChanged,
-                actor: Actor::System,
-                subject: Subject::Availability {
-                    account: id,
-                    accepting: false,
-                    change,
-                },
-                authority: None,
-            })?;
+            log_availability(tx, &h.id, Actor::System, false)?;
             logged += 1;
         }
         if h.conflicts_changes == 0 && !h.conflicts.is_empty() {
-            let change = store::count_conflicts_change(tx.conn, &h.id)?;
             let codes: Vec<&str> = h.conflicts.iter().map(String::as_str).collect();
-            tx.record(Event {
-                details: crate::log::Details::None,
-                kind: Kind::ConflictsChanged,
-                actor: Actor::System,
-                subject: Subject::Conflicts {
-                    account: id,
-                    digest: conflicts_digest(&codes),
-                    change,
-                },
-                authority: None,
-            })?;
+            log_conflicts(tx, &h.id, Actor::System, &codes)?;
             logged += 1;
         }
     }

@@ -171,14 +171,12 @@ pub fn put_key(
     // the owner's back), the owner must still be able to move on, and correspondents check
     // the handover against the key they pinned whatever the service says.
     if let Some(h) = handover {
-        let logged = match current.as_deref() {
-            Some(c) if current_key_is_logged(tx.conn, account, c)? => Some(c),
-            Some(_) => None,
-            None => return Err(AccountError::InvalidSignature),
-        };
-        let refused = logged.is_some_and(|c| {
+        if current.is_none() {
+            return Err(AccountError::InvalidSignature);
+        }
+        let refused = logged_key(tx.conn, account)?.is_some_and(|c| {
             !verify_digest(
-                c,
+                &c,
                 KEY_CHANGE,
                 account.as_str(),
                 h.signed_at,
@@ -199,23 +197,33 @@ pub fn put_key(
     register_key(tx, account, recipient, wrapped)
 }
 
-/// Whether `recipient` is the key the account's current key event in the log commits to.
-fn current_key_is_logged(
+/// The account's key as the database holds it, when its current key event in the log
+/// commits to it; None when it has none, or one swapped in behind the log's back. What the
+/// service checks a signature of the account's against, so that a swapped row can neither
+/// pass a forgery nor refuse the owner.
+pub fn logged_key(
     conn: &mut DbConnection,
     account: &AccountId,
-    recipient: &str,
-) -> Result<bool, AccountError> {
-    let Some(leaf) = store::key_leaves(conn, std::slice::from_ref(account))?.remove(account) else {
-        return Ok(false);
+) -> diesel::QueryResult<Option<String>> {
+    let Some(view) = store::account(conn, account)? else {
+        return Ok(None);
+    };
+    let (Some(recipient), Some(leaf)) = (
+        view.age_recipient,
+        store::key_leaves(conn, std::slice::from_ref(account))?.remove(account),
+    ) else {
+        return Ok(None);
     };
     let Some(opening) = crate::log::store::opening(conn, leaf)? else {
-        return Ok(false);
+        return Ok(None);
     };
     let event = opening
         .open(&crate::log::store::leaf_data(conn, leaf)?)
         .ok()
         .and_then(|summary| crate::log::KeyEvent::from_summary(&summary));
-    Ok(event.is_some_and(|e| e.recipient == crate::log::recipient_digest(recipient)))
+    Ok(event
+        .is_some_and(|e| e.recipient == crate::log::recipient_digest(&recipient))
+        .then_some(recipient))
 }
 
 /// Sets an account's age recipient (and wrapped identity). A new recipient is a new key
@@ -361,19 +369,30 @@ pub fn declare_conflicts(
     if conflicts_digest(&before) == digest {
         return Ok(());
     }
+    log_conflicts(tx, account, Actor::Account(account.as_str()), &after)?;
+    Ok(super::notices::notify_now(tx, account)?)
+}
+
+/// Logs an adviser's declared conflicts as their next change of them.
+pub(super) fn log_conflicts(
+    tx: &mut Tx<'_>,
+    account: &AccountId,
+    actor: Actor<'_>,
+    codes: &[&str],
+) -> Result<(), AccountError> {
     let change = store::count_conflicts_change(tx.conn, account)?;
     tx.record(Event {
         details: crate::log::Details::None,
         kind: Kind::ConflictsChanged,
-        actor: Actor::Account(account.as_str()),
+        actor,
         subject: Subject::Conflicts {
             account: account.as_str(),
-            digest,
+            digest: conflicts_digest(codes),
             change,
         },
         authority: None,
     })?;
-    Ok(super::notices::notify_now(tx, account)?)
+    Ok(())
 }
 
 /// Whether the adviser takes new queries (for leave, or a full caseload); a change is a
@@ -394,7 +413,7 @@ pub fn set_availability(
 }
 
 /// Logs an adviser's availability as their next change of it.
-fn log_availability(
+pub(super) fn log_availability(
     tx: &mut Tx<'_>,
     account: &AccountId,
     actor: Actor<'_>,

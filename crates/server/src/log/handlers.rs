@@ -189,8 +189,8 @@ pub async fn tile(
 }
 
 /// The published leaves about the caller's own account (its key events, its changes of
-/// declared conflicts), with their openings: its client finds them in the log by their tags
-/// and checks each against what it registered itself.
+/// declared conflicts and of availability, its sign-ins), with their openings: its client
+/// finds them in the log by their tags and checks each against what it did itself.
 #[utoipa::path(get, path = paths::ME_DIRECTORY, tag = "log",
     responses((status = 200, body = [OpenedLeaf])), security(("bearer" = [])))]
 pub async fn directory(
@@ -200,12 +200,13 @@ pub async fn directory(
     let id = caller.account_id;
     let leaves = state
         .read(move |conn| -> Result<_, ApiError> {
-            let (versions, changes, sign_ins) =
+            let (versions, changes, sign_ins, availability) =
                 crate::accounts::store::directory_counts(conn, &id)?;
             let tags: Vec<[u8; 32]> = (1..=versions)
                 .map(|v| opaque::key_tag(id.as_str(), v))
                 .chain((1..=changes).map(|c| opaque::conflicts_tag(id.as_str(), c)))
                 .chain((1..=sign_ins).map(|n| opaque::sign_in_tag(id.as_str(), n)))
+                .chain((1..=availability).map(|a| opaque::availability_tag(id.as_str(), a)))
                 .collect();
             Ok(store::tagged(conn, &tags)?)
         })

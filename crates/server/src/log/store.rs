@@ -486,23 +486,32 @@ pub fn leaf_data(conn: &mut DbConnection, idx: u64) -> QueryResult<Vec<u8>> {
         .first(conn)
 }
 
-/// The leaves of `kinds` still waiting for publication that carry any of `tags`, with their
-/// openings: a change made since the last publication is the latest, though not yet public.
-pub fn pending_tagged(
+/// Leaves by their tag: each one's exact bytes, and its opening where the service has one.
+pub type ByTag = std::collections::HashMap<[u8; 32], (Vec<u8>, Option<Opening>)>;
+
+/// The leaves carrying any of `tags`, by tag, with their openings: the published ones, and
+/// those of `kinds` still waiting for publication (a change made since the last publication
+/// is the latest, though not yet public).
+pub fn tagged_or_waiting(
     conn: &mut DbConnection,
     kinds: &[Kind],
     tags: &[[u8; 32]],
-) -> QueryResult<Vec<(Vec<u8>, Option<Opening>)>> {
+) -> QueryResult<ByTag> {
+    let mut found = ByTag::new();
+    for (_, data, opening) in tagged(conn, tags)? {
+        if let Some(tag) = opaque::tag_of(&data) {
+            found.insert(tag, (data, opening));
+        }
+    }
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let rows: Vec<PendingRow> = log_pending::table
         .filter(log_pending::kind.eq_any(kinds))
         .select(PendingRow::as_select())
         .load(conn)?;
-    let mut found = Vec::new();
     for row in rows {
-        if opaque::tag_of(&row.data).is_some_and(|t| tags.contains(&t)) {
+        if let Some(tag) = opaque::tag_of(&row.data).filter(|t| tags.contains(t)) {
             let opening = opening_of(row.salt, row.body, row.details)?;
-            found.push((row.data, opening));
+            found.insert(tag, (row.data, opening));
         }
     }
     Ok(found)

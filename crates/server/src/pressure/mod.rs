@@ -9,6 +9,7 @@ pub mod handlers;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
+use crate::accounts::profile::logged_key;
 use crate::accounts::{Caller, IroCaller};
 use crate::db::schema::pressure_reports;
 use crate::db::{DbConnection, DbError};
@@ -111,19 +112,19 @@ pub fn record_report(
     if req.share_with_nairo && !nairo_configured {
         return Err(PressureError::NairoRecipientUnset);
     }
-    // A signature is the IRO's client's to check; one that does not verify now is a client's
-    // mistake, refused rather than stored to raise a false alarm later.
+    // A signature is the IRO's client's to check; one that does not verify against the key
+    // the log holds for them is a client's mistake, refused rather than stored to raise a
+    // false alarm later.
     if let Some(sig) = &req.signature {
-        let (recipient, _) = crate::accounts::store::key_state(tx.conn, &iro.account_id)?;
         let digest = report_digest(
             req.kind,
             &req.occurred_on.to_string(),
             req.share_with_nairo,
             req.narrative.as_ref().map(AgeArmored::as_str),
         );
-        let verified = recipient.is_some_and(|r| {
-            verify_digest(
-                &r,
+        let refused = logged_key(tx.conn, &iro.account_id)?.is_some_and(|key| {
+            !verify_digest(
+                &key,
                 SIGNED_AS,
                 iro.account_id.as_str(),
                 sig.signed_at,
@@ -131,7 +132,7 @@ pub fn record_report(
                 &sig.signature,
             )
         });
-        if !verified {
+        if refused {
             return Err(PressureError::InvalidSignature);
         }
     }

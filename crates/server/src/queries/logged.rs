@@ -1,14 +1,12 @@
 //! A query's status as the log holds it. Every act that sets a query's status (asked,
 //! accepted, declined, routed, closed) is its next numbered status act, under a tag keyed by
-//! the log's secret; before anyone reads or acts on a query the service finds the act its
+//! the log's secret; before anyone opens or acts on a query the service finds the act its
 //! database row counts last and checks that it says this status, by this query's IRO or
 //! current adviser, and that no later one exists. A status (or an adviser, or a count)
 //! changed in the database alone stops the query for both participants with a problem that
-//! says so, until the database and the log agree again.
+//! says so, until the database and the log agree again. (Lists of queries show the status as
+//! the database holds it; opening one shows whether it stands.)
 
-use std::collections::HashMap;
-
-use iro_advice_model::leaf::opaque::Opening;
 use iro_advice_model::leaf::{Actor, Kind, Subject};
 use iro_advice_model::queries::QueryStatus;
 
@@ -35,17 +33,7 @@ pub fn check(conn: &mut DbConnection, keys: &LogKeys, q: &Query) -> Result<(), Q
     if n > 0 {
         tags.push(keys.query_status_tag(id, n));
     }
-    let mut leaves: HashMap<[u8; 32], (Vec<u8>, Option<Opening>)> = HashMap::new();
-    for (_, data, opening) in crate::log::store::tagged(conn, &tags)? {
-        if let Some(tag) = iro_advice_model::leaf::opaque::tag_of(&data) {
-            leaves.insert(tag, (data, opening));
-        }
-    }
-    for (data, opening) in crate::log::store::pending_tagged(conn, &STATUS_KINDS, &tags)? {
-        if let Some(tag) = iro_advice_model::leaf::opaque::tag_of(&data) {
-            leaves.insert(tag, (data, opening));
-        }
-    }
+    let leaves = crate::log::store::tagged_or_waiting(conn, &STATUS_KINDS, &tags)?;
     if leaves.contains_key(&next) {
         return Err(QueryError::NotAsLogged);
     }

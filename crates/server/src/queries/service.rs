@@ -21,9 +21,9 @@ use iro_advice_model::queries::{
     Category, DeclineReason, MessageId, Outcome, QueryId, QueryStatus, Stage, Urgency,
 };
 
-/// The query if the caller may see it; otherwise 404, as if it did not exist.
-/// The query, if the caller may see it, checked against its latest status act in the log
-/// (see [`super::logged`]): every read of and act on a query comes through here.
+/// The query if the caller may see it (otherwise 404, as if it did not exist), checked
+/// against its latest status act in the log (see [`super::logged`]): opening a query, and
+/// every act on it, comes through here.
 pub fn visible(
     conn: &mut DbConnection,
     keys: &LogKeys,

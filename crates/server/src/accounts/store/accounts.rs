@@ -176,18 +176,40 @@ impl AccountView {
     }
 }
 
-/// The identities of these accounts, as their key events commit to them.
-pub fn identity_claims(
+/// What correspondents are served beside these accounts' keys: who each is, as its key
+/// event commits to it, and the previous key's signature on the current one, where there is
+/// one.
+pub fn directory_entries(
     conn: &mut DbConnection,
     ids: &[AccountId],
-) -> QueryResult<std::collections::HashMap<AccountId, iro_advice_api::IdentityClaim>> {
-    let rows: Vec<AccountView> = accounts::table
+) -> QueryResult<
+    std::collections::HashMap<
+        AccountId,
+        (
+            iro_advice_api::IdentityClaim,
+            Option<iro_advice_api::AuthorSignature>,
+        ),
+    >,
+> {
+    let rows: Vec<(AccountView, Option<i64>, Option<String>)> = accounts::table
         .filter(accounts::id.eq_any(ids))
-        .select(AccountView::as_select())
+        .select((
+            AccountView::as_select(),
+            accounts::key_handover_signed_at,
+            accounts::key_handover_signature,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|a| (a.id.clone(), a.identity_claim()))
+        .map(|(a, at, sig)| {
+            let handover =
+                at.zip(sig)
+                    .map(|(signed_at, signature)| iro_advice_api::AuthorSignature {
+                        signed_at,
+                        signature,
+                    });
+            (a.id.clone(), (a.identity_claim(), handover))
+        })
         .collect())
 }
 
@@ -311,33 +333,6 @@ pub fn set_key_handover(
         .map(drop)
 }
 
-/// The handover signatures of these accounts' current keys, where they have one.
-pub fn key_handovers(
-    conn: &mut DbConnection,
-    ids: &[AccountId],
-) -> QueryResult<std::collections::HashMap<AccountId, iro_advice_api::AuthorSignature>> {
-    let rows: Vec<(AccountId, Option<i64>, Option<String>)> = accounts::table
-        .filter(accounts::id.eq_any(ids))
-        .select((
-            accounts::id,
-            accounts::key_handover_signed_at,
-            accounts::key_handover_signature,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, at, sig)| {
-            Some((
-                id,
-                iro_advice_api::AuthorSignature {
-                    signed_at: at?,
-                    signature: sig?,
-                },
-            ))
-        })
-        .collect())
-}
-
 /// An account's current recipient and key version.
 pub fn key_state(conn: &mut DbConnection, id: &AccountId) -> QueryResult<(Option<String>, u64)> {
     accounts::table
@@ -459,18 +454,29 @@ pub fn private_notification_address(
         .map(|p| (p, language)))
 }
 
-/// How many key versions and changes of conflicts an account has had: the tags of its
-/// leaves run from 1 to these.
-pub fn directory_counts(conn: &mut DbConnection, id: &AccountId) -> QueryResult<(u64, u64, u64)> {
+/// How many key versions, changes of conflicts, sign-ins and changes of availability an
+/// account has had: the tags of its leaves run from 1 to these.
+pub fn directory_counts(
+    conn: &mut DbConnection,
+    id: &AccountId,
+) -> QueryResult<(u64, u64, u64, u64)> {
     accounts::table
         .find(id)
         .select((
             accounts::key_version,
             accounts::conflicts_changes,
             accounts::sign_ins,
+            accounts::availability_changes,
         ))
-        .first::<(i64, i64, i64)>(conn)
-        .map(|(v, c, s)| (v.max(0) as u64, c.max(0) as u64, s.max(0) as u64))
+        .first::<(i64, i64, i64, i64)>(conn)
+        .map(|(v, c, s, a)| {
+            (
+                v.max(0) as u64,
+                c.max(0) as u64,
+                s.max(0) as u64,
+                a.max(0) as u64,
+            )
+        })
 }
 
 /// Counts one more sign-in of the account and returns its number (from 1): the tag of its
