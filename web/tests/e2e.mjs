@@ -124,6 +124,22 @@ async function audit(user, label) {
   axeSeen.add(label);
 }
 
+/// The page as a phone shows it (390 px wide): nothing wider than the screen, and a picture
+/// for the book beside the desktop one.
+async function phone(user, label) {
+  const { page } = user;
+  const was = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await sleep(200);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `"${label}" fits a 390 px phone screen (${overflow} px too wide)`);
+  if (shots) {
+    mkdirSync(shots, { recursive: true });
+    await screenshot(page, join(shots, `${user.name}-${label.replace(/\W+/g, "-")}-390.png`));
+  }
+  if (was) await page.setViewportSize(was);
+}
+
 async function heading(page, text) {
   await page.getByRole("heading", { level: 1, name: text }).waitFor({ timeout: 30000 });
 }
@@ -608,6 +624,7 @@ try {
   await signIns.filter({ hasText: "no longer signed in" }).first().waitFor();
   const signInCounts = { here: await signIns.filter({ hasText: "this session" }).count(), open: await signIns.filter({ hasText: "still signed in" }).count(), gone: await signIns.filter({ hasText: "no longer signed in" }).count() };
   check(signInCounts.here === 1 && signInCounts.open >= 1 && signInCounts.gone >= 1 && (await p.locator("#sign-ins-missing").count()) === 0, `the account page lists the sign-ins the log holds: this one, the client's still open, the laptop's signed out ${JSON.stringify(signInCounts)}`);
+  await phone(iro, "account sign-ins");
   await laptop.context.close();
 
   // The refresh token never reaches the page: not in the page's cookies, not in any answer
@@ -735,6 +752,7 @@ try {
   await warning.locator("#key-handover").getByText("The new key is signed by the one you had for Alex Solicitor").waitFor();
   check(questionsSent() === askedBefore, "a changed key (logged) stops the question until the IRO confirms, showing the new fingerprint the solicitor's client made and that the old key signed it over");
   await audit(iro, "ask: key changed, confirmation needed");
+  await phone(iro, "ask: key changed, confirmation needed");
   await p.getByLabel("Alex Solicitor confirmed the new fingerprint by phone").check();
   await p.getByRole("button", { name: "Send question" }).click();
   await heading(p, "Placement");

@@ -12,12 +12,11 @@ use diesel::QueryResult;
 use iro_advice_model::accounts::AccountId;
 use iro_advice_model::leaf::opaque;
 use iro_advice_model::leaf::{
-    conflicts_digest, directory_pseudonym, Actor, AvailabilityEvent, ConflictsEvent, Kind,
-    LeafSummary,
+    conflicts_digest, directory_pseudonym, Actor, AvailabilityEvent, ConflictsEvent, Event, Kind,
+    LeafSummary, Subject,
 };
 
 use super::error::AccountError;
-use super::profile::{log_availability, log_conflicts};
 use super::store::{self, HeldState};
 use crate::db::DbConnection;
 use crate::log::store::ByTag;
@@ -104,4 +103,48 @@ pub fn log_untagged_state(tx: &mut Tx<'_>) -> Result<usize, AccountError> {
         }
     }
     Ok(logged)
+}
+
+/// Logs an adviser's declared conflicts as their next change of them.
+pub fn log_conflicts(
+    tx: &mut Tx<'_>,
+    account: &AccountId,
+    actor: Actor<'_>,
+    codes: &[&str],
+) -> Result<(), AccountError> {
+    let change = store::count_conflicts_change(tx.conn, account)?;
+    tx.record(Event {
+        details: crate::log::Details::None,
+        kind: Kind::ConflictsChanged,
+        actor,
+        subject: Subject::Conflicts {
+            account: account.as_str(),
+            digest: conflicts_digest(codes),
+            change,
+        },
+        authority: None,
+    })?;
+    Ok(())
+}
+
+/// Logs an adviser's availability as their next change of it.
+pub fn log_availability(
+    tx: &mut Tx<'_>,
+    account: &AccountId,
+    actor: Actor<'_>,
+    accepting: bool,
+) -> Result<(), AccountError> {
+    let change = store::count_availability_change(tx.conn, account)?;
+    tx.record(Event {
+        details: crate::log::Details::None,
+        kind: Kind::AvailabilityChanged,
+        actor,
+        subject: Subject::Availability {
+            account: account.as_str(),
+            accepting,
+            change,
+        },
+        authority: None,
+    })?;
+    Ok(())
 }

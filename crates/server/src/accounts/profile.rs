@@ -369,30 +369,8 @@ pub fn declare_conflicts(
     if conflicts_digest(&before) == digest {
         return Ok(());
     }
-    log_conflicts(tx, account, Actor::Account(account.as_str()), &after)?;
+    super::logged::log_conflicts(tx, account, Actor::Account(account.as_str()), &after)?;
     Ok(super::notices::notify_now(tx, account)?)
-}
-
-/// Logs an adviser's declared conflicts as their next change of them.
-pub(super) fn log_conflicts(
-    tx: &mut Tx<'_>,
-    account: &AccountId,
-    actor: Actor<'_>,
-    codes: &[&str],
-) -> Result<(), AccountError> {
-    let change = store::count_conflicts_change(tx.conn, account)?;
-    tx.record(Event {
-        details: crate::log::Details::None,
-        kind: Kind::ConflictsChanged,
-        actor,
-        subject: Subject::Conflicts {
-            account: account.as_str(),
-            digest: conflicts_digest(codes),
-            change,
-        },
-        authority: None,
-    })?;
-    Ok(())
 }
 
 /// Whether the adviser takes new queries (for leave, or a full caseload); a change is a
@@ -407,29 +385,7 @@ pub fn set_availability(
         .accepting;
     store::set_accepting(tx.conn, account, accepting)?;
     if before != accepting {
-        log_availability(tx, account, Actor::Account(account.as_str()), accepting)?;
+        super::logged::log_availability(tx, account, Actor::Account(account.as_str()), accepting)?;
     }
-    Ok(())
-}
-
-/// Logs an adviser's availability as their next change of it.
-pub(super) fn log_availability(
-    tx: &mut Tx<'_>,
-    account: &AccountId,
-    actor: Actor<'_>,
-    accepting: bool,
-) -> Result<(), AccountError> {
-    let change = store::count_availability_change(tx.conn, account)?;
-    tx.record(Event {
-        details: crate::log::Details::None,
-        kind: Kind::AvailabilityChanged,
-        actor,
-        subject: Subject::Availability {
-            account: account.as_str(),
-            accepting,
-            change,
-        },
-        authority: None,
-    })?;
     Ok(())
 }
